@@ -1,0 +1,151 @@
+import { TableClient, type TableEntity, type TableEntityResult, odata, RestError } from '@azure/data-tables';
+import { ConflictError } from '../errors';
+
+/**
+ * The tables of the application. Each name is prefixed so that several independent stores (tests, a staging
+ * slot) can share one account.
+ */
+export const TABLE_NAMES = [
+  'groups',
+  'invites',
+  'usergroups',
+  'orggroups',
+  'audit',
+  'botstate',
+  'dedup',
+  'photos',
+  'settings',
+] as const;
+export type TableName = (typeof TABLE_NAMES)[number];
+
+export type TableClients = Readonly<Record<TableName, TableClient>>;
+
+export interface TableServiceOptions {
+  connectionString: string;
+  /** Letters and digits only; Azure table names are alphanumeric. */
+  prefix?: string;
+}
+
+export function createTableClients({ connectionString, prefix = '' }: TableServiceOptions): TableClients {
+  if (!/^[A-Za-z0-9]*$/.test(prefix)) throw new Error('Table prefix must be letters and digits only');
+  // Plain-http endpoints are only ever Azurite on this machine; a real account's connection string is https.
+  const allowInsecureConnection = /TableEndpoint=http:\/\/|UseDevelopmentStorage=true/i.test(connectionString);
+  const clients = {} as Record<TableName, TableClient>;
+  for (const name of TABLE_NAMES) {
+    clients[name] = TableClient.fromConnectionString(connectionString, `${prefix}${name}`, { allowInsecureConnection });
+  }
+  return Object.freeze(clients);
+}
+
+/** Creates every table; an existing table is success, any other failure is not. */
+export async function ensureTables(clients: TableClients): Promise<void> {
+  await Promise.all(
+    Object.values(clients).map(async (client) => {
+      try {
+        await client.createTable();
+      } catch (err) {
+        if (statusOf(err) !== 409) throw err;
+      }
+    }),
+  );
+}
+
+/** The HTTP status of a storage error. Single-entity errors leave `code` undefined, so status is what counts. */
+export function statusOf(err: unknown): number | undefined {
+  return err instanceof RestError ? err.statusCode : (err as { statusCode?: number } | undefined)?.statusCode;
+}
+
+export const isNotFound = (err: unknown) => statusOf(err) === 404;
+export const isAlreadyExists = (err: unknown) => statusOf(err) === 409;
+export const isPreconditionFailed = (err: unknown) => statusOf(err) === 412;
+
+/** A stored entity with the eTag it was read at. */
+export type Stored<T extends object> = T & { partitionKey: string; rowKey: string; etag: string };
+
+/**
+ * A thin base for repositories: typed point reads that return undefined on 404, inserts that report "already
+ * there" instead of throwing, and updates that always carry the eTag they read (the SDK's default is `*`, an
+ * unconditional write that loses concurrent changes).
+ */
+export class TableRepository<T extends object> {
+  constructor(protected readonly table: TableClient) {}
+
+  async find(partitionKey: string, rowKey: string): Promise<Stored<T> | undefined> {
+    try {
+      const entity = await this.table.getEntity<T>(partitionKey, rowKey);
+      return entity as Stored<T>;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** Inserts; returns false when the key exists already. */
+  async insert(entity: TableEntity<T>): Promise<boolean> {
+    try {
+      await this.table.createEntity(entity);
+      return true;
+    } catch (err) {
+      if (isAlreadyExists(err)) return false;
+      throw err;
+    }
+  }
+
+  /** Replaces or merges an entity read earlier; throws ConflictError when someone changed it since. */
+  async update(entity: TableEntity<T> & { etag: string }, mode: 'Merge' | 'Replace' = 'Merge'): Promise<string> {
+    const { etag, ...rest } = entity;
+    try {
+      const result = await this.table.updateEntity(rest as TableEntity<T>, mode, { etag });
+      return result.etag ?? '';
+    } catch (err) {
+      if (isPreconditionFailed(err) || isNotFound(err)) {
+        throw new ConflictError('Someone else changed this at the same moment. Please try again.', { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  /** Deletes at an eTag ('*' only where the caller means "whatever is there"); a missing entity is success. */
+  async delete(partitionKey: string, rowKey: string, etag: string): Promise<void> {
+    try {
+      await this.table.deleteEntity(partitionKey, rowKey, { etag });
+    } catch (err) {
+      if (isNotFound(err)) return;
+      if (isPreconditionFailed(err)) {
+        throw new ConflictError('Someone else changed this at the same moment. Please try again.', { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  /** One page of a partition's rows whose RowKey starts with `rowKeyPrefix`, in key order. */
+  async page(
+    partitionKey: string,
+    rowKeyPrefix: string,
+    options: { pageSize: number; continuationToken?: string },
+  ): Promise<{ items: Stored<T>[]; continuationToken?: string }> {
+    const upper = `${rowKeyPrefix}\uffff`;
+    const iterator = this.table
+      .listEntities<T>({
+        queryOptions: {
+          filter: odata`PartitionKey eq ${partitionKey} and RowKey ge ${rowKeyPrefix} and RowKey lt ${upper}`,
+        },
+      })
+      .byPage({ maxPageSize: options.pageSize, continuationToken: options.continuationToken });
+    const next = await iterator.next();
+    if (next.done) return { items: [] };
+    const page = next.value as TableEntityResult<T>[] & { continuationToken?: string };
+    return { items: page as unknown as Stored<T>[], continuationToken: page.continuationToken };
+  }
+
+  /** Every row of a partition with the prefix; for exports and small partitions only. */
+  async *all(partitionKey: string, rowKeyPrefix = ''): AsyncGenerator<Stored<T>> {
+    const upper = `${rowKeyPrefix}\uffff`;
+    const filter = rowKeyPrefix
+      ? odata`PartitionKey eq ${partitionKey} and RowKey ge ${rowKeyPrefix} and RowKey lt ${upper}`
+      : odata`PartitionKey eq ${partitionKey}`;
+    for await (const entity of this.table.listEntities<T>({ queryOptions: { filter } })) {
+      yield entity as unknown as Stored<T>;
+    }
+  }
+}
