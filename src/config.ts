@@ -48,6 +48,11 @@ const schema = z.object({
     z.string().trim().regex(guid, { message: 'must be the bot app registration id (a GUID)' }).optional(),
   ),
   MicrosoftAppPassword: optionalString,
+  /** The Teams app id (the manifest's `id`, a GUID); used only when packaging the app (scripts/package-app.ts). */
+  TEAMS_APP_ID: z.preprocess(
+    emptyToUndefined,
+    z.string().trim().regex(guid, { message: 'must be the Teams app id (a GUID)' }).optional(),
+  ),
   MicrosoftAppType: z.preprocess(
     emptyToUndefined,
     z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI']).default('MultiTenant'),

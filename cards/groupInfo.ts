@@ -1,0 +1,73 @@
+import type { Attachment } from 'botbuilder';
+import { button, showCard } from './actions';
+import { actionSet, namesAndMore, paragraph, plural, richHeading } from './layout';
+import { adaptiveCard, subCard, toAttachment, type CardAction, type CardElement } from './schema';
+import { plain, richText, run } from './text';
+
+export interface GroupInfoCardData {
+  groupId: string;
+  name: string;
+  /** An https URL already checked by the domain (type, size, not private). Omitted: no image. */
+  photoUrl?: string;
+  memberCount: number;
+  /** The first few admins' display names (the card shows three). */
+  adminNames: readonly string[];
+  /** All admins; defaults to `adminNames.length`. */
+  adminCount?: number;
+  /** Set once the group is mapped: "Owned by <organizationName>". Absent: "Private". */
+  organizationName?: string;
+  /** Whether the person looking is an admin of this group: admin-only buttons appear only then. */
+  viewerIsAdmin: boolean;
+}
+
+export function buildGroupInfoCard(data: GroupInfoCardData): Attachment {
+  const g = { groupId: data.groupId };
+  const adminCount = data.adminCount ?? data.adminNames.length;
+
+  const header: CardElement =
+    data.photoUrl !== undefined && /^https:\/\//i.test(data.photoUrl)
+      ? {
+          type: 'ColumnSet',
+          columns: [
+            {
+              type: 'Column',
+              width: 'auto',
+              items: [{ type: 'Image', url: data.photoUrl, altText: `Group photo of ${plain(data.name)}`, size: 'Small', style: 'Person' }],
+            },
+            { type: 'Column', width: 'stretch', verticalContentAlignment: 'Center', items: [richHeading(data.name)] },
+          ],
+        }
+      : richHeading(data.name);
+
+  // At most 5 buttons per row (the default host config's maxActions): leaving and deleting get their own row.
+  const manage: CardAction[] = [button('Members', 'showMembers', g), button('Poster and email', 'poster', g)];
+  if (data.viewerIsAdmin) manage.push(button('Reset link', 'resetLink', g));
+  if (data.viewerIsAdmin && data.organizationName === undefined) {
+    manage.push(button('Add to organization', 'addToOrganization', g, { style: 'positive' }));
+  }
+  const exit: CardAction[] = [button('Leave', 'leaveGroup', g)];
+  if (data.viewerIsAdmin) exit.push(button('Delete', 'deleteGroup', g, { style: 'destructive' }));
+  const more = subCard([actionSet(manage), { ...actionSet(exit, 'Medium'), separator: true }]);
+
+  return toAttachment(
+    adaptiveCard(
+      [
+        header,
+        richText([run('Members: ', { weight: 'Bolder' }), plural(data.memberCount, 'member')]),
+        richText([run('Admins: ', { weight: 'Bolder' }), run(namesAndMore(data.adminNames, adminCount), {}, 400)], {
+          spacing: 'Small',
+        }),
+        data.organizationName === undefined
+          ? richText([run('Status: ', { weight: 'Bolder' }), 'Private'], { spacing: 'Small' })
+          : richText([run('Status: ', { weight: 'Bolder' }), 'Owned by ', run(data.organizationName, { color: 'Good' })], {
+              spacing: 'Small',
+            }),
+        ...(data.organizationName === undefined && data.viewerIsAdmin
+          ? [paragraph('Add the group to your organization so that it owns the group and its chat.', { isSubtle: true })]
+          : []),
+      ],
+      [button('Invite People', 'showInvite', g, { style: 'positive' }), showCard('More', more)],
+      `Group info: ${plain(data.name)}`,
+    ),
+  );
+}

@@ -1,0 +1,20 @@
+/** Every card builder, the verb table and the button helpers, for the bot glue and the dialogs. */
+export * from './verbs';
+export * from './actions';
+export { literal, plain } from './text';
+export { validateCard, cardBytes, MAX_CARD_BYTES } from './validate';
+export { inviteQrDataUrl, inviteQrPng } from './qr';
+export * from './welcome';
+export * from './help';
+export * from './groupInfo';
+export * from './invite';
+export * from './createGroupPrompts';
+export * from './confirmation';
+export * from './members';
+export * from './myGroups';
+export * from './joined';
+export * from './memberJoinedNotice';
+export * from './organizationMapped';
+export * from './documents';
+export * from './orgGroups';
+export * from './error';

@@ -1,0 +1,111 @@
+/**
+ * The one table of card verbs. Every bot-bound button carries `{ verb, ...data }`; the glue dispatches on the
+ * verb through one `Record<CardVerb, Handler>`, whether the click arrived as an `adaptiveCard/action` invoke
+ * (Action.Execute) or as a message whose `value` is the data (Action.Submit).
+ */
+export const CARD_VERBS = [
+  'createGroup', // start "new group"; from the name/photo prompts also carries `step` and the input value
+  'showGroupInfo', // { groupId }
+  'showInvite', // { groupId }
+  'resetLink', // { groupId }: asks for confirmation
+  'confirmResetLink', // { groupId }
+  'showMembers', // { groupId }
+  'membersPage', // { groupId, continuationToken }
+  'leaveGroup', // { groupId }: asks for confirmation
+  'confirmLeave', // { groupId }
+  'removeMember', // { groupId, userId }
+  'makeAdmin', // { groupId, userId }
+  'deleteGroup', // { groupId }: asks for confirmation
+  'confirmDelete', // { groupId }
+  'joinGroup', // { inviteCode } (or { token })
+  'myGroups', // {}
+  'myGroupsPage', // { continuationToken }
+  'addToOrganization', // { groupId }
+  'poster', // { groupId }
+  'email', // { groupId }
+  'skipPhoto', // {} during "new group"
+  'cancel', // {}
+  'help', // {}
+  'more', // { groupId }: the Group Info actions as a new card, where Action.ShowCard is awkward
+  'orgGroupsPage', // { continuationToken }: organization admins' list of groups
+  'exportGroup', // { groupId }: organization admins; the bot replies with a download link
+] as const;
+
+export type CardVerb = (typeof CARD_VERBS)[number];
+
+export type CardData = Record<string, string | number | boolean>;
+
+export interface ParsedCardAction {
+  verb: CardVerb;
+  data: CardData;
+}
+
+const VERB_SET: ReadonlySet<string> = new Set(CARD_VERBS);
+
+export function isCardVerb(value: unknown): value is CardVerb {
+  return typeof value === 'string' && VERB_SET.has(value);
+}
+
+/** The data a button carries: the verb first, then the flat data. `verb` in `data` cannot override it. */
+export function actionData(verb: CardVerb, data: CardData = {}): { verb: CardVerb } & CardData {
+  return { ...data, verb };
+}
+
+const MAX_KEYS = 32;
+const MAX_KEY_CHARS = 64;
+const MAX_STRING_CHARS = 4096;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Reads a card click from either delivery:
+ * - Action.Execute: the invoke's `activity.value` = `{ action: { type: 'Action.Execute', verb, data }, trigger }`;
+ * - Action.Submit: the message's `activity.value` = `{ verb, ...data, ...inputs }` (Teams may add `msteams`).
+ * Returns the verb and flat data (strings, finite numbers, booleans; `verb` and `msteams` removed), or a
+ * short error for a 400 / a friendly "that button no longer works".
+ */
+export function parseCardAction(value: unknown): ParsedCardAction | { error: string } {
+  if (!isRecord(value)) return { error: 'The card action has no data.' };
+
+  let verb: unknown = value['verb'];
+  let raw: unknown = value;
+  const action = value['action'];
+  if (isRecord(action) && (action['type'] === 'Action.Execute' || 'verb' in action)) {
+    verb = action['verb'];
+    raw = action['data'] ?? {};
+    // Action.Execute puts the verb in `action.verb`; our data repeats it. If both exist they must agree.
+    if (isRecord(raw) && raw['verb'] !== undefined && raw['verb'] !== verb) {
+      return { error: 'The card action names two different verbs.' };
+    }
+  }
+
+  if (typeof verb !== 'string' || verb.length === 0) return { error: 'The card action has no verb.' };
+  if (!isCardVerb(verb)) return { error: `Unknown card verb "${verb.slice(0, 40)}".` };
+  if (!isRecord(raw)) return { error: 'The card action data is not an object.' };
+
+  const entries = Object.entries(raw).filter(([key]) => key !== 'verb' && key !== 'msteams');
+  if (entries.length > MAX_KEYS) return { error: 'The card action carries too much data.' };
+
+  const data: CardData = {};
+  for (const [key, v] of entries) {
+    if (key.length > MAX_KEY_CHARS || key === '__proto__' || key === 'constructor' || key === 'prototype') {
+      return { error: 'The card action has an invalid field name.' };
+    }
+    if (typeof v === 'string') {
+      if (v.length > MAX_STRING_CHARS) return { error: `The card action field "${key}" is too long.` };
+      data[key] = v;
+    } else if (typeof v === 'number') {
+      if (!Number.isFinite(v)) return { error: `The card action field "${key}" is not a number.` };
+      data[key] = v;
+    } else if (typeof v === 'boolean') {
+      data[key] = v;
+    } else if (v === null || v === undefined) {
+      continue; // an empty optional input
+    } else {
+      return { error: `The card action field "${key}" must be text, a number or true/false.` };
+    }
+  }
+  return { verb, data };
+}

@@ -1,0 +1,50 @@
+import { ActivityTypes, type Middleware, type TurnContext } from 'botbuilder';
+import type { Logger } from './logger';
+import type { DedupStore } from './storage/dedupStore';
+
+/** Invokes whose duplicates are handled by their own protocol (the SSO exchange dedupes on its exchange id). */
+const SELF_DEDUPLICATING_INVOKES = new Set(['signin/tokenExchange', 'signin/verifyState', 'signin/failure']);
+
+/**
+ * Teams redelivers an activity (same id) when the bot answers slowly, about 15 s. The first delivery claims the
+ * activity id with an insert-only row; a redelivery loses the claim and does nothing twice. A turn that fails
+ * gives its claim back, so a retry of failed work still runs.
+ */
+export class RedeliveryGuard implements Middleware {
+  constructor(
+    private readonly dedup: DedupStore,
+    private readonly logger: Logger,
+  ) {}
+
+  async onTurn(context: TurnContext, next: () => Promise<void>): Promise<void> {
+    const activity = context.activity;
+    const guarded =
+      activity.id &&
+      (activity.type === ActivityTypes.Message ||
+        activity.type === ActivityTypes.InstallationUpdate ||
+        activity.type === ActivityTypes.ConversationUpdate ||
+        (activity.type === ActivityTypes.Invoke && !SELF_DEDUPLICATING_INVOKES.has(activity.name ?? '')));
+    if (!guarded) return next();
+
+    const scope = `${activity.channelId}|${activity.conversation?.id ?? ''}|${activity.type}`;
+    if (!(await this.dedup.claim(scope, activity.id!))) {
+      this.logger.info({ activityId: activity.id, type: activity.type }, 'redelivered activity ignored');
+      if (activity.type === ActivityTypes.Invoke) {
+        await context.sendActivity({
+          type: ActivityTypes.InvokeResponse,
+          value: {
+            status: 200,
+            body: { statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: 'Already done.' },
+          },
+        });
+      }
+      return;
+    }
+    try {
+      await next();
+    } catch (err) {
+      await this.dedup.release(scope, activity.id!).catch(() => undefined);
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,120 @@
+import { InvalidInputError } from '../errors';
+
+/**
+ * The words shared by the poster and the email (step 4 of the move: "ask everyone to move their work chat").
+ * The steps follow Kaizala's "Move existing groups" guide, retold for our bot in Teams and in our own words.
+ * Everything a user typed (organization, group and bot names) goes through {@link cleanText} first.
+ */
+
+/** The longest organization or group name we print; longer names are cut with an ellipsis. */
+export const MAX_NAME_LENGTH = 80;
+/** The longest invite or install link we accept. */
+export const MAX_URL_LENGTH = 1000;
+
+/** What a reader needs in order to do one step. */
+export interface MoveStep {
+  title: string;
+  detail: string;
+}
+
+/**
+ * Characters that XML 1.0 forbids (C0 controls but tab/LF/CR, U+FFFE/U+FFFF, lone surrogates) and the other
+ * C0/C1 controls and bidi overrides that could hide or reorder text. Removed, never escaped.
+ */
+const UNWANTED = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * Makes user text safe to print on one line: drops forbidden characters, turns every run of white space
+ * (line breaks included) into one space, trims, and cuts it to `maxLength` code points with an ellipsis.
+ * It does not escape: each output format escapes for itself.
+ */
+export function cleanText(value: string, maxLength: number = MAX_NAME_LENGTH): string {
+  const oneLine = value.replace(UNWANTED, '').replace(/\s+/gu, ' ').trim();
+  const codePoints = Array.from(oneLine);
+  if (codePoints.length <= maxLength) return oneLine;
+  return `${codePoints.slice(0, Math.max(1, maxLength - 1)).join('').trimEnd()}…`;
+}
+
+/** Accepts only absolute http(s) links without credentials; returns the normalized href. */
+export function checkLink(value: string, what: string): string {
+  const trimmed = value.trim();
+  let url: URL;
+  try {
+    url = new URL(trimmed);
+  } catch {
+    throw new InvalidInputError(`The ${what} is not a valid link.`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new InvalidInputError(`The ${what} must start with https://.`);
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw new InvalidInputError(`The ${what} must not contain a user name or password.`);
+  }
+  if (url.href.length > MAX_URL_LENGTH) {
+    throw new InvalidInputError(`The ${what} is too long.`);
+  }
+  return url.href;
+}
+
+/** Checks a required name and cleans it; an empty result is refused. */
+export function requireName(value: string, what: string, maxLength: number = MAX_NAME_LENGTH): string {
+  const cleaned = cleanText(value, maxLength);
+  if (cleaned === '') throw new InvalidInputError(`The ${what} is empty.`);
+  return cleaned;
+}
+
+/** "Your organization" when the group is not mapped to one (or the name is blank). */
+export function organizationLabel(organizationName: string | undefined): string {
+  const cleaned = organizationName === undefined ? '' : cleanText(organizationName);
+  return cleaned === '' ? 'Your organization' : cleaned;
+}
+
+/** The name to use in a sentence: "your organization" when unknown. */
+export function organizationInSentence(organizationName: string | undefined): string {
+  const cleaned = organizationName === undefined ? '' : cleanText(organizationName);
+  return cleaned === '' ? 'your organization' : cleaned;
+}
+
+/** Join codes are short tokens we make; anything else is refused rather than printed. */
+export function checkJoinCode(joinCode: string): string {
+  const trimmed = joinCode.trim();
+  if (!/^[A-Za-z0-9-]{4,32}$/.test(trimmed)) throw new InvalidInputError('The join code is not valid.');
+  return trimmed;
+}
+
+/**
+ * The four steps of moving a group, for someone who has a group on another chat app.
+ * `botName` must already be cleaned.
+ */
+export function moveSteps(botName: string, organization: string): MoveStep[] {
+  return [
+    {
+      title: 'Start a new group',
+      detail: `In Microsoft Teams, open a chat with ${botName}, send "new group" and give the group a name.`,
+    },
+    {
+      title: 'Open Group Info',
+      detail: 'Open your new group in Teams and choose Group Info: this is where its settings live.',
+    },
+    {
+      title: 'Invite your people',
+      detail:
+        'Choose Invite People, copy the link, and post it in your old group on the other app. ' +
+        'Whoever has the link can join, so share it only where it belongs.',
+    },
+    {
+      title: 'Add it to the organization',
+      detail: `Choose More > Add to organization. From then on the chat and its files belong to ${organization}, not to a personal account.`,
+    },
+  ];
+}
+
+/** The short "why" line under the title. `organization` must already be cleaned. */
+export function whyLine(organization: string): string {
+  return `When work talk lives on personal chat apps, ${organization} does not own it. In Teams, it stays with ${organization}.`;
+}
+
+/** The way to find the bot in Teams (intro poster and email). */
+export function findBotLine(botName: string): string {
+  return `In Microsoft Teams, select Apps, search for "${botName}", then select Add and open the chat.`;
+}

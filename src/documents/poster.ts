@@ -1,0 +1,288 @@
+import PptxGenJS from 'pptxgenjs';
+import QRCode from 'qrcode';
+import { TooLargeError } from '../errors';
+import {
+  checkJoinCode,
+  cleanText,
+  checkLink,
+  findBotLine,
+  moveSteps,
+  organizationInSentence,
+  organizationLabel,
+  requireName,
+  whyLine,
+  type MoveStep,
+} from './content';
+import { readImageInfo } from './imageInfo';
+
+/**
+ * Step 4 of the move ("ask everyone to move their work chat"): a printable poster, as a one-slide PowerPoint file
+ * on an A4 portrait slide (8.27 × 11.69 in; it prints on Letter with "fit to page"). People can still edit it in
+ * PowerPoint before printing. All user text goes in as plain text runs, which pptxgenjs XML-escapes; the one
+ * field pptxgenjs writes raw (the `Company` metadata) is escaped here.
+ */
+
+export interface PosterData {
+  /** The organization the group is mapped to; "Your organization" when not mapped. */
+  organizationName?: string;
+  groupName: string;
+  /** The group photo, PNG or JPEG. */
+  photo?: { bytes: Buffer; contentType: string };
+  /** The group's invite link (absolute http(s) URL); printed as text and as a QR code. */
+  inviteUrl: string;
+  joinCode: string;
+  botName: string;
+}
+
+export interface IntroPosterData {
+  organizationName?: string;
+  botName: string;
+  /** A link that installs or opens the bot in Teams; printed as text and as a QR code when given. */
+  installUrl?: string;
+}
+
+/** The largest group photo we embed. */
+export const MAX_PHOTO_BYTES = 5 * 1024 * 1024;
+
+const SLIDE_W = 8.27;
+const SLIDE_H = 11.69;
+const MARGIN = 0.5;
+const CONTENT_W = SLIDE_W - 2 * MARGIN;
+const HEADER_H = 2.35;
+
+const FONT = 'Segoe UI';
+const BRAND = '464EB8';
+const BRAND_LIGHT = 'E8E9F7';
+const INK = '242424';
+const MUTED = '616161';
+const LINK = '0F6CBD';
+
+/** The QR code PNG the posters embed for a link (exported so that tests and previews can reproduce it). */
+export function qrCodePng(text: string): Promise<Buffer> {
+  return QRCode.toBuffer(text, {
+    type: 'png',
+    errorCorrectionLevel: 'M',
+    margin: 2,
+    width: 720,
+    color: { dark: '#000000', light: '#FFFFFF' },
+  });
+}
+
+/** The poster for one group: join it by QR code, link or code, and move your other groups the same way. */
+export async function buildMovePoster(data: PosterData): Promise<Buffer> {
+  const groupName = requireName(data.groupName, 'group name');
+  const botName = requireName(data.botName, 'bot name', 60);
+  const inviteUrl = checkLink(data.inviteUrl, 'invite link');
+  const joinCode = checkJoinCode(data.joinCode);
+  const orgLabel = organizationLabel(data.organizationName);
+  const orgSentence = organizationInSentence(data.organizationName);
+  const photo = data.photo === undefined ? undefined : checkPhoto(data.photo);
+  const qr = await qrCodePng(inviteUrl);
+
+  const pptx = newPresentation({
+    title: `Join ${groupName} on Microsoft Teams`,
+    subject: `How to move the group ${groupName} to Microsoft Teams`,
+    organization: organizationName(data.organizationName),
+    author: botName,
+  });
+  const slide = pptx.addSlide();
+  slide.background = { color: 'FFFFFF' };
+
+  // Header: organization, group photo, title.
+  slide.addShape(pptx.ShapeType.rect, { x: 0, y: 0, w: SLIDE_W, h: HEADER_H, fill: { color: BRAND }, line: { color: BRAND } });
+  let textX = MARGIN;
+  if (photo !== undefined) {
+    const box = 1.5;
+    const { w, h } = containIn(photo.width, photo.height, box, box);
+    slide.addImage({
+      data: `image/${photo.format};base64,${photo.bytes.toString('base64')}`,
+      x: MARGIN + (box - w) / 2,
+      y: 0.42 + (box - h) / 2,
+      w,
+      h,
+      altText: `Photo of the group ${groupName}`,
+    });
+    textX = MARGIN + box + 0.3;
+  }
+  const headerTextW = SLIDE_W - MARGIN - textX;
+  slide.addText(orgLabel, { x: textX, y: 0.3, w: headerTextW, h: 0.4, fontFace: FONT, fontSize: 14, color: BRAND_LIGHT, bold: true, margin: 0 });
+  slide.addText([{ text: 'Join ' }, { text: groupName, options: { bold: true } }, { text: ' on Microsoft Teams' }], {
+    x: textX,
+    y: 0.72,
+    w: headerTextW,
+    h: 1.05,
+    fontFace: FONT,
+    fontSize: 26,
+    color: 'FFFFFF',
+    valign: 'middle',
+    fit: 'shrink',
+    margin: 0,
+  });
+  slide.addText('This group is moving from a personal chat app to Teams. Come along!', {
+    x: textX,
+    y: 1.8,
+    w: headerTextW,
+    h: 0.4,
+    fontFace: FONT,
+    fontSize: 13,
+    color: BRAND_LIGHT,
+    margin: 0,
+  });
+
+  // Middle: the QR code and the link.
+  const qrSize = 3.3;
+  const middleY = HEADER_H + 0.35;
+  slide.addImage({ data: `image/png;base64,${qr.toString('base64')}`, x: MARGIN, y: middleY, w: qrSize, h: qrSize, altText: `QR code of the invite link ${inviteUrl}` });
+  const rightX = MARGIN + qrSize + 0.35;
+  const rightW = SLIDE_W - MARGIN - rightX;
+  slide.addText(
+    [
+      { text: 'Scan to join', options: { fontSize: 22, bold: true, color: INK, breakLine: true } },
+      { text: 'Point your phone camera at the code, or open this link:', options: { fontSize: 12, color: MUTED, breakLine: true } },
+      { text: inviteUrl, options: { fontSize: 11, color: LINK, hyperlink: { url: inviteUrl, tooltip: `Join ${groupName}` }, breakLine: true } },
+      { text: 'Join code: ', options: { fontSize: 14, color: INK } },
+      { text: joinCode, options: { fontSize: 14, bold: true, color: INK, breakLine: true } },
+      { text: 'Sign in with your work account when Teams asks.', options: { fontSize: 11, color: MUTED } },
+    ],
+    { x: rightX, y: middleY, w: rightW, h: qrSize, fontFace: FONT, valign: 'middle', paraSpaceAfter: 8, fit: 'shrink', margin: 0 },
+  );
+
+  // Bottom: the four steps.
+  const stepsY = middleY + qrSize + 0.35;
+  addSteps(pptx, slide, stepsY, `Have another work group to move? Four steps:`, moveSteps(botName, orgSentence));
+  addFooter(slide, `${whyLine(orgSentence)} Anyone with the link above can join ${groupName}: keep this poster where the group's members work.`);
+
+  return write(pptx);
+}
+
+/** The poster that introduces the bot to the whole organization: find it in Teams, then the four steps. */
+export async function buildIntroPoster(data: IntroPosterData): Promise<Buffer> {
+  const botName = requireName(data.botName, 'bot name', 60);
+  const installUrl = data.installUrl === undefined || data.installUrl.trim() === '' ? undefined : checkLink(data.installUrl, 'install link');
+  const orgLabel = organizationLabel(data.organizationName);
+  const orgSentence = organizationInSentence(data.organizationName);
+  const qr = installUrl === undefined ? undefined : await qrCodePng(installUrl);
+
+  const pptx = newPresentation({
+    title: `Move your work groups to Microsoft Teams with ${botName}`,
+    subject: `Introducing ${botName} to ${orgSentence}`,
+    organization: organizationName(data.organizationName),
+    author: botName,
+  });
+  const slide = pptx.addSlide();
+  slide.background = { color: 'FFFFFF' };
+
+  slide.addShape(pptx.ShapeType.rect, { x: 0, y: 0, w: SLIDE_W, h: HEADER_H, fill: { color: BRAND }, line: { color: BRAND } });
+  slide.addText(orgLabel, { x: MARGIN, y: 0.3, w: CONTENT_W, h: 0.4, fontFace: FONT, fontSize: 14, color: BRAND_LIGHT, bold: true, margin: 0 });
+  slide.addText('Move your work groups to Microsoft Teams', {
+    x: MARGIN,
+    y: 0.72,
+    w: CONTENT_W,
+    h: 1.05,
+    fontFace: FONT,
+    fontSize: 28,
+    bold: true,
+    color: 'FFFFFF',
+    valign: 'middle',
+    fit: 'shrink',
+    margin: 0,
+  });
+  slide.addText(whyLine(orgSentence), { x: MARGIN, y: 1.8, w: CONTENT_W, h: 0.45, fontFace: FONT, fontSize: 12, color: BRAND_LIGHT, fit: 'shrink', margin: 0 });
+
+  // Finding the bot.
+  const findY = HEADER_H + 0.35;
+  const findH = 2.9;
+  const qrSize = 2.6;
+  const findW = qr === undefined ? CONTENT_W : CONTENT_W - qrSize - 0.35;
+  const findRuns: PptxGenJS.TextProps[] = [
+    { text: `Meet ${botName}`, options: { fontSize: 22, bold: true, color: INK, breakLine: true } },
+    { text: `${botName} is a bot in Teams that moves a group from a personal chat app into a chat that ${orgSentence} owns.`, options: { fontSize: 13, color: INK, breakLine: true } },
+    { text: findBotLine(botName), options: { fontSize: 13, color: INK, breakLine: installUrl !== undefined } },
+  ];
+  if (installUrl !== undefined) {
+    findRuns.push(
+      { text: 'Or scan the code, or open: ', options: { fontSize: 12, color: MUTED } },
+      { text: installUrl, options: { fontSize: 11, color: LINK, hyperlink: { url: installUrl, tooltip: `Open ${botName} in Teams` } } },
+    );
+  }
+  slide.addText(findRuns, { x: MARGIN, y: findY, w: findW, h: findH, fontFace: FONT, valign: 'middle', paraSpaceAfter: 8, fit: 'shrink', margin: 0 });
+  if (qr !== undefined && installUrl !== undefined) {
+    slide.addImage({
+      data: `image/png;base64,${qr.toString('base64')}`,
+      x: SLIDE_W - MARGIN - qrSize,
+      y: findY + (findH - qrSize) / 2,
+      w: qrSize,
+      h: qrSize,
+      altText: `QR code of the link ${installUrl}`,
+    });
+  }
+
+  addSteps(pptx, slide, findY + findH + 0.4, 'Move a group in four steps:', moveSteps(botName, orgSentence));
+  addFooter(slide, `Questions? Ask the person who looks after Teams at ${orgSentence}.`);
+
+  return write(pptx);
+}
+
+function newPresentation(meta: { title: string; subject: string; organization: string | undefined; author: string }): PptxGenJS {
+  const pptx = new PptxGenJS();
+  pptx.defineLayout({ name: 'A4_PORTRAIT', width: SLIDE_W, height: SLIDE_H });
+  pptx.layout = 'A4_PORTRAIT';
+  pptx.title = meta.title;
+  pptx.subject = meta.subject;
+  pptx.author = meta.author;
+  // pptxgenjs 4.0.1 writes `company` into docProps/app.xml without escaping it (title, subject and author are
+  // escaped), so escape it here. The test parses app.xml with a hostile organization name.
+  // Without an organization the field is left empty (pptxgenjs would write its own name).
+  pptx.company = meta.organization === undefined ? '' : escapeXml(meta.organization);
+  return pptx;
+}
+
+function addSteps(pptx: PptxGenJS, slide: PptxGenJS.Slide, top: number, heading: string, steps: MoveStep[]): void {
+  slide.addText(heading, { x: MARGIN, y: top, w: CONTENT_W, h: 0.45, fontFace: FONT, fontSize: 17, bold: true, color: INK, margin: 0 });
+  const rowH = 0.92;
+  const circle = 0.5;
+  steps.forEach((step, index) => {
+    const y = top + 0.6 + index * rowH;
+    slide.addShape(pptx.ShapeType.ellipse, { x: MARGIN, y, w: circle, h: circle, fill: { color: BRAND }, line: { color: BRAND } });
+    slide.addText(String(index + 1), { x: MARGIN, y, w: circle, h: circle, fontFace: FONT, fontSize: 16, bold: true, color: 'FFFFFF', align: 'center', valign: 'middle', margin: 0 });
+    slide.addText(
+      [
+        { text: step.title, options: { bold: true, fontSize: 13, color: INK, breakLine: true } },
+        { text: step.detail, options: { fontSize: 11, color: MUTED } },
+      ],
+      { x: MARGIN + circle + 0.2, y: y - 0.05, w: CONTENT_W - circle - 0.2, h: rowH - 0.08, fontFace: FONT, valign: 'top', fit: 'shrink', margin: 0 },
+    );
+  });
+}
+
+function addFooter(slide: PptxGenJS.Slide, text: string): void {
+  slide.addShape('line', { x: MARGIN, y: SLIDE_H - 0.95, w: CONTENT_W, h: 0, line: { color: 'D1D1D1', width: 1 } });
+  slide.addText(text, { x: MARGIN, y: SLIDE_H - 0.85, w: CONTENT_W, h: 0.55, fontFace: FONT, fontSize: 10, color: MUTED, valign: 'top', fit: 'shrink', margin: 0 });
+}
+
+async function write(pptx: PptxGenJS): Promise<Buffer> {
+  const out = await pptx.write({ outputType: 'nodebuffer', compression: true });
+  if (Buffer.isBuffer(out)) return out;
+  if (out instanceof Uint8Array) return Buffer.from(out);
+  if (out instanceof ArrayBuffer) return Buffer.from(new Uint8Array(out));
+  throw new Error('pptxgenjs did not return a buffer');
+}
+
+function checkPhoto(photo: { bytes: Buffer; contentType: string }): { bytes: Buffer; format: 'png' | 'jpeg'; width: number; height: number } {
+  if (photo.bytes.length > MAX_PHOTO_BYTES) throw new TooLargeError('The group photo is too large for the poster (5 MB at most).');
+  return { bytes: photo.bytes, ...readImageInfo(photo.bytes, photo.contentType) };
+}
+
+function containIn(width: number, height: number, boxW: number, boxH: number): { w: number; h: number } {
+  const scale = Math.min(boxW / width, boxH / height);
+  return { w: width * scale, h: height * scale };
+}
+
+function organizationName(name: string | undefined): string | undefined {
+  const cleaned = name === undefined ? '' : cleanText(name);
+  return cleaned === '' ? undefined : cleaned;
+}
+
+function escapeXml(value: string): string {
+  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+}

@@ -1,0 +1,112 @@
+/**
+ * The domain's vocabulary. Plain data, no behaviour and no dependency on Teams or storage, so that dialogs,
+ * cards, the web API and any store can share it.
+ */
+
+/** A person. `id` is opaque and stable (the glue passes the AAD object id, or the Teams user id without one). */
+export interface UserRef {
+  id: string;
+  name: string;
+}
+
+export type Role = 'admin' | 'member';
+
+export type GroupStatus = 'private' | 'organization';
+
+export interface GroupPhotoRef {
+  /** Changes whenever the photo changes; cards put it in the image URL so clients never show a stale photo. */
+  version: string;
+  contentType: string;
+}
+
+export interface Group {
+  id: string;
+  name: string;
+  photo?: GroupPhotoRef;
+  createdBy: UserRef;
+  createdAt: string;
+  status: GroupStatus;
+  /** Set once by mapping; only ever from a verified token's tid. */
+  tenantId?: string;
+  organizationName?: string;
+  mappedBy?: UserRef;
+  mappedAt?: string;
+  memberCount: number;
+  /**
+   * Internal: the seed of the current invite link and join code. GroupService never returns it (it is useless
+   * without the app secret, but nothing outside the domain needs it).
+   */
+  linkNonce?: string;
+}
+
+export interface Member {
+  groupId: string;
+  user: UserRef;
+  role: Role;
+  joinedAt: string;
+  /** Opaque JSON the glue stores for proactive messages later (taken only from an authenticated activity). */
+  conversationRef?: string;
+}
+
+export type AuditAction =
+  | 'created'
+  | 'joined'
+  | 'left'
+  | 'removed'
+  | 'role_changed'
+  | 'link_reset'
+  | 'mapped'
+  | 'photo_set';
+
+export interface AuditEntry {
+  groupId: string;
+  at: string;
+  action: AuditAction;
+  actor: UserRef;
+  subject?: UserRef;
+  detail?: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Absent on the last page. Opaque: pass it back unchanged. */
+  continuationToken?: string;
+}
+
+export interface PageRequest {
+  pageSize?: number;
+  continuationToken?: string;
+}
+
+/** A group as one of its members sees it in "my groups". */
+export interface MyGroup {
+  group: Group;
+  role: Role;
+  joinedAt: string;
+}
+
+export interface GroupPhoto {
+  bytes: Buffer;
+  contentType: string;
+  version: string;
+}
+
+export interface InviteReference {
+  kind: 'token' | 'code';
+  /** Canonical form: the 22-character token, or the 10-character join code without the dash, upper case. */
+  value: string;
+}
+
+export interface Invite {
+  url: string;
+  token: string;
+  /** Displayed form, `XXXXX-XXXXX`. */
+  joinCode: string;
+}
+
+/** Who performs an operation that an organization admin of the owning tenant may also perform. */
+export interface Actor {
+  user: UserRef;
+  /** Set by the glue only after it has verified that the user is an organization admin of this tenant. */
+  orgAdminOfTenant?: string;
+}

@@ -1,0 +1,125 @@
+import { ConflictError } from '../errors';
+import type { AuditEntry, Group, GroupPhoto, GroupPhotoRef, Member, Page, Role, UserRef } from './model';
+
+/** A page request with the size already decided by the service. */
+export interface PageQuery {
+  pageSize: number;
+  continuationToken?: string;
+}
+
+/**
+ * What GroupService needs from storage. Each method is one unit the store must make atomic (or, for the
+ * index methods, idempotent), so the service can run on Table Storage, a SQL database or an in-memory fake.
+ *
+ * Concurrency contract: the group's row has a `version` (an eTag in Table Storage). Every change that depends
+ * on who the admins are, or that removes a member, is conditional on the version the service read, and fails
+ * with ConcurrentChangeError when someone changed the group since; the service then re-reads and decides
+ * again. Joins do NOT touch the group's version (thousands of people join at once); the store counts members
+ * without a single hot row.
+ */
+export interface GroupStore {
+  /**
+   * Writes the group, its creator as admin, its member count and its "created" audit entry all at once.
+   * Returns false (and writes nothing) when a group with this id exists already.
+   */
+  insertGroup(newGroup: NewGroup): Promise<boolean>;
+
+  /** The group with its member count and version; undefined when there is none. */
+  getGroup(groupId: string): Promise<GroupRecord | undefined>;
+  /** The group and one person's membership, read together (one round trip in Table Storage). */
+  getGroupWithMember(groupId: string, userId: string): Promise<{ record: GroupRecord; member?: Member } | undefined>;
+  getMember(groupId: string, userId: string): Promise<Member | undefined>;
+
+  /**
+   * Adds the member (as a plain member), counts them and audits "joined", all at once. 'already_member' when
+   * this user is a member already (nothing written). Throws NotFoundError when the group is gone.
+   */
+  addMember(member: Member, audit: AuditEntry): Promise<'added' | 'already_member'>;
+
+  /** Removals and role changes, conditional on the group's version. Throws ConcurrentChangeError. */
+  changeMembership(change: MembershipChange): Promise<void>;
+
+  /** Changes group properties, conditional on the group's version, with its audit entry. */
+  updateGroup(groupId: string, expectedVersion: string, patch: GroupPatch, audit: AuditEntry): Promise<void>;
+
+  /**
+   * Removes the group, conditional on its version: first the group itself (from then on it is gone for
+   * everyone), then members, counters, audit, photo and index rows.
+   */
+  deleteGroup(record: GroupRecord): Promise<void>;
+
+  /** Invite rows map the hash of a token or join code to its group. Idempotent. */
+  putInvites(groupId: string, secretHashes: readonly string[]): Promise<void>;
+  deleteInvites(secretHashes: readonly string[]): Promise<void>;
+  findInviteGroupId(secretHash: string): Promise<string | undefined>;
+
+  putPhoto(groupId: string, photo: GroupPhoto): Promise<void>;
+  getPhoto(groupId: string): Promise<GroupPhoto | undefined>;
+
+  /** "My groups" index. Idempotent; also the repair after a crash between a membership change and the index. */
+  indexUserGroup(userId: string, groupId: string): Promise<void>;
+  /** Drops the index row unless the user is (again) a member: safe when a leave and a re-join race. */
+  unindexUserGroup(userId: string, groupId: string): Promise<void>;
+  listUserGroupIds(userId: string, page: PageQuery): Promise<Page<string>>;
+
+  /** Organization index. Idempotent. */
+  indexOrgGroup(tenantId: string, groupId: string): Promise<void>;
+  unindexOrgGroup(tenantId: string, groupId: string): Promise<void>;
+  listOrgGroupIds(tenantId: string, page: PageQuery): Promise<Page<string>>;
+
+  listMembers(groupId: string, page: PageQuery): Promise<Page<Member>>;
+  allMembers(groupId: string): AsyncIterable<Member>;
+  /** Newest first. */
+  listAudit(groupId: string, page: PageQuery): Promise<Page<AuditEntry>>;
+  /** Newest first. */
+  allAudit(groupId: string): AsyncIterable<AuditEntry>;
+}
+
+/** A group as stored, with what the service needs to decide and to write conditionally. */
+export interface GroupRecord {
+  /** memberCount is exact as of the read. */
+  group: Group;
+  linkNonce: string;
+  /** Admins are few (capped), so they live on the group itself: the last-admin rule needs one read. */
+  adminIds: readonly string[];
+  /** Opaque concurrency token of the group (its eTag). */
+  version: string;
+}
+
+export interface NewGroup {
+  group: Group;
+  linkNonce: string;
+  creator: Member;
+  audit: AuditEntry;
+}
+
+export interface MembershipChange {
+  groupId: string;
+  expectedVersion: string;
+  /** The admins after the change (the service keeps it at least one). */
+  adminIds: readonly string[];
+  /** User ids whose memberships end; the member count drops by as many. */
+  remove?: readonly string[];
+  setRoles?: readonly { userId: string; role: Role }[];
+  audit: readonly AuditEntry[];
+}
+
+export interface OrganizationMapping {
+  tenantId: string;
+  organizationName: string;
+  mappedBy: UserRef;
+  mappedAt: string;
+}
+
+export interface GroupPatch {
+  linkNonce?: string;
+  photo?: GroupPhotoRef;
+  organization?: OrganizationMapping;
+}
+
+/** Someone changed the group between the service's read and its write; re-read and decide again. */
+export class ConcurrentChangeError extends ConflictError {
+  constructor(options?: { cause?: unknown }) {
+    super('Someone else changed this group at the same moment. Please try again.', options);
+  }
+}

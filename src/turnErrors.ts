@@ -1,0 +1,42 @@
+import { ActivityTypes, type TurnContext } from 'botbuilder';
+import { isAppError } from './errors';
+import type { Logger } from './logger';
+
+export const APOLOGY = "Sorry, something went wrong on our side. Please try again in a moment.";
+
+/**
+ * The one place an unexpected error of a turn ends: logged with the activity id (never the activity's token
+ * or text), and the user gets a short apology, never a stack or the SDK's "fix the bot source code".
+ */
+export function createTurnErrorHandler(logger: Logger) {
+  return async (context: TurnContext, error: Error): Promise<void> => {
+    const activity = context.activity;
+    if (isAppError(error)) {
+      // A typed error that escaped a handler is still the user's to read.
+      logger.warn({ activityId: activity.id, code: error.code }, 'typed error escaped a handler');
+      await safeSend(context, error.userMessage, logger);
+      return;
+    }
+    logger.error(
+      {
+        err: { type: error.name, message: error.message, stack: error.stack },
+        activityId: activity.id,
+        activityType: activity.type,
+        activityName: activity.name,
+        conversationType: activity.conversation?.conversationType,
+      },
+      'turn failed',
+    );
+    // An invoke's caller waits for an invoke response; a message there would be shown as an unrelated post.
+    if (activity.type === ActivityTypes.Invoke) return;
+    await safeSend(context, APOLOGY, logger);
+  };
+}
+
+async function safeSend(context: TurnContext, text: string, logger: Logger): Promise<void> {
+  try {
+    await context.sendActivity(text);
+  } catch (err) {
+    logger.warn({ err: (err as Error).message, activityId: context.activity.id }, 'could not send the apology');
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * Every card, built with representative data and with hostile names: valid at Adaptive Card 1.5 with zero
+ * validation events, under 28 KB, user text shown literally, and the buttons carry the right verbs.
+ */
+import assert from 'node:assert/strict';
+import type { Attachment } from 'botbuilder';
+import {
+  buildAskGroupNameCard,
+  buildAskGroupPhotoCard,
+  buildConfirmationCard,
+  buildDocumentsCard,
+  buildErrorCard,
+  buildGroupInfoCard,
+  buildHelpCard,
+  buildInviteCard,
+  buildJoinedCard,
+  buildMemberJoinedNoticeCard,
+  buildMembersCard,
+  buildMyGroupsCard,
+  buildOrganizationMappedCard,
+  buildOrgGroupsCard,
+  buildWelcomeCard,
+  deleteConfirmation,
+  inviteQrDataUrl,
+  leaveConfirmation,
+  resetLinkConfirmation,
+} from '../../cards';
+import { helpEntries } from '../../dialogs/commands';
+import { HOSTILE_NAMES, assertShownLiterally, assertValidCard, verbs } from './cardTestKit';
+
+const LINK = 'https://groups.contoso.example/join/AbCdEfGhIjKlMnOpQrStUv';
+const WHEN = new Date(Date.UTC(2025, 10, 26, 5, 35));
+
+interface CardCase {
+  name: string;
+  /** Builds the card with `text` as every user-supplied name. */
+  build: (text: string) => Attachment;
+  verbs: string[];
+}
+
+let qr = '';
+before(async () => {
+  qr = await inviteQrDataUrl(LINK);
+});
+
+const CASES: CardCase[] = [
+  { name: 'welcome', build: (t) => buildWelcomeCard({ userName: t }), verbs: ['createGroup', 'myGroups', 'help'] },
+  {
+    name: 'help',
+    build: (t) => buildHelpCard({ commands: [...helpEntries(), { usage: t, description: t }] }),
+    verbs: ['createGroup', 'myGroups'],
+  },
+  {
+    name: 'group info (admin, private, with photo)',
+    build: (t) =>
+      buildGroupInfoCard({
+        groupId: 'g1',
+        name: t,
+        photoUrl: 'https://cdn.contoso.example/p.png',
+        memberCount: 1234,
+        adminNames: [t, 'Bob', 'Cy', 'Dee'],
+        adminCount: 7,
+        viewerIsAdmin: true,
+      }),
+    verbs: ['showInvite', 'showMembers', 'poster', 'resetLink', 'addToOrganization', 'leaveGroup', 'deleteGroup'],
+  },
+  {
+    name: 'group info (member, owned by an organization)',
+    build: (t) =>
+      buildGroupInfoCard({ groupId: 'g1', name: t, memberCount: 2, adminNames: [t], organizationName: t, viewerIsAdmin: false }),
+    verbs: ['showInvite', 'showMembers', 'poster', 'leaveGroup'],
+  },
+  {
+    name: 'invite (admin)',
+    build: (t) => buildInviteCard({ groupId: 'g1', groupName: t, inviteLink: LINK, joinCode: 'K7Q-4MZ', qrPngDataUrl: qr, viewerIsAdmin: true }),
+    verbs: ['showGroupInfo', 'resetLink'],
+  },
+  {
+    name: 'ask group name',
+    build: (t) => buildAskGroupNameCard({ suggestedName: t, problem: 'That name is too long.' }),
+    verbs: ['createGroup', 'cancel'],
+  },
+  { name: 'ask group photo', build: (t) => buildAskGroupPhotoCard({ groupName: t }), verbs: ['createGroup', 'skipPhoto', 'cancel'] },
+  {
+    name: 'confirm reset link',
+    build: (t) => buildConfirmationCard(resetLinkConfirmation({ groupId: 'g1', groupName: t })),
+    verbs: ['confirmResetLink', 'cancel'],
+  },
+  {
+    name: 'confirm leave',
+    build: (t) => buildConfirmationCard(leaveConfirmation({ groupId: 'g1', groupName: t })),
+    verbs: ['confirmLeave', 'cancel'],
+  },
+  {
+    name: 'confirm delete',
+    build: (t) => buildConfirmationCard(deleteConfirmation({ groupId: 'g1', groupName: t })),
+    verbs: ['confirmDelete', 'cancel'],
+  },
+  {
+    name: 'members (admin, with a next page)',
+    build: (t) =>
+      buildMembersCard({
+        groupId: 'g1',
+        groupName: t,
+        totalCount: 3000,
+        members: [
+          { userId: 'u1', name: t, role: 'admin', isViewer: true },
+          { userId: 'u2', name: t, role: 'member' },
+        ],
+        continuationToken: 'eyJuZXh0UGFydGl0aW9uS2V5IjoiZzEiLCJuZXh0Um93S2V5IjoibWVtYmVyfHUzIn0',
+        viewerIsAdmin: true,
+      }),
+    verbs: ['makeAdmin', 'removeMember', 'membersPage', 'showGroupInfo'],
+  },
+  {
+    name: 'my groups (with a next page)',
+    build: (t) =>
+      buildMyGroupsCard({
+        groups: [
+          { groupId: 'g1', name: t, memberCount: 12, role: 'admin' },
+          { groupId: 'g2', name: 'Sales', memberCount: 1, role: 'member', organizationName: t },
+        ],
+        continuationToken: 'tok',
+      }),
+    verbs: ['showGroupInfo', 'showGroupInfo', 'myGroupsPage', 'createGroup'],
+  },
+  {
+    name: 'joined',
+    build: (t) => buildJoinedCard({ groupId: 'g1', groupName: t, memberCount: 5, organizationName: t }),
+    verbs: ['showGroupInfo', 'showInvite', 'myGroups'],
+  },
+  {
+    name: 'member joined notice',
+    build: (t) => buildMemberJoinedNoticeCard({ groupId: 'g1', groupName: t, memberName: t, memberCount: 6 }),
+    verbs: ['showMembers', 'resetLink'],
+  },
+  {
+    name: 'organization mapped',
+    build: (t) => buildOrganizationMappedCard({ groupId: 'g1', groupName: t, organizationName: t, mappedBy: t, mappedAt: WHEN }),
+    verbs: ['poster', 'showInvite', 'showGroupInfo'],
+  },
+  {
+    name: 'documents',
+    build: (t) =>
+      buildDocumentsCard({
+        groupId: 'g1',
+        groupName: t,
+        posterUrl: 'https://files.contoso.example/poster.pptx?sig=abc',
+        emailFileUrl: 'https://files.contoso.example/email.eml?sig=abc',
+        mailto: { subject: `Join ${t}`, body: `Open ${LINK}` },
+        expiresAt: WHEN,
+      }),
+    verbs: ['showInvite'],
+  },
+  {
+    name: 'organization groups',
+    build: (t) =>
+      buildOrgGroupsCard({
+        organizationName: t,
+        totalCount: 40,
+        groups: [{ groupId: 'g1', name: t, memberCount: 3, mappedBy: t, mappedAt: WHEN }],
+        continuationToken: 'tok',
+      }),
+    verbs: ['showGroupInfo', 'exportGroup', 'orgGroupsPage'],
+  },
+  {
+    name: 'error',
+    build: (t) =>
+      buildErrorCard({ message: `No group called ${t}.`, referenceId: 'f:123', retry: { title: 'My groups', verb: 'myGroups' } }),
+    verbs: ['myGroups', 'help'],
+  },
+];
+
+describe('cards', () => {
+  for (const c of CASES) {
+    describe(`the ${c.name} card`, () => {
+      it('is valid Adaptive Card 1.5 with zero validation events and under 28 KB', () => {
+        assertValidCard(c.build('Field team North'));
+      });
+
+      for (const hostile of HOSTILE_NAMES) {
+        it(`shows the name ${hostile} literally and stays valid`, () => {
+          const card = c.build(hostile);
+          assertValidCard(card);
+          assertShownLiterally(card, hostile);
+        });
+      }
+
+      it(`has buttons with the verbs ${c.verbs.join(', ')}`, () => {
+        assert.deepEqual(verbs(c.build('Field team North')), c.verbs);
+      });
+
+      it('stays under 28 KB with names of 100 characters', () => {
+        assertValidCard(c.build('W'.repeat(100)));
+      });
+    });
+  }
+});

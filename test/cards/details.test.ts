@@ -1,0 +1,181 @@
+/** Card-specific behaviour beyond "valid, small, literal": what each card shows and offers. */
+import assert from 'node:assert/strict';
+import {
+  buildDocumentsCard,
+  buildGroupInfoCard,
+  buildInviteCard,
+  buildMembersCard,
+  buildMyGroupsCard,
+  inviteQrDataUrl,
+  MEMBERS_PAGE_MAX,
+  mailtoUrl,
+  shareLinks,
+  type MemberRow,
+} from '../../cards';
+import { actions, assertValidCard, button, content, literalTexts, verbs } from './cardTestKit';
+
+const LINK = 'https://groups.contoso.example/join/AbCdEfGhIjKlMnOpQrStUv';
+
+describe('the invite card', () => {
+  it('shows the QR code as a PNG data URL with alt text, and stays small', async () => {
+    const qr = await inviteQrDataUrl(LINK);
+    const card = buildInviteCard({ groupId: 'g1', groupName: 'Sales', inviteLink: LINK, joinCode: 'K7Q-4MZ', qrPngDataUrl: qr, viewerIsAdmin: false });
+    const image = JSON.stringify(content(card)).includes(qr);
+    assert.ok(image);
+    assert.ok(JSON.stringify(content(card)).includes('"altText":"QR code for the invite link to Sales"'));
+    assertValidCard(card);
+  });
+
+  it('leaves out a QR code that is not a PNG data URL', () => {
+    const card = buildInviteCard({ groupId: 'g1', groupName: 'Sales', inviteLink: LINK, joinCode: 'K', qrPngDataUrl: 'https://evil/x.png', viewerIsAdmin: false });
+    assert.ok(!JSON.stringify(content(card)).includes('"type":"Image"'));
+  });
+
+  it('shows the link and the join code', () => {
+    const card = buildInviteCard({ groupId: 'g1', groupName: 'Sales', inviteLink: LINK, joinCode: 'K7Q-4MZ', viewerIsAdmin: false });
+    assert.ok(literalTexts(card).includes(LINK));
+    assert.ok(literalTexts(card).includes('K7Q-4MZ'));
+  });
+
+  it('offers Reset link to admins only', () => {
+    const base = { groupId: 'g1', groupName: 'Sales', inviteLink: LINK, joinCode: 'K' };
+    assert.ok(verbs(buildInviteCard({ ...base, viewerIsAdmin: true })).includes('resetLink'));
+    assert.ok(!verbs(buildInviteCard({ ...base, viewerIsAdmin: false })).includes('resetLink'));
+  });
+
+  it('has share buttons for WhatsApp, Telegram, SMS, email and Teams that open URLs', () => {
+    const card = buildInviteCard({ groupId: 'g1', groupName: 'Sales', inviteLink: LINK, joinCode: 'K', viewerIsAdmin: false });
+    for (const title of ['WhatsApp', 'Telegram', 'SMS', 'Email', 'Teams']) assert.equal(button(card, title).type, 'Action.OpenUrl');
+  });
+
+  it('percent-encodes the link and a hostile group name in every share URL', () => {
+    const name = 'A&B #1 ?x=y "q" [x](https://evil)';
+    const links = shareLinks(name, LINK);
+    const message = `Join "${name}" in Microsoft Teams: ${LINK}`;
+    assert.equal(new URL(links.whatsapp).searchParams.get('text'), message);
+    assert.equal(new URL(links.telegram).searchParams.get('url'), LINK);
+    assert.equal(new URL(links.telegram).searchParams.get('text'), `Join "${name}" in Microsoft Teams:`);
+    assert.equal(new URL(links.teams).origin + new URL(links.teams).pathname, 'https://teams.microsoft.com/share');
+    assert.equal(new URL(links.teams).searchParams.get('href'), LINK);
+    assert.ok(links.sms.startsWith('sms:?&body='));
+    assert.equal(decodeURIComponent(links.sms.slice('sms:?&body='.length)), message);
+    for (const url of Object.values(links)) assert.ok(!/[ "#[\]<>]/.test(url.replace(/^[a-z]+:(\/\/[^/?]+)?[^?]*\?/, '')), url);
+    assert.ok(!links.email.includes('+'), 'mailto uses %20, not +');
+  });
+});
+
+describe('the group info card', () => {
+  const base = { groupId: 'g1', name: 'Sales', memberCount: 1234, adminNames: ['Ann', 'Bob', 'Cy', 'Dee'], adminCount: 7 };
+
+  it('names the first three admins and how many more there are', () => {
+    const card = buildGroupInfoCard({ ...base, viewerIsAdmin: false });
+    assert.ok(literalTexts(card).includes('Ann, Bob, Cy and 4 more'));
+    assert.ok(literalTexts(card).includes('1,234 members'));
+  });
+
+  it('says Private until the group is owned by an organization', () => {
+    assert.ok(literalTexts(buildGroupInfoCard({ ...base, viewerIsAdmin: true })).includes('Private'));
+    const owned = buildGroupInfoCard({ ...base, organizationName: 'Contoso', viewerIsAdmin: true });
+    assert.ok(literalTexts(owned).includes('Contoso'));
+    assert.ok(!verbs(owned).includes('addToOrganization'), 'mapping is one-way');
+  });
+
+  it('hides Reset link, Delete and Add to organization from members who are not admins', () => {
+    const v = verbs(buildGroupInfoCard({ ...base, viewerIsAdmin: false }));
+    for (const adminOnly of ['resetLink', 'deleteGroup', 'addToOrganization']) assert.ok(!v.includes(adminOnly), adminOnly);
+  });
+
+  it('keeps the admin actions behind More (an Action.ShowCard)', () => {
+    const card = buildGroupInfoCard({ ...base, viewerIsAdmin: true });
+    assert.equal(button(card, 'More').type, 'Action.ShowCard');
+    assert.deepEqual(
+      (content(card)['actions'] as Array<{ title: string }>).map((a) => a.title),
+      ['Invite People', 'More'],
+    );
+  });
+
+  it('shows the photo with alt text only for an https URL', () => {
+    const withPhoto = JSON.stringify(content(buildGroupInfoCard({ ...base, photoUrl: 'https://cdn.example/p.png', viewerIsAdmin: false })));
+    assert.ok(withPhoto.includes('"altText":"Group photo of Sales"'));
+    const http = JSON.stringify(content(buildGroupInfoCard({ ...base, photoUrl: 'http://10.0.0.1/p.png', viewerIsAdmin: false })));
+    assert.ok(!http.includes('"type":"Image"'));
+  });
+});
+
+describe('the members card', () => {
+  const member = (i: number): MemberRow => ({ userId: `29:${'u'.repeat(60)}${i}`, name: `${'N'.repeat(100)}${i}`, role: i % 5 === 0 ? 'admin' : 'member' });
+  const token = 'e'.repeat(300);
+
+  it('stays under 28 KB with a full page of long names, buttons and a long continuation token', () => {
+    const card = buildMembersCard({
+      groupId: 'g'.repeat(40),
+      groupName: 'G'.repeat(100),
+      totalCount: 5000,
+      members: Array.from({ length: MEMBERS_PAGE_MAX + 10 }, (_, i) => member(i)),
+      continuationToken: token,
+      viewerIsAdmin: true,
+    });
+    assertValidCard(card);
+    assert.equal(actions(card).filter((a) => a.verb === 'removeMember').length, MEMBERS_PAGE_MAX);
+  });
+
+  it('carries the continuation token on the Next page button', () => {
+    const card = buildMembersCard({ groupId: 'g1', groupName: 'S', members: [member(1)], continuationToken: token, viewerIsAdmin: false });
+    assert.deepEqual(button(card, 'Next page').data, { groupId: 'g1', continuationToken: token, verb: 'membersPage' });
+  });
+
+  it('gives admins Remove and Make admin buttons carrying the member, but none on their own row', () => {
+    const card = buildMembersCard({
+      groupId: 'g1',
+      groupName: 'S',
+      members: [{ userId: 'me', name: 'Me', role: 'admin', isViewer: true }, { userId: 'u2', name: 'Bo', role: 'member' }],
+      viewerIsAdmin: true,
+    });
+    assert.deepEqual(button(card, 'Remove').data, { groupId: 'g1', userId: 'u2', verb: 'removeMember' });
+    assert.deepEqual(button(card, 'Make admin').data, { groupId: 'g1', userId: 'u2', verb: 'makeAdmin' });
+    assert.equal(actions(card).filter((a) => a.data?.['userId'] === 'me').length, 0);
+  });
+
+  it('gives members who are not admins no Remove or Make admin buttons', () => {
+    const card = buildMembersCard({ groupId: 'g1', groupName: 'S', members: [member(1), member(2)], viewerIsAdmin: false });
+    assert.deepEqual(verbs(card), ['showGroupInfo']);
+  });
+});
+
+describe('the my groups card', () => {
+  it('invites you to create a group when you have none', () => {
+    const card = buildMyGroupsCard({ groups: [] });
+    assert.deepEqual(verbs(card), ['createGroup']);
+    assertValidCard(card);
+  });
+
+  it('opens a group with its id', () => {
+    const card = buildMyGroupsCard({ groups: [{ groupId: 'g9', name: 'S', memberCount: 1, role: 'member' }] });
+    assert.deepEqual(button(card, 'Open').data, { groupId: 'g9', verb: 'showGroupInfo' });
+  });
+});
+
+describe('the documents card', () => {
+  it('links to the signed poster and email and a mailto with the email', () => {
+    const card = buildDocumentsCard({
+      groupId: 'g1',
+      groupName: 'Sales',
+      posterUrl: 'https://f.example/p.pptx?sig=1',
+      emailFileUrl: 'https://f.example/e.eml?sig=1',
+      mailto: { subject: 'Join Sales & more', body: 'Line 1\nLine 2' },
+    });
+    assert.equal(button(card, 'Download poster').url, 'https://f.example/p.pptx?sig=1');
+    assert.equal(button(card, 'Download email').url, 'https://f.example/e.eml?sig=1');
+    assert.equal(button(card, 'Write the email').url, 'mailto:?subject=Join%20Sales%20%26%20more&body=Line%201%0D%0ALine%202');
+  });
+
+  it('refuses a download link that is not https', () => {
+    assert.throws(() =>
+      buildDocumentsCard({ groupId: 'g1', groupName: 'S', posterUrl: 'javascript:alert(1)', emailFileUrl: 'https://f.example/e.eml' }),
+    );
+  });
+
+  it('encodes mailto links per RFC 6068', () => {
+    assert.equal(mailtoUrl('a b', 'c?d=e&f'), 'mailto:?subject=a%20b&body=c%3Fd%3De%26f');
+  });
+});

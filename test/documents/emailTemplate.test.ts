@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { simpleParser } from 'mailparser';
+import { InvalidInputError } from '../../src/errors';
+import { buildMoveEmail, MAX_MAILTO_LENGTH, type EmailData } from '../../src/documents/emailTemplate';
+
+const HOSTILE = `Night <b>shift</b> & "co" 'ops' ]]> <script>alert(1)</script>`;
+
+const base: EmailData = {
+  organizationName: 'Fabrikam Logistics',
+  groupName: 'Warehouse night shift',
+  inviteUrl: 'https://bot.example.com/join/ABCD-2345?src=email&lang=en',
+  joinCode: 'ABCD-2345',
+  botName: 'Kaizala Groups',
+  date: new Date('2025-03-04T05:06:07Z'),
+};
+
+/** Splits an RFC 6068 mailto link into its decoded header fields. */
+function decodeMailto(mailto: string): { to: string; fields: Map<string, string> } {
+  assert.ok(mailto.startsWith('mailto:'));
+  const [to = '', query = ''] = mailto.slice('mailto:'.length).split('?', 2);
+  const fields = new Map<string, string>();
+  for (const pair of query.split('&')) {
+    const [key = '', value = ''] = pair.split('=', 2);
+    fields.set(decodeURIComponent(key), decodeURIComponent(value));
+  }
+  return { to, fields };
+}
+
+describe('move email (.eml, html, text, mailto)', () => {
+  it('parses as a draft with a subject, a date, both parts and no sender or recipients', async () => {
+    const email = buildMoveEmail(base);
+    const parsed = await simpleParser(email.eml);
+    assert.equal(parsed.subject, 'Join Warehouse night shift on Microsoft Teams');
+    assert.equal(parsed.subject, email.subject);
+    assert.equal(parsed.headers.get('x-unsent'), '1');
+    assert.equal(parsed.headers.get('mime-version'), '1.0');
+    assert.equal(parsed.date?.toISOString(), '2025-03-04T05:06:07.000Z');
+    assert.equal(parsed.from, undefined);
+    assert.equal(parsed.to, undefined);
+    const contentType = parsed.headers.get('content-type');
+    assert.ok(contentType !== undefined && typeof contentType === 'object' && 'value' in contentType);
+    assert.equal(contentType.value, 'multipart/alternative');
+    assert.equal(parsed.text?.trim(), email.text.trim());
+    assert.equal(typeof parsed.html, 'string');
+    assert.equal(parsed.attachments.length, 0);
+  });
+
+  it('carries the invite link, the join code and the four steps in both parts', async () => {
+    const parsed = await simpleParser(buildMoveEmail(base).eml);
+    const text = parsed.text ?? '';
+    const html = typeof parsed.html === 'string' ? parsed.html : '';
+    assert.ok(text.includes(base.inviteUrl));
+    assert.ok(html.includes(`href="${base.inviteUrl.replace(/&/g, '&amp;')}"`), 'the HTML part links to the invite');
+    for (const part of [text, html]) {
+      for (const expected of ['ABCD-2345', 'new group', 'Group Info', 'Invite People', 'Add to organization', 'Fabrikam Logistics']) {
+        assert.ok(part.includes(expected), `each part says "${expected}"`);
+      }
+    }
+  });
+
+  it('is 7-bit, CRLF, with lines of at most 78 characters (quoted-printable)', () => {
+    const raw = buildMoveEmail({ ...base, groupName: `Équipe de nuit 🚚 ${'très long nom '.repeat(4)}` }).eml.toString('latin1');
+    assert.ok(/^[\x00-\x7f]*$/.test(raw), 'only ASCII bytes');
+    assert.ok(!/[^\r]\n/.test(raw), 'every line ends in CRLF');
+    for (const line of raw.split('\r\n')) assert.ok(line.length <= 78, `line too long: ${line}`);
+    assert.ok(raw.includes('Content-Transfer-Encoding: quoted-printable'));
+  });
+
+  it('encodes a non-ASCII subject as RFC 2047 encoded words', async () => {
+    const email = buildMoveEmail({ ...base, groupName: 'Équipe de nuit 🚚' });
+    const raw = email.eml.toString('latin1');
+    assert.match(raw, /^Subject: .*=\?UTF-8\?Q\?/m);
+    assert.equal((await simpleParser(email.eml)).subject, 'Join Équipe de nuit 🚚 on Microsoft Teams');
+  });
+
+  it('escapes a hostile group name in the HTML part and keeps it as is in the text part', async () => {
+    const email = buildMoveEmail({ ...base, groupName: HOSTILE, organizationName: HOSTILE });
+    assert.ok(!email.html.includes('<b>shift'));
+    assert.ok(!email.html.includes('<script>'));
+    assert.ok(email.html.includes('Night &lt;b&gt;shift&lt;/b&gt; &amp; &quot;co&quot; &#39;ops&#39; ]]&gt;'));
+    const parsed = await simpleParser(email.eml);
+    assert.equal(parsed.subject, `Join ${HOSTILE} on Microsoft Teams`);
+    assert.ok((parsed.text ?? '').includes(HOSTILE));
+    const html = typeof parsed.html === 'string' ? parsed.html : '';
+    assert.ok(!html.includes('<script>'));
+  });
+
+  it('cannot be made to add headers through a name with line breaks', async () => {
+    const email = buildMoveEmail({ ...base, groupName: 'Team\r\nBcc: victim@example.com\r\n\r\nhi' });
+    const parsed = await simpleParser(email.eml);
+    assert.equal(parsed.bcc, undefined);
+    assert.equal(parsed.subject, 'Join Team Bcc: victim@example.com hi on Microsoft Teams');
+  });
+
+  it('adds the poster link when given', async () => {
+    const posterUrl = 'https://bot.example.com/downloads/poster.pptx?group=g1&variant=move&exp=1&sig=abc';
+    const parsed = await simpleParser(buildMoveEmail({ ...base, posterUrl }).eml);
+    assert.ok((parsed.text ?? '').includes(posterUrl));
+    assert.ok(typeof parsed.html === 'string' && parsed.html.includes(`href="${posterUrl.replace(/&/g, '&amp;')}"`));
+  });
+
+  it('gives a mailto link that decodes back to the subject and a body with the link and the steps', () => {
+    const email = buildMoveEmail(base);
+    assert.ok(email.mailto.length <= MAX_MAILTO_LENGTH);
+    assert.ok(!/[ +]/.test(email.mailto), 'spaces are %20, never raw or "+"');
+    const { to, fields } = decodeMailto(email.mailto);
+    assert.equal(to, '');
+    assert.equal(fields.get('subject'), email.subject);
+    const body = fields.get('body') ?? '';
+    assert.ok(body.includes(base.inviteUrl));
+    assert.ok(body.includes('\r\n'), 'line breaks are CRLF (%0D%0A)');
+    assert.ok(body.includes('new group') && body.includes('Add to organization'));
+  });
+
+  it('shortens the mailto body, never the invite link, to stay under the length limit', () => {
+    const longUrl = `https://bot.example.com/join/ABCD-2345?t=${'x'.repeat(700)}`;
+    const email = buildMoveEmail({ ...base, groupName: '🚚'.repeat(200), organizationName: 'Ö'.repeat(200), inviteUrl: longUrl });
+    assert.ok(email.mailto.length <= MAX_MAILTO_LENGTH, `mailto is ${email.mailto.length} characters`);
+    const { fields } = decodeMailto(email.mailto);
+    assert.ok((fields.get('body') ?? '').includes(longUrl));
+    assert.ok((fields.get('subject') ?? '').startsWith('Join 🚚'));
+    // The .eml keeps the full text.
+    assert.ok(email.text.includes('Add to organization'));
+  });
+
+  it('refuses a link that is not http(s)', () => {
+    assert.throws(() => buildMoveEmail({ ...base, inviteUrl: 'javascript:alert(1)' }), InvalidInputError);
+    assert.throws(() => buildMoveEmail({ ...base, posterUrl: 'data:text/html,hi' }), InvalidInputError);
+  });
+
+  it('says "Your organization" when the group is not mapped', () => {
+    const email = buildMoveEmail({ ...base, organizationName: undefined });
+    assert.ok(email.html.includes('Your organization'));
+    assert.ok(email.text.includes('stays with your organization'));
+  });
+});

@@ -1,0 +1,114 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** An activity the bot sent to the channel, with how it was sent. */
+export interface SentActivity {
+  method: string;
+  path: string;
+  conversationId: string;
+  authorization?: string;
+  activity: Record<string, unknown> & {
+    type?: string;
+    text?: string;
+    attachments?: Array<{ contentType: string; content: Record<string, unknown> }>;
+    replyToId?: string;
+    recipient?: { id: string };
+  };
+}
+
+/**
+ * A stand-in for the Teams channel's connector service (the activity's `serviceUrl`): a loopback HTTP server that
+ * speaks the Bot Connector REST API the SDK calls (send, reply, update, create conversation) and records it.
+ */
+export class FakeChannel {
+  readonly sent: SentActivity[] = [];
+  private server?: http.Server;
+  private waiters: Array<() => void> = [];
+  private nextId = 1;
+  /** Fault tests: connector calls whose activity matches fail with `status` (the SDK retries them, so all fail). */
+  failWhen?: { match: (activity: SentActivity['activity']) => boolean; status: number };
+
+  get serviceUrl(): string {
+    const { port } = this.server!.address() as AddressInfo;
+    return `http://127.0.0.1:${port}/`;
+  }
+
+  async start(): Promise<this> {
+    this.server = http.createServer((req, res) => this.handle(req, res));
+    this.server.keepAliveTimeout = 1000;
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.server) return;
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+  }
+
+  clear(): void {
+    this.sent.length = 0;
+  }
+
+  /** Activities sent to one conversation, in order. */
+  to(conversationId: string): SentActivity[] {
+    return this.sent.filter((s) => s.conversationId === conversationId);
+  }
+
+  /** Resolves when `predicate` holds over what has been sent, or rejects after `timeoutMs`. */
+  async waitFor(predicate: (sent: SentActivity[]) => boolean, timeoutMs = 5_000): Promise<SentActivity[]> {
+    const deadline = Date.now() + timeoutMs;
+    while (!predicate(this.sent)) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`FakeChannel: condition not met in ${timeoutMs} ms; sent: ${JSON.stringify(this.sent.map((s) => s.activity.text ?? s.activity.attachments?.[0]?.contentType))}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    return this.sent;
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const parsed = chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : {};
+      if (this.failWhen?.match(parsed)) {
+        // Two calls: restify, once loaded, patches writeHead to return undefined.
+        res.writeHead(this.failWhen.status, { 'content-type': 'application/json' });
+        res.end('{"error":{"code":"ServiceError"}}');
+        return;
+      }
+      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+      const body = parsed;
+      const create = url.pathname === '/v3/conversations' && req.method === 'POST';
+      const match = /^\/v3\/conversations\/([^/]+)\/activities(?:\/([^/]+))?$/.exec(url.pathname);
+      if (create) {
+        const id = `a:created-${this.nextId++}`;
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ id, activityId: `act-${this.nextId}` }));
+        return;
+      }
+      if (!match) {
+        res.writeHead(404);
+        res.end();
+        return;
+      }
+      const id = `reply-${this.nextId++}`;
+      this.sent.push({
+        method: req.method ?? 'POST',
+        path: url.pathname,
+        conversationId: decodeURIComponent(match[1]!),
+        authorization: req.headers.authorization,
+        activity: body,
+      });
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ id }));
+      for (const wake of this.waiters.splice(0)) wake();
+    });
+  }
+}
