@@ -11,6 +11,8 @@ export interface DocumentsCardData {
   posterUrl: string;
   /** Signed https URL of the email template (.eml). */
   emailFileUrl: string;
+  /** Signed https URL of the poster that introduces the bot to the whole organization. */
+  introPosterUrl?: string;
   /** The same email as a mailto link (opens the user's mail app); the card encodes it. Keep the body short. */
   mailto?: { subject: string; body: string };
   /** When the signed links stop working. */
@@ -23,8 +25,9 @@ export function mailtoUrl(subject: string, body: string): string {
   return `mailto:?subject=${encodeURIComponent(subject)}&body=${encodeURIComponent(normalizedBody)}`;
 }
 
+/** https, or plain http to this machine for a local run (the playground). */
 function httpsOnly(url: string): string {
-  if (!/^https:\/\//i.test(url)) throw new TypeError('Document links must be https URLs.');
+  if (!/^(https:\/\/|http:\/\/(localhost|127\.0\.0\.1)(:\d+)?\/)/i.test(url)) throw new TypeError('Document links must be https URLs.');
   return url;
 }
 
@@ -34,6 +37,9 @@ export function buildDocumentsCard(data: DocumentsCardData): Attachment {
     openUrl('Download poster', httpsOnly(data.posterUrl), 'PowerPoint poster with the link and QR code'),
     openUrl('Download email', httpsOnly(data.emailFileUrl), 'Email template (.eml) to send from your mail app'),
   ];
+  if (data.introPosterUrl !== undefined) {
+    actions.push(openUrl('Intro poster', httpsOnly(data.introPosterUrl), 'A poster that introduces the bot to everyone'));
+  }
   if (data.mailto !== undefined) actions.push(openUrl('Write the email', mailtoUrl(data.mailto.subject, data.mailto.body)));
   actions.push(button('Invite people', 'showInvite', { groupId: data.groupId }));
   return toAttachment(

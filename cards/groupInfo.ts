@@ -25,7 +25,7 @@ export function buildGroupInfoCard(data: GroupInfoCardData): Attachment {
   const adminCount = data.adminCount ?? data.adminNames.length;
 
   const header: CardElement =
-    data.photoUrl !== undefined && /^https:\/\//i.test(data.photoUrl)
+    data.photoUrl !== undefined && /^(https:\/\/|http:\/\/(localhost|127\.0\.0\.1)(:\d+)?\/)/i.test(data.photoUrl)
       ? {
           type: 'ColumnSet',
           columns: [

@@ -2,36 +2,74 @@ import {
   ActivityTypes,
   type AdaptiveCardInvokeResponse,
   type AdaptiveCardInvokeValue,
-  type Attachment,
   type ConversationState,
   type InvokeResponse,
   type StatePropertyAccessor,
   type TurnContext,
-  type UserState,
 } from 'botbuilder';
-import { DialogSet, DialogTurnStatus, type DialogState } from 'botbuilder-dialogs';
-import type { AppConfig } from '../src/config';
+import { DialogSet, DialogTurnStatus, type DialogContext, type DialogState } from 'botbuilder-dialogs';
 import type { Logger } from '../src/logger';
 import type { TurnHandlers } from '../src/bot';
-import { buildHelpCard } from '../cards/help';
-import { buildWelcomeCard } from '../cards/welcome';
-import { errorInvokeResponse } from '../cards/actions';
-import { helpEntries } from './commands';
+import { isAppError, RateLimitedError, type AppErrorCode } from '../src/errors';
+import { buildErrorCard, buildHelpCard, buildWelcomeCard, errorInvokeResponse, messageInvokeResponse, toInvokeResponse } from '../cards';
+import type { CardData, CardVerb } from '../cards/verbs';
+import { helpEntries, splitMemberAndGroup, type CommandName } from './commands';
 import { readTurnInput, type TurnInput } from './turnInput';
+import { CreateGroupDialog, CREATE_GROUP_DIALOG, type CreateGroupOptions } from './createGroupDialog';
+import type { GroupActions, Requester } from './groupActions';
+import { conversationRefOf, userFromActivity } from './identity';
+import { textReply, type Reply } from './replies';
+
+/** Step 3: sign-in and mapping, and the organization admin's commands. */
+export interface OrganizationFlow {
+  start(context: TurnContext, req: Requester, groupId: string): Promise<Reply>;
+  onTokenExchange(context: TurnContext): Promise<InvokeResponse>;
+  onVerifyState(context: TurnContext): Promise<InvokeResponse>;
+  onSignInFailure(context: TurnContext): Promise<void>;
+  orgGroups(context: TurnContext, req: Requester, continuationToken?: string): Promise<Reply>;
+  exportGroup(context: TurnContext, req: Requester, groupId: string): Promise<Reply>;
+}
+
+/** Step 4: the poster and email for a group. */
+export interface DocumentsFlow {
+  documents(req: Requester, groupId: string): Promise<Reply>;
+}
+
+/** Limits repeated wrong invite links or codes per user (join codes are short enough to guess otherwise). */
+export interface JoinAttemptLimiter {
+  /** Throws RateLimitedError when this user has made too many failed attempts. */
+  check(userId: string): Promise<void>;
+  failed(userId: string): Promise<void>;
+}
 
 export interface ConversationDependencies {
   conversationState: ConversationState;
-  userState: UserState;
   logger: Logger;
-  config: AppConfig;
-  appSecret: string;
+  actions: GroupActions;
+  createGroup: CreateGroupDialog;
+  organization: OrganizationFlow;
+  documents: DocumentsFlow;
+  joinLimiter: JoinAttemptLimiter;
 }
+
+/** Headings for the errors a user can cause: none of them is "something went wrong" on our side. */
+const ERROR_TITLES: Record<AppErrorCode, string> = {
+  invalid_input: 'Please check that',
+  not_found: 'Not found',
+  forbidden: 'Not allowed',
+  conflict: 'Please try again',
+  unauthenticated: 'Sign-in needed',
+  rate_limited: 'Please wait a little',
+  too_large: 'Too large',
+};
 
 const NOT_UNDERSTOOD = "Sorry, I didn't get that. Type **help** to see what I can do, or **new group** to start.";
 
 /**
  * The conversation: reads what the user meant (a typed command, a card click either way, or an answer to a
- * question), lets an active dialog have it, and otherwise runs the command or card verb.
+ * question), lets an active dialog have it, and otherwise runs the command or card verb. Every path ends in a
+ * Reply, so a click answers the same whether it came as Action.Submit (new message) or Action.Execute (the
+ * card refreshed in place).
  */
 export class Conversation implements TurnHandlers {
   private readonly dialogState: StatePropertyAccessor<DialogState>;
@@ -39,7 +77,7 @@ export class Conversation implements TurnHandlers {
 
   constructor(private readonly deps: ConversationDependencies) {
     this.dialogState = deps.conversationState.createProperty<DialogState>('dialogState');
-    this.dialogs = new DialogSet(this.dialogState);
+    this.dialogs = new DialogSet(this.dialogState).add(deps.createGroup);
   }
 
   async onWelcome(context: TurnContext): Promise<void> {
@@ -52,61 +90,209 @@ export class Conversation implements TurnHandlers {
     if (dc.activeDialog) {
       if (isCancel(input)) {
         await dc.cancelAllDialogs();
-        await context.sendActivity('Cancelled. Nothing was changed.');
+        await context.sendActivity('Cancelled. Nothing was created.');
+        return;
+      }
+      if (input.kind === 'command' && input.command === 'help' && !input.args) {
+        await context.sendActivity({ attachments: [buildHelpCard({ commands: helpEntries() })] });
         return;
       }
       if (!isInterruption(input)) {
-        const result = await dc.continueDialog();
-        if (result.status !== DialogTurnStatus.empty) return;
+        const result = await this.guarded(context, () => dc.continueDialog());
+        if (result === undefined || result.status !== DialogTurnStatus.empty) return;
       } else {
         await dc.cancelAllDialogs();
       }
     }
-    await this.dispatch(context, input);
+    const reply = await this.replyTo(context, dc, input);
+    await this.send(context, reply);
   }
 
-  async onCardAction(_context: TurnContext, value: AdaptiveCardInvokeValue): Promise<AdaptiveCardInvokeResponse> {
-    const input = readTurnInput({ value });
+  async onCardAction(context: TurnContext, value: AdaptiveCardInvokeValue): Promise<AdaptiveCardInvokeResponse> {
+    const input = readTurnInput({ ...context.activity, type: ActivityTypes.Message, text: undefined, value });
     if (input.kind !== 'action') return errorInvokeResponse(input.kind === 'badAction' ? input.error : 'That button did not carry an action.');
-    return errorInvokeResponse('That button is not available yet.');
+    const dc = await this.dialogs.createContext(context);
+    if (dc.activeDialog && input.verb !== 'createGroup' && input.verb !== 'skipPhoto') await dc.cancelAllDialogs();
+    const reply = await this.replyTo(context, dc, input);
+    const [first, ...rest] = reply.cards;
+    if (rest.length) await context.sendActivity({ attachments: rest });
+    if (first) {
+      if (reply.text) await context.sendActivity(reply.text);
+      return toInvokeResponse(first);
+    }
+    return messageInvokeResponse(reply.text ?? 'Done.');
   }
 
-  async onTokenExchange(_context: TurnContext): Promise<InvokeResponse> {
-    return { status: 412, body: { failureDetail: 'Single sign-on is not configured for this bot.' } };
+  onTokenExchange(context: TurnContext): Promise<InvokeResponse> {
+    return this.deps.organization.onTokenExchange(context);
   }
 
-  async onVerifyState(_context: TurnContext): Promise<InvokeResponse> {
-    return { status: 200 };
+  onVerifyState(context: TurnContext): Promise<InvokeResponse> {
+    return this.deps.organization.onVerifyState(context);
   }
 
-  async onSignInFailure(context: TurnContext): Promise<void> {
-    await context.sendActivity('Teams could not sign you in.');
+  onSignInFailure(context: TurnContext): Promise<void> {
+    return this.deps.organization.onSignInFailure(context);
   }
 
-  private async dispatch(context: TurnContext, input: TurnInput): Promise<void> {
+  /** Runs the input; a typed error becomes its friendly message, anything else goes to onTurnError. */
+  private async replyTo(context: TurnContext, dc: DialogContext, input: TurnInput): Promise<Reply> {
+    return (await this.guarded(context, () => this.dispatch(context, dc, input))) ?? { cards: [] };
+  }
+
+  private async guarded<T>(context: TurnContext, work: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await work();
+    } catch (err) {
+      if (!isAppError(err)) throw err;
+      this.deps.logger.info({ activityId: context.activity.id, code: err.code }, 'request refused');
+      await this.send(context, { cards: [buildErrorCard({ title: ERROR_TITLES[err.code], message: err.userMessage })] });
+      return undefined;
+    }
+  }
+
+  private async dispatch(context: TurnContext, dc: DialogContext, input: TurnInput): Promise<Reply> {
     switch (input.kind) {
       case 'command':
-        if (input.command === 'help') return this.reply(context, buildHelpCard({ commands: helpEntries() }));
-        if (input.command === 'cancel') {
-          await context.sendActivity('There is nothing to cancel.');
-          return;
-        }
-        break;
+        return this.command(context, dc, input.command, input.args);
       case 'action':
-        if (input.verb === 'help') return this.reply(context, buildHelpCard({ commands: helpEntries() }));
-        break;
+        return this.action(context, dc, input.verb, input.data);
       case 'badAction':
-        await context.sendActivity(`That button did not work: ${input.error}`);
-        return;
-      case 'empty':
+        return textReply(`That button did not work: ${input.error}`);
       case 'text':
-        break;
+      case 'empty':
+        return textReply(NOT_UNDERSTOOD);
     }
-    if (context.activity.type === ActivityTypes.Message) await context.sendActivity(NOT_UNDERSTOOD);
   }
 
-  private async reply(context: TurnContext, card: Attachment): Promise<void> {
-    await context.sendActivity({ attachments: [card] });
+  private requester(context: TurnContext): Requester {
+    const activity = context.activity;
+    return { user: userFromActivity(activity), conversationRef: conversationRefOf(activity), activityId: activity.id ?? '' };
+  }
+
+  private async command(context: TurnContext, dc: DialogContext, command: CommandName, args: string): Promise<Reply> {
+    const req = this.requester(context);
+    const actions = this.deps.actions;
+    const withGroup = async (name: string, run: (groupId: string) => Promise<Reply>): Promise<Reply> => {
+      const resolved = await actions.resolveGroup(req, name);
+      return 'reply' in resolved ? resolved.reply : run(resolved.groupId);
+    };
+    switch (command) {
+      case 'help':
+        return { cards: [buildHelpCard({ commands: helpEntries() })] };
+      case 'cancel':
+        return textReply('There is nothing to cancel.');
+      case 'newGroup':
+        await dc.beginDialog(CREATE_GROUP_DIALOG, { name: args || undefined } satisfies CreateGroupOptions);
+        return { cards: [] };
+      case 'myGroups':
+        return actions.myGroups(req);
+      case 'groupInfo':
+        return withGroup(args, (id) => actions.groupInfo(req, id));
+      case 'invite':
+        return withGroup(args, (id) => actions.invite(req, id));
+      case 'join':
+        return this.join(req, args);
+      case 'members':
+        return withGroup(args, (id) => actions.members(req, id));
+      case 'leave': {
+        // `leave <group> <new admin>` is offered to the last admin; plain `leave [group]` asks first.
+        return withGroup(args, (id) => actions.askLeave(req, id));
+      }
+      case 'remove': {
+        const { member, group } = splitMemberAndGroup(args, 'from');
+        return withGroup(group ?? '', async (id) => actions.removeMember(req, id, (await actions.findMember(req, id, member)).user.id));
+      }
+      case 'makeAdmin': {
+        const { member, group } = splitMemberAndGroup(args, 'in');
+        return withGroup(group ?? '', async (id) => actions.makeAdmin(req, id, (await actions.findMember(req, id, member)).user.id));
+      }
+      case 'resetLink':
+        return withGroup(args, (id) => actions.askResetLink(req, id));
+      case 'addToOrganization':
+        return withGroup(args, (id) => this.deps.organization.start(context, req, id));
+      case 'orgGroups':
+        return this.deps.organization.orgGroups(context, req);
+      case 'export':
+        return this.deps.organization.exportGroup(context, req, args);
+      case 'poster':
+      case 'email':
+        return withGroup(args, (id) => this.deps.documents.documents(req, id));
+    }
+  }
+
+  private async action(context: TurnContext, dc: DialogContext, verb: CardVerb, data: CardData): Promise<Reply> {
+    const req = this.requester(context);
+    const actions = this.deps.actions;
+    const groupId = String(data.groupId ?? '');
+    const token = typeof data.continuationToken === 'string' ? data.continuationToken : undefined;
+    const userId = String(data.userId ?? '');
+    switch (verb) {
+      case 'help':
+        return { cards: [buildHelpCard({ commands: helpEntries() })] };
+      case 'cancel':
+        return textReply('Cancelled. Nothing was changed.');
+      case 'createGroup':
+        await dc.beginDialog(CREATE_GROUP_DIALOG, {} satisfies CreateGroupOptions);
+        return { cards: [] };
+      case 'skipPhoto':
+        return textReply('That question was already answered. Type **new group** to create another group.');
+      case 'myGroups':
+      case 'myGroupsPage':
+        return actions.myGroups(req, token);
+      case 'showGroupInfo':
+      case 'more':
+        return actions.groupInfo(req, groupId);
+      case 'showInvite':
+        return actions.invite(req, groupId);
+      case 'resetLink':
+        return actions.askResetLink(req, groupId);
+      case 'confirmResetLink':
+        return actions.resetLink(req, groupId);
+      case 'showMembers':
+      case 'membersPage':
+        return actions.members(req, groupId, token);
+      case 'leaveGroup':
+        return actions.askLeave(req, groupId);
+      case 'confirmLeave':
+        return actions.leave(req, groupId);
+      case 'removeMember':
+        return actions.removeMember(req, groupId, userId);
+      case 'makeAdmin':
+        return actions.makeAdmin(req, groupId, userId);
+      case 'deleteGroup':
+        return actions.askDelete(req, groupId);
+      case 'confirmDelete':
+        return actions.deleteGroup(req, groupId);
+      case 'joinGroup':
+        return this.join(req, String(data.inviteCode ?? data.token ?? ''));
+      case 'addToOrganization':
+        return this.deps.organization.start(context, req, groupId);
+      case 'orgGroupsPage':
+        return this.deps.organization.orgGroups(context, req, token);
+      case 'exportGroup':
+        return this.deps.organization.exportGroup(context, req, groupId);
+      case 'poster':
+      case 'email':
+        return this.deps.documents.documents(req, groupId);
+    }
+  }
+
+  private async join(req: Requester, reference: string): Promise<Reply> {
+    await this.deps.joinLimiter.check(req.user.id);
+    try {
+      return await this.deps.actions.join(req, reference);
+    } catch (err) {
+      if (isAppError(err) && (err.code === 'not_found' || err.code === 'invalid_input') && !(err instanceof RateLimitedError)) {
+        await this.deps.joinLimiter.failed(req.user.id);
+      }
+      throw err;
+    }
+  }
+
+  private async send(context: TurnContext, reply: Reply): Promise<void> {
+    if (reply.text) await context.sendActivity(reply.text);
+    if (reply.cards.length) await context.sendActivity({ attachments: reply.cards });
   }
 }
 
@@ -119,6 +305,7 @@ function isCancel(input: TurnInput): boolean {
  * deliberate command (typed with "/") or a click on another card's button starts something else.
  */
 function isInterruption(input: TurnInput): boolean {
-  if (input.kind === 'command') return input.slash || input.command === 'help';
+  if (input.kind === 'command') return input.slash;
+  if (input.kind === 'action') return input.verb !== 'createGroup' && input.verb !== 'skipPhoto';
   return false;
 }

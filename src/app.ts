@@ -8,24 +8,46 @@ import { RedeliveryGuard } from './dedupMiddleware';
 import { isWellFormedActivity } from './activityShape';
 import { createTurnErrorHandler } from './turnErrors';
 import { createServer, listen, close } from './server';
+import { AdapterMessenger, BackgroundWork } from './proactive';
+import { JoinAttemptLimiter } from './joinAttemptLimiter';
 import { startEmbeddedAzurite, type EmbeddedAzurite } from './storage/embeddedAzurite';
 import { createTableClients, ensureTables, type TableClients } from './storage/tables';
 import { TableStorage } from './storage/tableStorage';
 import { DedupStore } from './storage/dedupStore';
+import { TableGroupStore } from './storage/tableGroupStore';
 import { loadOrCreateAppSecret } from './storage/appSecret';
 import { createStorageHealthCheck } from './storage/storageHealth';
+import { GroupService } from './groups/groupService';
 import { createBotFrameworkAuthentication, createChannelGate, processAuthenticated } from './auth/channelAuth';
+import { createSsoTokenVerifier } from './auth/entraTokenVerifier';
+import { createOrganizationDirectory } from './auth/organizationDirectory';
+import { UrlSigner } from './web/signedUrls';
+import { GroupPhotoIntake } from './web/groupPhotoIntake';
+import type { PhotoFetchOptions } from './web/photoFetcher';
+import { landingPageRoutes } from './web/landingPage';
+import { exportLinks, exportRoutes } from './web/exportDownloads';
 import { Conversation } from '../dialogs/conversation';
+import { CreateGroupDialog } from '../dialogs/createGroupDialog';
+import { GroupActions } from '../dialogs/groupActions';
+import { AdminJoinNotices } from '../dialogs/joinNotices';
+import { OrganizationSignInFlow } from '../dialogs/organizationFlow';
+import { GroupDocumentsFlow } from '../dialogs/documentsFlow';
+import { conversationRefOf, userFromActivity } from '../dialogs/identity';
 
 export interface AppOptions {
   logger: Logger;
   /** Table name prefix, so that tests can share one storage account. */
   tablePrefix?: string;
+  /** Tests only: how group photos may be fetched (their own CA, a loopback address policy). */
+  photoFetchOptions?: PhotoFetchOptions;
+  /** Tests only: fetch used to reach Entra and Graph stand-ins. */
+  fetch?: typeof fetch;
 }
 
 export interface RunningApp {
   readonly url: string;
   readonly tables: TableClients;
+  readonly groups: GroupService;
   readonly adapter: CloudAdapter;
   stop(): Promise<void>;
 }
@@ -34,7 +56,8 @@ export interface RunningApp {
  * The composition root: config -> storage -> repositories -> state -> dialogs -> bot -> adapter -> server.
  * Nothing here decides anything; each part takes its collaborators in its constructor.
  */
-export async function startApp(config: AppConfig, { logger, tablePrefix }: AppOptions): Promise<RunningApp> {
+export async function startApp(config: AppConfig, options: AppOptions): Promise<RunningApp> {
+  const { logger, tablePrefix } = options;
   let embedded: EmbeddedAzurite | undefined;
   let connectionString = config.STORAGE_CONNECTION_STRING;
   if (!connectionString) {
@@ -50,13 +73,77 @@ export async function startApp(config: AppConfig, { logger, tablePrefix }: AppOp
     const conversationState = new ConversationState(stateStorage);
     const userState = new UserState(stateStorage);
     const dedup = new DedupStore(tables.dedup);
-
-    const conversation = new Conversation({ conversationState, userState, logger, config, appSecret });
-    const bot = new KaizalaBot(conversation, [conversationState, userState]);
+    const groups = new GroupService({
+      store: new TableGroupStore(tables),
+      appSecret,
+      publicUrl: config.PUBLIC_URL,
+      allowedTenantIds: config.ALLOWED_TENANT_IDS,
+    });
+    const signer = new UrlSigner({ secret: appSecret, publicUrl: config.PUBLIC_URL });
 
     const adapter = new CloudAdapter(createBotFrameworkAuthentication(config, { logger }));
     adapter.onTurnError = createTurnErrorHandler(logger);
     adapter.use(new RedeliveryGuard(dedup, logger));
+
+    const background = new BackgroundWork(logger);
+    const messenger = new AdapterMessenger({
+      adapter,
+      botAppId: config.MicrosoftAppId ?? '',
+      allowedServiceUrlHosts: config.ALLOWED_SERVICE_URL_HOSTS,
+      allowLoopback: !config.channelAuthEnabled,
+      logger,
+    });
+    const actions = new GroupActions({ groups, notices: new AdminJoinNotices(groups, messenger, background), publicUrl: config.PUBLIC_URL });
+    const photos = new GroupPhotoIntake(options.photoFetchOptions);
+    const createGroup = new CreateGroupDialog({
+      photos,
+      create: async (context: TurnContext, draft) => {
+        const creator = userFromActivity(context.activity);
+        const group = await groups.createGroup({
+          name: draft.name,
+          creator,
+          photo: draft.photo,
+          idempotencyKey: `${context.activity.conversation.id}|${context.activity.id}`,
+          conversationRef: conversationRefOf(context.activity),
+        });
+        const reply = await actions.groupInfo({ user: creator, conversationRef: '', activityId: '' }, group.id, `Your group **${group.name.replace(/[*_[\]()<>`\\]/g, '')}** is ready. Next: Invite People.`);
+        if (reply.text) await context.sendActivity(reply.text);
+        await context.sendActivity({ attachments: reply.cards });
+        return group;
+      },
+    });
+
+    const verifier = createSsoTokenVerifier(config, options.fetch ? { fetch: options.fetch } : {});
+    const organization = new OrganizationSignInFlow({
+      groups,
+      userState,
+      logger,
+      orgAdminObjectIds: config.ORG_ADMIN_OBJECT_IDS,
+      exportLinks: exportLinks(signer),
+      sso:
+        verifier && config.SSO_CONNECTION_NAME
+          ? {
+              connectionName: config.SSO_CONNECTION_NAME,
+              dedup: { tryClaim: (key) => dedup.claim('sso-token-exchange', key) },
+              verifier,
+              directory: createOrganizationDirectory(config, logger, options.fetch),
+            }
+          : undefined,
+    });
+    const documents = new GroupDocumentsFlow(groups, async () => {
+      throw new Error('documents are not wired yet');
+    });
+
+    const conversation = new Conversation({
+      conversationState,
+      logger,
+      actions,
+      createGroup,
+      organization,
+      documents,
+      joinLimiter: new JoinAttemptLimiter(),
+    });
+    const bot = new KaizalaBot(conversation, [conversationState, userState]);
 
     const gate = createChannelGate(config);
     const server = createServer({
@@ -70,6 +157,17 @@ export async function startApp(config: AppConfig, { logger, tablePrefix }: AppOp
         }
         await processAuthenticated({ adapter, gate, logger }, req, res, (context: TurnContext) => bot.run(context));
       },
+      routes: [
+        landingPageRoutes({
+          publicUrl: config.PUBLIC_URL,
+          botAppId: config.MicrosoftAppId,
+          preview: async (token) => {
+            const group = await groups.resolveInvite({ kind: 'token', value: token }).catch(() => undefined);
+            return group && { groupName: group.name, memberCount: group.memberCount, organizationName: group.organizationName, photoUrl: actions.photoUrl(group) };
+          },
+        }),
+        exportRoutes({ groups, signer, logger }),
+      ],
     });
     const url = await listen(server, config.PORT, config.HOST);
     logger.info({ url, publicUrl: config.PUBLIC_URL, embeddedStorage: Boolean(embedded), channelAuth: config.channelAuthEnabled }, 'bot listening');
@@ -77,9 +175,11 @@ export async function startApp(config: AppConfig, { logger, tablePrefix }: AppOp
     return {
       url,
       tables,
+      groups,
       adapter,
       async stop() {
         await close(server);
+        await background.drain();
         await embedded?.stop();
       },
     };

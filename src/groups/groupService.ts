@@ -173,6 +173,12 @@ export class GroupService {
     return publicGroup((await this.requireGroup(groupId)).group);
   }
 
+  /** The group as one of its members sees it (Group Info): with their own membership. Members only. */
+  async getGroupAsMember(groupId: string, userId: string): Promise<{ group: Group; member: Member }> {
+    const { record, member } = await this.requireMembership(groupId, userId, 'You are not a member of this group.');
+    return { group: publicGroup(record.group), member };
+  }
+
   // ---- invites --------------------------------------------------------------------------------------------
 
   /** Any member may see the invite (as in Kaizala: anyone in the group can invite). */

@@ -1,0 +1,231 @@
+import type { GroupService } from '../src/groups/groupService';
+import { LastAdminError } from '../src/groups/groupService';
+import type { Group, Member, UserRef } from '../src/groups/model';
+import { InvalidInputError, NotFoundError } from '../src/errors';
+import {
+  buildConfirmationCard,
+  buildGroupInfoCard,
+  buildInviteCard,
+  buildJoinedCard,
+  buildMembersCard,
+  buildMyGroupsCard,
+  deleteConfirmation,
+  inviteQrDataUrl,
+  leaveConfirmation,
+  resetLinkConfirmation,
+} from '../cards';
+import { cardReply, textReply, type Reply } from './replies';
+
+/** Who is acting, and where they can be reached later. */
+export interface Requester {
+  user: UserRef;
+  /** JSON conversation reference of the chat the request came from (authenticated activity). */
+  conversationRef: string;
+  /** The activity id: the idempotency key of anything this request creates. */
+  activityId: string;
+}
+
+/** Tells a group's admins that someone joined; runs after the joiner's turn. */
+export interface JoinNotices {
+  memberJoined(group: Group, member: UserRef): void;
+}
+
+export interface GroupActionsDependencies {
+  groups: GroupService;
+  notices: JoinNotices;
+  publicUrl: string;
+}
+
+const MEMBERS_PAGE_SIZE = 20;
+const MY_GROUPS_PAGE_SIZE = 20;
+/** How many of a user's groups `invite Field Sales` looks through to find "Field Sales". */
+const NAME_LOOKUP_LIMIT = 500;
+
+/**
+ * Steps 1 and 2 and the management of groups, as answers: each method does one thing through the domain and
+ * says what to show. The same method serves a typed command, an Action.Submit and an Action.Execute.
+ */
+export class GroupActions {
+  constructor(private readonly deps: GroupActionsDependencies) {}
+
+  photoUrl(group: Group): string | undefined {
+    return group.photo ? `${this.deps.publicUrl}/groups/${group.id}/photo?v=${encodeURIComponent(group.photo.version)}` : undefined;
+  }
+
+  async groupInfo(req: Requester, groupId: string, lead?: string): Promise<Reply> {
+    const { group, member } = await this.deps.groups.getGroupAsMember(groupId, req.user.id);
+    const admins = await this.deps.groups.listAdmins(groupId);
+    const card = buildGroupInfoCard({
+      groupId: group.id,
+      name: group.name,
+      photoUrl: this.photoUrl(group),
+      memberCount: group.memberCount,
+      adminNames: admins.slice(0, 3).map((a) => a.user.name),
+      adminCount: admins.length,
+      organizationName: group.organizationName,
+      viewerIsAdmin: member.role === 'admin',
+    });
+    return { text: lead, cards: [card] };
+  }
+
+  async invite(req: Requester, groupId: string, lead?: string): Promise<Reply> {
+    const { group, member } = await this.deps.groups.getGroupAsMember(groupId, req.user.id);
+    const invite = await this.deps.groups.getInvite(groupId, req.user);
+    return {
+      text: lead,
+      cards: [
+        buildInviteCard({
+          groupId,
+          groupName: group.name,
+          inviteLink: invite.url,
+          joinCode: invite.joinCode,
+          qrPngDataUrl: await inviteQrDataUrl(invite.url),
+          viewerIsAdmin: member.role === 'admin',
+        }),
+      ],
+    };
+  }
+
+  async askResetLink(req: Requester, groupId: string): Promise<Reply> {
+    const { group, member } = await this.deps.groups.getGroupAsMember(groupId, req.user.id);
+    if (member.role !== 'admin') return textReply('Only group admins can reset the invite link.');
+    return cardReply(buildConfirmationCard(resetLinkConfirmation({ groupId, groupName: group.name })));
+  }
+
+  async resetLink(req: Requester, groupId: string): Promise<Reply> {
+    await this.deps.groups.resetInviteLink(groupId, req.user);
+    return this.invite(req, groupId, 'Done: the old link and join code no longer work. Share this new link.');
+  }
+
+  async members(req: Requester, groupId: string, continuationToken?: string): Promise<Reply> {
+    const { group, member } = await this.deps.groups.getGroupAsMember(groupId, req.user.id);
+    const page = await this.deps.groups.listMembers(groupId, { user: req.user }, { pageSize: MEMBERS_PAGE_SIZE, continuationToken });
+    return cardReply(
+      buildMembersCard({
+        groupId,
+        groupName: group.name,
+        totalCount: group.memberCount,
+        members: page.items.map((m) => ({ userId: m.user.id, name: m.user.name, role: m.role, isViewer: m.user.id === req.user.id })),
+        continuationToken: page.continuationToken,
+        viewerIsAdmin: member.role === 'admin',
+      }),
+    );
+  }
+
+  async myGroups(req: Requester, continuationToken?: string): Promise<Reply> {
+    const page = await this.deps.groups.listMyGroups(req.user.id, { pageSize: MY_GROUPS_PAGE_SIZE, continuationToken });
+    return cardReply(
+      buildMyGroupsCard({
+        groups: page.items.map(({ group, role }) => ({
+          groupId: group.id,
+          name: group.name,
+          memberCount: group.memberCount,
+          role,
+          organizationName: group.organizationName,
+        })),
+        continuationToken: page.continuationToken,
+      }),
+    );
+  }
+
+  async join(req: Requester, reference: string): Promise<Reply> {
+    if (!reference.trim()) {
+      return textReply('Send **join** followed by the invite link or the join code, for example: join ABCDE-FGHJK');
+    }
+    const { group, alreadyMember } = await this.deps.groups.join({ ref: reference.trim(), user: req.user, conversationRef: req.conversationRef });
+    if (alreadyMember) return this.groupInfo(req, group.id, `You are already a member of this group.`);
+    this.deps.notices.memberJoined(group, req.user);
+    return cardReply(
+      buildJoinedCard({ groupId: group.id, groupName: group.name, memberCount: group.memberCount, organizationName: group.organizationName }),
+    );
+  }
+
+  async askLeave(req: Requester, groupId: string): Promise<Reply> {
+    const { group } = await this.deps.groups.getGroupAsMember(groupId, req.user.id);
+    return cardReply(buildConfirmationCard(leaveConfirmation({ groupId, groupName: group.name })));
+  }
+
+  async leave(req: Requester, groupId: string, newAdmin?: string): Promise<Reply> {
+    const { group } = await this.deps.groups.getGroupAsMember(groupId, req.user.id);
+    let newAdminId: string | undefined;
+    if (newAdmin) newAdminId = (await this.findMember(req, groupId, newAdmin)).user.id;
+    try {
+      await this.deps.groups.leave(groupId, req.user, { newAdminId });
+    } catch (err) {
+      if (!(err instanceof LastAdminError)) throw err;
+      const members = await this.members(req, groupId);
+      return {
+        text: `You are the last admin of this group. Make someone else admin first (use **Make admin** below), or type **leave ${group.name} <member name>** to hand over and leave in one step.`,
+        cards: members.cards,
+      };
+    }
+    return textReply(`You left the group. You can join again with its invite link.`);
+  }
+
+  async removeMember(req: Requester, groupId: string, memberId: string): Promise<Reply> {
+    await this.deps.groups.removeMember(groupId, { user: req.user }, memberId);
+    return this.members(req, groupId).then((r) => ({ ...r, text: 'Removed from the group.' }));
+  }
+
+  async makeAdmin(req: Requester, groupId: string, memberId: string): Promise<Reply> {
+    const member = await this.deps.groups.makeAdmin(groupId, { user: req.user }, memberId);
+    return this.members(req, groupId).then((r) => ({ ...r, text: `${member.user.name} is now an admin.` }));
+  }
+
+  async askDelete(req: Requester, groupId: string): Promise<Reply> {
+    const { group, member } = await this.deps.groups.getGroupAsMember(groupId, req.user.id);
+    if (member.role !== 'admin') return textReply('Only group admins can delete the group.');
+    return cardReply(buildConfirmationCard(deleteConfirmation({ groupId, groupName: group.name })));
+  }
+
+  async deleteGroup(req: Requester, groupId: string): Promise<Reply> {
+    await this.deps.groups.deleteGroup(groupId, { user: req.user });
+    return textReply('The group is deleted. Its invite link no longer works.');
+  }
+
+  /**
+   * A group named in a command: by id, by exact name, or by a unique part of the name, among the user's own
+   * groups. With no name: the user's only group, or the list to pick from.
+   */
+  async resolveGroup(req: Requester, name: string): Promise<{ groupId: string } | { reply: Reply }> {
+    const wanted = name.trim().toLowerCase();
+    const groups: Group[] = [];
+    let continuationToken: string | undefined;
+    do {
+      const page = await this.deps.groups.listMyGroups(req.user.id, { pageSize: 100, continuationToken });
+      groups.push(...page.items.map((g) => g.group));
+      continuationToken = page.continuationToken;
+    } while (continuationToken && groups.length < NAME_LOOKUP_LIMIT);
+
+    if (groups.length === 0) return { reply: textReply("You aren't in any group yet. Type **new group** to create one, or **join** with an invite link.") };
+    if (!wanted) {
+      if (groups.length === 1) return { groupId: groups[0]!.id };
+      return { reply: { text: 'Which group? Pick one:', cards: (await this.myGroups(req)).cards } };
+    }
+    const exact = groups.filter((g) => g.id === name.trim() || g.name.toLowerCase() === wanted);
+    const partial = exact.length ? exact : groups.filter((g) => g.name.toLowerCase().includes(wanted));
+    if (partial.length === 1) return { groupId: partial[0]!.id };
+    if (partial.length === 0) return { reply: textReply(`You are not in a group called "${name.trim()}". Type **my groups** to see yours.`) };
+    return { reply: { text: `More than one of your groups matches "${name.trim()}". Pick one:`, cards: (await this.myGroups(req)).cards } };
+  }
+
+  /** A member named in `remove <member>` / `make admin <member>`: by exact name, else a unique part of it. */
+  async findMember(req: Requester, groupId: string, name: string): Promise<Member> {
+    const wanted = name.trim().toLowerCase();
+    if (!wanted) throw new InvalidInputError('Say which member, for example: remove Ann Lee');
+    const matches: Member[] = [];
+    let continuationToken: string | undefined;
+    do {
+      const page = await this.deps.groups.listMembers(groupId, { user: req.user }, { pageSize: 100, continuationToken });
+      for (const m of page.items) {
+        const memberName = m.user.name.toLowerCase();
+        if (m.user.id === name.trim() || memberName === wanted) return m;
+        if (memberName.includes(wanted)) matches.push(m);
+      }
+      continuationToken = page.continuationToken;
+    } while (continuationToken);
+    if (matches.length === 1) return matches[0]!;
+    if (matches.length === 0) throw new NotFoundError(`Nobody called "${name.trim()}" is a member of this group.`);
+    throw new InvalidInputError(`More than one member matches "${name.trim()}". Use their full name, or the buttons on the members list.`);
+  }
+}

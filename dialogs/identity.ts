@@ -1,0 +1,19 @@
+import { TurnContext, type Activity } from 'botbuilder';
+import type { UserRef } from '../src/groups/model';
+
+/**
+ * The person behind an activity. The AAD object id is stable across chats and is what the tab's SSO token
+ * calls `oid`, so the bot and the tab agree on who someone is; the Teams user id is the fallback for
+ * channels without one (the local playground).
+ */
+export function userFromActivity(activity: Partial<Activity>): UserRef {
+  const from = activity.from;
+  const id = from?.aadObjectId || from?.id;
+  if (!id) throw new Error('activity has no sender');
+  return { id, name: (from?.name ?? '').trim() || 'Someone' };
+}
+
+/** Where to reach this person later (proactive notices), as opaque JSON for the domain to keep. */
+export function conversationRefOf(activity: Partial<Activity>): string {
+  return JSON.stringify(TurnContext.getConversationReference(activity));
+}

@@ -1,0 +1,266 @@
+import type { InvokeResponse, StatePropertyAccessor, TurnContext, UserState } from 'botbuilder';
+import { OAuthPrompt } from 'botbuilder-dialogs';
+import type { UserTokenClient } from 'botframework-connector';
+import type { Logger } from '../src/logger';
+import type { GroupService } from '../src/groups/groupService';
+import type { EntraTokenVerifier, VerifiedUser } from '../src/auth/entraTokenVerifier';
+import { TeamsSsoExchange, type ExchangeDedup } from '../src/auth/tokenExchange';
+import type { OrganizationDirectory } from '../src/auth/organizationDirectory';
+import { isAppError } from '../src/errors';
+import { buildErrorCard, buildOrganizationMappedCard, buildOrgGroupsCard } from '../cards';
+import type { OrganizationFlow } from './conversation';
+import type { Requester } from './groupActions';
+import { userFromActivity } from './identity';
+import { textReply, type Reply } from './replies';
+
+/** What the user asked for before they were signed in; done when the sign-in completes. */
+type PendingSignIn =
+  | { kind: 'map'; groupId: string; requestedAt: string }
+  | { kind: 'orgGroups'; requestedAt: string }
+  | { kind: 'export'; groupName: string; requestedAt: string };
+
+/** A signed-in request may complete this long after it was made. */
+const PENDING_TTL_MS = 15 * 60 * 1000;
+/** The app role that makes someone an organization admin (Entra app roles appear in the token's `roles`). */
+export const ORG_ADMIN_ROLE = 'OrgAdmin';
+
+export interface OrganizationFlowDependencies {
+  groups: GroupService;
+  userState: UserState;
+  logger: Logger;
+  /** Absent when SSO is not configured (no app id or no OAuth connection): step 3 explains instead. */
+  sso?: {
+    connectionName: string;
+    /** Insert-only claims: one copy of a fanned-out exchange proceeds. */
+    dedup: ExchangeDedup;
+    verifier: EntraTokenVerifier;
+    directory: OrganizationDirectory;
+  };
+  orgAdminObjectIds: readonly string[];
+  /** Signed download links for an organization admin's export. */
+  exportLinks(groupId: string, admin: VerifiedUser): { jsonUrl: string; csvUrl: string; expiresAt: Date };
+}
+
+const NOT_CONFIGURED =
+  'Adding a group to an organization needs Microsoft 365 sign-in, which is not set up for this bot yet. ' +
+  'Ask your IT admin to set up single sign-on for the bot (see "Single sign-on" in the README).';
+
+/**
+ * Step 3: "Add to organization". The user is signed in with Teams SSO (the sign-in card as fallback); the
+ * group is then mapped to the tenant of the VERIFIED token, never to the tenant an activity claims. The same
+ * sign-in gates the organization admin's commands.
+ */
+export class OrganizationSignInFlow implements OrganizationFlow {
+  private readonly pending: StatePropertyAccessor<PendingSignIn | undefined>;
+
+  constructor(private readonly deps: OrganizationFlowDependencies) {
+    this.pending = deps.userState.createProperty<PendingSignIn | undefined>('pendingSignIn');
+  }
+
+  async start(context: TurnContext, req: Requester, groupId: string): Promise<Reply> {
+    const { group, member } = await this.deps.groups.getGroupAsMember(groupId, req.user.id);
+    if (member.role !== 'admin') return textReply('Only group admins can add the group to an organization.');
+    if (group.tenantId) return textReply(`This group is already owned by ${group.organizationName ?? 'an organization'}. Mapping is one-way.`);
+    return this.withSignIn(context, { kind: 'map', groupId, requestedAt: new Date().toISOString() });
+  }
+
+  async orgGroups(context: TurnContext, _req: Requester, continuationToken?: string): Promise<Reply> {
+    const signedIn = await this.silentUser(context);
+    if (!signedIn) return this.withSignIn(context, { kind: 'orgGroups', requestedAt: new Date().toISOString() });
+    return this.listOrgGroups(signedIn.user, continuationToken);
+  }
+
+  async exportGroup(context: TurnContext, _req: Requester, groupName: string): Promise<Reply> {
+    const signedIn = await this.silentUser(context);
+    if (!signedIn) return this.withSignIn(context, { kind: 'export', groupName, requestedAt: new Date().toISOString() });
+    return this.exportFor(signedIn.user, groupName);
+  }
+
+  async onTokenExchange(context: TurnContext): Promise<InvokeResponse> {
+    const sso = this.deps.sso;
+    if (!sso) return { status: 412, body: { failureDetail: NOT_CONFIGURED } };
+    const activity = context.activity;
+    const client = this.userTokenClient(context);
+    const exchange = new TeamsSsoExchange({
+      dedup: sso.dedup,
+      verifier: sso.verifier,
+      connectionName: sso.connectionName,
+      logger: this.deps.logger,
+      exchange: (userId, connectionName, token, channelId) => client.exchangeToken(userId, connectionName, channelId, { token }),
+    });
+    const result = await exchange.handle({
+      channelId: activity.channelId,
+      conversationId: activity.conversation.id,
+      userId: activity.from.id,
+      value: activity.value,
+      activityTenantId: activity.conversation.tenantId ?? activity.channelData?.tenant?.id,
+    });
+    if (result.status === 400) return { status: 400 };
+    if (result.status === 412) return { status: 412, body: result.body };
+    if (result.duplicate) return { status: 200 };
+    const token = String((activity.value as { token?: string }).token);
+    await this.complete(context, result.user, token, String((activity.value as { id?: string }).id ?? activity.id));
+    return { status: 200 };
+  }
+
+  async onVerifyState(context: TurnContext): Promise<InvokeResponse> {
+    const sso = this.deps.sso;
+    if (!sso) return { status: 200 };
+    const code = String((context.activity.value as { state?: string } | undefined)?.state ?? '');
+    const response = await this.userTokenClient(context)
+      .getUserToken(context.activity.from.id, sso.connectionName, context.activity.channelId, code)
+      .catch(() => undefined);
+    if (!response?.token) {
+      await context.sendActivity('The sign-in did not complete. Please try again.');
+      return { status: 200 };
+    }
+    const user = await sso.verifier.verify(response.token).catch(() => undefined);
+    if (!user) {
+      await context.sendActivity('The sign-in could not be verified. Please try again.');
+      return { status: 200 };
+    }
+    await this.complete(context, user, response.token, `verify:${context.activity.id}`);
+    return { status: 200 };
+  }
+
+  async onSignInFailure(context: TurnContext): Promise<void> {
+    const value = (context.activity.value ?? {}) as { code?: string; message?: string };
+    this.deps.logger.warn({ code: value.code, activityId: context.activity.id }, 'Teams reported an SSO failure');
+    const explanation =
+      value.code === 'resourcematchfailed'
+        ? "Teams could not sign you in because the bot's single sign-on settings do not match its app registration. An IT admin needs to fix the app's Application ID URI."
+        : 'Teams could not sign you in silently. Use the Sign in button on the card to continue.';
+    await context.sendActivity(explanation);
+  }
+
+  // ---- internals -----------------------------------------------------------------------------------------
+
+  private async withSignIn(context: TurnContext, pending: PendingSignIn): Promise<Reply> {
+    const sso = this.deps.sso;
+    if (!sso) return textReply(NOT_CONFIGURED);
+    const signedIn = await this.silentUser(context);
+    if (signedIn) return this.run(context, pending, signedIn.user, signedIn.token, `silent:${context.activity.id}`);
+    await this.pending.set(context, pending);
+    await OAuthPrompt.sendOAuthCard(
+      { connectionName: sso.connectionName, title: 'Sign in', text: 'Sign in with your Microsoft 365 work account to continue.' },
+      context,
+    );
+    return { cards: [] };
+  }
+
+  /** The user's token from the Token Service when they signed in before (no card needed). */
+  private async silentUser(context: TurnContext): Promise<{ user: VerifiedUser; token: string } | undefined> {
+    const sso = this.deps.sso;
+    if (!sso) return undefined;
+    const response = await this.userTokenClient(context)
+      .getUserToken(context.activity.from.id, sso.connectionName, context.activity.channelId, '')
+      .catch(() => undefined);
+    if (!response?.token) return undefined;
+    const user = await sso.verifier.verify(response.token).catch(() => undefined);
+    return user ? { user, token: response.token } : undefined;
+  }
+
+  private async complete(context: TurnContext, user: VerifiedUser, token: string, idempotencyKey: string): Promise<void> {
+    const pending = await this.pending.get(context);
+    await this.pending.delete(context);
+    if (!pending || Date.now() - Date.parse(pending.requestedAt) > PENDING_TTL_MS) {
+      await context.sendActivity('You are signed in. Open Group Info and choose **Add to organization** again to continue.');
+      return;
+    }
+    const reply = await this.run(context, pending, user, token, idempotencyKey).catch(async (err: unknown): Promise<Reply> => {
+      if (!isAppError(err)) throw err;
+      return { cards: [buildErrorCard({ message: err.userMessage })] };
+    });
+    if (reply.text) await context.sendActivity(reply.text);
+    if (reply.cards.length) await context.sendActivity({ attachments: reply.cards });
+  }
+
+  private async run(context: TurnContext, pending: PendingSignIn, user: VerifiedUser, token: string, idempotencyKey: string): Promise<Reply> {
+    switch (pending.kind) {
+      case 'map':
+        return this.map(context, pending.groupId, user, token, idempotencyKey);
+      case 'orgGroups':
+        return this.listOrgGroups(user);
+      case 'export':
+        return this.exportFor(user, pending.groupName);
+    }
+  }
+
+  private async map(context: TurnContext, groupId: string, user: VerifiedUser, token: string, idempotencyKey: string): Promise<Reply> {
+    const actor = userFromActivity(context.activity);
+    // The token must be the person in the chat: a Teams user's AAD object id is in the activity.
+    const activityOid = context.activity.from.aadObjectId?.toLowerCase();
+    if (activityOid && activityOid !== user.objectId) {
+      return textReply('You signed in with a different account than the one you use in Teams. Sign in with your Teams work account.');
+    }
+    const organizationName = await this.deps.sso!.directory.organizationName(user, token);
+    const { group, changed } = await this.deps.groups.mapToOrganization({
+      groupId,
+      actor,
+      verified: { tenantId: user.tenantId, objectId: user.objectId, organizationName },
+      idempotencyKey,
+    });
+    this.deps.logger.info({ groupId, tenantId: user.tenantId, changed }, 'group mapped to organization');
+    return {
+      cards: [
+        buildOrganizationMappedCard({
+          groupId: group.id,
+          groupName: group.name,
+          organizationName: group.organizationName ?? organizationName,
+          mappedBy: group.mappedBy?.name ?? actor.name,
+          mappedAt: new Date(group.mappedAt ?? Date.now()),
+        }),
+      ],
+    };
+  }
+
+  private isOrgAdmin(user: VerifiedUser): boolean {
+    return user.roles.includes(ORG_ADMIN_ROLE) || this.deps.orgAdminObjectIds.some((id) => id.toLowerCase() === user.objectId);
+  }
+
+  private async listOrgGroups(user: VerifiedUser, continuationToken?: string): Promise<Reply> {
+    if (!this.isOrgAdmin(user)) return textReply('Only organization admins can see all of the organization’s groups. You are not allowed to do this.');
+    const page = await this.deps.groups.listOrgGroups(user.tenantId, { pageSize: 20, continuationToken });
+    return {
+      cards: [
+        buildOrgGroupsCard({
+          organizationName: page.items[0]?.organizationName ?? 'Your organization',
+          groups: page.items.map((g) => ({
+            groupId: g.id,
+            name: g.name,
+            memberCount: g.memberCount,
+            mappedBy: g.mappedBy?.name,
+            mappedAt: g.mappedAt ? new Date(g.mappedAt) : undefined,
+          })),
+          continuationToken: page.continuationToken,
+        }),
+      ],
+    };
+  }
+
+  private async exportFor(user: VerifiedUser, groupNameOrId: string): Promise<Reply> {
+    if (!this.isOrgAdmin(user)) return textReply('Only organization admins can export a group. You are not allowed to do this.');
+    const wanted = groupNameOrId.trim().toLowerCase();
+    if (!wanted) return textReply('Say which group, for example: export Field Sales North');
+    let continuationToken: string | undefined;
+    do {
+      const page = await this.deps.groups.listOrgGroups(user.tenantId, { pageSize: 100, continuationToken });
+      const match = page.items.find((g) => g.id === groupNameOrId.trim() || g.name.toLowerCase() === wanted);
+      if (match) {
+        const links = this.deps.exportLinks(match.id, user);
+        return textReply(
+          `Export of **${match.name.replace(/[*_[\]()<>`\\]/g, '')}**: [members and history as JSON](${links.jsonUrl}) · [as CSV](${links.csvUrl}). The links work for one hour.`,
+        );
+      }
+      continuationToken = page.continuationToken;
+    } while (continuationToken);
+    return textReply(`Your organization has no group called "${groupNameOrId.trim()}". Type **org groups** to see them.`);
+  }
+
+  private userTokenClient(context: TurnContext): UserTokenClient {
+    const adapter = context.adapter as { UserTokenClientKey?: symbol };
+    const client = adapter.UserTokenClientKey ? context.turnState.get<UserTokenClient>(adapter.UserTokenClientKey) : undefined;
+    if (!client) throw new Error('no user token client on this turn');
+    return client;
+  }
+}

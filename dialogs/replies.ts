@@ -1,0 +1,10 @@
+import type { Attachment } from 'botbuilder';
+
+/** What a command or a card action answers: an optional line of text, then cards. */
+export interface Reply {
+  text?: string;
+  cards: Attachment[];
+}
+
+export const textReply = (text: string): Reply => ({ text, cards: [] });
+export const cardReply = (...cards: Attachment[]): Reply => ({ cards });

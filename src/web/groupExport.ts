@@ -1,0 +1,36 @@
+import type { AuditEntry, Group, Member } from '../groups/model';
+
+/** The fields of one CSV row; a row describes the group, a member, or an audit entry. */
+const CSV_COLUMNS = ['record', 'group_id', 'group_name', 'user_id', 'user_name', 'role', 'action', 'actor', 'at', 'detail'] as const;
+
+/**
+ * A spreadsheet opens a cell starting with = + - @ (or a tab/CR) as a formula (CSV injection, ASVS 1.2.10);
+ * such cells get a leading apostrophe. Every cell is quoted.
+ */
+export function csvCell(value: string | number | undefined): string {
+  let text = value === undefined ? '' : String(value);
+  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  return `"${text.replace(/"/g, '""')}"`;
+}
+
+export async function groupExportCsv(group: Group, members: AsyncIterable<Member>, audit: AsyncIterable<AuditEntry>): Promise<string> {
+  const rows: string[] = [CSV_COLUMNS.join(',')];
+  const row = (cells: Partial<Record<(typeof CSV_COLUMNS)[number], string | number>>) =>
+    rows.push(CSV_COLUMNS.map((c) => csvCell(cells[c])).join(','));
+  row({ record: 'group', group_id: group.id, group_name: group.name, at: group.createdAt, detail: `owned by ${group.organizationName ?? group.tenantId ?? '-'}; ${group.memberCount} members` });
+  for await (const m of members) {
+    row({ record: 'member', group_id: group.id, user_id: m.user.id, user_name: m.user.name, role: m.role, at: m.joinedAt });
+  }
+  for await (const a of audit) {
+    row({ record: 'audit', group_id: group.id, user_id: a.subject?.id, user_name: a.subject?.name, action: a.action, actor: a.actor.name, at: a.at, detail: a.detail });
+  }
+  return `${rows.join('\r\n')}\r\n`;
+}
+
+export async function groupExportJson(group: Group, members: AsyncIterable<Member>, audit: AsyncIterable<AuditEntry>): Promise<string> {
+  const memberList: Array<Omit<Member, 'conversationRef'>> = [];
+  for await (const { conversationRef: _omitted, ...m } of members) memberList.push(m);
+  const auditList: AuditEntry[] = [];
+  for await (const a of audit) auditList.push(a);
+  return JSON.stringify({ exportedAt: new Date().toISOString(), group, members: memberList, audit: auditList }, null, 2);
+}
