@@ -81,8 +81,14 @@ export async function startEmbeddedAzurite(options: EmbeddedAzuriteOptions = {})
       stopped ??= new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-        setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
+        // Azurite saves its data on a graceful close, which it does on SIGINT or an IPC "shutdown" (not on
+        // SIGTERM: that would lose up to 5 s of writes). Once closed, it is ended by signal.
+        child.stdout?.on('data', (chunk: Buffer) => {
+          if (chunk.toString().includes('successfully closed')) child.kill('SIGTERM');
+        });
+        if (child.connected) child.send('shutdown');
+        else child.kill('SIGINT');
+        setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
       });
       return stopped;
     },
@@ -102,7 +108,7 @@ function waitUntilReady(child: ChildProcess, timeoutMs: number): Promise<void> {
         clearTimeout(timer);
         child.stdout?.off('data', onData);
         // Keep draining so a chatty child never blocks on a full pipe.
-        child.stdout?.resume();
+        child.stdout?.on('data', () => undefined);
         child.stderr?.resume();
         resolve();
       }

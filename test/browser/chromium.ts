@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions } from 'playwright-core';
 
 /** Debian's chromium; CI installs it. Suites skip (with this reason) when it is missing. */
 export const CHROMIUM_PATH = '/usr/bin/chromium';
@@ -27,4 +27,14 @@ export function launchChromium(): Promise<Browser> {
       '--disable-sync',
     ],
   });
+}
+
+/** A context that reaches only loopback: anything else (teams-js's CDN lookup, say) is aborted, never sent. */
+export async function offlineContext(browser: Browser, options: BrowserContextOptions): Promise<BrowserContext> {
+  const context = await browser.newContext(options);
+  await context.route(
+    (url) => url.hostname !== '127.0.0.1',
+    (route) => route.abort('internetdisconnected'),
+  );
+  return context;
 }

@@ -35,6 +35,9 @@ interface Bundle {
   etag: string;
 }
 
+/** Where teams-js fetches validDomains.json from. */
+const TEAMS_JS_CDN = 'https://res.cdn.office.net';
+
 export const TAB_CLIENT_ENTRY = path.join(__dirname, 'client', 'tab.ts');
 
 /** Bundles the tab's browser code: one IIFE for the browsers Teams supports. Also used by the build script. */
@@ -81,7 +84,7 @@ export function tabRoutes(options: TabPageOptions) {
     loadBundle().catch(() => undefined);
 
     server.get('/tab', async (_req: Request, res: Response) => {
-      res.writeHead(200, pageHeaders({ allowTeamsFraming: true, scriptSrc: "'self'" }));
+      res.writeHead(200, tabPageHeaders());
       res.end(renderTabShell({ testHooks: options.allowTestHooks === true, basePath }));
     });
 
@@ -108,6 +111,17 @@ export function tabRoutes(options: TabPageOptions) {
       res.end(loaded.code);
     });
   };
+}
+
+/**
+ * The page headers of every page of ours, framed by Teams, running our script. teams-js also fetches its current
+ * list of valid host origins from Microsoft's CDN (it falls back to a built-in list when it cannot): connect-src
+ * allows that one origin besides ourselves.
+ */
+export function tabPageHeaders(): Record<string, string> {
+  const headers = pageHeaders({ allowTeamsFraming: true, scriptSrc: "'self'" });
+  const csp = headers['Content-Security-Policy'] ?? '';
+  return { ...headers, 'Content-Security-Policy': csp.replace("connect-src 'self'", `connect-src 'self' ${TEAMS_JS_CDN}`) };
 }
 
 /**
@@ -149,6 +163,7 @@ button.danger{background:var(--danger);color:#fff;border-color:var(--danger)}
 button:disabled{opacity:.6;cursor:default}
 :focus-visible{outline:3px solid var(--focus);outline-offset:2px}
 .detail{display:grid;gap:.75rem;min-width:0}
+.detail>p.meta{margin:0}
 .card{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:1rem;min-width:0}
 .row{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center}
 .invite-link{flex:1 1 14rem;min-width:0;font:inherit;padding:.5rem;min-height:2.75rem;border:1px solid var(--line);border-radius:4px;background:var(--bg);color:var(--fg)}

@@ -8,7 +8,7 @@
  * `window.__kaizalaTestTokenProvider`, which is read only when the server marked the page with
  * `data-test-hooks="on"` (it does so only when configured with `allowTestHooks: true`, never in production).
  */
-import { app, authentication } from '@microsoft/teams-js';
+import type * as TeamsJs from '@microsoft/teams-js';
 
 type TokenProvider = () => Promise<string>;
 
@@ -453,7 +453,12 @@ function applyTheme(theme: string | undefined): void {
 async function chooseTokenProvider(): Promise<TokenProvider | undefined> {
   const testHook = window.__kaizalaTestTokenProvider;
   if (document.body.dataset.testHooks === 'on' && typeof testHook === 'function') return () => testHook();
+  // Loaded only on this path (esbuild evaluates a dynamically imported module lazily): teams-js fetches its list
+  // of valid host origins as soon as it is evaluated.
+  let app: typeof TeamsJs.app;
+  let authentication: typeof TeamsJs.authentication;
   try {
+    ({ app, authentication } = await import('@microsoft/teams-js'));
     await withTimeout(app.initialize(), TEAMS_INIT_TIMEOUT_MS);
   } catch {
     return undefined;
