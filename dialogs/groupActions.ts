@@ -6,7 +6,6 @@ import {
   buildConfirmationCard,
   buildGroupInfoCard,
   buildInviteCard,
-  buildJoinedCard,
   buildMembersCard,
   buildMyGroupsCard,
   deleteConfirmation,
@@ -135,9 +134,7 @@ export class GroupActions {
     const { group, alreadyMember } = await this.deps.groups.join({ ref: reference.trim(), user: req.user, conversationRef: req.conversationRef });
     if (alreadyMember) return this.groupInfo(req, group.id, `You are already a member of this group.`);
     this.deps.notices.memberJoined(group, req.user);
-    return cardReply(
-      buildJoinedCard({ groupId: group.id, groupName: group.name, memberCount: group.memberCount, organizationName: group.organizationName }),
-    );
+    return this.groupInfo(req, group.id, `Welcome! You joined **${markdownSafe(group.name)}**.`);
   }
 
   async askLeave(req: Requester, groupId: string): Promise<Reply> {
@@ -228,4 +225,9 @@ export class GroupActions {
     if (matches.length === 0) throw new NotFoundError(`Nobody called "${name.trim()}" is a member of this group.`);
     throw new InvalidInputError(`More than one member matches "${name.trim()}". Use their full name, or the buttons on the members list.`);
   }
+}
+
+/** A name inside bot-written Markdown text: the characters Markdown would act on are dropped, not rendered. */
+export function markdownSafe(text: string): string {
+  return text.replace(/[*_~`[\]()<>#|\\]/g, '').trim() || 'the group';
 }

@@ -28,7 +28,7 @@ import { landingPageRoutes } from './web/landingPage';
 import { exportLinks, exportRoutes } from './web/exportDownloads';
 import { Conversation } from '../dialogs/conversation';
 import { CreateGroupDialog } from '../dialogs/createGroupDialog';
-import { GroupActions } from '../dialogs/groupActions';
+import { GroupActions, markdownSafe } from '../dialogs/groupActions';
 import { AdminJoinNotices } from '../dialogs/joinNotices';
 import { OrganizationSignInFlow } from '../dialogs/organizationFlow';
 import { GroupDocumentsFlow } from '../dialogs/documentsFlow';
@@ -83,7 +83,7 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
 
     const adapter = new CloudAdapter(createBotFrameworkAuthentication(config, { logger }));
     adapter.onTurnError = createTurnErrorHandler(logger);
-    adapter.use(new RedeliveryGuard(dedup, logger));
+    adapter.use(new RedeliveryGuard(dedup, logger, (context) => conversationState.load(context)));
 
     const background = new BackgroundWork(logger);
     const messenger = new AdapterMessenger({
@@ -106,7 +106,7 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
           idempotencyKey: `${context.activity.conversation.id}|${context.activity.id}`,
           conversationRef: conversationRefOf(context.activity),
         });
-        const reply = await actions.groupInfo({ user: creator, conversationRef: '', activityId: '' }, group.id, `Your group **${group.name.replace(/[*_[\]()<>`\\]/g, '')}** is ready. Next: Invite People.`);
+        const reply = await actions.groupInfo({ user: creator, conversationRef: '', activityId: '' }, group.id, `Your group **${markdownSafe(group.name)}** is ready. Next: Invite People.`);
         if (reply.text) await context.sendActivity(reply.text);
         await context.sendActivity({ attachments: reply.cards });
         return group;

@@ -14,6 +14,11 @@ export class RedeliveryGuard implements Middleware {
   constructor(
     private readonly dedup: DedupStore,
     private readonly logger: Logger,
+    /**
+     * Reads the turn will need anyway (conversation state), started together with the claim: the claim is a
+     * write that must finish before any side effect, but nothing stops the read from overlapping it.
+     */
+    private readonly preload: (context: TurnContext) => Promise<unknown> = async () => undefined,
   ) {}
 
   async onTurn(context: TurnContext, next: () => Promise<void>): Promise<void> {
@@ -27,7 +32,8 @@ export class RedeliveryGuard implements Middleware {
     if (!guarded) return next();
 
     const scope = `${activity.channelId}|${activity.conversation?.id ?? ''}|${activity.type}`;
-    if (!(await this.dedup.claim(scope, activity.id!))) {
+    const [claimed] = await Promise.all([this.dedup.claim(scope, activity.id!), this.preload(context)]);
+    if (!claimed) {
       this.logger.info({ activityId: activity.id, type: activity.type }, 'redelivered activity ignored');
       if (activity.type === ActivityTypes.Invoke) {
         await context.sendActivity({

@@ -1,6 +1,6 @@
 import type { Request, Response, Server } from 'restify';
 import type { GroupService } from '../groups/groupService';
-import type { Group, Invite, UserRef } from '../groups/model';
+import type { Group, Invite, Member, UserRef } from '../groups/model';
 import type { Logger } from '../logger';
 import type { VerifiedUser } from '../auth/entraTokenVerifier';
 import { TokenVerificationError } from '../auth/entraTokenVerifier';
@@ -20,7 +20,7 @@ import { groupPhotoUrl } from './groupPhoto';
  */
 
 export interface ApiDependencies {
-  groups: Pick<GroupService, 'listMyGroups' | 'getGroup' | 'getInvite' | 'resetInviteLink' | 'mapToOrganization' | 'listAdmins'>;
+  groups: Pick<GroupService, 'listMyGroups' | 'getGroupAsMember' | 'getInvite' | 'resetInviteLink' | 'mapToOrganization' | 'listAdmins'>;
   verifier: { verify(token: string): Promise<VerifiedUser> };
   documents: Pick<DocumentService, 'documentLinks'>;
   publicUrl: string;
@@ -34,6 +34,16 @@ export const GROUP_NOT_VISIBLE = 'This group does not exist, or you are not a me
 /** Identical for every authentication failure; the reason goes to the log only. */
 export const SIGN_IN_REQUIRED = 'Please sign in again.';
 const SOMETHING_WENT_WRONG = 'Something went wrong.';
+
+/**
+ * The verifier to pass when no app id is configured (local runs): Teams SSO is impossible there, so every API
+ * call is a clean 401 rather than a missing route.
+ */
+export const SSO_NOT_CONFIGURED: ApiDependencies['verifier'] = {
+  async verify() {
+    throw new UnauthenticatedError('Teams single sign-on is not configured.');
+  },
+};
 
 const BEARER = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i;
 const GROUP_ID_SHAPE = /^[A-Za-z0-9_-]{1,64}$/;
@@ -81,27 +91,23 @@ export function apiRoutes(deps: ApiDependencies) {
   };
 
   /** The membership check of every group route: a stranger gets the same NotFound as for a missing group. */
-  async function memberInvite(groupId: string, user: UserRef): Promise<Invite> {
+  async function asMember(groupId: string, user: UserRef): Promise<{ group: Group; member: Member }> {
     if (!GROUP_ID_SHAPE.test(groupId)) throw new NotFoundError(GROUP_NOT_VISIBLE);
     try {
-      return await deps.groups.getInvite(groupId, user);
+      return await deps.groups.getGroupAsMember(groupId, user.id);
     } catch (err) {
       if (isAppError(err) && (err.httpStatus === 403 || err.httpStatus === 404)) throw new NotFoundError(GROUP_NOT_VISIBLE, { cause: err });
       throw err;
     }
   }
 
-  async function groupDetail(groupId: string, user: UserRef, knownInvite?: Invite): Promise<GroupDetail> {
-    const invite = knownInvite ?? (await memberInvite(groupId, user));
-    const [group, admins, qrDataUrl] = await Promise.all([
-      deps.groups.getGroup(groupId),
-      deps.groups.listAdmins(groupId),
-      inviteQrDataUrl(invite.url),
-    ]);
+  async function groupDetail(groupId: string, user: UserRef): Promise<GroupDetail> {
+    const { group, member } = await asMember(groupId, user);
+    const [invite, admins] = await Promise.all([deps.groups.getInvite(groupId, user), deps.groups.listAdmins(groupId)]);
     return {
       group: { ...summaryFields(group, deps.publicUrl), createdAt: group.createdAt, ...(group.mappedAt ? { mappedAt: group.mappedAt } : {}) },
-      viewerIsAdmin: admins.some((admin) => admin.user.id === user.id),
-      invite: { url: invite.url, joinCode: invite.joinCode, qrDataUrl },
+      viewerIsAdmin: member.role === 'admin',
+      invite: await inviteView(invite),
       admins: admins.map((admin) => ({ name: admin.user.name, isYou: admin.user.id === user.id })),
     };
   }
@@ -140,9 +146,8 @@ export function apiRoutes(deps: ApiDependencies) {
       '/api/groups/:id/invite/reset',
       route(async ({ user }, req) => {
         const groupId = groupIdOf(req);
-        await memberInvite(groupId, user);
-        const invite = await deps.groups.resetInviteLink(groupId, user);
-        return { body: { invite: { url: invite.url, joinCode: invite.joinCode, qrDataUrl: await inviteQrDataUrl(invite.url) } } };
+        await asMember(groupId, user);
+        return { body: { invite: await inviteView(await deps.groups.resetInviteLink(groupId, user)) } };
       }),
     );
 
@@ -150,7 +155,7 @@ export function apiRoutes(deps: ApiDependencies) {
       '/api/groups/:id/organization',
       route(async (caller, req) => {
         const groupId = groupIdOf(req);
-        const invite = await memberInvite(groupId, caller.user);
+        await asMember(groupId, caller.user);
         // Only the verified token decides the tenant: nothing in the request body or headers is read.
         const { changed } = await deps.groups.mapToOrganization({
           groupId,
@@ -159,7 +164,7 @@ export function apiRoutes(deps: ApiDependencies) {
           // One mapping per person and group: a double click or a retried request maps once.
           idempotencyKey: `tab|${caller.verified.objectId}|${groupId}`,
         });
-        return { body: { changed, ...(await groupDetail(groupId, caller.user, invite)) } };
+        return { body: { changed, ...(await groupDetail(groupId, caller.user)) } };
       }),
     );
 
@@ -167,12 +172,16 @@ export function apiRoutes(deps: ApiDependencies) {
       '/api/groups/:id/documents',
       route(async ({ user }, req) => {
         const groupId = groupIdOf(req);
-        await memberInvite(groupId, user);
+        await asMember(groupId, user);
         const links = await deps.documents.documentLinks(groupId, user.id);
         return { body: { ...links, expiresAt: links.expiresAt.toISOString() } };
       }),
     );
   };
+}
+
+async function inviteView(invite: Invite): Promise<InviteView> {
+  return { url: invite.url, joinCode: invite.joinCode, qrDataUrl: await inviteQrDataUrl(invite.url) };
 }
 
 function groupIdOf(req: Request): string {

@@ -96,7 +96,7 @@ export function contentDisposition(filename: string): string {
     oneLine
       .normalize('NFKD')
       .replace(/[\u0300-\u036f]/g, '')
-      .replace(/[^A-Za-z0-9 !#$&+,.^_`{}~()\-]/g, '_')
+      .replace(/[^A-Za-z0-9 !#$&+,.^_`{}~()-]/g, '_')
       .replace(/_+/g, '_')
       .replace(/^[\s.]+/, '')
       .slice(-120) || 'download';

@@ -122,6 +122,24 @@ describe('Teams tab in a browser', function () {
     });
   }
 
+  it('adds a group to the organization after asking, and shows the new status', async () => {
+    const context = await offlineContext(browser, { viewport: DESKTOP });
+    try {
+      const { page, problems } = await openTab(context, alice);
+      await page.locator('#group-list').getByRole('button', { name: /Second shift/ }).click();
+      await page.getByRole('button', { name: 'Add to organization' }).click();
+      await page.getByRole('button', { name: 'Yes, add it' }).click();
+      await page.locator('#status', { hasText: 'now belongs to contoso.example' }).waitFor();
+      assert.match(await page.locator('#group-list').getByRole('button', { name: /Second shift/ }).innerText(), /Organization: contoso\.example/);
+      assert.equal(await page.getByRole('button', { name: 'Add to organization' }).count(), 0);
+      const { items } = await h.groups.listMyGroups(alice.id);
+      assert.equal(items.find((mine) => mine.group.name === 'Second shift')?.group.tenantId, alice.tid.toLowerCase());
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+    }
+  });
+
   it('shows a member the invite but no admin actions, and keyboard focus is visible', async () => {
     const context = await offlineContext(browser, { viewport: PHONE });
     try {
