@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import path from 'node:path';
 import { CloudAdapter, ConversationState, UserState, type TurnContext } from 'botbuilder';
 import type { Request, Response } from 'restify';
@@ -26,6 +27,11 @@ import { GroupPhotoIntake } from './web/groupPhotoIntake';
 import type { PhotoFetchOptions } from './web/photoFetcher';
 import { landingPageRoutes } from './web/landingPage';
 import { exportLinks, exportRoutes } from './web/exportDownloads';
+import { apiRoutes, SSO_NOT_CONFIGURED } from './web/api';
+import { DocumentService } from './web/documentService';
+import { downloadRoutes } from './web/downloads';
+import { groupPhotoRoutes } from './web/groupPhoto';
+import { tabRoutes } from './web/tab/tabPage';
 import { Conversation } from '../dialogs/conversation';
 import { CreateGroupDialog } from '../dialogs/createGroupDialog';
 import { GroupActions, markdownSafe } from '../dialogs/groupActions';
@@ -33,6 +39,9 @@ import { AdminJoinNotices } from '../dialogs/joinNotices';
 import { OrganizationSignInFlow } from '../dialogs/organizationFlow';
 import { GroupDocumentsFlow } from '../dialogs/documentsFlow';
 import { conversationRefOf, userFromActivity } from '../dialogs/identity';
+
+/** The bot's display name, as in the manifest. */
+export const BOT_NAME = 'Kaizala Groups';
 
 export interface AppOptions {
   logger: Logger;
@@ -79,7 +88,8 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
       publicUrl: config.PUBLIC_URL,
       allowedTenantIds: config.ALLOWED_TENANT_IDS,
     });
-    const signer = new UrlSigner({ secret: appSecret, publicUrl: config.PUBLIC_URL });
+    // Its own key, derived from the app secret, so a signed URL can never stand in for an invite token.
+    const signer = new UrlSigner({ secret: createHmac('sha256', appSecret).update('signed-urls').digest(), publicUrl: config.PUBLIC_URL });
 
     const adapter = new CloudAdapter(createBotFrameworkAuthentication(config, { logger }));
     adapter.onTurnError = createTurnErrorHandler(logger);
@@ -130,9 +140,14 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
             }
           : undefined,
     });
-    const documents = new GroupDocumentsFlow(groups, async () => {
-      throw new Error('documents are not wired yet');
+    const documentService = new DocumentService({
+      groups,
+      signer,
+      botName: BOT_NAME,
+      ...(config.MicrosoftAppId ? { botInstallUrl: `https://teams.microsoft.com/l/chat/0/0?users=28:${config.MicrosoftAppId}` } : {}),
+      onPhotoSkipped: (groupId, reason) => logger.info({ groupId, reason }, 'poster made without the group photo'),
     });
+    const documents = new GroupDocumentsFlow(groups, (groupId, userId) => documentService.documentLinks(groupId, userId));
 
     const conversation = new Conversation({
       conversationState,
@@ -167,6 +182,17 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
           },
         }),
         exportRoutes({ groups, signer, logger }),
+        apiRoutes({
+          groups,
+          verifier: verifier ?? SSO_NOT_CONFIGURED,
+          documents: documentService,
+          publicUrl: config.PUBLIC_URL,
+          logger,
+          organizationDirectory: createOrganizationDirectory(config, logger, options.fetch),
+        }),
+        downloadRoutes({ documents: documentService, signer, logger }),
+        groupPhotoRoutes({ groups, logger }),
+        tabRoutes({ logger, publicUrl: config.PUBLIC_URL, allowTestHooks: config.NODE_ENV === 'test' }),
       ],
     });
     const url = await listen(server, config.PORT, config.HOST);

@@ -228,7 +228,7 @@ describe('Bot Framework channel authentication (real restify + CloudAdapter agai
     const result = await auth.authenticateRequest(activity() as never, `Bearer ${token}`);
     const client = await auth.createUserTokenClient(result.claimsIdentity);
     const exchanged = await client.exchangeToken('29:user', 'sso', 'msteams', { token: 'sso-token-from-teams' });
-    assert.ok(exchanged.token?.startsWith('graph-'));
+    assert.equal(exchanged.token, 'sso-token-from-teams');
     const [tokenRequest] = fake.requestsTo('/botframework.com/oauth2/v2.0/token');
     assert.ok(tokenRequest);
     const form = new URLSearchParams(tokenRequest.body);

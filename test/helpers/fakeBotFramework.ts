@@ -47,6 +47,12 @@ export class FakeBotFramework {
   exchangeBehaviour: ExchangeBehaviour = () => ({ ok: true });
   /** Delay before the user token service answers, ms (concurrency tests). */
   exchangeDelayMs = 0;
+  /**
+   * The user token service's store: `userId|connectionName` -> token. An exchange stores what it issued (the
+   * OAuth connection's scope is this bot's own API, so the exchanged token is an access_as_user token too);
+   * tests may put a token here for the "signed in before" path. `code|<magic code>` entries serve verifyState.
+   */
+  readonly userTokens = new Map<string, string>();
 
   private constructor(
     private readonly options: FakeBotFrameworkOptions,
@@ -118,6 +124,11 @@ export class FakeBotFramework {
     await this.server.close();
   }
 
+  private isBot(req: RecordedRequest): boolean {
+    const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    return bearer !== undefined && this.issuedBotTokens.has(bearer);
+  }
+
   private async route(req: RecordedRequest): Promise<JsonReply> {
     if (req.method === 'GET' && req.path === '/v1/.well-known/openidconfiguration') {
       return {
@@ -175,13 +186,29 @@ export class FakeBotFramework {
       if (!outcome.ok) {
         return { status: outcome.status, body: { error: { code: 'ServiceError', message: 'consent required' } } };
       }
+      this.userTokens.set(`${userId}|${connectionName}`, token);
+      return {
+        status: 200,
+        body: { channelId, connectionName, token, expiration: new Date(Date.now() + 3600_000).toISOString() },
+      };
+    }
+    if (req.method === 'GET' && req.path === '/api/usertoken/GetToken') {
+      if (!this.isBot(req)) return { status: 401, body: { error: { code: 'Unauthorized', message: 'bad bot token' } } };
+      const userId = req.query.get('userId') ?? '';
+      const connectionName = req.query.get('connectionName') ?? '';
+      const code = req.query.get('code') ?? '';
+      const token = code ? this.userTokens.get(`code|${code}`) : this.userTokens.get(`${userId}|${connectionName}`);
+      if (!token) return { status: 404, body: {} };
+      if (code) this.userTokens.set(`${userId}|${connectionName}`, token);
+      return { status: 200, body: { channelId: req.query.get('channelId'), connectionName, token, expiration: new Date(Date.now() + 3600_000).toISOString() } };
+    }
+    if (req.method === 'GET' && req.path === '/api/botsignin/GetSignInResource') {
+      if (!this.isBot(req)) return { status: 401, body: { error: { code: 'Unauthorized', message: 'bad bot token' } } };
       return {
         status: 200,
         body: {
-          channelId,
-          connectionName,
-          token: `graph-${randomUUID()}`,
-          expiration: new Date(Date.now() + 3600_000).toISOString(),
+          signInLink: `${this.url}/signin?state=${encodeURIComponent(req.query.get('state') ?? '')}`,
+          tokenExchangeResource: { id: randomUUID(), uri: `api://botid-${this.options.appId}`, providerId: 'aad' },
         },
       };
     }
