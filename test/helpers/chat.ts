@@ -16,7 +16,18 @@ export interface ChatOptions {
  * `t.channel.to(...)`.
  */
 export class Chat {
-  constructor(private readonly t: TestApp) {}
+  /** `headers` signs each request as the channel would (channel authentication on). */
+  constructor(
+    private readonly t: TestApp,
+    private readonly headers: () => Promise<Record<string, string>> = async () => ({}),
+  ) {}
+
+  /** Posts any activity as the channel; the HTTP answer and what the bot sent to `conversationId` meanwhile. */
+  async post(activity: Record<string, unknown>, conversationId: string) {
+    const before = this.t.channel.to(conversationId).length;
+    const res = await this.t.post(activity, await this.headers());
+    return { ...res, sent: this.t.channel.to(conversationId).slice(before) };
+  }
 
   conversationOf(user: TestUser, options: ChatOptions = {}): string {
     return options.conversationId ?? `a:personal-${user.id}`;
@@ -35,14 +46,14 @@ export class Chat {
   async execute(user: TestUser, verb: string, data: Record<string, unknown> = {}, options: ChatOptions = {}) {
     const conversationId = this.conversationOf(user, options);
     const before = this.t.channel.to(conversationId).length;
-    const res = await this.t.post(invokeActivity(this.t.channel.serviceUrl, user, 'adaptiveCard/action', cardActionValue(verb, data), { conversationId, id: options.id }));
+    const res = await this.t.post(invokeActivity(this.t.channel.serviceUrl, user, 'adaptiveCard/action', cardActionValue(verb, data), { conversationId, id: options.id }), await this.headers());
     return { status: res.status, body: res.json as { statusCode: number; type: string; value: unknown }, sent: this.t.channel.to(conversationId).slice(before) };
   }
 
   private async exchange(user: TestUser, options: ChatOptions, activity: Record<string, unknown>): Promise<SentActivity[]> {
     const conversationId = this.conversationOf(user, options);
     const before = this.t.channel.to(conversationId).length;
-    const res = await this.t.post(activity);
+    const res = await this.t.post(activity, await this.headers());
     assert.equal(res.status, 200, `POST /api/messages answered ${res.status}: ${res.body}`);
     // The turn's replies are sent before the HTTP response completes.
     return this.t.channel.to(conversationId).slice(before);
