@@ -123,7 +123,12 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
       },
     });
 
-    const verifier = createSsoTokenVerifier(config, options.fetch ? { fetch: options.fetch } : {});
+    // The tab's getAuthToken needs the domain in the Application ID URI (api://<host>/botid-<id>); the bot's
+    // own OAuth connection may use either form, so both are accepted (plus the bare app id of v2 tokens).
+    const verifier = createSsoTokenVerifier(config, {
+      extraAudiences: config.MicrosoftAppId ? [`api://${new URL(config.PUBLIC_URL).host}/botid-${config.MicrosoftAppId}`] : [],
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    });
     const organization = new OrganizationSignInFlow({
       groups,
       userState,

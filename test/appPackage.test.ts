@@ -64,7 +64,8 @@ describe('Teams app package', function () {
   });
 
   it('declares SSO (webApplicationInfo) and the valid domains', function () {
-    assert.deepEqual(manifest['webApplicationInfo'], { id: BOT_ID, resource: `api://botid-${BOT_ID}` });
+    // One Application ID URI serves the bot's SSO and the tab's getAuthToken: api://<host>/botid-<id>.
+    assert.deepEqual(manifest['webApplicationInfo'], { id: BOT_ID, resource: `api://groups.contoso.example/botid-${BOT_ID}` });
     const domains = manifest['validDomains'] as string[];
     assert.ok(domains.includes('groups.contoso.example'));
     assert.ok(domains.includes('token.botframework.com'));
