@@ -10,7 +10,8 @@ import {
 import { DialogSet, DialogTurnStatus, type DialogContext, type DialogState } from 'botbuilder-dialogs';
 import type { Logger } from '../src/logger';
 import type { TurnHandlers } from '../src/bot';
-import { isAppError, RateLimitedError, type AppErrorCode } from '../src/errors';
+import { ForbiddenError, isAppError, RateLimitedError, type AppErrorCode } from '../src/errors';
+import { LastAdminError } from '../src/groups/groupService';
 import { buildErrorCard, buildHelpCard, buildWelcomeCard, errorInvokeResponse, messageInvokeResponse, toInvokeResponse } from '../cards';
 import type { CardData, CardVerb } from '../cards/verbs';
 import { helpEntries, splitMemberAndGroup, type CommandName } from './commands';
@@ -28,6 +29,8 @@ export interface OrganizationFlow {
   onSignInFailure(context: TurnContext): Promise<void>;
   orgGroups(context: TurnContext, req: Requester, continuationToken?: string): Promise<Reply>;
   exportGroup(context: TurnContext, req: Requester, groupId: string): Promise<Reply>;
+  /** An organization admin removes a member from a group their organization owns. */
+  removeMember(context: TurnContext, req: Requester, groupName: string, memberName: string): Promise<Reply>;
 }
 
 /** Step 4: the poster and email for a group. */
@@ -201,7 +204,16 @@ export class Conversation implements TurnHandlers {
       }
       case 'remove': {
         const { member, group } = splitMemberAndGroup(args, 'from');
-        return withGroup(group ?? '', async (id) => actions.removeMember(req, id, (await actions.findMember(req, id, member)).user.id));
+        const resolved = await actions.resolveGroup(req, group ?? '');
+        // Not one of the user's groups, or not their admin: an organization admin may still remove people
+        // from any group the organization owns (after signing in).
+        if ('reply' in resolved) return group ? this.deps.organization.removeMember(context, req, group, member) : resolved.reply;
+        try {
+          return await actions.removeMember(req, resolved.groupId, (await actions.findMember(req, resolved.groupId, member)).user.id);
+        } catch (err) {
+          if (group && err instanceof ForbiddenError && !(err instanceof LastAdminError)) return this.deps.organization.removeMember(context, req, group, member);
+          throw err;
+        }
       }
       case 'makeAdmin': {
         const { member, group } = splitMemberAndGroup(args, 'in');

@@ -9,7 +9,8 @@ import type { OrganizationDirectory } from '../src/auth/organizationDirectory';
 import { isAppError } from '../src/errors';
 import { buildErrorCard, buildOrganizationMappedCard, buildOrgGroupsCard } from '../cards';
 import type { OrganizationFlow } from './conversation';
-import type { Requester } from './groupActions';
+import { markdownSafe, type Requester } from './groupActions';
+import type { Group } from '../src/groups/model';
 import { userFromActivity } from './identity';
 import { textReply, type Reply } from './replies';
 
@@ -17,7 +18,8 @@ import { textReply, type Reply } from './replies';
 type PendingSignIn =
   | { kind: 'map'; groupId: string; requestedAt: string }
   | { kind: 'orgGroups'; requestedAt: string }
-  | { kind: 'export'; groupName: string; requestedAt: string };
+  | { kind: 'export'; groupName: string; requestedAt: string }
+  | { kind: 'remove'; groupName: string; memberName: string; requestedAt: string };
 
 /** A signed-in request may complete this long after it was made. */
 const PENDING_TTL_MS = 15 * 60 * 1000;
@@ -74,6 +76,16 @@ export class OrganizationSignInFlow implements OrganizationFlow {
     const signedIn = await this.silentUser(context);
     if (!signedIn) return this.withSignIn(context, { kind: 'export', groupName, requestedAt: new Date().toISOString() });
     return this.exportFor(signedIn.user, groupName);
+  }
+
+  /** An organization admin removes someone from any group their organization owns. */
+  async removeMember(context: TurnContext, _req: Requester, groupName: string, memberName: string): Promise<Reply> {
+    // Without sign-in nobody can prove to be an organization admin: only group admins remove people.
+    if (!this.deps.sso) return textReply('Only group admins can remove members.');
+    const pending: PendingSignIn = { kind: 'remove', groupName, memberName, requestedAt: new Date().toISOString() };
+    const signedIn = await this.silentUser(context);
+    if (!signedIn) return this.withSignIn(context, pending);
+    return this.removeAsOrgAdmin(context, signedIn.user, groupName, memberName);
   }
 
   async onTokenExchange(context: TurnContext): Promise<InvokeResponse> {
@@ -183,6 +195,8 @@ export class OrganizationSignInFlow implements OrganizationFlow {
         return this.listOrgGroups(user);
       case 'export':
         return this.exportFor(user, pending.groupName);
+      case 'remove':
+        return this.removeAsOrgAdmin(context, user, pending.groupName, pending.memberName);
     }
   }
 
@@ -240,21 +254,46 @@ export class OrganizationSignInFlow implements OrganizationFlow {
 
   private async exportFor(user: VerifiedUser, groupNameOrId: string): Promise<Reply> {
     if (!this.isOrgAdmin(user)) return textReply('Only organization admins can export a group. You are not allowed to do this.');
+    if (!groupNameOrId.trim()) return textReply('Say which group, for example: export Field Sales North');
+    const match = await this.findOrgGroup(user, groupNameOrId);
+    if (!match) return textReply(`Your organization has no group called "${groupNameOrId.trim()}". Type **org groups** to see them.`);
+    const links = this.deps.exportLinks(match.id, user);
+    return textReply(
+      `Export of **${markdownSafe(match.name)}**: [members and history as JSON](${links.jsonUrl}) · [as CSV](${links.csvUrl}). The links work for one hour.`,
+    );
+  }
+
+  private async removeAsOrgAdmin(context: TurnContext, user: VerifiedUser, groupName: string, memberName: string): Promise<Reply> {
+    if (!this.isOrgAdmin(user)) return textReply('Only group admins and organization admins can remove members. You are not allowed to do this.');
+    const group = await this.findOrgGroup(user, groupName);
+    if (!group) return textReply(`Your organization has no group called "${groupName.trim()}". Type **org groups** to see them.`);
+    const actor = { user: userFromActivity(context.activity), orgAdminOfTenant: user.tenantId };
+    const wanted = memberName.trim().toLowerCase();
+    let continuationToken: string | undefined;
+    do {
+      const page = await this.deps.groups.listMembers(group.id, actor, { pageSize: 100, continuationToken });
+      const member = page.items.find((m) => m.user.name.toLowerCase() === wanted || m.user.id === memberName.trim());
+      if (member) {
+        await this.deps.groups.removeMember(group.id, actor, member.user.id);
+        this.deps.logger.info({ groupId: group.id, tenantId: user.tenantId }, 'organization admin removed a member');
+        return textReply(`${markdownSafe(member.user.name)} was removed from **${markdownSafe(group.name)}**.`);
+      }
+      continuationToken = page.continuationToken;
+    } while (continuationToken);
+    return textReply(`Nobody called "${memberName.trim()}" is a member of ${markdownSafe(group.name)}.`);
+  }
+
+  /** A group the user's organization owns, by id or exact name. */
+  private async findOrgGroup(user: VerifiedUser, groupNameOrId: string): Promise<Group | undefined> {
     const wanted = groupNameOrId.trim().toLowerCase();
-    if (!wanted) return textReply('Say which group, for example: export Field Sales North');
     let continuationToken: string | undefined;
     do {
       const page = await this.deps.groups.listOrgGroups(user.tenantId, { pageSize: 100, continuationToken });
       const match = page.items.find((g) => g.id === groupNameOrId.trim() || g.name.toLowerCase() === wanted);
-      if (match) {
-        const links = this.deps.exportLinks(match.id, user);
-        return textReply(
-          `Export of **${match.name.replace(/[*_[\]()<>`\\]/g, '')}**: [members and history as JSON](${links.jsonUrl}) · [as CSV](${links.csvUrl}). The links work for one hour.`,
-        );
-      }
+      if (match) return match;
       continuationToken = page.continuationToken;
     } while (continuationToken);
-    return textReply(`Your organization has no group called "${groupNameOrId.trim()}". Type **org groups** to see them.`);
+    return undefined;
   }
 
   private userTokenClient(context: TurnContext): UserTokenClient {

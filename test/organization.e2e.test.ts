@@ -234,6 +234,25 @@ describe('Add to organization (step 3), end to end with Teams SSO', function () 
       assert.equal(tampered.status, 403);
     });
 
+    it('lets an organization admin remove a member from a group the organization owns', async () => {
+      const owner = testUser('Olga Owner');
+      const groupId = await createGroup(owner, 'Org Removal');
+      await askToMap(owner, groupId);
+      await exchangeInvoke(owner, await ssoToken(owner, CONTOSO));
+      const invite = await t.app.groups.getInvite(groupId, { id: owner.aadObjectId, name: owner.name });
+      const member = testUser('Mallory Member');
+      await chat.say(member, `join ${invite.url}`);
+
+      const admin = testUser('Ida IT');
+      bf.userTokens.set(`${admin.id}|${CONNECTION}`, await ssoToken(admin, CONTOSO, { extra: { roles: ['OrgAdmin'] } }));
+      assert.match(textOf(await chat.say(admin, 'remove Mallory Member from Org Removal')), /was removed/);
+      assert.equal((await t.app.groups.getGroup(groupId)).memberCount, 1);
+
+      const otherTenantAdmin = testUser('Fay Fabrikam');
+      bf.userTokens.set(`${otherTenantAdmin.id}|${CONNECTION}`, await ssoToken(otherTenantAdmin, FABRIKAM, { extra: { roles: ['OrgAdmin'] } }));
+      assert.match(textOf(await chat.say(otherTenantAdmin, 'remove Olga Owner from Org Removal')), /no group called/);
+    });
+
     it('tells everyone else plainly that they are not allowed', async () => {
       const user = testUser();
       bf.userTokens.set(`${user.id}|${CONNECTION}`, await ssoToken(user, CONTOSO));
