@@ -1,16 +1,63 @@
 import { benchTurns } from './turns';
+import { benchJoins } from './joins';
+import { startAuthBench, benchAuthTurns, benchForgedTokens } from './auth';
+import { printSummary, type Verdict } from './lib';
 
 /**
- * `npm run bench`: every figure is taken in this one run, next to its baseline, and printed as a ratio; nothing
- * here asserts on time. Sized for a 2-core machine.
+ * `npm run bench [section...]`: every figure is taken in this one run, next to its baseline, and printed as a
+ * ratio; nothing here asserts on time, but a section fails (exit 1) on a correctness problem such as a lost
+ * member or a forged token that got anything but 401. Sections: turns, joins, auth, forged. Sized for a
+ * 2-core machine.
  */
+const SECTIONS = ['turns', 'joins', 'auth', 'forged'] as const;
+
 async function main(): Promise<void> {
   const only = process.argv.slice(2);
-  const want = (name: string) => only.length === 0 || only.includes(name);
+  const unknown = only.filter((name) => !(SECTIONS as readonly string[]).includes(name));
+  if (unknown.length > 0) throw new Error(`unknown section(s) ${unknown.join(', ')}; choose from ${SECTIONS.join(', ')}`);
+  const want = (name: (typeof SECTIONS)[number]) => only.length === 0 || only.includes(name);
+  const verdicts: Verdict[] = [];
+
   if (want('turns')) {
     console.log('Turns: 10 conversations in flight');
-    await benchTurns(2_000);
+    const { ratio } = await benchTurns(2_000);
+    verdicts.push({ section: 'turns', figure: 'dialog turn / echo turn', value: ratio.toFixed(2), target: '>= 0.5', met: ratio >= 0.5 });
   }
+
+  if (want('joins')) {
+    console.log('\nJoins: 2,000 distinct users join one group by its link, 20 in flight');
+    const joins = await benchJoins(2_000);
+    verdicts.push({ section: 'joins', figure: 'joins/s / raw inserts/s', value: joins.ratio.toFixed(2), target: '>= 0.25', met: joins.ratio >= 0.25 });
+    verdicts.push({ section: 'joins', figure: 'Azurite round trips per join', value: joins.roundTripsPerJoin.toFixed(2), target: '(none)', met: undefined });
+  }
+
+  if (want('auth') || want('forged')) {
+    const env = await startAuthBench();
+    try {
+      if (want('auth')) {
+        console.log('\nAuth: the same "help" turn without and with Bot Framework channel authentication, 10 in flight');
+        const auth = await benchAuthTurns(env, 1_500);
+        verdicts.push({ section: 'auth', figure: 'authenticated / unauthenticated turns/s', value: auth.ratio.toFixed(2), target: '(none)', met: undefined });
+      }
+      if (want('forged')) {
+        console.log('\nForged: 10,000 emulator-issuer tokens with random tenants + 10,000 channel-issuer tokens with forged signatures');
+        const forged = await benchForgedTokens(env, 10_000);
+        const growthKiB = forged.heapGrowthBytes / 1024;
+        verdicts.push({ section: 'forged', figure: 'heap growth after 20,000 forgeries', value: `${growthKiB.toFixed(0)} KiB`, target: '< 1024 KiB', met: growthKiB < 1024 });
+        verdicts.push({
+          section: 'forged',
+          figure: 'SDK emulator issuer list',
+          value: `${forged.issuersBefore} -> ${forged.issuersAfter}`,
+          target: 'unchanged',
+          met: forged.issuersAfter === forged.issuersBefore,
+        });
+      }
+    } finally {
+      await env.stop();
+    }
+  }
+
+  printSummary(verdicts);
 }
 
 main().then(

@@ -79,3 +79,13 @@ export function deleteConfirmation(g: GroupRef): ConfirmationCardData {
     destructive: true,
   };
 }
+
+export interface ResolvedCardData {
+  /** The bot's words: what became of the question this card asked. */
+  message: string;
+}
+
+/** What a confirmation card turns into once answered: no buttons left to click twice. */
+export function buildResolvedCard(data: ResolvedCardData): Attachment {
+  return toAttachment(adaptiveCard([richText([run(data.message, { isSubtle: true })])], [], data.message));
+}

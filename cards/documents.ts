@@ -41,7 +41,7 @@ export function buildDocumentsCard(data: DocumentsCardData): Attachment {
     actions.push(openUrl('Intro poster', httpsOnly(data.introPosterUrl), 'A poster that introduces the bot to everyone'));
   }
   if (data.mailto !== undefined) actions.push(openUrl('Write the email', mailtoUrl(data.mailto.subject, data.mailto.body)));
-  actions.push(button('Invite people', 'showInvite', { groupId: data.groupId }));
+  actions.push(button('Invite People', 'showInvite', { groupId: data.groupId }));
   return toAttachment(
     adaptiveCard(
       [

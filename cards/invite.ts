@@ -70,7 +70,8 @@ export function buildInviteCard(data: InviteCardData): Attachment {
       type: 'Image',
       url: data.qrPngDataUrl,
       altText: `QR code for the invite link to ${plain(data.groupName)}`,
-      size: 'Medium',
+      // Large enough to scan from another phone's screen.
+      size: 'Large',
       horizontalAlignment: 'Center',
     });
   }
@@ -80,7 +81,7 @@ export function buildInviteCard(data: InviteCardData): Attachment {
     actionSet([openUrl('Email', links.email), openUrl('Teams', links.teams)], 'Small'),
   );
 
-  const actions: CardAction[] = [button('Group info', 'showGroupInfo', { groupId: data.groupId })];
+  const actions: CardAction[] = [button('Group Info', 'showGroupInfo', { groupId: data.groupId })];
   if (data.viewerIsAdmin) {
     actions.push(button('Reset link', 'resetLink', { groupId: data.groupId }, { tooltip: 'Revoke this link and make a new one' }));
   }

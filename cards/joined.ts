@@ -24,8 +24,8 @@ export function buildJoinedCard(data: JoinedCardData): Attachment {
           : [richText(['This group is owned by ', run(data.organizationName, { weight: 'Bolder' }), '.'], { spacing: 'Small' })]),
       ],
       [
-        button('Group info', 'showGroupInfo', { groupId: data.groupId }, { style: 'positive' }),
-        button('Invite people', 'showInvite', { groupId: data.groupId }),
+        button('Group Info', 'showGroupInfo', { groupId: data.groupId }, { style: 'positive' }),
+        button('Invite People', 'showInvite', { groupId: data.groupId }),
         button('My groups', 'myGroups'),
       ],
       `Welcome to ${plain(data.groupName)}!`,

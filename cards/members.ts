@@ -55,6 +55,6 @@ export function buildMembersCard(data: MembersCardData): Attachment {
   if (data.continuationToken !== undefined && data.continuationToken !== '') {
     actions.push(button('Next page', 'membersPage', { groupId: data.groupId, continuationToken: data.continuationToken }));
   }
-  actions.push(button('Group info', 'showGroupInfo', { groupId: data.groupId }));
+  actions.push(button('Group Info', 'showGroupInfo', { groupId: data.groupId }));
   return toAttachment(adaptiveCard(body, actions, `Members of ${plain(data.groupName)}`));
 }

@@ -35,8 +35,8 @@ export function buildOrganizationMappedCard(data: OrganizationMappedCardData): A
       ],
       [
         button('Poster and email', 'poster', { groupId: data.groupId }, { style: 'positive' }),
-        button('Invite people', 'showInvite', { groupId: data.groupId }),
-        button('Group info', 'showGroupInfo', { groupId: data.groupId }),
+        button('Invite People', 'showInvite', { groupId: data.groupId }),
+        button('Group Info', 'showGroupInfo', { groupId: data.groupId }),
       ],
       `${plain(data.groupName)} is now owned by ${plain(data.organizationName)}.`,
     ),

@@ -7,15 +7,15 @@ import {
   type StatePropertyAccessor,
   type TurnContext,
 } from 'botbuilder';
-import { DialogSet, DialogTurnStatus, type DialogContext, type DialogState } from 'botbuilder-dialogs';
+import { DialogSet, DialogTurnStatus, type DialogContext, type DialogState, type DialogTurnResult } from 'botbuilder-dialogs';
 import type { Logger } from '../src/logger';
 import type { TurnHandlers } from '../src/bot';
 import { ForbiddenError, isAppError, RateLimitedError, type AppErrorCode } from '../src/errors';
 import { LastAdminError } from '../src/groups/groupService';
-import { buildErrorCard, buildHelpCard, buildWelcomeCard, errorInvokeResponse, messageInvokeResponse, toInvokeResponse } from '../cards';
+import { buildErrorCard, buildHelpCard, buildResolvedCard, buildWelcomeCard, errorInvokeResponse, messageInvokeResponse, toInvokeResponse } from '../cards';
 import type { CardData, CardVerb } from '../cards/verbs';
 import { helpEntries, splitMemberAndGroup, type CommandName } from './commands';
-import { readTurnInput, type TurnInput } from './turnInput';
+import { isJoinRequest, readTurnInput, type TurnInput } from './turnInput';
 import { CreateGroupDialog, CREATE_GROUP_DIALOG, type CreateGroupOptions } from './createGroupDialog';
 import type { GroupActions, Requester } from './groupActions';
 import { conversationRefOf, userFromActivity } from './identity';
@@ -53,7 +53,28 @@ export interface ConversationDependencies {
   organization: OrganizationFlow;
   documents: DocumentsFlow;
   joinLimiter: JoinAttemptLimiter;
+  /** True the first time for a conversation: Teams announces an install twice (installationUpdate and
+   * conversationUpdate) and may redeliver either. */
+  firstWelcome(conversationId: string): Promise<boolean>;
 }
+
+/** The dialogs of one turn, opened (and so saved) only when a dialog is running or starts. */
+interface TurnDialogs {
+  readonly activeDialog: boolean;
+  continueDialog(): Promise<DialogTurnResult>;
+  cancelAllDialogs(): Promise<void>;
+  beginDialog(dialogId: string, options: object): Promise<void>;
+}
+
+/** For turns that never start or continue a dialog. */
+const NO_DIALOGS: TurnDialogs = {
+  activeDialog: false,
+  continueDialog: () => Promise.reject(new Error('no dialogs in this turn')),
+  cancelAllDialogs: async () => undefined,
+  beginDialog: () => Promise.reject(new Error('no dialogs in this turn')),
+};
+
+const CONFIRMATION_VERBS: ReadonlySet<CardVerb> = new Set(['confirmResetLink', 'confirmLeave', 'confirmDelete', 'cancel']);
 
 /** Headings for the errors a user can cause: none of them is "something went wrong" on our side. */
 const ERROR_TITLES: Record<AppErrorCode, string> = {
@@ -84,12 +105,18 @@ export class Conversation implements TurnHandlers {
   }
 
   async onWelcome(context: TurnContext): Promise<void> {
+    if (!(await this.deps.firstWelcome(context.activity.conversation.id))) return;
     await context.sendActivity({ attachments: [buildWelcomeCard({ userName: context.activity.from?.name })] });
   }
 
   async onMessage(context: TurnContext): Promise<void> {
     const input = readTurnInput(context.activity);
-    const dc = await this.dialogs.createContext(context);
+    if (isJoinRequest(input)) {
+      // Answered without reading dialog state (see isJoinRequest); a question being asked stays open.
+      await this.send(context, await this.replyTo(context, NO_DIALOGS, input));
+      return;
+    }
+    const dc = await this.dialogContext(context);
     if (dc.activeDialog) {
       if (isCancel(input)) {
         await dc.cancelAllDialogs();
@@ -109,12 +136,28 @@ export class Conversation implements TurnHandlers {
     }
     const reply = await this.replyTo(context, dc, input);
     await this.send(context, reply);
+    if (input.kind === 'action') await this.retireConfirmation(context, input.verb);
+  }
+
+  /**
+   * A confirmation card must not be clickable twice (a second "Reset link" would revoke the link just shared).
+   * Action.Execute replaces the card with the answer; for Action.Submit the clicked card is updated in place.
+   */
+  private async retireConfirmation(context: TurnContext, verb: CardVerb): Promise<void> {
+    const cardId = context.activity.replyToId;
+    if (!cardId || !CONFIRMATION_VERBS.has(verb)) return;
+    try {
+      await context.updateActivity({ id: cardId, type: ActivityTypes.Message, attachments: [buildResolvedCard({ message: 'Done. See the answer below.' })] });
+    } catch (err) {
+      // Some clients do not allow updating a card; the domain guards against a repeated click anyway.
+      this.deps.logger.info({ err: (err as Error).message, activityId: context.activity.id }, 'could not retire a confirmation card');
+    }
   }
 
   async onCardAction(context: TurnContext, value: AdaptiveCardInvokeValue): Promise<AdaptiveCardInvokeResponse> {
     const input = readTurnInput({ ...context.activity, type: ActivityTypes.Message, text: undefined, value });
     if (input.kind !== 'action') return errorInvokeResponse(input.kind === 'badAction' ? input.error : 'That button did not carry an action.');
-    const dc = await this.dialogs.createContext(context);
+    const dc = await this.dialogContext(context);
     if (dc.activeDialog && input.verb !== 'createGroup' && input.verb !== 'skipPhoto') await dc.cancelAllDialogs();
     const reply = await this.replyTo(context, dc, input);
     const [first, ...rest] = reply.cards;
@@ -124,6 +167,27 @@ export class Conversation implements TurnHandlers {
       return toInvokeResponse(first);
     }
     return messageInvokeResponse(reply.text ?? 'Done.');
+  }
+
+  /**
+   * A dialog context that only touches conversation state when there is a dialog: one-shot commands (a join in
+   * a storm of thousands) then neither create nor save dialog state.
+   */
+  private async dialogContext(context: TurnContext): Promise<TurnDialogs> {
+    const existing = await this.dialogState.get(context);
+    const activeDialog = Boolean(existing?.dialogStack?.length);
+    let dc: DialogContext | undefined;
+    const open = async () => (dc ??= await this.dialogs.createContext(context));
+    return {
+      activeDialog,
+      continueDialog: async () => (await open()).continueDialog(),
+      cancelAllDialogs: async () => {
+        if (activeDialog) await (await open()).cancelAllDialogs();
+      },
+      beginDialog: async (dialogId, options) => {
+        await (await open()).beginDialog(dialogId, options);
+      },
+    };
   }
 
   onTokenExchange(context: TurnContext): Promise<InvokeResponse> {
@@ -139,7 +203,7 @@ export class Conversation implements TurnHandlers {
   }
 
   /** Runs the input; a typed error becomes its friendly message, anything else goes to onTurnError. */
-  private async replyTo(context: TurnContext, dc: DialogContext, input: TurnInput): Promise<Reply> {
+  private async replyTo(context: TurnContext, dc: TurnDialogs, input: TurnInput): Promise<Reply> {
     return (await this.guarded(context, () => this.dispatch(context, dc, input))) ?? { cards: [] };
   }
 
@@ -154,7 +218,7 @@ export class Conversation implements TurnHandlers {
     }
   }
 
-  private async dispatch(context: TurnContext, dc: DialogContext, input: TurnInput): Promise<Reply> {
+  private async dispatch(context: TurnContext, dc: TurnDialogs, input: TurnInput): Promise<Reply> {
     switch (input.kind) {
       case 'command':
         return this.command(context, dc, input.command, input.args);
@@ -173,7 +237,7 @@ export class Conversation implements TurnHandlers {
     return { user: userFromActivity(activity), conversationRef: conversationRefOf(activity), activityId: activity.id ?? '' };
   }
 
-  private async command(context: TurnContext, dc: DialogContext, command: CommandName, args: string): Promise<Reply> {
+  private async command(context: TurnContext, dc: TurnDialogs, command: CommandName, args: string): Promise<Reply> {
     const req = this.requester(context);
     const actions = this.deps.actions;
     const withGroup = async (name: string, run: (groupId: string) => Promise<Reply>): Promise<Reply> => {
@@ -233,7 +297,7 @@ export class Conversation implements TurnHandlers {
     }
   }
 
-  private async action(context: TurnContext, dc: DialogContext, verb: CardVerb, data: CardData): Promise<Reply> {
+  private async action(context: TurnContext, dc: TurnDialogs, verb: CardVerb, data: CardData): Promise<Reply> {
     const req = this.requester(context);
     const actions = this.deps.actions;
     const groupId = String(data.groupId ?? '');
@@ -260,7 +324,7 @@ export class Conversation implements TurnHandlers {
       case 'resetLink':
         return actions.askResetLink(req, groupId);
       case 'confirmResetLink':
-        return actions.resetLink(req, groupId);
+        return actions.resetLink(req, groupId, typeof data.linkTag === 'string' ? data.linkTag : undefined);
       case 'showMembers':
       case 'membersPage':
         return actions.members(req, groupId, token);
@@ -302,9 +366,10 @@ export class Conversation implements TurnHandlers {
     }
   }
 
+  /** One activity for the text and its cards: one connector call, and Teams shows the text above the cards. */
   private async send(context: TurnContext, reply: Reply): Promise<void> {
-    if (reply.text) await context.sendActivity(reply.text);
-    if (reply.cards.length) await context.sendActivity({ attachments: reply.cards });
+    if (!reply.text && !reply.cards.length) return;
+    await context.sendActivity({ type: ActivityTypes.Message, ...(reply.text ? { text: reply.text } : {}), ...(reply.cards.length ? { attachments: reply.cards } : {}) });
   }
 }
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { GroupService } from '../src/groups/groupService';
 import { LastAdminError } from '../src/groups/groupService';
 import type { Group, Member, UserRef } from '../src/groups/model';
@@ -26,7 +27,7 @@ export interface Requester {
 
 /** Tells a group's admins that someone joined; runs after the joiner's turn. */
 export interface JoinNotices {
-  memberJoined(group: Group, member: UserRef): void;
+  memberJoined(group: Group, member: UserRef, admins: readonly Member[]): void;
 }
 
 export interface GroupActionsDependencies {
@@ -53,7 +54,10 @@ export class GroupActions {
 
   async groupInfo(req: Requester, groupId: string, lead?: string): Promise<Reply> {
     const { group, member } = await this.deps.groups.getGroupAsMember(groupId, req.user.id);
-    const admins = await this.deps.groups.listAdmins(groupId);
+    return this.groupInfoOf(group, await this.deps.groups.listAdmins(groupId), member.role === 'admin', lead);
+  }
+
+  private groupInfoOf(group: Group, admins: readonly Member[], viewerIsAdmin: boolean, lead?: string): Reply {
     const card = buildGroupInfoCard({
       groupId: group.id,
       name: group.name,
@@ -62,7 +66,7 @@ export class GroupActions {
       adminNames: admins.slice(0, 3).map((a) => a.user.name),
       adminCount: admins.length,
       organizationName: group.organizationName,
-      viewerIsAdmin: member.role === 'admin',
+      viewerIsAdmin,
     });
     return { text: lead, cards: [card] };
   }
@@ -88,10 +92,17 @@ export class GroupActions {
   async askResetLink(req: Requester, groupId: string): Promise<Reply> {
     const { group, member } = await this.deps.groups.getGroupAsMember(groupId, req.user.id);
     if (member.role !== 'admin') return textReply('Only group admins can reset the invite link.');
-    return cardReply(buildConfirmationCard(resetLinkConfirmation({ groupId, groupName: group.name })));
+    const confirmation = resetLinkConfirmation({ groupId, groupName: group.name });
+    // The card names the link it would revoke: clicking it again after a reset revokes nothing new.
+    const invite = await this.deps.groups.getInvite(groupId, req.user);
+    return cardReply(buildConfirmationCard({ ...confirmation, data: { ...confirmation.data, linkTag: linkTag(invite.token) } }));
   }
 
-  async resetLink(req: Requester, groupId: string): Promise<Reply> {
+  async resetLink(req: Requester, groupId: string, expectedLinkTag?: string): Promise<Reply> {
+    if (expectedLinkTag !== undefined) {
+      const current = await this.deps.groups.getInvite(groupId, req.user);
+      if (linkTag(current.token) !== expectedLinkTag) return this.invite(req, groupId, 'This link was already reset. Here is the current one.');
+    }
     await this.deps.groups.resetInviteLink(groupId, req.user);
     return this.invite(req, groupId, 'Done: the old link and join code no longer work. Share this new link.');
   }
@@ -131,10 +142,11 @@ export class GroupActions {
     if (!reference.trim()) {
       return textReply('Send **join** followed by the invite link or the join code, for example: join ABCDE-FGHJK');
     }
-    const { group, alreadyMember } = await this.deps.groups.join({ ref: reference.trim(), user: req.user, conversationRef: req.conversationRef });
+    const { group, alreadyMember, admins } = await this.deps.groups.join({ ref: reference.trim(), user: req.user, conversationRef: req.conversationRef });
     if (alreadyMember) return this.groupInfo(req, group.id, `You are already a member of this group.`);
-    this.deps.notices.memberJoined(group, req.user);
-    return this.groupInfo(req, group.id, `Welcome! You joined **${markdownSafe(group.name)}**.`);
+    this.deps.notices.memberJoined(group, req.user, admins);
+    // Built from what the join read: a join storm costs no extra reads for the welcome.
+    return this.groupInfoOf(group, admins, false, `Welcome, ${markdownSafe(req.user.name)}! You joined **${markdownSafe(group.name)}**.`);
   }
 
   async askLeave(req: Requester, groupId: string): Promise<Reply> {
@@ -230,4 +242,9 @@ export class GroupActions {
 /** A name inside bot-written Markdown text: the characters Markdown would act on are dropped, not rendered. */
 export function markdownSafe(text: string): string {
   return text.replace(/[*_~`[\]()<>#|\\]/g, '').trim() || 'the group';
+}
+
+/** A short, non-secret fingerprint of an invite token (for "which link did this card mean"). */
+function linkTag(token: string): string {
+  return createHash('sha256').update(token).digest('base64url').slice(0, 12);
 }

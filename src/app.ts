@@ -39,6 +39,7 @@ import { AdminJoinNotices } from '../dialogs/joinNotices';
 import { OrganizationSignInFlow } from '../dialogs/organizationFlow';
 import { GroupDocumentsFlow } from '../dialogs/documentsFlow';
 import { conversationRefOf, userFromActivity } from '../dialogs/identity';
+import { isJoinRequest, readTurnInput } from '../dialogs/turnInput';
 
 /** The bot's display name, as in the manifest. */
 export const BOT_NAME = 'Kaizala Groups';
@@ -93,7 +94,14 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
 
     const adapter = new CloudAdapter(createBotFrameworkAuthentication(config, { logger }));
     adapter.onTurnError = createTurnErrorHandler(logger);
-    adapter.use(new RedeliveryGuard(dedup, logger, (context) => conversationState.load(context)));
+    adapter.use(
+      new RedeliveryGuard(
+        dedup,
+        logger,
+        (context) => (isJoinRequest(readTurnInput(context.activity)) ? Promise.resolve() : conversationState.load(context)),
+        (context) => context.activity.type === 'message' && isJoinRequest(readTurnInput(context.activity)),
+      ),
+    );
 
     const background = new BackgroundWork(logger);
     const messenger = new AdapterMessenger({
@@ -103,8 +111,13 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
       allowLoopback: !config.channelAuthEnabled,
       logger,
     });
-    const actions = new GroupActions({ groups, notices: new AdminJoinNotices(groups, messenger, background), publicUrl: config.PUBLIC_URL });
-    const photos = new GroupPhotoIntake(options.photoFetchOptions);
+    const actions = new GroupActions({ groups, notices: new AdminJoinNotices(messenger, background), publicUrl: config.PUBLIC_URL });
+    // Attachments hosted by the channel itself are fetched from it; with channel authentication on, only from
+    // allow-listed service hosts.
+    const photos = new GroupPhotoIntake(options.photoFetchOptions, {
+      allowChannelHostedAttachments: !config.channelAuthEnabled,
+      trustedServiceUrlHosts: config.ALLOWED_SERVICE_URL_HOSTS,
+    });
     const createGroup = new CreateGroupDialog({
       photos,
       create: async (context: TurnContext, draft) => {
@@ -162,6 +175,7 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
       organization,
       documents,
       joinLimiter: new JoinAttemptLimiter(),
+      firstWelcome: (conversationId) => dedup.claim('welcome', conversationId),
     });
     const bot = new KaizalaBot(conversation, [conversationState, userState]);
 

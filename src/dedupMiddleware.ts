@@ -19,6 +19,8 @@ export class RedeliveryGuard implements Middleware {
      * write that must finish before any side effect, but nothing stops the read from overlapping it.
      */
     private readonly preload: (context: TurnContext) => Promise<unknown> = async () => undefined,
+    /** Activities whose handling is idempotent by construction (a join): no marker needed. */
+    private readonly idempotent: (context: TurnContext) => boolean = () => false,
   ) {}
 
   async onTurn(context: TurnContext, next: () => Promise<void>): Promise<void> {
@@ -29,7 +31,7 @@ export class RedeliveryGuard implements Middleware {
         activity.type === ActivityTypes.InstallationUpdate ||
         activity.type === ActivityTypes.ConversationUpdate ||
         (activity.type === ActivityTypes.Invoke && !SELF_DEDUPLICATING_INVOKES.has(activity.name ?? '')));
-    if (!guarded) return next();
+    if (!guarded || this.idempotent(context)) return next();
 
     const scope = `${activity.channelId}|${activity.conversation?.id ?? ''}|${activity.type}`;
     const [claimed] = await Promise.all([this.dedup.claim(scope, activity.id!), this.preload(context)]);

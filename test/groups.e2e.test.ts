@@ -197,6 +197,18 @@ describe('Groups, end to end: create, invite, join, manage', () => {
       assert.match(textOf(await chat.say(late, `join ${newLink}`)), /Reset Me/);
     });
 
+    it('does not reset twice when an old confirmation card is clicked again, and retires the card', async () => {
+      const owner = testUser();
+      const groupId = await createGroup(owner, 'Double Click');
+      const confirm = cardsIn(await chat.submit(owner, 'resetLink', { groupId }))[0]!;
+      const data = buttonData(confirm, 'confirmResetLink');
+      const first = await chat.submit(owner, 'confirmResetLink', data, { replyToId: 'card-1' });
+      assert.ok(first.some((s) => s.method === 'PUT' && s.path.endsWith('/activities/card-1')), 'the clicked card is updated in place');
+      const shared = (await inviteOf(owner, groupId)).link;
+      assert.match(textOf(await chat.submit(owner, 'confirmResetLink', data)), /already reset/);
+      assert.equal((await inviteOf(owner, groupId)).link, shared);
+    });
+
     it('does not let a member who is not an admin reset the link', async () => {
       const owner = testUser();
       const groupId = await createGroup(owner, 'Admins Only');

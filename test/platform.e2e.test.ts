@@ -49,6 +49,18 @@ describe('Platform, end to end through /api/messages', () => {
     assert.match(JSON.stringify(reply!.activity.attachments![0]!.content), /organization/i);
   });
 
+  it('welcomes a group chat once when Teams announces the install twice', async () => {
+    const user = testUser();
+    const conversation = { id: `19:chat-${user.id}`, conversationType: 'groupChat', tenantId: 't' };
+    const install = { ...installActivity(t.channel.serviceUrl, user), conversation };
+    const added = { ...installActivity(t.channel.serviceUrl, user), type: 'conversationUpdate', action: undefined, conversation, membersAdded: [{ id: '28:kaizala-bot' }] };
+    await t.post(install);
+    await t.post(added);
+    await t.channel.waitFor((s) => s.length >= 1);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(t.channel.to(conversation.id).length, 1);
+  });
+
   it('says plainly when it does not understand, and points to help', async () => {
     const user = testUser();
     await t.post(messageActivity(t.channel.serviceUrl, user, { text: 'make me a sandwich' }));

@@ -110,6 +110,9 @@ export class GroupService {
   private readonly publicUrl: string;
   private readonly now: () => Date;
   private readonly allowedTenantIds: ReadonlySet<string>;
+  /** Caches of what cannot go stale (see adminsOf, inviteGroupId): speed only, never a source of truth. */
+  private readonly adminCache = new Map<string, Member[]>();
+  private readonly inviteCache = new Map<string, string>();
 
   constructor(options: GroupServiceOptions) {
     if (!options.appSecret || options.appSecret.length < 16) throw new Error('GroupService needs an app secret of at least 16 characters');
@@ -210,7 +213,7 @@ export class GroupService {
 
   async resolveInvite(ref: string | InviteReference): Promise<Group> {
     const reference = this.toReference(ref);
-    const groupId = await this.store.findInviteGroupId(hashInviteSecret(reference.kind, reference.value));
+    const groupId = await this.inviteGroupId(hashInviteSecret(reference.kind, reference.value));
     const record = groupId ? await this.store.getGroup(groupId) : undefined;
     if (!record || !this.isCurrentInvite(record, reference)) throw new NotFoundError(INVITE_NOT_VALID);
     return publicGroup(record.group);
@@ -222,30 +225,33 @@ export class GroupService {
    * Round trips: invite lookup; group + counters + this user's membership (two requests in parallel); one
    * transaction (member row + one counter shard + audit); the "my groups" index upsert.
    */
-  async join(input: JoinInput): Promise<{ group: Group; alreadyMember: boolean }> {
+  /**
+   * Joins by link or code. Thousands may join one group at once, so the path is short: the invite's group (from
+   * memory after the first join), one read of the group with its counters, one transaction that adds the member
+   * (a 409 there means "already a member"; no read of the member row first), one index write. The group's admins
+   * come back too (cached per group version), for the welcome card and the admins' notice.
+   */
+  async join(input: JoinInput): Promise<{ group: Group; alreadyMember: boolean; admins: Member[] }> {
     const reference = this.toReference(input.ref);
     const user = checkUser(input.user);
     const conversationRef = checkConversationRef(input.conversationRef);
 
-    const groupId = await this.store.findInviteGroupId(hashInviteSecret(reference.kind, reference.value));
-    const found = groupId ? await this.store.getGroupWithMember(groupId, user.id) : undefined;
-    if (!groupId || !found || !this.isCurrentInvite(found.record, reference)) throw new NotFoundError(INVITE_NOT_VALID);
+    const groupId = await this.inviteGroupId(hashInviteSecret(reference.kind, reference.value));
+    const record = groupId ? await this.store.getGroup(groupId) : undefined;
+    if (!groupId || !record || !this.isCurrentInvite(record, reference)) throw new NotFoundError(INVITE_NOT_VALID);
 
-    let group = found.record.group;
-    let alreadyMember = found.member !== undefined;
-    if (!alreadyMember) {
-      const at = this.timestamp();
-      const outcome = await this.store.addMember(
-        { groupId, user, role: 'member', joinedAt: at, conversationRef },
-        { groupId, at, action: 'joined', actor: user },
-      );
-      alreadyMember = outcome === 'already_member';
-      // The count as of our read plus ourselves: exact enough for a welcome card, never a second read.
-      if (!alreadyMember) group = { ...group, memberCount: group.memberCount + 1 };
-    }
+    let group = record.group;
+    const at = this.timestamp();
+    const [outcome, admins] = await Promise.all([
+      this.store.addMember({ groupId, user, role: 'member', joinedAt: at, conversationRef }, { groupId, at, action: 'joined', actor: user }),
+      this.adminsOf(record),
+    ]);
+    const alreadyMember = outcome === 'already_member';
+    // The count as of our read plus ourselves: exact enough for a welcome card, never a second read.
+    if (!alreadyMember) group = { ...group, memberCount: group.memberCount + 1 };
     // Also when already a member: repairs a crash between an earlier join's transaction and this index.
     await this.store.indexUserGroup(user.id, groupId);
-    return { group: publicGroup(group), alreadyMember };
+    return { group: publicGroup(group), alreadyMember, admins };
   }
 
   /** The last admin can leave only by naming another member as the new admin. */
@@ -351,9 +357,34 @@ export class GroupService {
   }
 
   async listAdmins(groupId: string): Promise<Member[]> {
-    const record = await this.requireGroup(groupId);
-    const admins = await Promise.all(record.adminIds.map((id) => this.store.getMember(groupId, id)));
-    return admins.filter((member): member is Member => member !== undefined);
+    return this.adminsOf(await this.requireGroup(groupId));
+  }
+
+  /**
+   * The admins' member rows. Every change of who is admin changes the group's version, so rows read at one
+   * version stay right for that version: a join storm reads them once, not once per join.
+   */
+  private async adminsOf(record: GroupRecord): Promise<Member[]> {
+    const key = `${record.group.id}|${record.version}`;
+    const cached = this.adminCache.get(key);
+    if (cached) return cached;
+    const admins = (await Promise.all(record.adminIds.map((id) => this.store.getMember(record.group.id, id)))).filter(
+      (member): member is Member => member !== undefined,
+    );
+    remember(this.adminCache, key, admins, CACHE_ENTRIES);
+    return admins;
+  }
+
+  /**
+   * Which group an invite hash names. The mapping never changes (a reset makes new hashes; old ones are
+   * refused by the nonce check against the group row), so found mappings are kept in memory.
+   */
+  private async inviteGroupId(secretHash: string): Promise<string | undefined> {
+    const cached = this.inviteCache.get(secretHash);
+    if (cached) return cached;
+    const groupId = await this.store.findInviteGroupId(secretHash);
+    if (groupId) remember(this.inviteCache, secretHash, groupId, CACHE_ENTRIES);
+    return groupId;
   }
 
   /** A page may hold fewer items than asked: index rows whose membership has ended are dropped (and repaired). */
@@ -542,6 +573,14 @@ function requireAdmin(record: GroupRecord, actor: Actor, message: string): void 
 function isOrgAdminOf(record: GroupRecord, actor: Actor): boolean {
   const tenant = actor.orgAdminOfTenant?.toLowerCase();
   return tenant !== undefined && tenant === record.group.tenantId;
+}
+
+const CACHE_ENTRIES = 10_000;
+
+/** A bounded map: past `limit` entries the oldest goes (insertion order). */
+function remember<V>(cache: Map<string, V>, key: string, value: V, limit: number): void {
+  if (cache.size >= limit) cache.delete(cache.keys().next().value!);
+  cache.set(key, value);
 }
 
 /** What leaves the domain: never the link nonce. */

@@ -8,6 +8,8 @@ export interface ChatOptions {
   conversationType?: string;
   id?: string;
   attachments?: unknown[];
+  /** The card a click came from (Teams sets it on Action.Submit messages). */
+  replyToId?: string;
 }
 
 /**

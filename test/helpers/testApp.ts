@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { loadConfig, type AppConfig } from '../../src/config';
 import { createLogger, type Logger } from '../../src/logger';
-import { startApp, type RunningApp } from '../../src/app';
+import { startApp, type AppOptions, type RunningApp } from '../../src/app';
 import { freeLoopbackPort } from '../../src/storage/embeddedAzurite';
 import { sharedAzurite, uniquePrefix } from './azurite';
 import { FakeChannel } from './fakeChannel';
@@ -28,11 +28,14 @@ export function memoryLogger(): { logger: Logger; logs: Array<Record<string, unk
   return { logger: createLogger({ level: 'debug', destination }), logs };
 }
 
+/** What a test may pass to startApp besides the logger and table prefix (e.g. photoFetchOptions). */
+export type TestAppOptions = Omit<AppOptions, 'logger' | 'tablePrefix'>;
+
 /**
  * The whole bot, in process, on the shared Azurite (own table prefix), listening on a free loopback port, with
  * a fake channel for its replies.
  */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string> = {}, appOptions: TestAppOptions = {}): Promise<TestApp> {
   const azurite = await sharedAzurite();
   const port = await freeLoopbackPort();
   const config = loadConfig({
@@ -46,7 +49,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   });
   const { logger, logs } = memoryLogger();
   const channel = await new FakeChannel().start();
-  const app = await startApp(config, { logger, tablePrefix: uniquePrefix() });
+  const app = await startApp(config, { ...appOptions, logger, tablePrefix: uniquePrefix() });
   return {
     app,
     config,
