@@ -35,7 +35,6 @@ export class FakeChannel {
 
   async start(): Promise<this> {
     this.server = http.createServer((req, res) => this.handle(req, res));
-    this.server.keepAliveTimeout = 1000;
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     return this;
   }
