@@ -3,14 +3,14 @@ import { ConflictError } from '../errors';
 
 /**
  * The tables of the application. Each name is prefixed so that several independent stores (tests, a staging
- * slot) can share one account.
+ * slot) can share one account. The audit trail lives in each group's own partition of `groups` (written in the
+ * same transaction as the change it records), not in a table of its own.
  */
 export const TABLE_NAMES = [
   'groups',
   'invites',
   'usergroups',
   'orggroups',
-  'audit',
   'botstate',
   'dedup',
   'photos',
