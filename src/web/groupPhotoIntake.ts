@@ -1,4 +1,3 @@
-import dns from 'node:dns';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
@@ -15,7 +14,9 @@ import {
   isPublicAddress,
   classifyAddress,
   PhotoFetchError,
+  readLimited,
   sniffImageType,
+  systemResolve,
   type FetchedImage,
   type PhotoFetchOptions,
   type ResolvedAddress,
@@ -273,30 +274,5 @@ function channelGet(
     );
     req.on('error', (err) => reject(new PhotoFetchError('network', err.message, { cause: err })));
     req.end();
-  });
-}
-
-function systemResolve(hostname: string): Promise<ResolvedAddress[]> {
-  return dns.promises
-    .lookup(hostname, { all: true, verbatim: true })
-    .then((list) => list.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 })));
-}
-
-function readLimited(res: IncomingMessage, maxBytes: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    res.on('data', (chunk: Buffer) => {
-      total += chunk.length;
-      if (total > maxBytes) {
-        reject(new PhotoFetchError('too_large', `more than ${maxBytes} bytes`));
-        res.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    res.on('end', () => resolve(Buffer.concat(chunks)));
-    res.on('error', (err) => reject(new PhotoFetchError('network', err.message, { cause: err })));
-    res.on('aborted', () => reject(new PhotoFetchError('network', 'response aborted')));
   });
 }

@@ -394,7 +394,8 @@ export class HttpsPhotoSource implements PhotoSource {
   }
 }
 
-function systemResolve(hostname: string): Promise<ResolvedAddress[]> {
+/** Every address the system resolver gives for a host (checked one by one by the address policy). */
+export function systemResolve(hostname: string): Promise<ResolvedAddress[]> {
   return dns.promises
     .lookup(hostname, { all: true, verbatim: true })
     .then((list) => list.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 })));
@@ -418,7 +419,8 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-function readLimited(res: IncomingMessage, maxBytes: number): Promise<Buffer> {
+/** The response body, or a too_large error as soon as it passes `maxBytes`. */
+export function readLimited(res: IncomingMessage, maxBytes: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let total = 0;
