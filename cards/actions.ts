@@ -72,7 +72,8 @@ export function toInvokeResponse(attachment: Attachment): AdaptiveCardInvokeResp
 
 /** A short acknowledgement when the card stays as it is (Teams shows the message briefly). */
 export function messageInvokeResponse(message: string): AdaptiveCardInvokeResponse {
-  return { statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: { message } };
+  // Teams reads the value of a message response as the text itself.
+  return { statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: message as unknown as Record<string, unknown> };
 }
 
 /** A typed 400 for an unknown verb or malformed data (instead of silence or a crash). */

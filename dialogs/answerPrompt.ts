@@ -1,5 +1,5 @@
 import { ActivityTypes, type Attachment } from 'botbuilder';
-import { Prompt, type PromptOptions, type PromptRecognizerResult, type PromptValidator } from 'botbuilder-dialogs';
+import { Dialog, Prompt, type DialogContext, type DialogTurnResult, type PromptOptions, type PromptRecognizerResult, type PromptValidator } from 'botbuilder-dialogs';
 import type { TurnContext } from 'botbuilder';
 import { readTurnInput } from './turnInput';
 import type { CardData, CardVerb } from '../cards/verbs';
@@ -19,8 +19,28 @@ export interface Answer {
  * whose `value` carries the inputs. This prompt accepts both and leaves meaning to the validator.
  */
 export class AnswerPrompt extends Prompt<Answer> {
+  private readonly validateAnswer: PromptValidator<Answer>;
+
   constructor(dialogId: string, validator: PromptValidator<Answer>) {
     super(dialogId, validator);
+    this.validateAnswer = validator;
+  }
+
+  /**
+   * botbuilder's Prompt ignores everything but messages; an Action.Execute click on the question's card is an
+   * invoke, so this prompt runs the same recognize-validate-end steps for it.
+   */
+  override async continueDialog(dc: DialogContext): Promise<DialogTurnResult> {
+    const activity = dc.context.activity;
+    if (!(activity.type === ActivityTypes.Invoke && activity.name === 'adaptiveCard/action')) return super.continueDialog(dc);
+    const state = dc.activeDialog!.state as { state: Record<string, unknown>; options: PromptOptions };
+    const recognized = await this.onRecognize(dc.context);
+    const attemptCount = ((state.state['attemptCount'] as number | undefined) ?? 0) + 1;
+    state.state['attemptCount'] = attemptCount;
+    const valid = await this.validateAnswer({ context: dc.context, recognized, state: state.state, options: state.options, attemptCount });
+    if (valid) return dc.endDialog(recognized.value);
+    await this.onPrompt(dc.context, state.state, state.options, true);
+    return Dialog.EndOfTurn;
   }
 
   protected async onPrompt(context: TurnContext, _state: object, options: PromptOptions, isRetry: boolean): Promise<void> {
@@ -30,8 +50,10 @@ export class AnswerPrompt extends Prompt<Answer> {
 
   protected async onRecognize(context: TurnContext): Promise<PromptRecognizerResult<Answer>> {
     const activity = context.activity;
-    if (activity.type !== ActivityTypes.Message) return { succeeded: false };
-    const input = readTurnInput(activity);
+    // An answer is a message (typed, or an Action.Submit) or an Action.Execute click on the question's card.
+    const isExecute = activity.type === ActivityTypes.Invoke && activity.name === 'adaptiveCard/action';
+    if (activity.type !== ActivityTypes.Message && !isExecute) return { succeeded: false };
+    const input = readTurnInput(isExecute ? { value: activity.value } : activity);
     switch (input.kind) {
       case 'action':
         return { succeeded: true, value: { verb: input.verb, data: input.data, attachments: [] } };

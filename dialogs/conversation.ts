@@ -10,7 +10,7 @@ import {
 import { DialogSet, DialogTurnStatus, type DialogContext, type DialogState, type DialogTurnResult } from 'botbuilder-dialogs';
 import type { Logger } from '../src/logger';
 import type { TurnHandlers } from '../src/bot';
-import { ForbiddenError, isAppError, RateLimitedError, type AppErrorCode } from '../src/errors';
+import { ForbiddenError, isAppError, RateLimitedError, type AppError, type AppErrorCode } from '../src/errors';
 import { LastAdminError } from '../src/groups/groupService';
 import { buildErrorCard, buildHelpCard, buildResolvedCard, buildWelcomeCard, errorInvokeResponse, messageInvokeResponse, toInvokeResponse } from '../cards';
 import type { CardData, CardVerb } from '../cards/verbs';
@@ -74,6 +74,9 @@ const NO_DIALOGS: TurnDialogs = {
   beginDialog: () => Promise.reject(new Error('no dialogs in this turn')),
 };
 
+/** The buttons of the create-group dialog's own questions. */
+const DIALOG_VERBS: ReadonlySet<CardVerb> = new Set(['createGroup', 'skipPhoto']);
+
 const CONFIRMATION_VERBS: ReadonlySet<CardVerb> = new Set(['confirmResetLink', 'confirmLeave', 'confirmDelete', 'cancel']);
 
 /** Headings for the errors a user can cause: none of them is "something went wrong" on our side. */
@@ -128,7 +131,7 @@ export class Conversation implements TurnHandlers {
         return;
       }
       if (!isInterruption(input)) {
-        const result = await this.guarded(context, () => dc.continueDialog());
+        const result = await this.continueDialog(context, dc);
         if (result === undefined || result.status !== DialogTurnStatus.empty) return;
       } else {
         await dc.cancelAllDialogs();
@@ -158,7 +161,15 @@ export class Conversation implements TurnHandlers {
     const input = readTurnInput({ ...context.activity, type: ActivityTypes.Message, text: undefined, value });
     if (input.kind !== 'action') return errorInvokeResponse(input.kind === 'badAction' ? input.error : 'That button did not carry an action.');
     const dc = await this.dialogContext(context);
-    if (dc.activeDialog && input.verb !== 'createGroup' && input.verb !== 'skipPhoto') await dc.cancelAllDialogs();
+    if (dc.activeDialog) {
+      // The create dialog's own buttons answer its question, as they do through Action.Submit.
+      if (DIALOG_VERBS.has(input.verb)) {
+        const result = await this.continueDialog(context, dc);
+        if (result === undefined || result.status !== DialogTurnStatus.empty) return messageInvokeResponse('Got it.');
+      } else {
+        await dc.cancelAllDialogs();
+      }
+    }
     const reply = await this.replyTo(context, dc, input);
     const [first, ...rest] = reply.cards;
     if (rest.length) await context.sendActivity({ attachments: rest });
@@ -167,6 +178,17 @@ export class Conversation implements TurnHandlers {
       return toInvokeResponse(first);
     }
     return messageInvokeResponse(reply.text ?? 'Done.');
+  }
+
+  /** Continues the dialog; a typed error from it (a refused photo link, say) is shown, not thrown. */
+  private async continueDialog(context: TurnContext, dc: TurnDialogs): Promise<DialogTurnResult | undefined> {
+    try {
+      return await dc.continueDialog();
+    } catch (err) {
+      if (!isAppError(err)) throw err;
+      await this.send(context, this.refusal(context, err));
+      return undefined;
+    }
   }
 
   /**
@@ -202,20 +224,22 @@ export class Conversation implements TurnHandlers {
     return this.deps.organization.onSignInFailure(context);
   }
 
-  /** Runs the input; a typed error becomes its friendly message, anything else goes to onTurnError. */
+  /**
+   * Runs the input; a typed error becomes its friendly card (the answer, in the chat or as the refreshed card),
+   * anything else goes to onTurnError.
+   */
   private async replyTo(context: TurnContext, dc: TurnDialogs, input: TurnInput): Promise<Reply> {
-    return (await this.guarded(context, () => this.dispatch(context, dc, input))) ?? { cards: [] };
-  }
-
-  private async guarded<T>(context: TurnContext, work: () => Promise<T>): Promise<T | undefined> {
     try {
-      return await work();
+      return await this.dispatch(context, dc, input);
     } catch (err) {
       if (!isAppError(err)) throw err;
-      this.deps.logger.info({ activityId: context.activity.id, code: err.code }, 'request refused');
-      await this.send(context, { cards: [buildErrorCard({ title: ERROR_TITLES[err.code], message: err.userMessage })] });
-      return undefined;
+      return this.refusal(context, err);
     }
+  }
+
+  private refusal(context: TurnContext, err: AppError): Reply {
+    this.deps.logger.info({ activityId: context.activity.id, code: err.code }, 'request refused');
+    return { cards: [buildErrorCard({ title: ERROR_TITLES[err.code], message: err.userMessage })] };
   }
 
   private async dispatch(context: TurnContext, dc: TurnDialogs, input: TurnInput): Promise<Reply> {
@@ -383,6 +407,6 @@ function isCancel(input: TurnInput): boolean {
  */
 function isInterruption(input: TurnInput): boolean {
   if (input.kind === 'command') return input.slash;
-  if (input.kind === 'action') return input.verb !== 'createGroup' && input.verb !== 'skipPhoto';
+  if (input.kind === 'action') return !DIALOG_VERBS.has(input.verb);
   return false;
 }

@@ -19,8 +19,8 @@ import { cardReply, textReply, type Reply } from './replies';
 /** Who is acting, and where they can be reached later. */
 export interface Requester {
   user: UserRef;
-  /** JSON conversation reference of the chat the request came from (authenticated activity). */
-  conversationRef: string;
+  /** JSON conversation reference of the user's personal chat, when the request came from it (authenticated). */
+  conversationRef?: string;
   /** The activity id: the idempotency key of anything this request creates. */
   activityId: string;
 }
@@ -154,17 +154,14 @@ export class GroupActions {
     return cardReply(buildConfirmationCard(leaveConfirmation({ groupId, groupName: group.name })));
   }
 
-  async leave(req: Requester, groupId: string, newAdmin?: string): Promise<Reply> {
-    const { group } = await this.deps.groups.getGroupAsMember(groupId, req.user.id);
-    let newAdminId: string | undefined;
-    if (newAdmin) newAdminId = (await this.findMember(req, groupId, newAdmin)).user.id;
+  async leave(req: Requester, groupId: string): Promise<Reply> {
     try {
-      await this.deps.groups.leave(groupId, req.user, { newAdminId });
+      await this.deps.groups.leave(groupId, req.user);
     } catch (err) {
       if (!(err instanceof LastAdminError)) throw err;
       const members = await this.members(req, groupId);
       return {
-        text: `You are the last admin of this group. Make someone else admin first (use **Make admin** below), or type **leave ${group.name} <member name>** to hand over and leave in one step.`,
+        text: 'You are the last admin of this group. Make someone else admin first (use **Make admin** below), then leave.',
         cards: members.cards,
       };
     }

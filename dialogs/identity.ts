@@ -13,7 +13,12 @@ export function userFromActivity(activity: Partial<Activity>): UserRef {
   return { id, name: (from?.name ?? '').trim() || 'Someone' };
 }
 
-/** Where to reach this person later (proactive notices), as opaque JSON for the domain to keep. */
-export function conversationRefOf(activity: Partial<Activity>): string {
+/**
+ * Where to reach this person later (proactive notices), as opaque JSON for the domain to keep: only their
+ * personal chat with the bot. A notice like "Ann joined" sent to a group chat or channel would tell people
+ * outside the group who is in it.
+ */
+export function conversationRefOf(activity: Partial<Activity>): string | undefined {
+  if (activity.conversation?.conversationType !== 'personal') return undefined;
   return JSON.stringify(TurnContext.getConversationReference(activity));
 }

@@ -119,6 +119,8 @@ export class OrganizationSignInFlow implements OrganizationFlow {
     const sso = this.deps.sso;
     if (!sso) return { status: 200 };
     const code = String((context.activity.value as { state?: string } | undefined)?.state ?? '');
+    // A redelivered verifyState must not complete the pending request twice.
+    if (!(await sso.dedup.tryClaim(`verifyState/${context.activity.conversation.id}/${code}`))) return { status: 200 };
     const response = await this.userTokenClient(context)
       .getUserToken(context.activity.from.id, sso.connectionName, context.activity.channelId, code)
       .catch(() => undefined);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { CloudAdapter, ConversationState, UserState, type TurnContext } from 'botbuilder';
 import type { Request, Response } from 'restify';
 import type { AppConfig } from './config';
+import { NotFoundError } from './errors';
 import type { Logger } from './logger';
 import { KaizalaBot } from './bot';
 import { RedeliveryGuard } from './dedupMiddleware';
@@ -129,7 +130,7 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
           idempotencyKey: `${context.activity.conversation.id}|${context.activity.id}`,
           conversationRef: conversationRefOf(context.activity),
         });
-        const reply = await actions.groupInfo({ user: creator, conversationRef: '', activityId: '' }, group.id, `Your group **${markdownSafe(group.name)}** is ready. Next: Invite People.`);
+        const reply = await actions.groupInfo({ user: creator, activityId: context.activity.id ?? '' }, group.id, `Your group **${markdownSafe(group.name)}** is ready. Next: Invite People.`);
         if (reply.text) await context.sendActivity(reply.text);
         await context.sendActivity({ attachments: reply.cards });
         return group;
@@ -196,7 +197,11 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
           publicUrl: config.PUBLIC_URL,
           botAppId: config.MicrosoftAppId,
           preview: async (token) => {
-            const group = await groups.resolveInvite({ kind: 'token', value: token }).catch(() => undefined);
+            // Only "no such link" is a 404; a storage failure must not tell people their link is invalid.
+            const group = await groups.resolveInvite({ kind: 'token', value: token }).catch((err: unknown) => {
+              if (err instanceof NotFoundError) return undefined;
+              throw err;
+            });
             return group && { groupName: group.name, memberCount: group.memberCount, organizationName: group.organizationName, photoUrl: actions.photoUrl(group) };
           },
         }),

@@ -27,8 +27,18 @@ export function createTurnErrorHandler(logger: Logger) {
       },
       'turn failed',
     );
-    // An invoke's caller waits for an invoke response; a message there would be shown as an unrelated post.
-    if (activity.type === ActivityTypes.Invoke) return;
+    // An invoke's caller waits for an invoke response, not a message: a card click gets the apology as its
+    // error response (Teams shows it on the card); any other invoke a bare 500.
+    if (activity.type === ActivityTypes.Invoke) {
+      const body =
+        activity.name === 'adaptiveCard/action'
+          ? { statusCode: 500, type: 'application/vnd.microsoft.error', value: { code: 'InternalError', message: APOLOGY } }
+          : undefined;
+      await context
+        .sendActivity({ type: ActivityTypes.InvokeResponse, value: { status: body ? 200 : 500, body } })
+        .catch(() => undefined);
+      return;
+    }
     await safeSend(context, APOLOGY, logger);
   };
 }

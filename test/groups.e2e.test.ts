@@ -374,6 +374,39 @@ describe('Groups, end to end: create, invite, join, manage', () => {
       assert.match(JSON.stringify(res.body.value), /\/join\//);
     });
 
+    it('runs the create dialog through Action.Execute clicks too', async () => {
+      const owner = testUser();
+      await chat.say(owner, 'new group');
+      const named = await chat.execute(owner, 'createGroup', { step: 'name', groupName: 'Executed Group' });
+      assert.equal(named.status, 200);
+      assert.match(textOf(named.sent), /A photo for/);
+      const done = await chat.execute(owner, 'skipPhoto');
+      assert.match(textOf(done.sent), /Executed Group/);
+      assert.equal((await t.app.groups.listMyGroups(owner.aadObjectId)).items.length, 1);
+    });
+
+    it('answers a refused Action.Execute click with the error card in place, not "Done."', async () => {
+      const owner = testUser();
+      const groupId = await createGroup(owner, 'Refusals');
+      const stranger = testUser();
+      const res = await chat.execute(stranger, 'confirmDelete', { groupId });
+      assert.equal(res.body.type, 'application/vnd.microsoft.card.adaptive');
+      assert.match(JSON.stringify(res.body.value), /Only group admins|not a member/);
+      assert.equal((await t.app.groups.getGroup(groupId)).name, 'Refusals');
+    });
+
+    it('keeps join notices out of shared chats: a group created in a group chat notifies no one there', async () => {
+      const owner = testUser('Chat Creator');
+      const conversationId = `19:created-in-chat-${owner.id}`;
+      await chat.say(owner, 'new group Chat Born', { conversationId, conversationType: 'groupChat' });
+      const created = await chat.submit(owner, 'skipPhoto', {}, { conversationId, conversationType: 'groupChat' });
+      const groupId = String(buttonData(cardsIn(created).at(-1)!, 'showInvite').groupId);
+      const invite = await t.app.groups.getInvite(groupId, { id: owner.aadObjectId, name: owner.name });
+      await chat.say(testUser('Quiet Joiner'), `join ${invite.url}`);
+      await new Promise((r) => setTimeout(r, 2_500));
+      assert.doesNotMatch(textOf(t.channel.to(conversationId)), /Quiet Joiner/);
+    });
+
     it('answers an unknown verb with a clear 400 error response, and a clear message for Action.Submit', async () => {
       const user = testUser();
       const res = await chat.execute(user, 'teleport', {});

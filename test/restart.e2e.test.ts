@@ -99,7 +99,8 @@ describe('npm start, stop and start again', function () {
 });
 
 describe('GET /healthz when storage stops answering', () => {
-  it('answers 503 while the storage is down', async () => {
+  it('answers 503 while the storage is down, and so does an invite page', async function () {
+    this.timeout(30_000);
     const azurite = await startEmbeddedAzurite();
     const port = await freeLoopbackPort();
     const config = loadConfig({ PORT: String(port), STORAGE_CONNECTION_STRING: azurite.connectionString, LOG_LEVEL: 'silent' });
@@ -110,6 +111,10 @@ describe('GET /healthz when storage stops answering', () => {
       const res = await fetch(`${app.url}/healthz`);
       assert.equal(res.status, 503);
       assert.deepEqual(await res.json(), { status: 'storage unavailable' });
+      // An invite link is not called invalid just because storage is down.
+      const landing = await fetch(`${app.url}/join/AAAAAAAAAAAAAAAAAAAAAA`);
+      assert.equal(landing.status, 503);
+      assert.match(await landing.text(), /try again/);
     } finally {
       await app.stop();
       await azurite.stop();

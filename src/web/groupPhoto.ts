@@ -38,7 +38,8 @@ export function groupPhotoRoutes(deps: GroupPhotoDependencies) {
         res.writeHead(200, {
           'Content-Type': photo.contentType,
           'Content-Length': String(photo.bytes.length),
-          'Cache-Control': 'public, max-age=31536000, immutable',
+          // A day, not forever: a deleted group's photo should not live on in caches.
+          'Cache-Control': 'public, max-age=86400, must-revalidate',
           'Content-Security-Policy': "default-src 'none'; sandbox",
           'Cross-Origin-Resource-Policy': 'cross-origin',
         });

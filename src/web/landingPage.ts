@@ -27,9 +27,15 @@ export function landingPageRoutes(deps: LandingPageDependencies) {
   return (server: Server): void => {
     server.get('/join/:token', async (req: Request, res: Response) => {
       const token = String(req.params.token ?? '');
-      const preview = TOKEN_SHAPE.test(token) ? await deps.preview(token) : undefined;
-      const status = preview ? 200 : 404;
-      res.writeHead(status, pageHeaders());
+      let preview: InvitePreview | undefined;
+      try {
+        preview = TOKEN_SHAPE.test(token) ? await deps.preview(token) : undefined;
+      } catch {
+        res.writeHead(503, { ...pageHeaders(), 'Retry-After': '30' });
+        res.end(renderUnavailablePage());
+        return;
+      }
+      res.writeHead(preview ? 200 : 404, pageHeaders());
       res.end(preview ? renderInvitePage(preview, token, deps) : renderUnknownLinkPage());
     });
   };
@@ -93,5 +99,14 @@ export function renderUnknownLinkPage(): string {
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="robots" content="noindex, nofollow"><title>Invite link not valid</title>
 <style>body{font-family:system-ui,sans-serif;max-width:28rem;margin:2rem auto;padding:0 1rem}</style></head>
 <body><main><h1>This invite link is not valid</h1><p>It may have been reset by the group's admin. Ask them for a new link.</p></main></body>
+</html>`;
+}
+
+export function renderUnavailablePage(): string {
+  return `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="robots" content="noindex, nofollow"><title>Please try again</title>
+<style>body{font-family:system-ui,sans-serif;max-width:28rem;margin:2rem auto;padding:0 1rem}</style></head>
+<body><main><h1>We can't show this invite right now</h1><p>Please try again in a moment. Your link has not changed.</p></main></body>
 </html>`;
 }
