@@ -10,7 +10,7 @@ import {
 import { DialogSet, DialogTurnStatus, type DialogContext, type DialogState, type DialogTurnResult } from 'botbuilder-dialogs';
 import type { Logger } from '../src/logger';
 import type { TurnHandlers } from '../src/bot';
-import { ForbiddenError, isAppError, RateLimitedError, type AppError, type AppErrorCode } from '../src/errors';
+import { ForbiddenError, isAppError, type AppError, type AppErrorCode } from '../src/errors';
 import { LastAdminError } from '../src/groups/groupService';
 import { buildErrorCard, buildHelpCard, buildResolvedCard, buildWelcomeCard, errorInvokeResponse, messageInvokeResponse, toInvokeResponse } from '../cards';
 import type { CardData, CardVerb } from '../cards/verbs';
@@ -286,10 +286,9 @@ export class Conversation implements TurnHandlers {
         return this.join(req, args);
       case 'members':
         return withGroup(args, (id) => actions.members(req, id));
-      case 'leave': {
-        // `leave <group> <new admin>` is offered to the last admin; plain `leave [group]` asks first.
+      case 'leave':
+        // Asks first; the confirmation card's button leaves.
         return withGroup(args, (id) => actions.askLeave(req, id));
-      }
       case 'remove': {
         const { member, group } = splitMemberAndGroup(args, 'from');
         const resolved = await actions.resolveGroup(req, group ?? '');
@@ -383,7 +382,8 @@ export class Conversation implements TurnHandlers {
     try {
       return await this.deps.actions.join(req, reference);
     } catch (err) {
-      if (isAppError(err) && (err.code === 'not_found' || err.code === 'invalid_input') && !(err instanceof RateLimitedError)) {
+      // Only wrong links and codes count against the limit, not a join refused for another reason.
+      if (isAppError(err) && (err.code === 'not_found' || err.code === 'invalid_input')) {
         await this.deps.joinLimiter.failed(req.user.id);
       }
       throw err;
