@@ -232,6 +232,8 @@ describe('Add to organization (step 3), end to end with Teams SSO', function () 
       assert.equal(json.members.length, 1);
       const tampered = await fetch(csvUrl.replace(t.config.PUBLIC_URL, t.app.url).replace(/group=[^&]+/, 'group=other'));
       assert.equal(tampered.status, 403);
+      const exports = (await t.app.groups.auditTrail(groupId)).items.filter((a) => a.action === 'exported');
+      assert.deepEqual(exports.map((e) => [e.actor.name, e.detail]).sort(), [['Ida IT', 'csv'], ['Ida IT', 'json']]);
     });
 
     it('lets an organization admin remove a member from a group the organization owns', async () => {

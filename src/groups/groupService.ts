@@ -466,6 +466,18 @@ export class GroupService {
     };
   }
 
+  /**
+   * Records that an organization admin of the owning tenant exported the group (members' data left the
+   * system): the export is audited like any change. The caller has verified the admin's token.
+   */
+  async recordExport(groupId: string, actor: Actor, format: string): Promise<void> {
+    await this.retrying(async () => {
+      const record = await this.requireGroup(groupId);
+      if (!isOrgAdminOf(record, actor)) throw new ForbiddenError('Only organization admins of the owning organization can export this group.');
+      await this.store.updateGroup(groupId, record.version, {}, this.audit(groupId, 'exported', actor.user, undefined, format));
+    });
+  }
+
   /** Newest first. */
   async auditTrail(groupId: string, page: PageRequest = {}): Promise<Page<AuditEntry>> {
     await this.requireGroup(groupId);

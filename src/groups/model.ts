@@ -56,7 +56,8 @@ export type AuditAction =
   | 'role_changed'
   | 'link_reset'
   | 'mapped'
-  | 'photo_set';
+  | 'photo_set'
+  | 'exported';
 
 export interface AuditEntry {
   groupId: string;

@@ -8,8 +8,8 @@ const EXPORT_TTL_SECONDS = 60 * 60;
 
 /** Signed links to an organization group's export, for a verified organization admin of its tenant. */
 export function exportLinks(signer: UrlSigner) {
-  return (groupId: string, admin: { tenantId: string; objectId: string }) => {
-    const params = { group: groupId, tenant: admin.tenantId, by: admin.objectId };
+  return (groupId: string, admin: { tenantId: string; objectId: string; name?: string }) => {
+    const params = { group: groupId, tenant: admin.tenantId, by: admin.objectId, byName: admin.name ?? 'Organization admin' };
     return {
       jsonUrl: signer.sign('/downloads/export.json', params, EXPORT_TTL_SECONDS),
       csvUrl: signer.sign('/downloads/export.csv', params, EXPORT_TTL_SECONDS),
@@ -33,13 +33,14 @@ export function exportRoutes(deps: { groups: GroupService; signer: UrlSigner; lo
           res.json({ error: verdict.reason === 'expired' ? 'This download link has expired. Ask the bot for a new one.' : 'This download link is not valid.' });
           return;
         }
-        const { group: groupId, tenant, by } = verdict.params;
+        const { group: groupId, tenant, by, byName } = verdict.params;
         const group = await deps.groups.getGroup(groupId!).catch(() => undefined);
         if (!group || group.tenantId !== tenant) {
           res.status(404);
           res.json({ error: 'This group is not owned by your organization.' });
           return;
         }
+        await deps.groups.recordExport(group.id, { user: { id: by!, name: byName ?? 'Organization admin' }, orgAdminOfTenant: tenant }, format);
         const data = await deps.groups.exportGroup(group.id);
         const body = format === 'csv' ? await groupExportCsv(data.group, data.members, data.audit) : await groupExportJson(data.group, data.members, data.audit);
         deps.logger.info({ groupId: group.id, tenantId: tenant, by, format }, 'organization group exported');
