@@ -15,7 +15,7 @@ import { LastAdminError } from '../src/groups/groupService';
 import { buildErrorCard, buildHelpCard, buildResolvedCard, buildWelcomeCard, errorInvokeResponse, messageInvokeResponse, toInvokeResponse } from '../cards';
 import type { CardData, CardVerb } from '../cards/verbs';
 import { helpEntries, splitMemberAndGroup, type CommandName } from './commands';
-import { isJoinRequest, readTurnInput, type TurnInput } from './turnInput';
+import { isJoinRequest, readTurnInput, turnInputOf, type TurnInput } from './turnInput';
 import { CreateGroupDialog, CREATE_GROUP_DIALOG, type CreateGroupOptions } from './createGroupDialog';
 import type { GroupActions, Requester } from './groupActions';
 import { conversationRefOf, userFromActivity } from './identity';
@@ -113,7 +113,7 @@ export class Conversation implements TurnHandlers {
   }
 
   async onMessage(context: TurnContext): Promise<void> {
-    const input = readTurnInput(context.activity);
+    const input = turnInputOf(context);
     if (isJoinRequest(input)) {
       // Answered without reading dialog state (see isJoinRequest); a question being asked stays open.
       await this.send(context, await this.replyTo(context, NO_DIALOGS, input));

@@ -1,4 +1,4 @@
-import type { Activity, Attachment } from 'botbuilder';
+import type { Activity, Attachment, TurnContext } from 'botbuilder';
 import { parseCardAction } from '../cards/verbs';
 import type { CardData, CardVerb } from '../cards/verbs';
 import { parseCommand, type CommandName } from './commands';
@@ -11,6 +11,18 @@ export type TurnInput =
   | { kind: 'badAction'; error: string }
   | { kind: 'text'; text: string; attachments: Attachment[] }
   | { kind: 'empty'; attachments: Attachment[] };
+
+const TURN_INPUT = Symbol('turnInput');
+
+/** The input of this turn's activity, read once per turn (middleware and handlers all ask). */
+export function turnInputOf(context: TurnContext): TurnInput {
+  let input = context.turnState.get(TURN_INPUT) as TurnInput | undefined;
+  if (!input) {
+    input = readTurnInput(context.activity);
+    context.turnState.set(TURN_INPUT, input);
+  }
+  return input;
+}
 
 /**
  * A message is a card click when it carries a `value` (Action.Submit), otherwise typed text: a command when

@@ -40,7 +40,7 @@ import { AdminJoinNotices } from '../dialogs/joinNotices';
 import { OrganizationSignInFlow } from '../dialogs/organizationFlow';
 import { GroupDocumentsFlow } from '../dialogs/documentsFlow';
 import { conversationRefOf, userFromActivity } from '../dialogs/identity';
-import { isJoinRequest, readTurnInput } from '../dialogs/turnInput';
+import { isJoinRequest, turnInputOf } from '../dialogs/turnInput';
 
 /** The bot's display name, as in the manifest. */
 export const BOT_NAME = 'Kaizala Groups';
@@ -99,8 +99,8 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
       new RedeliveryGuard(
         dedup,
         logger,
-        (context) => (isJoinRequest(readTurnInput(context.activity)) ? Promise.resolve() : conversationState.load(context)),
-        (context) => context.activity.type === 'message' && isJoinRequest(readTurnInput(context.activity)),
+        (context) => (isJoinRequest(turnInputOf(context)) ? Promise.resolve() : conversationState.load(context)),
+        (context) => context.activity.type === 'message' && isJoinRequest(turnInputOf(context)),
       ),
     );
 
