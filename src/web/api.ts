@@ -5,7 +5,7 @@ import type { Logger } from '../logger';
 import type { VerifiedUser } from '../auth/entraTokenVerifier';
 import { TokenVerificationError } from '../auth/entraTokenVerifier';
 import { DomainOrganizationDirectory, type OrganizationDirectory } from '../auth/organizationDirectory';
-import { InvalidInputError, NotFoundError, RateLimitedError, UnauthenticatedError, isAppError } from '../errors';
+import { ConflictError, InvalidInputError, NotFoundError, RateLimitedError, UnauthenticatedError, isAppError } from '../errors';
 import { inviteQrDataUrl } from '../../cards/qr';
 import type { DocumentService } from './documentService';
 import { groupPhotoUrl } from './groupPhoto';
@@ -147,6 +147,12 @@ export function apiRoutes(deps: ApiDependencies) {
       route(async ({ user }, req) => {
         const groupId = groupIdOf(req);
         await asMember(groupId, user);
+        // `from` names the link the page shows: a second click (or a retried request) after a reset finds
+        // another link and resets nothing, so the link just shared stays valid.
+        const from = (req.query as Record<string, unknown> | undefined)?.['from'];
+        if (typeof from === 'string' && from !== (await deps.groups.getInvite(groupId, user)).url) {
+          throw new ConflictError('This link was already reset. Reload to see the current one.');
+        }
         return { body: { invite: await inviteView(await deps.groups.resetInviteLink(groupId, user)) } };
       }),
     );

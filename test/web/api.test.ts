@@ -176,6 +176,18 @@ describe('web API for the tab (real HTTP, Azurite, fake Entra)', function () {
       await assert.rejects(h.groups.resolveInvite(old.url), (err: Error) => err.name === 'NotFoundError');
       assert.equal((await h.groups.resolveInvite(fresh['url']!)).id, group.id);
     });
+
+    it('resets nothing when the page asks from a link that was already reset (a double click)', async () => {
+      const group = await h.createGroup(alice, 'Night shift');
+      const shown = (await h.groups.getInvite(group.id, alice)).url;
+      const first = await call('POST', `/api/groups/${group.id}/invite/reset?from=${encodeURIComponent(shown)}`, aliceToken);
+      assert.equal(first.status, 200);
+      const shared = (first.json['invite'] as Record<string, string>)['url'];
+      const second = await call('POST', `/api/groups/${group.id}/invite/reset?from=${encodeURIComponent(shown)}`, aliceToken);
+      assert.equal(second.status, 409);
+      assert.match(String(second.json['error']), /already reset/);
+      assert.equal((await h.groups.getInvite(group.id, alice)).url, shared);
+    });
   });
 
   describe('add to organization', () => {

@@ -389,7 +389,11 @@ class TabView {
 
   private async resetLink(groupId: string): Promise<void> {
     try {
-      const { invite } = await this.api.call<{ invite: InviteView }>('POST', `api/groups/${encodeURIComponent(groupId)}/invite/reset`);
+      const shown = this.detail.querySelector<HTMLInputElement>('#invite-link')?.value ?? '';
+      const { invite } = await this.api.call<{ invite: InviteView }>(
+        'POST',
+        `api/groups/${encodeURIComponent(groupId)}/invite/reset?from=${encodeURIComponent(shown)}`,
+      );
       if (groupId !== this.selectedId) return;
       const field = this.detail.querySelector<HTMLInputElement>('#invite-link');
       if (field) field.value = invite.url;
