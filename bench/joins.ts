@@ -9,6 +9,7 @@ import { messageActivity, testUser, type TestUser } from '../test/helpers/activi
 import { buttonData, cardsIn, textOf } from '../test/helpers/chat';
 import { countsBetween, startCountingProxy, type CountingProxy, type ProxyCounts } from './countingProxy';
 import { fmt, postJson, runConcurrent, startBenchAzurite, waitUntil, type RunStats } from './lib';
+import { runJoinStorm } from './joinStorm';
 
 const IN_FLIGHT = 20;
 const TABLE_PREFIX = 'bench';
@@ -72,13 +73,13 @@ export async function benchJoins(joiners: number): Promise<JoinsResult> {
 
     const owner = testUser('Storm Owner');
     const { groupId, link } = await talker.createGroupWithLink(owner, GROUP_NAME);
-    const users = Array.from({ length: joiners }, (_, i) => testUser(`Joiner ${i + 1}`));
     const ownerChat = talker.conversationOf(owner);
     const noticesBefore = channel.to(ownerChat).length;
 
     const countsBefore = await proxy.snapshot();
     const channelBefore = channel.sent.length;
-    const storm = await joinStorm(talker, users, { name: GROUP_NAME, link });
+    // The joiners and their stand-in channel run on a thread of their own, as they would be other machines.
+    const storm = await runJoinStorm({ appUrl: app.url, link, groupName: GROUP_NAME, joiners, inFlight: IN_FLIGHT });
     // Every join sends its admin notice in the background, after the joiner's turn; those reads are join cost too.
     const stormEnd = Date.now();
     const joined = joiners - storm.failures.length;
@@ -86,10 +87,10 @@ export async function benchJoins(joiners: number): Promise<JoinsResult> {
     await waitUntil(() => joinersTold(channel.to(ownerChat).slice(noticesBefore)) >= joined, 120_000, `admin notices for ${joined} joiners`);
     const noticeLagMs = Date.now() - stormEnd;
     const counts = countsBetween(countsBefore, await proxy.snapshot());
-    const connectorCalls = channel.sent.length - channelBefore;
+    const connectorCalls = channel.sent.length - channelBefore + storm.connectorCalls;
 
     const notices = channel.to(ownerChat).slice(noticesBefore);
-    const problems = await membershipProblems(app, groupId, owner, users);
+    const problems = await membershipProblems(app, groupId, owner, storm.userIds);
     if (storm.failures.length > 0) problems.push(`${storm.failures.length} joins were not welcomed, e.g. ${storm.failures.slice(0, 3).join(' | ')}`);
     if (joinersTold(notices) !== joiners) problems.push(`the owner's ${notices.length} join notices told of ${joinersTold(notices)} joiners, not ${joiners}`);
     if (problems.length > 0) throw new Error(`join storm: ${problems.join('; ')}`);
@@ -165,7 +166,7 @@ async function rawInsertRate(proxy: CountingProxy, total: number): Promise<RunSt
  * The correctness check that makes the figures worth printing: every joiner is a member exactly once, nobody
  * else is, and the group's count says 1 + joiners. Pages through the members as the owner would.
  */
-async function membershipProblems(app: RunningApp, groupId: string, owner: TestUser, users: TestUser[]): Promise<string[]> {
+async function membershipProblems(app: RunningApp, groupId: string, owner: TestUser, userIds: string[]): Promise<string[]> {
   const seen = new Map<string, number>();
   let continuationToken: string | undefined;
   do {
@@ -174,8 +175,8 @@ async function membershipProblems(app: RunningApp, groupId: string, owner: TestU
     continuationToken = page.continuationToken;
   } while (continuationToken);
 
-  const expected = new Set([owner.aadObjectId, ...users.map((u) => u.aadObjectId)]);
-  const missing = users.filter((u) => !seen.has(u.aadObjectId)).map((u) => u.name);
+  const expected = new Set([owner.aadObjectId, ...userIds]);
+  const missing = userIds.filter((id) => !seen.has(id));
   const twice = [...seen].filter(([, n]) => n > 1).map(([id]) => id);
   const strangers = [...seen.keys()].filter((id) => !expected.has(id));
   const { memberCount } = await app.groups.getGroup(groupId);
@@ -186,7 +187,7 @@ async function membershipProblems(app: RunningApp, groupId: string, owner: TestU
   if (strangers.length) problems.push(`${strangers.length} unexpected members`);
   if (memberCount !== expected.size) problems.push(`memberCount is ${memberCount}, expected ${expected.size}`);
   if (problems.length === 0) {
-    console.log(`  verified: ${seen.size} members listed (owner + ${users.length} joiners, each once), memberCount ${memberCount}`);
+    console.log(`  verified: ${seen.size} members listed (owner + ${userIds.length} joiners, each once), memberCount ${memberCount}`);
   }
   return problems;
 }

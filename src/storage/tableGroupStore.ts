@@ -1,6 +1,6 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { odata, type TableClient, type TableEntity, type TransactionAction } from '@azure/data-tables';
+import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
 import { ConflictError, NotFoundError } from '../errors';
 import type { AuditAction, AuditEntry, Group, GroupPhoto, Member, Page, Role } from '../groups/model';
 import {
@@ -44,6 +44,21 @@ const PHOTO_ROW = 'photo';
 /** Entity-group transactions take at most 100 operations. */
 const MAX_BATCH = 100;
 const JOIN_ATTEMPTS = 12;
+/** Two entities per join (member and audit rows) and one counter shard: at most 100 per transaction. */
+const MAX_JOINS_PER_TRANSACTION = 49;
+
+interface PendingJoin {
+  member: Member;
+  audit: AuditEntry;
+  done: Promise<'added' | 'already_member'>;
+  resolve(outcome: 'added' | 'already_member'): void;
+  reject(err: unknown): void;
+}
+
+interface JoinBatch {
+  queue: PendingJoin[];
+  running: boolean;
+}
 const SHARD_CACHE_LIMIT = 1000;
 const INDEX_CLEANUP_CONCURRENCY = 8;
 
@@ -154,6 +169,9 @@ export class TableGroupStore implements GroupStore {
    * the read that checked the invite. A stale entry only costs a 412 and a re-read.
    */
   private readonly shardCache = new Map<string, Shard[]>();
+  private readonly groupReads = new Map<string, Promise<GroupRecord | undefined>>();
+  /** Joins waiting for their group's next transaction (see addMember). Work in progress, not data. */
+  private readonly joinBatches = new Map<string, JoinBatch>();
 
   constructor(private readonly tables: TableClients) {
     this.memberRows = new TableRepository(tables.groups);
@@ -186,8 +204,19 @@ export class TableGroupStore implements GroupStore {
     }
   }
 
-  async getGroup(groupId: string): Promise<GroupRecord | undefined> {
-    return this.readGroup(groupId);
+  /**
+   * Reads of one group that overlap share one request (single flight): in a join storm every join reads the
+   * group, and a read that is already on its way answers them all. Such an answer can predate the caller by
+   * at most one round trip; every decision that writes the group row is guarded by its eTag anyway, and a
+   * join already commits a round trip after its read.
+   */
+  getGroup(groupId: string): Promise<GroupRecord | undefined> {
+    let read = this.groupReads.get(groupId);
+    if (!read) {
+      read = this.readGroup(groupId).finally(() => this.groupReads.delete(groupId));
+      this.groupReads.set(groupId, read);
+    }
+    return read;
   }
 
   async getGroupWithMember(
@@ -308,40 +337,87 @@ export class TableGroupStore implements GroupStore {
 
   // ---- membership -----------------------------------------------------------------------------------------
 
-  async addMember(member: Member, audit: AuditEntry): Promise<'added' | 'already_member'> {
+  /**
+   * Joins are committed in groups (group commit): while one transaction for a group is in flight, the joins
+   * that arrive meanwhile queue up and go together in the next one, up to 49 members (with their audit rows
+   * and one counter shard: at most 100 entities). A link shared into a big chat brings hundreds of joins a
+   * second; one transaction for many of them costs a fraction of one each, and each group has at most one
+   * of our own writes to its counters in flight, so they do not collide with each other.
+   */
+  addMember(member: Member, audit: AuditEntry): Promise<'added' | 'already_member'> {
     const groupId = member.groupId;
-    const memberRow: TableEntity = {
-      partitionKey: groupId,
-      rowKey: memberRowKey(member.user.id),
-      ...toMemberEntity({ ...member, role: 'member' }),
-    };
-    for (let attempt = 0; attempt < JOIN_ATTEMPTS; attempt++) {
+    let batch = this.joinBatches.get(groupId);
+    if (!batch) {
+      batch = { queue: [], running: false };
+      this.joinBatches.set(groupId, batch);
+    }
+    const twin = batch.queue.find((j) => j.member.user.id === member.user.id);
+    // The same person twice in one transaction is refused outright by the service: the second copy
+    // follows the first and is then "already a member".
+    if (twin) return twin.done.then(() => 'already_member' as const);
+    let settle!: { resolve: (outcome: 'added' | 'already_member') => void; reject: (err: unknown) => void };
+    const done = new Promise<'added' | 'already_member'>((resolve, reject) => (settle = { resolve, reject }));
+    batch.queue.push({ member, audit, done, ...settle });
+    if (!batch.running) void this.runJoinBatches(groupId, batch);
+    return done;
+  }
+
+  private async runJoinBatches(groupId: string, batch: JoinBatch): Promise<void> {
+    batch.running = true;
+    try {
+      // Let the joins of this moment gather before the first transaction.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      while (batch.queue.length > 0) {
+        const chunk = batch.queue.splice(0, MAX_JOINS_PER_TRANSACTION);
+        await this.commitJoins(groupId, chunk).catch((err: unknown) => chunk.forEach((j) => j.reject(err)));
+      }
+    } finally {
+      batch.running = false;
+      if (batch.queue.length > 0) void this.runJoinBatches(groupId, batch);
+      else this.joinBatches.delete(groupId);
+    }
+  }
+
+  private async commitJoins(groupId: string, joins: PendingJoin[]): Promise<void> {
+    let pending = joins;
+    // Attempts count collisions with other writers only; finding members who had joined already is progress.
+    let attempt = 0;
+    while (attempt < JOIN_ATTEMPTS && pending.length > 0) {
       const shards = this.shardCache.get(groupId) ?? (await this.readShards(groupId));
       if (shards.length === 0) throw new NotFoundError(GROUP_GONE);
       const shard = shards[randomInt(shards.length)]!;
+      const actions: TransactionAction[] = pending.flatMap((j): TransactionAction[] => [
+        ['create', { partitionKey: groupId, rowKey: memberRowKey(j.member.user.id), ...toMemberEntity({ ...j.member, role: 'member' }) }],
+        ['create', { partitionKey: groupId, rowKey: auditRowKey(j.audit.at), ...toAuditEntity(j.audit) }],
+      ]);
+      const count = shard.count + pending.length;
+      actions.push(['update', { partitionKey: groupId, rowKey: shard.rowKey, count }, 'Merge', { etag: shard.etag }]);
       try {
-        const response = await this.tables.groups.submitTransaction([
-          ['create', memberRow],
-          ['update', { partitionKey: groupId, rowKey: shard.rowKey, count: shard.count + 1 }, 'Merge', { etag: shard.etag }],
-          ['create', { partitionKey: groupId, rowKey: auditRowKey(audit.at), ...toAuditEntity(audit) }],
-        ]);
-        this.rememberShard(groupId, shard, shard.count + 1, response.getResponseForEntity(shard.rowKey)?.etag);
-        return 'added';
+        const response = await this.tables.groups.submitTransaction(actions);
+        this.rememberShard(groupId, shard, count, response.getResponseForEntity(shard.rowKey)?.etag);
+        pending.forEach((j) => j.resolve('added'));
+        return;
       } catch (err) {
         const status = statusOf(err);
         const failed = failedActionIndex(err);
-        if (status === 409 && failed !== 2) return 'already_member';
         if (status === 404) {
           this.shardCache.delete(groupId);
           throw new NotFoundError(GROUP_GONE, { cause: err });
         }
-        // 412: another join took this shard since we read it; 409 on the audit row: a same-ms key collision.
+        if (status === 409 && failed !== undefined && failed < pending.length * 2 && failed % 2 === 0) {
+          // That person is a member already: tell them so and commit the others (nothing was written).
+          const member = pending[failed / 2]!;
+          member.resolve('already_member');
+          pending = pending.filter((j) => j !== member);
+          continue;
+        }
+        // 412: a join elsewhere took this shard since we read it; 409 on an audit row: a same-ms key collision.
         if (status !== 412 && status !== 409) throw err;
         this.shardCache.delete(groupId);
-        await backoff(attempt);
+        await backoff(attempt++);
       }
     }
-    throw new ConflictError('Many people are joining this group right now. Please try again in a moment.');
+    if (pending.length > 0) throw new ConflictError('Many people are joining this group right now. Please try again in a moment.');
   }
 
   async changeMembership(change: MembershipChange): Promise<void> {

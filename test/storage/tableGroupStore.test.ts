@@ -116,6 +116,23 @@ describe('TableGroupStore (Azurite)', () => {
     assert.equal(new Set(ids).size, 201);
   });
 
+  it('commits joins that arrive together in shared transactions, and shares overlapping reads of the group', async () => {
+    await store.insertGroup(newGroup('g-batch'));
+    const batches = sinon.spy(clients.groups, 'submitTransaction');
+    const queries = sinon.spy(clients.groups, 'listEntities');
+    const users = Array.from({ length: 60 }, (_, i) => ({ id: `batch-${i}`, name: `Batch ${i}` }));
+    const [outcomes, reads] = await Promise.all([
+      Promise.all(users.map((u) => store.addMember(member('g-batch', u), joined('g-batch', u)))),
+      Promise.all(Array.from({ length: 10 }, () => store.getGroup('g-batch'))),
+    ]);
+    assert.ok(outcomes.every((o) => o === 'added'));
+    // 60 joins in at most 49 per transaction: two transactions when nothing collides, a few more if it does.
+    assert.ok(batches.callCount >= 2 && batches.callCount < 10, `${batches.callCount} transactions`);
+    assert.ok(reads.every((r) => r === reads[0]), 'overlapping reads share one answer');
+    assert.ok(queries.callCount < 10, `${queries.callCount} queries for 10 overlapping reads and the joins`);
+    assert.equal((await store.getGroup('g-batch'))?.group.memberCount, 61);
+  });
+
   it('refuses a join once the group is deleted', async () => {
     await store.insertGroup(newGroup('g-gone'));
     const record = (await store.getGroup('g-gone'))!;
