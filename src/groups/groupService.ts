@@ -227,9 +227,10 @@ export class GroupService {
    */
   /**
    * Joins by link or code. Thousands may join one group at once, so the path is short: the invite's group (from
-   * memory after the first join), one read of the group with its counters, one transaction that adds the member
-   * (a 409 there means "already a member"; no read of the member row first), one index write. The group's admins
-   * come back too (cached per group version), for the welcome card and the admins' notice.
+   * memory after the first join), a read of the group with its counters, the store's transaction that adds the
+   * member (a 409 there means "already a member"; no read of the member row first; the store shares reads and
+   * transactions among joins that arrive together), one index write. The group's admins come back too (cached
+   * per group version), for the welcome card and the admins' notice.
    */
   async join(input: JoinInput): Promise<{ group: Group; alreadyMember: boolean; admins: Member[] }> {
     const reference = this.toReference(input.ref);

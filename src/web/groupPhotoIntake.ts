@@ -14,7 +14,7 @@ import {
   isPublicAddress,
   classifyAddress,
   PhotoFetchError,
-  readLimited,
+  readImageResponse,
   sniffImageType,
   systemResolve,
   type FetchedImage,
@@ -153,32 +153,14 @@ export class GroupPhotoIntake {
         current = next;
         continue;
       }
-      if (status !== 200) {
-        res.destroy();
-        throw new PhotoFetchError('http_status', `HTTP ${status}`);
-      }
-      const declared = (res.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-      if (declared && !declared.startsWith('image/') && declared !== 'application/octet-stream') {
-        res.destroy();
-        throw new PhotoFetchError('not_image', `Content-Type ${declared}`);
-      }
-      const length = Number(res.headers['content-length']);
-      if (Number.isFinite(length) && length > this.maxBytes) {
-        res.destroy();
-        throw new PhotoFetchError('too_large', `Content-Length ${length}`);
-      }
-      let bytes: Buffer;
       try {
-        bytes = await readLimited(res, this.maxBytes);
+        return await readImageResponse(res, this.maxBytes);
       } catch (err) {
-        if (signal.aborted && !(err instanceof PhotoFetchError && err.reason === 'too_large')) {
+        if (signal.aborted && err instanceof PhotoFetchError && err.reason === 'network') {
           throw new PhotoFetchError('timeout', `no answer within ${timeoutMs} ms`, { cause: err });
         }
         throw err;
       }
-      const contentType = sniffImageType(bytes);
-      if (!contentType) throw new PhotoFetchError('not_image', 'unknown magic bytes');
-      return { bytes, contentType };
     }
   }
 

@@ -318,24 +318,7 @@ export class HttpsPhotoSource implements PhotoSource {
         if (url.origin !== origin) bearerToken = undefined;
         continue;
       }
-      if (status !== 200) {
-        res.destroy();
-        throw new PhotoFetchError('http_status', `HTTP ${status}`);
-      }
-      const declared = (res.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-      if (declared && !declared.startsWith('image/') && declared !== 'application/octet-stream') {
-        res.destroy();
-        throw new PhotoFetchError('not_image', `Content-Type ${declared}`);
-      }
-      const length = Number(res.headers['content-length']);
-      if (Number.isFinite(length) && length > this.maxBytes) {
-        res.destroy();
-        throw new PhotoFetchError('too_large', `Content-Length ${length}`);
-      }
-      const bytes = await readLimited(res, this.maxBytes);
-      const contentType = sniffImageType(bytes);
-      if (!contentType) throw new PhotoFetchError('not_image', 'unknown magic bytes');
-      return { bytes, contentType };
+      return readImageResponse(res, this.maxBytes);
     }
   }
 
@@ -417,6 +400,32 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
       },
     );
   });
+}
+
+/**
+ * The image in a final (non-redirect) response: 200 only, a declared type that can be an image, at most
+ * `maxBytes`, and bytes that really are PNG, JPEG, GIF or WebP (the declared type is not trusted).
+ */
+export async function readImageResponse(res: IncomingMessage, maxBytes: number): Promise<FetchedImage> {
+  const status = res.statusCode ?? 0;
+  if (status !== 200) {
+    res.destroy();
+    throw new PhotoFetchError('http_status', `HTTP ${status}`);
+  }
+  const declared = (res.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (declared && !declared.startsWith('image/') && declared !== 'application/octet-stream') {
+    res.destroy();
+    throw new PhotoFetchError('not_image', `Content-Type ${declared}`);
+  }
+  const length = Number(res.headers['content-length']);
+  if (Number.isFinite(length) && length > maxBytes) {
+    res.destroy();
+    throw new PhotoFetchError('too_large', `Content-Length ${length}`);
+  }
+  const bytes = await readLimited(res, maxBytes);
+  const contentType = sniffImageType(bytes);
+  if (!contentType) throw new PhotoFetchError('not_image', 'unknown magic bytes');
+  return { bytes, contentType };
 }
 
 /** The response body, or a too_large error as soon as it passes `maxBytes`. */
