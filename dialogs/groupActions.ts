@@ -53,8 +53,8 @@ export class GroupActions {
   }
 
   async groupInfo(req: Requester, groupId: string, lead?: string): Promise<Reply> {
-    const { group, member } = await this.deps.groups.getGroupAsMember(groupId, req.user.id);
-    return this.groupInfoOf(group, await this.deps.groups.listAdmins(groupId), member.role === 'admin', lead);
+    const { group, member, admins } = await this.deps.groups.getGroupInfo(groupId, req.user.id);
+    return this.groupInfoOf(group, admins, member.role === 'admin', lead);
   }
 
   private groupInfoOf(group: Group, admins: readonly Member[], viewerIsAdmin: boolean, lead?: string): Reply {

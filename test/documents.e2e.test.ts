@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import JSZip from 'jszip';
 import { simpleParser } from 'mailparser';
 import { startTestApp, type TestApp } from './helpers/testApp';
-import { testUser, type TestUser } from './helpers/activities';
-import { Chat, actionsIn, buttonData, cardsIn } from './helpers/chat';
+import { testUser } from './helpers/activities';
+import { Chat, actionsIn, cardsIn } from './helpers/chat';
 import { validateCard } from '../cards/validate';
 
 /** Step 4 from the chat: `poster` and `email` give signed download links to files made for the group. */
@@ -18,16 +18,12 @@ describe('Poster and email (step 4), end to end from the chat', () => {
     await t.stop();
   });
 
-  async function createGroup(owner: TestUser, name: string): Promise<string> {
-    await chat.say(owner, `new group ${name}`);
-    return String(buttonData(cardsIn(await chat.submit(owner, 'skipPhoto')).at(-1)!, 'showInvite').groupId);
-  }
 
   const local = (url: string) => url.replace(t.config.PUBLIC_URL, t.app.url);
 
   it('offers the poster, the intro poster, the .eml and a mailto link, each made for the group', async () => {
     const owner = testUser();
-    const groupId = await createGroup(owner, 'Depot West');
+    const groupId = await chat.createGroup(owner, 'Depot West');
     const invite = await t.app.groups.getInvite(groupId, { id: owner.aadObjectId, name: owner.name });
     for (const command of ['poster', 'email Depot']) {
       const card = cardsIn(await chat.say(owner, command))[0]!;
@@ -58,7 +54,7 @@ describe('Poster and email (step 4), end to end from the chat', () => {
 
   it('refuses someone who is not in the group', async () => {
     const owner = testUser();
-    const groupId = await createGroup(owner, 'Private Depot');
+    const groupId = await chat.createGroup(owner, 'Private Depot');
     const outsider = testUser();
     const reply = await chat.submit(outsider, 'poster', { groupId });
     assert.match(JSON.stringify(reply), /not a member/);

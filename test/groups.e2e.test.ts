@@ -19,11 +19,6 @@ describe('Groups, end to end: create, invite, join, manage', () => {
     await t.stop();
   });
 
-  async function createGroup(owner: TestUser, name: string): Promise<string> {
-    await chat.say(owner, `new group ${name}`);
-    const sent = await chat.submit(owner, 'skipPhoto');
-    return String(buttonData(cardsIn(sent).at(-1)!, 'showInvite').groupId);
-  }
 
   async function inviteOf(user: TestUser, groupId: string): Promise<{ link: string; code: string; card: Record<string, unknown> }> {
     const card = cardsIn(await chat.submit(user, 'showInvite', { groupId }))[0]!;
@@ -134,7 +129,7 @@ describe('Groups, end to end: create, invite, join, manage', () => {
   describe('step 2: invite with a link anyone can use', () => {
     it('shows the link, a join code, a QR code and share buttons for five apps', async () => {
       const owner = testUser();
-      const groupId = await createGroup(owner, 'Share Me');
+      const groupId = await chat.createGroup(owner, 'Share Me');
       const { link, card } = await inviteOf(owner, groupId);
       assert.deepEqual(validateCard(card), []);
       assert.ok(link.startsWith(`${t.config.PUBLIC_URL}/join/`));
@@ -145,7 +140,7 @@ describe('Groups, end to end: create, invite, join, manage', () => {
 
     it('lets a second user join by link; they get the group, admins get told, the count is 2', async () => {
       const owner = testUser('Olga Owner');
-      const groupId = await createGroup(owner, 'Field Sales North');
+      const groupId = await chat.createGroup(owner, 'Field Sales North');
       const { link } = await inviteOf(owner, groupId);
       const joiner = testUser('Jo Joiner');
       const joined = await chat.say(joiner, `join ${link}`);
@@ -157,7 +152,7 @@ describe('Groups, end to end: create, invite, join, manage', () => {
 
     it('lets a user join by the join code, typed in lower case without the dash', async () => {
       const owner = testUser();
-      const groupId = await createGroup(owner, 'Code Group');
+      const groupId = await chat.createGroup(owner, 'Code Group');
       const { code } = await inviteOf(owner, groupId);
       const joiner = testUser();
       const joined = await chat.say(joiner, `join ${code.replace('-', '').toLowerCase()}`);
@@ -166,7 +161,7 @@ describe('Groups, end to end: create, invite, join, manage', () => {
 
     it('says "already a member" when someone joins twice, and counts them once', async () => {
       const owner = testUser();
-      const groupId = await createGroup(owner, 'Twice');
+      const groupId = await chat.createGroup(owner, 'Twice');
       const { link } = await inviteOf(owner, groupId);
       const joiner = testUser();
       await chat.say(joiner, `join ${link}`);
@@ -184,7 +179,7 @@ describe('Groups, end to end: create, invite, join, manage', () => {
 
     it('resets the link: the old link and code stop working at once, the new link works', async () => {
       const owner = testUser();
-      const groupId = await createGroup(owner, 'Reset Me');
+      const groupId = await chat.createGroup(owner, 'Reset Me');
       const old = await inviteOf(owner, groupId);
       assert.match(textOf(await chat.submit(owner, 'resetLink', { groupId })), /Reset the invite link/);
       const fresh = await chat.submit(owner, 'confirmResetLink', { groupId });
@@ -199,7 +194,7 @@ describe('Groups, end to end: create, invite, join, manage', () => {
 
     it('does not reset twice when an old confirmation card is clicked again, and retires the card', async () => {
       const owner = testUser();
-      const groupId = await createGroup(owner, 'Double Click');
+      const groupId = await chat.createGroup(owner, 'Double Click');
       const confirm = cardsIn(await chat.submit(owner, 'resetLink', { groupId }))[0]!;
       const data = buttonData(confirm, 'confirmResetLink');
       const first = await chat.submit(owner, 'confirmResetLink', data, { replyToId: 'card-1' });
@@ -211,7 +206,7 @@ describe('Groups, end to end: create, invite, join, manage', () => {
 
     it('does not let a member who is not an admin reset the link', async () => {
       const owner = testUser();
-      const groupId = await createGroup(owner, 'Admins Only');
+      const groupId = await chat.createGroup(owner, 'Admins Only');
       const { link } = await inviteOf(owner, groupId);
       const member = testUser();
       await chat.say(member, `join ${link}`);
@@ -221,7 +216,7 @@ describe('Groups, end to end: create, invite, join, manage', () => {
 
     it('joins once and tells the admins once when Teams redelivers the join', async () => {
       const owner = testUser();
-      const groupId = await createGroup(owner, 'Once Only');
+      const groupId = await chat.createGroup(owner, 'Once Only');
       const { link } = await inviteOf(owner, groupId);
       const joiner = testUser('Rita Redelivered');
       const id = `act-join-${joiner.id}`;
@@ -236,7 +231,7 @@ describe('Groups, end to end: create, invite, join, manage', () => {
 
     it('counts 30 people joining at the same moment exactly, each once', async () => {
       const owner = testUser();
-      const groupId = await createGroup(owner, 'Rush Hour');
+      const groupId = await chat.createGroup(owner, 'Rush Hour');
       const { link } = await inviteOf(owner, groupId);
       const joiners = Array.from({ length: 30 }, () => testUser());
       await Promise.all(joiners.map((j) => chat.say(j, `join ${link}`)));
@@ -261,7 +256,7 @@ describe('Groups, end to end: create, invite, join, manage', () => {
   describe('the landing page of a link', () => {
     it('shows the group, tells how to join, has preview tags and noindex, and changes nothing', async () => {
       const owner = testUser();
-      const groupId = await createGroup(owner, 'Landing <b>&</b> "Quotes"');
+      const groupId = await chat.createGroup(owner, 'Landing <b>&</b> "Quotes"');
       const { link } = await inviteOf(owner, groupId);
       const res = await fetch(link.replace(t.config.PUBLIC_URL, t.app.url));
       assert.equal(res.status, 200);
@@ -297,7 +292,7 @@ describe('Groups, end to end: create, invite, join, manage', () => {
 
     it('pages the members list, and only members can see it', async () => {
       const owner = testUser();
-      const groupId = await createGroup(owner, 'Many Members');
+      const groupId = await chat.createGroup(owner, 'Many Members');
       const { link } = await inviteOf(owner, groupId);
       const people = Array.from({ length: 21 }, (_, i) => testUser(`Member ${String(i).padStart(2, '0')}`));
       await Promise.all(people.map((p) => chat.say(p, `join ${link}`)));
@@ -310,7 +305,7 @@ describe('Groups, end to end: create, invite, join, manage', () => {
 
     it('lets an admin remove a member and make another admin; members cannot', async () => {
       const owner = testUser('Olga Owner');
-      const groupId = await createGroup(owner, 'Team Roles');
+      const groupId = await chat.createGroup(owner, 'Team Roles');
       const { link } = await inviteOf(owner, groupId);
       const ann = testUser('Ann Lee');
       const bob = testUser('Bob Ray');
@@ -325,7 +320,7 @@ describe('Groups, end to end: create, invite, join, manage', () => {
 
     it('does not let the last admin leave until someone else is admin', async () => {
       const owner = testUser();
-      const groupId = await createGroup(owner, 'Last Admin');
+      const groupId = await chat.createGroup(owner, 'Last Admin');
       const { link } = await inviteOf(owner, groupId);
       const ann = testUser('Ann Next');
       await chat.say(ann, `join ${link}`);
@@ -337,7 +332,7 @@ describe('Groups, end to end: create, invite, join, manage', () => {
 
     it('lets a member leave after confirming', async () => {
       const owner = testUser();
-      const groupId = await createGroup(owner, 'Leavers');
+      const groupId = await chat.createGroup(owner, 'Leavers');
       const { link } = await inviteOf(owner, groupId);
       const member = testUser();
       await chat.say(member, `join ${link}`);
@@ -348,7 +343,7 @@ describe('Groups, end to end: create, invite, join, manage', () => {
 
     it('lets an admin delete the group; its link stops working', async () => {
       const owner = testUser();
-      const groupId = await createGroup(owner, 'Short Lived');
+      const groupId = await chat.createGroup(owner, 'Short Lived');
       const { link } = await inviteOf(owner, groupId);
       assert.match(textOf(await chat.submit(owner, 'deleteGroup', { groupId })), /Delete/);
       assert.match(textOf(await chat.submit(owner, 'confirmDelete', { groupId })), /deleted/);
@@ -366,7 +361,7 @@ describe('Groups, end to end: create, invite, join, manage', () => {
 
     it('answers an Action.Execute click with the refreshed card in the invoke response', async () => {
       const owner = testUser();
-      const groupId = await createGroup(owner, 'Execute Me');
+      const groupId = await chat.createGroup(owner, 'Execute Me');
       const res = await chat.execute(owner, 'showInvite', { groupId });
       assert.equal(res.status, 200);
       assert.equal(res.body.statusCode, 200);
@@ -387,7 +382,7 @@ describe('Groups, end to end: create, invite, join, manage', () => {
 
     it('answers a refused Action.Execute click with the error card in place, not "Done."', async () => {
       const owner = testUser();
-      const groupId = await createGroup(owner, 'Refusals');
+      const groupId = await chat.createGroup(owner, 'Refusals');
       const stranger = testUser();
       const res = await chat.execute(stranger, 'confirmDelete', { groupId });
       assert.equal(res.body.type, 'application/vnd.microsoft.card.adaptive');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { startTestApp, type TestApp } from './helpers/testApp';
 import { invokeActivity, messageActivity, testUser, type TestUser } from './helpers/activities';
-import { Chat, buttonData, cardsIn, textOf } from './helpers/chat';
+import { Chat, textOf } from './helpers/chat';
 import { FakeBotFramework } from './helpers/fakeBotFramework';
 import { FakeEntra, newSigningKey } from './helpers/fakeEntra';
 import { FakeGraph } from './helpers/fakeGraph';
@@ -50,10 +50,6 @@ describe('Add to organization (step 3), end to end with Teams SSO', function () 
   const ssoToken = (user: TestUser, tid: string, extra: Parameters<FakeEntra['ssoClaims']>[0] = {}) =>
     entra.signToken(entra.ssoClaims({ aud: APP_ID, tid, oid: user.aadObjectId, name: user.name, preferredUsername: `${user.name.split(' ')[0]}@contoso.example`, ...extra }));
 
-  async function createGroup(owner: TestUser, name: string): Promise<string> {
-    await chat.say(owner, `new group ${name}`);
-    return String(buttonData(cardsIn(await chat.submit(owner, 'skipPhoto')).at(-1)!, 'showInvite').groupId);
-  }
 
   /** Taps Add to organization; returns the sign-in card the bot sent. */
   async function askToMap(owner: TestUser, groupId: string) {
@@ -73,7 +69,7 @@ describe('Add to organization (step 3), end to end with Teams SSO', function () 
 
   it('signs the admin in with SSO and maps the group to the tenant of the verified token', async () => {
     const owner = testUser('Olga Owner');
-    const groupId = await createGroup(owner, 'Field Sales North');
+    const groupId = await chat.createGroup(owner, 'Field Sales North');
     const { oauth } = await askToMap(owner, groupId);
     assert.ok(oauth, 'a sign-in card (OAuthCard) is sent');
     assert.equal((oauth!.content as { connectionName: string }).connectionName, CONNECTION);
@@ -90,7 +86,7 @@ describe('Add to organization (step 3), end to end with Teams SSO', function () 
 
   it("maps to the token's tenant even when the activity claims another tenant", async () => {
     const owner = testUser();
-    const groupId = await createGroup(owner, 'Tenant Check');
+    const groupId = await chat.createGroup(owner, 'Tenant Check');
     await askToMap(owner, groupId);
     const res = await exchangeInvoke(owner, await ssoToken(owner, CONTOSO), randomUUID(), FABRIKAM);
     assert.equal(res.status, 200);
@@ -99,7 +95,7 @@ describe('Add to organization (step 3), end to end with Teams SSO', function () 
 
   it('maps once when Teams sends the same exchange from three clients at once', async () => {
     const owner = testUser();
-    const groupId = await createGroup(owner, 'Three Clients');
+    const groupId = await chat.createGroup(owner, 'Three Clients');
     await askToMap(owner, groupId);
     const token = await ssoToken(owner, CONTOSO);
     const id = randomUUID();
@@ -128,7 +124,7 @@ describe('Add to organization (step 3), end to end with Teams SSO', function () 
     for (const [label, forge] of forgeries) {
       it(label, async () => {
         const owner = testUser();
-        const groupId = await createGroup(owner, `Forgery ${label}`);
+        const groupId = await chat.createGroup(owner, `Forgery ${label}`);
         await askToMap(owner, groupId);
         const res = await exchangeInvoke(owner, await forge(owner));
         assert.equal(res.status, 412);
@@ -142,7 +138,7 @@ describe('Add to organization (step 3), end to end with Teams SSO', function () 
 
   it('answers 412 with a failure detail when the Token Service cannot exchange (consent needed)', async () => {
     const owner = testUser();
-    const groupId = await createGroup(owner, 'Needs Consent');
+    const groupId = await chat.createGroup(owner, 'Needs Consent');
     await askToMap(owner, groupId);
     bf.exchangeBehaviour = () => ({ ok: false, status: 400 });
     try {
@@ -157,7 +153,7 @@ describe('Add to organization (step 3), end to end with Teams SSO', function () 
 
   it('completes through the sign-in card (verifyState with a magic code) when SSO is not possible', async () => {
     const owner = testUser();
-    const groupId = await createGroup(owner, 'Card Sign In');
+    const groupId = await chat.createGroup(owner, 'Card Sign In');
     await askToMap(owner, groupId);
     bf.userTokens.set('code|123456', await ssoToken(owner, CONTOSO));
     const res = await chat.post(invokeActivity(t.channel.serviceUrl, owner, 'signin/verifyState', { state: '123456' }), `a:personal-${owner.id}`);
@@ -174,7 +170,7 @@ describe('Add to organization (step 3), end to end with Teams SSO', function () 
 
   it('does not let a member who is not an admin map the group', async () => {
     const owner = testUser();
-    const groupId = await createGroup(owner, 'Admins Map');
+    const groupId = await chat.createGroup(owner, 'Admins Map');
     const invite = await t.app.groups.getInvite(groupId, { id: owner.aadObjectId, name: owner.name });
     const member = testUser();
     await chat.say(member, `join ${invite.url}`);
@@ -185,7 +181,7 @@ describe('Add to organization (step 3), end to end with Teams SSO', function () 
 
   it('keeps mapping one-way: a group owned by one tenant cannot be taken by another', async () => {
     const owner = testUser();
-    const groupId = await createGroup(owner, 'One Way');
+    const groupId = await chat.createGroup(owner, 'One Way');
     await askToMap(owner, groupId);
     await exchangeInvoke(owner, await ssoToken(owner, CONTOSO));
     assert.match(textOf((await askToMap(owner, groupId)).sent), /already owned by Contoso/);
@@ -199,7 +195,7 @@ describe('Add to organization (step 3), end to end with Teams SSO', function () 
 
   it('refuses a token for another account than the one in the chat', async () => {
     const owner = testUser();
-    const groupId = await createGroup(owner, 'Whose Token');
+    const groupId = await chat.createGroup(owner, 'Whose Token');
     await askToMap(owner, groupId);
     const stranger = testUser();
     const res = await exchangeInvoke(owner, await ssoToken(stranger, CONTOSO));
@@ -211,7 +207,7 @@ describe('Add to organization (step 3), end to end with Teams SSO', function () 
   describe('organization admins', () => {
     it('lists every group the tenant owns and exports one as JSON and formula-escaped CSV', async () => {
       const owner = testUser('Olga Owner');
-      const groupId = await createGroup(owner, '=HYPERLINK("https://evil")');
+      const groupId = await chat.createGroup(owner, '=HYPERLINK("https://evil")');
       await askToMap(owner, groupId);
       await exchangeInvoke(owner, await ssoToken(owner, CONTOSO));
 
@@ -238,7 +234,7 @@ describe('Add to organization (step 3), end to end with Teams SSO', function () 
 
     it('lets an organization admin remove a member from a group the organization owns', async () => {
       const owner = testUser('Olga Owner');
-      const groupId = await createGroup(owner, 'Org Removal');
+      const groupId = await chat.createGroup(owner, 'Org Removal');
       await askToMap(owner, groupId);
       await exchangeInvoke(owner, await ssoToken(owner, CONTOSO));
       const invite = await t.app.groups.getInvite(groupId, { id: owner.aadObjectId, name: owner.name });

@@ -176,10 +176,16 @@ export class GroupService {
     return publicGroup((await this.requireGroup(groupId)).group);
   }
 
-  /** The group as one of its members sees it (Group Info): with their own membership. Members only. */
+  /** The group as one of its members sees it: with their own membership. Members only. */
   async getGroupAsMember(groupId: string, userId: string): Promise<{ group: Group; member: Member }> {
     const { record, member } = await this.requireMembership(groupId, userId, 'You are not a member of this group.');
     return { group: publicGroup(record.group), member };
+  }
+
+  /** Group Info: the group, the viewer's membership and the admins, from one read of the group. Members only. */
+  async getGroupInfo(groupId: string, userId: string): Promise<{ group: Group; member: Member; admins: Member[] }> {
+    const { record, member } = await this.requireMembership(groupId, userId, 'You are not a member of this group.');
+    return { group: publicGroup(record.group), member, admins: await this.adminsOf(record) };
   }
 
   // ---- invites --------------------------------------------------------------------------------------------

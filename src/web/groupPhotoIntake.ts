@@ -1,5 +1,4 @@
-import http, { type IncomingMessage } from 'node:http';
-import https from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import net from 'node:net';
 import type { Attachment, TurnContext } from 'botbuilder';
 import { InvalidInputError } from '../errors';
@@ -14,6 +13,7 @@ import {
   isPublicAddress,
   classifyAddress,
   PhotoFetchError,
+  pinnedGet,
   readImageResponse,
   sniffImageType,
   systemResolve,
@@ -132,7 +132,7 @@ export class GroupPhotoIntake {
       const target = await this.resolveChannelHost(current, channel);
       let res: IncomingMessage;
       try {
-        res = await channelGet(current, target, token, signal, this.fetchOptions.ca);
+        res = await pinnedGet(current, target, { bearerToken: token, signal, ca: this.fetchOptions.ca });
       } catch (err) {
         if (signal.aborted) throw new PhotoFetchError('timeout', `no answer within ${timeoutMs} ms`, { cause: err });
         throw err;
@@ -217,44 +217,4 @@ async function botToken(context: TurnContext): Promise<string | undefined> {
   const client = adapter.ConnectorClientKey ? context.turnState.get(adapter.ConnectorClientKey) : undefined;
   const credentials = (client as { credentials?: { getToken?: () => Promise<string> } } | undefined)?.credentials;
   return credentials?.getToken ? (await credentials.getToken()) || undefined : undefined;
-}
-
-function channelGet(
-  url: URL,
-  target: ResolvedAddress,
-  token: string | undefined,
-  signal: AbortSignal,
-  ca: PhotoFetchOptions['ca'],
-): Promise<IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = {
-      accept: 'image/png, image/jpeg, image/gif, image/webp',
-      'user-agent': 'KaizalaGroupsForTeams/1 (group photo)',
-    };
-    if (token) headers['authorization'] = `Bearer ${token}`;
-    // Connect to the address checked above, whatever DNS says by now.
-    const pinned = ((_host: string, opts: { all?: boolean }, cb: (...args: unknown[]) => void) => {
-      if (opts?.all) cb(null, [{ address: target.address, family: target.family }]);
-      else cb(null, target.address, target.family);
-    }) as unknown as net.LookupFunction;
-    const secure = url.protocol === 'https:';
-    const request = secure ? https.request : http.request;
-    const req = request(
-      {
-        protocol: url.protocol,
-        hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
-        port: url.port === '' ? (secure ? 443 : 80) : Number(url.port),
-        path: `${url.pathname}${url.search}`,
-        method: 'GET',
-        headers,
-        agent: false,
-        lookup: pinned,
-        signal,
-        ...(secure && ca ? { ca: ca as string | Buffer | Array<string | Buffer> } : {}),
-      },
-      resolve,
-    );
-    req.on('error', (err) => reject(new PhotoFetchError('network', err.message, { cause: err })));
-    req.end();
-  });
 }

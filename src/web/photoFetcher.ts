@@ -11,7 +11,7 @@
  * - The bytes must be PNG, JPEG, GIF or WebP by their magic numbers; Content-Type alone is not trusted.
  */
 import dns from 'node:dns';
-import type { IncomingMessage } from 'node:http';
+import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { InvalidInputError } from '../errors';
@@ -301,7 +301,7 @@ export class HttpsPhotoSource implements PhotoSource {
     const origin = url.origin;
     for (let hop = 0; ; hop++) {
       const target = await this.resolveChecked(url, signal);
-      const res = await this.get(url, target, bearerToken, signal);
+      const res = await pinnedGet(url, target, { bearerToken, signal, ca: this.ca });
       const status = res.statusCode ?? 0;
       if (REDIRECTS.has(status)) {
         res.destroy();
@@ -343,38 +343,46 @@ export class HttpsPhotoSource implements PhotoSource {
     return addresses[0]!;
   }
 
-  private get(url: URL, target: ResolvedAddress, bearerToken: string | undefined, signal: AbortSignal): Promise<IncomingMessage> {
-    return new Promise((resolve, reject) => {
-      const headers: Record<string, string> = {
-        accept: 'image/png, image/jpeg, image/gif, image/webp',
-        'user-agent': 'KaizalaGroupsForTeams/1 (group photo)',
-      };
-      if (bearerToken) headers['authorization'] = `Bearer ${bearerToken}`;
-      // Connect to the address checked above, whatever DNS says now (no rebinding). TLS still verifies the
-      // certificate against the URL's host name.
-      const pinned = ((_host: string, opts: { all?: boolean }, cb: (...args: unknown[]) => void) => {
-        if (opts?.all) cb(null, [{ address: target.address, family: target.family }]);
-        else cb(null, target.address, target.family);
-      }) as unknown as net.LookupFunction;
-      const req = https.request(
-        {
-          protocol: 'https:',
-          hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
-          port: url.port === '' ? 443 : Number(url.port),
-          path: `${url.pathname}${url.search}`,
-          method: 'GET',
-          headers,
-          agent: false,
-          lookup: pinned,
-          signal,
-          ...(this.ca ? { ca: this.ca as string | Buffer | Array<string | Buffer> } : {}),
-        },
-        resolve,
-      );
-      req.on('error', (err) => reject(err instanceof PhotoFetchError ? err : new PhotoFetchError('network', err.message, { cause: err })));
-      req.end();
-    });
-  }
+}
+
+/**
+ * GET `url` from the address already checked, whatever DNS says now (no rebinding); TLS still verifies the
+ * certificate against the URL's host name. No connection pool: each photo fetch stands alone.
+ */
+export function pinnedGet(
+  url: URL,
+  target: ResolvedAddress,
+  options: { bearerToken?: string; signal: AbortSignal; ca?: PhotoFetchOptions['ca'] },
+): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = {
+      accept: 'image/png, image/jpeg, image/gif, image/webp',
+      'user-agent': 'KaizalaGroupsForTeams/1 (group photo)',
+    };
+    if (options.bearerToken) headers['authorization'] = `Bearer ${options.bearerToken}`;
+    const pinned = ((_host: string, opts: { all?: boolean }, cb: (...args: unknown[]) => void) => {
+      if (opts?.all) cb(null, [{ address: target.address, family: target.family }]);
+      else cb(null, target.address, target.family);
+    }) as unknown as net.LookupFunction;
+    const secure = url.protocol === 'https:';
+    const req = (secure ? https.request : http.request)(
+      {
+        protocol: url.protocol,
+        hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+        port: url.port === '' ? (secure ? 443 : 80) : Number(url.port),
+        path: `${url.pathname}${url.search}`,
+        method: 'GET',
+        headers,
+        agent: false,
+        lookup: pinned,
+        signal: options.signal,
+        ...(secure && options.ca ? { ca: options.ca as string | Buffer | Array<string | Buffer> } : {}),
+      },
+      resolve,
+    );
+    req.on('error', (err) => reject(err instanceof PhotoFetchError ? err : new PhotoFetchError('network', err.message, { cause: err })));
+    req.end();
+  });
 }
 
 /** Every address the system resolver gives for a host (checked one by one by the address policy). */

@@ -39,6 +39,12 @@ export class Chat {
     return this.exchange(user, options, messageActivity(this.t.channel.serviceUrl, user, { text, ...options }));
   }
 
+  /** `new group <name>`, then Skip at the photo question, as an owner does; returns the new group's id. */
+  async createGroup(owner: TestUser, name: string): Promise<string> {
+    await this.say(owner, `new group ${name}`);
+    return String(buttonData(cardsIn(await this.submit(owner, 'skipPhoto')).at(-1)!, 'showInvite').groupId);
+  }
+
   /** An Action.Submit click: a message whose value carries `{ verb, ...data }` (plus any card inputs). */
   async submit(user: TestUser, verb: string, data: Record<string, unknown> = {}, options: ChatOptions = {}): Promise<SentActivity[]> {
     return this.exchange(user, options, messageActivity(this.t.channel.serviceUrl, user, { value: { verb, ...data }, ...options }));
