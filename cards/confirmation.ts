@@ -2,7 +2,7 @@ import type { Attachment } from 'botbuilder';
 import { button } from './actions';
 import { richHeading } from './layout';
 import { adaptiveCard, toAttachment } from './schema';
-import { plain, richText, run } from './text';
+import { inline, richText, run } from './text';
 import type { CardData, CardVerb } from './verbs';
 
 /** A piece of a message: the bot's words, or `{ emphasis }` shown bold. Both are shown literally (TextRuns). */
@@ -22,7 +22,7 @@ export interface ConfirmationCardData {
 
 export function buildConfirmationCard(data: ConfirmationCardData): Attachment {
   const text = (parts: readonly TextPart[]): string =>
-    parts.map((p) => (typeof p === 'string' ? p : plain(p.emphasis))).join('');
+    parts.map((p) => (typeof p === 'string' ? p : inline(p.emphasis))).join('');
   return toAttachment(
     adaptiveCard(
       [
@@ -33,7 +33,7 @@ export function buildConfirmationCard(data: ConfirmationCardData): Attachment {
         button(data.confirmTitle, data.confirmVerb, data.data, { style: data.destructive === true ? 'destructive' : 'positive' }),
         button('Cancel', 'cancel', {}, { associatedInputs: 'none' }),
       ],
-      `${data.title.map((t) => plain(t)).join('')} ${text(data.message)}`,
+      `${data.title.map((t) => inline(t)).join('')} ${text(data.message)}`,
     ),
   );
 }

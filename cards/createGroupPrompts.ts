@@ -2,7 +2,7 @@ import type { Attachment } from 'botbuilder';
 import { button } from './actions';
 import { heading, paragraph, richHeading } from './layout';
 import { adaptiveCard, toAttachment } from './schema';
-import { plain } from './text';
+import { inline, plain } from './text';
 
 /** The input ids the dialog reads from the submitted value. */
 export const GROUP_NAME_INPUT = 'groupName';
@@ -76,7 +76,7 @@ export function buildAskGroupPhotoCard(data: AskGroupPhotoCardData): Attachment 
         button('Skip', 'skipPhoto', {}, { associatedInputs: 'none' }),
         button('Cancel', 'cancel', {}, { associatedInputs: 'none' }),
       ],
-      `A photo for ${plain(data.groupName)}: paste an https link, attach a picture, or skip.`,
+      `A photo for ${inline(data.groupName)}: paste an https link, attach a picture, or skip.`,
     ),
   );
 }

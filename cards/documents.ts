@@ -2,7 +2,7 @@ import type { Attachment } from 'botbuilder';
 import { button, openUrl } from './actions';
 import { formatUtc, paragraph, richHeading } from './layout';
 import { adaptiveCard, toAttachment, type CardAction } from './schema';
-import { plain } from './text';
+import { inline } from './text';
 
 export interface DocumentsCardData {
   groupId: string;
@@ -54,7 +54,7 @@ export function buildDocumentsCard(data: DocumentsCardData): Attachment {
           : [paragraph(`The download links work until ${formatUtc(data.expiresAt)}.`, { isSubtle: true, size: 'Small' })]),
       ],
       actions,
-      `Poster and email for ${plain(data.groupName)}`,
+      `Poster and email for ${inline(data.groupName)}`,
     ),
   );
 }

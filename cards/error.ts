@@ -2,7 +2,7 @@ import type { Attachment } from 'botbuilder';
 import { button } from './actions';
 import { paragraph, richHeading } from './layout';
 import { adaptiveCard, toAttachment, type CardAction } from './schema';
-import { plain, richText, run } from './text';
+import { inline, plain, richText, run } from './text';
 import type { CardData, CardVerb } from './verbs';
 
 export interface ErrorCardData {
@@ -30,7 +30,7 @@ export function buildErrorCard(data: ErrorCardData): Attachment {
           : [paragraph(`Reference: ${plain(data.referenceId, 64).replace(/[^A-Za-z0-9:._|-]/g, '')}`, { isSubtle: true, size: 'Small' })]),
       ],
       actions,
-      plain(data.message, 500),
+      inline(data.message, 500),
     ),
   );
 }

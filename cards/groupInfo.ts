@@ -2,7 +2,7 @@ import type { Attachment } from 'botbuilder';
 import { button, showCard } from './actions';
 import { actionSet, namesAndMore, paragraph, plural, richHeading } from './layout';
 import { adaptiveCard, subCard, toAttachment, type CardAction, type CardElement } from './schema';
-import { plain, richText, run } from './text';
+import { inline, richText, run, shown } from './text';
 
 export interface GroupInfoCardData {
   groupId: string;
@@ -32,7 +32,7 @@ export function buildGroupInfoCard(data: GroupInfoCardData): Attachment {
             {
               type: 'Column',
               width: 'auto',
-              items: [{ type: 'Image', url: data.photoUrl, altText: `Group photo of ${plain(data.name)}`, size: 'Small', style: 'Person' }],
+              items: [{ type: 'Image', url: data.photoUrl, altText: `Group photo of ${shown(data.name)}`, size: 'Small', style: 'Person' }],
             },
             { type: 'Column', width: 'stretch', verticalContentAlignment: 'Center', items: [richHeading(data.name)] },
           ],
@@ -67,7 +67,7 @@ export function buildGroupInfoCard(data: GroupInfoCardData): Attachment {
           : []),
       ],
       [button('Invite People', 'showInvite', g, { style: 'positive' }), showCard('More', more)],
-      `Group info: ${plain(data.name)}`,
+      `Group info: ${inline(data.name)}`,
     ),
   );
 }

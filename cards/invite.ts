@@ -3,7 +3,7 @@ import { button, openUrl } from './actions';
 import { actionSet, paragraph, richHeading } from './layout';
 import { MAX_QR_DATA_URL_CHARS, QR_DATA_URL_PREFIX } from './qr';
 import { adaptiveCard, toAttachment, type CardAction, type CardElement } from './schema';
-import { plain, richText, run } from './text';
+import { inline, ownRun, richText, run, shown } from './text';
 
 export interface InviteCardData {
   groupId: string;
@@ -30,7 +30,8 @@ const enc = encodeURIComponent;
 
 /** The share targets, every parameter percent-encoded (RFC 3986; RFC 6068 for mailto: spaces as %20). */
 export function shareLinks(groupName: string, inviteLink: string): ShareLinks {
-  const name = plain(groupName, 100);
+  // The name goes into messages other apps format (WhatsApp, SMS, mail): as in a Teams message, no live URL.
+  const name = shown(groupName, 100);
   const invitation = `Join "${name}" in Microsoft Teams:`;
   const message = `${invitation} ${inviteLink}`;
   return {
@@ -60,7 +61,7 @@ export function buildInviteCard(data: InviteCardData): Attachment {
   const body: CardElement[] = [
     richHeading('Invite people to ', data.groupName),
     paragraph('Share the link in your other chat apps. Anyone who has the link can join.', { isSubtle: true }),
-    richText([run('Link: ', { weight: 'Bolder' }), run(data.inviteLink, { fontType: 'Monospace' }, 500)]),
+    richText([run('Link: ', { weight: 'Bolder' }), ownRun(data.inviteLink, { fontType: 'Monospace' }, 500)]),
     richText([run('Join code: ', { weight: 'Bolder' }), run(data.joinCode, { fontType: 'Monospace', size: 'Medium' }, 64)], {
       spacing: 'Small',
     }),
@@ -69,7 +70,7 @@ export function buildInviteCard(data: InviteCardData): Attachment {
     body.push({
       type: 'Image',
       url: data.qrPngDataUrl,
-      altText: `QR code for the invite link to ${plain(data.groupName)}`,
+      altText: `QR code for the invite link to ${shown(data.groupName)}`,
       // Large enough to scan from another phone's screen.
       size: 'Large',
       horizontalAlignment: 'Center',
@@ -85,5 +86,5 @@ export function buildInviteCard(data: InviteCardData): Attachment {
   if (data.viewerIsAdmin) {
     actions.push(button('Reset link', 'resetLink', { groupId: data.groupId }, { tooltip: 'Revoke this link and make a new one' }));
   }
-  return toAttachment(adaptiveCard(body, actions, `Invite people to ${plain(data.groupName)}: ${data.inviteLink}`));
+  return toAttachment(adaptiveCard(body, actions, `Invite people to ${inline(data.groupName)}: ${data.inviteLink}`));
 }

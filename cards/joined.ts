@@ -2,7 +2,7 @@ import type { Attachment } from 'botbuilder';
 import { button } from './actions';
 import { paragraph, plural, richHeading } from './layout';
 import { adaptiveCard, toAttachment } from './schema';
-import { plain, richText, run } from './text';
+import { inline, richText, run } from './text';
 
 export interface JoinedCardData {
   groupId: string;
@@ -28,7 +28,7 @@ export function buildJoinedCard(data: JoinedCardData): Attachment {
         button('Invite People', 'showInvite', { groupId: data.groupId }),
         button('My groups', 'myGroups'),
       ],
-      `Welcome to ${plain(data.groupName)}!`,
+      `Welcome to ${inline(data.groupName)}!`,
     ),
   );
 }

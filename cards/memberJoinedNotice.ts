@@ -2,7 +2,7 @@ import type { Attachment } from 'botbuilder';
 import { button } from './actions';
 import { paragraph, plural } from './layout';
 import { adaptiveCard, toAttachment } from './schema';
-import { plain, richText, run } from './text';
+import { inline, richText, run } from './text';
 
 export interface MemberJoinedNoticeCardData {
   groupId: string;
@@ -27,7 +27,7 @@ export function buildMemberJoinedNoticeCard(data: MemberJoinedNoticeCardData): A
         button('Members', 'showMembers', { groupId: data.groupId }),
         button('Reset link', 'resetLink', { groupId: data.groupId }),
       ],
-      `${plain(data.memberName)} joined ${plain(data.groupName)}.`,
+      `${inline(data.memberName)} joined ${inline(data.groupName)}.`,
     ),
   );
 }

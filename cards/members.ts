@@ -2,7 +2,7 @@ import type { Attachment } from 'botbuilder';
 import { button } from './actions';
 import { actionSet, paragraph, plural, richHeading } from './layout';
 import { adaptiveCard, toAttachment, type CardAction, type CardElement, type Container } from './schema';
-import { plain, richText, run } from './text';
+import { inline, richText, run } from './text';
 
 /** At most this many rows per card: 25 rows with buttons stay well under 28 KB. */
 export const MEMBERS_PAGE_MAX = 25;
@@ -56,5 +56,5 @@ export function buildMembersCard(data: MembersCardData): Attachment {
     actions.push(button('Next page', 'membersPage', { groupId: data.groupId, continuationToken: data.continuationToken }));
   }
   actions.push(button('Group Info', 'showGroupInfo', { groupId: data.groupId }));
-  return toAttachment(adaptiveCard(body, actions, `Members of ${plain(data.groupName)}`));
+  return toAttachment(adaptiveCard(body, actions, `Members of ${inline(data.groupName)}`));
 }

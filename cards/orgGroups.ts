@@ -2,7 +2,7 @@ import type { Attachment } from 'botbuilder';
 import { button } from './actions';
 import { formatUtc, paragraph, plural, richHeading } from './layout';
 import { adaptiveCard, toAttachment, type CardAction, type CardElement, type Container } from './schema';
-import { plain, richText, run } from './text';
+import { inline, richText, run } from './text';
 
 export const ORG_GROUPS_PAGE_MAX = 20;
 
@@ -61,5 +61,5 @@ export function buildOrgGroupsCard(data: OrgGroupsCardData): Attachment {
   if (data.continuationToken !== undefined && data.continuationToken !== '') {
     actions.push(button('Next page', 'orgGroupsPage', { continuationToken: data.continuationToken }));
   }
-  return toAttachment(adaptiveCard(body, actions, `Groups owned by ${plain(data.organizationName)}`));
+  return toAttachment(adaptiveCard(body, actions, `Groups owned by ${inline(data.organizationName)}`));
 }

@@ -2,7 +2,7 @@ import type { Attachment } from 'botbuilder';
 import { button } from './actions';
 import { formatUtc, paragraph, richHeading } from './layout';
 import { adaptiveCard, toAttachment } from './schema';
-import { literal, plain } from './text';
+import { inline, literal } from './text';
 
 export interface OrganizationMappedCardData {
   groupId: string;
@@ -38,7 +38,7 @@ export function buildOrganizationMappedCard(data: OrganizationMappedCardData): A
         button('Invite People', 'showInvite', { groupId: data.groupId }),
         button('Group Info', 'showGroupInfo', { groupId: data.groupId }),
       ],
-      `${plain(data.groupName)} is now owned by ${plain(data.organizationName)}.`,
+      `${inline(data.groupName)} is now owned by ${inline(data.organizationName)}.`,
     ),
   );
 }

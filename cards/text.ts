@@ -1,27 +1,34 @@
 /**
- * User-supplied text (group names, member names, organization names) in cards.
+ * The one text policy for user text (group names, display names, organization names, anything a person typed)
+ * in everything the bot sends: cards and plain messages. Whatever such text contains, it never becomes a link,
+ * a mention or formatting.
  *
- * Two ways to show such text so that it displays exactly as typed:
+ * Three places, three functions, one policy underneath:
  *
- * 1. `run(text)` / `richText([...])`: a RichTextBlock of TextRuns. The Adaptive Card schema says of
- *    TextRun.text: "Markdown is not supported", so nothing in the text is interpreted and nothing needs escaping.
- *    This is what the cards use for user text, because escaping is where clients disagree: backslash escapes
- *    were shown literally or ignored on Teams mobile for years (AdaptiveCards#4677, #5590, #7474; fixed in
- *    Teams-AdaptiveCards-Mobile#58 and #83 only in 2023-24), and iOS HTML-escapes `<`, `>`, `&` itself
- *    (AdaptiveCards PR#5439), so an HTML entity such as `&lt;` would show as "&lt;".
+ * 1. TextRuns (`run(text)` / `richText([...])`), and other places no client interprets (altText): `shown(text)`.
+ *    The Adaptive Card schema says of TextRun.text: "Markdown is not supported", so the text displays as typed:
+ *    "R&D <Plant 2>" stays so. This is what the cards use for user text. Only URLs and domain names are
+ *    defanged (below), because some clients turn a bare URL into a link whatever the element.
  *
- * 2. `literal(text)`: for the fields that ARE processed as Markdown (TextBlock.text, Fact.title, Fact.value),
- *    when a FactSet is the right element. It backslash-escapes every character that Teams' Markdown subset
- *    or its HTML handling could interpret. CommonMark lets any ASCII punctuation be backslash-escaped, so
- *    `\<` and `\&` are escapes, too: `<at>…</at>` (a mention only with a matching `msteams.entities` entry,
- *    which we never create from user text) and tags like `<img …>` lose their shape, and an entity like
- *    `&amp;` stays literal.
+ * 2. Markdown-processed text: a plain message's `text`, TextBlock.text, Fact.title/value, fallbackText:
+ *    `inline(text)`. Every character Teams' Markdown subset or its HTML handling could act on is replaced by a
+ *    look-alike that means nothing (`[` -> `［`, `*` -> `∗`, `<` -> `‹`, `&` -> `＆`, ...), list markers at the
+ *    start lose their shape, and URLs are defanged. Look-alikes rather than backslash escapes: escapes were
+ *    shown literally or ignored on Teams mobile for years (AdaptiveCards#4677, #5590, #7474), and iOS
+ *    HTML-escapes `<`, `>`, `&` itself (AdaptiveCards PR#5439); a look-alike reads the same on every client.
+ *    `literal(text)` is the same function under its older name.
  *
- * Both first pass the text through `plain`: control characters and line breaks become spaces (a name is
+ * 3. Defanging, in both: `https://evil.example/x` -> `https[:]//evil[.]example/x`, `www.evil.example` ->
+ *    `www[.]evil[.]example`, `ann@evil.example` -> `ann@evil[.]example`. A dotted name whose last part looks
+ *    like a top-level domain ("Ann.Lee") is defanged too: that is what an autolinker would take for a host.
+ *
+ * All of them first pass the text through `plain`: control characters and line breaks become spaces (a name is
  * one line; a newline would start a new Markdown block where `# ` or `- ` means something), and bidirectional
  * override characters are removed (they can make "gnp.exe" read as "exe.png").
  *
- * Cards never build an adaptivecards-templating template from user input; they are typed objects.
+ * The bot's own words go into TextBlocks and messages as they are (they may use **bold**); the bot's own links
+ * (the invite link) go into `ownRun`, which does not defang. Cards never build an adaptivecards-templating
+ * template from user input; they are typed objects.
  */
 import type { RichTextBlock, Spacing, TextRun, TextSize, TextWeight, TextColor } from './schema';
 
@@ -35,26 +42,70 @@ const BIDI = /[\u202a-\u202e\u2066-\u2069\ufeff]/g;
 
 /** Text with control characters and line breaks turned into single spaces and bidi overrides removed. */
 export function plain(text: string, maxChars: number = MAX_DISPLAY_CHARS): string {
-  const cleaned = text.normalize('NFC').replace(BIDI, '').replace(CONTROL, ' ');
+  const cleaned = String(text).normalize('NFC').replace(BIDI, '').replace(CONTROL, ' ');
   const chars = Array.from(cleaned); // by code point, so a surrogate pair is never cut in half
   return chars.length > maxChars ? `${chars.slice(0, maxChars - 1).join('')}…` : cleaned;
 }
 
-// Everything Teams' Markdown subset, CommonMark or the HTML handling could interpret anywhere in a line:
-// emphasis * _ ~, links and images [ ] ( ) !, code `, headings #, quotes and tags > <, entities &, tables |,
-// and the escape character itself.
-const MARKDOWN_ANYWHERE = /[\\`*_~[\]()#<>&!|{}]/g;
+// `scheme://` (any scheme), and the schemes that link without slashes.
+const SCHEME = /\b([a-z][a-z0-9+.-]{0,30}):(?=\/\/)|\b(mailto|tel|sms|callto|skype|javascript|vbscript|data|file|msteams|ms-[a-z-]+):/gi;
+// Dotted names: labels of letters, digits and hyphens, separated by a dot (or a dot that URL parsers read as one).
+const DOTTED = /[\p{L}\p{N}-]+(?:[.\u3002\uff0e\uff61][\p{L}\p{N}-]+)+/gu;
+const TLD_LIKE = /^(?:\p{L}{2,}|xn--[a-z0-9-]+)$/iu;
+const IPV4_LIKE = /^\d{1,3}(?:[.\u3002\uff0e\uff61]\d{1,3}){3}$/u;
+
+/** URLs, host names and e-mail domains made unclickable: `https://evil.example` -> `https[:]//evil[.]example`. */
+export function defang(text: string): string {
+  return text
+    .replace(SCHEME, (_m, slashed: string | undefined, bare: string | undefined) => `${slashed ?? bare}[:]`)
+    .replace(DOTTED, (token) => {
+      const labels = token.split(/[.\u3002\uff0e\uff61]/u);
+      const looksLikeHost = TLD_LIKE.test(labels[labels.length - 1]!) || IPV4_LIKE.test(token);
+      return looksLikeHost ? labels.join('[.]') : token;
+    });
+}
+
+/** User text where nothing is interpreted (TextRun, altText): as typed, cleaned, URLs defanged. */
+export function shown(text: string, maxChars: number = MAX_DISPLAY_CHARS): string {
+  return defang(plain(text, maxChars));
+}
+
+// Everything Teams' Markdown subset, CommonMark or the HTML handling could interpret anywhere in a line, each
+// with a look-alike that means nothing: emphasis * _ ~, links [ ], code `, headings #, tags < >, entities &,
+// tables |, the escape character. ( ) and ! mean nothing without [ ].
+const LOOK_ALIKES: Record<string, string> = {
+  '*': '\u2217', // ∗
+  _: '\uff3f', // ＿
+  '~': '\u223c', // ∼
+  '`': '\u02cb', // ˋ
+  '[': '\uff3b', // ［
+  ']': '\uff3d', // ］
+  '<': '\u2039', // ‹
+  '>': '\u203a', // ›
+  '#': '\uff03', // ＃
+  '&': '\uff06', // ＆
+  '|': '\u2223', // ∣
+  '\\': '\uff3c', // ＼
+};
+const MARKUP = /[*_~`[\]<>#&|\\]/g;
 
 /**
- * Text for a Markdown-processed field (TextBlock.text, Fact.title, Fact.value) that displays literally:
- * `[x](https://evil)**<at>a</at>` becomes `\[x\]\(https://evil\)\*\*\<at\>a\</at\>`.
+ * User text inside Markdown-processed text (a message, TextBlock.text, Fact.title/value, fallbackText), shown
+ * as plain words: `[x](https://evil.example) **hi** <at>a</at>` becomes
+ * `［x］(https[:]//evil[.]example) ∗∗hi∗∗ ‹at›a‹/at›`.
  */
+export function inline(text: string, maxChars: number = MAX_DISPLAY_CHARS): string {
+  const out = plain(text, maxChars)
+    .replace(MARKUP, (c) => LOOK_ALIKES[c]!)
+    // At the start only (newlines are gone): list markers "- ", "+ " and "1. " / "1) ".
+    .replace(/^(\s*)([-+])(?=\s)/, (_m, space: string, marker: string) => `${space}${marker === '-' ? '\u2011' : '\uff0b'}`)
+    .replace(/^(\s*\d+)[.)](?=\s|$)/, '$1\u2024');
+  return defang(out);
+}
+
+/** The older name of `inline`, for Markdown-processed card fields (Fact values, TextBlock text). */
 export function literal(text: string, maxChars: number = MAX_DISPLAY_CHARS): string {
-  let out = plain(text, maxChars).replace(MARKDOWN_ANYWHERE, (c) => `\\${c}`);
-  // At the start of a line only: list markers "- ", "+ " and "1. " / "1) ". (Newlines are gone, so the
-  // only line start is the start of the text; `#` and `>` are escaped everywhere above.)
-  out = out.replace(/^(\s*)([-+])/, '$1\\$2').replace(/^(\s*\d+)([.)])/, '$1\\$2');
-  return out;
+  return inline(text, maxChars);
 }
 
 export interface RunStyle {
@@ -66,8 +117,13 @@ export interface RunStyle {
   fontType?: 'Default' | 'Monospace';
 }
 
-/** A TextRun: shown as is by every client (no Markdown). Safe for user text. */
+/** A TextRun: shown as is by every client (no Markdown), URLs defanged. Safe for user text. */
 export function run(text: string, style: RunStyle = {}, maxChars: number = MAX_DISPLAY_CHARS): TextRun {
+  return { type: 'TextRun', text: shown(text, maxChars), ...style };
+}
+
+/** A TextRun of the bot's own text that must stay usable as is (the invite link); never user text. */
+export function ownRun(text: string, style: RunStyle = {}, maxChars: number = MAX_DISPLAY_CHARS): TextRun {
   return { type: 'TextRun', text: plain(text, maxChars), ...style };
 }
 

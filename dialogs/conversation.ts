@@ -12,6 +12,7 @@ import type { Logger } from '../src/logger';
 import type { TurnHandlers } from '../src/bot';
 import { ForbiddenError, isAppError, type AppError, type AppErrorCode } from '../src/errors';
 import { LastAdminError } from '../src/groups/groupService';
+import { inline } from '../cards/text';
 import { buildErrorCard, buildHelpCard, buildResolvedCard, buildWelcomeCard, errorInvokeResponse, messageInvokeResponse, toInvokeResponse } from '../cards';
 import type { CardData, CardVerb } from '../cards/verbs';
 import { helpEntries, splitMemberAndGroup, type CommandName } from './commands';
@@ -249,7 +250,7 @@ export class Conversation implements TurnHandlers {
       case 'action':
         return this.action(context, dc, input.verb, input.data);
       case 'badAction':
-        return textReply(`That button did not work: ${input.error}`);
+        return textReply(`That button did not work: ${inline(input.error, 300)}`);
       case 'text':
       case 'empty':
         return textReply(NOT_UNDERSTOOD);

@@ -14,6 +14,7 @@ import {
   leaveConfirmation,
   resetLinkConfirmation,
 } from '../cards';
+import { inline } from '../cards/text';
 import { cardReply, textReply, type Reply } from './replies';
 
 /** Who is acting, and where they can be reached later. */
@@ -146,7 +147,7 @@ export class GroupActions {
     if (alreadyMember) return this.groupInfo(req, group.id, `You are already a member of this group.`);
     this.deps.notices.memberJoined(group, req.user, admins);
     // Built from what the join read: a join storm costs no extra reads for the welcome.
-    return this.groupInfoOf(group, admins, false, `Welcome, ${markdownSafe(req.user.name)}! You joined **${markdownSafe(group.name)}**.`);
+    return this.groupInfoOf(group, admins, false, `Welcome, ${inline(req.user.name)}! You joined **${markdownSafe(group.name)}**.`);
   }
 
   async askLeave(req: Requester, groupId: string): Promise<Reply> {
@@ -175,7 +176,7 @@ export class GroupActions {
 
   async makeAdmin(req: Requester, groupId: string, memberId: string): Promise<Reply> {
     const member = await this.deps.groups.makeAdmin(groupId, { user: req.user }, memberId);
-    return this.members(req, groupId).then((r) => ({ ...r, text: `${member.user.name} is now an admin.` }));
+    return this.members(req, groupId).then((r) => ({ ...r, text: `${markdownSafe(member.user.name, 'The member')} is now an admin.` }));
   }
 
   async askDelete(req: Requester, groupId: string): Promise<Reply> {
@@ -211,8 +212,8 @@ export class GroupActions {
     const exact = groups.filter((g) => g.id === name.trim() || g.name.toLowerCase() === wanted);
     const partial = exact.length ? exact : groups.filter((g) => g.name.toLowerCase().includes(wanted));
     if (partial.length === 1) return { groupId: partial[0]!.id };
-    if (partial.length === 0) return { reply: textReply(`You are not in a group called "${name.trim()}". Type **my groups** to see yours.`) };
-    return { reply: { text: `More than one of your groups matches "${name.trim()}". Pick one:`, cards: (await this.myGroups(req)).cards } };
+    if (partial.length === 0) return { reply: textReply(`You are not in a group called "${inline(name.trim())}". Type **my groups** to see yours.`) };
+    return { reply: { text: `More than one of your groups matches "${inline(name.trim())}". Pick one:`, cards: (await this.myGroups(req)).cards } };
   }
 
   /** A member named in `remove <member>` / `make admin <member>`: by exact name, else a unique part of it. */
@@ -236,9 +237,12 @@ export class GroupActions {
   }
 }
 
-/** A name inside bot-written Markdown text: the characters Markdown would act on are dropped, not rendered. */
-export function markdownSafe(text: string): string {
-  return text.replace(/[*_~`[\]()<>#|\\]/g, '').trim() || 'the group';
+/**
+ * A name inside bot-written Markdown text, through the one text policy (cards/text.ts `inline`): nothing in it
+ * becomes a link, a mention or formatting. `fallback` stands in for a name that is empty.
+ */
+export function markdownSafe(text: string, fallback = 'the group'): string {
+  return inline(text).trim() || fallback;
 }
 
 /** A short, non-secret fingerprint of an invite token (for "which link did this card mean"). */

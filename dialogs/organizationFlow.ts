@@ -10,6 +10,7 @@ import { isAppError } from '../src/errors';
 import { buildErrorCard, buildOrganizationMappedCard, buildOrgGroupsCard } from '../cards';
 import type { OrganizationFlow } from './conversation';
 import { markdownSafe, type Requester } from './groupActions';
+import { inline } from '../cards/text';
 import type { Group } from '../src/groups/model';
 import { userFromActivity } from './identity';
 import { textReply, type Reply } from './replies';
@@ -62,7 +63,7 @@ export class OrganizationSignInFlow implements OrganizationFlow {
   async start(context: TurnContext, req: Requester, groupId: string): Promise<Reply> {
     const { group, member } = await this.deps.groups.getGroupAsMember(groupId, req.user.id);
     if (member.role !== 'admin') return textReply('Only group admins can add the group to an organization.');
-    if (group.tenantId) return textReply(`This group is already owned by ${group.organizationName ?? 'an organization'}. Mapping is one-way.`);
+    if (group.tenantId) return textReply(`This group is already owned by ${group.organizationName ? inline(group.organizationName) : 'an organization'}. Mapping is one-way.`);
     return this.withSignIn(context, { kind: 'map', groupId, requestedAt: new Date().toISOString() });
   }
 
@@ -258,7 +259,7 @@ export class OrganizationSignInFlow implements OrganizationFlow {
     if (!this.isOrgAdmin(user)) return textReply('Only organization admins can export a group. You are not allowed to do this.');
     if (!groupNameOrId.trim()) return textReply('Say which group, for example: export Field Sales North');
     const match = await this.findOrgGroup(user, groupNameOrId);
-    if (!match) return textReply(`Your organization has no group called "${groupNameOrId.trim()}". Type **org groups** to see them.`);
+    if (!match) return textReply(`Your organization has no group called "${inline(groupNameOrId.trim())}". Type **org groups** to see them.`);
     const links = this.deps.exportLinks(match.id, user);
     return textReply(
       `Export of **${markdownSafe(match.name)}**: [members and history as JSON](${links.jsonUrl}) · [as CSV](${links.csvUrl}). The links work for one hour.`,
@@ -268,7 +269,7 @@ export class OrganizationSignInFlow implements OrganizationFlow {
   private async removeAsOrgAdmin(context: TurnContext, user: VerifiedUser, groupName: string, memberName: string): Promise<Reply> {
     if (!this.isOrgAdmin(user)) return textReply('Only group admins and organization admins can remove members. You are not allowed to do this.');
     const group = await this.findOrgGroup(user, groupName);
-    if (!group) return textReply(`Your organization has no group called "${groupName.trim()}". Type **org groups** to see them.`);
+    if (!group) return textReply(`Your organization has no group called "${inline(groupName.trim())}". Type **org groups** to see them.`);
     const actor = { user: userFromActivity(context.activity), orgAdminOfTenant: user.tenantId };
     const wanted = memberName.trim().toLowerCase();
     let continuationToken: string | undefined;
@@ -278,11 +279,11 @@ export class OrganizationSignInFlow implements OrganizationFlow {
       if (member) {
         await this.deps.groups.removeMember(group.id, actor, member.user.id);
         this.deps.logger.info({ groupId: group.id, tenantId: user.tenantId }, 'organization admin removed a member');
-        return textReply(`${markdownSafe(member.user.name)} was removed from **${markdownSafe(group.name)}**.`);
+        return textReply(`${markdownSafe(member.user.name, 'The member')} was removed from **${markdownSafe(group.name)}**.`);
       }
       continuationToken = page.continuationToken;
     } while (continuationToken);
-    return textReply(`Nobody called "${memberName.trim()}" is a member of ${markdownSafe(group.name)}.`);
+    return textReply(`Nobody called "${inline(memberName.trim())}" is a member of ${markdownSafe(group.name)}.`);
   }
 
   /** A group the user's organization owns, by id or exact name. */

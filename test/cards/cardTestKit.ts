@@ -2,8 +2,13 @@
 import assert from 'node:assert/strict';
 import type { Attachment } from 'botbuilder';
 import { MAX_CARD_BYTES, cardBytes, validateCard } from '../../cards/validate';
+import { inline, plain, shown } from '../../cards/text';
 
-export const HOSTILE_NAMES = ['[x](https://evil)**<at>a</at>', '<img src=x onerror=alert(1)>'] as const;
+export const HOSTILE_NAMES = [
+  '[x](https://evil)**<at>a</at>',
+  '<img src=x onerror=alert(1)>',
+  '[Verify your account](https://evil.example/login) **URGENT** <at>Boss</at> <b>x</b> https://evil.example',
+] as const;
 
 type Json = Record<string, unknown>;
 
@@ -90,18 +95,26 @@ export function assertValidCard(a: Attachment): void {
 }
 
 /**
- * The hostile text is shown literally: it appears as typed in a TextRun (no Markdown) or escaped in a
- * Markdown field, and no Markdown field holds a link, emphasis, a mention or a tag made from it.
+ * The hostile text is shown literally: as typed (URLs defanged) in a TextRun, or with look-alike characters in
+ * a Markdown field; no Markdown field holds a link, emphasis, a mention or a tag made from it, and no live URL
+ * from it is anywhere in the card.
  */
 export function assertShownLiterally(a: Attachment, hostile: string): void {
-  const md = markdownTexts(a);
-  for (const text of md) {
-    const unescaped = text.replace(/\\[\s\S]/g, ''); // drop every backslash-escaped character
-    for (const fragment of ['[x](', ')**', '<at>', '</at>', '<img', 'alert(1)>']) {
-      assert.ok(!unescaped.includes(fragment), `unescaped "${fragment}" in the Markdown text: ${text}`);
-    }
+  for (const text of markdownTexts(a)) assertNoMarkup(text);
+  // An Input.Text value is the user's own typing handed back for editing, and a mailto link is the email the
+  // user writes from their own mail app (the template's words are the documents' business): neither is shown.
+  const json = JSON.stringify(content(a), (key, value: unknown) =>
+    (key === 'value' && typeof value === 'string') || (typeof value === 'string' && value.startsWith('mailto:')) ? '' : value,
+  );
+  for (const live of ['://evil', 'evil.example']) assert.ok(!json.includes(live), `a live "${live}" in the card: ${json}`);
+  const inRun = literalTexts(a).some((t) => t.includes(shown(hostile)) || t.startsWith(plain(hostile, 50).slice(0, 49)));
+  const inMarkdown = markdownTexts(a).some((t) => t.includes(inline(hostile)));
+  assert.ok(inRun || inMarkdown, `"${hostile}" is not shown anywhere`);
+}
+
+/** Text Teams processes as Markdown (or HTML) holds no link, emphasis, mention, tag or live URL. */
+export function assertNoMarkup(text: string): void {
+  for (const fragment of ['](', ')**', '**URGENT', '<at', '</at>', '<img', '<b>', '</b>', '://evil', 'evil.example']) {
+    assert.ok(!text.includes(fragment), `"${fragment}" in Markdown-processed text: ${text}`);
   }
-  const inRun = literalTexts(a).some((t) => t.includes(hostile));
-  const escaped = md.some((t) => t.includes('\\[x\\]\\(') || t.includes('\\<img'));
-  assert.ok(inRun || escaped, `"${hostile}" is not shown anywhere`);
 }

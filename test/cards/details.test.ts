@@ -12,6 +12,7 @@ import {
   shareLinks,
   type MemberRow,
 } from '../../cards';
+import { shown } from '../../cards/text';
 import { actions, assertValidCard, button, content, literalTexts, verbs } from './cardTestKit';
 
 const LINK = 'https://groups.contoso.example/join/AbCdEfGhIjKlMnOpQrStUv';
@@ -48,13 +49,14 @@ describe('the invite card', () => {
     for (const title of ['WhatsApp', 'Telegram', 'SMS', 'Email', 'Teams']) assert.equal(button(card, title).type, 'Action.OpenUrl');
   });
 
-  it('percent-encodes the link and a hostile group name in every share URL', () => {
+  it('percent-encodes the link and a hostile group name (its URL defanged) in every share URL', () => {
     const name = 'A&B #1 ?x=y "q" [x](https://evil)';
     const links = shareLinks(name, LINK);
-    const message = `Join "${name}" in Microsoft Teams: ${LINK}`;
+    const message = `Join "${shown(name)}" in Microsoft Teams: ${LINK}`;
+    assert.ok(!JSON.stringify(links).includes('https%3A%2F%2Fevil'), 'no live URL from the name in a shared message');
     assert.equal(new URL(links.whatsapp).searchParams.get('text'), message);
     assert.equal(new URL(links.telegram).searchParams.get('url'), LINK);
-    assert.equal(new URL(links.telegram).searchParams.get('text'), `Join "${name}" in Microsoft Teams:`);
+    assert.equal(new URL(links.telegram).searchParams.get('text'), `Join "${shown(name)}" in Microsoft Teams:`);
     assert.equal(new URL(links.teams).origin + new URL(links.teams).pathname, 'https://teams.microsoft.com/share');
     assert.equal(new URL(links.teams).searchParams.get('href'), LINK);
     assert.ok(links.sms.startsWith('sms:?&body='));
