@@ -3,11 +3,11 @@ import path from 'node:path';
 import { CloudAdapter, ConversationState, UserState, type TurnContext } from 'botbuilder';
 import type { Request, Response } from 'restify';
 import type { AppConfig } from './config';
-import { NotFoundError } from './errors';
+import { InvalidInputError, NotFoundError } from './errors';
 import type { Logger } from './logger';
 import { KaizalaBot } from './bot';
 import { RedeliveryGuard } from './dedupMiddleware';
-import { isWellFormedActivity } from './activityShape';
+import { activityShapeProblem } from './activityShape';
 import { createTurnErrorHandler } from './turnErrors';
 import { createServer, listen, close } from './server';
 import { AdapterMessenger, BackgroundWork } from './proactive';
@@ -185,9 +185,12 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
       logger,
       healthCheck: createStorageHealthCheck(tables.settings),
       handleMessages: async (req: Request, res: Response) => {
-        if (gate(req.headers.authorization).ok && !isWellFormedActivity(req.body)) {
+        const problem = gate(req.headers.authorization).ok ? activityShapeProblem(req.body) : undefined;
+        if (problem !== undefined) {
+          // One line, no stack, no field values: a malformed activity is the caller's mistake, not ours.
+          logger.warn({ field: problem, activityType: typeof req.body?.type === 'string' ? req.body.type.slice(0, 64) : undefined }, 'activity refused: a field has the wrong type');
           res.status(400);
-          res.json({ error: 'The request is not a Bot Framework activity.' });
+          res.json({ error: `The request is not a Bot Framework activity (${problem}).` });
           return;
         }
         await processAuthenticated({ adapter, gate, logger }, req, res, (context: TurnContext) => bot.run(context));
@@ -197,9 +200,10 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
           publicUrl: config.PUBLIC_URL,
           botAppId: config.MicrosoftAppId,
           preview: async (token) => {
-            // Only "no such link" is a 404; a storage failure must not tell people their link is invalid.
+            // Only "no such link" (or no link at all) is a 404; a storage failure must not tell people their
+            // link is invalid.
             const group = await groups.resolveInvite({ kind: 'token', value: token }).catch((err: unknown) => {
-              if (err instanceof NotFoundError) return undefined;
+              if (err instanceof NotFoundError || err instanceof InvalidInputError) return undefined;
               throw err;
             });
             return group && { groupName: group.name, memberCount: group.memberCount, organizationName: group.organizationName, photoUrl: actions.photoUrl(group) };

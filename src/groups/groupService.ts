@@ -10,6 +10,7 @@ import {
   inviteUrl,
   newLinkNonce,
   parseInviteReference,
+  isDamagedInviteReference,
 } from './inviteSecrets';
 import type {
   Actor,
@@ -542,6 +543,7 @@ export class GroupService {
 
   private toReference(ref: string | InviteReference): InviteReference {
     const parsed = typeof ref === 'string' ? parseInviteReference(ref, this.publicUrl) : parseInviteReference(ref.value, this.publicUrl);
+    if (!parsed && isDamagedInviteReference(typeof ref === 'string' ? ref : ref.value, this.publicUrl)) throw new NotFoundError(INVITE_NOT_VALID);
     if (!parsed || (typeof ref !== 'string' && parsed.kind !== ref.kind)) {
       throw new InvalidInputError('That does not look like an invite link or a join code. Please check it and try again.');
     }

@@ -13,6 +13,32 @@ export const JOIN_CODE_LENGTH = 10; // Crockford base32 characters: 50 bits
 const CROCKFORD_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{22}$/;
 
+/** True when `text` has the shape of an invite token (any other length or alphabet cannot be one). */
+export function isInviteTokenShape(text: string): boolean {
+  return typeof text === 'string' && TOKEN_SHAPE.test(text);
+}
+
+/**
+ * True when the input was meant as an invite link or token but is damaged: a link to this server's `/join/`
+ * with a token of the wrong length or characters, or a bare token-like string of the wrong length. Such input
+ * is answered "this link is not valid", like a reset link, rather than "that is not a link".
+ */
+export function isDamagedInviteReference(input: string, publicUrl: string): boolean {
+  if (typeof input !== 'string') return false;
+  const text = input.trim();
+  if (text.length === 0 || text.length > 2048) return false;
+  if (/^[A-Za-z0-9_-]{16,64}$/.test(text)) return !TOKEN_SHAPE.test(text);
+  if (!/^https?:\/\//i.test(text)) return false;
+  try {
+    const link = new URL(text);
+    const base = new URL(publicUrl);
+    const basePath = base.pathname.replace(/\/+$/, '');
+    return link.host.toLowerCase() === base.host.toLowerCase() && link.pathname.startsWith(`${basePath}/join/`) && parseInviteLink(text, publicUrl) === undefined;
+  } catch {
+    return false;
+  }
+}
+
 export function newLinkNonce(): string {
   return randomBytes(16).toString('base64url');
 }

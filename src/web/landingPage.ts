@@ -1,5 +1,6 @@
 import type { Request, Response, Server } from 'restify';
 import { escapeHtml, pageHeaders } from './html';
+import { isInviteTokenShape } from '../groups/inviteSecrets';
 
 /** What the landing page shows of a group: no member names, nothing an unfurler should not see. */
 export interface InvitePreview {
@@ -17,8 +18,6 @@ export interface LandingPageDependencies {
   botAppId?: string;
 }
 
-const TOKEN_SHAPE = /^[A-Za-z0-9_-]{16,64}$/;
-
 /**
  * GET /join/<token>: the page a shared link opens, in a browser or as a preview in a messaging app. It only
  * reads: mail scanners and link unfurlers fetch it, so joining happens in Teams, never on GET.
@@ -29,7 +28,8 @@ export function landingPageRoutes(deps: LandingPageDependencies) {
       const token = String(req.params.token ?? '');
       let preview: InvitePreview | undefined;
       try {
-        preview = TOKEN_SHAPE.test(token) ? await deps.preview(token) : undefined;
+        // A damaged or wrong-length token cannot be an invite: "not valid" at once, without asking storage.
+        preview = isInviteTokenShape(token) ? await deps.preview(token) : undefined;
       } catch {
         res.writeHead(503, { ...pageHeaders(), 'Retry-After': '30' });
         res.end(renderUnavailablePage());
