@@ -1,5 +1,5 @@
 import { TableClient, type TableEntity, type TableEntityResult, odata, RestError } from '@azure/data-tables';
-import { ConflictError } from '../errors';
+import { ConflictError, InvalidInputError } from '../errors';
 
 /**
  * The tables of the application. Each name is prefixed so that several independent stores (tests, a staging
@@ -124,6 +124,10 @@ export class TableRepository<T extends object> {
     rowKeyPrefix: string,
     options: { pageSize: number; continuationToken?: string },
   ): Promise<{ items: Stored<T>[]; continuationToken?: string }> {
+    if (options.continuationToken !== undefined && !isContinuationToken(options.continuationToken)) {
+      // Tokens come back from clients (a card button, the tab's query string): a damaged one is their mistake.
+      throw new InvalidInputError('That page of results does not exist. Start again from the first page.');
+    }
     const upper = `${rowKeyPrefix}\uffff`;
     const iterator = this.table
       .listEntities<T>({
@@ -147,5 +151,19 @@ export class TableRepository<T extends object> {
     for await (const entity of this.table.listEntities<T>({ queryOptions: { filter } })) {
       yield entity as unknown as Stored<T>;
     }
+  }
+}
+
+/** The SDK's continuation token: base64 of `{"nextPartitionKey":"…","nextRowKey":"…"}`. The SDK throws a bare
+ * SyntaxError on anything else, which would be a 500 for what is bad input. */
+function isContinuationToken(token: string): boolean {
+  if (typeof token !== 'string' || token.length === 0 || token.length > 4096 || !/^[A-Za-z0-9+/_-]+=*$/.test(token)) return false;
+  try {
+    const parsed = JSON.parse(Buffer.from(token, 'base64').toString('latin1')) as unknown;
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return false;
+    const { nextPartitionKey, nextRowKey } = parsed as Record<string, unknown>;
+    return typeof nextPartitionKey === 'string' && (nextRowKey === undefined || typeof nextRowKey === 'string');
+  } catch {
+    return false;
   }
 }

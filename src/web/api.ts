@@ -125,9 +125,9 @@ export function apiRoutes(deps: ApiDependencies) {
     server.get(
       '/api/me/groups',
       route(async ({ user }, req) => {
-        const raw = (req.query as Record<string, unknown> | undefined)?.['continuationToken'];
+        const raw = queryString(req, 'continuationToken');
         let continuationToken: string | undefined;
-        if (typeof raw === 'string' && raw !== '') {
+        if (raw !== undefined && raw !== '') {
           if (!CONTINUATION_SHAPE.test(raw)) throw new InvalidInputError('That page of groups does not exist.');
           continuationToken = raw;
         }
@@ -149,8 +149,8 @@ export function apiRoutes(deps: ApiDependencies) {
         await asMember(groupId, user);
         // `from` names the link the page shows: a second click (or a retried request) after a reset finds
         // another link and resets nothing, so the link just shared stays valid.
-        const from = (req.query as Record<string, unknown> | undefined)?.['from'];
-        if (typeof from === 'string' && from !== (await deps.groups.getInvite(groupId, user)).url) {
+        const from = queryString(req, 'from');
+        if (from !== undefined && from !== (await deps.groups.getInvite(groupId, user)).url) {
           throw new ConflictError('This link was already reset. Reload to see the current one.');
         }
         return { body: { invite: await inviteView(await deps.groups.resetInviteLink(groupId, user)) } };
@@ -190,8 +190,22 @@ async function inviteView(invite: Invite): Promise<InviteView> {
   return { url: invite.url, joinCode: invite.joinCode, qrDataUrl: await inviteQrDataUrl(invite.url) };
 }
 
+/** The group id of the path; one that cannot be a group id is bad input (400), not "no such group". */
 function groupIdOf(req: Request): string {
-  return String(req.params?.id ?? '');
+  const id = req.params?.id;
+  if (typeof id !== 'string' || !GROUP_ID_SHAPE.test(id)) throw new InvalidInputError('That is not a group id.');
+  return id;
+}
+
+/**
+ * A query parameter that must be given at most once, as text: `?from=a&from=b` (an array) or `?from[x]=1` (an
+ * object) is bad input, not something to ignore (ignoring `from` would reset a link the caller did not mean).
+ */
+function queryString(req: Request, name: string): string | undefined {
+  const value = (req.query as Record<string, unknown> | undefined)?.[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new InvalidInputError(`The query parameter "${name}" must be given once, as text.`);
+  return value;
 }
 
 function summaryFields(group: Group, publicUrl: string): Omit<GroupSummary, 'role'> {
