@@ -1,3 +1,5 @@
+import { lookup as dnsLookup } from 'node:dns/promises';
+import { isIPv4, isIPv6 } from 'node:net';
 import { z } from 'zod';
 
 /**
@@ -117,10 +119,54 @@ export class ConfigError extends Error {
   }
 }
 
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
+/** A literal loopback address: IPv4 127.0.0.0/8 as a dotted quad, or IPv6 ::1 (any spelling, or IPv4-mapped). */
+export function isLoopbackAddress(address: string): boolean {
+  if (isIPv4(address)) return address.split('.')[0] === '127';
+  if (!isIPv6(address)) return false;
+  let canonical: string;
+  try {
+    canonical = new URL(`http://[${address}]/`).hostname.slice(1, -1); // the WHATWG form: "::1", "::ffff:7f00:1"
+  } catch {
+    return false; // a zone id ("::1%lo") or anything else URL parsers refuse
+  }
+  return canonical === '::1' || /^::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}$/.test(canonical);
+}
 
+/**
+ * A loopback address written literally, or the name `localhost` (whose addresses `verifyLoopbackHost` checks
+ * at start-up). Nothing else: a text prefix test would take "127.evil.example" for loopback.
+ */
 export function isLoopbackHost(host: string): boolean {
-  return LOOPBACK_HOSTS.has(host) || host.startsWith('127.');
+  return isLoopbackAddress(host) || host.toLowerCase() === 'localhost';
+}
+
+/** Resolves a host name to all its addresses (dns.lookup with `all: true`, as `listen` would resolve it). */
+export type HostResolver = (host: string) => Promise<ReadonlyArray<{ address: string; family: number }>>;
+
+const lookupAll: HostResolver = (host) => dnsLookup(host, { all: true, verbatim: true });
+
+/**
+ * Without an app id the bot accepts unauthenticated requests, so it may only listen on this machine. loadConfig
+ * has refused every HOST but a literal loopback address or `localhost`; this checks that `localhost` resolves
+ * only to loopback addresses (a hosts file can say otherwise). Throws a ConfigError (one line) when not.
+ */
+export async function verifyLoopbackHost(config: Pick<AppConfig, 'HOST' | 'channelAuthEnabled'>, resolve: HostResolver = lookupAll): Promise<void> {
+  if (config.channelAuthEnabled || isLoopbackAddress(config.HOST)) return;
+  if (!isLoopbackHost(config.HOST)) throw notLoopback(config.HOST);
+  let addresses: ReadonlyArray<{ address: string }>;
+  try {
+    addresses = await resolve(config.HOST);
+  } catch (err) {
+    throw new ConfigError('HOST', `${config.HOST} does not resolve (${(err as NodeJS.ErrnoException).code ?? 'lookup failed'})`);
+  }
+  const outside = addresses.find((a) => !isLoopbackAddress(a.address));
+  if (addresses.length === 0 || outside) {
+    throw new ConfigError('HOST', `must resolve only to loopback addresses while MicrosoftAppId is empty (${config.HOST} resolves to ${outside?.address ?? 'nothing'})`);
+  }
+}
+
+function notLoopback(host: string): ConfigError {
+  return new ConfigError('HOST', `must be a loopback address (127.0.0.0/8, ::1) or localhost while MicrosoftAppId is empty (got ${host})`);
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -141,9 +187,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   }
   // Without an app id the SDK accepts any request (it disables authentication), so such a bot may only be
   // reachable from this machine.
-  if (!channelAuthEnabled && !isLoopbackHost(parsed.HOST)) {
-    throw new ConfigError('HOST', `must be a loopback address while MicrosoftAppId is empty (got ${parsed.HOST})`);
-  }
+  if (!channelAuthEnabled && !isLoopbackHost(parsed.HOST)) throw notLoopback(parsed.HOST);
 
   const publicUrl = (parsed.PUBLIC_URL ?? `http://localhost:${parsed.PORT}`).replace(/\/+$/, '');
   return Object.freeze({ ...parsed, PUBLIC_URL: publicUrl, channelAuthEnabled });

@@ -1,4 +1,4 @@
-import { loadConfig, ConfigError } from './config';
+import { loadConfig, ConfigError, verifyLoopbackHost } from './config';
 import { createLogger } from './logger';
 import { startApp } from './app';
 
@@ -7,6 +7,7 @@ async function main(): Promise<void> {
   let config;
   try {
     config = loadConfig();
+    await verifyLoopbackHost(config);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);

@@ -31,7 +31,7 @@ describe('Configuration', () => {
     ['an app id without its password', { MicrosoftAppId: APP_ID }, /^Invalid configuration: MicrosoftAppPassword is required/],
     ['a single-tenant bot without its tenant', { MicrosoftAppId: APP_ID, MicrosoftAppPassword: 'x', MicrosoftAppType: 'SingleTenant' }, /MicrosoftAppTenantId is required/],
     ['an app secret shorter than 32 characters', { APP_SECRET: 'short' }, /^Invalid configuration: APP_SECRET must be at least 32/],
-    ['a non-loopback address without an app id (the SDK would accept anyone)', { HOST: '0.0.0.0' }, /^Invalid configuration: HOST must be a loopback address while MicrosoftAppId is empty/],
+    ['a non-loopback address without an app id (the SDK would accept anyone)', { HOST: '0.0.0.0' }, /^Invalid configuration: HOST must be a loopback address .* while MicrosoftAppId is empty/],
   ];
   for (const [label, env, message] of refusals) {
     it(`refuses ${label} with one line naming the key`, () => {
