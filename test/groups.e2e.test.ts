@@ -3,6 +3,7 @@ import { startTestApp, type TestApp } from './helpers/testApp';
 import { testUser, type TestUser } from './helpers/activities';
 import { Chat, buttonData, cardsIn, textOf, actionsIn } from './helpers/chat';
 import { validateCard } from '../cards/validate';
+import { shown } from '../cards/text';
 
 /**
  * Steps 1 and 2 end to end: real activities into /api/messages, replies read from the fake Teams channel,
@@ -102,7 +103,8 @@ describe('Groups, end to end: create, invite, join, manage', () => {
       const info = cardsIn(await chat.submit(owner, 'showGroupInfo', { groupId }))[0]!;
       assert.deepEqual(validateCard(info), []);
       const runs = JSON.stringify(info);
-      assert.ok(runs.includes(JSON.stringify(hostile).slice(1, -1)), 'the name appears exactly as typed');
+      assert.ok(runs.includes(JSON.stringify(shown(hostile)).slice(1, -1)), 'the name appears as typed, its URL defanged');
+      assert.ok(!runs.includes('https://evil'), 'no live URL from the name');
       assert.doesNotMatch(runs, /"type":"TextBlock","text":"[^"]*\[x\]\(https:\/\/evil\)/);
     });
 
