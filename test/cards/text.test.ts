@@ -54,6 +54,7 @@ describe('cards/text: the one policy for user text', () => {
       ['a version number (left alone)', 'Team 1.5', 'Team 1.5'],
       ['initials (left alone)', 'J.R.R. Tolkien', 'J.R.R. Tolkien'],
       ['a colon in words (left alone)', 'Sales: North', 'Sales: North'],
+      ['a bare scheme in a sentence (links nowhere, left alone)', 'Use an https:// link.', 'Use an https:// link.'],
     ];
     for (const [what, input, expected] of cases) {
       it(`handles ${what}`, () => assert.equal(defang(input), expected));
