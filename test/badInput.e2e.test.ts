@@ -54,6 +54,13 @@ describe('Bad input, end to end', () => {
     });
   });
 
+  it('answers a "next page" button with a damaged continuation token with a friendly refusal, not a failed turn', async () => {
+    const user = testUser();
+    const reply = await chat.submit(user, 'myGroupsPage', { continuationToken: 'abc' });
+    assert.match(textOf(reply), /page of results does not exist/);
+    assert.ok(!t.logs.some((l) => l.msg === 'turn failed'), 'no failed turn');
+  });
+
   describe('wrong types in the fields the bot reads', () => {
     const user = testUser();
     const message = (fields: Record<string, unknown>) => ({ ...messageActivity(t.channel.serviceUrl, user, { text: 'help' }), ...fields });
