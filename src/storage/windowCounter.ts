@@ -4,7 +4,9 @@ import { isAlreadyExists, isNotFound, isPreconditionFailed } from './tables';
 
 /**
  * Fixed-window counters in Table Storage, shared by every instance of the bot: `take` counts one use of a key
- * and says whether it was within the limit of the current window.
+ * and says whether it was within the limit of the current window. A key's window starts at its first use after
+ * the previous window ended (not at a clock boundary shared by all keys), so a burst cannot straddle a
+ * boundary to get two windows' worth at once.
  *
  * One row per key (PartitionKey = sha256 of the key: bounded, and no user or chat id readable in storage;
  * RowKey 'window'): `{ windowStart, count }`, incremented by
@@ -68,13 +70,14 @@ export class TableWindowCounter {
   private async takeNow(partitionKey: string, limit: number, windowMs: number): Promise<WindowTake> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const now = this.now();
-      const windowStart = Math.floor(now / windowMs) * windowMs;
-      const msBeforeNext = windowStart + windowMs - now;
       const usedUpUntil = this.exhausted.get(partitionKey);
       if (usedUpUntil !== undefined && usedUpUntil > now) return { allowed: false, msBeforeNext: usedUpUntil - now };
 
       const row = this.rows.get(partitionKey) ?? (await this.read(partitionKey));
-      const current = row && row.windowStart === windowStart ? row.count : 0;
+      const open = row !== undefined && now < row.windowStart + windowMs;
+      const windowStart = open ? row.windowStart : now;
+      const msBeforeNext = windowStart + windowMs - now;
+      const current = open ? row.count : 0;
       if (current >= limit) {
         remember(this.exhausted, partitionKey, windowStart + windowMs);
         return { allowed: false, msBeforeNext };
