@@ -225,19 +225,13 @@ export class GroupService {
     return invite;
   }
 
-  /** Admins only. The old link and code stop working the moment the new nonce is stored. */
+  /**
+   * Admins only. The old link and code stop working the moment the new nonce is stored. Replaces the link
+   * current at the call: resets that overlap make one new link between them (see resetInviteLinkFrom).
+   */
   async resetInviteLink(groupId: string, actor: UserRef): Promise<Invite> {
-    const { before, after } = await this.retrying(async () => {
-      const record = await this.requireGroup(groupId);
-      requireAdmin(record, { user: actor }, 'Only group admins can reset the invite link.');
-      const linkNonce = newLinkNonce();
-      await this.store.updateGroup(groupId, record.version, { linkNonce }, this.audit(groupId, 'link_reset', actor));
-      return { before: record, after: { ...record, linkNonce } };
-    });
-    // Resolving checks the group's current nonce, so these rows are clean-up, not the revocation itself.
-    await this.store.deleteInvites(this.inviteHashes(before));
-    await this.store.putInvites(groupId, this.inviteHashes(after));
-    return this.inviteFor(after);
+    const current = this.inviteFor(await this.requireGroup(groupId));
+    return (await this.resetInviteLinkFrom(groupId, actor, { linkTag: inviteLinkTag(current.token) })).invite;
   }
 
   /**
@@ -258,6 +252,7 @@ export class GroupService {
       await this.store.updateGroup(groupId, record.version, { linkNonce }, this.audit(groupId, 'link_reset', actor));
       return { before: record, after: { ...record, linkNonce }, reset: true };
     });
+    // Resolving checks the group's current nonce, so these rows are clean-up, not the revocation itself.
     if (outcome.reset) await this.store.deleteInvites(this.inviteHashes(outcome.before));
     // Also for the loser: the winner may not have written the new link's rows yet, and the link shown must work.
     await this.store.putInvites(groupId, this.inviteHashes(outcome.after));
@@ -360,13 +355,15 @@ export class GroupService {
       if (adminIds.length === 0) {
         throw new LastAdminError(`${member.user.name} is the only admin of this group. Make another member admin first.`);
       }
+      const removed = this.audit(groupId, 'removed', actor.user, member.user);
       await this.store.changeMembership({
         groupId,
         expectedVersion: record.version,
         adminIds,
         remove: [memberId],
-        ban: [{ groupId, user: member.user, bannedBy: actor.user, bannedAt: this.timestamp() }],
-        audit: [this.audit(groupId, 'removed', actor.user, member.user), this.audit(groupId, 'banned', actor.user, member.user)],
+        ban: [{ groupId, user: member.user, bannedBy: actor.user, bannedAt: removed.at }],
+        // One moment for both entries: the trail lists "removed", then "banned".
+        audit: [removed, { ...removed, action: 'banned' }],
       });
     });
     await this.store.unindexUserGroup(memberId, groupId);

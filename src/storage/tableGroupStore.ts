@@ -155,10 +155,15 @@ const banRowKey = (userId: string) => `${BAN_PREFIX}${toKey(userId)}`;
 const isBanned = (row: { role?: string } | undefined) => row?.role === BANNED;
 const counterRowKey = (shard: number) => `${COUNTER_PREFIX}${String(shard).padStart(2, '0')}`;
 
-/** Newest first: RowKeys sort ascending, so store (max - time), fixed width, plus a suffix against same-ms ties. */
-function auditRowKey(at: string): string {
+/**
+ * Newest first: RowKeys sort ascending, so store (max - time), fixed width, plus a suffix against same-ms ties.
+ * `order` (0-15) makes the entries of one change list in the order given ("removed" before "banned").
+ */
+function auditRowKey(at: string, order?: number): string {
   const inverted = 9_999_999_999_999 - Date.parse(at);
-  return `${AUDIT_PREFIX}${String(inverted).padStart(13, '0')}|${randomBytes(4).toString('hex')}`;
+  const random = randomBytes(4).toString('hex');
+  const suffix = order === undefined ? random : `${Math.min(order, 15).toString(16)}${random.slice(1)}`;
+  return `${AUDIT_PREFIX}${String(inverted).padStart(13, '0')}|${suffix}`;
 }
 
 /** A transaction error's message starts with the index of the failing action ("1:The specified entity ..."). */
@@ -507,9 +512,9 @@ export class TableGroupStore implements GroupStore {
           { etag: shard.etag },
         ]);
       }
-      for (const entry of change.audit) {
-        actions.push(['create', { partitionKey: groupId, rowKey: auditRowKey(entry.at), ...toAuditEntity(entry) }]);
-      }
+      change.audit.forEach((entry, order) => {
+        actions.push(['create', { partitionKey: groupId, rowKey: auditRowKey(entry.at, order), ...toAuditEntity(entry) }]);
+      });
       try {
         const response = await this.tables.groups.submitTransaction(actions);
         if (shard) {
