@@ -13,7 +13,8 @@ export const CARD_VERBS = [
   'membersPage', // { groupId, continuationToken }
   'leaveGroup', // { groupId }: asks for confirmation
   'confirmLeave', // { groupId }
-  'removeMember', // { groupId, userId }
+  'removeMember', // { groupId, userId }: removes and bans (they cannot rejoin until allowed)
+  'allowMember', // { groupId, userId }: lets a removed person join again
   'makeAdmin', // { groupId, userId }
   'deleteGroup', // { groupId }: asks for confirmation
   'confirmDelete', // { groupId }

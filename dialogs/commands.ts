@@ -12,6 +12,7 @@ export const COMMAND_NAMES = [
   'members',
   'leave',
   'remove',
+  'allow',
   'makeAdmin',
   'resetLink',
   'addToOrganization',
@@ -100,7 +101,14 @@ export const COMMANDS: readonly CommandSpec[] = [
     phrase: 'remove',
     aliases: ['remove member'],
     args: '<member> [from <group>]',
-    help: 'Remove a member from a group (group admins).',
+    help: 'Remove a member from a group; they cannot rejoin until an admin allows them (group admins).',
+  },
+  {
+    name: 'allow',
+    phrase: 'allow',
+    aliases: ['let back in', 'unban'],
+    args: '<member> [in <group>]',
+    help: 'Let someone an admin removed join the group again (group admins).',
   },
   {
     name: 'makeAdmin',

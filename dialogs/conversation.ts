@@ -259,7 +259,12 @@ export class Conversation implements TurnHandlers {
 
   private requester(context: TurnContext): Requester {
     const activity = context.activity;
-    return { user: userFromActivity(activity), conversationRef: conversationRefOf(activity), activityId: activity.id ?? '' };
+    return {
+      user: userFromActivity(activity),
+      conversationRef: conversationRefOf(activity),
+      activityId: activity.id ?? '',
+      scope: { conversationId: textOrUndefined(activity.conversation?.id), tenantId: textOrUndefined(activity.conversation?.tenantId ?? activity.channelData?.tenant?.id) },
+    };
   }
 
   private async command(context: TurnContext, dc: TurnDialogs, command: CommandName, args: string): Promise<Reply> {
@@ -302,6 +307,10 @@ export class Conversation implements TurnHandlers {
           if (group && err instanceof ForbiddenError && !(err instanceof LastAdminError)) return this.deps.organization.removeMember(context, req, group, member);
           throw err;
         }
+      }
+      case 'allow': {
+        const { member, group } = splitMemberAndGroup(args, 'in');
+        return withGroup(group ?? '', async (id) => actions.allowMember(req, id, (await actions.findRemoved(req, id, member)).user.id));
       }
       case 'makeAdmin': {
         const { member, group } = splitMemberAndGroup(args, 'in');
@@ -358,6 +367,8 @@ export class Conversation implements TurnHandlers {
         return actions.leave(req, groupId);
       case 'removeMember':
         return actions.removeMember(req, groupId, userId);
+      case 'allowMember':
+        return actions.allowMember(req, groupId, userId);
       case 'makeAdmin':
         return actions.makeAdmin(req, groupId, userId);
       case 'deleteGroup':
@@ -396,6 +407,10 @@ export class Conversation implements TurnHandlers {
     if (!reply.text && !reply.cards.length) return;
     await context.sendActivity({ type: ActivityTypes.Message, ...(reply.text ? { text: reply.text } : {}), ...(reply.cards.length ? { attachments: reply.cards } : {}) });
   }
+}
+
+function textOrUndefined(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
 function isCancel(input: TurnInput): boolean {

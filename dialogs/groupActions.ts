@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
 import type { GroupService } from '../src/groups/groupService';
-import { LastAdminError } from '../src/groups/groupService';
-import type { Group, Member, UserRef } from '../src/groups/model';
+import { inviteLinkTag, LastAdminError } from '../src/groups/groupService';
+import type { Ban, Group, JoinScope, Member, UserRef } from '../src/groups/model';
 import { InvalidInputError, NotFoundError } from '../src/errors';
 import {
   buildConfirmationCard,
@@ -24,6 +23,8 @@ export interface Requester {
   conversationRef?: string;
   /** The activity id: the idempotency key of anything this request creates. */
   activityId: string;
+  /** The conversation and tenant the request came from (join codes are counted per each). */
+  scope?: JoinScope;
 }
 
 /** Tells a group's admins that someone joined; runs after the joiner's turn. */
@@ -38,6 +39,8 @@ export interface GroupActionsDependencies {
 }
 
 const MEMBERS_PAGE_SIZE = 20;
+/** The "Removed" section of the members card shows this many; `allow <name>` reaches the others. */
+const REMOVED_SHOWN = 10;
 const MY_GROUPS_PAGE_SIZE = 20;
 /** How many of a user's groups `invite Field Sales` looks through to find "Field Sales". */
 const NAME_LOOKUP_LIMIT = 500;
@@ -96,21 +99,29 @@ export class GroupActions {
     const confirmation = resetLinkConfirmation({ groupId, groupName: group.name });
     // The card names the link it would revoke: clicking it again after a reset revokes nothing new.
     const invite = await this.deps.groups.getInvite(groupId, req.user);
-    return cardReply(buildConfirmationCard({ ...confirmation, data: { ...confirmation.data, linkTag: linkTag(invite.token) } }));
+    return cardReply(buildConfirmationCard({ ...confirmation, data: { ...confirmation.data, linkTag: inviteLinkTag(invite.token) } }));
   }
 
   async resetLink(req: Requester, groupId: string, expectedLinkTag?: string): Promise<Reply> {
-    if (expectedLinkTag !== undefined) {
-      const current = await this.deps.groups.getInvite(groupId, req.user);
-      if (linkTag(current.token) !== expectedLinkTag) return this.invite(req, groupId, 'This link was already reset. Here is the current one.');
+    const done = 'Done: the old link and join code no longer work. Share this new link.';
+    if (expectedLinkTag === undefined) {
+      // A card from before link tags: nothing names the link, so nothing can tell a second click apart.
+      await this.deps.groups.resetInviteLink(groupId, req.user);
+      return this.invite(req, groupId, done);
     }
-    await this.deps.groups.resetInviteLink(groupId, req.user);
-    return this.invite(req, groupId, 'Done: the old link and join code no longer work. Share this new link.');
+    // The domain decides in storage: of two clicks at once exactly one resets, the other gets the link that won.
+    const { reset } = await this.deps.groups.resetInviteLinkFrom(groupId, req.user, { linkTag: expectedLinkTag });
+    return this.invite(req, groupId, reset ? done : 'This link was already reset. Here is the current one.');
   }
 
   async members(req: Requester, groupId: string, continuationToken?: string): Promise<Reply> {
     const { group, member } = await this.deps.groups.getGroupAsMember(groupId, req.user.id);
     const page = await this.deps.groups.listMembers(groupId, { user: req.user }, { pageSize: MEMBERS_PAGE_SIZE, continuationToken });
+    // Admins see who was removed, on the first page only (the next pages are more members).
+    const removed =
+      member.role === 'admin' && continuationToken === undefined
+        ? await this.deps.groups.listBans(groupId, { user: req.user }, { pageSize: REMOVED_SHOWN })
+        : undefined;
     return cardReply(
       buildMembersCard({
         groupId,
@@ -119,6 +130,8 @@ export class GroupActions {
         members: page.items.map((m) => ({ userId: m.user.id, name: m.user.name, role: m.role, isViewer: m.user.id === req.user.id })),
         continuationToken: page.continuationToken,
         viewerIsAdmin: member.role === 'admin',
+        removed: removed?.items.map((ban) => ({ userId: ban.user.id, name: ban.user.name })),
+        moreRemoved: removed?.continuationToken !== undefined,
       }),
     );
   }
@@ -143,7 +156,7 @@ export class GroupActions {
     if (!reference.trim()) {
       return textReply('Send **join** followed by the invite link or the join code, for example: join ABCDE-FGHJK');
     }
-    const { group, alreadyMember, admins } = await this.deps.groups.join({ ref: reference.trim(), user: req.user, conversationRef: req.conversationRef });
+    const { group, alreadyMember, admins } = await this.deps.groups.join({ ref: reference.trim(), user: req.user, conversationRef: req.conversationRef, scope: req.scope });
     if (alreadyMember) return this.groupInfo(req, group.id, `You are already a member of this group.`);
     this.deps.notices.memberJoined(group, req.user, admins);
     // Built from what the join read: a join storm costs no extra reads for the welcome.
@@ -171,7 +184,12 @@ export class GroupActions {
 
   async removeMember(req: Requester, groupId: string, memberId: string): Promise<Reply> {
     await this.deps.groups.removeMember(groupId, { user: req.user }, memberId);
-    return this.members(req, groupId).then((r) => ({ ...r, text: 'Removed from the group.' }));
+    return this.members(req, groupId).then((r) => ({ ...r, text: 'Removed from the group. They cannot rejoin until an admin lets them back in.' }));
+  }
+
+  async allowMember(req: Requester, groupId: string, userId: string): Promise<Reply> {
+    const ban = await this.deps.groups.allowMember(groupId, { user: req.user }, userId);
+    return this.members(req, groupId).then((r) => ({ ...r, text: `${markdownSafe(ban.user.name)} can join again with the group's invite link.` }));
   }
 
   async makeAdmin(req: Requester, groupId: string, memberId: string): Promise<Reply> {
@@ -216,6 +234,26 @@ export class GroupActions {
     return { reply: { text: `More than one of your groups matches "${inline(name.trim())}". Pick one:`, cards: (await this.myGroups(req)).cards } };
   }
 
+  /** A removed person named in `allow <member>`: by exact name, else a unique part of it (as findMember). */
+  async findRemoved(req: Requester, groupId: string, name: string): Promise<Ban> {
+    const wanted = name.trim().toLowerCase();
+    if (!wanted) throw new InvalidInputError('Say who may come back, for example: allow Ann Lee');
+    const matches: Ban[] = [];
+    let continuationToken: string | undefined;
+    do {
+      const page = await this.deps.groups.listBans(groupId, { user: req.user }, { pageSize: 100, continuationToken });
+      for (const ban of page.items) {
+        const banned = ban.user.name.toLowerCase();
+        if (ban.user.id === name.trim() || banned === wanted) return ban;
+        if (banned.includes(wanted)) matches.push(ban);
+      }
+      continuationToken = page.continuationToken;
+    } while (continuationToken);
+    if (matches.length === 1) return matches[0]!;
+    if (matches.length === 0) throw new NotFoundError(`Nobody called "${name.trim()}" was removed from this group.`);
+    throw new InvalidInputError(`More than one removed person matches "${name.trim()}". Use their full name, or the buttons on the members list.`);
+  }
+
   /** A member named in `remove <member>` / `make admin <member>`: by exact name, else a unique part of it. */
   async findMember(req: Requester, groupId: string, name: string): Promise<Member> {
     const wanted = name.trim().toLowerCase();
@@ -243,9 +281,4 @@ export class GroupActions {
  */
 export function markdownSafe(text: string, fallback = 'the group'): string {
   return inline(text).trim() || fallback;
-}
-
-/** A short, non-secret fingerprint of an invite token (for "which link did this card mean"). */
-function linkTag(token: string): string {
-  return createHash('sha256').update(token).digest('base64url').slice(0, 12);
 }

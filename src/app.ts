@@ -11,12 +11,13 @@ import { activityShapeProblem } from './activityShape';
 import { createTurnErrorHandler } from './turnErrors';
 import { createServer, listen, close } from './server';
 import { AdapterMessenger, BackgroundWork } from './proactive';
-import { JoinAttemptLimiter } from './joinAttemptLimiter';
+import { JoinAttemptLimiter, JoinCodeLimiter } from './joinAttemptLimiter';
 import { startEmbeddedAzurite, type EmbeddedAzurite } from './storage/embeddedAzurite';
 import { createTableClients, ensureTables, type TableClients } from './storage/tables';
 import { TableStorage } from './storage/tableStorage';
 import { DedupStore } from './storage/dedupStore';
 import { TableGroupStore } from './storage/tableGroupStore';
+import { TableWindowCounter } from './storage/windowCounter';
 import { loadOrCreateAppSecret } from './storage/appSecret';
 import { createStorageHealthCheck } from './storage/storageHealth';
 import { GroupService } from './groups/groupService';
@@ -89,6 +90,7 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
       appSecret,
       publicUrl: config.PUBLIC_URL,
       allowedTenantIds: config.ALLOWED_TENANT_IDS,
+      joinCodeAttempts: new JoinCodeLimiter(new TableWindowCounter(tables.limits)),
     });
     // Its own key, derived from the app secret, so a signed URL can never stand in for an invite token.
     const signer = new UrlSigner({ secret: createHmac('sha256', appSecret).update('signed-urls').digest(), publicUrl: config.PUBLIC_URL });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { startTestApp, type TestApp } from './helpers/testApp';
 import { invokeActivity, messageActivity, testUser, type TestUser } from './helpers/activities';
-import { Chat, textOf } from './helpers/chat';
+import { Chat, buttonData, cardsIn, textOf } from './helpers/chat';
 import { FakeBotFramework } from './helpers/fakeBotFramework';
 import { FakeEntra, newSigningKey } from './helpers/fakeEntra';
 import { FakeGraph } from './helpers/fakeGraph';
@@ -245,6 +245,11 @@ describe('Add to organization (step 3), end to end with Teams SSO', function () 
       bf.userTokens.set(`${admin.id}|${CONNECTION}`, await ssoToken(admin, CONTOSO, { extra: { roles: ['OrgAdmin'] } }));
       assert.match(textOf(await chat.say(admin, 'remove Mallory Member from Org Removal')), /was removed/);
       assert.equal((await t.app.groups.getGroup(groupId)).memberCount, 1);
+      // Removed means removed: the old link no longer lets Mallory in, and the group's admin sees why.
+      assert.match(textOf(await chat.say(member, `join ${invite.url}`)), /An admin removed you from Org Removal\. Ask an admin to let you back in\./);
+      assert.equal((await t.app.groups.getGroup(groupId)).memberCount, 1);
+      const members = cardsIn(await chat.submit(owner, 'showMembers', { groupId }))[0]!;
+      assert.equal(buttonData(members, 'allowMember').userId, member.aadObjectId);
 
       const otherTenantAdmin = testUser('Fay Fabrikam');
       bf.userTokens.set(`${otherTenantAdmin.id}|${CONNECTION}`, await ssoToken(otherTenantAdmin, FABRIKAM, { extra: { roles: ['OrgAdmin'] } }));

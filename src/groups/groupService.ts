@@ -16,10 +16,12 @@ import type {
   Actor,
   AuditAction,
   AuditEntry,
+  Ban,
   Group,
   GroupPhoto,
   Invite,
   InviteReference,
+  JoinScope,
   Member,
   MyGroup,
   Page,
@@ -27,7 +29,7 @@ import type {
   Role,
   UserRef,
 } from './model';
-import { ConcurrentChangeError, type GroupRecord, type GroupStore, type PageQuery } from './ports';
+import { ConcurrentChangeError, type GroupRecord, type GroupStore, type JoinCodeAttempts, type PageQuery } from './ports';
 
 export interface GroupServiceOptions {
   store: GroupStore;
@@ -38,6 +40,8 @@ export interface GroupServiceOptions {
   now?: () => Date;
   /** Tenants allowed to own groups; empty or absent = any tenant. */
   allowedTenantIds?: readonly string[];
+  /** Counts join-code checks before they happen (codes are short enough to guess); absent = unlimited. */
+  joinCodeAttempts?: JoinCodeAttempts;
 }
 
 export interface CreateGroupInput {
@@ -55,7 +59,12 @@ export interface JoinInput {
   ref: string | InviteReference;
   user: UserRef;
   conversationRef?: string;
+  /** Where the request comes from: a join code is counted against each of these (and the user). */
+  scope?: JoinScope;
 }
+
+/** Names the link a reset is meant to replace: the link itself, or its tag (see inviteLinkTag). */
+export type ResetFrom = { url: string } | { linkTag: string };
 
 export interface VerifiedOrganization {
   /** Only ever from a verified token (tid), never from an activity. */
@@ -80,6 +89,18 @@ export interface GroupExport {
 
 /** The rule "a group always has an admin" stopped the operation; the glue can offer to pick a new admin. */
 export class LastAdminError extends ForbiddenError {}
+
+/** An admin removed this person from the group; they may join again only once an admin lets them back in. */
+export class RemovedFromGroupError extends ForbiddenError {
+  constructor(readonly groupName: string) {
+    super(`An admin removed you from ${groupName}. Ask an admin to let you back in.`);
+  }
+}
+
+/** A short, non-secret fingerprint of an invite token: cards carry it to say which link a reset replaces. */
+export function inviteLinkTag(token: string): string {
+  return createHash('sha256').update(token).digest('base64url').slice(0, 12);
+}
 
 export const MAX_ADMINS = 100;
 export const MAX_PHOTO_BYTES = 48 * 1024;
@@ -111,6 +132,7 @@ export class GroupService {
   private readonly publicUrl: string;
   private readonly now: () => Date;
   private readonly allowedTenantIds: ReadonlySet<string>;
+  private readonly joinCodeAttempts?: JoinCodeAttempts;
   /** Caches of what cannot go stale (see adminsOf, inviteGroupId): speed only, never a source of truth. */
   private readonly adminCache = new Map<string, Member[]>();
   private readonly inviteCache = new Map<string, string>();
@@ -122,6 +144,7 @@ export class GroupService {
     this.publicUrl = options.publicUrl.replace(/\/+$/, '');
     this.now = options.now ?? (() => new Date());
     this.allowedTenantIds = new Set((options.allowedTenantIds ?? []).map((id) => id.toLowerCase()));
+    this.joinCodeAttempts = options.joinCodeAttempts;
   }
 
   // ---- create and read ------------------------------------------------------------------------------------
@@ -203,19 +226,38 @@ export class GroupService {
     return invite;
   }
 
-  /** Admins only. The old link and code stop working the moment the new nonce is stored. */
+  /**
+   * Admins only. The old link and code stop working the moment the new nonce is stored. Replaces the link
+   * current at the call: resets that overlap make one new link between them (see resetInviteLinkFrom).
+   */
   async resetInviteLink(groupId: string, actor: UserRef): Promise<Invite> {
-    const { before, after } = await this.retrying(async () => {
+    const current = this.inviteFor(await this.requireGroup(groupId));
+    return (await this.resetInviteLinkFrom(groupId, actor, { linkTag: inviteLinkTag(current.token) })).invite;
+  }
+
+  /**
+   * Admins only. Resets the link only if it is still the one named by `from`: of two resets from the same link
+   * at the same moment (two clicks, two devices) exactly one happens, decided by the group's eTag in storage,
+   * and the other gets the link that won. `reset` says whether this call made the new link.
+   */
+  async resetInviteLinkFrom(groupId: string, actor: UserRef, from: ResetFrom): Promise<{ invite: Invite; reset: boolean }> {
+    const outcome = await this.retrying(async () => {
       const record = await this.requireGroup(groupId);
       requireAdmin(record, { user: actor }, 'Only group admins can reset the invite link.');
+      const current = this.inviteFor(record);
+      const named = 'url' in from ? from.url === current.url : from.linkTag === inviteLinkTag(current.token);
+      if (!named) return { before: record, after: record, reset: false };
       const linkNonce = newLinkNonce();
+      // Conditional on the version just read: a reset that lost the race fails here, re-reads, and no longer
+      // finds the link it was meant to replace.
       await this.store.updateGroup(groupId, record.version, { linkNonce }, this.audit(groupId, 'link_reset', actor));
-      return { before: record, after: { ...record, linkNonce } };
+      return { before: record, after: { ...record, linkNonce }, reset: true };
     });
     // Resolving checks the group's current nonce, so these rows are clean-up, not the revocation itself.
-    await this.store.deleteInvites(this.inviteHashes(before));
-    await this.store.putInvites(groupId, this.inviteHashes(after));
-    return this.inviteFor(after);
+    if (outcome.reset) await this.store.deleteInvites(this.inviteHashes(outcome.before));
+    // Also for the loser: the winner may not have written the new link's rows yet, and the link shown must work.
+    await this.store.putInvites(groupId, this.inviteHashes(outcome.after));
+    return { invite: this.inviteFor(outcome.after), reset: outcome.reset };
   }
 
   async resolveInvite(ref: string | InviteReference): Promise<Group> {
@@ -243,6 +285,9 @@ export class GroupService {
     const reference = this.toReference(input.ref);
     const user = checkUser(input.user);
     const conversationRef = checkConversationRef(input.conversationRef);
+    // Counted before the code is checked, right or wrong: parallel guesses get no more than sequential ones.
+    // Links are 128-bit secrets and go straight through.
+    if (reference.kind === 'code') await this.joinCodeAttempts?.count(user.id, input.scope ?? {});
 
     const groupId = await this.inviteGroupId(hashInviteSecret(reference.kind, reference.value));
     const record = groupId ? await this.store.getGroup(groupId) : undefined;
@@ -254,6 +299,7 @@ export class GroupService {
       this.store.addMember({ groupId, user, role: 'member', joinedAt: at, conversationRef }, { groupId, at, action: 'joined', actor: user }),
       this.adminsOf(record),
     ]);
+    if (outcome === 'banned') throw new RemovedFromGroupError(group.name);
     const alreadyMember = outcome === 'already_member';
     // The count as of our read plus ourselves: exact enough for a welcome card, never a second read.
     if (!alreadyMember) group = { ...group, memberCount: group.memberCount + 1 };
@@ -294,7 +340,10 @@ export class GroupService {
     await this.store.unindexUserGroup(user.id, groupId);
   }
 
-  /** Group admins, and organization admins of the tenant that owns the group. */
+  /**
+   * Group admins, and organization admins of the tenant that owns the group. The removed member is banned in
+   * the same write: no link or code, old or new, lets them back until an admin allows them (allowMember).
+   */
   async removeMember(groupId: string, actor: Actor, memberId: string): Promise<void> {
     await this.retrying(async () => {
       const found = await this.store.getGroupWithMember(groupId, memberId);
@@ -307,15 +356,42 @@ export class GroupService {
       if (adminIds.length === 0) {
         throw new LastAdminError(`${member.user.name} is the only admin of this group. Make another member admin first.`);
       }
+      const removed = this.audit(groupId, 'removed', actor.user, member.user);
       await this.store.changeMembership({
         groupId,
         expectedVersion: record.version,
         adminIds,
         remove: [memberId],
-        audit: [this.audit(groupId, 'removed', actor.user, member.user)],
+        ban: [{ groupId, user: member.user, bannedBy: actor.user, bannedAt: removed.at }],
+        // One moment for both entries: the trail lists "removed", then "banned".
+        audit: [removed, { ...removed, action: 'banned' }],
       });
     });
     await this.store.unindexUserGroup(memberId, groupId);
+  }
+
+  /** Lets a removed person join again (with the current link or code). Group admins and organization admins. */
+  async allowMember(groupId: string, actor: Actor, userId: string): Promise<Ban> {
+    return this.retrying(async () => {
+      const record = await this.requireGroup(groupId);
+      requireAdmin(record, actor, 'Only group admins can let removed people back in.');
+      const ban = await this.store.getBan(groupId, userId);
+      if (!ban) throw new NotFoundError('That person is not on the removed list of this group.');
+      await this.store.changeMembership({
+        groupId,
+        expectedVersion: record.version,
+        adminIds: record.adminIds,
+        allow: [userId],
+        audit: [this.audit(groupId, 'allowed', actor.user, ban.user)],
+      });
+      return ban;
+    });
+  }
+
+  /** The people admins removed (and who may not rejoin). Group admins and organization admins only. */
+  async listBans(groupId: string, actor: Actor, page: PageRequest = {}): Promise<Page<Ban>> {
+    requireAdmin(await this.requireGroup(groupId), actor, 'Only group admins can see who was removed.');
+    return this.store.listBans(groupId, pageQuery(page));
   }
 
   /** Group admins, and organization admins of the owning tenant. Making an admin an admin again changes nothing. */

@@ -57,7 +57,9 @@ export type AuditAction =
   | 'link_reset'
   | 'mapped'
   | 'photo_set'
-  | 'exported';
+  | 'exported'
+  | 'banned'
+  | 'allowed';
 
 export interface AuditEntry {
   groupId: string;
@@ -110,4 +112,23 @@ export interface Actor {
   user: UserRef;
   /** Set by the glue only after it has verified that the user is an organization admin of this tenant. */
   orgAdminOfTenant?: string;
+}
+
+/**
+ * A person an admin removed: they cannot join again (by any link or code, old or new) until an admin lets them
+ * back in. Leaving on one's own bans nobody.
+ */
+export interface Ban {
+  groupId: string;
+  user: UserRef;
+  bannedBy: UserRef;
+  bannedAt: string;
+}
+
+/** Where a join-code check comes from: each is counted against its own limit (the user is always one). */
+export interface JoinScope {
+  conversationId?: string;
+  tenantId?: string;
+  /** The client's network address, for callers outside a Teams conversation (a web API). */
+  clientAddress?: string;
 }

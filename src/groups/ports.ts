@@ -1,5 +1,5 @@
 import { ConflictError } from '../errors';
-import type { AuditEntry, Group, GroupPhoto, GroupPhotoRef, Member, Page, Role, UserRef } from './model';
+import type { AuditEntry, Ban, Group, GroupPhoto, GroupPhotoRef, JoinScope, Member, Page, Role, UserRef } from './model';
 
 /** A page request with the size already decided by the service. */
 export interface PageQuery {
@@ -32,12 +32,19 @@ export interface GroupStore {
 
   /**
    * Adds the member (as a plain member), counts them and audits "joined", all at once. 'already_member' when
-   * this user is a member already (nothing written). Throws NotFoundError when the group is gone.
+   * this user is a member already, 'banned' when an admin removed them and nobody let them back in (nothing
+   * written either way). The ban must be decided by the same atomic write that adds the member, so that a
+   * join racing its removal can never slip past the ban. Throws NotFoundError when the group is gone.
    */
-  addMember(member: Member, audit: AuditEntry): Promise<'added' | 'already_member'>;
+  addMember(member: Member, audit: AuditEntry): Promise<'added' | 'already_member' | 'banned'>;
 
-  /** Removals and role changes, conditional on the group's version. Throws ConcurrentChangeError. */
+  /** Removals, bans, role changes and lifted bans, conditional on the group's version. Throws ConcurrentChangeError. */
   changeMembership(change: MembershipChange): Promise<void>;
+
+  /** The ban of this person, if an admin removed them and nobody let them back in. */
+  getBan(groupId: string, userId: string): Promise<Ban | undefined>;
+  /** The group's bans, in a stable order. */
+  listBans(groupId: string, page: PageQuery): Promise<Page<Ban>>;
 
   /** Changes group properties, conditional on the group's version, with its audit entry. */
   updateGroup(groupId: string, expectedVersion: string, patch: GroupPatch, audit: AuditEntry): Promise<void>;
@@ -101,7 +108,20 @@ export interface MembershipChange {
   /** User ids whose memberships end; the member count drops by as many. */
   remove?: readonly string[];
   setRoles?: readonly { userId: string; role: Role }[];
+  /** Bans of people in `remove` (removed by an admin): written with the removal, so they never rejoin in between. */
+  ban?: readonly Ban[];
+  /** User ids whose ban ends (an admin let them back in). */
+  allow?: readonly string[];
   audit: readonly AuditEntry[];
+}
+
+/**
+ * Counts join-code checks in shared storage BEFORE the code is checked, so that parallel requests and several
+ * instances together get no more guesses than one patient client. Throws RateLimitedError when the user, the
+ * conversation, the tenant or the client address is over its limit.
+ */
+export interface JoinCodeAttempts {
+  count(userId: string, scope: JoinScope): Promise<void>;
 }
 
 export interface OrganizationMapping {

@@ -2,7 +2,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
 import { ConflictError, NotFoundError } from '../errors';
-import type { AuditAction, AuditEntry, Group, GroupPhoto, Member, Page, Role } from '../groups/model';
+import type { AuditAction, AuditEntry, Ban, Group, GroupPhoto, Member, Page, Role } from '../groups/model';
 import {
   ConcurrentChangeError,
   type GroupPatch,
@@ -22,6 +22,11 @@ import { isAlreadyExists, isNotFound, isPreconditionFailed, statusOf, TableRepos
  *   RowKey 'group|count|00'..'15'   member-count shards; the count is their sum. Right after 'group' in key
  *                                   order, so the group and its count are one contiguous range read.
  *   RowKey 'member|<userKey>'       one row per member: role, joinedAt, conversationRef
+ *   RowKey 'member|<userKey>' with role 'banned': a removed member's tombstone. It stays where the member row
+ *                                   was, so a join's create of that row fails (409) in the join's own
+ *                                   transaction: a ban needs no read on the join path and no join can race it.
+ *   RowKey 'ban|<userKey>'          the ban's record (who, by whom, when), written in the same transaction as
+ *                                   the tombstone, for the admins' "Removed" list.
  *   RowKey 'audit|<inverted ms>|<random>'   audit trail, newest first. Kept in the group's partition (not the
  *                                   separate `audit` table of the design sketch) so that "joined", "left",
  *                                   "removed" are written atomically with the change they describe.
@@ -38,6 +43,9 @@ const GROUP_ROW = 'group';
 const COUNTER_PREFIX = 'group|count|';
 const GROUP_RANGE_END = 'group}'; // '}' follows '|': the range ['group', 'group}') is the group row and its shards
 const MEMBER_PREFIX = 'member|';
+const BAN_PREFIX = 'ban|';
+/** The role of a tombstone member row (see the layout above): never a member. */
+const BANNED = 'banned';
 const AUDIT_PREFIX = 'audit|';
 const INVITE_ROW = 'invite';
 const PHOTO_ROW = 'photo';
@@ -47,11 +55,13 @@ const JOIN_ATTEMPTS = 12;
 /** Two entities per join (member and audit rows) and one counter shard: at most 100 per transaction. */
 const MAX_JOINS_PER_TRANSACTION = 49;
 
+type JoinOutcome = 'added' | 'already_member' | 'banned';
+
 interface PendingJoin {
   member: Member;
   audit: AuditEntry;
-  done: Promise<'added' | 'already_member'>;
-  resolve(outcome: 'added' | 'already_member'): void;
+  done: Promise<JoinOutcome>;
+  resolve(outcome: JoinOutcome): void;
   reject(err: unknown): void;
 }
 
@@ -89,7 +99,7 @@ interface CounterEntity {
 interface MemberEntity {
   userId: string;
   userName: string;
-  role: Role;
+  role: Role | typeof BANNED;
   joinedAt: string;
   conversationRef?: string;
 }
@@ -102,6 +112,14 @@ interface AuditEntity {
   subjectId?: string;
   subjectName?: string;
   detail?: string;
+}
+
+interface BanEntity {
+  userId: string;
+  userName: string;
+  bannedById: string;
+  bannedByName: string;
+  bannedAt: string;
 }
 
 interface InviteEntity {
@@ -133,12 +151,19 @@ export function toKey(value: string): string {
 }
 
 const memberRowKey = (userId: string) => `${MEMBER_PREFIX}${toKey(userId)}`;
+const banRowKey = (userId: string) => `${BAN_PREFIX}${toKey(userId)}`;
+const isBanned = (row: { role?: string } | undefined) => row?.role === BANNED;
 const counterRowKey = (shard: number) => `${COUNTER_PREFIX}${String(shard).padStart(2, '0')}`;
 
-/** Newest first: RowKeys sort ascending, so store (max - time), fixed width, plus a suffix against same-ms ties. */
-function auditRowKey(at: string): string {
+/**
+ * Newest first: RowKeys sort ascending, so store (max - time), fixed width, plus a suffix against same-ms ties.
+ * `order` (0-15) makes the entries of one change list in the order given ("removed" before "banned").
+ */
+function auditRowKey(at: string, order?: number): string {
   const inverted = 9_999_999_999_999 - Date.parse(at);
-  return `${AUDIT_PREFIX}${String(inverted).padStart(13, '0')}|${randomBytes(4).toString('hex')}`;
+  const random = randomBytes(4).toString('hex');
+  const suffix = order === undefined ? random : `${Math.min(order, 15).toString(16)}${random.slice(1)}`;
+  return `${AUDIT_PREFIX}${String(inverted).padStart(13, '0')}|${suffix}`;
 }
 
 /** A transaction error's message starts with the index of the failing action ("1:The specified entity ..."). */
@@ -159,6 +184,7 @@ async function backoff(attempt: number): Promise<void> {
 
 export class TableGroupStore implements GroupStore {
   private readonly memberRows: TableRepository<MemberEntity>;
+  private readonly banRows: TableRepository<BanEntity>;
   private readonly auditRows: TableRepository<AuditEntity>;
   private readonly invites: TableRepository<InviteEntity>;
   private readonly userGroups: TableRepository<UserGroupEntity>;
@@ -175,6 +201,7 @@ export class TableGroupStore implements GroupStore {
 
   constructor(private readonly tables: TableClients) {
     this.memberRows = new TableRepository(tables.groups);
+    this.banRows = new TableRepository(tables.groups);
     this.auditRows = new TableRepository(tables.groups);
     this.invites = new TableRepository(tables.invites);
     this.userGroups = new TableRepository(tables.usergroups);
@@ -230,7 +257,7 @@ export class TableGroupStore implements GroupStore {
 
   async getMember(groupId: string, userId: string): Promise<Member | undefined> {
     const row = await this.memberRows.find(groupId, memberRowKey(userId));
-    return row ? fromMemberEntity(groupId, row) : undefined;
+    return row && !isBanned(row) ? fromMemberEntity(groupId, row) : undefined;
   }
 
   /** The group row and its counter shards: one contiguous range of the partition. */
@@ -344,7 +371,7 @@ export class TableGroupStore implements GroupStore {
    * second; one transaction for many of them costs a fraction of one each, and each group has at most one
    * of our own writes to its counters in flight, so they do not collide with each other.
    */
-  addMember(member: Member, audit: AuditEntry): Promise<'added' | 'already_member'> {
+  addMember(member: Member, audit: AuditEntry): Promise<JoinOutcome> {
     const groupId = member.groupId;
     let batch = this.joinBatches.get(groupId);
     if (!batch) {
@@ -354,9 +381,9 @@ export class TableGroupStore implements GroupStore {
     const twin = batch.queue.find((j) => j.member.user.id === member.user.id);
     // The same person twice in one transaction is refused outright by the service: the second copy
     // follows the first and is then "already a member".
-    if (twin) return twin.done.then(() => 'already_member' as const);
-    let settle!: { resolve: (outcome: 'added' | 'already_member') => void; reject: (err: unknown) => void };
-    const done = new Promise<'added' | 'already_member'>((resolve, reject) => (settle = { resolve, reject }));
+    if (twin) return twin.done.then((outcome) => (outcome === 'added' ? 'already_member' : outcome));
+    let settle!: { resolve: (outcome: JoinOutcome) => void; reject: (err: unknown) => void };
+    const done = new Promise<JoinOutcome>((resolve, reject) => (settle = { resolve, reject }));
     batch.queue.push({ member, audit, done, ...settle });
     if (!batch.running) void this.runJoinBatches(groupId, batch);
     return done;
@@ -405,9 +432,10 @@ export class TableGroupStore implements GroupStore {
           throw new NotFoundError(GROUP_GONE, { cause: err });
         }
         if (status === 409 && failed !== undefined && failed < pending.length * 2 && failed % 2 === 0) {
-          // That person is a member already: tell them so and commit the others (nothing was written).
+          // That person's row exists (a member already, or a removed member's tombstone): tell them which
+          // and commit the others (nothing was written).
           const member = pending[failed / 2]!;
-          member.resolve('already_member');
+          void this.settleExistingRow(member);
           pending = pending.filter((j) => j !== member);
           continue;
         }
@@ -418,6 +446,18 @@ export class TableGroupStore implements GroupStore {
       }
     }
     if (pending.length > 0) throw new ConflictError('Many people are joining this group right now. Please try again in a moment.');
+  }
+
+  /** A join whose member row existed: a member already, or banned. Rare, so it may cost a read. */
+  private async settleExistingRow(join: PendingJoin): Promise<void> {
+    try {
+      const row = await this.memberRows.find(join.member.groupId, memberRowKey(join.member.user.id));
+      if (row) join.resolve(isBanned(row) ? 'banned' : 'already_member');
+      // Gone since the 409 (they left, or were let back in): try again as a new join.
+      else this.addMember(join.member, join.audit).then(join.resolve, join.reject);
+    } catch (err) {
+      join.reject(err);
+    }
   }
 
   async changeMembership(change: MembershipChange): Promise<void> {
@@ -436,7 +476,25 @@ export class TableGroupStore implements GroupStore {
       // Member rows: a transactional delete cannot carry an eTag (SDK limitation) and the role update uses '*';
       // both are safe because the group row's eTag above fails the whole transaction if anyone removed this
       // member or changed a role since the caller's read (joins only ever create member rows).
-      for (const userId of removals) actions.push(['delete', { partitionKey: groupId, rowKey: memberRowKey(userId) }]);
+      const bans = new Map((change.ban ?? []).map((ban) => [ban.user.id, ban]));
+      for (const userId of removals) {
+        const ban = bans.get(userId);
+        if (!ban) {
+          actions.push(['delete', { partitionKey: groupId, rowKey: memberRowKey(userId) }]);
+          continue;
+        }
+        // The tombstone replaces the member row (see the layout), and the ban's record goes with it.
+        const tombstone: MemberEntity = { userId, userName: ban.user.name, role: BANNED, joinedAt: ban.bannedAt };
+        actions.push(['upsert', { partitionKey: groupId, rowKey: memberRowKey(userId), ...tombstone }, 'Replace']);
+        actions.push(['upsert', { partitionKey: groupId, rowKey: banRowKey(userId), ...toBanEntity(ban) }, 'Replace']);
+      }
+      for (const userId of change.allow ?? []) {
+        // Only a tombstone goes: read first, as a transactional delete of a missing row fails the whole change.
+        if (isBanned(await this.memberRows.find(groupId, memberRowKey(userId)))) {
+          actions.push(['delete', { partitionKey: groupId, rowKey: memberRowKey(userId) }]);
+        }
+        if (await this.banRows.find(groupId, banRowKey(userId))) actions.push(['delete', { partitionKey: groupId, rowKey: banRowKey(userId) }]);
+      }
       for (const { userId, role } of change.setRoles ?? []) {
         actions.push(['update', { partitionKey: groupId, rowKey: memberRowKey(userId), role }, 'Merge', { etag: '*' }]);
       }
@@ -454,9 +512,9 @@ export class TableGroupStore implements GroupStore {
           { etag: shard.etag },
         ]);
       }
-      for (const entry of change.audit) {
-        actions.push(['create', { partitionKey: groupId, rowKey: auditRowKey(entry.at), ...toAuditEntity(entry) }]);
-      }
+      change.audit.forEach((entry, order) => {
+        actions.push(['create', { partitionKey: groupId, rowKey: auditRowKey(entry.at, order), ...toAuditEntity(entry) }]);
+      });
       try {
         const response = await this.tables.groups.submitTransaction(actions);
         if (shard) {
@@ -554,7 +612,8 @@ export class TableGroupStore implements GroupStore {
     if (!row) return;
     // Read the membership AFTER the index row: if the user re-joined in between, the member row is there, or
     // their re-index changes the row's eTag and the conditional delete below fails harmlessly.
-    if (await this.memberRows.find(groupId, memberRowKey(userId))) return;
+    const member = await this.memberRows.find(groupId, memberRowKey(userId));
+    if (member && !isBanned(member)) return;
     try {
       await this.userGroups.delete(toKey(userId), groupId, row.etag);
     } catch (err) {
@@ -584,15 +643,30 @@ export class TableGroupStore implements GroupStore {
   // ---- listings -------------------------------------------------------------------------------------------
 
   async listMembers(groupId: string, page: PageQuery): Promise<Page<Member>> {
-    const result = await this.memberRows.page(groupId, MEMBER_PREFIX, page);
-    return {
-      items: result.items.map((row) => fromMemberEntity(groupId, row)),
-      continuationToken: result.continuationToken,
-    };
+    // Tombstones are filtered out by the query itself; a page may then hold fewer rows than asked (bans are few).
+    const upper = `${MEMBER_PREFIX}\uffff`;
+    const filter = odata`PartitionKey eq ${groupId} and RowKey ge ${MEMBER_PREFIX} and RowKey lt ${upper} and role ne ${BANNED}`;
+    const iterator = this.tables.groups
+      .listEntities<MemberEntity>({ queryOptions: { filter } })
+      .byPage({ maxPageSize: page.pageSize, continuationToken: page.continuationToken });
+    const next = await iterator.next();
+    if (next.done) return { items: [] };
+    const rows = next.value as MemberEntity[] & { continuationToken?: string };
+    return { items: rows.map((row) => fromMemberEntity(groupId, row)), continuationToken: rows.continuationToken };
   }
 
   async *allMembers(groupId: string): AsyncIterable<Member> {
-    for await (const row of this.memberRows.all(groupId, MEMBER_PREFIX)) yield fromMemberEntity(groupId, row);
+    for await (const row of this.memberRows.all(groupId, MEMBER_PREFIX)) if (!isBanned(row)) yield fromMemberEntity(groupId, row);
+  }
+
+  async getBan(groupId: string, userId: string): Promise<Ban | undefined> {
+    const row = await this.banRows.find(groupId, banRowKey(userId));
+    return row ? fromBanEntity(groupId, row) : undefined;
+  }
+
+  async listBans(groupId: string, page: PageQuery): Promise<Page<Ban>> {
+    const result = await this.banRows.page(groupId, BAN_PREFIX, page);
+    return { items: result.items.map((row) => fromBanEntity(groupId, row)), continuationToken: result.continuationToken };
   }
 
   async listAudit(groupId: string, page: PageQuery): Promise<Page<AuditEntry>> {
@@ -663,10 +737,18 @@ function fromMemberEntity(groupId: string, row: MemberEntity): Member {
   return defined({
     groupId,
     user: { id: row.userId, name: row.userName },
-    role: row.role,
+    role: row.role === 'admin' ? 'admin' : 'member',
     joinedAt: row.joinedAt,
     conversationRef: row.conversationRef,
   });
+}
+
+function toBanEntity(ban: Ban): BanEntity {
+  return { userId: ban.user.id, userName: ban.user.name, bannedById: ban.bannedBy.id, bannedByName: ban.bannedBy.name, bannedAt: ban.bannedAt };
+}
+
+function fromBanEntity(groupId: string, row: BanEntity): Ban {
+  return { groupId, user: { id: row.userId, name: row.userName }, bannedBy: { id: row.bannedById, name: row.bannedByName }, bannedAt: row.bannedAt };
 }
 
 function toAuditEntity(entry: AuditEntry): AuditEntity {

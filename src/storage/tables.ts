@@ -15,6 +15,7 @@ export const TABLE_NAMES = [
   'dedup',
   'photos',
   'settings',
+  'limits',
 ] as const;
 export type TableName = (typeof TABLE_NAMES)[number];
 

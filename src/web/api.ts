@@ -5,7 +5,7 @@ import type { Logger } from '../logger';
 import type { VerifiedUser } from '../auth/entraTokenVerifier';
 import { TokenVerificationError } from '../auth/entraTokenVerifier';
 import { DomainOrganizationDirectory, type OrganizationDirectory } from '../auth/organizationDirectory';
-import { ConflictError, InvalidInputError, NotFoundError, RateLimitedError, UnauthenticatedError, isAppError } from '../errors';
+import { InvalidInputError, NotFoundError, RateLimitedError, UnauthenticatedError, isAppError } from '../errors';
 import { inviteQrDataUrl } from '../../cards/qr';
 import type { DocumentService } from './documentService';
 import { groupPhotoUrl } from './groupPhoto';
@@ -20,7 +20,7 @@ import { groupPhotoUrl } from './groupPhoto';
  */
 
 export interface ApiDependencies {
-  groups: Pick<GroupService, 'listMyGroups' | 'getGroupAsMember' | 'getInvite' | 'resetInviteLink' | 'mapToOrganization' | 'listAdmins'>;
+  groups: Pick<GroupService, 'listMyGroups' | 'getGroupAsMember' | 'getInvite' | 'resetInviteLink' | 'resetInviteLinkFrom' | 'mapToOrganization' | 'listAdmins'>;
   verifier: { verify(token: string): Promise<VerifiedUser> };
   documents: Pick<DocumentService, 'documentLinks'>;
   publicUrl: string;
@@ -147,13 +147,15 @@ export function apiRoutes(deps: ApiDependencies) {
       route(async ({ user }, req) => {
         const groupId = groupIdOf(req);
         await asMember(groupId, user);
-        // `from` names the link the page shows: a second click (or a retried request) after a reset finds
-        // another link and resets nothing, so the link just shared stays valid.
+        // `from` names the link the page shows: a second click, a retried request or a reset from another
+        // device at the same moment finds another link and resets nothing (decided in storage by the domain);
+        // it gets the current link, `reset: false`, so the page shows the link that works.
         const from = queryString(req, 'from');
-        if (from !== undefined && from !== (await deps.groups.getInvite(groupId, user)).url) {
-          throw new ConflictError('This link was already reset. Reload to see the current one.');
+        if (from !== undefined) {
+          const { invite, reset } = await deps.groups.resetInviteLinkFrom(groupId, user, { url: from });
+          return { body: { invite: await inviteView(invite), reset } };
         }
-        return { body: { invite: await inviteView(await deps.groups.resetInviteLink(groupId, user)) } };
+        return { body: { invite: await inviteView(await deps.groups.resetInviteLink(groupId, user)), reset: true } };
       }),
     );
 

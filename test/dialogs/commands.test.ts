@@ -36,6 +36,8 @@ describe('dialogs/commands', () => {
       ['email Sales', { command: 'email', args: 'Sales' }],
       ['help', { command: 'help', args: '' }],
       ['cancel', { command: 'cancel', args: '' }],
+      ['allow Ann Lee in Sales', { command: 'allow', args: 'Ann Lee in Sales' }],
+      ['let back in Ann', { command: 'allow', args: 'Ann' }],
     ];
     for (const [text, expected] of cases) {
       it(`reads "${text}"`, () => assert.deepEqual(parseCommand(text), expected));

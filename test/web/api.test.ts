@@ -177,16 +177,34 @@ describe('web API for the tab (real HTTP, Azurite, fake Entra)', function () {
       assert.equal((await h.groups.resolveInvite(fresh['url']!)).id, group.id);
     });
 
-    it('resets nothing when the page asks from a link that was already reset (a double click)', async () => {
+    it('resets nothing when the page asks from a link that was already reset (a double click), and shows the current link', async () => {
       const group = await h.createGroup(alice, 'Night shift');
       const shown = (await h.groups.getInvite(group.id, alice)).url;
       const first = await call('POST', `/api/groups/${group.id}/invite/reset?from=${encodeURIComponent(shown)}`, aliceToken);
       assert.equal(first.status, 200);
+      assert.equal(first.json['reset'], true);
       const shared = (first.json['invite'] as Record<string, string>)['url'];
       const second = await call('POST', `/api/groups/${group.id}/invite/reset?from=${encodeURIComponent(shown)}`, aliceToken);
-      assert.equal(second.status, 409);
-      assert.match(String(second.json['error']), /already reset/);
+      assert.equal(second.status, 200);
+      assert.equal(second.json['reset'], false);
+      assert.equal((second.json['invite'] as Record<string, string>)['url'], shared);
       assert.equal((await h.groups.getInvite(group.id, alice)).url, shared);
+    });
+
+    it('resets once when two requests from the same link arrive at the same moment; both answer with the link that works', async () => {
+      for (let trial = 0; trial < 3; trial++) {
+        const group = await h.createGroup(alice, `Race ${trial}`);
+        const shown = (await h.groups.getInvite(group.id, alice)).url;
+        const path = `/api/groups/${group.id}/invite/reset?from=${encodeURIComponent(shown)}`;
+        const replies = await Promise.all([call('POST', path, aliceToken), call('POST', path, aliceToken)]);
+        assert.deepEqual(replies.map((r) => r.status), [200, 200]);
+        assert.deepEqual(replies.map((r) => r.json['reset']).sort(), [false, true]);
+        const urls = replies.map((r) => (r.json['invite'] as Record<string, string>)['url']!);
+        assert.equal(urls[0], urls[1]);
+        assert.equal((await h.groups.resolveInvite(urls[0]!)).id, group.id);
+        const resets = (await h.groups.auditTrail(group.id)).items.filter((e) => e.action === 'link_reset');
+        assert.equal(resets.length, 1);
+      }
     });
   });
 

@@ -390,7 +390,7 @@ class TabView {
   private async resetLink(groupId: string): Promise<void> {
     try {
       const shown = this.detail.querySelector<HTMLInputElement>('#invite-link')?.value ?? '';
-      const { invite } = await this.api.call<{ invite: InviteView }>(
+      const { invite, reset } = await this.api.call<{ invite: InviteView; reset?: boolean }>(
         'POST',
         `api/groups/${encodeURIComponent(groupId)}/invite/reset?from=${encodeURIComponent(shown)}`,
       );
@@ -405,7 +405,12 @@ class TabView {
       await this.refreshLinks(groupId);
       const list = this.detail.querySelector<HTMLElement>('ul.downloads');
       if (list) this.renderLinks(list, groupId);
-      this.status.show('The invite link was reset. The old link and join code no longer work.', 'success');
+      this.status.show(
+        reset === false
+          ? 'This link was already reset. This is the current one.'
+          : 'The invite link was reset. The old link and join code no longer work.',
+        'success',
+      );
       field?.focus();
     } catch (err) {
       this.showError(err);
