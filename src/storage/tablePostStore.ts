@@ -221,7 +221,26 @@ export class TablePostStore implements PostStore, FanoutSource {
   }
 
   private async commit(groupId: string, batch: PendingPost[]): Promise<void> {
-    let pending = batch;
+    // The same request twice in one batch (a redelivery racing its first delivery): one write, two answers.
+    const seen = new Map<string, PendingPost>();
+    let pending: PendingPost[] = [];
+    for (const p of batch) {
+      const first = seen.get(p.post.sourceKey);
+      if (!first) {
+        seen.set(p.post.sourceKey, p);
+        pending.push(p);
+        continue;
+      }
+      const { resolve, reject } = first;
+      first.resolve = (outcome) => {
+        resolve(outcome);
+        p.resolve({ ...outcome, created: false });
+      };
+      first.reject = (err) => {
+        reject(err);
+        p.reject(err);
+      };
+    }
     let attempt = 0;
     while (pending.length > 0) {
       if (attempt >= ACCEPT_ATTEMPTS) throw new ConflictError('Many people are posting in this group right now. Please try again.');
