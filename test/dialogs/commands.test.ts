@@ -36,6 +36,13 @@ describe('dialogs/commands', () => {
       ['email Sales', { command: 'email', args: 'Sales' }],
       ['help', { command: 'help', args: '' }],
       ['cancel', { command: 'cancel', args: '' }],
+      ['switch', { command: 'switch', args: '' }],
+      ['switch Night Shift', { command: 'switch', args: 'Night Shift' }],
+      ['open Sales', { command: 'open', args: 'Sales' }],
+      ['history', { command: 'history', args: '' }],
+      ['settings Sales', { command: 'settings', args: 'Sales' }],
+      ['mute', { command: 'mute', args: '' }],
+      ['unmute Sales', { command: 'unmute', args: 'Sales' }],
     ];
     for (const [text, expected] of cases) {
       it(`reads "${text}"`, () => assert.deepEqual(parseCommand(text), expected));
