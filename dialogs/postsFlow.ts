@@ -70,7 +70,7 @@ export class PostsFlow {
         // The text as sent (line breaks kept), not the command parser's one-line form.
         text: withoutBotMention(activity.text ?? '', activity.recipient?.name),
         sourceKey: postSourceKey(activity.conversation.id, activity.id ?? ''),
-      });
+      }, current.context);
       if (created && !current.confirmed) {
         await this.deps.conversation.markConfirmed(req.user.id, current.groupId);
         return textReply(`Sent to **${markdownSafe(current.groupName)}**. Type \`switch\` to choose another group.`);

@@ -60,7 +60,11 @@ export class ConversationService {
 
   // ---- posting --------------------------------------------------------------------------------------------
 
-  async post(input: PostInput): Promise<PostOutcome> {
+  /**
+   * Accepts a post (or finds the one this request made before) and tells the engine. `known` is the posting
+   * context the caller read in this same turn (the current-group check reads it): no second read.
+   */
+  async post(input: PostInput, known?: PostingContext): Promise<PostOutcome> {
     const { posts } = this.options;
     const text = normalizePostText(input.text ?? '');
     if (text === '') throw new InvalidInputError('There is nothing to post. Type some text.');
@@ -68,7 +72,7 @@ export class ConversationService {
     if (length > MAX_POST_CHARS) {
       throw new TooLargeError(`Posts can be at most ${MAX_POST_CHARS.toLocaleString('en-US')} characters; yours has ${length.toLocaleString('en-US')}. Please shorten it.`);
     }
-    const context = await this.requirePoster(input.groupId, input.sender.userId);
+    const context = await this.requirePoster(input.groupId, input.sender.userId, known);
     try {
       await this.options.limiter.take(input.sender.userId);
     } catch (err) {
@@ -95,8 +99,8 @@ export class ConversationService {
   }
 
   /** The member may post in the group now (member, and an admin when only admins may post). */
-  private async requirePoster(groupId: string, userId: string): Promise<PostingContext> {
-    const context = await this.options.posts.postingContext(groupId, userId);
+  private async requirePoster(groupId: string, userId: string, known?: PostingContext): Promise<PostingContext> {
+    const context = known?.groupId === groupId && known.member?.userId === userId ? known : await this.options.posts.postingContext(groupId, userId);
     if (!context) throw new NotFoundError(GROUP_NOT_FOUND);
     if (!context.member) throw new ForbiddenError(`You are not a member of ${context.groupName}, so you cannot post there.`);
     if (context.settings.onlyAdminsPost && !context.adminIds.includes(userId)) {
@@ -190,7 +194,7 @@ export class ConversationService {
   // ---- current group --------------------------------------------------------------------------------------
 
   /** The member's current group, when they still belong to it (otherwise forgotten). */
-  async currentGroup(userId: string): Promise<{ groupId: string; groupName: string; confirmed: boolean } | undefined> {
+  async currentGroup(userId: string): Promise<{ groupId: string; groupName: string; confirmed: boolean; context: PostingContext } | undefined> {
     const current = await this.options.current.get(userId);
     if (!current) return undefined;
     const context = await this.options.posts.postingContext(current.groupId, userId);
@@ -198,7 +202,7 @@ export class ConversationService {
       await this.options.current.clear(userId);
       return undefined;
     }
-    return { groupId: current.groupId, groupName: context.groupName, confirmed: current.confirmedGroupId === current.groupId };
+    return { groupId: current.groupId, groupName: context.groupName, confirmed: current.confirmedGroupId === current.groupId, context };
   }
 
   /** Created, joined, opened or replied in: that group becomes current. */
