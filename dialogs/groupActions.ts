@@ -149,7 +149,7 @@ export class GroupActions {
     if (alreadyMember) return this.groupInfo(req, group.id, `You are already a member of this group.`);
     this.deps.notices.memberJoined(group, req.user, admins);
     // Built from what the join read: a join storm costs no extra reads for the welcome.
-    return this.groupInfoOf(group, admins, false, `Welcome, ${markdownSafe(req.user.name)}! You joined **${markdownSafe(group.name)}**.`);
+    return this.groupInfoOf(group, admins, false, `Welcome, ${markdownSafe(req.user.name)}! You joined **${markdownSafe(group.name)}**. What you type here now goes to the group.`);
   }
 
   async askLeave(req: Requester, groupId: string): Promise<Reply> {

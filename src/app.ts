@@ -171,7 +171,7 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
           conversationRef: conversationRefOf(context.activity),
         });
         await conversationService.setCurrentGroup(creator.id, group.id);
-        const reply = await actions.groupInfo({ user: creator, activityId: context.activity.id ?? '' }, group.id, `Your group **${markdownSafe(group.name)}** is ready. Next: Invite People.`);
+        const reply = await actions.groupInfo({ user: creator, activityId: context.activity.id ?? '' }, group.id, `Your group **${markdownSafe(group.name)}** is ready. Next: Invite People. What you type here now goes to the group.`);
         if (reply.text) await context.sendActivity(reply.text);
         await context.sendActivity({ attachments: reply.cards });
         return group;

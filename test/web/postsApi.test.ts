@@ -77,7 +77,21 @@ describe('tab API: a group\'s posts (GET/POST /api/groups/:id/posts)', () => {
     assert.deepEqual(engine.seqs('postAccepted', group.id).filter((s) => s === seq).length >= 1, true);
   });
 
-  it('refuses a post without an Idempotency-Key, or without text', async () => {
+  it('answers a repeated key with its post even past the rate limit, and refuses a new post with 429 and Retry-After', async () => {
+    const carol: UserRef = { id: randomUUID(), name: 'Carol Chatty' };
+    await groups.join({ ref: (await groups.getInvite(group.id, alice)).url, user: carol });
+    const keys = Array.from({ length: 10 }, () => `key-${randomUUID()}`);
+    for (const key of keys) assert.equal((await call('POST', `/api/groups/${group.id}/posts`, carol, { body: { text: key }, key })).status, 201);
+    const repeated = await call('POST', `/api/groups/${group.id}/posts`, carol, { body: { text: keys[0] }, key: keys[0] });
+    assert.equal(repeated.status, 200);
+    const headers: Record<string, string> = { authorization: `Bearer ${await token(carol)}`, 'content-type': 'application/json', 'idempotency-key': `key-${randomUUID()}` };
+    const refused = await fetch(`${url}/api/groups/${group.id}/posts`, { method: 'POST', headers, body: JSON.stringify({ text: 'eleventh' }) });
+    assert.equal(refused.status, 429);
+    assert.ok(Number(refused.headers.get('retry-after')) >= 1);
+    assert.match(((await refused.json()) as { error: string }).error, /at most 10 times a minute/);
+  });
+
+    it('refuses a post without an Idempotency-Key, or without text', async () => {
     assert.equal((await call('POST', `/api/groups/${group.id}/posts`, bob, { body: { text: 'no key' } })).status, 400);
     assert.equal((await call('POST', `/api/groups/${group.id}/posts`, bob, { body: {}, key: `key-${randomUUID()}` })).status, 400);
   });
