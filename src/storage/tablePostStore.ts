@@ -34,7 +34,7 @@ import { isNotFound, statusOf, TableRepository, type TableClients } from './tabl
  *                                     deleted group's post fails instead of being written.
  *
  * Elsewhere: `postsources` PK sourceKey, RK 'post' -> groupId (Teams' edit and delete events name the
- * original message, not the group; written before the post, so a post never lacks it).
+ * original message, not the group; written beside the post's transaction, and again by a retry).
  *
  * Posts of one group that arrive together are committed together (group commit, up to 33 per transaction: two
  * rows each, the senders' member rows and the counter stay within 100 operations), in arrival order.
@@ -192,9 +192,6 @@ export class TablePostStore implements PostStore, FanoutSource {
   // ---- accepting ------------------------------------------------------------------------------------------
 
   async accept(post: NewPost): Promise<{ seq: number; created: boolean }> {
-    // The index first, by upsert (its content is a function of its key): a post always has it, and a crash
-    // after this leaves an index row that names a group without that post, which lookups treat as "no post".
-    await this.tables.postsources.upsertEntity({ partitionKey: post.sourceKey, rowKey: SOURCE_INDEX_ROW, groupId: post.groupId }, 'Replace');
     let queue = this.queues.get(post.groupId);
     if (!queue) {
       queue = { pending: [], running: false };
@@ -202,7 +199,14 @@ export class TablePostStore implements PostStore, FanoutSource {
     }
     const done = new Promise<{ seq: number; created: boolean }>((resolve, reject) => queue.pending.push({ post, resolve, reject }));
     if (!queue.running) void this.drain(post.groupId, queue);
-    return done;
+    // The index beside the transaction, by upsert (its content is a function of its key). Either may fail
+    // alone: an index row without its post is read as "no post"; a post whose index write failed fails the
+    // request, and its retry finds the post (409 on its idempotency row) and writes the index again.
+    const [outcome] = await Promise.all([
+      done,
+      this.tables.postsources.upsertEntity({ partitionKey: post.sourceKey, rowKey: SOURCE_INDEX_ROW, groupId: post.groupId }, 'Replace'),
+    ]);
+    return outcome;
   }
 
   private async drain(groupId: string, queue: { pending: PendingPost[]; running: boolean }): Promise<void> {
@@ -263,7 +267,9 @@ export class TablePostStore implements PostStore, FanoutSource {
       }
       try {
         const response = await this.tables.groups.submitTransaction(actions);
-        this.rememberCounter(groupId, { seq: next, etag: response.getResponseForEntity(COUNTER_ROW)?.etag });
+        // By position, not by key: Azurite's batch answer names no RowKey for an update (getResponseForEntity
+        // finds nothing), and the counter is always action 0.
+        this.rememberCounter(groupId, { seq: next, etag: response.subResponses[0]?.etag });
         pending.forEach((p, i) => p.resolve({ seq: counter.seq + i + 1, created: true }));
         return;
       } catch (err) {
@@ -307,8 +313,8 @@ export class TablePostStore implements PostStore, FanoutSource {
   }
 
   private rememberCounter(groupId: string, counter: Counter): void {
-    if (!counter.etag) return; // no eTag in the response: do not guess
     this.counters.delete(groupId);
+    if (!counter.etag) return; // no eTag in the response: do not guess (the next post reads the row)
     this.counters.set(groupId, counter);
     if (this.counters.size > COUNTER_CACHE_LIMIT) this.counters.delete(this.counters.keys().next().value!);
   }
