@@ -262,9 +262,10 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
         tabRoutes({ logger, publicUrl: config.PUBLIC_URL, allowTestHooks: config.NODE_ENV === 'test' }),
       ],
     });
+    // The engine first: the first post accepted after listening can be delivered.
+    await engine.start();
     const url = await listen(server, config.PORT, config.HOST);
     logger.info({ url, publicUrl: config.PUBLIC_URL, embeddedStorage: Boolean(embedded), channelAuth: config.channelAuthEnabled }, 'bot listening');
-    await engine.start();
     retention?.start();
 
     return {
