@@ -18,3 +18,7 @@ export * from './organizationMapped';
 export * from './documents';
 export * from './orgGroups';
 export * from './error';
+export * from './post';
+export * from './postHistory';
+export * from './switchGroup';
+export * from './postSettings';

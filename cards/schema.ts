@@ -112,6 +112,19 @@ export interface InputText extends ElementBase {
   style?: 'Text' | 'Url' | 'Email' | 'Tel';
   regex?: string;
   value?: string;
+  isMultiline?: boolean;
+}
+
+export interface InputToggle extends ElementBase {
+  type: 'Input.Toggle';
+  id: string;
+  title: string;
+  label?: string;
+  /** 'true' or 'false' (valueOn / valueOff); Teams submits the string. */
+  value?: string;
+  valueOn?: string;
+  valueOff?: string;
+  wrap?: boolean;
 }
 
 export type CardElement =
@@ -122,7 +135,8 @@ export type CardElement =
   | Container
   | ColumnSet
   | ActionSet
-  | InputText;
+  | InputText
+  | InputToggle;
 
 /** What every bot-bound button carries: the verb plus flat, typed data. */
 export type ActionPayload = { verb: CardVerb } & Record<string, string | number | boolean>;

@@ -30,6 +30,12 @@ export const CARD_VERBS = [
   'more', // { groupId }: the Group Info actions as a new card, where Action.ShowCard is awkward
   'orgGroupsPage', // { continuationToken }: organization admins' list of groups
   'exportGroup', // { groupId }: organization admins; the bot replies with a download link
+  'replyToPost', // { groupId, seq } + input replyText: a reply posted to that group, whatever the current group
+  'openGroup', // { groupId }: makes it the current group and shows Group Info
+  'deletePost', // { groupId, seq }: admins and the sender
+  'switchGroup', // { groupId }: makes it the current group
+  'historyPage', // { groupId, before }: earlier posts
+  'saveSettings', // { groupId } + toggles onlyAdminsPost, historyForNewMembers (admins)
 ] as const;
 
 export type CardVerb = (typeof CARD_VERBS)[number];

@@ -22,6 +22,12 @@ export const COMMAND_NAMES = [
   'email',
   'help',
   'cancel',
+  'switch',
+  'open',
+  'history',
+  'settings',
+  'mute',
+  'unmute',
 ] as const;
 
 export type CommandName = (typeof COMMAND_NAMES)[number];
@@ -179,6 +185,48 @@ export const COMMANDS: readonly CommandSpec[] = [
     aliases: ['stop'],
     args: '',
     help: 'Stop what you are doing (for example creating a group).',
+  },
+  {
+    name: 'switch',
+    phrase: 'switch',
+    aliases: [],
+    args: '[group]',
+    help: 'Choose the group your typed messages go to.',
+  },
+  {
+    name: 'open',
+    phrase: 'open',
+    aliases: [],
+    args: '<group>',
+    help: 'Open a group: its info, and your messages go to it.',
+  },
+  {
+    name: 'history',
+    phrase: 'history',
+    aliases: [],
+    args: '[group]',
+    help: "Read a group's earlier posts, 20 at a time.",
+  },
+  {
+    name: 'settings',
+    phrase: 'settings',
+    aliases: [],
+    args: '[group]',
+    help: 'Who can post, and whether new members see earlier posts (group admins).',
+  },
+  {
+    name: 'mute',
+    phrase: 'mute',
+    aliases: [],
+    args: '[group]',
+    help: "Stop getting a group's posts (its history stays).",
+  },
+  {
+    name: 'unmute',
+    phrase: 'unmute',
+    aliases: [],
+    args: '[group]',
+    help: "Get a group's posts again.",
   },
 ];
 

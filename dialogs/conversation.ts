@@ -21,6 +21,7 @@ import { CreateGroupDialog, CREATE_GROUP_DIALOG, type CreateGroupOptions } from 
 import type { GroupActions, Requester } from './groupActions';
 import { conversationRefOf, userFromActivity } from './identity';
 import { textReply, type Reply } from './replies';
+import type { MessageChangeKind, PostsFlow } from './postsFlow';
 
 /** Step 3: sign-in and mapping, and the organization admin's commands. */
 export interface OrganizationFlow {
@@ -57,6 +58,8 @@ export interface ConversationDependencies {
   /** True the first time for a conversation: Teams announces an install twice (installationUpdate and
    * conversationUpdate) and may redeliver either. */
   firstWelcome(conversationId: string): Promise<boolean>;
+  /** Issue 10: the group's conversation (posting, switch, history, settings, mute, edits). */
+  posts?: PostsFlow;
 }
 
 /** The dialogs of one turn, opened (and so saved) only when a dialog is running or starts. */
@@ -116,11 +119,19 @@ export class Conversation implements TurnHandlers {
   async onMessage(context: TurnContext): Promise<void> {
     const input = turnInputOf(context);
     if (isJoinRequest(input)) {
+      // "join us at 5" to a member with a current group is a post, not a join.
+      const posted = await this.deps.posts?.tryPost(context, input);
+      if (posted) return this.send(context, posted);
       // Answered without reading dialog state (see isJoinRequest); a question being asked stays open.
       await this.send(context, await this.replyTo(context, NO_DIALOGS, input));
       return;
     }
     const dc = await this.dialogContext(context);
+    if (!dc.activeDialog) {
+      // A member with a current group talks to it: what is not a command is a post.
+      const posted = await this.deps.posts?.tryPost(context, input);
+      if (posted) return this.send(context, posted);
+    }
     if (dc.activeDialog) {
       if (isCancel(input)) {
         await dc.cancelAllDialogs();
@@ -213,6 +224,11 @@ export class Conversation implements TurnHandlers {
     };
   }
 
+  /** Teams' messageUpdate / messageDelete for a message the user sent the bot. */
+  async onMessageChange(context: TurnContext, kind: MessageChangeKind): Promise<void> {
+    await this.deps.posts?.onMessageChange(context, kind);
+  }
+
   onTokenExchange(context: TurnContext): Promise<InvokeResponse> {
     return this.deps.organization.onTokenExchange(context);
   }
@@ -270,8 +286,10 @@ export class Conversation implements TurnHandlers {
   private async command(context: TurnContext, dc: TurnDialogs, command: CommandName, args: string): Promise<Reply> {
     const req = this.requester(context);
     const actions = this.deps.actions;
+    const posts = this.deps.posts;
     const withGroup = async (name: string, run: (groupId: string) => Promise<Reply>): Promise<Reply> => {
-      const resolved = await actions.resolveGroup(req, name);
+      // Without a name: the member's current group, when they have one.
+      const resolved = posts ? await posts.groupFor(req, name) : await actions.resolveGroup(req, name);
       return 'reply' in resolved ? resolved.reply : run(resolved.groupId);
     };
     switch (command) {
@@ -327,6 +345,17 @@ export class Conversation implements TurnHandlers {
       case 'poster':
       case 'email':
         return withGroup(args, (id) => this.deps.documents.documents(req, id));
+      case 'switch':
+        return posts ? posts.switchGroup(req, args) : textReply(NOT_UNDERSTOOD);
+      case 'open':
+        return withGroup(args, (id) => (posts ? posts.open(req, id) : actions.groupInfo(req, id)));
+      case 'history':
+        return posts ? withGroup(args, (id) => posts.history(req, id)) : textReply(NOT_UNDERSTOOD);
+      case 'settings':
+        return posts ? withGroup(args, (id) => posts.settings(req, id)) : textReply(NOT_UNDERSTOOD);
+      case 'mute':
+      case 'unmute':
+        return posts ? withGroup(args, (id) => posts.mute(req, id, command === 'mute')) : textReply(NOT_UNDERSTOOD);
     }
   }
 
@@ -386,6 +415,36 @@ export class Conversation implements TurnHandlers {
       case 'poster':
       case 'email':
         return this.deps.documents.documents(req, groupId);
+      case 'replyToPost':
+      case 'openGroup':
+      case 'deletePost':
+      case 'switchGroup':
+      case 'historyPage':
+      case 'saveSettings':
+        return this.postAction(context, req, verb, data);
+    }
+  }
+
+  private async postAction(context: TurnContext, req: Requester, verb: CardVerb, data: CardData): Promise<Reply> {
+    const posts = this.deps.posts;
+    if (!posts) return textReply('That button does not work here.');
+    const groupId = String(data.groupId ?? '');
+    const seq = Number(data.seq);
+    switch (verb) {
+      case 'replyToPost':
+        return posts.reply(context, groupId, seq, typeof data.replyText === 'string' ? data.replyText : '');
+      case 'openGroup':
+        return posts.open(req, groupId);
+      case 'deletePost':
+        return posts.deletePost(req, groupId, seq);
+      case 'switchGroup':
+        return posts.switchTo(req, groupId);
+      case 'historyPage':
+        return posts.history(req, groupId, Number.isInteger(Number(data.before)) ? Number(data.before) : undefined);
+      case 'saveSettings':
+        return posts.saveSettings(req, groupId, data);
+      default:
+        return textReply('That button does not work here.');
     }
   }
 

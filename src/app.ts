@@ -42,6 +42,14 @@ import { OrganizationSignInFlow } from '../dialogs/organizationFlow';
 import { GroupDocumentsFlow } from '../dialogs/documentsFlow';
 import { conversationRefOf, userFromActivity } from '../dialogs/identity';
 import { isJoinRequest, turnInputOf } from '../dialogs/turnInput';
+import { PostsFlow } from '../dialogs/postsFlow';
+import { createPostCopyRenderer } from '../dialogs/postCopies';
+import { ConversationService } from './groups/conversationService';
+import { TablePostStore } from './storage/tablePostStore';
+import { TableCurrentGroupStore } from './storage/tableCurrentGroupStore';
+import { MemoryPostRateLimiter } from './postRateLimiter';
+import { PostRetentionSweeper } from './postRetention';
+import type { DeliveryEngine, FanoutSource, RenderCopy } from './delivery/ports';
 
 /** The bot's display name, as in the manifest. */
 export const BOT_NAME = 'Kaizala Groups';
@@ -54,6 +62,11 @@ export interface AppOptions {
   photoFetchOptions?: PhotoFetchOptions;
   /** Tests only: fetch used to reach Entra and Graph stand-ins. */
   fetch?: typeof fetch;
+  /**
+   * The delivery engine of the group's conversation, built over the posts' FanoutSource and RenderCopy (the
+   * contract in src/delivery/ports.ts). Tests pass a recording one.
+   */
+  createDeliveryEngine?: (deps: { source: FanoutSource; render: RenderCopy; logger: Logger }) => DeliveryEngine;
 }
 
 export interface RunningApp {
@@ -61,6 +74,10 @@ export interface RunningApp {
   readonly tables: TableClients;
   readonly groups: GroupService;
   readonly adapter: CloudAdapter;
+  readonly posts: TablePostStore;
+  readonly conversation: ConversationService;
+  /** Present when MESSAGE_RETENTION_DAYS is set. */
+  readonly retention?: PostRetentionSweeper;
   stop(): Promise<void>;
 }
 
@@ -114,7 +131,30 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
       allowLoopback: !config.channelAuthEnabled,
       logger,
     });
-    const actions = new GroupActions({ groups, notices: new AdminJoinNotices(messenger, background), publicUrl: config.PUBLIC_URL });
+    // The group's conversation (issue 10): posts in the groups' partitions, delivered by the engine.
+    const postStore = new TablePostStore(tables);
+    const copies = createPostCopyRenderer(postStore, config.PUBLIC_URL);
+    const engine = options.createDeliveryEngine?.({ source: postStore, render: copies.render, logger }) ?? unwiredDeliveryEngine(logger);
+    const conversationService = new ConversationService({
+      posts: postStore,
+      current: new TableCurrentGroupStore(tables.currentgroups),
+      engine: {
+        postAccepted: (groupId, seq) => engine.postAccepted(groupId, seq),
+        postChanged: async (groupId, seq) => {
+          copies.forget(groupId, seq);
+          await engine.postChanged(groupId, seq);
+        },
+      },
+      limiter: new MemoryPostRateLimiter(),
+    });
+    const retention = config.MESSAGE_RETENTION_DAYS ? new PostRetentionSweeper(postStore, config.MESSAGE_RETENTION_DAYS, logger) : undefined;
+    const actions = new GroupActions({
+      groups,
+      notices: new AdminJoinNotices(messenger, background),
+      publicUrl: config.PUBLIC_URL,
+      onJoined: (userId, groupId) => conversationService.setCurrentGroup(userId, groupId),
+    });
+    const posts = new PostsFlow({ conversation: conversationService, groups, actions, logger });
     // Attachments hosted by the channel itself are fetched from it; with channel authentication on, only from
     // allow-listed service hosts.
     const photos = new GroupPhotoIntake(options.photoFetchOptions, {
@@ -132,7 +172,8 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
           idempotencyKey: `${context.activity.conversation.id}|${context.activity.id}`,
           conversationRef: conversationRefOf(context.activity),
         });
-        const reply = await actions.groupInfo({ user: creator, activityId: context.activity.id ?? '' }, group.id, `Your group **${markdownSafe(group.name)}** is ready. Next: Invite People.`);
+        await conversationService.setCurrentGroup(creator.id, group.id);
+        const reply = await actions.groupInfo({ user: creator, activityId: context.activity.id ?? '' }, group.id, `Your group **${markdownSafe(group.name)}** is ready. Next: Invite People. What you type here now goes to the group.`);
         if (reply.text) await context.sendActivity(reply.text);
         await context.sendActivity({ attachments: reply.cards });
         return group;
@@ -179,6 +220,7 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
       documents,
       joinLimiter: new JoinAttemptLimiter(),
       firstWelcome: (conversationId) => dedup.claim('welcome', conversationId),
+      posts,
     });
     const bot = new KaizalaBot(conversation, [conversationState, userState]);
 
@@ -211,7 +253,7 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
             return group && { groupName: group.name, memberCount: group.memberCount, organizationName: group.organizationName, photoUrl: actions.photoUrl(group) };
           },
         }),
-        exportRoutes({ groups, signer, logger }),
+        exportRoutes({ groups, signer, logger, posts: postStore }),
         apiRoutes({
           groups,
           verifier: verifier ?? SSO_NOT_CONFIGURED,
@@ -219,22 +261,31 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
           publicUrl: config.PUBLIC_URL,
           logger,
           organizationDirectory: createOrganizationDirectory(config, logger, options.fetch),
+          conversation: conversationService,
         }),
         downloadRoutes({ documents: documentService, signer, logger }),
         groupPhotoRoutes({ groups, logger }),
         tabRoutes({ logger, publicUrl: config.PUBLIC_URL, allowTestHooks: config.NODE_ENV === 'test' }),
       ],
     });
+    // The engine first: the first post accepted after listening can be delivered.
+    await engine.start();
     const url = await listen(server, config.PORT, config.HOST);
     logger.info({ url, publicUrl: config.PUBLIC_URL, embeddedStorage: Boolean(embedded), channelAuth: config.channelAuthEnabled }, 'bot listening');
+    retention?.start();
 
     return {
       url,
       tables,
       groups,
       adapter,
+      posts: postStore,
+      conversation: conversationService,
+      retention,
       async stop() {
         await close(server);
+        await retention?.stop();
+        await engine.stop();
         await background.drain();
         await embedded?.stop();
       },
@@ -243,4 +294,26 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
     await embedded?.stop();
     throw err;
   }
+}
+
+/**
+ * Until the delivery engine is wired in (createDeliveryEngine), accepted posts are kept (the engine re-queues
+ * unfinished posts from the tables when it starts) and only logged here.
+ */
+function unwiredDeliveryEngine(logger: Logger): DeliveryEngine {
+  return {
+    async postAccepted(groupId, seq) {
+      logger.warn({ groupId, seq }, 'post accepted, but no delivery engine is wired');
+    },
+    async postChanged(groupId, seq) {
+      logger.warn({ groupId, seq }, 'post changed, but no delivery engine is wired');
+    },
+    async deleteCopiesFor() {},
+    async sendOneOff() {},
+    async unreachableCount() {
+      return 0;
+    },
+    async start() {},
+    async stop() {},
+  };
 }

@@ -23,6 +23,8 @@ export interface TurnHandlers {
   onVerifyState(context: TurnContext): Promise<InvokeResponse>;
   /** Teams could not complete SSO (`signin/failure`). */
   onSignInFailure(context: TurnContext): Promise<void>;
+  /** The user edited, deleted or undeleted a message they sent the bot (Teams' messageUpdate / messageDelete). */
+  onMessageChange?(context: TurnContext, kind: 'edit' | 'softDelete' | 'undelete'): Promise<void>;
 }
 
 export class KaizalaBot extends TeamsActivityHandler {
@@ -33,6 +35,18 @@ export class KaizalaBot extends TeamsActivityHandler {
     super();
     this.onMessage(async (context, next) => {
       await this.turns.onMessage(context);
+      await next();
+    });
+    this.onTeamsMessageEditEvent(async (context, next) => {
+      await this.turns.onMessageChange?.(context, 'edit');
+      await next();
+    });
+    this.onTeamsMessageSoftDeleteEvent(async (context, next) => {
+      await this.turns.onMessageChange?.(context, 'softDelete');
+      await next();
+    });
+    this.onTeamsMessageUndeleteEvent(async (context, next) => {
+      await this.turns.onMessageChange?.(context, 'undelete');
       await next();
     });
     this.onInstallationUpdateAdd(async (context, next) => {

@@ -98,6 +98,9 @@ const schema = z.object({
    * from a vault in production; when empty, one is generated once and kept in the settings table.
    */
   APP_SECRET: z.preprocess(emptyToUndefined, z.string().min(32, { message: 'must be at least 32 characters' }).optional()),
+
+  /** Posts older than this many days are deleted (a periodic sweep); empty = keep them. */
+  MESSAGE_RETENTION_DAYS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1, { message: 'must be a whole number of days (1 or more), or empty to keep posts' }).optional()),
 });
 
 type Parsed = z.infer<typeof schema>;

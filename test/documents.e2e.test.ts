@@ -25,7 +25,8 @@ describe('Poster and email (step 4), end to end from the chat', () => {
     const owner = testUser();
     const groupId = await chat.createGroup(owner, 'Depot West');
     const invite = await t.app.groups.getInvite(groupId, { id: owner.aadObjectId, name: owner.name });
-    for (const command of ['poster', 'email Depot']) {
+    // A bare "poster" would be a post to the creator's current group (issue 10): the group is named.
+    for (const command of ['poster Depot West', 'email Depot']) {
       const card = cardsIn(await chat.say(owner, command))[0]!;
       assert.deepEqual(validateCard(card), []);
       const urls = actionsIn(card).map((a) => a.url).filter((u): u is string => Boolean(u));

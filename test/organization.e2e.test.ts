@@ -210,6 +210,7 @@ describe('Add to organization (step 3), end to end with Teams SSO', function () 
       const groupId = await chat.createGroup(owner, '=HYPERLINK("https://evil")');
       await askToMap(owner, groupId);
       await exchangeInvoke(owner, await ssoToken(owner, CONTOSO));
+      await chat.say(owner, 'Our first post'); // the conversation is the organization's too
 
       const admin = testUser('Ida IT');
       bf.userTokens.set(`${admin.id}|${CONNECTION}`, await ssoToken(admin, CONTOSO, { extra: { roles: ['OrgAdmin'] } }));
@@ -223,9 +224,11 @@ describe('Add to organization (step 3), end to end with Teams SSO', function () 
       assert.match(csv, /"'=HYPERLINK\(""https:\/\/evil""\)"/);
       assert.match(csv, /"member",.*"Olga Owner","admin"/);
       assert.match(csv, /"audit",.*"mapped"/);
+      assert.match(csv, /"post",.*"Olga Owner","","post",.*"Our first post","1"/);
       const json = (await (await fetch(jsonUrl.replace(t.config.PUBLIC_URL, t.app.url))).json()) as { group: { tenantId: string }; members: unknown[] };
       assert.equal(json.group.tenantId, CONTOSO);
       assert.equal(json.members.length, 1);
+      assert.deepEqual((json as unknown as { posts: Array<{ text: string }> }).posts.map((p) => p.text), ['Our first post']);
       const tampered = await fetch(csvUrl.replace(t.config.PUBLIC_URL, t.app.url).replace(/group=[^&]+/, 'group=other'));
       assert.equal(tampered.status, 403);
       const exports = (await t.app.groups.auditTrail(groupId)).items.filter((a) => a.action === 'exported');

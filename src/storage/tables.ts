@@ -16,6 +16,10 @@ export const TABLE_NAMES = [
   'photos',
   'settings',
   'limits',
+  // Posts (issue 10): request key -> group of the post it made (edits arrive without the group); each user's
+  // current group.
+  'postsources',
+  'currentgroups',
 ] as const;
 export type TableName = (typeof TABLE_NAMES)[number];
 

@@ -9,6 +9,7 @@ import { InvalidInputError, NotFoundError, RateLimitedError, UnauthenticatedErro
 import { inviteQrDataUrl } from '../../cards/qr';
 import type { DocumentService } from './documentService';
 import { groupPhotoUrl } from './groupPhoto';
+import { registerPostRoutes, type PostsApiContext } from './postsApi';
 
 /**
  * The tab's JSON API. Every route needs `Authorization: Bearer <Teams SSO token>`, verified exactly as the bot
@@ -27,6 +28,8 @@ export interface ApiDependencies {
   logger: Logger;
   /** The organization's display name for mapping; the sign-in domain when absent or failing. */
   organizationDirectory?: OrganizationDirectory;
+  /** Issue 10: the group's conversation (GET/POST /api/groups/:id/posts). */
+  conversation?: PostsApiContext['conversation'];
 }
 
 /** Identical for "no such group" and "not your group": the body must not tell them apart. */
@@ -185,6 +188,8 @@ export function apiRoutes(deps: ApiDependencies) {
         return { body: { ...links, expiresAt: links.expiresAt.toISOString() } };
       }),
     );
+
+    if (deps.conversation) registerPostRoutes(server, { route, asMember, conversation: deps.conversation });
   };
 }
 

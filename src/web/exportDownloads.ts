@@ -1,6 +1,7 @@
 import type { Request, Response, Server } from 'restify';
 import type { GroupService } from '../groups/groupService';
 import type { Logger } from '../logger';
+import type { Post } from '../groups/posts';
 import type { UrlSigner } from './signedUrls';
 import { groupExportCsv, groupExportJson } from './groupExport';
 
@@ -22,7 +23,7 @@ export function exportLinks(signer: UrlSigner) {
  * GET /downloads/export.(json|csv): the signature proves an organization admin of `tenant` asked for it; the
  * group must still belong to that tenant when the file is made.
  */
-export function exportRoutes(deps: { groups: GroupService; signer: UrlSigner; logger: Logger }) {
+export function exportRoutes(deps: { groups: GroupService; signer: UrlSigner; logger: Logger; posts?: { all(groupId: string): AsyncIterable<Post> } }) {
   return (server: Server): void => {
     for (const format of ['json', 'csv'] as const) {
       const path = `/downloads/export.${format}`;
@@ -42,7 +43,9 @@ export function exportRoutes(deps: { groups: GroupService; signer: UrlSigner; lo
         }
         await deps.groups.recordExport(group.id, { user: { id: by!, name: byName ?? 'Organization admin' }, orgAdminOfTenant: tenant }, format);
         const data = await deps.groups.exportGroup(group.id);
-        const body = format === 'csv' ? await groupExportCsv(data.group, data.members, data.audit) : await groupExportJson(data.group, data.members, data.audit);
+        const posts = deps.posts?.all(group.id);
+        const body =
+          format === 'csv' ? await groupExportCsv(data.group, data.members, data.audit, posts) : await groupExportJson(data.group, data.members, data.audit, posts);
         deps.logger.info({ groupId: group.id, tenantId: tenant, by, format }, 'organization group exported');
         res.writeHead(200, {
           'Content-Type': format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8',

@@ -1,7 +1,10 @@
 import type { AuditEntry, Group, Member } from '../groups/model';
+import type { Post } from '../groups/posts';
 
 /** The fields of one CSV row; a row describes the group, a member, or an audit entry. */
-const CSV_COLUMNS = ['record', 'group_id', 'group_name', 'user_id', 'user_name', 'role', 'action', 'actor', 'at', 'detail'] as const;
+const CSV_COLUMNS = ['record', 'group_id', 'group_name', 'user_id', 'user_name', 'role', 'action', 'actor', 'at', 'detail', 'seq', 'tenant_id', 'reply_to', 'edited_at', 'deleted_at'] as const;
+
+async function* none<T>(): AsyncIterable<T> {}
 
 /**
  * A spreadsheet opens a cell starting with = + - @ (or a tab/CR) as a formula (CSV injection, ASVS 1.2.10);
@@ -13,7 +16,8 @@ export function csvCell(value: string | number | undefined): string {
   return `"${text.replace(/"/g, '""')}"`;
 }
 
-export async function groupExportCsv(group: Group, members: AsyncIterable<Member>, audit: AsyncIterable<AuditEntry>): Promise<string> {
+/** The group's conversation is the organization's too: every post (deleted ones marked) in sequence order. */
+export async function groupExportCsv(group: Group, members: AsyncIterable<Member>, audit: AsyncIterable<AuditEntry>, posts: AsyncIterable<Post> = none()): Promise<string> {
   const rows: string[] = [CSV_COLUMNS.join(',')];
   const row = (cells: Partial<Record<(typeof CSV_COLUMNS)[number], string | number>>) =>
     rows.push(CSV_COLUMNS.map((c) => csvCell(cells[c])).join(','));
@@ -24,13 +28,32 @@ export async function groupExportCsv(group: Group, members: AsyncIterable<Member
   for await (const a of audit) {
     row({ record: 'audit', group_id: group.id, user_id: a.subject?.id, user_name: a.subject?.name, action: a.action, actor: a.actor.name, at: a.at, detail: a.detail });
   }
+  for await (const p of posts) {
+    row({
+      record: 'post',
+      group_id: group.id,
+      user_id: p.sender.userId,
+      user_name: p.sender.name,
+      action: p.deletedAt ? 'post_deleted' : 'post',
+      actor: p.deletedBy?.name,
+      at: p.createdAt,
+      detail: p.text,
+      seq: p.seq,
+      tenant_id: p.sender.tenantId,
+      reply_to: p.replyTo?.seq,
+      edited_at: p.editedAt,
+      deleted_at: p.deletedAt,
+    });
+  }
   return `${rows.join('\r\n')}\r\n`;
 }
 
-export async function groupExportJson(group: Group, members: AsyncIterable<Member>, audit: AsyncIterable<AuditEntry>): Promise<string> {
+export async function groupExportJson(group: Group, members: AsyncIterable<Member>, audit: AsyncIterable<AuditEntry>, posts: AsyncIterable<Post> = none()): Promise<string> {
   const memberList: Array<Omit<Member, 'conversationRef'>> = [];
   for await (const { conversationRef: _omitted, ...m } of members) memberList.push(m);
   const auditList: AuditEntry[] = [];
   for await (const a of audit) auditList.push(a);
-  return JSON.stringify({ exportedAt: new Date().toISOString(), group, members: memberList, audit: auditList }, null, 2);
+  const postList: Array<Omit<Post, 'sourceKey'>> = [];
+  for await (const { sourceKey: _internal, ...p } of posts) postList.push(p);
+  return JSON.stringify({ exportedAt: new Date().toISOString(), group, members: memberList, audit: auditList, posts: postList }, null, 2);
 }

@@ -368,7 +368,7 @@ async function walk(): Promise<void> {
   await cards.filter({ hasText: `${second.name} joined` }).last().waitFor();
   await screenshot('owner-told-of-join');
   before = await cards.count();
-  await say('group info');
+  await say('/group info'); // with a current group, "group info" alone would be a post (issue 10)
   const finalInfo = await newCardWith(before, 'Invite People');
   result.groupInfoMembersText = /\b\d+ members?\b/.exec(await finalInfo.innerText())?.[0];
   await finalInfo.scrollIntoViewIfNeeded();

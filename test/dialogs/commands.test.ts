@@ -38,6 +38,13 @@ describe('dialogs/commands', () => {
       ['cancel', { command: 'cancel', args: '' }],
       ['allow Ann Lee in Sales', { command: 'allow', args: 'Ann Lee in Sales' }],
       ['let back in Ann', { command: 'allow', args: 'Ann' }],
+      ['switch', { command: 'switch', args: '' }],
+      ['switch Night Shift', { command: 'switch', args: 'Night Shift' }],
+      ['open Sales', { command: 'open', args: 'Sales' }],
+      ['history', { command: 'history', args: '' }],
+      ['settings Sales', { command: 'settings', args: 'Sales' }],
+      ['mute', { command: 'mute', args: '' }],
+      ['unmute Sales', { command: 'unmute', args: 'Sales' }],
     ];
     for (const [text, expected] of cases) {
       it(`reads "${text}"`, () => assert.deepEqual(parseCommand(text), expected));

@@ -1,0 +1,103 @@
+import type { Attachment } from 'botbuilder';
+import { button, showCard } from './actions';
+import { formatUtc } from './layout';
+import { adaptiveCard, subCard, toAttachment, type CardAction, type CardElement, type RichTextBlock } from './schema';
+import { plain, richText, run } from './text';
+
+/** A post's text is at most 4,000 characters; a card shows it whole, one block per line. */
+const MAX_POST_DISPLAY_CHARS = 4000;
+/** Lines beyond this are joined into the last block (keeps the card small whatever the text). */
+const MAX_LINE_BLOCKS = 60;
+const SUMMARY_WORDS_CHARS = 60;
+
+export interface PostCardData {
+  groupId: string;
+  groupName: string;
+  /** An https (or loopback) URL of the group photo; omitted: no image. */
+  photoUrl?: string;
+  seq: number;
+  senderName: string;
+  text: string;
+  /** ISO time the post was accepted. */
+  createdAt: string;
+  edited?: boolean;
+  replyTo?: { senderName: string; preview: string };
+  /** Group admins and the sender: the Delete post button. Rendered per recipient. */
+  canDelete: boolean;
+}
+
+/**
+ * The text of a post, shown literally: TextRuns only (no Markdown, links or mentions), one RichTextBlock per
+ * line so line breaks stay. `<at>` in the text is just text here.
+ */
+export function postTextBlocks(text: string, maxChars = MAX_POST_DISPLAY_CHARS): RichTextBlock[] {
+  const chars = Array.from(text);
+  const shown = chars.length > maxChars ? `${chars.slice(0, maxChars - 1).join('')}…` : text;
+  const lines = shown.split('\n');
+  const kept = lines.length > MAX_LINE_BLOCKS ? [...lines.slice(0, MAX_LINE_BLOCKS - 1), lines.slice(MAX_LINE_BLOCKS - 1).join(' ')] : lines;
+  const blocks: RichTextBlock[] = [];
+  let gap = false;
+  for (const line of kept) {
+    if (line.trim() === '') {
+      gap = true; // an empty line: more space before the next block
+      continue;
+    }
+    blocks.push(richText([run(line, {}, maxChars)], { spacing: blocks.length === 0 ? 'Small' : gap ? 'Medium' : 'None' }));
+    gap = false;
+  }
+  return blocks;
+}
+
+/** "Ann · Field Sales North: first words" for notifications (the activity's `summary`). */
+export function postSummary(senderName: string, groupName: string, text: string): string {
+  return `${plain(senderName, 60)} · ${plain(groupName, 60)}: ${plain(text, SUMMARY_WORDS_CHARS)}`;
+}
+
+function header(data: PostCardData): CardElement {
+  const title = richText([run(data.groupName, { weight: 'Bolder' }, 100)]);
+  const byline = richText(
+    [
+      run(data.senderName, { weight: 'Bolder', size: 'Small' }, 100),
+      run(` · ${formatUtc(new Date(data.createdAt))}${data.edited ? ' · edited' : ''}`, { isSubtle: true, size: 'Small' }),
+    ],
+    { spacing: 'None' },
+  );
+  if (data.photoUrl === undefined || !/^(https:\/\/|http:\/\/(localhost|127\.0\.0\.1)(:\d+)?\/)/i.test(data.photoUrl)) {
+    return { type: 'Container', items: [title, byline] };
+  }
+  return {
+    type: 'ColumnSet',
+    columns: [
+      { type: 'Column', width: 'auto', items: [{ type: 'Image', url: data.photoUrl, altText: `Group photo of ${plain(data.groupName)}`, size: 'Small', style: 'Person' }] },
+      { type: 'Column', width: 'stretch', verticalContentAlignment: 'Center', items: [title, byline] },
+    ],
+  };
+}
+
+/** "replying to Ann: first words..." above a reply's text. */
+export function replyContext(replyTo: { senderName: string; preview: string }): RichTextBlock {
+  return richText(
+    [run('replying to ', { isSubtle: true, italic: true, size: 'Small' }), run(`${replyTo.senderName}: ${replyTo.preview}`, { isSubtle: true, italic: true, size: 'Small' }, 140)],
+    { spacing: 'Small' },
+  );
+}
+
+/** The copy of a post a member receives in their personal chat. */
+export function buildPostCard(data: PostCardData): Attachment {
+  const ids = { groupId: data.groupId, seq: data.seq };
+  const replyForm = subCard(
+    [{ type: 'Input.Text', id: 'replyText', label: `Reply to ${plain(data.senderName, 60)}`, placeholder: 'Your reply', isMultiline: true, maxLength: 4000, isRequired: true, errorMessage: 'Type your reply first.' }],
+    [button('Send', 'replyToPost', ids, { style: 'positive' })],
+  );
+  const actions: CardAction[] = [showCard('Reply', replyForm), button('Open group', 'openGroup', { groupId: data.groupId })];
+  if (data.canDelete) actions.push(button('Delete post', 'deletePost', ids, { style: 'destructive', associatedInputs: 'none' }));
+  const body: CardElement[] = [header(data)];
+  if (data.replyTo) body.push(replyContext(data.replyTo));
+  body.push(...postTextBlocks(data.text));
+  return toAttachment(adaptiveCard(body, actions, postSummary(data.senderName, data.groupName, data.text)));
+}
+
+/** The message activity of one copy: the card plus the notification summary. */
+export function buildPostActivity(data: PostCardData): Record<string, unknown> {
+  return { type: 'message', summary: postSummary(data.senderName, data.groupName, data.text), attachments: [buildPostCard(data)] };
+}

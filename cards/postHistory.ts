@@ -1,0 +1,54 @@
+import type { Attachment } from 'botbuilder';
+import { button } from './actions';
+import { formatUtc, paragraph, richHeading } from './layout';
+import { postTextBlocks, replyContext } from './post';
+import { adaptiveCard, toAttachment, type CardAction, type CardElement, type Container } from './schema';
+import { plain, richText, run } from './text';
+
+/** 20 posts of up to 4,000 characters would not fit in one card (28 KB): history shows each post's start. */
+const HISTORY_POST_CHARS = 500;
+
+export interface HistoryPostRow {
+  seq: number;
+  senderName: string;
+  text: string;
+  createdAt: string;
+  edited?: boolean;
+  deleted?: boolean;
+  replyTo?: { senderName: string; preview: string };
+}
+
+export interface PostHistoryCardData {
+  groupId: string;
+  groupName: string;
+  /** Oldest first. */
+  posts: readonly HistoryPostRow[];
+  /** Present when there are earlier posts: carried by the Earlier button. */
+  earlier?: number;
+}
+
+function postRow(post: HistoryPostRow): Container {
+  const items: CardElement[] = [
+    richText([
+      run(post.senderName, { weight: 'Bolder', size: 'Small' }, 100),
+      run(` · ${formatUtc(new Date(post.createdAt))}${post.edited && !post.deleted ? ' · edited' : ''}`, { isSubtle: true, size: 'Small' }),
+    ]),
+  ];
+  if (post.deleted) {
+    items.push(richText([run('This post was deleted.', { isSubtle: true, italic: true })], { spacing: 'None' }));
+  } else {
+    if (post.replyTo) items.push(replyContext(post.replyTo));
+    items.push(...postTextBlocks(post.text, HISTORY_POST_CHARS));
+  }
+  return { type: 'Container', items, separator: true, spacing: 'Small' };
+}
+
+/** `history [group]`: a page of the group's conversation, oldest first, with Earlier for the page before. */
+export function buildPostHistoryCard(data: PostHistoryCardData): Attachment {
+  const body: CardElement[] = [richHeading(data.groupName)];
+  if (data.posts.length === 0) body.push(paragraph('No posts yet. Type a message to post it to the group.', { isSubtle: true }));
+  body.push(...data.posts.map(postRow));
+  const actions: CardAction[] = [];
+  if (data.earlier !== undefined) actions.push(button('Earlier', 'historyPage', { groupId: data.groupId, before: data.earlier }));
+  return toAttachment(adaptiveCard(body, actions, `Conversation of ${plain(data.groupName)} (${data.posts.length} posts)`));
+}

@@ -1,0 +1,65 @@
+import type { Recipient, RenderCopy } from '../src/delivery/ports';
+import type { Post } from '../src/groups/posts';
+import type { GroupView } from '../src/storage/tablePostStore';
+import { groupPhotoUrl } from '../src/web/groupPhoto';
+import { buildPostActivity } from '../cards/post';
+
+export interface PostCopySource {
+  get(groupId: string, seq: number): Promise<Post | undefined>;
+  groupView(groupId: string): Promise<GroupView | undefined>;
+}
+
+export interface PostCopyRenderer {
+  render: RenderCopy;
+  /** After a local edit or delete: the next render reads the post again. */
+  forget(groupId: string, seq: number): void;
+}
+
+/** How long a read post or group serves the renders of one fan-out (thousands of copies, one read). */
+const POST_TTL_MS = 1_000;
+const GROUP_TTL_MS = 5_000;
+const CACHE_ENTRIES = 1_000;
+
+/**
+ * The contract's RenderCopy: the activity one recipient gets for a post (the post card plus the notification
+ * summary), with Delete post for the group's admins (and the sender, who normally gets no copy). Returns
+ * undefined for a post that is gone or deleted. Reads are shared by the copies of one fan-out for a moment.
+ */
+export function createPostCopyRenderer(source: PostCopySource, publicUrl: string, now: () => number = Date.now): PostCopyRenderer {
+  const posts = new Map<string, { at: number; value: Promise<Post | undefined> }>();
+  const groups = new Map<string, { at: number; value: Promise<GroupView | undefined> }>();
+  const cached = <T>(cache: Map<string, { at: number; value: Promise<T> }>, key: string, ttl: number, read: () => Promise<T>): Promise<T> => {
+    const hit = cache.get(key);
+    if (hit && now() - hit.at < ttl) return hit.value;
+    const value = read();
+    value.catch(() => cache.delete(key));
+    cache.delete(key);
+    cache.set(key, { at: now(), value });
+    if (cache.size > CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
+    return value;
+  };
+  return {
+    forget(groupId, seq) {
+      posts.delete(`${groupId}|${seq}`);
+    },
+    async render(groupId: string, seq: number, recipient: Recipient) {
+      const [post, group] = await Promise.all([
+        cached(posts, `${groupId}|${seq}`, POST_TTL_MS, () => source.get(groupId, seq)),
+        cached(groups, groupId, GROUP_TTL_MS, () => source.groupView(groupId)),
+      ]);
+      if (!post || !group || post.deletedAt) return undefined;
+      return buildPostActivity({
+        groupId,
+        groupName: group.name,
+        photoUrl: group.photo ? groupPhotoUrl(publicUrl, groupId, group.photo.version) : undefined,
+        seq,
+        senderName: post.sender.name,
+        text: post.text,
+        createdAt: post.createdAt,
+        edited: post.editedAt !== undefined,
+        replyTo: post.replyTo ? { senderName: post.replyTo.senderName, preview: post.replyTo.preview } : undefined,
+        canDelete: group.adminIds.includes(recipient.userId) || post.sender.userId === recipient.userId,
+      });
+    },
+  };
+}

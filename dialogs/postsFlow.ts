@@ -1,0 +1,315 @@
+import { createHash } from 'node:crypto';
+import type { Activity, TurnContext } from 'botbuilder';
+import { isAppError } from '../src/errors';
+import type { ConversationService } from '../src/groups/conversationService';
+import type { GroupService } from '../src/groups/groupService';
+import type { Group } from '../src/groups/model';
+import { isCommandForMemberWithCurrentGroup, type CommandResolver } from '../src/groups/messageRule';
+import { previewOf, type PostChange, type PostSender } from '../src/groups/posts';
+import type { Logger } from '../src/logger';
+import { buildPostHistoryCard, buildPostSettingsCard, buildSwitchGroupCard, literal, type CardData } from '../cards';
+import type { GroupActions, Requester } from './groupActions';
+import { markdownSafe } from './groupActions';
+import { userFromActivity } from './identity';
+import { cardReply, textReply, type Reply } from './replies';
+import type { TurnInput } from './turnInput';
+
+export interface PostsFlowDependencies {
+  conversation: ConversationService;
+  groups: Pick<GroupService, 'listMyGroups' | 'resolveInvite' | 'listOrgGroups' | 'listMembers'>;
+  actions: Pick<GroupActions, 'resolveGroup' | 'groupInfo'>;
+  logger: Logger;
+}
+
+export type MessageChangeKind = 'edit' | 'softDelete' | 'undelete';
+
+const NOT_SUPPORTED = 'Files and pictures are not supported yet. Only text is posted to the group.';
+const SWITCH_GROUPS = 25;
+const NAME_LOOKUP_LIMIT = 500;
+
+/** The key of the request that makes a post: a redelivered message (same conversation and id) is one post. */
+export function postSourceKey(conversationId: string, activityId: string): string {
+  return createHash('sha256').update(`${conversationId}|${activityId}`, 'utf8').digest('hex').slice(0, 40);
+}
+
+/** The sender of a post from an authenticated activity: the tenant comes from the activity, never from the text. */
+export function postSenderOf(activity: Partial<Activity>): PostSender {
+  const user = userFromActivity(activity);
+  const channelTenant = (activity.channelData as { tenant?: { id?: unknown } } | undefined)?.tenant?.id;
+  const tenantId = activity.conversation?.tenantId || (typeof channelTenant === 'string' ? channelTenant : '');
+  return { userId: user.id, name: user.name, tenantId, ...(activity.from?.aadObjectId ? { objectId: activity.from.aadObjectId } : {}) };
+}
+
+/**
+ * The group's conversation in the personal chat: the command-vs-post decision for a member with a current
+ * group, posting and replying, switch/open, history, settings, mute, and the sender's edits and deletes.
+ */
+export class PostsFlow {
+  constructor(private readonly deps: PostsFlowDependencies) {}
+
+  /**
+   * With a current group, typed text that is not a command is a post. Returns the answer when the message was
+   * a post (or a refused one), undefined when the turn is a command and goes on as usual.
+   */
+  async tryPost(context: TurnContext, input: TurnInput): Promise<Reply | undefined> {
+    const activity = context.activity;
+    if (activity.conversation?.conversationType !== 'personal') return undefined;
+    if (input.kind !== 'command' && input.kind !== 'text' && input.kind !== 'empty') return undefined;
+    const req = requesterOf(activity);
+    const current = await this.deps.conversation.currentGroup(req.user.id);
+    if (!current) return undefined;
+    const attachments = input.kind === 'command' ? [] : input.attachments;
+    if (input.kind === 'empty') return attachments.length > 0 ? textReply(NOT_SUPPORTED) : undefined;
+    const typed = input.text;
+    if (await isCommandForMemberWithCurrentGroup(typed, this.resolver(req, current.groupId, postSenderOf(activity).tenantId))) return undefined;
+    if (attachments.length > 0) return textReply(NOT_SUPPORTED);
+    try {
+      const { created } = await this.deps.conversation.post({
+        groupId: current.groupId,
+        sender: postSenderOf(activity),
+        // The text as sent (line breaks kept), not the command parser's one-line form.
+        text: withoutBotMention(activity.text ?? '', activity.recipient?.name),
+        sourceKey: postSourceKey(activity.conversation.id, activity.id ?? ''),
+      }, current.context);
+      if (created && !current.confirmed) {
+        await this.deps.conversation.markConfirmed(req.user.id, current.groupId);
+        return textReply(`Sent to **${markdownSafe(current.groupName)}**. Type \`switch\` to choose another group.`);
+      }
+      return { cards: [] };
+    } catch (err) {
+      if (!isAppError(err)) throw err;
+      this.deps.logger.info({ activityId: activity.id, code: err.code }, 'post refused');
+      return textReply(err.userMessage);
+    }
+  }
+
+  /** "Does the rest resolve", against this member's groups (read once per turn) and members. */
+  private resolver(req: Requester, currentGroupId: string, tenantId: string): CommandResolver {
+    let mine: Promise<Group[]> | undefined;
+    const myGroups = () => (mine ??= this.allMyGroups(req.user.id));
+    const findGroup = async (name: string) => matchByName(await myGroups(), name);
+    return {
+      isValidInvite: async (rest) => {
+        try {
+          await this.deps.groups.resolveInvite(rest);
+          return true;
+        } catch (err) {
+          if (isAppError(err)) return false;
+          throw err;
+        }
+      },
+      isMyGroup: async (name) => (await findGroup(name)) !== undefined,
+      isMember: async (memberName, groupName) => {
+        const groupId = groupName === undefined ? currentGroupId : (await findGroup(groupName))?.id;
+        return groupId !== undefined && (await this.hasMember(req, groupId, memberName));
+      },
+      isOrgGroup: async (name) => {
+        if (!tenantId) return false;
+        const page = await this.deps.groups.listOrgGroups(tenantId, { pageSize: 100 });
+        return matchByName(page.items, name) !== undefined;
+      },
+    };
+  }
+
+  private async allMyGroups(userId: string): Promise<Group[]> {
+    const groups: Group[] = [];
+    let continuationToken: string | undefined;
+    do {
+      const page = await this.deps.groups.listMyGroups(userId, { pageSize: 100, continuationToken });
+      groups.push(...page.items.map((g) => g.group));
+      continuationToken = page.continuationToken;
+    } while (continuationToken && groups.length < NAME_LOOKUP_LIMIT);
+    return groups;
+  }
+
+  private async hasMember(req: Requester, groupId: string, name: string): Promise<boolean> {
+    const wanted = name.trim().toLowerCase();
+    if (!wanted) return false;
+    let matches = 0;
+    let continuationToken: string | undefined;
+    try {
+      do {
+        const page = await this.deps.groups.listMembers(groupId, { user: req.user }, { pageSize: 100, continuationToken });
+        for (const m of page.items) {
+          if (m.user.id === name.trim() || m.user.name.toLowerCase() === wanted) return true;
+          if (m.user.name.toLowerCase().includes(wanted)) matches++;
+        }
+        continuationToken = page.continuationToken;
+      } while (continuationToken);
+    } catch (err) {
+      if (isAppError(err)) return false;
+      throw err;
+    }
+    return matches === 1;
+  }
+
+  // ---- current group --------------------------------------------------------------------------------------
+
+  /** The group a command names, else the current group, else the member's only group (or the list). */
+  async groupFor(req: Requester, name: string): Promise<{ groupId: string } | { reply: Reply }> {
+    if (!name.trim()) {
+      const current = await this.deps.conversation.currentGroup(req.user.id);
+      if (current) return { groupId: current.groupId };
+    }
+    return this.deps.actions.resolveGroup(req, name);
+  }
+
+  async setCurrent(userId: string, groupId: string): Promise<void> {
+    await this.deps.conversation.setCurrentGroup(userId, groupId);
+  }
+
+  /** `switch`: the list to choose from; `switch <group>`: that group. */
+  async switchGroup(req: Requester, name: string): Promise<Reply> {
+    if (name.trim()) {
+      const resolved = await this.deps.actions.resolveGroup(req, name);
+      if ('reply' in resolved) return resolved.reply;
+      return this.switchTo(req, resolved.groupId);
+    }
+    const [page, current] = await Promise.all([
+      this.deps.groups.listMyGroups(req.user.id, { pageSize: SWITCH_GROUPS }),
+      this.deps.conversation.currentGroup(req.user.id),
+    ]);
+    if (page.items.length === 0) return textReply("You aren't in any group yet. Type **new group** to create one, or **join** with an invite link.");
+    return cardReply(
+      buildSwitchGroupCard({ groups: page.items.map(({ group }) => ({ groupId: group.id, name: group.name })), currentGroupId: current?.groupId }),
+    );
+  }
+
+  async switchTo(req: Requester, groupId: string): Promise<Reply> {
+    const { groupName } = await this.deps.conversation.settings(groupId, req.user.id); // members only
+    await this.deps.conversation.setCurrentGroup(req.user.id, groupId);
+    return textReply(`What you type now goes to **${markdownSafe(groupName)}**. Type \`switch\` to choose another group.`);
+  }
+
+  /** `open <group>` and the card's Open group: the group becomes current, and its info is shown. */
+  async open(req: Requester, groupId: string): Promise<Reply> {
+    const reply = await this.deps.actions.groupInfo(req, groupId);
+    await this.deps.conversation.setCurrentGroup(req.user.id, groupId);
+    return { ...reply, text: 'What you type now goes to this group.' };
+  }
+
+  // ---- replies and deletes --------------------------------------------------------------------------------
+
+  /** The card's Reply: posts to that group whatever the current group is, and makes it current. */
+  async reply(context: TurnContext, groupId: string, seq: number, text: string): Promise<Reply> {
+    const activity = context.activity;
+    const req = requesterOf(activity);
+    if (!text.trim()) return textReply('Type your reply in the box first.');
+    const { post, groupName } = await this.deps.conversation.post({
+      groupId,
+      sender: postSenderOf(activity),
+      text,
+      sourceKey: postSourceKey(activity.conversation.id, activity.id ?? ''),
+      replyToSeq: seq,
+    });
+    await this.deps.conversation.setCurrentGroup(req.user.id, groupId);
+    const to = post.replyTo?.senderName ?? 'the post';
+    return textReply(`You replied in ${literal(groupName, 100)} to ${literal(to, 100)}: ${literal(previewOf(post.text), 100)}`);
+  }
+
+  async deletePost(req: Requester, groupId: string, seq: number): Promise<Reply> {
+    await this.deps.conversation.deletePost(groupId, seq, req.user);
+    return textReply('The post is deleted for everyone.');
+  }
+
+  /**
+   * Teams tells the bot when a sender edits, deletes or undeletes a message, with the original message's id:
+   * the post it made follows (every delivered copy, through the engine).
+   */
+  async onMessageChange(context: TurnContext, kind: MessageChangeKind): Promise<void> {
+    const activity = context.activity;
+    if (activity.conversation?.conversationType !== 'personal' || !activity.id) return;
+    const user = userFromActivity(activity);
+    const at = timeOf(activity);
+    const change: PostChange =
+      kind === 'edit'
+        ? { kind: 'edit', text: withoutBotMention(activity.text ?? '', activity.recipient?.name), at }
+        : kind === 'softDelete'
+          ? { kind: 'delete', at, by: user }
+          : { kind: 'undelete', at };
+    const changed = await this.deps.conversation.changeBySource(postSourceKey(activity.conversation.id, activity.id), user.id, change);
+    this.deps.logger.info({ activityId: activity.id, kind, applied: Boolean(changed) }, 'message change');
+  }
+
+  // ---- history, settings, mute ----------------------------------------------------------------------------
+
+  async history(req: Requester, groupId: string, before?: number): Promise<Reply> {
+    const page = await this.deps.conversation.history(groupId, req.user.id, before);
+    return cardReply(
+      buildPostHistoryCard({
+        groupId,
+        groupName: page.groupName,
+        posts: page.posts.map((p) => ({
+          seq: p.seq,
+          senderName: p.sender.name,
+          text: p.text,
+          createdAt: p.createdAt,
+          edited: p.editedAt !== undefined,
+          deleted: p.deletedAt !== undefined,
+          replyTo: p.replyTo,
+        })),
+        earlier: page.earlier,
+      }),
+    );
+  }
+
+  async settings(req: Requester, groupId: string): Promise<Reply> {
+    const { groupName, settings, viewerIsAdmin } = await this.deps.conversation.settings(groupId, req.user.id);
+    return cardReply(buildPostSettingsCard({ groupId, groupName, ...settings, viewerIsAdmin }));
+  }
+
+  async saveSettings(req: Requester, groupId: string, data: CardData): Promise<Reply> {
+    const settings = await this.deps.conversation.updateSettings(groupId, req.user, {
+      onlyAdminsPost: toggle(data.onlyAdminsPost),
+      historyForNewMembers: toggle(data.historyForNewMembers),
+    });
+    const { groupName } = await this.deps.conversation.settings(groupId, req.user.id);
+    return {
+      text: 'Settings saved.',
+      cards: [buildPostSettingsCard({ groupId, groupName, ...settings, viewerIsAdmin: true })],
+    };
+  }
+
+  async mute(req: Requester, groupId: string, muted: boolean): Promise<Reply> {
+    const groupName = await this.deps.conversation.setMuted(groupId, req.user.id, muted);
+    return textReply(
+      muted
+        ? `**${markdownSafe(groupName)}** is muted: you get no posts from it until you type \`unmute\`. Its history is still there.`
+        : `**${markdownSafe(groupName)}** is unmuted: you get its new posts again.`,
+    );
+  }
+}
+
+function requesterOf(activity: Partial<Activity>): Requester {
+  return { user: userFromActivity(activity), activityId: activity.id ?? '' };
+}
+
+/** A toggle's submitted value ('true' / 'false'; booleans from some clients); undefined leaves it as it is. */
+function toggle(value: string | number | boolean | undefined): boolean | undefined {
+  if (value === true || value === 'true') return true;
+  if (value === false || value === 'false') return false;
+  return undefined;
+}
+
+/** The time of an edit or delete event: Teams' timestamp, so a redelivered event is recognised as the same. */
+function timeOf(activity: Partial<Activity>): string {
+  const raw = activity.timestamp ?? activity.localTimestamp;
+  const date = raw ? new Date(raw as unknown as string) : new Date();
+  return Number.isNaN(date.getTime()) ? new Date().toISOString() : date.toISOString();
+}
+
+/** The bot's own `<at>` mention (group chats) removed; everything else as sent. */
+function withoutBotMention(text: string, botName: string | undefined): string {
+  if (!botName) return text;
+  const wanted = botName.trim().toLowerCase();
+  return text.replace(/<at(?:\s[^>]*)?>([\s\S]*?)<\/at>/gi, (whole, inner: string) => (inner.trim().toLowerCase() === wanted ? '' : whole));
+}
+
+/** A group by id, exact name, or a unique part of its name (what a command would resolve to). */
+function matchByName(groups: readonly Group[], name: string): Group | undefined {
+  const wanted = name.trim().toLowerCase();
+  if (!wanted) return undefined;
+  const exact = groups.filter((g) => g.id === name.trim() || g.name.toLowerCase() === wanted);
+  const partial = exact.length ? exact : groups.filter((g) => g.name.toLowerCase().includes(wanted));
+  return partial.length === 1 ? partial[0] : undefined;
+}

@@ -1,0 +1,217 @@
+import { ForbiddenError, InvalidInputError, NotFoundError, RateLimitedError, TooLargeError } from '../errors';
+import type { DeliveryEngine } from '../delivery/ports';
+import type { UserRef } from './model';
+import {
+  HISTORY_PAGE_SIZE,
+  MAX_POST_CHARS,
+  normalizePostText,
+  postLength,
+  previewOf,
+  type CurrentGroupStore,
+  type GroupPostSettings,
+  type Post,
+  type PostChange,
+  type PostingContext,
+  type PostPage,
+  type PostRateLimiter,
+  type PostSender,
+  type PostStore,
+} from './posts';
+
+export interface ConversationServiceOptions {
+  posts: PostStore;
+  current: CurrentGroupStore;
+  /** The delivery engine (or, before it is wired, anything that implements its interface). */
+  engine: Pick<DeliveryEngine, 'postAccepted' | 'postChanged'>;
+  limiter: PostRateLimiter;
+  now?: () => Date;
+}
+
+export interface PostInput {
+  groupId: string;
+  sender: PostSender;
+  /** As typed; normalized here (mentions, entities, line breaks). */
+  text: string;
+  /** Stable per request: a redelivered request is the same post. */
+  sourceKey: string;
+  replyToSeq?: number;
+}
+
+export interface PostOutcome {
+  post: Post;
+  groupName: string;
+  /** False when this request had been accepted before (a redelivery): nothing new was sent. */
+  created: boolean;
+}
+
+const GROUP_NOT_FOUND = 'This group does not exist any more.';
+
+/**
+ * A group's conversation: accepting posts (the rules: membership, settings, length, rate), edits and deletes,
+ * history, settings and mute, and each member's current group. Delivery is the engine's job: this service
+ * tells it what was accepted or changed. Knows nothing of Teams.
+ */
+export class ConversationService {
+  private readonly now: () => Date;
+
+  constructor(private readonly options: ConversationServiceOptions) {
+    this.now = options.now ?? (() => new Date());
+  }
+
+  // ---- posting --------------------------------------------------------------------------------------------
+
+  /**
+   * Accepts a post (or finds the one this request made before) and tells the engine. `known` is the posting
+   * context the caller read in this same turn (the current-group check reads it): no second read.
+   */
+  async post(input: PostInput, known?: PostingContext): Promise<PostOutcome> {
+    const { posts } = this.options;
+    const text = normalizePostText(input.text ?? '');
+    if (text === '') throw new InvalidInputError('There is nothing to post. Type some text.');
+    const length = postLength(text);
+    if (length > MAX_POST_CHARS) {
+      throw new TooLargeError(`Posts can be at most ${MAX_POST_CHARS.toLocaleString('en-US')} characters; yours has ${length.toLocaleString('en-US')}. Please shorten it.`);
+    }
+    const context = await this.requirePoster(input.groupId, input.sender.userId, known);
+    try {
+      await this.options.limiter.take(input.sender.userId);
+    } catch (err) {
+      // A redelivered request that was accepted before must not be refused for the rate it caused itself.
+      const earlier = err instanceof RateLimitedError ? await posts.findBySource(input.sourceKey) : undefined;
+      const post = earlier && (await posts.get(earlier.groupId, earlier.seq));
+      if (post) return { post, groupName: context.groupName, created: false };
+      throw err;
+    }
+    let replyTo: Post['replyTo'];
+    if (input.replyToSeq !== undefined) {
+      const answered = await posts.get(input.groupId, input.replyToSeq);
+      if (!answered || answered.deletedAt) throw new NotFoundError('The post you are replying to was deleted.');
+      replyTo = { seq: answered.seq, senderName: answered.sender.name, preview: previewOf(answered.text) };
+    }
+    const sender: PostSender = { ...input.sender, name: input.sender.name.trim() || 'Someone', tenantId: input.sender.tenantId.trim().toLowerCase() };
+    const createdAt = this.now().toISOString();
+    const { seq, created } = await posts.accept({ groupId: input.groupId, sender, text, createdAt, replyTo, sourceKey: input.sourceKey });
+    // Also for a redelivery: the engine's call is idempotent, and a crash before it leaves nothing unsent.
+    await this.options.engine.postAccepted(input.groupId, seq);
+    const post = created ? { groupId: input.groupId, seq, sender, text, createdAt, replyTo, version: 1, sourceKey: input.sourceKey } : await posts.get(input.groupId, seq);
+    if (!post) throw new NotFoundError('That post was deleted.');
+    return { post, groupName: context.groupName, created };
+  }
+
+  /** The member may post in the group now (member, and an admin when only admins may post). */
+  private async requirePoster(groupId: string, userId: string, known?: PostingContext): Promise<PostingContext> {
+    const context = known?.groupId === groupId && known.member?.userId === userId ? known : await this.options.posts.postingContext(groupId, userId);
+    if (!context) throw new NotFoundError(GROUP_NOT_FOUND);
+    if (!context.member) throw new ForbiddenError(`You are not a member of ${context.groupName}, so you cannot post there.`);
+    if (context.settings.onlyAdminsPost && !context.adminIds.includes(userId)) {
+      throw new ForbiddenError(`Only admins can post in ${context.groupName}.`);
+    }
+    return context;
+  }
+
+  // ---- edits and deletes ----------------------------------------------------------------------------------
+
+  /**
+   * The sender edited, deleted or undeleted the message that made a post (Teams tells us with the original
+   * message's id). Only the sender's own change of their own post counts. Returns the post when it changed.
+   */
+  async changeBySource(sourceKey: string, actorId: string, change: PostChange): Promise<Post | undefined> {
+    const found = await this.options.posts.findBySource(sourceKey);
+    if (!found) return undefined;
+    const post = await this.options.posts.get(found.groupId, found.seq);
+    if (!post || post.sender.userId !== actorId) return undefined;
+    if (change.kind === 'edit') {
+      const text = normalizePostText(change.text);
+      if (text === '' || postLength(text) > MAX_POST_CHARS) return undefined;
+      change = { ...change, text };
+    }
+    return this.apply(found.groupId, found.seq, change);
+  }
+
+  /** "Delete post": group admins and the sender. */
+  async deletePost(groupId: string, seq: number, actor: UserRef): Promise<Post> {
+    const [context, post] = await Promise.all([this.options.posts.postingContext(groupId, actor.id), this.options.posts.get(groupId, seq)]);
+    if (!context || !post) throw new NotFoundError('That post does not exist any more.');
+    if (!context.adminIds.includes(actor.id) && post.sender.userId !== actor.id) throw new ForbiddenError('Only group admins and the sender can delete a post.');
+    if (post.deletedAt) return post;
+    return (await this.apply(groupId, seq, { kind: 'delete', at: this.now().toISOString(), by: actor })) ?? post;
+  }
+
+  private async apply(groupId: string, seq: number, change: PostChange): Promise<Post | undefined> {
+    const result = await this.options.posts.change(groupId, seq, change);
+    if (!result?.applied) return undefined;
+    await this.options.engine.postChanged(groupId, seq);
+    return result.post;
+  }
+
+  // ---- reading --------------------------------------------------------------------------------------------
+
+  /** Members only: 20 posts before `before` (the latest when absent), oldest first. */
+  async history(groupId: string, userId: string, before?: number): Promise<PostPage & { groupName: string }> {
+    const context = await this.options.posts.postingContext(groupId, userId);
+    if (!context) throw new NotFoundError(GROUP_NOT_FOUND);
+    if (!context.member) throw new ForbiddenError(`You are not a member of ${context.groupName}.`);
+    // Without "New members see earlier posts", a member's history starts when they joined.
+    const visibleFrom = context.settings.historyForNewMembers ? undefined : context.member.joinedAt;
+    const page = await this.options.posts.page(groupId, { before, pageSize: HISTORY_PAGE_SIZE, visibleFrom });
+    return { ...page, groupName: context.groupName };
+  }
+
+  async getPost(groupId: string, seq: number): Promise<Post | undefined> {
+    return this.options.posts.get(groupId, seq);
+  }
+
+  // ---- settings and mute ----------------------------------------------------------------------------------
+
+  async settings(groupId: string, userId: string): Promise<{ groupName: string; settings: GroupPostSettings; viewerIsAdmin: boolean }> {
+    const context = await this.options.posts.postingContext(groupId, userId);
+    if (!context) throw new NotFoundError(GROUP_NOT_FOUND);
+    if (!context.member) throw new ForbiddenError(`You are not a member of ${context.groupName}.`);
+    return { groupName: context.groupName, settings: context.settings, viewerIsAdmin: context.adminIds.includes(userId) };
+  }
+
+  async updateSettings(groupId: string, actor: UserRef, patch: Partial<GroupPostSettings>): Promise<GroupPostSettings> {
+    const { settings, viewerIsAdmin } = await this.settings(groupId, actor.id);
+    if (!viewerIsAdmin) throw new ForbiddenError('Only group admins can change the settings.');
+    const next: GroupPostSettings = {
+      onlyAdminsPost: patch.onlyAdminsPost ?? settings.onlyAdminsPost,
+      historyForNewMembers: patch.historyForNewMembers ?? settings.historyForNewMembers,
+    };
+    await this.options.posts.setSettings(groupId, next);
+    return next;
+  }
+
+  /** No deliveries while muted (the engine checks each recipient before sending); history stays. */
+  async setMuted(groupId: string, userId: string, muted: boolean): Promise<string> {
+    const context = await this.options.posts.postingContext(groupId, userId);
+    if (!context) throw new NotFoundError(GROUP_NOT_FOUND);
+    if (!context.member || !(await this.options.posts.setMuted(groupId, userId, muted))) {
+      throw new ForbiddenError(`You are not a member of ${context.groupName}.`);
+    }
+    return context.groupName;
+  }
+
+  // ---- current group --------------------------------------------------------------------------------------
+
+  /** The member's current group, when they still belong to it (otherwise forgotten). */
+  async currentGroup(userId: string): Promise<{ groupId: string; groupName: string; confirmed: boolean; context: PostingContext } | undefined> {
+    const current = await this.options.current.get(userId);
+    if (!current) return undefined;
+    const context = await this.options.posts.postingContext(current.groupId, userId);
+    if (!context?.member) {
+      await this.options.current.clear(userId);
+      return undefined;
+    }
+    return { groupId: current.groupId, groupName: context.groupName, confirmed: current.confirmedGroupId === current.groupId, context };
+  }
+
+  /** Created, joined, opened or replied in: that group becomes current. */
+  async setCurrentGroup(userId: string, groupId: string): Promise<void> {
+    await this.options.current.set(userId, groupId);
+  }
+
+  /** The member was told "Sent to <group>": later posts to that group get no reply. */
+  async markConfirmed(userId: string, groupId: string): Promise<void> {
+    await this.options.current.confirm(userId, groupId);
+  }
+}

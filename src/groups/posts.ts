@@ -1,0 +1,163 @@
+/**
+ * The group's conversation: posts, their rules and what the domain needs from storage for them. Plain data and
+ * pure functions; no Teams, no storage.
+ */
+import type { Role, UserRef } from './model';
+
+/** Who wrote a post, as the organization keeps it. */
+export interface PostSender {
+  /** The domain's user id (the AAD object id, or the Teams id without one). */
+  userId: string;
+  name: string;
+  /** From the authenticated activity (conversation.tenantId / channelData.tenant.id) or the tab's verified token. */
+  tenantId: string;
+  /** The AAD object id when known. */
+  objectId?: string;
+}
+
+/** What a reply answers, copied onto the reply when it is accepted (the answered post may change later). */
+export interface ReplyTarget {
+  seq: number;
+  senderName: string;
+  preview: string;
+}
+
+export interface Post {
+  groupId: string;
+  /** Per-group sequence number, assigned by the store when the post is accepted (1, 2, 3, ...). */
+  seq: number;
+  sender: PostSender;
+  text: string;
+  createdAt: string;
+  replyTo?: ReplyTarget;
+  editedAt?: string;
+  /** 1 at acceptance; bumps on every edit, delete and undelete. */
+  version: number;
+  deletedAt?: string;
+  deletedBy?: UserRef;
+  /** Idempotency key of the request that made the post (hash of conversation id + activity id, or the tab's key). */
+  sourceKey: string;
+}
+
+export interface NewPost {
+  groupId: string;
+  sender: PostSender;
+  text: string;
+  createdAt: string;
+  replyTo?: ReplyTarget;
+  sourceKey: string;
+}
+
+export type PostChange =
+  | { kind: 'edit'; text: string; at: string }
+  | { kind: 'delete'; at: string; by: UserRef }
+  | { kind: 'undelete'; at: string };
+
+export interface GroupPostSettings {
+  /** "Only admins can post": members' posts are refused. */
+  onlyAdminsPost: boolean;
+  /** "New members see earlier posts" (default on); off: history starts at the member's join time. */
+  historyForNewMembers: boolean;
+}
+
+export const DEFAULT_POST_SETTINGS: GroupPostSettings = { onlyAdminsPost: false, historyForNewMembers: true };
+
+/** One member as the posting rules need them, read with the group in one round trip. */
+export interface PostingMember {
+  userId: string;
+  name: string;
+  role: Role;
+  joinedAt: string;
+  muted: boolean;
+}
+
+export interface PostingContext {
+  groupId: string;
+  groupName: string;
+  adminIds: readonly string[];
+  settings: GroupPostSettings;
+  /** Absent when the user is not a member. */
+  member?: PostingMember;
+}
+
+export interface PostPage {
+  /** Oldest first. */
+  posts: Post[];
+  /** Pass as `before` for the previous page; absent when there is nothing earlier the viewer may see. */
+  earlier?: number;
+}
+
+/**
+ * What ConversationService needs from storage. Contract:
+ * - `accept` assigns the next sequence number of the group in the same atomic write as the post and its
+ *   idempotency row; the same `sourceKey` accepted twice returns the first post's seq with `created: false`.
+ *   It fails with ForbiddenError when the sender's member row is gone at the moment of the write.
+ * - `change` applies a change only when its `at` is later than the post's last applied change (edits and
+ *   deletes arrive more than once and out of order); it returns the post after the change and whether it applied.
+ */
+export interface PostStore {
+  postingContext(groupId: string, userId: string): Promise<PostingContext | undefined>;
+  accept(post: NewPost): Promise<{ seq: number; created: boolean }>;
+  get(groupId: string, seq: number): Promise<Post | undefined>;
+  /** The post a request made, by the request's key. */
+  findBySource(sourceKey: string): Promise<{ groupId: string; seq: number } | undefined>;
+  change(groupId: string, seq: number, change: PostChange): Promise<{ post: Post; applied: boolean } | undefined>;
+  /** Up to `pageSize` posts with seq < `before` (all when absent) and seq >= the first the viewer may see. */
+  page(groupId: string, options: { before?: number; pageSize: number; visibleFrom?: string }): Promise<PostPage>;
+  all(groupId: string): AsyncIterable<Post>;
+  /** Retention: deletes every post created before `cutoff` in every group; returns how many. */
+  deleteOlderThan(cutoff: string): Promise<number>;
+  setSettings(groupId: string, settings: GroupPostSettings): Promise<void>;
+  /** False when the user is not a member. */
+  setMuted(groupId: string, userId: string, muted: boolean): Promise<boolean>;
+}
+
+/** Each member's current group: where their typed text goes. */
+export interface CurrentGroupStore {
+  get(userId: string): Promise<{ groupId: string; confirmedGroupId?: string } | undefined>;
+  set(userId: string, groupId: string): Promise<void>;
+  /** Remembers that the member was told their posts go to this group. */
+  confirm(userId: string, groupId: string): Promise<void>;
+  clear(userId: string): Promise<void>;
+}
+
+/** At most N posts a minute per member; throws RateLimitedError. */
+export interface PostRateLimiter {
+  take(userId: string): Promise<void>;
+}
+
+export const MAX_POST_CHARS = 4000;
+export const POSTS_PER_MINUTE = 10;
+export const HISTORY_PAGE_SIZE = 20;
+const PREVIEW_CHARS = 60;
+
+const ENTITIES: Record<string, string> = { '&nbsp;': ' ', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'", '&apos;': "'", '&amp;': '&' };
+
+/**
+ * A post's text as it is kept: `<at>Name</at>` becomes "@Name" (shown, never a ping), the few HTML entities
+ * Teams puts in a message's text are decoded, line breaks are kept (as \n), other control characters go.
+ */
+export function normalizePostText(raw: string): string {
+  return raw
+    .replace(/<at(?:\s[^>]*)?>([\s\S]*?)<\/at>/gi, (_whole, name: string) => `@${name.trim()}`)
+    .replace(/&(?:nbsp|lt|gt|quot|#39|apos|amp);/gi, (entity) => ENTITIES[entity.toLowerCase()] ?? entity)
+    .replace(/\r\n?/g, '\n')
+    .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '')
+    .replace(/\u00a0/g, ' ')
+    .trim();
+}
+
+/** Length as people count it: code points, not UTF-16 units. */
+export function postLength(text: string): number {
+  return Array.from(text).length;
+}
+
+/** "first words..." of a post, one line. */
+export function previewOf(text: string, maxChars = PREVIEW_CHARS): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  const chars = Array.from(line);
+  if (chars.length <= maxChars) return line;
+  const cut = chars.slice(0, maxChars).join('');
+  const atWord = cut.replace(/\s+\S*$/, '');
+  return `${atWord.length > maxChars / 2 ? atWord : cut}...`;
+}
