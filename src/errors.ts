@@ -93,10 +93,15 @@ export class StorageUnavailableError extends Error {
   }
 }
 
-/** The StorageUnavailableError behind `err`, looking through `cause` chains (wrappers keep the original there). */
+/**
+ * The StorageUnavailableError behind `err`, looking through wrappers: `cause` chains, and botbuilder-dialogs'
+ * DialogContextError, which keeps what a dialog threw in `error`.
+ */
 export function storageUnavailableIn(err: unknown): StorageUnavailableError | undefined {
-  for (let e = err, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 8; depth++) {
     if (e instanceof StorageUnavailableError) return e;
+    const wrapper = e as { cause?: unknown; error?: unknown };
+    e = wrapper.cause ?? wrapper.error;
   }
   return undefined;
 }
