@@ -1,4 +1,5 @@
-import type { PipelinePolicy, PipelineRetryOptions } from '@azure/core-rest-pipeline';
+import type { Pipeline, PipelinePolicy, PipelineRetryOptions } from '@azure/core-rest-pipeline';
+import type { QueueClient } from '@azure/storage-queue';
 import { RestError } from '@azure/data-tables';
 import { StorageUnavailableError } from '../errors';
 
@@ -73,12 +74,21 @@ export function storageClientOptions(timeoutMs: number = DEFAULT_STORAGE_TIMEOUT
 }
 
 /**
- * The same deadline for a client whose pipeline is built differently (@azure/storage-queue's QueueClient keeps
- * its core pipeline in `storageClientContext.pipeline`): adds the policy to the pipeline the client sends with.
- * Give such a client `retryOptions: { maxTries: 3, retryDelayInMs: 100, maxRetryDelayInMs: timeoutMs / 3 }` too.
+ * The same for an @azure/storage-queue QueueClient, whose pipeline is built differently: pass
+ * `storageQueueOptions(timeoutMs)` to its constructor, then `addQueueDeadline(client, timeoutMs)`. The client
+ * keeps its core pipeline in `storageClientContext.pipeline` (protected; stable across 12.x), which is where the
+ * deadline policy goes.
  */
-export function addStorageDeadline(pipeline: { addPolicy(policy: PipelinePolicy, options?: { position?: 'perCall' | 'perRetry' }): void }, timeoutMs: number): void {
-  pipeline.addPolicy(storageDeadlinePolicy(timeoutMs), { position: 'perCall' });
+export function storageQueueOptions(timeoutMs: number = DEFAULT_STORAGE_TIMEOUT_MS) {
+  const retry = storageRetryOptions(timeoutMs);
+  return { retryOptions: { maxTries: retry.maxRetries! + 1, retryDelayInMs: retry.retryDelayInMs, maxRetryDelayInMs: retry.maxRetryDelayInMs } };
+}
+
+export function addQueueDeadline<T extends QueueClient>(client: T, timeoutMs: number = DEFAULT_STORAGE_TIMEOUT_MS): T {
+  const context = (client as unknown as { storageClientContext: { pipeline: Pipeline } }).storageClientContext;
+  // No phase: such policies run before the Retry phase, so once per call, around every retry and its waits.
+  context.pipeline.addPolicy(storageDeadlinePolicy(timeoutMs));
+  return client;
 }
 
 function pathOf(url: string): string {

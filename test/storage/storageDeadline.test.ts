@@ -3,8 +3,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { TableClient, RestError } from '@azure/data-tables';
 import { StorageUnavailableError } from '../../src/errors';
-import { storageClientOptions } from '../../src/storage/storageDeadline';
-import { azuriteConnectionString, freeLoopbackPort } from '../../src/storage/embeddedAzurite';
+import { QueueClient } from '@azure/storage-queue';
+import { addQueueDeadline, storageClientOptions, storageQueueOptions } from '../../src/storage/storageDeadline';
+import { AZURITE_ACCOUNT, AZURITE_KEY, azuriteConnectionString, freeLoopbackPort } from '../../src/storage/embeddedAzurite';
 import { freshTables } from '../helpers/azurite';
 
 /** A table client as the app makes one (deadline and retries), pointed at whatever listens on `port`. */
@@ -60,6 +61,13 @@ describe('Storage deadlines: every call ends within STORAGE_TIMEOUT_MS, retries 
     // Either the retries ran out (the service's own 503) or the deadline came first; both are bounded.
     assert.ok(err instanceof RestError || err instanceof StorageUnavailableError, String(err));
     assert.ok(busyRequests >= 2, `retried: ${busyRequests} requests`);
+  });
+
+  it('bounds a queue client the same way', async () => {
+    const port = (silent.address() as AddressInfo).port;
+    const connectionString = `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};QueueEndpoint=http://127.0.0.1:${port}/${AZURITE_ACCOUNT};`;
+    const queue = addQueueDeadline(new QueueClient(connectionString, 'work', storageQueueOptions(300)), 300);
+    await assert.rejects(queue.sendMessage('hello'), (e: unknown) => e instanceof StorageUnavailableError && e.reason === 'timeout');
   });
 
   it('leaves the service\'s answers and the caller\'s own aborts as they were', async () => {
