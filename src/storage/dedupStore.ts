@@ -37,8 +37,8 @@ interface LeaseEntity {
  *   row and wins; every later claim gets 409 from the service and loses.
  * - leases (acquireLease): "a turn for this activity is running, until expiresAt", then "done". A crash leaves
  *   a lease that expires, so the channel's redelivery runs the turn again; once done it never runs again.
- * Every decision is an insert or an eTag-conditional write, never read-then-write, so concurrent deliveries
- * cannot both win, on Azure or on Azurite. Expiry compares with this instance's clock: instances whose clocks
+ * Every decision is an insert or a write conditional on the eTag just read (never a blind read-then-write), so
+ * concurrent deliveries cannot both win, on Azure or on Azurite. Expiry compares with this instance's clock: instances whose clocks
  * differ by a good part of a lease may take over early.
  */
 export class DedupStore {
