@@ -94,7 +94,7 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
     connectionString = embedded.connectionString;
   }
   try {
-    const tables = createTableClients({ connectionString, prefix: tablePrefix });
+    const tables = createTableClients({ connectionString, prefix: tablePrefix, timeoutMs: config.STORAGE_TIMEOUT_MS });
     await ensureTables(tables);
     const appSecret = await loadOrCreateAppSecret(tables.settings, config.APP_SECRET);
 
@@ -115,12 +115,11 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
     const adapter = new CloudAdapter(createBotFrameworkAuthentication(config, { logger }));
     adapter.onTurnError = createTurnErrorHandler(logger);
     adapter.use(
-      new RedeliveryGuard(
-        dedup,
-        logger,
-        (context) => (isJoinRequest(turnInputOf(context)) ? Promise.resolve() : conversationState.load(context)),
-        (context) => context.activity.type === 'message' && isJoinRequest(turnInputOf(context)),
-      ),
+      new RedeliveryGuard(dedup, logger, {
+        preload: (context) => (isJoinRequest(turnInputOf(context)) ? Promise.resolve() : conversationState.load(context)),
+        idempotent: (context) => context.activity.type === 'message' && isJoinRequest(turnInputOf(context)),
+        leaseMs: config.REDELIVERY_LEASE_MS,
+      }),
     );
 
     const background = new BackgroundWork(logger);

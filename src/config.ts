@@ -43,6 +43,10 @@ const schema = z.object({
   STORAGE_CONNECTION_STRING: optionalString,
   DATA_DIR: z.preprocess(emptyToUndefined, z.string().trim().default('.data')),
   LOG_LEVEL: z.preprocess(emptyToUndefined, z.enum(LOG_LEVELS).default('info')),
+  /** Bound of every storage call, the SDK's retries included; past it a turn answers "try again in a moment". */
+  STORAGE_TIMEOUT_MS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(100).max(120_000).default(3_000)),
+  /** How long a delivery holds an activity; a redelivery after that (and no "done") runs the turn again. */
+  REDELIVERY_LEASE_MS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(100).max(3_600_000).default(60_000)),
 
   // Bot Framework identity, with the SDK's own key names so that its documentation applies as written.
   MicrosoftAppId: z.preprocess(

@@ -69,3 +69,39 @@ export class TooLargeError extends AppError {
 export function isAppError(err: unknown): err is AppError {
   return err instanceof AppError;
 }
+
+/** What a user reads when storage does not answer in time (or cannot be reached at all). */
+export const STORAGE_UNAVAILABLE = 'Storage is not answering. Please try again in a moment.';
+
+/**
+ * Storage did not answer within STORAGE_TIMEOUT_MS (retries included) or could not be reached. Deliberately not
+ * an AppError: handlers that show AppErrors as "your request was refused" must let this one through, so that
+ * the turn fails as a whole (its redelivery lease is not marked done) and ends in the turn error handler, which
+ * answers with STORAGE_UNAVAILABLE.
+ */
+export class StorageUnavailableError extends Error {
+  readonly userMessage = STORAGE_UNAVAILABLE;
+  readonly httpStatus = 503;
+
+  constructor(
+    readonly reason: 'timeout' | 'unreachable',
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`Storage unavailable (${reason}): ${detail}`, options);
+    this.name = 'StorageUnavailableError';
+  }
+}
+
+/**
+ * The StorageUnavailableError behind `err`, looking through wrappers: `cause` chains, and botbuilder-dialogs'
+ * DialogContextError, which keeps what a dialog threw in `error`.
+ */
+export function storageUnavailableIn(err: unknown): StorageUnavailableError | undefined {
+  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 8; depth++) {
+    if (e instanceof StorageUnavailableError) return e;
+    const wrapper = e as { cause?: unknown; error?: unknown };
+    e = wrapper.cause ?? wrapper.error;
+  }
+  return undefined;
+}

@@ -52,4 +52,15 @@ describe('Configuration', () => {
     assert.deepEqual(config.ALLOWED_TENANT_IDS, ['a', 'b', 'c']);
     assert.deepEqual(config.ORG_ADMIN_OBJECT_IDS, []);
   });
+
+  it('bounds storage calls at 3 s and holds a redelivered activity 60 s unless told otherwise, and refuses nonsense', () => {
+    const defaults = loadConfig({});
+    assert.equal(defaults.STORAGE_TIMEOUT_MS, 3_000);
+    assert.equal(defaults.REDELIVERY_LEASE_MS, 60_000);
+    const set = loadConfig({ STORAGE_TIMEOUT_MS: '1000', REDELIVERY_LEASE_MS: '2000' });
+    assert.equal(set.STORAGE_TIMEOUT_MS, 1_000);
+    assert.equal(set.REDELIVERY_LEASE_MS, 2_000);
+    assert.throws(() => loadConfig({ STORAGE_TIMEOUT_MS: 'soon' }), /^ConfigError: Invalid configuration: STORAGE_TIMEOUT_MS /);
+    assert.throws(() => loadConfig({ REDELIVERY_LEASE_MS: '0' }), /^ConfigError: Invalid configuration: REDELIVERY_LEASE_MS /);
+  });
 });

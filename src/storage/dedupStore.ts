@@ -1,11 +1,45 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import os from 'node:os';
 import type { TableClient } from '@azure/data-tables';
-import { isAlreadyExists, isNotFound } from './tables';
+import { isAlreadyExists, isNotFound, isPreconditionFailed } from './tables';
+
+/** Names this process in lease owners (host, pid and a random part, so a restarted process is someone else). */
+const INSTANCE_ID = `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+
+/** A turn's hold on an activity id, from acquireLease; complete or release it with the eTag it was taken at. */
+export interface Lease {
+  readonly partitionKey: string;
+  readonly rowKey: string;
+  readonly owner: string;
+  readonly etag: string;
+  /** True when an earlier delivery's lease had expired without "done" and this one took it over. */
+  readonly takenOver: boolean;
+}
 
 /**
- * Insert-only markers: "this activity (or this SSO exchange) has been handled". The first claim inserts a row
- * and wins; every later claim gets 409 from the service and loses. No read-then-write, so concurrent
- * redeliveries cannot both win, on Azure or on Azurite.
+ * What a delivery finds: the lease is its own (run the turn), another delivery holds a live lease (busy: that
+ * one is still running, or died less than a lease ago), or the turn's effects are written (done).
+ */
+export type LeaseOutcome = { kind: 'acquired'; lease: Lease } | { kind: 'busy'; owner: string; expiresAt: string } | { kind: 'done' };
+
+interface LeaseEntity {
+  /** 'leased' while a turn runs; 'done' once its effects are written. Rows of claim() have no state: done. */
+  state?: 'leased' | 'done';
+  owner?: string;
+  expiresAt?: string;
+  claimedAt?: string;
+  doneAt?: string;
+}
+
+/**
+ * Per-id rows in the dedup table, of two kinds:
+ * - insert-only markers (claim): "this SSO exchange / this welcome has been handled". The first claim inserts a
+ *   row and wins; every later claim gets 409 from the service and loses.
+ * - leases (acquireLease): "a turn for this activity is running, until expiresAt", then "done". A crash leaves
+ *   a lease that expires, so the channel's redelivery runs the turn again; once done it never runs again.
+ * Every decision is an insert or a write conditional on the eTag just read (never a blind read-then-write), so
+ * concurrent deliveries cannot both win, on Azure or on Azurite. Expiry compares with this instance's clock: instances whose clocks
+ * differ by a good part of a lease may take over early.
  */
 export class DedupStore {
   constructor(
@@ -25,6 +59,80 @@ export class DedupStore {
     } catch (err) {
       if (isAlreadyExists(err)) return false;
       throw err;
+    }
+  }
+
+  /**
+   * Takes the lease of (scope, id) for `leaseMs`. The first delivery inserts the row (insert-if-absent, one
+   * write). A later one reads it: done stays done, a live lease is busy, and an expired lease is taken over by
+   * an update at the eTag just read, so of two simultaneous takeovers exactly one wins (the other gets 412 and
+   * reads as busy).
+   */
+  async acquireLease(scope: string, id: string, leaseMs: number): Promise<LeaseOutcome> {
+    const partitionKey = hashKey(scope);
+    const rowKey = hashKey(id);
+    const owner = `${INSTANCE_ID}-${randomBytes(4).toString('hex')}`;
+    const fresh = (): LeaseEntity & { partitionKey: string; rowKey: string } => {
+      const now = this.now();
+      return { partitionKey, rowKey, state: 'leased', owner, expiresAt: new Date(now.getTime() + leaseMs).toISOString(), claimedAt: now.toISOString() };
+    };
+    // A row deleted between our insert and our read (a failed turn released it) means try again; twice is plenty.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        const created = await this.table.createEntity(fresh());
+        return { kind: 'acquired', lease: { partitionKey, rowKey, owner, etag: created.etag ?? '*', takenOver: false } };
+      } catch (err) {
+        if (!isAlreadyExists(err)) throw err;
+      }
+      let existing: LeaseEntity & { etag: string };
+      try {
+        existing = await this.table.getEntity<LeaseEntity>(partitionKey, rowKey);
+      } catch (err) {
+        if (isNotFound(err)) continue;
+        throw err;
+      }
+      if (existing.state !== 'leased') return { kind: 'done' };
+      const expiresAt = existing.expiresAt ?? '';
+      if (Date.parse(expiresAt) > this.now().getTime()) return { kind: 'busy', owner: existing.owner ?? '', expiresAt };
+      try {
+        const taken = await this.table.updateEntity(fresh(), 'Replace', { etag: existing.etag });
+        return { kind: 'acquired', lease: { partitionKey, rowKey, owner, etag: taken.etag ?? '*', takenOver: true } };
+      } catch (err) {
+        if (isPreconditionFailed(err)) return { kind: 'busy', owner: '(another takeover)', expiresAt };
+        if (isNotFound(err)) continue;
+        throw err;
+      }
+    }
+    return { kind: 'busy', owner: '(released and claimed meanwhile)', expiresAt: '' };
+  }
+
+  /**
+   * Marks the leased turn done: later deliveries of the id do nothing. False when the lease was no longer ours
+   * (it expired and another delivery took it over; that one finishes the work and marks it).
+   */
+  async completeLease(lease: Lease): Promise<boolean> {
+    try {
+      const done: LeaseEntity & { partitionKey: string; rowKey: string } = {
+        partitionKey: lease.partitionKey,
+        rowKey: lease.rowKey,
+        state: 'done',
+        owner: lease.owner,
+        doneAt: this.now().toISOString(),
+      };
+      await this.table.updateEntity(done, 'Merge', { etag: lease.etag });
+      return true;
+    } catch (err) {
+      if (isPreconditionFailed(err) || isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  /** Gives a lease back (its turn failed), so that a redelivery runs the turn again at once; only if still ours. */
+  async releaseLease(lease: Lease): Promise<void> {
+    try {
+      await this.table.deleteEntity(lease.partitionKey, lease.rowKey, { etag: lease.etag });
+    } catch (err) {
+      if (!isNotFound(err) && !isPreconditionFailed(err)) throw err;
     }
   }
 

@@ -1,5 +1,6 @@
 import { TableClient, type TableEntity, type TableEntityResult, odata, RestError } from '@azure/data-tables';
 import { ConflictError, InvalidInputError } from '../errors';
+import { DEFAULT_STORAGE_TIMEOUT_MS, storageClientOptions } from './storageDeadline';
 
 /**
  * The tables of the application. Each name is prefixed so that several independent stores (tests, a staging
@@ -29,15 +30,20 @@ export interface TableServiceOptions {
   connectionString: string;
   /** Letters and digits only; Azure table names are alphanumeric. */
   prefix?: string;
+  /** Bound of every storage call, the SDK's retries included (STORAGE_TIMEOUT_MS); see storageDeadline.ts. */
+  timeoutMs?: number;
 }
 
-export function createTableClients({ connectionString, prefix = '' }: TableServiceOptions): TableClients {
+export function createTableClients({ connectionString, prefix = '', timeoutMs = DEFAULT_STORAGE_TIMEOUT_MS }: TableServiceOptions): TableClients {
   if (!/^[A-Za-z0-9]*$/.test(prefix)) throw new Error('Table prefix must be letters and digits only');
   // Plain-http endpoints are only ever Azurite on this machine; a real account's connection string is https.
   const allowInsecureConnection = /TableEndpoint=http:\/\/|UseDevelopmentStorage=true/i.test(connectionString);
   const clients = {} as Record<TableName, TableClient>;
   for (const name of TABLE_NAMES) {
-    clients[name] = TableClient.fromConnectionString(connectionString, `${prefix}${name}`, { allowInsecureConnection });
+    clients[name] = TableClient.fromConnectionString(connectionString, `${prefix}${name}`, {
+      allowInsecureConnection,
+      ...storageClientOptions(timeoutMs),
+    });
   }
   return Object.freeze(clients);
 }

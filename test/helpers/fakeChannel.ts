@@ -27,6 +27,8 @@ export class FakeChannel {
   private nextId = 1;
   /** Fault tests: connector calls whose activity matches fail with `status` (the SDK retries them, so all fail). */
   failWhen?: { match: (activity: SentActivity['activity']) => boolean; status: number };
+  /** Requests the channel answers itself besides the connector API (attachments it hosts); true when handled. */
+  hosted?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
 
   get serviceUrl(): string {
     const { port } = this.server!.address() as AddressInfo;
@@ -72,6 +74,7 @@ export class FakeChannel {
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (this.hosted?.(req, res)) return;
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
