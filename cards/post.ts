@@ -2,7 +2,7 @@ import type { Attachment } from 'botbuilder';
 import { button, showCard } from './actions';
 import { formatUtc } from './layout';
 import { adaptiveCard, subCard, toAttachment, type CardAction, type CardElement, type RichTextBlock } from './schema';
-import { plain, richText, run } from './text';
+import { inline, richText, run, shown } from './text';
 
 /** A post's text is at most 4,000 characters; a card shows it whole, one block per line. */
 const MAX_POST_DISPLAY_CHARS = 4000;
@@ -50,7 +50,12 @@ export function postTextBlocks(text: string, maxChars = MAX_POST_DISPLAY_CHARS):
 
 /** "Ann · Field Sales North: first words" for notifications (the activity's `summary`). */
 export function postSummary(senderName: string, groupName: string, text: string): string {
-  return `${plain(senderName, 60)} · ${plain(groupName, 60)}: ${plain(text, SUMMARY_WORDS_CHARS)}`;
+  return `${shown(senderName, 60)} · ${shown(groupName, 60)}: ${shown(text, SUMMARY_WORDS_CHARS)}`;
+}
+
+/** The same words for the card's fallbackText, which Teams reads as Markdown. */
+function fallbackOf(data: PostCardData): string {
+  return `${inline(data.senderName, 60)} · ${inline(data.groupName, 60)}: ${inline(data.text, SUMMARY_WORDS_CHARS)}`;
 }
 
 function header(data: PostCardData): CardElement {
@@ -68,7 +73,7 @@ function header(data: PostCardData): CardElement {
   return {
     type: 'ColumnSet',
     columns: [
-      { type: 'Column', width: 'auto', items: [{ type: 'Image', url: data.photoUrl, altText: `Group photo of ${plain(data.groupName)}`, size: 'Small', style: 'Person' }] },
+      { type: 'Column', width: 'auto', items: [{ type: 'Image', url: data.photoUrl, altText: `Group photo of ${shown(data.groupName)}`, size: 'Small', style: 'Person' }] },
       { type: 'Column', width: 'stretch', verticalContentAlignment: 'Center', items: [title, byline] },
     ],
   };
@@ -86,7 +91,7 @@ export function replyContext(replyTo: { senderName: string; preview: string }): 
 export function buildPostCard(data: PostCardData): Attachment {
   const ids = { groupId: data.groupId, seq: data.seq };
   const replyForm = subCard(
-    [{ type: 'Input.Text', id: 'replyText', label: `Reply to ${plain(data.senderName, 60)}`, placeholder: 'Your reply', isMultiline: true, maxLength: 4000, isRequired: true, errorMessage: 'Type your reply first.' }],
+    [{ type: 'Input.Text', id: 'replyText', label: `Reply to ${shown(data.senderName, 60)}`, placeholder: 'Your reply', isMultiline: true, maxLength: 4000, isRequired: true, errorMessage: 'Type your reply first.' }],
     [button('Send', 'replyToPost', ids, { style: 'positive' })],
   );
   const actions: CardAction[] = [showCard('Reply', replyForm), button('Open group', 'openGroup', { groupId: data.groupId })];
@@ -94,7 +99,7 @@ export function buildPostCard(data: PostCardData): Attachment {
   const body: CardElement[] = [header(data)];
   if (data.replyTo) body.push(replyContext(data.replyTo));
   body.push(...postTextBlocks(data.text));
-  return toAttachment(adaptiveCard(body, actions, postSummary(data.senderName, data.groupName, data.text)));
+  return toAttachment(adaptiveCard(body, actions, fallbackOf(data)));
 }
 
 /** The message activity of one copy: the card plus the notification summary. */

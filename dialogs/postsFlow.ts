@@ -16,7 +16,7 @@ import type { TurnInput } from './turnInput';
 
 export interface PostsFlowDependencies {
   conversation: ConversationService;
-  groups: Pick<GroupService, 'listMyGroups' | 'resolveInvite' | 'listOrgGroups' | 'listMembers'>;
+  groups: Pick<GroupService, 'listMyGroups' | 'resolveInvite' | 'listOrgGroups' | 'listMembers' | 'listBans'>;
   actions: Pick<GroupActions, 'resolveGroup' | 'groupInfo'>;
   logger: Logger;
 }
@@ -103,6 +103,10 @@ export class PostsFlow {
         const groupId = groupName === undefined ? currentGroupId : (await findGroup(groupName))?.id;
         return groupId !== undefined && (await this.hasMember(req, groupId, memberName));
       },
+      isRemoved: async (memberName, groupName) => {
+        const groupId = groupName === undefined ? currentGroupId : (await findGroup(groupName))?.id;
+        return groupId !== undefined && (await this.hasRemoved(req, groupId, memberName));
+      },
       isOrgGroup: async (name) => {
         if (!tenantId) return false;
         const page = await this.deps.groups.listOrgGroups(tenantId, { pageSize: 100 });
@@ -120,6 +124,24 @@ export class PostsFlow {
       continuationToken = page.continuationToken;
     } while (continuationToken && groups.length < NAME_LOOKUP_LIMIT);
     return groups;
+  }
+
+  /** Only admins see who was removed; for anyone else `allow ...` never resolves (so it is a post). */
+  private async hasRemoved(req: Requester, groupId: string, name: string): Promise<boolean> {
+    const wanted = name.trim().toLowerCase();
+    if (!wanted) return false;
+    let continuationToken: string | undefined;
+    try {
+      do {
+        const page = await this.deps.groups.listBans(groupId, { user: req.user }, { pageSize: 100, continuationToken });
+        if (page.items.some((b) => b.user.id === name.trim() || b.user.name.toLowerCase().includes(wanted))) return true;
+        continuationToken = page.continuationToken;
+      } while (continuationToken);
+    } catch (err) {
+      if (isAppError(err)) return false;
+      throw err;
+    }
+    return false;
   }
 
   private async hasMember(req: Requester, groupId: string, name: string): Promise<boolean> {

@@ -202,7 +202,7 @@ describe('Races and bans, end to end', () => {
       const dan = testUser('Dan Dropped');
       await chat.say(dan, `join ${link}`);
       await chat.say(owner, 'remove Dan Dropped from Typed Allow');
-      assert.match(textOf(await chat.say(owner, 'allow Nobody in Typed Allow')), /Nobody called "Nobody" was removed/);
+      assert.match(textOf(await chat.say(owner, '/allow Nobody in Typed Allow')), /Nobody called "Nobody" was removed/);
       assert.match(textOf(await chat.say(owner, 'allow dan in Typed Allow')), /Dan Dropped can join again/);
       assert.match(textOf(await chat.say(dan, `join ${link}`)), /You joined/);
       assert.equal((await t.app.groups.getGroup(groupId)).memberCount, 2);

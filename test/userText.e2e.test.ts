@@ -149,9 +149,9 @@ describe('User text never becomes formatting, in any reply that echoes it', func
     });
 
     it('typed text echoed back: a group or member that is not there, and a button with a hostile verb', async () => {
-      assertEchoedSafely(await chat.say(owner, 'group [Verify](https://evil.example/login) **URGENT** https://evil.example'), 'no such group');
+      assertEchoedSafely(await chat.say(owner, '/group [Verify](https://evil.example/login) **URGENT** https://evil.example'), 'no such group');
       assertEchoedSafely(await chat.say(owner, `members ${groupId}`), 'members by id');
-      assertEchoedSafely(await chat.say(owner, 'make admin [Verify](https://evil.example) **URGENT**'), 'no such member');
+      assertEchoedSafely(await chat.say(owner, '/make admin [Verify](https://evil.example) **URGENT**'), 'no such member');
       assertEchoedSafely(await chat.submit(owner, '[Verify](https://evil.example) **URGENT**'), 'hostile verb');
     });
 

@@ -20,13 +20,15 @@ export interface CommandResolver {
   isMyGroup(name: string): Promise<boolean>;
   /** A member of the named group, or of the current group when `groupName` is absent. */
   isMember(memberName: string, groupName: string | undefined): Promise<boolean>;
+  /** Someone an admin removed from the named group (or the current one): what `allow` names. */
+  isRemoved(memberName: string, groupName: string | undefined): Promise<boolean>;
   /** A group the member's organization owns (for organization admins' `export`). */
   isOrgGroup(name: string): Promise<boolean>;
 }
 
 export const ARGUMENTLESS_COMMANDS = ['help', 'cancel', 'my groups', 'switch', 'history', 'members', 'settings', 'mute', 'unmute', 'new group'] as const;
 
-type ArgumentKind = 'invite' | 'group' | 'member' | 'orgGroup';
+type ArgumentKind = 'invite' | 'group' | 'member' | 'removed' | 'orgGroup';
 
 const COMMANDS_WITH_ARGUMENT: ReadonlyArray<{ words: string; kind: ArgumentKind; separator?: 'from' | 'in' }> = [
   { words: 'join', kind: 'invite' },
@@ -35,7 +37,7 @@ const COMMANDS_WITH_ARGUMENT: ReadonlyArray<{ words: string; kind: ArgumentKind;
   ),
   { words: 'remove', kind: 'member', separator: 'from' },
   { words: 'make admin', kind: 'member', separator: 'in' },
-  { words: 'allow', kind: 'member', separator: 'in' },
+  { words: 'allow', kind: 'removed', separator: 'in' },
   { words: 'export', kind: 'orgGroup' },
 ];
 
@@ -71,6 +73,12 @@ export async function isCommandForMemberWithCurrentGroup(text: string, resolver:
         const split = splitAt(rest, command.separator ?? 'from');
         if (split.group !== undefined && (await resolver.isMyGroup(split.group)) && (await resolver.isMember(split.member, split.group))) return true;
         if (await resolver.isMember(rest, undefined)) return true;
+        break;
+      }
+      case 'removed': {
+        const split = splitAt(rest, command.separator ?? 'in');
+        if (split.group !== undefined && (await resolver.isMyGroup(split.group)) && (await resolver.isRemoved(split.member, split.group))) return true;
+        if (await resolver.isRemoved(rest, undefined)) return true;
         break;
       }
     }

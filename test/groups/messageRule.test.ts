@@ -6,13 +6,14 @@ const resolver: CommandResolver = {
   isValidInvite: async (rest) => rest === 'ABCDE-FGHJK' || rest.startsWith('https://bot.example/join/'),
   isMyGroup: async (name) => ['field sales north', 'night shift'].includes(name.toLowerCase()),
   isMember: async (member, group) => (group === undefined || group.toLowerCase() === 'field sales north') && ['ann lee', 'bob'].includes(member.toLowerCase()),
+  isRemoved: async (member, group) => (group === undefined || group.toLowerCase() === 'field sales north') && member.toLowerCase() === 'carl',
   isOrgGroup: async (name) => name.toLowerCase() === 'night shift',
 };
 
 const isCommand = (text: string) => isCommandForMemberWithCurrentGroup(text, resolver);
 
 describe('the command-vs-post rule for a member with a current group', () => {
-  for (const text of ['help me with the order', 'join us at 5', 'new group is ready', 'Hello everyone', 'members meeting at 5', 'invite Bob to lunch', 'remove the boxes from the van', 'export the report', 'settings are wrong', 'mute the radio', 'switch off the lights', 'group photo tomorrow', 'history of the order', 'open the door']) {
+  for (const text of ['help me with the order', 'join us at 5', 'new group is ready', 'Hello everyone', 'members meeting at 5', 'invite Bob to lunch', 'remove the boxes from the van', 'export the report', 'settings are wrong', 'mute the radio', 'switch off the lights', 'group photo tomorrow', 'history of the order', 'open the door', 'allow Bob', 'allow me to explain']) {
     it(`takes "${text}" as a post`, async () => {
       assert.equal(await isCommand(text), false);
     });
@@ -50,7 +51,8 @@ describe('the command-vs-post rule for a member with a current group', () => {
     'remove Bob from Field Sales North',
     'make admin Ann Lee',
     'make admin Bob in Field Sales North',
-    'allow Bob',
+    'allow Carl',
+    'allow Carl in Field Sales North',
     'export Night Shift',
   ]) {
     it(`takes "${text}" (command word + something that resolves) as a command`, async () => {
