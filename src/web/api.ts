@@ -5,7 +5,7 @@ import type { Logger } from '../logger';
 import type { VerifiedUser } from '../auth/entraTokenVerifier';
 import { TokenVerificationError } from '../auth/entraTokenVerifier';
 import { DomainOrganizationDirectory, type OrganizationDirectory } from '../auth/organizationDirectory';
-import { InvalidInputError, NotFoundError, RateLimitedError, UnauthenticatedError, isAppError } from '../errors';
+import { InvalidInputError, NotFoundError, RateLimitedError, UnauthenticatedError, isAppError, storageUnavailableIn } from '../errors';
 import { inviteQrDataUrl } from '../../cards/qr';
 import type { DocumentService } from './documentService';
 import { groupPhotoUrl } from './groupPhoto';
@@ -261,6 +261,12 @@ async function respond(deps: ApiDependencies, req: Request, res: Response, handl
       body = { error: err.httpStatus === 404 ? GROUP_NOT_VISIBLE : err.httpStatus === 401 ? SIGN_IN_REQUIRED : err.userMessage };
       if (err.httpStatus === 401) headers['WWW-Authenticate'] = 'Bearer';
       if (err instanceof RateLimitedError) headers['Retry-After'] = String(err.retryAfterSeconds);
+    } else if (storageUnavailableIn(err)) {
+      const unavailable = storageUnavailableIn(err)!;
+      deps.logger.warn({ path: req.path(), method: req.method, reason: unavailable.reason }, 'API request: storage unavailable');
+      status = 503;
+      body = { error: unavailable.userMessage };
+      headers['Retry-After'] = '5';
     } else {
       deps.logger.error({ err, path: req.path(), method: req.method }, 'API request failed');
       status = 500;

@@ -7,6 +7,7 @@ import { newSigningKey } from '../helpers/fakeEntra';
 import { contentDisposition } from '../../src/web/downloads';
 import { EML_CONTENT_TYPE, PPTX_CONTENT_TYPE } from '../../src/web/documentService';
 import { GROUP_NOT_VISIBLE, SIGN_IN_REQUIRED } from '../../src/web/api';
+import { STORAGE_UNAVAILABLE, StorageUnavailableError } from '../../src/errors';
 import { startWebHarness, type TestUser, type WebHarness } from './webHarness';
 
 interface Reply {
@@ -51,6 +52,14 @@ describe('web API for the tab (real HTTP, Azurite, fake Entra)', function () {
     assert.match(reply.headers.get('content-type') ?? '', /^application\/json/);
     assert.equal(reply.headers.get('cache-control'), 'no-store');
   }
+
+  it('answers 503 with Retry-After, not 500, when storage does not answer', async () => {
+    sinon.stub(h.groups, 'listMyGroups').rejects(new StorageUnavailableError('timeout', 'no answer within 3000 ms'));
+    const reply = await call('GET', '/api/me/groups', aliceToken);
+    assert.equal(reply.status, 503);
+    assert.equal(reply.headers.get('retry-after'), '5');
+    assert.deepEqual(reply.json, { error: STORAGE_UNAVAILABLE });
+  });
 
   describe('authentication', () => {
     it('refuses a request without a token: 401 JSON, no reason given', async () => {
