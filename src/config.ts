@@ -96,6 +96,9 @@ const schema = z.object({
    * from a vault in production; when empty, one is generated once and kept in the settings table.
    */
   APP_SECRET: z.preprocess(emptyToUndefined, z.string().min(32, { message: 'must be at least 32 characters' }).optional()),
+
+  /** Proactive sends per second per tenant across all instances (Teams allows 50 per app per tenant). */
+  TEAMS_TENANT_BUDGET_RPS: z.preprocess(emptyToUndefined, z.coerce.number().positive().max(50).default(40)),
 });
 
 type Parsed = z.infer<typeof schema>;

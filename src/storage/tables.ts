@@ -15,6 +15,10 @@ export const TABLE_NAMES = [
   'dedup',
   'photos',
   'settings',
+  // The delivery engine (src/delivery/): per-post delivery records, posts with unfinished fan-out, tenant lane leases.
+  'deliveries',
+  'outbox',
+  'lanes',
 ] as const;
 export type TableName = (typeof TABLE_NAMES)[number];
 
