@@ -99,3 +99,16 @@ export class EngineWorld {
 }
 
 export const chatOf = (userId: string) => `a:chat-${userId}`;
+
+/** The fan-out is finished in the tables: no unfinished post left in the outbox. */
+export async function waitForOutboxEmpty(world: EngineWorld, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const rows = [];
+    for await (const row of world.tables.clients.outbox.listEntities()) rows.push(row);
+    if (rows.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`outbox still holds ${rows.map((r) => `${r.partitionKey}/${r.rowKey}`).join(', ')}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+

@@ -148,7 +148,7 @@ export class ThrottlingChannel {
         if (this.options.latencyMs) setTimeout(send, this.options.latencyMs);
         else send();
       };
-      let activity: Record<string, unknown> = {};
+      let activity: Record<string, unknown>;
       try {
         activity = chunks.length ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>) : {};
       } catch {
