@@ -107,7 +107,7 @@ export class QueueDeliveryEngine implements DeliveryEngine {
   async postAccepted(groupId: string, seq: number): Promise<void> {
     await this.store.openPost(groupId, seq);
     // Sent even when the row existed: a caller retrying after a failed send must not leave the post without work.
-    await this.o.queue.send({ k: 'post', g: groupId, s: seq });
+    await this.enqueue({ k: 'post', g: groupId, s: seq });
   }
 
   async postChanged(groupId: string, seq: number): Promise<void> {
@@ -252,7 +252,7 @@ export class QueueDeliveryEngine implements DeliveryEngine {
     const first = await this.store.firstOpenPost(groupId);
     if (first !== undefined && first < seq) return this.finished(message);
     if (outbox.expanded) {
-      for (const t of JSON.parse(outbox.tenants) as string[]) await this.o.queue.send({ k: 'send', g: groupId, s: seq, t });
+      for (const t of JSON.parse(outbox.tenants) as string[]) await this.enqueue({ k: 'send', g: groupId, s: seq, t });
       if ((JSON.parse(outbox.tenants) as string[]).length === 0) {
         if ((await this.store.changePost(groupId, seq, () => 'delete')) === 'deleted') await this.startNextPost(groupId, seq);
       }
@@ -271,7 +271,7 @@ export class QueueDeliveryEngine implements DeliveryEngine {
         for (const { tenant } of rows) {
           if (tenants.has(tenant)) continue;
           tenants.add(tenant);
-          await this.o.queue.send({ k: 'send', g: groupId, s: seq, t: tenant });
+          await this.enqueue({ k: 'send', g: groupId, s: seq, t: tenant });
         }
         after = page.next;
       } while (after !== undefined && this.running);
@@ -288,7 +288,13 @@ export class QueueDeliveryEngine implements DeliveryEngine {
 
   private async startNextPost(groupId: string, after: number): Promise<void> {
     const next = await this.store.firstOpenPost(groupId, after);
-    if (next !== undefined) await this.o.queue.send({ k: 'post', g: groupId, s: next });
+    if (next !== undefined) await this.enqueue({ k: 'post', g: groupId, s: next });
+  }
+
+  /** Queues work and polls at once (this instance is likely to take it, so it need not wait for the next poll). */
+  private async enqueue(body: WorkBody): Promise<void> {
+    await this.o.queue.send(body);
+    this.sleeping?.();
   }
 
   /**
@@ -326,10 +332,10 @@ export class QueueDeliveryEngine implements DeliveryEngine {
     if (!lane || !this.running) {
       // Another instance holds this tenant's lane: give the message back until about when its lease would expire
       // (if that instance died, we take the lane over then).
+      // Another instance holds this tenant's lane: give the message back for a second or two, so that the holder
+      // (which polls the same queue) picks it up soon; if the holder died, its lease expires and we take over.
       this.stats.foreignReleases++;
-      const until = this.foreignUntil.get(body.t) ?? Date.now() + 2_000;
-      const seconds = Math.min(30, Math.max(1, Math.ceil((until - Date.now()) / 1000) + Math.round(Math.random())));
-      return this.later(message, seconds);
+      return this.later(message, 1 + Math.round(Math.random()));
     }
     let item: LaneItem;
     if (body.k === 'send') item = new SendItem(this.ctx, lane, message, body.g, body.s);
@@ -340,8 +346,6 @@ export class QueueDeliveryEngine implements DeliveryEngine {
     lane.add(item);
   }
 
-  private readonly foreignUntil = new Map<string, number>();
-
   private laneFor(tenant: string): Promise<Lane | undefined> {
     const existing = this.lanes.get(tenant);
     if (existing?.isActive) return Promise.resolve(existing);
@@ -349,10 +353,7 @@ export class QueueDeliveryEngine implements DeliveryEngine {
     if (!pending) {
       pending = (async () => {
         const result = await this.leases.acquire(tenant);
-        if (!isLease(result)) {
-          this.foreignUntil.set(tenant, result.heldUntil);
-          return undefined;
-        }
+        if (!isLease(result)) return undefined;
         const lane = new Lane({
           tenant,
           lease: result,

@@ -238,7 +238,8 @@ export class SendItem extends BaseItem {
   }
 
   protected nextFresh(now: number): LaneOp | undefined {
-    if (this.ready.length < this.ctx.chunkSize / 2 && !this.fetching) void this.fill();
+    // Keep a chunk ahead, so that a page query and its claim never leave the lane without work.
+    if (this.ready.length < this.ctx.chunkSize && !this.fetching) void this.fill();
     while (this.ready.length) {
       const copy = this.ready.shift()!;
       const op = this.parkOrOp(now, copy.conversationId, (attempt) => this.send(copy, attempt));

@@ -11,7 +11,8 @@ export class TokenBucket {
 
   constructor(
     private readonly ratePerSecond: number,
-    private readonly capacity = Math.max(1, ratePerSecond / 20),
+    // A small burst (20 ms worth): the channel's own bucket must never see more than the budget at once.
+    private readonly capacity = Math.max(1, ratePerSecond / 50),
     now = Date.now(),
   ) {
     this.tokens = capacity;
