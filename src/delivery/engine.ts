@@ -77,7 +77,7 @@ export class QueueDeliveryEngine implements DeliveryEngine {
       flushMs: 100,
       flushSize: 25,
       maxHeld: 256,
-      laneIdleMs: 5_000,
+      laneIdleMs: 2_000,
       ...options,
     };
     this.instanceId = options.instanceId ?? randomUUID();
@@ -328,14 +328,16 @@ export class QueueDeliveryEngine implements DeliveryEngine {
   // ---- lanes ----
 
   private async toLane(message: WorkMessage<WorkBody>, body: Exclude<WorkBody, { k: 'post' } | { k: 'change' }>): Promise<void> {
-    const lane = await this.laneFor(body.t);
+    let lane = await this.laneFor(body.t);
+    // A lane that ended while we looked (idle, lease lost) is looked up once more.
+    if (lane && !lane.isActive) lane = await this.laneFor(body.t);
     if (!lane || !this.running) {
       // Another instance holds this tenant's lane: give the message back until about when its lease would expire
       // (if that instance died, we take the lane over then).
       // Another instance holds this tenant's lane: give the message back for a second or two, so that the holder
       // (which polls the same queue) picks it up soon; if the holder died, its lease expires and we take over.
       this.stats.foreignReleases++;
-      return this.later(message, 1 + Math.round(Math.random()));
+      return this.later(message, 1);
     }
     let item: LaneItem;
     if (body.k === 'send') item = new SendItem(this.ctx, lane, message, body.g, body.s);
@@ -343,7 +345,7 @@ export class QueueDeliveryEngine implements DeliveryEngine {
     else if (body.k === 'purge') item = new PurgeItem(this.ctx, lane, message, body.g, body.u);
     else item = new OneOffItem(this.ctx, lane, message, body.key, body.r, body.a);
     if (lane.has(item.key)) return this.finished(message); // a duplicate: the item in the lane covers it
-    lane.add(item);
+    if (!lane.add(item)) return this.later(message, 1);
   }
 
   private laneFor(tenant: string): Promise<Lane | undefined> {

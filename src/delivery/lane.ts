@@ -75,10 +75,13 @@ export class Lane {
     return this.items.some((item) => item.key === key);
   }
 
-  add(item: LaneItem): void {
+  /** False when the lane has just ended (idle or lease lost): the caller looks for the lane again. */
+  add(item: LaneItem): boolean {
+    if (!this.active) return false;
     this.items.push(item);
     item.start();
     this.wake();
+    return true;
   }
 
   remove(item: LaneItem): void {

@@ -11,7 +11,8 @@ export class TokenBucket {
 
   constructor(
     private readonly ratePerSecond: number,
-    // A small burst (20 ms worth): the channel's own bucket must never see more than the budget at once.
+    // A burst of 20 ms: the channel's own bucket must never see more than the budget at once (a larger
+    // catch-up burst after a stall of the process met 429s in the bench).
     private readonly capacity = Math.max(1, ratePerSecond / 50),
     now = Date.now(),
   ) {
