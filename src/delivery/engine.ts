@@ -1,14 +1,14 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { odata, type TableClient } from '@azure/data-tables';
 import type { Logger } from '../logger';
 import type { ChannelSender } from './channelSender';
 import { DeliveryStore, postPartition } from './deliveryStore';
 import { OneOffItem, PurgeItem, SendItem, UpdateItem, type ItemContext } from './items';
 import { Lane, type LaneItem } from './lane';
-import { isLease, LaneLeases } from './leases';
+import { expiredLanes, isLease, LaneLeases } from './leases';
 import type { DeliveryEngine, FanoutSource, Recipient, RenderCopy } from './ports';
 import { ConversationWindows, CONVERSATION_WINDOWS } from './rateLimits';
-import type { WorkBody } from './workBody';
+import type { LaneWork, WorkBody } from './workBody';
 import { WorkQueue, type WorkMessage } from './workQueue';
 
 export interface QueueDeliveryEngineOptions {
@@ -55,7 +55,10 @@ export class QueueDeliveryEngine implements DeliveryEngine {
   private readonly leases: LaneLeases;
   private readonly lanes = new Map<string, Lane>();
   private readonly acquiring = new Map<string, Promise<Lane | undefined>>();
-  private readonly held = new Set<WorkMessage<WorkBody>>();
+  /** Messages received and not yet finished, with the queue each came from (for extending and deleting). */
+  private readonly held = new Map<WorkMessage<WorkBody>, WorkQueue<WorkBody>>();
+  private readonly laneQueues = new Map<string, { queue: WorkQueue<WorkBody>; ready: Promise<void> }>();
+  private readonly foreignUntil = new Map<string, number>();
   private readonly windows: ConversationWindows;
   private readonly ctx: ItemContext;
   private running = false;
@@ -116,11 +119,11 @@ export class QueueDeliveryEngine implements DeliveryEngine {
 
   async deleteCopiesFor(groupId: string, userId: string): Promise<void> {
     const tenants = new Set((await this.store.copiesOf(groupId, userId)).map((c) => c.t));
-    for (const t of tenants) await this.o.queue.send({ k: 'purge', g: groupId, u: userId, t });
+    for (const t of tenants) await this.toLaneQueue({ k: 'purge', g: groupId, u: userId, t });
   }
 
   async sendOneOff(key: string, recipient: Recipient, activity: Record<string, unknown>): Promise<void> {
-    await this.o.queue.send({ k: 'oneoff', key, t: recipient.tenantId, r: recipient, a: activity });
+    await this.toLaneQueue({ k: 'oneoff', key, t: recipient.tenantId, r: recipient, a: activity });
   }
 
   async unreachableCount(groupId: string): Promise<number> {
@@ -181,7 +184,7 @@ export class QueueDeliveryEngine implements DeliveryEngine {
           got = messages.length;
           for (const message of messages) {
             if (!this.running) break;
-            this.held.add(message);
+            this.held.set(message, this.o.queue);
             void this.dispatch(message);
           }
         }
@@ -205,7 +208,8 @@ export class QueueDeliveryEngine implements DeliveryEngine {
     try {
       if (body.k === 'post') await this.expand(message, body.g, body.s);
       else if (body.k === 'change') await this.change(message, body.g, body.s);
-      else await this.toLane(message, body);
+      else if (body.k === 'lane') await this.doorbell(message, body.t);
+      else await this.moveToLaneQueue(message, body);
     } catch (err) {
       // Left invisible: it comes back after the visibility timeout (and to the poison queue after too many).
       this.o.logger.warn({ err: (err as Error).message, kind: body.k }, 'work message failed; it will be retried');
@@ -231,9 +235,9 @@ export class QueueDeliveryEngine implements DeliveryEngine {
   /** Keeps held messages invisible while worked on, and heartbeats the posts they are about. */
   private async keepAlive(): Promise<void> {
     const posts = new Map<string, [string, number]>();
-    for (const message of this.held) {
+    for (const [message, queue] of this.held) {
       if ('s' in message.body) posts.set(`${message.body.g}|${message.body.s}`, [message.body.g, message.body.s]);
-      await this.o.queue.extend(message).catch(() => undefined);
+      await queue.extend(message).catch(() => undefined);
     }
     for (const [g, s] of posts.values()) await this.store.heartbeat(g, s).catch(() => undefined);
   }
@@ -252,7 +256,7 @@ export class QueueDeliveryEngine implements DeliveryEngine {
     const first = await this.store.firstOpenPost(groupId);
     if (first !== undefined && first < seq) return this.finished(message);
     if (outbox.expanded) {
-      for (const t of JSON.parse(outbox.tenants) as string[]) await this.enqueue({ k: 'send', g: groupId, s: seq, t });
+      for (const t of JSON.parse(outbox.tenants) as string[]) await this.toLaneQueue({ k: 'send', g: groupId, s: seq, t });
       if ((JSON.parse(outbox.tenants) as string[]).length === 0) {
         if ((await this.store.changePost(groupId, seq, () => 'delete')) === 'deleted') await this.startNextPost(groupId, seq);
       }
@@ -271,7 +275,7 @@ export class QueueDeliveryEngine implements DeliveryEngine {
         for (const { tenant } of rows) {
           if (tenants.has(tenant)) continue;
           tenants.add(tenant);
-          await this.enqueue({ k: 'send', g: groupId, s: seq, t: tenant });
+          await this.toLaneQueue({ k: 'send', g: groupId, s: seq, t: tenant });
         }
         after = page.next;
       } while (after !== undefined && this.running);
@@ -321,31 +325,90 @@ export class QueueDeliveryEngine implements DeliveryEngine {
       for (const row of rows.value) tenants.add(row.t);
       cursor = rows.value[rows.value.length - 1]!.rowKey!;
     }
-    for (const t of tenants) await this.o.queue.send({ k: 'update', g: groupId, s: seq, t });
+    for (const t of tenants) await this.toLaneQueue({ k: 'update', g: groupId, s: seq, t });
     await this.finished(message);
   }
 
   // ---- lanes ----
 
-  private async toLane(message: WorkMessage<WorkBody>, body: Exclude<WorkBody, { k: 'post' } | { k: 'change' }>): Promise<void> {
-    let lane = await this.laneFor(body.t);
-    // A lane that ended while we looked (idle, lease lost) is looked up once more.
-    if (lane && !lane.isActive) lane = await this.laneFor(body.t);
-    if (!lane || !this.running) {
-      // Another instance holds this tenant's lane: give the message back until about when its lease would expire
-      // (if that instance died, we take the lane over then).
-      // Another instance holds this tenant's lane: give the message back for a second or two, so that the holder
-      // (which polls the same queue) picks it up soon; if the holder died, its lease expires and we take over.
-      this.stats.foreignReleases++;
-      return this.later(message, 1);
+  /** A lane's own queue (created once per process), named by a hash of the tenant id. */
+  private laneQueue(tenant: string): { queue: WorkQueue<WorkBody>; ready: Promise<void> } {
+    let entry = this.laneQueues.get(tenant);
+    if (!entry) {
+      const queue = this.o.queue.sibling(`l${createHash('sha256').update(tenant).digest('hex').slice(0, 16)}`);
+      entry = { queue, ready: queue.ensure() };
+      entry.ready.catch(() => this.laneQueues.delete(tenant));
+      this.laneQueues.set(tenant, entry);
     }
-    let item: LaneItem;
-    if (body.k === 'send') item = new SendItem(this.ctx, lane, message, body.g, body.s);
-    else if (body.k === 'update') item = new UpdateItem(this.ctx, lane, message, body.g, body.s);
-    else if (body.k === 'purge') item = new PurgeItem(this.ctx, lane, message, body.g, body.u);
-    else item = new OneOffItem(this.ctx, lane, message, body.key, body.r, body.a);
-    if (lane.has(item.key)) return this.finished(message); // a duplicate: the item in the lane covers it
-    if (!lane.add(item)) return this.later(message, 1);
+    return entry;
+  }
+
+  /** Lane work goes to the lane's queue, and a doorbell to the shared queue so that someone takes the lane. */
+  private async toLaneQueue(body: LaneWork): Promise<void> {
+    const { queue, ready } = this.laneQueue(body.t);
+    await ready;
+    await queue.send(body);
+    await this.enqueue({ k: 'lane', t: body.t });
+  }
+
+  /** Lane work that arrived on the shared queue (older messages): moved to the lane's queue. */
+  private async moveToLaneQueue(message: WorkMessage<WorkBody>, body: LaneWork): Promise<void> {
+    await this.toLaneQueue(body);
+    await this.finished(message);
+  }
+
+  /**
+   * A lane has work. Taken when free (its queue is then polled here); when another live instance holds it, the
+   * holder polls the lane's queue itself, and the doorbell comes back once that lease would have expired, so
+   * that a dead holder's lane is taken over.
+   */
+  private async doorbell(message: WorkMessage<WorkBody>, tenant: string): Promise<void> {
+    const lane = await this.laneFor(tenant);
+    if (lane) return this.finished(message);
+    this.stats.foreignReleases++;
+    const until = this.foreignUntil.get(tenant) ?? Date.now() + 1_000;
+    return this.later(message, Math.min(30, Math.max(1, Math.ceil((until - Date.now()) / 1000) + 1)));
+  }
+
+  /** The holder's loop over one lane's queue: each message becomes an item of the lane. */
+  private async pollLane(lane: Lane): Promise<void> {
+    const { queue, ready } = this.laneQueue(lane.tenant);
+    const ctx: ItemContext = { ...this.ctx, queue };
+    await ready.catch(() => undefined);
+    while (this.running && lane.isActive) {
+      let got = 0;
+      try {
+        const room = this.o.maxHeld - this.held.size;
+        const messages = room > 0 ? await queue.receive(Math.min(32, room)) : [];
+        got = messages.length;
+        for (const message of messages) {
+          const body = message.body as LaneWork;
+          if (!lane.isActive || !this.running) {
+            // The lane just ended: back to its queue at once, and a doorbell for whoever takes the lane next.
+            await queue.release(message, 0);
+            await this.enqueue({ k: 'lane', t: lane.tenant });
+            continue;
+          }
+          this.held.set(message, queue);
+          let item: LaneItem;
+          if (body.k === 'send') item = new SendItem(ctx, lane, message, body.g, body.s);
+          else if (body.k === 'update') item = new UpdateItem(ctx, lane, message, body.g, body.s);
+          else if (body.k === 'purge') item = new PurgeItem(ctx, lane, message, body.g, body.u);
+          else item = new OneOffItem(ctx, lane, message, body.key, body.r, body.a);
+          if (lane.has(item.key)) {
+            // A duplicate (a re-run expansion, a redelivery): the item in the lane covers it.
+            this.held.delete(message);
+            await queue.delete(message);
+          } else if (!lane.add(item)) {
+            this.held.delete(message);
+            await queue.release(message, 0);
+          }
+        }
+      } catch (err) {
+        this.o.logger.warn({ err: (err as Error).message, tenant: lane.tenant }, 'lane queue receive failed');
+      }
+      if (got === 0) await new Promise((resolve) => setTimeout(resolve, this.o.pollMs));
+    }
   }
 
   private laneFor(tenant: string): Promise<Lane | undefined> {
@@ -355,7 +418,10 @@ export class QueueDeliveryEngine implements DeliveryEngine {
     if (!pending) {
       pending = (async () => {
         const result = await this.leases.acquire(tenant);
-        if (!isLease(result)) return undefined;
+        if (!isLease(result)) {
+          this.foreignUntil.set(tenant, result.heldUntil);
+          return undefined;
+        }
         const lane = new Lane({
           tenant,
           lease: result,
@@ -365,12 +431,15 @@ export class QueueDeliveryEngine implements DeliveryEngine {
           windows: this.windows,
           logger: this.o.logger,
           idleMs: this.o.laneIdleMs,
+          // Messages a dead holder left invisible count too: the lane is kept (and polled) until they are done.
+          mayEnd: async () => (await this.laneQueue(tenant).queue.approximateCount()) === 0,
           onEnd: (ended, items) => {
             if (this.lanes.get(tenant) === ended) this.lanes.delete(tenant);
             for (const item of items) this.held.delete(item.message as WorkMessage<WorkBody>);
           },
         });
         this.lanes.set(tenant, lane);
+        void this.pollLane(lane);
         return lane;
       })().finally(() => this.acquiring.delete(tenant));
       this.acquiring.set(tenant, pending);
@@ -397,6 +466,8 @@ export class QueueDeliveryEngine implements DeliveryEngine {
         await this.o.queue.send({ k: 'post', g: post.groupId, s: post.seq });
         this.o.logger.info({ groupId: post.groupId, seq: post.seq, startup }, 'unfinished fan-out queued again');
       }
+      // A lane whose holder died may still have work in its queue: ring its doorbell.
+      for await (const tenant of expiredLanes(this.o.tables.lanes, now)) await this.enqueue({ k: 'lane', t: tenant });
     } catch (err) {
       this.o.logger.warn({ err: (err as Error).message }, 'outbox sweep failed');
     }

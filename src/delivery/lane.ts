@@ -34,6 +34,8 @@ export interface LaneOptions {
   /** Called when the lane ends (lease lost, idle, stopped). */
   onEnd(lane: Lane, items: LaneItem[]): void;
   idleMs: number;
+  /** Whether the lane may be given up when idle (its queue holds nothing, not even invisible messages). */
+  mayEnd(): Promise<boolean>;
 }
 
 /**
@@ -144,8 +146,11 @@ export class Lane {
       const op = this.next(now);
       if (!op) {
         if (this.items.length === 0 && now - this.idleSince > this.options.idleMs) {
-          await this.end(false);
-          return;
+          if (await this.options.mayEnd().catch(() => false)) {
+            await this.end(false);
+            return;
+          }
+          this.idleSince = Date.now();
         }
         await this.sleep(this.items.length ? 50 : this.options.idleMs);
         continue;

@@ -73,13 +73,23 @@ export class LaneLeases {
     }
   }
 
-  /** Gives the lane up at once (clean stop), so another instance need not wait for the expiry. */
+  /**
+   * Gives the lane up at once (clean stop, idle), so another instance need not wait for the expiry. The row
+   * goes: a lane row exists only while held or after its holder died (which the sweep looks for).
+   */
   async release(lease: Lease): Promise<void> {
     try {
-      await this.table.updateEntity<LeaseRow>({ partitionKey: 'lane', rowKey: laneKey(lease.lane), owner: '', expiresAt: 0 }, 'Replace', { etag: lease.etag });
+      await this.table.deleteEntity('lane', laneKey(lease.lane), { etag: lease.etag });
     } catch (err) {
       if (!isPreconditionFailed(err) && !isNotFound(err)) throw err;
     }
+  }
+}
+
+/** Lanes whose holder let the lease expire without giving it up (it died): the sweep rings their doorbells. */
+export async function* expiredLanes(table: TableClient, now = Date.now()): AsyncGenerator<string> {
+  for await (const row of table.listEntities<LeaseRow>({ queryOptions: { filter: `PartitionKey eq 'lane' and expiresAt lt ${now}` } })) {
+    yield row.rowKey === '_unknown' ? '' : decodeURIComponent(row.rowKey!);
   }
 }
 

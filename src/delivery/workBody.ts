@@ -1,10 +1,17 @@
 import type { Recipient } from './ports';
 
 /**
- * The work queue's messages: small pointers into the tables (a post, a lane of it), never the list of
- * recipients. `t` is the tenant lane; only the lane's lease holder works on messages that carry one.
+ * The work queues' messages: small pointers into the tables (a post, a lane of it), never the list of
+ * recipients. `t` is the tenant lane: messages for a lane go to the lane's own queue, which only the lane's
+ * lease holder polls (so they never bounce between instances); the shared queue carries posts, changes and
+ * doorbells.
  */
 export type WorkBody =
+  /**
+   * Doorbell on the shared queue: lane `t` has work in its own queue. Whoever gets it takes the lane when it is
+   * free (and then polls the lane's queue); the holder polls it anyway.
+   */
+  | { k: 'lane'; t: string }
   /** Expand a post: one delivery row per recipient, then a `send` per tenant lane. */
   | { k: 'post'; g: string; s: number }
   /** Send a post's queued copies to one tenant. */
@@ -18,6 +25,4 @@ export type WorkBody =
   /** One proactive message. */
   | { k: 'oneoff'; key: string; t: string; r: Recipient; a: Record<string, unknown> };
 
-export function laneOf(body: WorkBody): string | undefined {
-  return 't' in body ? body.t : undefined;
-}
+export type LaneWork = Extract<WorkBody, { k: 'send' | 'update' | 'purge' | 'oneoff' }>;

@@ -43,6 +43,11 @@ export class WorkQueue<T> {
     this.visibilitySeconds = options.visibilitySeconds ?? 30;
   }
 
+  /** Another queue on the same account, named `<name>-<suffix>` (with its own poison queue). */
+  sibling(suffix: string): WorkQueue<T> {
+    return new WorkQueue<T>({ ...this.options, name: `${this.name}-${suffix}` });
+  }
+
   async ensure(): Promise<void> {
     await Promise.all([this.queue.createIfNotExists(), this.poison.createIfNotExists()]);
   }
