@@ -211,7 +211,9 @@ export async function benchFanout(recipients = 4_000): Promise<Verdict[]> {
     const second = engine(env, 'two');
     await second.start();
     console.log(`  the same with two instances on one storage`);
+    const sendsBefore = [single.stats.sends, second.stats.sends];
     const b = await onePost(env, 'big2', recipients, [second, single]);
+    console.log(`    sends by instance: ${single.stats.sends - sendsBefore[0]!} and ${second.stats.sends - sendsBefore[1]!} (one lane holder at a time)`);
     const ratioB = b.floor / b.seconds;
     console.log(`    ${b.seconds.toFixed(1)} s (ratio ${ratioB.toFixed(2)}); 429s ${b.throttled}; lost ${b.lost}; duplicates ${b.duplicates}; peak ${b.maxPerSecond}/s (limit ${TENANT_LIMIT})`);
     verdicts.push({ section: 'fanout', figure: 'two instances: peak sends/s', value: String(b.maxPerSecond), target: `<= ${TENANT_LIMIT}`, met: b.maxPerSecond <= TENANT_LIMIT });

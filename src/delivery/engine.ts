@@ -167,11 +167,6 @@ export class QueueDeliveryEngine implements DeliveryEngine {
     return unrecorded;
   }
 
-  /** Sends started per lane (bench). */
-  laneSends(): Record<string, number> {
-    return Object.fromEntries([...this.lanes.values()].map((lane) => [lane.tenant, lane.sent]));
-  }
-
   // ---- the queue ----
 
   private async receiveLoop(): Promise<void> {

@@ -58,8 +58,6 @@ export class Lane {
   private idleSince = Date.now();
   private pumping?: Promise<void>;
   private readonly flights = new Set<Promise<void>>();
-  /** Sends started per second window, for the bench. */
-  sent = 0;
 
   constructor(private readonly options: LaneOptions) {
     this.tenant = options.tenant;
@@ -158,7 +156,6 @@ export class Lane {
       this.bucket.take(now);
       this.windows.record(op.conversationId, now);
       this.inFlight++;
-      this.sent++;
       const flight = op
         .execute()
         .catch((err: Error) => this.options.logger.error({ err: err.message, tenant: this.tenant }, 'lane operation failed'))
