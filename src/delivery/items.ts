@@ -202,6 +202,8 @@ interface PreparedCopy {
   recipient: Recipient;
   conversationId: string;
   activity: Record<string, unknown>;
+  /** The post version the activity was rendered from (an edit after that is applied by the change's update). */
+  version: number;
 }
 
 /**
@@ -321,7 +323,7 @@ export class SendItem extends BaseItem {
             this.done(row, { st: 'skipped' });
             return;
           }
-          this.ready.push({ row, recipient, conversationId, activity });
+          this.ready.push({ row, recipient, conversationId, activity, version: post.version });
         }),
       );
       this.lane.wake();
@@ -344,7 +346,7 @@ export class SendItem extends BaseItem {
     try {
       const { id } = await this.ctx.sender.send(copy.recipient.conversationRef, copy.activity);
       if (this.crashed) return;
-      this.done(copy.row, { st: 'sent', id, v: this.post?.version ?? 0, ref: JSON.stringify(copy.recipient.conversationRef) }, true);
+      this.done(copy.row, { st: 'sent', id, v: copy.version, ref: JSON.stringify(copy.recipient.conversationRef) }, true);
       if (this.unreachableBefore.delete(copy.row.userId)) await this.ctx.store.clearUnreachable(this.groupId, copy.row.userId);
     } catch (err) {
       if (this.crashed) return;

@@ -51,6 +51,26 @@ describe('Delivery engine: edits, deletes, removals and one-off messages', funct
     assert.equal(world.copiesOf('ge', 1).size, 11);
   });
 
+  it('brings every copy to the latest text when a post is edited in the middle of its fan-out', async () => {
+    world = await EngineWorld.create({ tenantRps: 1_000 });
+    const group = world.addMembers('gm', 80);
+    world.source.addPost({ groupId: 'gm', seq: 1, senderUserId: group[0]!.userId, text: 'draft' });
+    const engine = world.engine({ tenantBudgetRps: 40 });
+    await engine.start();
+    await engine.postAccepted('gm', 1);
+    await world.channel.waitFor(() => world.copiesOf('gm', 1).size >= 20, 10_000, 'a part of the fan-out');
+    world.source.editPost('gm', 1, { text: 'final' });
+    await engine.postChanged('gm', 1);
+    const latest = () => {
+      const shown = new Map<string, string>();
+      for (const call of world.channel.accepted) if (call.method !== 'DELETE') shown.set(call.conversationId, String(call.activity.text));
+      return shown;
+    };
+    await world.channel.waitFor(() => [...latest().values()].filter((t) => t === 'gm#1 v2: final').length >= 79, 20_000, 'every copy showing the edit');
+    assert.equal(latest().size, 79);
+    assert.ok(world.channel.accepted.some((c) => c.method === 'PUT'), 'copies sent before the edit were updated in place');
+  });
+
   it('deletes the copies delivered to a member removed from an organization group', async () => {
     const { engine, group } = await deliveredPost();
     const removed = group[3]!;
