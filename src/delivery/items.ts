@@ -311,7 +311,13 @@ export class SendItem extends BaseItem {
             this.done(row, { st: 'skipped' });
             return;
           }
-          const conversationId = conversationIdOf(recipient.conversationRef);
+          let conversationId = conversationIdOf(recipient.conversationRef);
+          const serviceUrl = this.serviceUrlFor(recipient);
+          if (!conversationId && serviceUrl && this.ctx.sender.createConversation) {
+            // No personal chat with the bot yet (joined in a group chat, a channel or the tab): one is created
+            // just before the send, in the send's turn (Teams counts it against the same limits).
+            conversationId = `new:${recipient.userId}`;
+          }
           if (!conversationId) {
             this.done(row, { st: 'unreachable' });
             this.ctx.stats.unreachable++;
@@ -340,10 +346,26 @@ export class SendItem extends BaseItem {
     this.afterCall();
   }
 
+  /** Where a conversation can be created for a member without one: a service URL seen in this lane's copies. */
+  private serviceUrlFor(recipient: Recipient): string | undefined {
+    const own = (recipient.conversationRef as { serviceUrl?: unknown } | undefined)?.serviceUrl;
+    if (typeof own === 'string' && own) {
+      this.lastServiceUrl = own;
+      return own;
+    }
+    return this.lastServiceUrl;
+  }
+
+  private lastServiceUrl?: string;
+
   private async send(copy: PreparedCopy, attempt: number): Promise<void> {
     if (this.halted) return;
     this.ctx.stats.sends++;
     try {
+      if (!conversationIdOf(copy.recipient.conversationRef)) {
+        const ref = await this.ctx.sender.createConversation!(copy.recipient.userId, copy.recipient.tenantId, this.lastServiceUrl!);
+        copy.recipient = { ...copy.recipient, conversationRef: ref };
+      }
       const { id } = await this.ctx.sender.send(copy.recipient.conversationRef, copy.activity);
       if (this.crashed) return;
       this.done(copy.row, { st: 'sent', id, v: copy.version, ref: JSON.stringify(copy.recipient.conversationRef) }, true);

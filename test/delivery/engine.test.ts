@@ -91,13 +91,14 @@ describe('Delivery engine: fan-out', function () {
     assert.ok(engine.stats.throttled > 0);
   });
 
-  it('counts members Teams refuses (403/404) as unreachable and retries 503 until it goes through', async () => {
+  it('counts members Teams refuses (403/404) as unreachable, retries 503 until it goes through, logs 413 as failed and creates a missing personal chat', async () => {
     world = await EngineWorld.create({ tenantRps: 1_000 });
     const members = world.addMembers('g4', 20);
     world.source.addPost({ groupId: 'g4', seq: 1, senderUserId: members[0]!.userId, text: 'hi' });
     world.channel.failures.set(chatOf(members[1]!.userId), { status: 403 });
     world.channel.failures.set(chatOf(members[2]!.userId), { status: 404 });
     world.channel.failures.set(chatOf(members[3]!.userId), { status: 503, times: 2 });
+    world.channel.failures.set(chatOf(members[5]!.userId), { status: 413 });
     const noChat = { ...members[4]!, conversationRef: undefined };
     world.source.addMember('g4', noChat);
     const engine = world.engine();
@@ -106,9 +107,12 @@ describe('Delivery engine: fan-out', function () {
     await waitForOutboxEmpty(world);
     const copies = world.copiesOf('g4', 1);
     assert.equal(copies.get(chatOf(members[3]!.userId)), 1, 'the 503 member got the post after retries');
+    assert.equal(copies.get(chatOf(members[4]!.userId)), 1, 'the member without a personal chat got one created');
     assert.equal(copies.size, 20 - 1 - 3);
-    assert.equal(await engine.unreachableCount('g4'), 3, 'two refused by Teams and one without a personal chat');
+    assert.equal(await engine.unreachableCount('g4'), 2, 'the two Teams refused');
     assert.ok(engine.stats.retried >= 2);
+    assert.equal(engine.stats.failed, 1);
+    assert.ok(world.log.lines.some((l) => l.msg === 'delivery failed for good' && l.status === 413));
   });
 
   it('recovers from a crash mid fan-out: a new engine on the same storage finishes, repeating only unrecorded sends', async () => {
