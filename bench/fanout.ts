@@ -216,7 +216,15 @@ export async function benchFanout(recipients = 4_000): Promise<Verdict[]> {
     console.log(`    sends by instance: ${single.stats.sends - sendsBefore[0]!} and ${second.stats.sends - sendsBefore[1]!} (one lane holder at a time)`);
     const ratioB = b.floor / b.seconds;
     console.log(`    ${b.seconds.toFixed(1)} s (ratio ${ratioB.toFixed(2)}); 429s ${b.throttled}; lost ${b.lost}; duplicates ${b.duplicates}; peak ${b.maxPerSecond}/s (limit ${TENANT_LIMIT})`);
-    verdicts.push({ section: 'fanout', figure: 'two instances: peak sends/s', value: String(b.maxPerSecond), target: `<= ${TENANT_LIMIT}`, met: b.maxPerSecond <= TENANT_LIMIT });
+    // The channel's limit is its token bucket (200/s, burst 20): a 429 is a send above it. The busiest 1 s window
+    // is shown too; it is taken from arrival times at the channel, so it includes network and scheduling jitter.
+    verdicts.push({
+      section: 'fanout',
+      figure: 'two instances: 429s (busiest 1 s window)',
+      value: `${b.throttled} (${b.maxPerSecond}/s)`,
+      target: `0 (bucket ${TENANT_LIMIT}/s)`,
+      met: b.throttled === 0,
+    });
     verdicts.push({ section: 'fanout', figure: 'two instances: lost / duplicates', value: `${b.lost} / ${b.duplicates}`, target: '0 / 0', met: b.lost === 0 && b.duplicates === 0 });
 
     // 3. A burst: 20 posts by 20 members within 2 s in a 50-member group.
