@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
-import { BotFrameworkSender } from '../../src/delivery/botFrameworkSender';
-import { QueueDeliveryEngine, type QueueDeliveryEngineOptions } from '../../src/delivery/engine';
+import type { QueueDeliveryEngine, QueueDeliveryEngineOptions } from '../../src/delivery/engine';
+import { createDeliveryEngine } from '../../src/delivery/index';
 import type { Recipient } from '../../src/delivery/ports';
 import type { WorkBody } from '../../src/delivery/workBody';
 import { WorkQueue } from '../../src/delivery/workQueue';
@@ -49,22 +49,26 @@ export class EngineWorld {
     return new WorkQueue<WorkBody>({ connectionString: this.connectionString, name: this.queueName, logger: this.log.logger, visibilitySeconds: 2, maxDequeues: 5 });
   }
 
+  /** An engine as the app wires it (createDeliveryEngine), with test timings: short leases, polls and backoff. */
   engine(overrides: Partial<QueueDeliveryEngineOptions> = {}): QueueDeliveryEngine {
-    const engine = new QueueDeliveryEngine({
+    const engine = createDeliveryEngine({
+      config: { TEAMS_TENANT_BUDGET_RPS: 400, ALLOWED_SERVICE_URL_HOSTS: [], channelAuthEnabled: false },
+      connectionString: this.connectionString,
+      prefix: this.tables.prefix,
+      tables: this.tables.clients,
       source: this.source,
       render: this.source.render,
-      sender: new BotFrameworkSender({ allowedServiceUrlHosts: [], allowLoopback: true }),
-      tables: { deliveries: this.tables.clients.deliveries, outbox: this.tables.clients.outbox, lanes: this.tables.clients.lanes },
-      queue: this.queue(),
       logger: this.log.logger,
-      tenantBudgetRps: 400,
-      pollMs: 50,
-      leaseMs: 2_000,
-      sweepMs: 500,
-      staleMs: 3_000,
-      backoffBaseMs: 50,
-      laneIdleMs: 1_000,
-      ...overrides,
+      tuning: {
+        queue: this.queue(),
+        pollMs: 50,
+        leaseMs: 2_000,
+        sweepMs: 500,
+        staleMs: 3_000,
+        backoffBaseMs: 50,
+        laneIdleMs: 1_000,
+        ...overrides,
+      },
     });
     this.engines.push(engine);
     return engine;
