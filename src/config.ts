@@ -105,6 +105,8 @@ const schema = z.object({
 
   /** Posts older than this many days are deleted (a periodic sweep); empty = keep them. */
   MESSAGE_RETENTION_DAYS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1, { message: 'must be a whole number of days (1 or more), or empty to keep posts' }).optional()),
+  /** Proactive sends per second per tenant across all instances (Teams allows 50 per app per tenant). */
+  TEAMS_TENANT_BUDGET_RPS: z.preprocess(emptyToUndefined, z.coerce.number().positive().max(50).default(40)),
 });
 
 type Parsed = z.infer<typeof schema>;

@@ -21,6 +21,10 @@ export const TABLE_NAMES = [
   // current group.
   'postsources',
   'currentgroups',
+  // The delivery engine (src/delivery/): per-post delivery records, posts with unfinished fan-out, tenant lane leases.
+  'deliveries',
+  'outbox',
+  'lanes',
 ] as const;
 export type TableName = (typeof TABLE_NAMES)[number];
 

@@ -1,5 +1,6 @@
 import sinon from 'sinon';
 import { stopSharedAzurite } from './azurite';
+import { stopSharedAzuriteQueue } from './azuriteQueue';
 
 /** Root hooks shared by every test file (loaded through .mocharc.json). */
 export const mochaHooks = {
@@ -7,6 +8,6 @@ export const mochaHooks = {
     sinon.restore();
   },
   async afterAll() {
-    await stopSharedAzurite();
+    await Promise.all([stopSharedAzurite(), stopSharedAzuriteQueue()]);
   },
 };

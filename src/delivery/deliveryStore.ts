@@ -1,0 +1,244 @@
+import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
+import { isAlreadyExists, isNotFound, isPreconditionFailed } from '../storage/tables';
+
+/**
+ * The delivery engine's tables, which are the truth (the queue only says "look here"):
+ * - `deliveries`, partition `<group>|<seq>` (one per post), row = recipient: state, tenant lane, the sent
+ *   activity id, the version it showed and the conversation reference it went to (for edits and deletes).
+ *   Partition `unreachable`, row `<group>|<user>`: members Teams refused (403/404). Partition `oneoff`: one-off
+ *   sends by key.
+ * - `outbox`, partition = group, row `post|<seq>`: a post whose fan-out is unfinished (`expanded` once every
+ *   recipient has a delivery row; `tenants` = lanes still working). Deleted when the fan-out is done.
+ */
+export type DeliveryState = 'queued' | 'sending' | 'sent' | 'skipped' | 'unreachable' | 'failed' | 'removed';
+
+export interface DeliveryRow {
+  st: DeliveryState;
+  /** Tenant lane of the recipient's conversation. */
+  t: string;
+  /** Sent activity id. */
+  id?: string;
+  /** Post version the copy shows. */
+  v?: number;
+  /** The copy was deleted in Teams (post deleted); an undelete sends it again. */
+  del?: boolean;
+  /** Conversation reference JSON the copy went to. */
+  ref?: string;
+}
+
+export interface StoredDelivery extends DeliveryRow {
+  userId: string;
+  rowKey: string;
+  etag: string;
+}
+
+export interface OutboxRow {
+  expanded: boolean;
+  /** JSON array of tenant lanes whose sends are unfinished (complete once expanded). */
+  tenants: string;
+  /** Heartbeat (ms): work on the post is alive; the sweep re-queues posts whose heartbeat is stale. */
+  hb: number;
+}
+
+export const enc = (s: string) => encodeURIComponent(s);
+export const dec = (s: string) => decodeURIComponent(s);
+export const seqKey = (seq: number) => String(seq).padStart(10, '0');
+export const postPartition = (groupId: string, seq: number) => `${enc(groupId)}|${seqKey(seq)}`;
+export const outboxRow = (seq: number) => `post|${seqKey(seq)}`;
+
+export class DeliveryStore {
+  constructor(
+    readonly deliveries: TableClient,
+    readonly outbox: TableClient,
+  ) {}
+
+  // ---- outbox ----
+
+  /** Records a post as unfinished; false when it was recorded already (postAccepted called twice). */
+  async openPost(groupId: string, seq: number, now = Date.now()): Promise<boolean> {
+    try {
+      await this.outbox.createEntity<OutboxRow>({ partitionKey: enc(groupId), rowKey: outboxRow(seq), expanded: false, tenants: '[]', hb: now });
+      return true;
+    } catch (err) {
+      if (isAlreadyExists(err)) return false;
+      throw err;
+    }
+  }
+
+  async getPost(groupId: string, seq: number): Promise<(OutboxRow & { etag: string }) | undefined> {
+    try {
+      return (await this.outbox.getEntity<OutboxRow>(enc(groupId), outboxRow(seq))) as OutboxRow & { etag: string };
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** The group's lowest unfinished post (the one whose turn it is), or undefined. */
+  async firstOpenPost(groupId: string, after?: number): Promise<number | undefined> {
+    const from = after === undefined ? 'post|' : outboxRow(after);
+    const filter = after === undefined
+      ? odata`PartitionKey eq ${enc(groupId)} and RowKey ge ${from} and RowKey lt ${'post}'}`
+      : odata`PartitionKey eq ${enc(groupId)} and RowKey gt ${from} and RowKey lt ${'post}'}`;
+    const page = await this.outbox.listEntities<OutboxRow>({ queryOptions: { filter, select: ['RowKey'] } }).byPage({ maxPageSize: 1 }).next();
+    const row = page.done ? undefined : page.value[0];
+    return row ? Number(row.rowKey!.slice(5)) : undefined;
+  }
+
+  /** Every unfinished post, for the sweep: group, seq and heartbeat. */
+  async *openPosts(): AsyncGenerator<{ groupId: string; seq: number; hb: number }> {
+    const filter = odata`RowKey ge ${'post|'} and RowKey lt ${'post}'}`;
+    for await (const row of this.outbox.listEntities<OutboxRow>({ queryOptions: { filter, select: ['PartitionKey', 'RowKey', 'hb'] } })) {
+      yield { groupId: dec(row.partitionKey!), seq: Number(row.rowKey!.slice(5)), hb: Number(row.hb ?? 0) };
+    }
+  }
+
+  /** Read-modify-write of a post's outbox row under its eTag, retried on a race. Returns the row written or undefined (gone / deleted). */
+  async changePost(
+    groupId: string,
+    seq: number,
+    change: (row: OutboxRow) => OutboxRow | 'delete',
+  ): Promise<OutboxRow | 'deleted' | undefined> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const row = await this.getPost(groupId, seq);
+      if (!row) return undefined;
+      const next = change({ expanded: row.expanded, tenants: row.tenants, hb: row.hb });
+      try {
+        if (next === 'delete') {
+          await this.outbox.deleteEntity(enc(groupId), outboxRow(seq), { etag: row.etag });
+          return 'deleted';
+        }
+        await this.outbox.updateEntity({ partitionKey: enc(groupId), rowKey: outboxRow(seq), ...next }, 'Replace', { etag: row.etag });
+        return next;
+      } catch (err) {
+        if (isPreconditionFailed(err)) continue;
+        if (isNotFound(err)) return undefined;
+        throw err;
+      }
+    }
+    throw new Error('outbox row kept changing under us');
+  }
+
+  async heartbeat(groupId: string, seq: number, now = Date.now()): Promise<void> {
+    try {
+      await this.outbox.updateEntity({ partitionKey: enc(groupId), rowKey: outboxRow(seq), hb: now }, 'Merge');
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  // ---- deliveries ----
+
+  /**
+   * Insert-if-absent for up to 100 rows of one post: one transaction; when some exist already (a redelivered
+   * or re-run expansion), the existing ones are read back and only the missing ones inserted.
+   */
+  async insertQueued(groupId: string, seq: number, rows: Array<{ userId: string; tenant: string }>): Promise<void> {
+    if (rows.length === 0) return;
+    const partitionKey = postPartition(groupId, seq);
+    const actions: TransactionAction[] = rows.map((r) => ['create', { partitionKey, rowKey: enc(r.userId), st: 'queued', t: r.tenant } satisfies { partitionKey: string; rowKey: string } & DeliveryRow]);
+    try {
+      await this.deliveries.submitTransaction(actions);
+      return;
+    } catch (err) {
+      if (!isAlreadyExists(err) && !isTransactionConflict(err)) throw err;
+    }
+    const keys = rows.map((r) => enc(r.userId)).sort();
+    const existing = new Set<string>();
+    const filter = odata`PartitionKey eq ${partitionKey} and RowKey ge ${keys[0]!} and RowKey le ${keys[keys.length - 1]!}`;
+    for await (const row of this.deliveries.listEntities({ queryOptions: { filter, select: ['RowKey'] } })) existing.add(row.rowKey!);
+    const missing = actions.filter(([, entity]) => !existing.has((entity as { rowKey: string }).rowKey));
+    if (missing.length) await this.deliveries.submitTransaction(missing);
+  }
+
+  /** Rows of one post and lane in the given states, in key order after `afterRowKey`. */
+  async page(
+    groupId: string,
+    seq: number,
+    tenant: string,
+    states: DeliveryState[],
+    afterRowKey: string,
+    limit: number,
+    extra?: string,
+  ): Promise<StoredDelivery[]> {
+    const partitionKey = postPartition(groupId, seq);
+    const stateFilter = states.map((s) => odata`st eq ${s}`).join(' or ');
+    const filter = `${odata`PartitionKey eq ${partitionKey} and RowKey gt ${afterRowKey} and t eq ${tenant}`} and (${stateFilter})${extra ? ` and ${extra}` : ''}`;
+    const page = await this.deliveries.listEntities<DeliveryRow>({ queryOptions: { filter } }).byPage({ maxPageSize: limit }).next();
+    if (page.done) return [];
+    return page.value.map((row) => ({ ...(row as unknown as DeliveryRow), userId: dec(row.rowKey!), rowKey: row.rowKey!, etag: row.etag }));
+  }
+
+  /** Claims rows for sending (state `sending`) under their eTags: one transaction. False when any changed. */
+  async claim(groupId: string, seq: number, rows: StoredDelivery[]): Promise<boolean> {
+    if (rows.length === 0) return true;
+    const partitionKey = postPartition(groupId, seq);
+    const actions: TransactionAction[] = rows.map((r) => ['update', { partitionKey, rowKey: r.rowKey, st: 'sending' }, 'Merge', { etag: r.etag }]);
+    try {
+      await this.deliveries.submitTransaction(actions);
+      return true;
+    } catch (err) {
+      if (isPreconditionFailed(err) || isTransactionConflict(err) || isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  /** Writes outcomes of one post's copies: batched, up to 100 a transaction. */
+  async record(partitionKey: string, outcomes: Array<{ rowKey: string } & Partial<DeliveryRow>>): Promise<void> {
+    for (let i = 0; i < outcomes.length; i += 100) {
+      const slice = outcomes.slice(i, i + 100);
+      // A row may appear twice in one flush (retry then success): the last outcome wins, one action per row.
+      const byKey = new Map(slice.map((o) => [o.rowKey, o]));
+      const actions: TransactionAction[] = [...byKey.values()].map((o) => ['update', { partitionKey, ...o }, 'Merge']);
+      await this.deliveries.submitTransaction(actions);
+    }
+  }
+
+  async markUnreachable(groupId: string, userId: string): Promise<void> {
+    await this.deliveries.upsertEntity({ partitionKey: 'unreachable', rowKey: `${enc(groupId)}|${enc(userId)}` }, 'Replace');
+  }
+
+  async clearUnreachable(groupId: string, userId: string): Promise<void> {
+    await this.deliveries.deleteEntity('unreachable', `${enc(groupId)}|${enc(userId)}`).catch((err: unknown) => {
+      if (!isNotFound(err)) throw err;
+    });
+  }
+
+  async unreachableUsers(groupId: string): Promise<Set<string>> {
+    const from = `${enc(groupId)}|`;
+    const filter = odata`PartitionKey eq ${'unreachable'} and RowKey gt ${from} and RowKey lt ${`${enc(groupId)}}`}`;
+    const users = new Set<string>();
+    for await (const row of this.deliveries.listEntities({ queryOptions: { filter, select: ['RowKey'] } })) users.add(dec(row.rowKey!.slice(from.length)));
+    return users;
+  }
+
+  /** Delivered copies of one member across the group's posts (for organization removals). */
+  async copiesOf(groupId: string, userId: string): Promise<Array<{ seq: number } & StoredDelivery>> {
+    const filter = odata`PartitionKey gt ${`${enc(groupId)}|`} and PartitionKey lt ${`${enc(groupId)}}`} and RowKey eq ${enc(userId)} and st eq ${'sent'}`;
+    const out: Array<{ seq: number } & StoredDelivery> = [];
+    for await (const row of this.deliveries.listEntities<DeliveryRow>({ queryOptions: { filter } })) {
+      out.push({ ...(row as unknown as DeliveryRow), seq: Number(row.partitionKey!.split('|')[1]), userId, rowKey: row.rowKey!, etag: row.etag });
+    }
+    return out;
+  }
+
+  async oneOff(key: string): Promise<(DeliveryRow & { etag: string }) | undefined> {
+    try {
+      return (await this.deliveries.getEntity<DeliveryRow>('oneoff', enc(key))) as DeliveryRow & { etag: string };
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async recordOneOff(key: string, row: DeliveryRow): Promise<void> {
+    await this.deliveries.upsertEntity({ partitionKey: 'oneoff', rowKey: enc(key), ...row }, 'Replace');
+  }
+}
+
+/** A failed transaction reports the failing operation's status in the error; 409/412 are "someone was first". */
+function isTransactionConflict(err: unknown): boolean {
+  const status = (err as { statusCode?: number }).statusCode;
+  const code = (err as { code?: string }).code ?? '';
+  return status === 409 || status === 412 || /EntityAlreadyExists|UpdateConditionNotSatisfied/.test(code);
+}

@@ -1,0 +1,470 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { odata, type TableClient } from '@azure/data-tables';
+import type { Logger } from '../logger';
+import type { ChannelSender } from './channelSender';
+import { DeliveryStore, postPartition } from './deliveryStore';
+import { OneOffItem, PurgeItem, SendItem, UpdateItem, type ItemContext } from './items';
+import { Lane, type LaneItem } from './lane';
+import { expiredLanes, isLease, LaneLeases } from './leases';
+import type { DeliveryEngine, FanoutSource, Recipient, RenderCopy } from './ports';
+import { ConversationWindows, CONVERSATION_WINDOWS } from './rateLimits';
+import type { LaneWork, WorkBody } from './workBody';
+import { WorkQueue, type WorkMessage } from './workQueue';
+
+export interface QueueDeliveryEngineOptions {
+  source: FanoutSource;
+  render: RenderCopy;
+  sender: ChannelSender;
+  tables: { deliveries: TableClient; outbox: TableClient; lanes: TableClient };
+  queue: WorkQueue<WorkBody>;
+  logger: Logger;
+  /** Sends per second per tenant across all instances (TEAMS_TENANT_BUDGET_RPS). */
+  tenantBudgetRps: number;
+  instanceId?: string;
+  /** Recipients per page and delivery rows per transaction (<= 100). */
+  chunkSize?: number;
+  /** Calls in flight per lane (covers Teams' latency at the budget). */
+  maxInFlight?: number;
+  leaseMs?: number;
+  /** Idle pause between empty receives. */
+  pollMs?: number;
+  /** How often unfinished posts with a stale heartbeat are re-queued. */
+  sweepMs?: number;
+  staleMs?: number;
+  maxAttempts?: number;
+  backoffBaseMs?: number;
+  flushMs?: number;
+  flushSize?: number;
+  /** Messages held at once (received and not yet finished). */
+  maxHeld?: number;
+  /** A lane with nothing to do gives its lease up after this long. */
+  laneIdleMs?: number;
+  conversationWindows?: ReadonlyArray<readonly [number, number]>;
+}
+
+/**
+ * The delivery engine on a storage queue and three tables (see deliveryStore.ts for the rows, workBody.ts for
+ * the messages). Any instance expands posts; per tenant lane one instance (the lease holder) sends. A group's
+ * posts are fanned out one after another in sequence order (the next starts when the last lane of the previous
+ * one finishes), which gives each member the group's posts in order; within a lane, items take turns.
+ */
+export class QueueDeliveryEngine implements DeliveryEngine {
+  readonly instanceId: string;
+  readonly stats = { sends: 0, throttled: 0, retried: 0, unreachable: 0, failed: 0, foreignReleases: 0 };
+  private readonly store: DeliveryStore;
+  private readonly leases: LaneLeases;
+  private readonly lanes = new Map<string, Lane>();
+  private readonly acquiring = new Map<string, Promise<Lane | undefined>>();
+  /** Messages received and not yet finished, with the queue each came from (for extending and deleting). */
+  private readonly held = new Map<WorkMessage<WorkBody>, WorkQueue<WorkBody>>();
+  private readonly laneQueues = new Map<string, { queue: WorkQueue<WorkBody>; ready: Promise<void> }>();
+  private readonly foreignUntil = new Map<string, number>();
+  private readonly windows: ConversationWindows;
+  private readonly ctx: ItemContext;
+  private running = false;
+  private loop?: Promise<void>;
+  private timers: NodeJS.Timeout[] = [];
+  private sleeping?: () => void;
+  private readonly o: Required<Omit<QueueDeliveryEngineOptions, 'instanceId' | 'conversationWindows'>>;
+
+  constructor(options: QueueDeliveryEngineOptions) {
+    this.o = {
+      chunkSize: 100,
+      maxInFlight: 32,
+      leaseMs: 15_000,
+      pollMs: 1_000,
+      sweepMs: 30_000,
+      staleMs: 60_000,
+      maxAttempts: 5,
+      backoffBaseMs: 1_000,
+      flushMs: 100,
+      flushSize: 25,
+      maxHeld: 256,
+      laneIdleMs: 2_000,
+      ...options,
+    };
+    this.instanceId = options.instanceId ?? randomUUID();
+    this.store = new DeliveryStore(options.tables.deliveries, options.tables.outbox);
+    this.leases = new LaneLeases(options.tables.lanes, this.instanceId, this.o.leaseMs);
+    this.windows = new ConversationWindows(options.conversationWindows ?? CONVERSATION_WINDOWS);
+    this.ctx = {
+      store: this.store,
+      source: options.source,
+      render: options.render,
+      sender: options.sender,
+      queue: options.queue,
+      logger: options.logger,
+      chunkSize: Math.min(100, this.o.chunkSize),
+      maxAttempts: this.o.maxAttempts,
+      backoffBaseMs: this.o.backoffBaseMs,
+      flushMs: this.o.flushMs,
+      flushSize: this.o.flushSize,
+      postDone: (g, s) => this.startNextPost(g, s),
+      forget: (message) => this.held.delete(message),
+      stats: this.stats,
+    };
+  }
+
+  // ---- the contract ----
+
+  async postAccepted(groupId: string, seq: number): Promise<void> {
+    await this.store.openPost(groupId, seq);
+    // Sent even when the row existed: a caller retrying after a failed send must not leave the post without work.
+    await this.enqueue({ k: 'post', g: groupId, s: seq });
+  }
+
+  async postChanged(groupId: string, seq: number): Promise<void> {
+    await this.o.queue.send({ k: 'change', g: groupId, s: seq });
+  }
+
+  async deleteCopiesFor(groupId: string, userId: string): Promise<void> {
+    const tenants = new Set((await this.store.copiesOf(groupId, userId)).map((c) => c.t));
+    for (const t of tenants) await this.toLaneQueue({ k: 'purge', g: groupId, u: userId, t });
+  }
+
+  async sendOneOff(key: string, recipient: Recipient, activity: Record<string, unknown>): Promise<void> {
+    await this.toLaneQueue({ k: 'oneoff', key, t: recipient.tenantId, r: recipient, a: activity });
+  }
+
+  async unreachableCount(groupId: string): Promise<number> {
+    return (await this.store.unreachableUsers(groupId)).size;
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    await this.o.queue.ensure();
+    this.running = true;
+    await this.sweep(true);
+    this.timers.push(setInterval(() => void this.sweep(false), this.o.sweepMs));
+    this.timers.push(setInterval(() => void this.keepAlive(), Math.max(250, Math.min(this.o.queue.visibilitySeconds * 500, this.o.staleMs / 3))));
+    this.timers.push(setInterval(() => this.windows.prune(), 60_000));
+    this.loop = this.receiveLoop();
+  }
+
+  /** Clean stop: in-flight calls finish and are recorded, held messages go back at once, leases are given up. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+    this.sleeping?.();
+    await this.loop;
+    await Promise.all([...this.lanes.values()].map((lane) => lane.end(false)));
+  }
+
+  /**
+   * Crash stand-in for tests and the bench: everything stops at once, nothing more is written, messages and
+   * leases are left to expire. Returns the sends made whose outcome was not recorded (what may repeat).
+   */
+  async abandon(): Promise<number> {
+    this.running = false;
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+    this.sleeping?.();
+    let unrecorded = 0;
+    for (const lane of this.lanes.values()) unrecorded += lane.unrecorded();
+    await Promise.all([...this.lanes.values()].map((lane) => lane.end(true)));
+    return unrecorded;
+  }
+
+  // ---- the queue ----
+
+  private async receiveLoop(): Promise<void> {
+    while (this.running) {
+      let got = 0;
+      try {
+        const room = this.o.maxHeld - this.held.size;
+        if (room > 0) {
+          const messages = await this.o.queue.receive(Math.min(32, room));
+          got = messages.length;
+          for (const message of messages) {
+            if (!this.running) break;
+            this.held.set(message, this.o.queue);
+            void this.dispatch(message);
+          }
+        }
+      } catch (err) {
+        this.o.logger.warn({ err: (err as Error).message }, 'work queue receive failed');
+      }
+      if (got === 0 && this.running) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, this.o.pollMs);
+          this.sleeping = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+    }
+  }
+
+  private async dispatch(message: WorkMessage<WorkBody>): Promise<void> {
+    const body = message.body;
+    try {
+      if (body.k === 'post') await this.expand(message, body.g, body.s);
+      else if (body.k === 'change') await this.change(message, body.g, body.s);
+      else if (body.k === 'lane') await this.doorbell(message, body.t);
+      else await this.moveToLaneQueue(message, body);
+    } catch (err) {
+      // Left invisible: it comes back after the visibility timeout (and to the poison queue after too many).
+      this.o.logger.warn({ err: (err as Error).message, kind: body.k }, 'work message failed; it will be retried');
+      this.held.delete(message);
+    }
+  }
+
+  private async finished(message: WorkMessage<WorkBody>): Promise<void> {
+    this.held.delete(message);
+    await this.o.queue.delete(message);
+  }
+
+  /**
+   * Gives a message back for later without counting towards the poison limit: a fresh copy with a delay, then
+   * the old one deleted (a crash in between leaves two copies, which the work tolerates).
+   */
+  private async later(message: WorkMessage<WorkBody>, delaySeconds: number): Promise<void> {
+    this.held.delete(message);
+    await this.o.queue.send(message.body, { delaySeconds });
+    await this.o.queue.delete(message);
+  }
+
+  /** Keeps held messages invisible while worked on, and heartbeats the posts they are about. */
+  private async keepAlive(): Promise<void> {
+    const posts = new Map<string, [string, number]>();
+    for (const [message, queue] of this.held) {
+      if ('s' in message.body) posts.set(`${message.body.g}|${message.body.s}`, [message.body.g, message.body.s]);
+      await queue.extend(message).catch(() => undefined);
+    }
+    for (const [g, s] of posts.values()) await this.store.heartbeat(g, s).catch(() => undefined);
+  }
+
+  // ---- fan-out ----
+
+  /**
+   * Expands a post into delivery rows, page by page (insert-if-absent, one transaction per page), and queues
+   * a `send` for each tenant lane the first time it appears, so sending starts while the expansion goes on.
+   * Only the group's lowest unfinished post expands; a later one is dropped here and started by its
+   * predecessor's completion (or the sweep).
+   */
+  private async expand(message: WorkMessage<WorkBody>, groupId: string, seq: number): Promise<void> {
+    const outbox = await this.store.getPost(groupId, seq);
+    if (!outbox) return this.finished(message);
+    const first = await this.store.firstOpenPost(groupId);
+    if (first !== undefined && first < seq) return this.finished(message);
+    if (outbox.expanded) {
+      for (const t of JSON.parse(outbox.tenants) as string[]) await this.toLaneQueue({ k: 'send', g: groupId, s: seq, t });
+      if ((JSON.parse(outbox.tenants) as string[]).length === 0) {
+        if ((await this.store.changePost(groupId, seq, () => 'delete')) === 'deleted') await this.startNextPost(groupId, seq);
+      }
+      return this.finished(message);
+    }
+    const post = await this.o.source.getPost(groupId, seq);
+    const tenants = new Set<string>();
+    let after: string | undefined;
+    if (post && !post.deleted) {
+      do {
+        const page = await this.o.source.listRecipients(groupId, after, this.ctx.chunkSize);
+        const rows = page.recipients
+          .filter((r) => r.userId !== post.senderUserId && !r.muted && r.joinedAt <= post.createdAt)
+          .map((r) => ({ userId: r.userId, tenant: r.tenantId }));
+        await this.store.insertQueued(groupId, seq, rows);
+        for (const { tenant } of rows) {
+          if (tenants.has(tenant)) continue;
+          tenants.add(tenant);
+          await this.toLaneQueue({ k: 'send', g: groupId, s: seq, t: tenant });
+        }
+        after = page.next;
+      } while (after !== undefined && this.running);
+      if (!this.running) return;
+    }
+    const result = await this.store.changePost(groupId, seq, (row) => {
+      // Lanes cannot finish before `expanded`, so the tenants written here are all still pending.
+      const all = [...new Set([...(JSON.parse(row.tenants) as string[]), ...tenants])];
+      return all.length === 0 ? 'delete' : { expanded: true, tenants: JSON.stringify(all), hb: Date.now() };
+    });
+    await this.finished(message);
+    if (result === 'deleted') await this.startNextPost(groupId, seq);
+  }
+
+  private async startNextPost(groupId: string, after: number): Promise<void> {
+    const next = await this.store.firstOpenPost(groupId, after);
+    if (next !== undefined) await this.enqueue({ k: 'post', g: groupId, s: next });
+  }
+
+  /** Queues work and polls at once (this instance is likely to take it, so it need not wait for the next poll). */
+  private async enqueue(body: WorkBody): Promise<void> {
+    await this.o.queue.send(body);
+    this.sleeping?.();
+  }
+
+  /**
+   * An edit or delete: once the post's own fan-out is done (until then unsent copies go out with the latest
+   * version anyway), one `update` per lane with copies showing an older version.
+   */
+  private async change(message: WorkMessage<WorkBody>, groupId: string, seq: number): Promise<void> {
+    if (await this.store.getPost(groupId, seq)) return this.later(message, 2);
+    const post = await this.o.source.getPost(groupId, seq);
+    if (!post) return this.finished(message);
+    const tenants = new Set<string>();
+    let cursor = '';
+    for (;;) {
+      const rows = await this.store.deliveries
+        .listEntities<{ t: string }>({
+          queryOptions: {
+            filter: odata`PartitionKey eq ${postPartition(groupId, seq)} and st eq ${'sent'} and v lt ${post.version} and RowKey gt ${cursor}`,
+            select: ['RowKey', 't'],
+          },
+        })
+        .byPage({ maxPageSize: 1000 })
+        .next();
+      if (rows.done || rows.value.length === 0) break;
+      for (const row of rows.value) tenants.add(row.t);
+      cursor = rows.value[rows.value.length - 1]!.rowKey!;
+    }
+    for (const t of tenants) await this.toLaneQueue({ k: 'update', g: groupId, s: seq, t });
+    await this.finished(message);
+  }
+
+  // ---- lanes ----
+
+  /** A lane's own queue (created once per process), named by a hash of the tenant id. */
+  private laneQueue(tenant: string): { queue: WorkQueue<WorkBody>; ready: Promise<void> } {
+    let entry = this.laneQueues.get(tenant);
+    if (!entry) {
+      const queue = this.o.queue.sibling(`l${createHash('sha256').update(tenant).digest('hex').slice(0, 16)}`);
+      entry = { queue, ready: queue.ensure() };
+      entry.ready.catch(() => this.laneQueues.delete(tenant));
+      this.laneQueues.set(tenant, entry);
+    }
+    return entry;
+  }
+
+  /** Lane work goes to the lane's queue, and a doorbell to the shared queue so that someone takes the lane. */
+  private async toLaneQueue(body: LaneWork): Promise<void> {
+    const { queue, ready } = this.laneQueue(body.t);
+    await ready;
+    await queue.send(body);
+    await this.enqueue({ k: 'lane', t: body.t });
+  }
+
+  /** Lane work that arrived on the shared queue (older messages): moved to the lane's queue. */
+  private async moveToLaneQueue(message: WorkMessage<WorkBody>, body: LaneWork): Promise<void> {
+    await this.toLaneQueue(body);
+    await this.finished(message);
+  }
+
+  /**
+   * A lane has work. Taken when free (its queue is then polled here); when another live instance holds it, the
+   * holder polls the lane's queue itself, and the doorbell comes back once that lease would have expired, so
+   * that a dead holder's lane is taken over.
+   */
+  private async doorbell(message: WorkMessage<WorkBody>, tenant: string): Promise<void> {
+    const lane = await this.laneFor(tenant);
+    if (lane) return this.finished(message);
+    this.stats.foreignReleases++;
+    const until = this.foreignUntil.get(tenant) ?? Date.now() + 1_000;
+    return this.later(message, Math.min(30, Math.max(1, Math.ceil((until - Date.now()) / 1000) + 1)));
+  }
+
+  /** The holder's loop over one lane's queue: each message becomes an item of the lane. */
+  private async pollLane(lane: Lane): Promise<void> {
+    const { queue, ready } = this.laneQueue(lane.tenant);
+    const ctx: ItemContext = { ...this.ctx, queue };
+    await ready.catch(() => undefined);
+    while (this.running && lane.isActive) {
+      let got = 0;
+      try {
+        const room = this.o.maxHeld - this.held.size;
+        const messages = room > 0 ? await queue.receive(Math.min(32, room)) : [];
+        got = messages.length;
+        for (const message of messages) {
+          const body = message.body as LaneWork;
+          if (!lane.isActive || !this.running) {
+            // The lane just ended: back to its queue at once, and a doorbell for whoever takes the lane next.
+            await queue.release(message, 0);
+            await this.enqueue({ k: 'lane', t: lane.tenant });
+            continue;
+          }
+          this.held.set(message, queue);
+          let item: LaneItem;
+          if (body.k === 'send') item = new SendItem(ctx, lane, message, body.g, body.s);
+          else if (body.k === 'update') item = new UpdateItem(ctx, lane, message, body.g, body.s);
+          else if (body.k === 'purge') item = new PurgeItem(ctx, lane, message, body.g, body.u);
+          else item = new OneOffItem(ctx, lane, message, body.key, body.r, body.a);
+          if (lane.has(item.key)) {
+            // A duplicate (a re-run expansion, a redelivery): the item in the lane covers it.
+            this.held.delete(message);
+            await queue.delete(message);
+          } else if (!lane.add(item)) {
+            this.held.delete(message);
+            await queue.release(message, 0);
+          }
+        }
+      } catch (err) {
+        this.o.logger.warn({ err: (err as Error).message, tenant: lane.tenant }, 'lane queue receive failed');
+      }
+      if (got === 0) await new Promise((resolve) => setTimeout(resolve, this.o.pollMs));
+    }
+  }
+
+  private laneFor(tenant: string): Promise<Lane | undefined> {
+    const existing = this.lanes.get(tenant);
+    if (existing?.isActive) return Promise.resolve(existing);
+    let pending = this.acquiring.get(tenant);
+    if (!pending) {
+      pending = (async () => {
+        const result = await this.leases.acquire(tenant);
+        if (!isLease(result)) {
+          this.foreignUntil.set(tenant, result.heldUntil);
+          return undefined;
+        }
+        const lane = new Lane({
+          tenant,
+          lease: result,
+          leases: this.leases,
+          budgetRps: this.o.tenantBudgetRps,
+          maxInFlight: this.o.maxInFlight,
+          windows: this.windows,
+          logger: this.o.logger,
+          idleMs: this.o.laneIdleMs,
+          // Messages a dead holder left invisible count too: the lane is kept (and polled) until they are done.
+          mayEnd: async () => (await this.laneQueue(tenant).queue.approximateCount()) === 0,
+          onEnd: (ended, items) => {
+            if (this.lanes.get(tenant) === ended) this.lanes.delete(tenant);
+            for (const item of items) this.held.delete(item.message as WorkMessage<WorkBody>);
+          },
+        });
+        this.lanes.set(tenant, lane);
+        void this.pollLane(lane);
+        return lane;
+      })().finally(() => this.acquiring.delete(tenant));
+      this.acquiring.set(tenant, pending);
+    }
+    return pending;
+  }
+
+  // ---- the sweep ----
+
+  /**
+   * Tables are the truth: every unfinished post whose work shows no heartbeat for `staleMs` (at start-up: every
+   * one) is queued again, the lowest of each group only (the rest follow in order). A lost message loses nothing.
+   */
+  private async sweep(startup: boolean): Promise<void> {
+    if (!this.running) return;
+    try {
+      const seen = new Set<string>();
+      const now = Date.now();
+      for await (const post of this.store.openPosts()) {
+        if (seen.has(post.groupId)) continue;
+        seen.add(post.groupId);
+        if (!startup && post.hb > now - this.o.staleMs) continue;
+        await this.store.heartbeat(post.groupId, post.seq, now);
+        await this.o.queue.send({ k: 'post', g: post.groupId, s: post.seq });
+        this.o.logger.info({ groupId: post.groupId, seq: post.seq, startup }, 'unfinished fan-out queued again');
+      }
+      // A lane whose holder died may still have work in its queue: ring its doorbell.
+      for await (const tenant of expiredLanes(this.o.tables.lanes, now)) await this.enqueue({ k: 'lane', t: tenant });
+    } catch (err) {
+      this.o.logger.warn({ err: (err as Error).message }, 'outbox sweep failed');
+    }
+  }
+}

@@ -1,0 +1,224 @@
+import type { Logger } from '../logger';
+import { isLease, type Lease, type LaneLeases } from './leases';
+import { ConversationWindows, TokenBucket } from './rateLimits';
+
+/** One channel call, ready to go now: its conversation is within Teams' windows. */
+export interface LaneOp {
+  readonly conversationId: string;
+  execute(): Promise<void>;
+}
+
+/** Work in a lane (a post's sends to one tenant, an edit's updates, a one-off). Groups take turns item by item. */
+export interface LaneItem {
+  readonly key: string;
+  /** The queue message the item works for. */
+  readonly message: unknown;
+  /** The next call that may go now, or undefined (nothing ready: fetching, waiting on a window or done). */
+  take(now: number): LaneOp | undefined;
+  /** Starts fetching; the item calls lane.wake() when it has work and lane.remove() when done. */
+  start(): void;
+  /** The lane is lost or stopping: stop taking work; `crash` = write nothing more. */
+  halt(crash: boolean): Promise<void>;
+  /** Sends made whose outcome is not yet in the table (what a crash now could repeat). */
+  unrecorded(): number;
+}
+
+export interface LaneOptions {
+  tenant: string;
+  lease: Lease;
+  leases: LaneLeases;
+  budgetRps: number;
+  maxInFlight: number;
+  windows: ConversationWindows;
+  logger: Logger;
+  /** Called when the lane ends (lease lost, idle, stopped). */
+  onEnd(lane: Lane, items: LaneItem[]): void;
+  idleMs: number;
+  /** Whether the lane may be given up when idle (its queue holds nothing, not even invisible messages). */
+  mayEnd(): Promise<boolean>;
+}
+
+/**
+ * The one place that sends to a tenant on this instance, while it holds the tenant's lease: paces calls with
+ * the tenant's token bucket, keeps each conversation within its windows, pauses on 429, and serves its items in
+ * turn (round-robin), so that a post to 10,000 members does not hold back a post to 5.
+ */
+export class Lane {
+  readonly tenant: string;
+  readonly windows: ConversationWindows;
+  private readonly bucket: TokenBucket;
+  private items: LaneItem[] = [];
+  private turn = 0;
+  private inFlight = 0;
+  private pausedUntil = 0;
+  private throttles = 0;
+  private active = true;
+  private wakeUp?: () => void;
+  private renewTimer?: NodeJS.Timeout;
+  private idleSince = Date.now();
+  private pumping?: Promise<void>;
+  private readonly flights = new Set<Promise<void>>();
+
+  constructor(private readonly options: LaneOptions) {
+    this.tenant = options.tenant;
+    this.windows = options.windows;
+    this.bucket = new TokenBucket(options.budgetRps);
+    this.renewTimer = setInterval(() => void this.renew(), Math.max(200, options.leases.durationMs / 3));
+    this.pumping = this.pump();
+  }
+
+  get lease(): Lease {
+    return this.options.lease;
+  }
+
+  has(key: string): boolean {
+    return this.items.some((item) => item.key === key);
+  }
+
+  /** False when the lane has just ended (idle or lease lost): the caller looks for the lane again. */
+  add(item: LaneItem): boolean {
+    if (!this.active) return false;
+    this.items.push(item);
+    item.start();
+    this.wake();
+    return true;
+  }
+
+  remove(item: LaneItem): void {
+    this.items = this.items.filter((i) => i !== item);
+    if (this.items.length === 0) this.idleSince = Date.now();
+    this.wake();
+  }
+
+  wake(): void {
+    const wake = this.wakeUp;
+    this.wakeUp = undefined;
+    wake?.();
+  }
+
+  /** 429 from Teams: nothing goes to this tenant until the pause ends. */
+  pause(ms: number): void {
+    this.throttles++;
+    this.pausedUntil = Math.max(this.pausedUntil, Date.now() + ms);
+    this.options.logger.warn({ tenant: this.tenant, pauseMs: ms }, 'tenant lane paused after 429');
+  }
+
+  get throttleCount(): number {
+    return this.throttles;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.wakeUp = undefined;
+        resolve();
+      }, Math.max(1, ms));
+      this.wakeUp = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  private async pump(): Promise<void> {
+    while (this.active) {
+      const now = Date.now();
+      // Stop sending a little before our own lease expires unless renewed: another instance may take over then.
+      if (now >= this.options.lease.expiresAt - Math.min(2_000, this.options.leases.durationMs / 5)) {
+        await this.sleep(50);
+        continue;
+      }
+      if (this.pausedUntil > now) {
+        await this.sleep(this.pausedUntil - now);
+        continue;
+      }
+      if (this.inFlight >= this.options.maxInFlight) {
+        await this.sleep(1_000);
+        continue;
+      }
+      const wait = this.bucket.waitMs(now);
+      if (wait > 0) {
+        await this.sleep(wait);
+        continue;
+      }
+      const op = this.next(now);
+      if (!op) {
+        if (this.items.length === 0 && now - this.idleSince > this.options.idleMs) {
+          if (await this.options.mayEnd().catch(() => false)) {
+            await this.end(false);
+            return;
+          }
+          this.idleSince = Date.now();
+        }
+        await this.sleep(this.items.length ? 50 : this.options.idleMs);
+        continue;
+      }
+      this.bucket.take(now);
+      this.windows.record(op.conversationId, now);
+      this.inFlight++;
+      const flight = op
+        .execute()
+        .catch((err: Error) => this.options.logger.error({ err: err.message, tenant: this.tenant }, 'lane operation failed'))
+        .finally(() => {
+          this.inFlight--;
+          this.flights.delete(flight);
+          this.wake();
+        });
+      this.flights.add(flight);
+    }
+  }
+
+  private next(now: number): LaneOp | undefined {
+    const count = this.items.length;
+    for (let i = 0; i < count; i++) {
+      const index = (this.turn + i) % count;
+      const op = this.items[index]!.take(now);
+      if (op) {
+        this.turn = (index + 1) % Math.max(1, this.items.length);
+        return op;
+      }
+    }
+    return undefined;
+  }
+
+  private async renew(): Promise<void> {
+    if (!this.active) return;
+    try {
+      const kept = await this.options.leases.renew(this.options.lease);
+      if (!kept) {
+        this.options.logger.warn({ tenant: this.tenant }, 'tenant lane lease lost; another instance took it over');
+        await this.end(false);
+      }
+    } catch (err) {
+      this.options.logger.warn({ err: (err as Error).message, tenant: this.tenant }, 'tenant lane lease renewal failed');
+    }
+  }
+
+  /** Ends the lane: items halt (flushing what they sent unless `crash`), the lease is given up unless `crash`. */
+  async end(crash: boolean): Promise<void> {
+    if (!this.active) return;
+    this.active = false;
+    clearInterval(this.renewTimer);
+    this.wake();
+    const items = this.items;
+    this.items = [];
+    if (!crash) await Promise.all([...this.flights]);
+    await Promise.all(items.map((item) => item.halt(crash)));
+    if (!crash) await this.options.leases.release(this.options.lease).catch(() => undefined);
+    this.options.onEnd(this, items);
+  }
+
+  unrecorded(): number {
+    return this.items.reduce((sum, item) => sum + item.unrecorded(), 0);
+  }
+
+  get isActive(): boolean {
+    return this.active;
+  }
+
+  async stopped(): Promise<void> {
+    await this.pumping;
+  }
+}
+
+export { isLease };

@@ -1,0 +1,123 @@
+import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
+import type { Logger } from '../logger';
+
+/** A message taken from the queue: its body and what is needed to extend, release or delete it. */
+export interface WorkMessage<T> {
+  readonly id: string;
+  readonly body: T;
+  readonly dequeueCount: number;
+  /** Changes with every visibility update; kept current by the queue methods. */
+  popReceipt: string;
+}
+
+export interface WorkQueueOptions {
+  connectionString: string;
+  /** Lowercase letters, digits and dashes (Azure queue names); the poison queue is `<name>-poison`. */
+  name: string;
+  logger: Logger;
+  /** A message received this many times without being deleted goes to the poison queue. */
+  maxDequeues?: number;
+  /** How long a received message stays invisible to other workers unless extended. */
+  visibilitySeconds?: number;
+}
+
+/**
+ * A work queue on Azure Storage Queues (Azurite locally): at-least-once, unordered, so the work it carries must
+ * be idempotent and the tables stay the truth. The SDK's own retries are left at their default for storage (a
+ * queue call that fails is retried by the caller's loop anyway).
+ */
+export class WorkQueue<T> {
+  readonly name: string;
+  private readonly queue: QueueClient;
+  private readonly poison: QueueClient;
+  private readonly maxDequeues: number;
+  readonly visibilitySeconds: number;
+
+  constructor(private readonly options: WorkQueueOptions) {
+    if (!/^[a-z0-9](?:[a-z0-9]|-(?!-)){2,55}$/.test(options.name)) throw new Error(`Invalid queue name ${options.name}`);
+    this.name = options.name;
+    const service = QueueServiceClient.fromConnectionString(options.connectionString);
+    this.queue = service.getQueueClient(options.name);
+    this.poison = service.getQueueClient(`${options.name}-poison`);
+    this.maxDequeues = options.maxDequeues ?? 5;
+    this.visibilitySeconds = options.visibilitySeconds ?? 30;
+  }
+
+  /** Another queue on the same account, named `<name>-<suffix>` (with its own poison queue). */
+  sibling(suffix: string): WorkQueue<T> {
+    return new WorkQueue<T>({ ...this.options, name: `${this.name}-${suffix}` });
+  }
+
+  async ensure(): Promise<void> {
+    await Promise.all([this.queue.createIfNotExists(), this.poison.createIfNotExists()]);
+  }
+
+  async send(body: T, options: { delaySeconds?: number } = {}): Promise<void> {
+    await this.queue.sendMessage(JSON.stringify(body), { visibilityTimeout: options.delaySeconds });
+  }
+
+  /**
+   * Up to `max` (<= 32) messages, each invisible to others for the visibility timeout. A message dequeued more
+   * than `maxDequeues` times is moved to the poison queue (and logged) instead of being returned; a body that
+   * is not JSON goes there at once.
+   */
+  async receive(max = 32): Promise<WorkMessage<T>[]> {
+    const response = await this.queue.receiveMessages({ numberOfMessages: Math.min(32, max), visibilityTimeout: this.visibilitySeconds });
+    const out: WorkMessage<T>[] = [];
+    for (const item of response.receivedMessageItems) {
+      let body: T;
+      try {
+        body = JSON.parse(item.messageText) as T;
+      } catch {
+        await this.toPoison(item.messageId, item.popReceipt, item.messageText, item.dequeueCount, 'not JSON');
+        continue;
+      }
+      if (item.dequeueCount > this.maxDequeues) {
+        await this.toPoison(item.messageId, item.popReceipt, item.messageText, item.dequeueCount, 'dequeued too often');
+        continue;
+      }
+      out.push({ id: item.messageId, body, dequeueCount: item.dequeueCount, popReceipt: item.popReceipt });
+    }
+    return out;
+  }
+
+  /** Keeps a message invisible for another `seconds` while it is being worked on. */
+  async extend(message: WorkMessage<T>, seconds = this.visibilitySeconds): Promise<void> {
+    const response = await this.queue.updateMessage(message.id, message.popReceipt, undefined, seconds);
+    message.popReceipt = response.popReceipt!;
+  }
+
+  /** Gives a message back: visible again after `delaySeconds` (its dequeue count stays). */
+  async release(message: WorkMessage<T>, delaySeconds = 0): Promise<void> {
+    await this.extend(message, Math.max(0, Math.round(delaySeconds)));
+  }
+
+  /** Done: removes the message. One already gone (another worker finished it) is success. */
+  async delete(message: WorkMessage<T>): Promise<void> {
+    try {
+      await this.queue.deleteMessage(message.id, message.popReceipt);
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+    }
+  }
+
+  /** Everything still waiting (tests: a lost queue). */
+  async clear(): Promise<void> {
+    await this.queue.clearMessages();
+  }
+
+  async approximateCount(): Promise<number> {
+    return (await this.queue.getProperties()).approximateMessagesCount ?? 0;
+  }
+
+  async poisoned(): Promise<string[]> {
+    const peeked = await this.poison.peekMessages({ numberOfMessages: 32 });
+    return peeked.peekedMessageItems.map((m) => m.messageText);
+  }
+
+  private async toPoison(id: string, popReceipt: string, text: string, dequeueCount: number, reason: string): Promise<void> {
+    this.options.logger.error({ queue: this.name, messageId: id, dequeueCount, reason }, 'work message moved to the poison queue');
+    await this.poison.sendMessage(text);
+    await this.queue.deleteMessage(id, popReceipt).catch(() => undefined);
+  }
+}

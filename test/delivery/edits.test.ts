@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { chatOf, EngineWorld, waitForOutboxEmpty } from './engineHarness';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('Delivery engine: edits, deletes, removals and one-off messages', function () {
+  this.timeout(60_000);
+  let world: EngineWorld;
+
+  afterEach(async () => {
+    await world?.close();
+  });
+
+  async function deliveredPost(members = 12) {
+    world = await EngineWorld.create({ tenantRps: 1_000 });
+    const group = world.addMembers('ge', members);
+    world.source.addPost({ groupId: 'ge', seq: 1, senderUserId: group[0]!.userId, text: 'first words' });
+    const engine = world.engine();
+    await engine.start();
+    await engine.postAccepted('ge', 1);
+    await world.channel.waitFor(() => world.copiesOf('ge', 1).size >= members - 1, 10_000, 'the post delivered');
+    await waitForOutboxEmpty(world);
+    return { engine, group };
+  }
+
+  it('updates every delivered copy in place after an edit (the activity ids kept per delivery)', async () => {
+    const { engine } = await deliveredPost();
+    const sentIds = new Map(world.channel.sends().map((c) => [c.conversationId, c.activityId]));
+    world.source.editPost('ge', 1, { text: 'better words' });
+    await engine.postChanged('ge', 1);
+    await world.channel.waitFor(() => world.channel.accepted.filter((c) => c.method === 'PUT').length >= 11, 10_000, 'every copy updated');
+    const updates = world.channel.accepted.filter((c) => c.method === 'PUT');
+    for (const update of updates) {
+      assert.equal(update.activityId, sentIds.get(update.conversationId), 'the copy sent to that chat is the one updated');
+      assert.equal(update.activity.text, 'ge#1 v2: better words');
+    }
+    assert.equal(new Set(updates.map((u) => u.conversationId)).size, 11, 'each copy once');
+  });
+
+  it('deletes every copy when the post is deleted, and sends it again on undelete', async () => {
+    const { engine } = await deliveredPost();
+    world.source.editPost('ge', 1, { deleted: true });
+    await engine.postChanged('ge', 1);
+    await world.channel.waitFor(() => world.channel.accepted.filter((c) => c.method === 'DELETE').length >= 11, 10_000, 'every copy deleted');
+    await sleep(300); // the outcomes are written in batches
+    world.source.editPost('ge', 1, { deleted: false });
+    await engine.postChanged('ge', 1);
+    await world.channel.waitFor(() => world.channel.sends().length >= 22, 10_000, 'every copy sent again');
+    await sleep(200);
+    assert.equal(world.channel.accepted.filter((c) => c.method === 'DELETE').length, 11);
+    assert.equal(world.copiesOf('ge', 1).size, 11);
+  });
+
+  it('brings every copy to the latest text when a post is edited in the middle of its fan-out', async () => {
+    world = await EngineWorld.create({ tenantRps: 1_000 });
+    const group = world.addMembers('gm', 80);
+    world.source.addPost({ groupId: 'gm', seq: 1, senderUserId: group[0]!.userId, text: 'draft' });
+    const engine = world.engine({ tenantBudgetRps: 40 });
+    await engine.start();
+    await engine.postAccepted('gm', 1);
+    await world.channel.waitFor(() => world.copiesOf('gm', 1).size >= 20, 10_000, 'a part of the fan-out');
+    world.source.editPost('gm', 1, { text: 'final' });
+    await engine.postChanged('gm', 1);
+    const latest = () => {
+      const shown = new Map<string, string>();
+      for (const call of world.channel.accepted) if (call.method !== 'DELETE') shown.set(call.conversationId, String(call.activity.text));
+      return shown;
+    };
+    await world.channel.waitFor(() => [...latest().values()].filter((t) => t === 'gm#1 v2: final').length >= 79, 20_000, 'every copy showing the edit');
+    assert.equal(latest().size, 79);
+    assert.ok(world.channel.accepted.some((c) => c.method === 'PUT'), 'copies sent before the edit were updated in place');
+  });
+
+  it('deletes the copies delivered to a member removed from an organization group', async () => {
+    const { engine, group } = await deliveredPost();
+    const removed = group[3]!;
+    world.source.removeMember('ge', removed.userId);
+    await engine.deleteCopiesFor('ge', removed.userId);
+    await world.channel.waitFor(() => world.channel.accepted.some((c) => c.method === 'DELETE'), 10_000, 'the copy deleted');
+    await sleep(200);
+    const deletes = world.channel.accepted.filter((c) => c.method === 'DELETE');
+    assert.deepEqual(deletes.map((d) => d.conversationId), [chatOf(removed.userId)]);
+  });
+
+  it('sends a one-off message once per key through the tenant lane', async () => {
+    world = await EngineWorld.create({ tenantRps: 1_000 });
+    const [admin] = world.addMembers('go', 1);
+    const engine = world.engine();
+    await engine.start();
+    await engine.sendOneOff('join|go|x', admin!, { type: 'message', text: 'Someone joined' });
+    await engine.sendOneOff('join|go|x', admin!, { type: 'message', text: 'Someone joined' });
+    await world.channel.waitFor(() => world.channel.sends().length >= 1, 10_000, 'the notice');
+    await sleep(500);
+    assert.equal(world.channel.sends().length, 1);
+    assert.equal(world.channel.sends()[0]!.activity.text, 'Someone joined');
+  });
+});
