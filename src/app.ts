@@ -27,6 +27,7 @@ import { UrlSigner } from './web/signedUrls';
 import { GroupPhotoIntake } from './web/groupPhotoIntake';
 import type { PhotoFetchOptions } from './web/photoFetcher';
 import { landingPageRoutes } from './web/landingPage';
+import { infoPageRoutes } from './web/infoPages';
 import { exportLinks, exportRoutes } from './web/exportDownloads';
 import { apiRoutes, SSO_NOT_CONFIGURED } from './web/api';
 import { DocumentService } from './web/documentService';
@@ -199,6 +200,8 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
         landingPageRoutes({
           publicUrl: config.PUBLIC_URL,
           botAppId: config.MicrosoftAppId,
+          teamsAppId: config.TEAMS_APP_ID,
+          wasReset: (token) => groups.wasInviteReset(token),
           preview: async (token) => {
             // Only "no such link" (or no link at all) is a 404; a storage failure must not tell people their
             // link is invalid.
@@ -209,6 +212,8 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
             return group && { groupName: group.name, memberCount: group.memberCount, organizationName: group.organizationName, photoUrl: actions.photoUrl(group) };
           },
         }),
+        // MESSAGE_RETENTION_DAYS is read when a deployment has that setting (the privacy page states it).
+        infoPageRoutes({ retentionDays: (config as Partial<Record<'MESSAGE_RETENTION_DAYS', number>>).MESSAGE_RETENTION_DAYS }),
         exportRoutes({ groups, signer, logger }),
         apiRoutes({
           groups,

@@ -214,8 +214,16 @@ export class GroupService {
     });
     // Resolving checks the group's current nonce, so these rows are clean-up, not the revocation itself.
     await this.store.deleteInvites(this.inviteHashes(before));
+    // The old link's hash (never the link), so its page can say "reset" rather than "not valid".
+    await this.store.putRevokedInvites?.([hashInviteSecret('token', deriveInviteToken(this.appSecret, before.group.id, before.linkNonce))]);
     await this.store.putInvites(groupId, this.inviteHashes(after));
     return this.inviteFor(after);
+  }
+
+  /** True when an invite token is one a group admin reset (only the hashes of reset links are kept). */
+  async wasInviteReset(token: string): Promise<boolean> {
+    if (!this.store.isRevokedInvite) return false;
+    return this.store.isRevokedInvite(hashInviteSecret('token', token));
   }
 
   async resolveInvite(ref: string | InviteReference): Promise<Group> {

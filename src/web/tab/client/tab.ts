@@ -485,7 +485,7 @@ function showOutsideTeams(root: HTMLElement, status: StatusRegion): void {
         {},
         el('li', {}, 'Open Microsoft Teams (desktop, web or mobile).'),
         el('li', {}, 'Open your chat with the Kaizala Groups bot, or find the app under Apps.'),
-        el('li', {}, 'Select the Groups tab at the top of the chat.'),
+        el('li', {}, 'Select the My groups tab at the top of the chat.'),
       ),
     ),
   );
