@@ -36,7 +36,10 @@ export interface OrganizationFlow {
 
 /** Step 4: the poster and email for a group. */
 export interface DocumentsFlow {
-  documents(req: Requester, groupId: string): Promise<Reply>;
+  /** `poster` or `email`: owners first say who the documents are from; then each gives its own card. */
+  documents(req: Requester, groupId: string, kind?: 'poster' | 'email'): Promise<Reply>;
+  /** The details card's Save: keeps the sender, line and typed organization, then shows the documents. */
+  saveDetails?(req: Requester, groupId: string, data: CardData): Promise<Reply>;
 }
 
 /** Limits repeated wrong invite links or codes per user (join codes are short enough to guess otherwise). */
@@ -317,7 +320,7 @@ export class Conversation implements TurnHandlers {
         return this.deps.organization.exportGroup(context, req, args);
       case 'poster':
       case 'email':
-        return withGroup(args, (id) => this.deps.documents.documents(req, id));
+        return withGroup(args, (id) => this.deps.documents.documents(req, id, command));
     }
   }
 
@@ -374,7 +377,9 @@ export class Conversation implements TurnHandlers {
         return this.deps.organization.exportGroup(context, req, groupId);
       case 'poster':
       case 'email':
-        return this.deps.documents.documents(req, groupId);
+        return this.deps.documents.documents(req, groupId, verb);
+      case 'saveDocumentDetails':
+        return this.deps.documents.saveDetails ? this.deps.documents.saveDetails(req, groupId, data) : this.deps.documents.documents(req, groupId, data.kind === 'email' ? 'email' : 'poster');
     }
   }
 

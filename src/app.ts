@@ -17,6 +17,7 @@ import { createTableClients, ensureTables, type TableClients } from './storage/t
 import { TableStorage } from './storage/tableStorage';
 import { DedupStore } from './storage/dedupStore';
 import { TableGroupStore } from './storage/tableGroupStore';
+import { TableDocumentProfileStore } from './storage/documentProfileStore';
 import { loadOrCreateAppSecret } from './storage/appSecret';
 import { createStorageHealthCheck } from './storage/storageHealth';
 import { GroupService } from './groups/groupService';
@@ -162,12 +163,13 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
     });
     const documentService = new DocumentService({
       groups,
+      profiles: new TableDocumentProfileStore(tables.groups),
       signer,
       botName: BOT_NAME,
       ...(config.MicrosoftAppId ? { botInstallUrl: `https://teams.microsoft.com/l/chat/0/0?users=28:${config.MicrosoftAppId}` } : {}),
       onPhotoSkipped: (groupId, reason) => logger.info({ groupId, reason }, 'poster made without the group photo'),
     });
-    const documents = new GroupDocumentsFlow(groups, (groupId, userId) => documentService.documentLinks(groupId, userId));
+    const documents = new GroupDocumentsFlow(groups, (groupId, userId) => documentService.documentLinks(groupId, userId), documentService);
 
     const conversation = new Conversation({
       conversationState,

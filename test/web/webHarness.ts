@@ -15,6 +15,7 @@ import { downloadRoutes } from '../../src/web/downloads';
 import { groupPhotoRoutes, groupPhotoUrl } from '../../src/web/groupPhoto';
 import { tabRoutes } from '../../src/web/tab/tabPage';
 import { landingPageRoutes } from '../../src/web/landingPage';
+import { TableDocumentProfileStore } from '../../src/storage/documentProfileStore';
 import { infoPageRoutes } from '../../src/web/infoPages';
 import { isAppError } from '../../src/errors';
 import { freshTables } from '../helpers/azurite';
@@ -88,7 +89,7 @@ export async function startWebHarness(
       requiredScope: 'access_as_user',
       clockSkewSeconds: 60,
     });
-    const documents = new DocumentService({ groups, signer, botName: BOT_NAME });
+    const documents = new DocumentService({ groups, signer, botName: BOT_NAME, profiles: new TableDocumentProfileStore(clients.groups) });
 
     apiRoutes({ groups, verifier, documents, publicUrl: url, logger })(server);
     downloadRoutes({ documents, signer, logger })(server);
