@@ -359,10 +359,10 @@ class TabView {
       return el('li', {}, a);
     };
     list.replaceChildren(
-      download(links.posterUrl, 'Download the poster (PowerPoint)', 'posterUrl'),
+      download(links.posterUrl, 'Download the poster (PowerPoint): "Join" this group, for its members', 'posterUrl'),
       download(links.emailFileUrl, 'Download the email (.eml)', 'emailFileUrl'),
       el('li', {}, el('a', { href: links.mailtoUrl, target: '_blank', rel: 'noopener' }, 'Write the email in your mail app')),
-      download(links.introPosterUrl, 'Download the poster that introduces the bot', 'introPosterUrl'),
+      download(links.introPosterUrl, 'Download "Bring your work groups to Teams" (PowerPoint), for people who run other groups', 'introPosterUrl'),
     );
   }
 
