@@ -15,7 +15,8 @@ import { LastAdminError } from '../src/groups/groupService';
 import { inline } from '../cards/text';
 import { buildErrorCard, buildHelpCard, buildResolvedCard, buildWelcomeCard, errorInvokeResponse, messageInvokeResponse, toInvokeResponse } from '../cards';
 import type { CardData, CardVerb } from '../cards/verbs';
-import { helpEntries, splitMemberAndGroup, type CommandName } from './commands';
+import { helpEntries, helpTasks, splitMemberAndGroup, type CommandName } from './commands';
+import { buildShortHelpCard } from '../cards/help';
 import { isJoinRequest, readTurnInput, turnInputOf, type TurnInput } from './turnInput';
 import { CreateGroupDialog, CREATE_GROUP_DIALOG, type CreateGroupOptions } from './createGroupDialog';
 import type { GroupActions, Requester } from './groupActions';
@@ -131,7 +132,7 @@ export class Conversation implements TurnHandlers {
         return;
       }
       if (input.kind === 'command' && input.command === 'help' && !input.args) {
-        await context.sendActivity({ attachments: [buildHelpCard({ commands: helpEntries() })] });
+        await context.sendActivity({ attachments: [buildShortHelpCard({ tasks: helpTasks() })] });
         return;
       }
       if (!isInterruption(input)) {
@@ -274,7 +275,7 @@ export class Conversation implements TurnHandlers {
     };
     switch (command) {
       case 'help':
-        return { cards: [buildHelpCard({ commands: helpEntries() })] };
+        return { cards: [buildShortHelpCard({ tasks: helpTasks() })] };
       case 'cancel':
         return textReply('There is nothing to cancel.');
       case 'newGroup':
@@ -332,7 +333,8 @@ export class Conversation implements TurnHandlers {
     const userId = String(data.userId ?? '');
     switch (verb) {
       case 'help':
-        return { cards: [buildHelpCard({ commands: helpEntries() })] };
+        // The short card's "All commands" button asks for the details.
+        return { cards: [data.details === true ? buildHelpCard({ commands: helpEntries() }) : buildShortHelpCard({ tasks: helpTasks() })] };
       case 'cancel':
         return textReply('Cancelled. Nothing was changed.');
       case 'createGroup':

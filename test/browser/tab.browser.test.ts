@@ -177,6 +177,8 @@ describe('Teams tab in a browser', function () {
       for (const page of [withHook, plain]) {
         await page.getByRole('heading', { name: 'Open this page in Microsoft Teams' }).waitFor({ timeout: 15_000 });
         assert.equal(await page.locator('#group-list').count(), 0);
+        // Named as the manifest names the tab.
+        assert.match(await page.locator('section.outside').innerText(), /Select the My groups tab/);
       }
     } finally {
       await context.close();

@@ -15,6 +15,7 @@ import {
   buildErrorCard,
   buildGroupInfoCard,
   buildHelpCard,
+  buildShortHelpCard,
   buildInviteCard,
   buildJoinedCard,
   buildMemberJoinedNoticeCard,
@@ -28,7 +29,7 @@ import {
   leaveConfirmation,
   resetLinkConfirmation,
 } from '../../cards';
-import { helpEntries } from '../../dialogs/commands';
+import { helpEntries, helpTasks } from '../../dialogs/commands';
 import { HOSTILE_NAMES, assertShownLiterally, assertValidCard, verbs } from './cardTestKit';
 
 const LINK = 'https://groups.contoso.example/join/AbCdEfGhIjKlMnOpQrStUv';
@@ -154,6 +155,11 @@ const CASES: CardCase[] = [
         expiresAt: WHEN,
       }),
     verbs: ['showInvite'],
+  },
+  {
+    name: 'short help',
+    build: (t) => buildShortHelpCard({ tasks: [...helpTasks(), { task: t, usages: [t] }] }),
+    verbs: ['createGroup', 'myGroups', 'help'],
   },
   {
     name: 'document details (mapped group)',
