@@ -107,7 +107,7 @@ export function buildDocumentDetailsCard(data: DocumentDetailsCardData): Attachm
     adaptiveCard(
       [
         richHeading(data.kind === 'poster' ? 'Posters for ' : 'Email for ', data.groupName),
-        paragraph(`Who are the ${what} from? Members see your name and your line, in your words.`),
+        paragraph(`${data.kind === 'poster' ? 'Who are the posters' : 'Who is the email'} from? Members see your name and your line, in your words.`),
         ...(data.problem === undefined ? [] : [paragraph(data.problem, { color: 'Attention' })]),
         {
           type: 'Input.Text',

@@ -31,8 +31,6 @@ import { loadConfig } from '../src/config';
 const ROOT = path.join(__dirname, '..');
 const PLAYGROUND_BIN = path.join(ROOT, 'node_modules', '.bin', 'agentsplayground');
 const READY = 'PLAYGROUND-READY ';
-/** The playground's bot keeps its own data: never the folder a running `npm start` holds. */
-const PLAYGROUND_DATA_DIR = path.join('.data', 'playground');
 
 const { values: args } = parseArgs({
   options: {
@@ -40,10 +38,15 @@ const { values: args } = parseArgs({
     socket: { type: 'string' },
     'bot-socket': { type: 'string' },
     'public-url': { type: 'string' },
+    /** Another data folder (tests); default .data/playground. */
+    'data-dir': { type: 'string' },
     'no-netns': { type: 'boolean', default: false },
   },
   allowPositionals: false,
 });
+
+/** The playground's bot keeps its own data: never the folder a running `npm start` holds. */
+const PLAYGROUND_DATA_DIR = args['data-dir'] ?? path.join('.data', 'playground');
 
 function log(message: string): void {
   process.stderr.write(`[playground] ${message}\n`);
@@ -245,7 +248,7 @@ async function outerWithNetns(): Promise<void> {
   const publicUrl = `http://127.0.0.1:${botHostPort}`;
   const child = spawn(
     'unshare',
-    ['-n', '--', process.execPath, '--import', 'tsx', __filename, '--inner', '--socket', socketPath, '--bot-socket', botSocketPath, '--public-url', publicUrl],
+    ['-n', '--', process.execPath, '--import', 'tsx', __filename, '--inner', '--socket', socketPath, '--bot-socket', botSocketPath, '--public-url', publicUrl, '--data-dir', PLAYGROUND_DATA_DIR],
     {
       cwd: ROOT,
       env: process.env,
