@@ -106,6 +106,7 @@ export async function renderInvitePage(
 ${image}<meta name="twitter:card" content="summary">
 <style>
 .group{display:flex;align-items:center;gap:1rem}
+.group p{margin:0 0 .3rem}
 .photo,.initial{width:72px;height:72px;border-radius:50%;flex:none;object-fit:cover}
 .initial{display:flex;align-items:center;justify-content:center;background:#5b5fc7;color:#fff;font-size:2rem;font-weight:700}
 .qr{display:block;width:180px;height:180px;margin:.5rem auto;image-rendering:pixelated}
@@ -125,7 +126,8 @@ ${deps.teamsAppId ? `<a class="secondary" id="add-app" href="${escapeHtml(addApp
   const main = `<div class="group">
 ${preview.photoUrl ? `<img class="photo" src="${escapeHtml(preview.photoUrl)}" alt="">` : `<div class="initial" aria-hidden="true">${initial}</div>`}
 <div><h1>${name}</h1>
-<p class="meta">${members}${preview.organizationName ? ` · <span class="owner">Owned by ${escapeHtml(preview.organizationName)}</span>` : ' · A group on Microsoft Teams'}</p></div>
+<p class="meta">${members}${preview.organizationName ? '' : ' · A group on Microsoft Teams'}</p>
+${preview.organizationName ? `<p><span class="owner">Owned by ${escapeHtml(preview.organizationName)}</span></p>` : ''}</div>
 </div>
 <p>You were invited to join this group in Microsoft Teams.</p>
 ${steps}<h2>On another device</h2>
@@ -134,7 +136,11 @@ ${steps}<h2>On another device</h2>
 <h2>${openInTeams ? 'Or send this message to the bot' : 'The message to send'}</h2>
 <div class="command"><code id="cmd">${escapeHtml(command)}</code><button type="button" id="copy" hidden>Copy</button></div>
 <h2>Who can join</h2>
-<p>Anyone with this link who has Microsoft Teams${preview.organizationName ? `. The group is owned by ${escapeHtml(preview.organizationName)}: its admins can see the group and remove members` : ''}. The group's admins can remove members and reset this link at any time.</p>
+<p>Anyone with this link who has Microsoft Teams. ${
+    preview.organizationName
+      ? `The group belongs to ${escapeHtml(preview.organizationName)}: its IT admins and the group's admins can remove members, and the group's admins can reset this link at any time.`
+      : "The group's admins can remove members and reset this link at any time."
+  }</p>
 <h2>Teams says the app is not available?</h2>
 <p>Your organization decides which apps you can use in Teams. Ask your IT department to allow the Kaizala Groups app${itAppId ? ` (app id <code id="app-id">${escapeHtml(itAppId)}</code>)` : ''}, then open this page again.</p>`;
 
