@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import JSZip from 'jszip';
 import type { JsonObject } from '../scripts/appPackageBuilder';
+import { renderPrivacyPage } from '../src/web/infoPages';
 
 const ROOT = path.join(__dirname, '..');
 
@@ -47,5 +48,12 @@ describe('The README packaging example', function () {
     } finally {
       rmSync(home, { recursive: true, force: true });
     }
+  });
+});
+
+describe('The privacy page', () => {
+  it('states how long data is kept: until the group is deleted, or the retention setting when there is one', () => {
+    assert.match(renderPrivacyPage(), /kept until the group is deleted/);
+    assert.match(renderPrivacyPage({ retentionDays: 30 }), /deleted after 30 days \(the MESSAGE_RETENTION_DAYS setting/);
   });
 });

@@ -51,7 +51,7 @@ export function renderHomePage(): string {
 export function renderPrivacyPage(options: InfoPageOptions = {}): string {
   const howLong =
     options.retentionDays !== undefined
-      ? `Group data is kept for ${options.retentionDays} ${options.retentionDays === 1 ? 'day' : 'days'} after it was last changed, and removed at once when the group is deleted.`
+      ? `Messages the bot keeps are deleted after ${options.retentionDays} ${options.retentionDays === 1 ? 'day' : 'days'} (the MESSAGE_RETENTION_DAYS setting of this deployment). The group itself, its members and its history are kept until the group is deleted.`
       : 'Group data is kept until the group is deleted. Deleting a group removes its members, its history, its photo and its invite rows.';
   return renderPage({
     title: 'Privacy - Kaizala Groups for Teams',
@@ -65,8 +65,7 @@ export function renderPrivacyPage(options: InfoPageOptions = {}): string {
 <li>For the poster and email: the sender name, the personal line and the organization name the group's owner typed.</li>
 <li>Invite links and join codes are never stored: only a one-way hash of each, to find the group. A link that was reset is kept as a hash too, so its page can say "this link was reset".</li>
 </ul>
-<p>Chat messages of the group are not stored by the bot: they stay in Microsoft Teams.</p>
-<h2>Where</h2>
+${options.retentionDays === undefined ? '<p>Chat messages of the group are not stored by the bot: they stay in Microsoft Teams.</p>\n' : ''}<h2>Where</h2>
 <p>In the Azure Table Storage account of the organization that runs this bot. It is not shared with anyone else and not used for advertising.</p>
 <h2>For how long</h2>
 <p>${howLong} Signed download links (posters, emails, exports) stop working after one hour.</p>
