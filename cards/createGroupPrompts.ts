@@ -62,11 +62,11 @@ export function buildAskGroupPhotoCard(data: AskGroupPhotoCardData): Attachment 
         {
           type: 'Input.Text',
           id: GROUP_PHOTO_INPUT,
-          label: 'Photo link',
+          label: 'Photo link (optional)',
           placeholder: 'https://…',
           style: 'Url',
           maxLength: 2048,
-          isRequired: true,
+          // Not required (no asterisk): an empty field with Next is the same as Skip. A link typed in must be https.
           regex: '^https://\\S+$',
           errorMessage: 'Paste a link that starts with https://, or choose Skip.',
         },

@@ -2,7 +2,7 @@ import type { Attachment } from 'botbuilder';
 import { button } from './actions';
 import { heading, paragraph } from './layout';
 import { adaptiveCard, toAttachment } from './schema';
-import { richText, run, shown } from './text';
+import { inline, richText, run, shown } from './text';
 
 export interface HelpCommandEntry {
   /** How to type it, e.g. `new group [name]`. Shown literally (it contains brackets). */
@@ -32,6 +32,40 @@ export function buildHelpCard(data: HelpCardData): Attachment {
       ],
       [button('New group', 'createGroup', {}, { style: 'positive' }), button('My groups', 'myGroups')],
       'Commands: ' + data.commands.map((c) => shown(c.usage, 80)).join(', '),
+    ),
+  );
+}
+
+export interface ShortHelpCardData {
+  /** From `helpTasks()` in dialogs/commands.ts. */
+  tasks: ReadonlyArray<{ task: string; usages: readonly string[] }>;
+}
+
+/** `help`: a few lines grouped by task; "All commands" shows the full list with what each one does. */
+export function buildShortHelpCard(data: ShortHelpCardData): Attachment {
+  return toAttachment(
+    adaptiveCard(
+      [
+        heading('What I can do'),
+        paragraph('Move a work group into Teams: create it, invite people, hand it to your organization. Type a command, or pick one from the menu.', {
+          isSubtle: true,
+        }),
+        ...data.tasks.map((t) =>
+          richText(
+            [
+              run(`${t.task}: `, { weight: 'Bolder' }),
+              ...t.usages.flatMap((usage, i) => [...(i > 0 ? [run(', ', {}, 4)] : []), run(usage, { fontType: 'Monospace' })]),
+            ],
+            { spacing: 'Small' },
+          ),
+        ),
+      ],
+      [
+        button('New group', 'createGroup', {}, { style: 'positive' }),
+        button('My groups', 'myGroups'),
+        button('All commands', 'help', { details: true }),
+      ],
+      'What I can do: ' + data.tasks.map((t) => `${inline(t.task, 80)}: ${t.usages.map((u) => inline(u, 80)).join(', ')}`).join('; '),
     ),
   );
 }

@@ -24,6 +24,7 @@ export const CARD_VERBS = [
   'addToOrganization', // { groupId }
   'poster', // { groupId }
   'email', // { groupId }
+  'saveDocumentDetails', // { groupId, kind: 'poster' | 'email', senderName, personalLine, organizationName }
   'skipPhoto', // {} during "new group"
   'cancel', // {}
   'help', // {}

@@ -336,3 +336,20 @@ export function manifestCommandList(
   }
   return [{ scopes: [...scopes], commands }];
 }
+
+/** The short `help`: commands grouped by what people want to do. The full list is one button away. */
+export const HELP_TASKS: ReadonlyArray<{ task: string; commands: readonly CommandName[] }> = [
+  { task: 'Start', commands: ['newGroup', 'myGroups', 'groupInfo'] },
+  { task: 'Bring people in', commands: ['invite', 'join', 'poster', 'email'] },
+  { task: 'Run the group', commands: ['members', 'remove', 'makeAdmin', 'resetLink', 'leave'] },
+  { task: 'Hand it to your organization', commands: ['addToOrganization'] },
+  { task: 'Organization admins', commands: ['orgGroups', 'export'] },
+];
+
+/** For the short help card: each task with its commands as typed (`invite [group]`). */
+export function helpTasks(): Array<{ task: string; usages: string[] }> {
+  return HELP_TASKS.map(({ task, commands }) => ({
+    task,
+    usages: commands.map((name) => commandSpec(name).phrase),
+  }));
+}

@@ -15,7 +15,8 @@ import { LastAdminError } from '../src/groups/groupService';
 import { inline } from '../cards/text';
 import { buildErrorCard, buildHelpCard, buildResolvedCard, buildWelcomeCard, errorInvokeResponse, messageInvokeResponse, toInvokeResponse } from '../cards';
 import type { CardData, CardVerb } from '../cards/verbs';
-import { helpEntries, splitMemberAndGroup, type CommandName } from './commands';
+import { helpEntries, helpTasks, splitMemberAndGroup, type CommandName } from './commands';
+import { buildShortHelpCard } from '../cards/help';
 import { isJoinRequest, readTurnInput, turnInputOf, type TurnInput } from './turnInput';
 import { CreateGroupDialog, CREATE_GROUP_DIALOG, type CreateGroupOptions } from './createGroupDialog';
 import type { GroupActions, Requester } from './groupActions';
@@ -37,7 +38,10 @@ export interface OrganizationFlow {
 
 /** Step 4: the poster and email for a group. */
 export interface DocumentsFlow {
-  documents(req: Requester, groupId: string): Promise<Reply>;
+  /** `poster` or `email`: owners first say who the documents are from; then each gives its own card. */
+  documents(req: Requester, groupId: string, kind?: 'poster' | 'email'): Promise<Reply>;
+  /** The details card's Save: keeps the sender, line and typed organization, then shows the documents. */
+  saveDetails?(req: Requester, groupId: string, data: CardData): Promise<Reply>;
 }
 
 /** Limits repeated wrong invite links or codes per user (join codes are short enough to guess otherwise). */
@@ -139,7 +143,7 @@ export class Conversation implements TurnHandlers {
         return;
       }
       if (input.kind === 'command' && input.command === 'help' && !input.args) {
-        await context.sendActivity({ attachments: [buildHelpCard({ commands: helpEntries() })] });
+        await context.sendActivity({ attachments: [buildShortHelpCard({ tasks: helpTasks() })] });
         return;
       }
       if (!isInterruption(input)) {
@@ -294,7 +298,7 @@ export class Conversation implements TurnHandlers {
     };
     switch (command) {
       case 'help':
-        return { cards: [buildHelpCard({ commands: helpEntries() })] };
+        return { cards: [buildShortHelpCard({ tasks: helpTasks() })] };
       case 'cancel':
         return textReply('There is nothing to cancel.');
       case 'newGroup':
@@ -344,7 +348,7 @@ export class Conversation implements TurnHandlers {
         return this.deps.organization.exportGroup(context, req, args);
       case 'poster':
       case 'email':
-        return withGroup(args, (id) => this.deps.documents.documents(req, id));
+        return withGroup(args, (id) => this.deps.documents.documents(req, id, command));
       case 'switch':
         return posts ? posts.switchGroup(req, args) : textReply(NOT_UNDERSTOOD);
       case 'open':
@@ -367,7 +371,8 @@ export class Conversation implements TurnHandlers {
     const userId = String(data.userId ?? '');
     switch (verb) {
       case 'help':
-        return { cards: [buildHelpCard({ commands: helpEntries() })] };
+        // The short card's "All commands" button asks for the details.
+        return { cards: [data.details === true ? buildHelpCard({ commands: helpEntries() }) : buildShortHelpCard({ tasks: helpTasks() })] };
       case 'cancel':
         return textReply('Cancelled. Nothing was changed.');
       case 'createGroup':
@@ -414,7 +419,9 @@ export class Conversation implements TurnHandlers {
         return this.deps.organization.exportGroup(context, req, groupId);
       case 'poster':
       case 'email':
-        return this.deps.documents.documents(req, groupId);
+        return this.deps.documents.documents(req, groupId, verb);
+      case 'saveDocumentDetails':
+        return this.deps.documents.saveDetails ? this.deps.documents.saveDetails(req, groupId, data) : this.deps.documents.documents(req, groupId, data.kind === 'email' ? 'email' : 'poster');
       case 'replyToPost':
       case 'openGroup':
       case 'deletePost':

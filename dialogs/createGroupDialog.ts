@@ -115,6 +115,8 @@ export class CreateGroupDialog extends ComponentDialog {
     try {
       const image = answer.attachments.find((a) => a.contentType.startsWith('image/') || a.contentType.includes('file.download.info'));
       const url = answer.verb ? String(answer.data?.[GROUP_PHOTO_INPUT] ?? '') : (answer.text ?? '').trim();
+      // The photo is optional: "Next" with an empty link field is the same as Skip.
+      if (!image && answer.verb && url.trim() === '') return true;
       let photo: PhotoBytes;
       if (image) photo = await this.deps.photos.fromAttachment(image, prompt.context);
       else if (url) photo = await this.deps.photos.fromUrl(url);

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { AppManifestUtils } from '@microsoft/app-manifest';
 import JSZip from 'jszip';
 
-export const PLACEHOLDERS = ['BOT_ID', 'APP_ID', 'PUBLIC_HOSTNAME', 'PUBLIC_URL', 'APP_VERSION'] as const;
+export const PLACEHOLDERS = ['BOT_ID', 'APP_ID', 'PUBLIC_HOSTNAME', 'PUBLIC_URL', 'APP_VERSION', 'WEBSITE_URL', 'PRIVACY_URL', 'TERMS_URL', 'DEVELOPER_NAME'] as const;
 export type PlaceholderName = (typeof PLACEHOLDERS)[number];
 export type PlaceholderValues = Record<PlaceholderName, string>;
 
@@ -46,7 +46,16 @@ export interface PlaceholderInput {
   /** Base URL users reach the server at (the tab lives at `${publicUrl}/tab`). */
   publicUrl: string;
   version: string;
+  /** The manifest's developer links; default: the home, privacy and terms pages the bot serves itself. */
+  websiteUrl?: string;
+  privacyUrl?: string;
+  termsUrl?: string;
+  /** The manifest's `developer.name` (32 characters at most). */
+  developerName?: string;
 }
+
+/** The developer name when DEVELOPER_NAME is not set. */
+export const DEFAULT_DEVELOPER_NAME = 'Kaizala Groups for Teams';
 
 /** Derives every placeholder value, checking each one (GUIDs, an absolute http(s) URL). */
 export function placeholderValues(input: PlaceholderInput): PlaceholderValues {
@@ -68,13 +77,31 @@ export function placeholderValues(input: PlaceholderInput): PlaceholderValues {
   if (url.search || url.hash || url.username || url.password) {
     throw new AppPackageError('PUBLIC_URL must not carry a query, fragment or credentials');
   }
+  const publicUrl = url.href.replace(/\/+$/, '');
+  const developerName = (input.developerName ?? DEFAULT_DEVELOPER_NAME).trim();
+  if (developerName === '' || developerName.length > 32) throw new AppPackageError(`DEVELOPER_NAME must be 1 to 32 characters (got "${developerName}")`);
   return {
     BOT_ID: input.botId.toLowerCase(),
     APP_ID: input.appId.toLowerCase(),
     PUBLIC_HOSTNAME: url.hostname,
-    PUBLIC_URL: url.href.replace(/\/+$/, ''),
+    PUBLIC_URL: publicUrl,
     APP_VERSION: input.version,
+    WEBSITE_URL: httpUrl('WEBSITE_URL', input.websiteUrl ?? `${publicUrl}/`),
+    PRIVACY_URL: httpUrl('PRIVACY_URL', input.privacyUrl ?? `${publicUrl}/privacy`),
+    TERMS_URL: httpUrl('TERMS_URL', input.termsUrl ?? `${publicUrl}/terms`),
+    DEVELOPER_NAME: developerName,
   };
+}
+
+function httpUrl(key: string, value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new AppPackageError(`${key} must be an absolute URL (got "${value}")`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new AppPackageError(`${key} must be an http(s) URL (got "${value}")`);
+  return url.href;
 }
 
 /**

@@ -2,6 +2,7 @@
  * Builds the Teams app package build/appPackage.zip from appPackage/ (npm run package).
  *
  *   MicrosoftAppId=<bot app id> TEAMS_APP_ID=<teams app guid> PUBLIC_URL=https://bot.example.com npm run package
+ *   (optional: WEBSITE_URL, PRIVACY_URL, TERMS_URL, DEVELOPER_NAME; no password or storage setting is read)
  *   npm run package -- --dev        # placeholder GUIDs where ids are missing; for local tries only
  *   npm run package -- --out other.zip
  *
@@ -14,7 +15,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { manifestCommandList } from '../dialogs/commands';
-import { ConfigError, loadConfig } from '../src/config';
+import { ConfigError, loadPackagingConfig } from '../src/config';
 import { AppPackageError, DEV_PLACEHOLDER_GUID, buildAppPackage, placeholderValues } from './appPackageBuilder';
 
 const ROOT = path.join(__dirname, '..');
@@ -24,7 +25,8 @@ async function main(): Promise<number> {
     options: { dev: { type: 'boolean', default: false }, out: { type: 'string' } },
     allowPositionals: false,
   });
-  const config = loadConfig();
+  // Only what the package needs: no password, no storage (the bot's full configuration would require them).
+  const config = loadPackagingConfig();
   const dev = args.dev === true;
 
   if (!config.MicrosoftAppId && !dev) {
@@ -39,7 +41,16 @@ async function main(): Promise<number> {
   const appId = config.TEAMS_APP_ID ?? botId;
   const pkg = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
 
-  const values = placeholderValues({ botId, appId, publicUrl: config.PUBLIC_URL, version: pkg.version });
+  const values = placeholderValues({
+    botId,
+    appId,
+    publicUrl: config.PUBLIC_URL,
+    version: pkg.version,
+    ...(config.WEBSITE_URL ? { websiteUrl: config.WEBSITE_URL } : {}),
+    ...(config.PRIVACY_URL ? { privacyUrl: config.PRIVACY_URL } : {}),
+    ...(config.TERMS_URL ? { termsUrl: config.TERMS_URL } : {}),
+    ...(config.DEVELOPER_NAME ? { developerName: config.DEVELOPER_NAME } : {}),
+  });
   const { zip } = await buildAppPackage({ values, commandLists: manifestCommandList() });
 
   const out = path.resolve(args.out ?? path.join(ROOT, 'build', 'appPackage.zip'));

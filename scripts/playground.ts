@@ -13,6 +13,10 @@
  * serves the playground on a Unix socket (file system paths are shared across network namespaces) and this
  * outer half relays 127.0.0.1:<port> to it: the UI is reachable from loopback only.
  *
+ * The bot's own port is relayed the same way, on a free port of this machine (PORT when it is free), and the
+ * bot's PUBLIC_URL is set to it: every link the bot shows (invite links, posters, the email, photos) opens
+ * in a browser here. The bot keeps its data in DATA_DIR=.data/playground, apart from `npm start`'s.
+ *
  * Children are stopped by PID on SIGINT/SIGTERM (and the inner half stops when the outer one goes away: it
  * watches its stdin pipe).
  */
@@ -32,10 +36,17 @@ const { values: args } = parseArgs({
   options: {
     inner: { type: 'boolean', default: false },
     socket: { type: 'string' },
+    'bot-socket': { type: 'string' },
+    'public-url': { type: 'string' },
+    /** Another data folder (tests); default .data/playground. */
+    'data-dir': { type: 'string' },
     'no-netns': { type: 'boolean', default: false },
   },
   allowPositionals: false,
 });
+
+/** The playground's bot keeps its own data: never the folder a running `npm start` holds. */
+const PLAYGROUND_DATA_DIR = args['data-dir'] ?? path.join('.data', 'playground');
 
 function log(message: string): void {
   process.stderr.write(`[playground] ${message}\n`);
@@ -86,17 +97,37 @@ function waitForPort(port: number, timeoutMs: number): Promise<void> {
   });
 }
 
-/** Starts the bot and the playground in this process's network namespace; resolves to the playground port. */
-async function startBotAndPlayground(children: ChildProcess[], onExit: (name: string, code: number | null) => void): Promise<number> {
-  const port = botPort();
+/** Listens on 127.0.0.1:<preferred>, or on a free port when that one is taken; resolves to the port. */
+function listenPreferring(server: net.Server, preferred: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const done = () => resolve((server.address() as net.AddressInfo).port);
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EADDRINUSE') return reject(err);
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', done);
+    });
+    server.listen(preferred, '127.0.0.1', done);
+  });
+}
+
+/**
+ * Starts the bot and the playground in this process's network namespace; resolves to the playground port.
+ * `publicUrl`: where a browser on this machine reaches the bot (the relay of the outer half).
+ */
+async function startBotAndPlayground(
+  children: ChildProcess[],
+  onExit: (name: string, code: number | null) => void,
+  port: number,
+  publicUrl: string,
+): Promise<number> {
   const bot = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1' },
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: publicUrl, DATA_DIR: PLAYGROUND_DATA_DIR },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   children.push(bot);
   bot.once('exit', (code) => onExit('bot', code));
-  log(`bot pid ${bot.pid} on http://127.0.0.1:${port}/api/messages`);
+  log(`bot pid ${bot.pid} on http://127.0.0.1:${port}/api/messages (links: ${publicUrl}, data: ${PLAYGROUND_DATA_DIR})`);
   await waitForPort(port, 60_000);
 
   const playground = spawn(
@@ -160,8 +191,8 @@ function stopChildren(children: ChildProcess[]): Promise<void> {
   ).then(() => undefined);
 }
 
-/** Inside `unshare -n`: loopback up, bot + playground, Unix-socket relay for the outer half. */
-async function inner(socketPath: string): Promise<void> {
+/** Inside `unshare -n`: loopback up, bot + playground, Unix-socket relays (UI and bot) for the outer half. */
+async function inner(socketPath: string, botSocketPath: string, publicUrl: string): Promise<void> {
   const up = spawnSync('ip', ['link', 'set', 'lo', 'up'], { stdio: 'inherit' });
   if (up.status !== 0) throw new Error('ip link set lo up failed');
   const children: ChildProcess[] = [];
@@ -171,6 +202,7 @@ async function inner(socketPath: string): Promise<void> {
     stopping = true;
     await stopChildren(children);
     rmSync(socketPath, { force: true });
+    rmSync(botSocketPath, { force: true });
     process.exit(code);
   };
   process.once('SIGINT', () => void stop(0));
@@ -178,30 +210,52 @@ async function inner(socketPath: string): Promise<void> {
   process.stdin.on('end', () => void stop(0)); // the outer half went away
   process.stdin.resume();
 
-  const pgPort = await startBotAndPlayground(children, (name, code) => {
-    if (!stopping) log(`${name} exited (${code}); stopping`);
-    void stop(1);
-  });
+  // Alone in this namespace, so the bot's usual port is always free here.
+  const port = botPort();
+  const pgPort = await startBotAndPlayground(
+    children,
+    (name, code) => {
+      if (!stopping) log(`${name} exited (${code}); stopping`);
+      void stop(1);
+    },
+    port,
+    publicUrl,
+  );
+  const botServer = net.createServer();
+  relay(botServer, () => net.connect(port, '127.0.0.1'));
+  await new Promise<void>((resolve) => botServer.listen(botSocketPath, resolve));
   const unixServer = net.createServer();
   relay(unixServer, () => net.connect(pgPort, '127.0.0.1'));
   await new Promise<void>((resolve) => unixServer.listen(socketPath, resolve));
   process.stdout.write(`${READY}${JSON.stringify({ port: pgPort })}\n`);
 }
 
-function printOpen(port: number, extra = ''): void {
-  process.stdout.write(`\nPlayground ready. Open http://127.0.0.1:${port}/ in a browser${extra}. Ctrl-C stops the bot and the playground.\n\n`);
+function printOpen(port: number, botUrl: string, extra = ''): void {
+  process.stdout.write(
+    `\nPlayground ready. Open http://127.0.0.1:${port}/ in a browser${extra}. The links the bot shows open at ${botUrl}. Ctrl-C stops the bot and the playground.\n\n`,
+  );
 }
 
 /** Outside: run `inner` under `unshare -n` and relay 127.0.0.1:<port> to it. */
 async function outerWithNetns(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kaizala-playground-'));
   const socketPath = path.join(dir, 'playground.sock');
-  const child = spawn('unshare', ['-n', '--', process.execPath, '--import', 'tsx', __filename, '--inner', '--socket', socketPath], {
-    cwd: ROOT,
-    env: process.env,
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  log(`network namespace pid ${child.pid}`);
+  const botSocketPath = path.join(dir, 'bot.sock');
+  // The bot's links must answer here: relay a port of this machine (PORT when free) to the bot inside.
+  const botRelay = net.createServer();
+  relay(botRelay, () => net.connect(botSocketPath));
+  const botHostPort = await listenPreferring(botRelay, botPort());
+  const publicUrl = `http://127.0.0.1:${botHostPort}`;
+  const child = spawn(
+    'unshare',
+    ['-n', '--', process.execPath, '--import', 'tsx', __filename, '--inner', '--socket', socketPath, '--bot-socket', botSocketPath, '--public-url', publicUrl, '--data-dir', PLAYGROUND_DATA_DIR],
+    {
+      cwd: ROOT,
+      env: process.env,
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
+  log(`network namespace pid ${child.pid}; the bot's links relayed at ${publicUrl}`);
   const tcpServer = net.createServer();
   relay(tcpServer, () => net.connect(socketPath));
 
@@ -210,6 +264,7 @@ async function outerWithNetns(): Promise<void> {
     if (stopping) return;
     stopping = true;
     tcpServer.close();
+    botRelay.close();
     await stopChildren([child]);
     rmSync(dir, { recursive: true, force: true });
     process.exit(code);
@@ -231,9 +286,7 @@ async function outerWithNetns(): Promise<void> {
       }
       const { port } = JSON.parse(line.slice(READY.length)) as { port: number };
       // Same port number as inside when it is free here, so absolute URLs in the page still work.
-      tcpServer.once('error', () => tcpServer.listen(0, '127.0.0.1'));
-      tcpServer.once('listening', () => printOpen((tcpServer.address() as net.AddressInfo).port, ' (relayed into the network namespace)'));
-      tcpServer.listen(port, '127.0.0.1');
+      void listenPreferring(tcpServer, port).then((uiPort) => printOpen(uiPort, publicUrl, ' (relayed into the network namespace)'));
     }
   });
 }
@@ -251,15 +304,26 @@ async function outerDirect(): Promise<void> {
   };
   process.once('SIGINT', () => void stop(0));
   process.once('SIGTERM', () => void stop(0));
-  const port = await startBotAndPlayground(children, (name, code) => {
-    if (!stopping) log(`${name} exited (${code}); stopping`);
-    void stop(1);
-  });
-  printOpen(port);
+  const botListenPort = botPort();
+  const publicUrl = `http://127.0.0.1:${botListenPort}`;
+  const port = await startBotAndPlayground(
+    children,
+    (name, code) => {
+      if (!stopping) log(`${name} exited (${code}); stopping`);
+      void stop(1);
+    },
+    botListenPort,
+    publicUrl,
+  );
+  printOpen(port, publicUrl);
 }
 
 const run = args.inner
-  ? inner(args.socket ?? path.join(os.tmpdir(), `kaizala-playground-${process.pid}.sock`))
+  ? inner(
+      args.socket ?? path.join(os.tmpdir(), `kaizala-playground-${process.pid}.sock`),
+      args['bot-socket'] ?? path.join(os.tmpdir(), `kaizala-playground-bot-${process.pid}.sock`),
+      args['public-url'] ?? `http://127.0.0.1:${botPort()}`,
+    )
   : !args['no-netns'] && canUseNetns()
     ? outerWithNetns()
     : outerDirect();

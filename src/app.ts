@@ -18,6 +18,7 @@ import { TableStorage } from './storage/tableStorage';
 import { DedupStore } from './storage/dedupStore';
 import { TableGroupStore } from './storage/tableGroupStore';
 import { TableWindowCounter } from './storage/windowCounter';
+import { TableDocumentProfileStore } from './storage/documentProfileStore';
 import { loadOrCreateAppSecret } from './storage/appSecret';
 import { createStorageHealthCheck } from './storage/storageHealth';
 import { GroupService } from './groups/groupService';
@@ -28,6 +29,7 @@ import { UrlSigner } from './web/signedUrls';
 import { GroupPhotoIntake } from './web/groupPhotoIntake';
 import type { PhotoFetchOptions } from './web/photoFetcher';
 import { landingPageRoutes } from './web/landingPage';
+import { infoPageRoutes } from './web/infoPages';
 import { exportLinks, exportRoutes } from './web/exportDownloads';
 import { apiRoutes, SSO_NOT_CONFIGURED } from './web/api';
 import { DocumentService } from './web/documentService';
@@ -203,12 +205,13 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
     });
     const documentService = new DocumentService({
       groups,
+      profiles: new TableDocumentProfileStore(tables.groups),
       signer,
       botName: BOT_NAME,
       ...(config.MicrosoftAppId ? { botInstallUrl: `https://teams.microsoft.com/l/chat/0/0?users=28:${config.MicrosoftAppId}` } : {}),
       onPhotoSkipped: (groupId, reason) => logger.info({ groupId, reason }, 'poster made without the group photo'),
     });
-    const documents = new GroupDocumentsFlow(groups, (groupId, userId) => documentService.documentLinks(groupId, userId));
+    const documents = new GroupDocumentsFlow(groups, (groupId, userId) => documentService.documentLinks(groupId, userId), documentService);
 
     const conversation = new Conversation({
       conversationState,
@@ -242,6 +245,8 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
         landingPageRoutes({
           publicUrl: config.PUBLIC_URL,
           botAppId: config.MicrosoftAppId,
+          teamsAppId: config.TEAMS_APP_ID,
+          wasReset: (token) => groups.wasInviteReset(token),
           preview: async (token) => {
             // Only "no such link" (or no link at all) is a 404; a storage failure must not tell people their
             // link is invalid.
@@ -252,6 +257,7 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
             return group && { groupName: group.name, memberCount: group.memberCount, organizationName: group.organizationName, photoUrl: actions.photoUrl(group) };
           },
         }),
+        infoPageRoutes({ retentionDays: config.MESSAGE_RETENTION_DAYS }),
         exportRoutes({ groups, signer, logger, posts: postStore }),
         apiRoutes({
           groups,

@@ -107,6 +107,25 @@ const schema = z.object({
   MESSAGE_RETENTION_DAYS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1, { message: 'must be a whole number of days (1 or more), or empty to keep posts' }).optional()),
   /** Proactive sends per second per tenant across all instances (Teams allows 50 per app per tenant). */
   TEAMS_TENANT_BUDGET_RPS: z.preprocess(emptyToUndefined, z.coerce.number().positive().max(50).default(40)),
+  // The Teams app's developer details (the manifest's `developer`). Empty = the pages this bot serves itself:
+  // PUBLIC_URL/, PUBLIC_URL/privacy and PUBLIC_URL/terms.
+  WEBSITE_URL: optionalUrl,
+  PRIVACY_URL: optionalUrl,
+  TERMS_URL: optionalUrl,
+  /** The manifest's `developer.name`: Teams allows 32 characters. */
+  DEVELOPER_NAME: z.preprocess(emptyToUndefined, z.string().trim().max(32, { message: 'must be at most 32 characters' }).optional()),
+});
+
+/** What `npm run package` reads: the ids and addresses the manifest needs, and nothing secret. */
+const packagingSchema = schema.pick({
+  PORT: true,
+  PUBLIC_URL: true,
+  MicrosoftAppId: true,
+  TEAMS_APP_ID: true,
+  WEBSITE_URL: true,
+  PRIVACY_URL: true,
+  TERMS_URL: true,
+  DEVELOPER_NAME: true,
 });
 
 type Parsed = z.infer<typeof schema>;
@@ -176,6 +195,22 @@ export async function verifyLoopbackHost(config: Pick<AppConfig, 'HOST' | 'chann
 
 function notLoopback(host: string): ConfigError {
   return new ConfigError('HOST', `must be a loopback address (127.0.0.0/8, ::1) or localhost while MicrosoftAppId is empty (got ${host})`);
+}
+
+export type PackagingConfig = Readonly<Omit<z.infer<typeof packagingSchema>, 'PUBLIC_URL'> & { PUBLIC_URL: string }>;
+
+/**
+ * The settings of the Teams app package only. Packaging needs no password or storage, so it does not parse the
+ * bot's whole configuration (which requires MicrosoftAppPassword whenever MicrosoftAppId is set).
+ */
+export function loadPackagingConfig(env: NodeJS.ProcessEnv = process.env): PackagingConfig {
+  const result = packagingSchema.safeParse(env);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new ConfigError(issue.path.join('.') || '(environment)', issue.message.replace(/^Invalid input: /, ''));
+  }
+  const parsed = result.data;
+  return Object.freeze({ ...parsed, PUBLIC_URL: (parsed.PUBLIC_URL ?? `http://localhost:${parsed.PORT}`).replace(/\/+$/, '') });
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {

@@ -1,6 +1,7 @@
 import { loadConfig, ConfigError, verifyLoopbackHost } from './config';
 import { createLogger } from './logger';
 import { startApp } from './app';
+import { startupFailureLine } from './startupErrors';
 
 /** Entry point: read the environment, start, and stop cleanly on SIGINT/SIGTERM. */
 async function main(): Promise<void> {
@@ -16,7 +17,13 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger({ level: config.LOG_LEVEL });
-  const app = await startApp(config, { logger });
+  let app;
+  try {
+    app = await startApp(config, { logger });
+  } catch (err) {
+    process.stderr.write(`${startupFailureLine(err, config)}\n`);
+    process.exit(1);
+  }
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -131,6 +131,39 @@ describe('Teams app package', function () {
     assert.match(errors[0]!, /not bundled/);
   });
 
+  it('points the developer links at the pages the bot serves, and validates with links of your own', async function () {
+    assert.deepEqual(manifest['developer'], {
+      name: 'Kaizala Groups for Teams',
+      websiteUrl: 'https://groups.contoso.example/',
+      privacyUrl: 'https://groups.contoso.example/privacy',
+      termsOfUseUrl: 'https://groups.contoso.example/terms',
+    });
+    const own = placeholderValues({
+      botId: BOT_ID,
+      appId: APP_ID,
+      publicUrl: 'https://groups.contoso.example',
+      version: '0.1.0',
+      websiteUrl: 'https://contoso.example/teams-groups',
+      privacyUrl: 'https://contoso.example/privacy',
+      termsUrl: 'https://contoso.example/terms-of-use',
+      developerName: 'Contoso IT (32 characters long.)',
+    });
+    const filled = fillManifest(template, own, manifestCommandList());
+    assert.deepEqual(filled['developer'], {
+      name: 'Contoso IT (32 characters long.)',
+      websiteUrl: 'https://contoso.example/teams-groups',
+      privacyUrl: 'https://contoso.example/privacy',
+      termsOfUseUrl: 'https://contoso.example/terms-of-use',
+    });
+    assert.deepEqual(await validateManifest(filled), []);
+  });
+
+  it('refuses a developer name over 32 characters and a developer link that is not http(s)', function () {
+    const base = { botId: BOT_ID, appId: APP_ID, publicUrl: 'https://x.example', version: '1.0.0' };
+    assert.throws(() => placeholderValues({ ...base, developerName: 'x'.repeat(33) }), /DEVELOPER_NAME/);
+    assert.throws(() => placeholderValues({ ...base, privacyUrl: 'javascript:alert(1)' }), /PRIVACY_URL/);
+  });
+
   it('refuses bad placeholder values and unknown placeholders', function () {
     assert.throws(() => placeholderValues({ botId: 'nope', appId: APP_ID, publicUrl: 'https://x.example', version: '1.0.0' }), AppPackageError);
     assert.throws(() => placeholderValues({ botId: BOT_ID, appId: APP_ID, publicUrl: 'ftp://x.example', version: '1.0.0' }), AppPackageError);

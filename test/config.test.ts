@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { ConfigError, loadConfig } from '../src/config';
+import { ConfigError, loadConfig, loadPackagingConfig } from '../src/config';
 
 const APP_ID = '3f2504e0-4f89-41d3-9a0c-0305e82c3301';
 
@@ -62,5 +62,23 @@ describe('Configuration', () => {
     assert.equal(set.REDELIVERY_LEASE_MS, 2_000);
     assert.throws(() => loadConfig({ STORAGE_TIMEOUT_MS: 'soon' }), /^ConfigError: Invalid configuration: STORAGE_TIMEOUT_MS /);
     assert.throws(() => loadConfig({ REDELIVERY_LEASE_MS: '0' }), /^ConfigError: Invalid configuration: REDELIVERY_LEASE_MS /);
+  });
+});
+
+describe('Configuration: the Teams app package settings', () => {
+  it('reads the developer links and name, and refuses a name over 32 characters', () => {
+    const config = loadConfig({ WEBSITE_URL: 'https://contoso.example/', DEVELOPER_NAME: 'Contoso IT' });
+    assert.equal(config.WEBSITE_URL, 'https://contoso.example/');
+    assert.equal(config.DEVELOPER_NAME, 'Contoso IT');
+    assert.equal(config.PRIVACY_URL, undefined);
+    assert.throws(() => loadConfig({ DEVELOPER_NAME: 'x'.repeat(33) }), /DEVELOPER_NAME must be at most 32 characters/);
+    assert.throws(() => loadConfig({ TERMS_URL: 'terms' }), /TERMS_URL/);
+  });
+
+  it('packaging needs the ids and the public URL only: no password', () => {
+    const config = loadPackagingConfig({ MicrosoftAppId: '11111111-2222-4333-8444-555555555555', PUBLIC_URL: 'https://groups.contoso.example/' });
+    assert.equal(config.MicrosoftAppId, '11111111-2222-4333-8444-555555555555');
+    assert.equal(config.PUBLIC_URL, 'https://groups.contoso.example');
+    assert.throws(() => loadConfig({ MicrosoftAppId: '11111111-2222-4333-8444-555555555555' }), /MicrosoftAppPassword/);
   });
 });

@@ -118,3 +118,63 @@ export function whyLine(organization: string): string {
 export function findBotLine(botName: string): string {
   return `In Microsoft Teams, select Apps, search for "${botName}", then select Add and open the chat.`;
 }
+
+/** Who speaks on a poster or in the email, and for whom: kept per group (see DocumentProfile). */
+export interface Voice {
+  /** The verified organization name of a mapped group, or the name the owner typed for an unmapped one. */
+  organizationName?: string;
+  /** The person the email is from and posters name for questions. */
+  senderName?: string;
+  /** A short personal line from the sender, printed as a quote. */
+  personalLine?: string;
+}
+
+/** The longest sender name and personal line we keep and print. */
+export const MAX_SENDER_NAME_LENGTH = 60;
+export const MAX_PERSONAL_LINE_LENGTH = 160;
+
+/** Cleans the optional parts of a voice: blank means absent. */
+export function cleanVoice(voice: Voice): { organization?: string; sender?: string; line?: string } {
+  const opt = (value: string | undefined, max: number) => {
+    const cleaned = value === undefined ? '' : cleanText(value, max);
+    return cleaned === '' ? undefined : cleaned;
+  };
+  const organization = opt(voice.organizationName, MAX_NAME_LENGTH);
+  const sender = opt(voice.senderName, MAX_SENDER_NAME_LENGTH);
+  const line = opt(voice.personalLine, MAX_PERSONAL_LINE_LENGTH);
+  return { ...(organization ? { organization } : {}), ...(sender ? { sender } : {}), ...(line ? { line } : {}) };
+}
+
+/** The "why" line without an organization name. */
+export function whyLineFor(organization: string | undefined): string {
+  return organization === undefined
+    ? 'When work talk lives on personal chat apps, nobody at work owns it. In Teams, it stays at work.'
+    : whyLine(organization);
+}
+
+/** The three steps of joining a group from its link, for the join poster and the email. */
+export function joinSteps(botName: string): MoveStep[] {
+  return [
+    { title: 'Scan the code or open the link', detail: 'On your phone or computer. The page shows the group and an Open in Teams button.' },
+    { title: 'Press Send', detail: `Teams opens a chat with ${botName} with the join message ready.` },
+    { title: "You're in", detail: 'Sign in with your work account if Teams asks. The group shows up in your chats.' },
+  ];
+}
+
+/**
+ * The longest link a poster prints. An invite link is PUBLIC_URL + "/join/" + a 22-character token, so every
+ * link of one deployment has the same length; this bounds PUBLIC_URL at about 120 characters.
+ */
+export const MAX_POSTER_LINK_CHARS = 150;
+/** Average glyph width of Segoe UI / most sans-serif fonts as a share of the point size (generous for URLs). */
+export const GLYPH_WIDTH_EM = 0.6;
+export const MAX_LINK_POINTS = 18;
+
+/**
+ * The largest font size (in half points, at most MAX_LINK_POINTS) at which a link of `chars` characters fits
+ * on one line of a box `widthInches` wide: chars x 0.6 x points <= width in points.
+ */
+export function linkFontSize(chars: number, widthInches: number): number {
+  const fitting = (widthInches * 72) / (chars * GLYPH_WIDTH_EM);
+  return Math.min(MAX_LINK_POINTS, Math.floor(fitting * 2) / 2);
+}

@@ -1,19 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { foldLines, encodeWords, isPlainText } from 'nodemailer/lib/mime-funcs';
 import { encode as qpEncode, wrap as qpWrap } from 'nodemailer/lib/qp';
-import {
-  checkJoinCode,
-  checkLink,
-  cleanText,
-  moveSteps,
-  organizationInSentence,
-  organizationLabel,
-  requireName,
-  whyLine,
-} from './content';
+import { checkJoinCode, checkLink, cleanText, cleanVoice, joinSteps, requireName, type Voice } from './content';
 
 /**
- * Step 4 of the move as an email: the same content as the move poster, as
+ * Step 4 of the move as an email to the group's members, as
  *  - `subject`, `text` and `html` for anything that sends mail itself,
  *  - `eml`, an RFC 5322 message saved as a draft (`X-Unsent: 1`, no From/To): Outlook opens it ready to address
  *    and send,
@@ -26,14 +17,13 @@ import {
  * lines. The tests parse the result with mailparser.
  */
 
-export interface EmailData {
-  organizationName?: string;
+export interface EmailData extends Voice {
   groupName: string;
   inviteUrl: string;
   joinCode: string;
   botName: string;
-  /** A (signed) link to the printable poster, added to the message when given. */
-  posterUrl?: string;
+  /** The QR code of the invite link as a PNG: the .eml carries it as an inline image (cid:) in the HTML part. */
+  qrPng?: Buffer;
   /** The Date header; now by default. */
   date?: Date;
 }
@@ -48,73 +38,74 @@ export interface MoveEmail {
 
 /** The longest mailto link we produce; some mail clients and browsers cut longer ones (about 2,000 characters). */
 export const MAX_MAILTO_LENGTH = 1800;
+/** The Content-ID of the inline QR code image (the HTML part shows it as `cid:` + this). */
+export const QR_CONTENT_ID = 'invite-qr@kaizala-groups';
 
 const CRLF = '\r\n';
 
-export function buildMoveEmail(data: EmailData): MoveEmail {
+/**
+ * The email to the group's members, in one voice: the sender's ("I am moving ..."), signed with their name,
+ * with their personal line, the invite link, the QR code (inline) and the join code.
+ */
+export function buildJoinEmail(data: EmailData): MoveEmail {
   const groupName = requireName(data.groupName, 'group name');
   const botName = requireName(data.botName, 'bot name', 60);
   const inviteUrl = checkLink(data.inviteUrl, 'invite link');
   const joinCode = checkJoinCode(data.joinCode);
-  const posterUrl = data.posterUrl === undefined || data.posterUrl.trim() === '' ? undefined : checkLink(data.posterUrl, 'poster link');
-  const content: Content = {
-    organization: organizationInSentence(data.organizationName),
-    organizationLabel: organizationLabel(data.organizationName),
-    groupName,
-    botName,
-    inviteUrl,
-    joinCode,
-    posterUrl,
-  };
+  const voice = cleanVoice(data);
+  const content: Content = { ...voice, groupName, botName, inviteUrl, joinCode, hasQr: data.qrPng !== undefined };
 
   const subject = subjectFor(groupName);
   const text = plainText(content);
   const html = htmlBody(content, subject);
-  const eml = buildEml({ subject, text, html, date: data.date ?? new Date() });
+  const eml = buildEml({ subject, text, html, date: data.date ?? new Date(), ...(data.qrPng ? { qrPng: data.qrPng } : {}) });
   const mailto = buildMailto(content);
   return { subject, text, html, eml, mailto };
 }
 
+/** The earlier name. */
+export const buildMoveEmail = buildJoinEmail;
+
 interface Content {
-  organization: string;
-  organizationLabel: string;
+  organization?: string;
+  sender?: string;
+  line?: string;
   groupName: string;
   botName: string;
   inviteUrl: string;
   joinCode: string;
-  posterUrl: string | undefined;
+  hasQr: boolean;
 }
 
 function subjectFor(groupName: string): string {
   return `Join ${groupName} on Microsoft Teams`;
 }
 
+function movingSentence(c: Pick<Content, 'groupName' | 'organization'>): string {
+  return `I am moving ${c.groupName} from a personal chat app to Microsoft Teams${c.organization ? `, where ${c.organization} owns it` : ''}. Please join the group there.`;
+}
+
 function plainText(c: Content): string {
-  const lines = [
-    `Hello,`,
-    '',
-    `We are moving ${c.groupName} from a personal chat app to Microsoft Teams, so that our work chat stays with ${c.organization}.`,
-    '',
-    `Join the group with this link:`,
-    c.inviteUrl,
-    `Join code: ${c.joinCode}`,
-    `(Sign in with your work account when Teams asks. Anyone with the link can join, so please do not pass it on outside the group.)`,
-    '',
-    `Have another work group to move? Four steps:`,
-    ...moveSteps(c.botName, c.organization).map((step, i) => `${i + 1}. ${step.title}: ${step.detail}`),
-  ];
-  if (c.posterUrl !== undefined) lines.push('', `A poster to print and pin up: ${c.posterUrl}`);
-  lines.push('', whyLine(c.organization), '', `${c.organizationLabel}`);
+  const lines = ['Hello,', ''];
+  if (c.line) lines.push(c.line, '');
+  lines.push(movingSentence(c), '');
+  joinSteps(c.botName).forEach((step, i) => {
+    lines.push(i === 0 ? `1. Open this link on your phone or computer${c.hasQr ? ' (or scan the QR code)' : ''}:` : `${i + 1}. ${step.title}: ${step.detail}`);
+    if (i === 0) lines.push(`   ${c.inviteUrl}`);
+  });
+  lines.push('', `Join code, if you would rather type it: ${c.joinCode}`, '', 'Anyone with the link can join, so please keep it within the group.', '', 'Thanks,', c.sender ?? 'See you there');
   return lines.join('\n') + '\n';
 }
 
 function htmlBody(c: Content, subject: string): string {
   const e = escapeHtml;
-  const steps = moveSteps(c.botName, c.organization)
+  const steps = joinSteps(c.botName)
+    .slice(1)
     .map((step) => `<li style="margin:0 0 8px 0"><strong>${e(step.title)}.</strong> ${e(step.detail)}</li>`)
     .join('\n');
-  const poster =
-    c.posterUrl === undefined ? '' : `<p>A poster to print and pin up: <a href="${e(c.posterUrl)}">download the poster</a>.</p>\n`;
+  const qr = c.hasQr
+    ? `<p><img src="cid:${QR_CONTENT_ID}" width="180" height="180" alt="QR code of the invite link to ${e(c.groupName)}" style="display:block;width:180px;height:180px"></p>\n`
+    : '';
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -123,52 +114,55 @@ function htmlBody(c: Content, subject: string): string {
 <title>${e(subject)}</title>
 </head>
 <body style="margin:0;padding:24px;font-family:'Segoe UI',Arial,sans-serif;font-size:15px;line-height:1.5;color:#242424">
-<p style="margin:0 0 4px 0;color:#464EB8;font-weight:bold">${e(c.organizationLabel)}</p>
-<h1 style="margin:0 0 16px 0;font-size:24px">Join ${e(c.groupName)} on Microsoft Teams</h1>
+${c.organization ? `<p style="margin:0 0 4px 0;color:#464EB8;font-weight:bold">${e(c.organization)}</p>\n` : ''}<h1 style="margin:0 0 16px 0;font-size:24px">Join ${e(c.groupName)} on Microsoft Teams</h1>
 <p>Hello,</p>
-<p>We are moving <strong>${e(c.groupName)}</strong> from a personal chat app to Microsoft Teams, so that our work chat stays with ${e(c.organization)}.</p>
+${c.line ? `<p style="font-style:italic">${e(c.line)}</p>\n` : ''}<p>${e(movingSentence(c))}</p>
 <p><a href="${e(c.inviteUrl)}" style="display:inline-block;padding:10px 18px;background:#464EB8;color:#ffffff;text-decoration:none;border-radius:4px;font-weight:bold">Join ${e(c.groupName)}</a></p>
-<p style="font-size:13px;color:#616161">Or open this link: <a href="${e(c.inviteUrl)}">${e(c.inviteUrl)}</a><br>
-Join code: <strong>${e(c.joinCode)}</strong><br>
-Sign in with your work account when Teams asks. Anyone with the link can join, so please do not pass it on outside the group.</p>
-<h2 style="margin:24px 0 8px 0;font-size:18px">Have another work group to move? Four steps</h2>
-<ol style="padding-left:20px">
+${qr}<p style="font-size:13px;color:#616161">Or open this link: <a href="${e(c.inviteUrl)}">${e(c.inviteUrl)}</a><br>
+Join code, if you would rather type it: <strong>${e(c.joinCode)}</strong></p>
+<ol start="2" style="padding-left:20px">
 ${steps}
 </ol>
-${poster}<p style="font-size:13px;color:#616161">${e(whyLine(c.organization))}</p>
+<p style="font-size:13px;color:#616161">Anyone with the link can join, so please keep it within the group.</p>
+<p>Thanks,<br>${e(c.sender ?? 'See you there')}</p>
 </body>
 </html>
 `;
 }
 
-function buildEml(m: { subject: string; text: string; html: string; date: Date }): Buffer {
-  // "=_" never occurs in quoted-printable output ("=" is always followed by two hex digits), so the boundary
-  // cannot collide with the body.
-  const boundary = `----=_Part_${randomBytes(12).toString('hex')}`;
+function buildEml(m: { subject: string; text: string; html: string; date: Date; qrPng?: Buffer }): Buffer {
+  // "=_" never occurs in quoted-printable output ("=" is always followed by two hex digits), nor in base64,
+  // so the boundaries cannot collide with a body.
+  const outer = `----=_Part_${randomBytes(12).toString('hex')}`;
+  const inner = `----=_Rel_${randomBytes(12).toString('hex')}`;
   const headers = [
     'MIME-Version: 1.0',
     `Date: ${m.date.toUTCString().replace(/GMT$/, '+0000')}`,
     header('Subject', m.subject),
     'X-Unsent: 1',
-    `Content-Type: multipart/alternative;${CRLF} boundary="${boundary}"`,
+    `Content-Type: multipart/alternative;${CRLF} boundary="${outer}"`,
   ];
-  const part = (contentType: string, body: string): string =>
-    [
-      `--${boundary}`,
-      `Content-Type: ${contentType}; charset=utf-8`,
-      'Content-Transfer-Encoding: quoted-printable',
-      '',
-      qpWrap(qpEncode(toCrlf(body)), 76),
-    ].join(CRLF);
-  const message = [
-    ...headers,
-    '',
-    'This is a multi-part message in MIME format.',
-    part('text/plain', m.text),
-    part('text/html', m.html),
-    `--${boundary}--`,
-    '',
-  ].join(CRLF);
+  const textPart = (boundary: string, contentType: string, body: string): string =>
+    [`--${boundary}`, `Content-Type: ${contentType}; charset=utf-8`, 'Content-Transfer-Encoding: quoted-printable', '', qpWrap(qpEncode(toCrlf(body)), 76)].join(CRLF);
+  const htmlPart = m.qrPng
+    ? [
+        `--${outer}`,
+        `Content-Type: multipart/related;${CRLF} boundary="${inner}";${CRLF} type="text/html"`,
+        '',
+        textPart(inner, 'text/html', m.html),
+        [
+          `--${inner}`,
+          'Content-Type: image/png; name="invite-qr.png"',
+          'Content-Transfer-Encoding: base64',
+          `Content-ID: <${QR_CONTENT_ID}>`,
+          'Content-Disposition: inline; filename="invite-qr.png"',
+          '',
+          (m.qrPng.toString('base64').match(/.{1,76}/g) ?? []).join(CRLF),
+        ].join(CRLF),
+        `--${inner}--`,
+      ].join(CRLF)
+    : textPart(outer, 'text/html', m.html);
+  const message = [...headers, '', 'This is a multi-part message in MIME format.', textPart(outer, 'text/plain', m.text), htmlPart, `--${outer}--`, ''].join(CRLF);
   return Buffer.from(message, 'ascii');
 }
 
@@ -180,27 +174,19 @@ function header(name: string, value: string): string {
 }
 
 /**
- * mailto:?subject=…&body=… (RFC 6068: percent-encoded UTF-8, CRLF line breaks, no "+" for spaces). Bodies are
- * tried from the fullest to the shortest; as a last resort the group name is cut, never the invite link.
+ * mailto:?subject=…&body=… (RFC 6068: percent-encoded UTF-8, CRLF line breaks, no "+" for spaces). The same
+ * voice as the .eml; bodies are tried from the fullest to the shortest; as a last resort the group name is
+ * cut, never the invite link.
  */
 function buildMailto(c: Content): string {
-  const steps = moveSteps(c.botName, c.organization);
   for (let nameLength = 80; nameLength >= 1; nameLength = Math.floor(nameLength * 0.7)) {
     const groupName = cleanText(c.groupName, nameLength);
     const subject = subjectFor(groupName);
-    const join = [`Join ${groupName} on Microsoft Teams with this link:`, c.inviteUrl, `Join code: ${c.joinCode}`];
+    const join = ['Open this link to join:', c.inviteUrl, `Join code: ${c.joinCode}`];
+    const signOff = ['', 'Thanks,', c.sender ?? 'See you there'];
     const bodies = [
-      [
-        'Hello,',
-        '',
-        `We are moving ${groupName} from a personal chat app to Microsoft Teams, so that our work chat stays with ${c.organization}.`,
-        '',
-        ...join,
-        '',
-        'Have another work group to move? Four steps:',
-        ...steps.map((step, i) => `${i + 1}. ${step.title}: ${step.detail}`),
-      ],
-      [...join, '', 'Have another work group to move? In Teams:', ...steps.map((step, i) => `${i + 1}. ${step.title}`)],
+      ['Hello,', '', ...(c.line ? [c.line, ''] : []), movingSentence({ groupName, ...(c.organization ? { organization: c.organization } : {}) }), '', ...join, ...signOff],
+      ['Hello,', '', movingSentence({ groupName }), '', ...join, ...signOff],
       join,
       [c.inviteUrl],
     ];

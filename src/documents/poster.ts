@@ -1,17 +1,20 @@
 import PptxGenJS from 'pptxgenjs';
 import QRCode from 'qrcode';
-import { TooLargeError } from '../errors';
+import { InvalidInputError, TooLargeError } from '../errors';
 import {
+  MAX_POSTER_LINK_CHARS,
   checkJoinCode,
-  cleanText,
   checkLink,
+  cleanVoice,
   findBotLine,
+  joinSteps,
+  linkFontSize,
   moveSteps,
   organizationInSentence,
-  organizationLabel,
   requireName,
-  whyLine,
+  whyLineFor,
   type MoveStep,
+  type Voice,
 } from './content';
 import { readImageInfo } from './imageInfo';
 
@@ -22,9 +25,7 @@ import { readImageInfo } from './imageInfo';
  * field pptxgenjs writes raw (the `Company` metadata) is escaped here.
  */
 
-export interface PosterData {
-  /** The organization the group is mapped to; "Your organization" when not mapped. */
-  organizationName?: string;
+export interface PosterData extends Voice {
   groupName: string;
   /** The group photo, PNG or JPEG. */
   photo?: { bytes: Buffer; contentType: string };
@@ -34,8 +35,7 @@ export interface PosterData {
   botName: string;
 }
 
-export interface IntroPosterData {
-  organizationName?: string;
+export interface IntroPosterData extends Voice {
   botName: string;
   /** A link that installs or opens the bot in Teams; printed as text and as a QR code when given. */
   installUrl?: string;
@@ -49,6 +49,8 @@ const SLIDE_H = 11.69;
 const MARGIN = 0.5;
 const CONTENT_W = SLIDE_W - 2 * MARGIN;
 const HEADER_H = 2.35;
+/** The box the invite link is printed in: the full content width (see linkFontSize). */
+export const POSTER_LINK_BOX_WIDTH = CONTENT_W;
 
 const FONT = 'Segoe UI';
 const BRAND = '464EB8';
@@ -58,32 +60,36 @@ const MUTED = '616161';
 const LINK = '0F6CBD';
 
 /** The QR code PNG the posters embed for a link (exported so that tests and previews can reproduce it). */
-export function qrCodePng(text: string): Promise<Buffer> {
+export function qrCodePng(text: string, width = 720): Promise<Buffer> {
   return QRCode.toBuffer(text, {
     type: 'png',
     errorCorrectionLevel: 'M',
     margin: 2,
-    width: 720,
+    width,
     color: { dark: '#000000', light: '#FFFFFF' },
   });
 }
 
-/** The poster for one group: join it by QR code, link or code, and move your other groups the same way. */
-export async function buildMovePoster(data: PosterData): Promise<Buffer> {
+/**
+ * "Join <group>": the poster for the group's members, pinned where they work. It speaks to them only: scan,
+ * send, you're in. The organization is the verified one of a mapped group (or what the owner typed for an
+ * unmapped one); the sender's personal line is printed as a quote.
+ */
+export async function buildJoinPoster(data: PosterData): Promise<Buffer> {
   const groupName = requireName(data.groupName, 'group name');
   const botName = requireName(data.botName, 'bot name', 60);
   const inviteUrl = checkLink(data.inviteUrl, 'invite link');
+  if (inviteUrl.length > MAX_POSTER_LINK_CHARS) throw new InvalidInputError('The invite link is too long to print on a poster.');
   const joinCode = checkJoinCode(data.joinCode);
-  const orgLabel = organizationLabel(data.organizationName);
-  const orgSentence = organizationInSentence(data.organizationName);
+  const voice = cleanVoice(data);
   const photo = data.photo === undefined ? undefined : checkPhoto(data.photo);
   const qr = await qrCodePng(inviteUrl);
 
   const pptx = newPresentation({
     title: `Join ${groupName} on Microsoft Teams`,
-    subject: `How to move the group ${groupName} to Microsoft Teams`,
-    organization: organizationName(data.organizationName),
-    author: botName,
+    subject: `How to join the group ${groupName} on Microsoft Teams`,
+    organization: voice.organization,
+    author: voice.sender ?? botName,
   });
   const slide = pptx.addSlide();
   slide.background = { color: 'FFFFFF' };
@@ -105,104 +111,144 @@ export async function buildMovePoster(data: PosterData): Promise<Buffer> {
     textX = MARGIN + box + 0.3;
   }
   const headerTextW = SLIDE_W - MARGIN - textX;
-  slide.addText(orgLabel, { x: textX, y: 0.3, w: headerTextW, h: 0.4, fontFace: FONT, fontSize: 14, color: BRAND_LIGHT, bold: true, margin: 0 });
-  slide.addText([{ text: 'Join ' }, { text: groupName, options: { bold: true } }, { text: ' on Microsoft Teams' }], {
+  if (voice.organization !== undefined) {
+    slide.addText(voice.organization, { x: textX, y: 0.3, w: headerTextW, h: 0.4, fontFace: FONT, fontSize: 14, color: BRAND_LIGHT, bold: true, margin: 0 });
+  }
+  slide.addText([{ text: 'Join ' }, { text: groupName, options: { bold: true } }], {
     x: textX,
     y: 0.72,
     w: headerTextW,
     h: 1.05,
     fontFace: FONT,
-    fontSize: 26,
+    fontSize: 30,
     color: 'FFFFFF',
     valign: 'middle',
     fit: 'shrink',
     margin: 0,
   });
-  slide.addText('This group is moving from a personal chat app to Teams. Come along!', {
-    x: textX,
-    y: 1.8,
-    w: headerTextW,
+  slide.addText('Our group is moving to Microsoft Teams.', { x: textX, y: 1.8, w: headerTextW, h: 0.4, fontFace: FONT, fontSize: 14, color: BRAND_LIGHT, margin: 0 });
+
+  let y = HEADER_H + 0.3;
+  if (voice.line !== undefined) {
+    slide.addText(
+      [
+        { text: `\u201C${voice.line}\u201D`, options: { italic: true, fontSize: 16, color: INK, breakLine: voice.sender !== undefined } },
+        ...(voice.sender !== undefined ? [{ text: `\u2014 ${voice.sender}`, options: { fontSize: 12, color: MUTED } }] : []),
+      ],
+      { x: MARGIN, y, w: CONTENT_W, h: 1.0, fontFace: FONT, valign: 'middle', fit: 'shrink', margin: 0 },
+    );
+    y += 1.15;
+  }
+
+  // The QR code and the three steps.
+  const qrSize = 3.1;
+  slide.addImage({ data: `image/png;base64,${qr.toString('base64')}`, x: MARGIN, y, w: qrSize, h: qrSize, altText: `QR code of the invite link ${inviteUrl}` });
+  const rightX = MARGIN + qrSize + 0.35;
+  const rightW = SLIDE_W - MARGIN - rightX;
+  const stepRuns: PptxGenJS.TextProps[] = [{ text: 'Scan to join', options: { fontSize: 22, bold: true, color: INK, breakLine: true } }];
+  joinSteps(botName).forEach((step, i) => {
+    stepRuns.push({ text: `${i + 1}. ${step.title}`, options: { fontSize: 14, bold: true, color: INK, breakLine: true } });
+    stepRuns.push({ text: step.detail, options: { fontSize: 11, color: MUTED, breakLine: true } });
+  });
+  slide.addText(stepRuns, { x: rightX, y, w: rightW, h: qrSize, fontFace: FONT, valign: 'middle', paraSpaceAfter: 4, fit: 'shrink', margin: 0 });
+  y += qrSize + 0.25;
+
+  // The link on one line, in the largest size that fits the box (every link of a deployment is this long).
+  slide.addText('Or open this link:', { x: MARGIN, y, w: CONTENT_W, h: 0.3, fontFace: FONT, fontSize: 12, color: MUTED, margin: 0 });
+  y += 0.32;
+  const linkPoints = linkFontSize(inviteUrl.length, POSTER_LINK_BOX_WIDTH);
+  slide.addText([{ text: inviteUrl, options: { hyperlink: { url: inviteUrl, tooltip: `Join ${groupName}` } } }], {
+    x: MARGIN,
+    y,
+    w: POSTER_LINK_BOX_WIDTH,
+    h: 0.45,
+    fontFace: FONT,
+    fontSize: linkPoints,
+    color: LINK,
+    valign: 'middle',
+    margin: 0,
+    wrap: false,
+  });
+  y += 0.55;
+  slide.addText([{ text: 'Join code: ', options: { color: INK } }, { text: joinCode, options: { bold: true, color: INK } }], {
+    x: MARGIN,
+    y,
+    w: CONTENT_W,
     h: 0.4,
     fontFace: FONT,
-    fontSize: 13,
-    color: BRAND_LIGHT,
+    fontSize: 14,
     margin: 0,
   });
 
-  // Middle: the QR code and the link.
-  const qrSize = 3.3;
-  const middleY = HEADER_H + 0.35;
-  slide.addImage({ data: `image/png;base64,${qr.toString('base64')}`, x: MARGIN, y: middleY, w: qrSize, h: qrSize, altText: `QR code of the invite link ${inviteUrl}` });
-  const rightX = MARGIN + qrSize + 0.35;
-  const rightW = SLIDE_W - MARGIN - rightX;
-  slide.addText(
-    [
-      { text: 'Scan to join', options: { fontSize: 22, bold: true, color: INK, breakLine: true } },
-      { text: 'Point your phone camera at the code, or open this link:', options: { fontSize: 12, color: MUTED, breakLine: true } },
-      { text: inviteUrl, options: { fontSize: 11, color: LINK, hyperlink: { url: inviteUrl, tooltip: `Join ${groupName}` }, breakLine: true } },
-      { text: 'Join code: ', options: { fontSize: 14, color: INK } },
-      { text: joinCode, options: { fontSize: 14, bold: true, color: INK, breakLine: true } },
-      { text: 'Sign in with your work account when Teams asks.', options: { fontSize: 11, color: MUTED } },
-    ],
-    { x: rightX, y: middleY, w: rightW, h: qrSize, fontFace: FONT, valign: 'middle', paraSpaceAfter: 8, fit: 'shrink', margin: 0 },
-  );
-
-  // Bottom: the four steps.
-  const stepsY = middleY + qrSize + 0.35;
-  addSteps(pptx, slide, stepsY, `Have another work group to move? Four steps:`, moveSteps(botName, orgSentence));
-  addFooter(slide, `${whyLine(orgSentence)} Anyone with the link above can join ${groupName}: keep this poster where the group's members work.`);
-
+  const questions = voice.sender !== undefined ? ` Questions? Ask ${voice.sender}.` : '';
+  addFooter(slide, `Anyone with this link can join ${groupName}: keep this poster where the group's members work.${questions}`);
   return write(pptx);
 }
 
-/** The poster that introduces the bot to the whole organization: find it in Teams, then the four steps. */
-export async function buildIntroPoster(data: IntroPosterData): Promise<Buffer> {
+/**
+ * "Bring your work groups to Teams": the poster for owners of OTHER groups (a canteen, a notice board): how to
+ * find the bot and the four steps of moving a group. No invite link: it is not about joining this group.
+ */
+export async function buildMoveGroupsPoster(data: IntroPosterData): Promise<Buffer> {
   const botName = requireName(data.botName, 'bot name', 60);
   const installUrl = data.installUrl === undefined || data.installUrl.trim() === '' ? undefined : checkLink(data.installUrl, 'install link');
-  const orgLabel = organizationLabel(data.organizationName);
-  const orgSentence = organizationInSentence(data.organizationName);
+  const voice = cleanVoice(data);
+  const orgSentence = organizationInSentence(voice.organization);
   const qr = installUrl === undefined ? undefined : await qrCodePng(installUrl);
 
   const pptx = newPresentation({
-    title: `Move your work groups to Microsoft Teams with ${botName}`,
-    subject: `Introducing ${botName} to ${orgSentence}`,
-    organization: organizationName(data.organizationName),
-    author: botName,
+    title: 'Bring your work groups to Teams',
+    subject: `Move your work groups to Microsoft Teams with ${botName}`,
+    organization: voice.organization,
+    author: voice.sender ?? botName,
   });
   const slide = pptx.addSlide();
   slide.background = { color: 'FFFFFF' };
 
   slide.addShape(pptx.ShapeType.rect, { x: 0, y: 0, w: SLIDE_W, h: HEADER_H, fill: { color: BRAND }, line: { color: BRAND } });
-  slide.addText(orgLabel, { x: MARGIN, y: 0.3, w: CONTENT_W, h: 0.4, fontFace: FONT, fontSize: 14, color: BRAND_LIGHT, bold: true, margin: 0 });
-  slide.addText('Move your work groups to Microsoft Teams', {
+  if (voice.organization !== undefined) {
+    slide.addText(voice.organization, { x: MARGIN, y: 0.3, w: CONTENT_W, h: 0.4, fontFace: FONT, fontSize: 14, color: BRAND_LIGHT, bold: true, margin: 0 });
+  }
+  slide.addText('Bring your work groups to Teams', {
     x: MARGIN,
     y: 0.72,
     w: CONTENT_W,
     h: 1.05,
     fontFace: FONT,
-    fontSize: 28,
+    fontSize: 30,
     bold: true,
     color: 'FFFFFF',
     valign: 'middle',
     fit: 'shrink',
     margin: 0,
   });
-  slide.addText(whyLine(orgSentence), { x: MARGIN, y: 1.8, w: CONTENT_W, h: 0.45, fontFace: FONT, fontSize: 12, color: BRAND_LIGHT, fit: 'shrink', margin: 0 });
+  slide.addText(whyLineFor(voice.organization), { x: MARGIN, y: 1.8, w: CONTENT_W, h: 0.45, fontFace: FONT, fontSize: 12, color: BRAND_LIGHT, fit: 'shrink', margin: 0 });
 
-  // Finding the bot.
-  const findY = HEADER_H + 0.35;
-  const findH = 2.9;
-  const qrSize = 2.6;
+  let findY = HEADER_H + 0.3;
+  if (voice.line !== undefined) {
+    slide.addText(
+      [
+        { text: `\u201C${voice.line}\u201D`, options: { italic: true, fontSize: 15, color: INK, breakLine: voice.sender !== undefined } },
+        ...(voice.sender !== undefined ? [{ text: `\u2014 ${voice.sender}`, options: { fontSize: 12, color: MUTED } }] : []),
+      ],
+      { x: MARGIN, y: findY, w: CONTENT_W, h: 0.9, fontFace: FONT, valign: 'middle', fit: 'shrink', margin: 0 },
+    );
+    findY += 1.0;
+  }
+  const findH = voice.line !== undefined ? 2.4 : 2.9;
+  const qrSize = Math.min(2.6, findH);
   const findW = qr === undefined ? CONTENT_W : CONTENT_W - qrSize - 0.35;
   const findRuns: PptxGenJS.TextProps[] = [
-    { text: `Meet ${botName}`, options: { fontSize: 22, bold: true, color: INK, breakLine: true } },
-    { text: `${botName} is a bot in Teams that moves a group from a personal chat app into a chat that ${orgSentence} owns.`, options: { fontSize: 13, color: INK, breakLine: true } },
+    { text: 'Run a work group on WhatsApp or another personal app?', options: { fontSize: 18, bold: true, color: INK, breakLine: true } },
+    { text: `${botName} moves it into a Teams chat that ${orgSentence} owns, with the same people.`, options: { fontSize: 13, color: INK, breakLine: true } },
     { text: findBotLine(botName), options: { fontSize: 13, color: INK, breakLine: installUrl !== undefined } },
   ];
   if (installUrl !== undefined) {
+    // A text link, not a linked image: pptxgenjs does not escape an image hyperlink's "&" in the .rels part.
     findRuns.push(
-      { text: 'Or scan the code, or open: ', options: { fontSize: 12, color: MUTED } },
-      { text: installUrl, options: { fontSize: 11, color: LINK, hyperlink: { url: installUrl, tooltip: `Open ${botName} in Teams` } } },
+      { text: 'Or scan the code, or ', options: { fontSize: 12, color: MUTED } },
+      { text: `open ${botName} in Teams`, options: { fontSize: 12, color: LINK, hyperlink: { url: installUrl, tooltip: `Open ${botName} in Teams` } } },
+      { text: '.', options: { fontSize: 12, color: MUTED } },
     );
   }
   slide.addText(findRuns, { x: MARGIN, y: findY, w: findW, h: findH, fontFace: FONT, valign: 'middle', paraSpaceAfter: 8, fit: 'shrink', margin: 0 });
@@ -217,11 +263,14 @@ export async function buildIntroPoster(data: IntroPosterData): Promise<Buffer> {
     });
   }
 
-  addSteps(pptx, slide, findY + findH + 0.4, 'Move a group in four steps:', moveSteps(botName, orgSentence));
-  addFooter(slide, `Questions? Ask the person who looks after Teams at ${orgSentence}.`);
-
+  addSteps(pptx, slide, findY + findH + 0.3, 'Move a group in four steps:', moveSteps(botName, orgSentence));
+  addFooter(slide, voice.sender !== undefined ? `Questions? Ask ${voice.sender}.` : `Questions? Ask the person who looks after Teams at ${orgSentence}.`);
   return write(pptx);
 }
+
+/** Earlier names of the two posters. */
+export const buildMovePoster = buildJoinPoster;
+export const buildIntroPoster = buildMoveGroupsPoster;
 
 function newPresentation(meta: { title: string; subject: string; organization: string | undefined; author: string }): PptxGenJS {
   const pptx = new PptxGenJS();
@@ -276,11 +325,6 @@ function checkPhoto(photo: { bytes: Buffer; contentType: string }): { bytes: Buf
 function containIn(width: number, height: number, boxW: number, boxH: number): { w: number; h: number } {
   const scale = Math.min(boxW / width, boxH / height);
   return { w: width * scale, h: height * scale };
-}
-
-function organizationName(name: string | undefined): string | undefined {
-  const cleaned = name === undefined ? '' : cleanText(name);
-  return cleaned === '' ? undefined : cleaned;
 }
 
 function escapeXml(value: string): string {

@@ -254,10 +254,20 @@ export class GroupService {
       return { before: record, after: { ...record, linkNonce }, reset: true };
     });
     // Resolving checks the group's current nonce, so these rows are clean-up, not the revocation itself.
-    if (outcome.reset) await this.store.deleteInvites(this.inviteHashes(outcome.before));
+    if (outcome.reset) {
+      await this.store.deleteInvites(this.inviteHashes(outcome.before));
+      // The old link's hash (never the link), so its page can say "reset" rather than "not valid".
+      await this.store.putRevokedInvites?.([hashInviteSecret('token', deriveInviteToken(this.appSecret, outcome.before.group.id, outcome.before.linkNonce))]);
+    }
     // Also for the loser: the winner may not have written the new link's rows yet, and the link shown must work.
     await this.store.putInvites(groupId, this.inviteHashes(outcome.after));
     return { invite: this.inviteFor(outcome.after), reset: outcome.reset };
+  }
+
+  /** True when an invite token is one a group admin reset (only the hashes of reset links are kept). */
+  async wasInviteReset(token: string): Promise<boolean> {
+    if (!this.store.isRevokedInvite) return false;
+    return this.store.isRevokedInvite(hashInviteSecret('token', token));
   }
 
   async resolveInvite(ref: string | InviteReference): Promise<Group> {

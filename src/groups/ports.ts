@@ -59,6 +59,12 @@ export interface GroupStore {
   putInvites(groupId: string, secretHashes: readonly string[]): Promise<void>;
   deleteInvites(secretHashes: readonly string[]): Promise<void>;
   findInviteGroupId(secretHash: string): Promise<string | undefined>;
+  /**
+   * Remembers the hashes of reset invite links (the hash only, never the link, and no group id), so a reset
+   * link's page can say "this link was reset" instead of "not valid". Idempotent. Optional for a store.
+   */
+  putRevokedInvites?(secretHashes: readonly string[]): Promise<void>;
+  isRevokedInvite?(secretHash: string): Promise<boolean>;
 
   putPhoto(groupId: string, photo: GroupPhoto): Promise<void>;
   getPhoto(groupId: string): Promise<GroupPhoto | undefined>;

@@ -32,7 +32,7 @@ import { isAlreadyExists, isNotFound, isPreconditionFailed, statusOf, TableRepos
  *                                   "removed" are written atomically with the change they describe.
  *
  * Elsewhere (written after the group's transaction, idempotently, and repaired on read):
- *   invites     PK sha256(kind|secret), RK 'invite' -> groupId
+ *   invites     PK sha256(kind|secret), RK 'invite' -> groupId; RK 'revoked' -> revokedAt (a reset link's hash)
  *   usergroups  PK userKey, RK groupId ("my groups")
  *   orggroups   PK tenantId, RK groupId
  *   photos      PK groupId, RK 'photo' -> bytes (Edm.Binary), contentType, version
@@ -48,6 +48,8 @@ const BAN_PREFIX = 'ban|';
 const BANNED = 'banned';
 const AUDIT_PREFIX = 'audit|';
 const INVITE_ROW = 'invite';
+/** A reset link's hash (same PartitionKey as its old invite row): only that it was reset, nothing else. */
+const REVOKED_INVITE_ROW = 'revoked';
 const PHOTO_ROW = 'photo';
 /** Entity-group transactions take at most 100 operations. */
 const MAX_BATCH = 100;
@@ -583,6 +585,17 @@ export class TableGroupStore implements GroupStore {
 
   async findInviteGroupId(secretHash: string): Promise<string | undefined> {
     return (await this.invites.find(secretHash, INVITE_ROW))?.groupId;
+  }
+
+  async putRevokedInvites(secretHashes: readonly string[]): Promise<void> {
+    const at = new Date().toISOString();
+    await Promise.all(
+      secretHashes.map((hash) => this.tables.invites.upsertEntity({ partitionKey: hash, rowKey: REVOKED_INVITE_ROW, revokedAt: at }, 'Replace')),
+    );
+  }
+
+  async isRevokedInvite(secretHash: string): Promise<boolean> {
+    return (await this.invites.find(secretHash, REVOKED_INVITE_ROW)) !== undefined;
   }
 
   async putPhoto(groupId: string, photo: GroupPhoto): Promise<void> {

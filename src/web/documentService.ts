@@ -1,10 +1,11 @@
 import type { GroupService } from '../groups/groupService';
 import type { Group, GroupPhoto, Invite } from '../groups/model';
-import { buildIntroPoster, buildMovePoster } from '../documents/poster';
-import { buildMoveEmail } from '../documents/emailTemplate';
+import { buildJoinPoster, buildMoveGroupsPoster, qrCodePng } from '../documents/poster';
+import { buildJoinEmail } from '../documents/emailTemplate';
 import { readImageInfo } from '../documents/imageInfo';
-import { cleanText } from '../documents/content';
-import { isAppError } from '../errors';
+import { MAX_NAME_LENGTH, MAX_PERSONAL_LINE_LENGTH, MAX_SENDER_NAME_LENGTH, cleanText, type Voice } from '../documents/content';
+import { ForbiddenError, InvalidInputError, isAppError } from '../errors';
+import type { DocumentProfile, DocumentProfileStore } from '../storage/documentProfileStore';
 import type { UrlSigner } from './signedUrls';
 
 /**
@@ -51,7 +52,9 @@ export interface DocumentDownload {
 }
 
 export interface DocumentServiceOptions {
-  groups: Pick<GroupService, 'getGroup' | 'getInvite' | 'getPhoto'>;
+  groups: Pick<GroupService, 'getGroup' | 'getInvite' | 'getPhoto'> & Partial<Pick<GroupService, 'getGroupAsMember'>>;
+  /** The sender name, personal line and typed organization the owner set; none when absent. */
+  profiles?: DocumentProfileStore;
   signer: UrlSigner;
   /** How the bot is called in Teams, printed on the posters and in the email. */
   botName: string;
@@ -81,7 +84,7 @@ export class DocumentService {
    */
   async documentLinks(groupId: string, userId: string): Promise<DocumentLinks> {
     const { group, invite } = await this.groupAndInvite({ groupId, userId });
-    const email = buildMoveEmail(this.emailData(group, invite));
+    const email = buildJoinEmail(this.emailData(group, invite, await this.voice(group)));
     const params = { group: group.id, user: userId };
     const posterUrl = this.options.signer.sign(DOWNLOAD_PATHS.poster, params, this.ttl);
     const introPosterUrl = this.options.signer.sign(DOWNLOAD_PATHS.introPoster, params, this.ttl);
@@ -100,32 +103,87 @@ export class DocumentService {
   async build(kind: DocumentKind, grant: DownloadGrant): Promise<DocumentDownload> {
     const { group, invite } = await this.groupAndInvite(grant);
     const base = fileBaseName(group.name);
+    const voice = await this.voice(group);
     switch (kind) {
       case 'poster': {
         const photo = await this.posterPhoto(group);
-        const bytes = await buildMovePoster({
-          organizationName: group.organizationName,
+        const bytes = await buildJoinPoster({
+          ...voice,
           groupName: group.name,
           inviteUrl: invite.url,
           joinCode: invite.joinCode,
           botName: this.options.botName,
           ...(photo ? { photo } : {}),
         });
-        return { bytes, contentType: PPTX_CONTENT_TYPE, filename: `${base} - poster.pptx` };
+        return { bytes, contentType: PPTX_CONTENT_TYPE, filename: `join-${base}.pptx` };
       }
       case 'introPoster': {
-        const bytes = await buildIntroPoster({
-          organizationName: group.organizationName,
+        const bytes = await buildMoveGroupsPoster({
+          ...voice,
           botName: this.options.botName,
           ...(this.options.botInstallUrl ? { installUrl: this.options.botInstallUrl } : {}),
         });
-        return { bytes, contentType: PPTX_CONTENT_TYPE, filename: `${this.options.botName} - introduction poster.pptx` };
+        return { bytes, contentType: PPTX_CONTENT_TYPE, filename: 'move-your-groups.pptx' };
       }
       case 'email': {
-        const { eml } = buildMoveEmail(this.emailData(group, invite));
-        return { bytes: eml, contentType: EML_CONTENT_TYPE, filename: `${base} - email.eml` };
+        const qrPng = await qrCodePng(invite.url, 360);
+        const { eml } = buildJoinEmail({ ...this.emailData(group, invite, voice), qrPng });
+        return { bytes: eml, contentType: EML_CONTENT_TYPE, filename: `join-${base}.eml` };
       }
     }
+  }
+
+  /**
+   * What the documents of a group say and who they come from. The organization is the verified one when the
+   * group is mapped (nobody can change it); otherwise the name the owner typed, shown as typed. The sender is
+   * who the owner named, else the group's creator.
+   */
+  async voice(group: Group): Promise<Voice> {
+    const profile = (await this.options.profiles?.get(group.id)) ?? {};
+    const organizationName = group.organizationName ?? profile.organizationName;
+    const senderName = profile.senderName ?? group.createdBy.name;
+    return {
+      ...(organizationName ? { organizationName } : {}),
+      ...(senderName ? { senderName } : {}),
+      ...(profile.personalLine ? { personalLine: profile.personalLine } : {}),
+    };
+  }
+
+  /** The saved profile of a group (for the owner's card), read by a member of the group. */
+  async profileFor(groupId: string, userId: string): Promise<{ group: Group; profile: DocumentProfile; isAdmin: boolean }> {
+    const { group, member } = await this.membership(groupId, userId);
+    return { group, profile: (await this.options.profiles?.get(groupId)) ?? {}, isAdmin: member.role === 'admin' };
+  }
+
+  /**
+   * Group admins set the sender name, the personal line and (for a group without a verified organization) the
+   * organization name. Blank clears a field. Too long is refused, not cut: the owner sees what will print.
+   */
+  async saveProfile(groupId: string, userId: string, input: DocumentProfile): Promise<DocumentProfile> {
+    const { group, member } = await this.membership(groupId, userId);
+    if (member.role !== 'admin') throw new ForbiddenError('Only group admins can change who the poster and email come from.');
+    if (!this.options.profiles) throw new Error('no document profile store');
+    const field = (value: string | undefined, max: number, what: string): string | undefined => {
+      const cleaned = cleanText(value ?? '', Number.MAX_SAFE_INTEGER);
+      if (Array.from(cleaned).length > max) throw new InvalidInputError(`The ${what} is too long (${max} characters at most).`);
+      return cleaned === '' ? undefined : cleaned;
+    };
+    const senderName = field(input.senderName, MAX_SENDER_NAME_LENGTH, 'sender name');
+    const personalLine = field(input.personalLine, MAX_PERSONAL_LINE_LENGTH, 'personal line');
+    // A mapped group's organization is the verified one: a typed name is ignored, never stored.
+    const organizationName = group.organizationName ? undefined : field(input.organizationName, MAX_NAME_LENGTH, 'organization name');
+    const profile: DocumentProfile = {
+      ...(senderName ? { senderName } : {}),
+      ...(personalLine ? { personalLine } : {}),
+      ...(organizationName ? { organizationName } : {}),
+    };
+    await this.options.profiles.put(groupId, profile);
+    return profile;
+  }
+
+  private async membership(groupId: string, userId: string) {
+    if (!this.options.groups.getGroupAsMember) throw new Error('DocumentService needs groups.getGroupAsMember for profiles');
+    return this.options.groups.getGroupAsMember(groupId, userId);
   }
 
   private async groupAndInvite(grant: DownloadGrant): Promise<{ group: Group; invite: Invite }> {
@@ -139,9 +197,9 @@ export class DocumentService {
    * The email deliberately carries no poster link: recipients read it days later, long after a signed link
    * has expired, and the link would name the sender's account.
    */
-  private emailData(group: Group, invite: Invite) {
+  private emailData(group: Group, invite: Invite, voice: Voice) {
     return {
-      organizationName: group.organizationName,
+      ...voice,
       groupName: group.name,
       inviteUrl: invite.url,
       joinCode: invite.joinCode,
@@ -171,11 +229,12 @@ function mailtoParts(mailto: string): { subject: string; body: string } {
   return { subject: query.get('subject') ?? '', body: query.get('body') ?? '' };
 }
 
-/** A file name stem from a group name: one line, no path or reserved characters, not too long. */
+/** A file name stem from a group name: one line, no path or reserved characters, no spaces, not too long. */
 function fileBaseName(groupName: string): string {
   const cleaned = cleanText(groupName, 60)
     .replace(/[\\/:*?"<>|]/g, '_')
     .replace(/^[.\s]+/, '')
-    .trim();
+    .trim()
+    .replace(/\s+/g, '-');
   return cleaned === '' ? 'group' : cleaned;
 }

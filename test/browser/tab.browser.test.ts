@@ -100,13 +100,13 @@ describe('Teams tab in a browser', function () {
         await assert.rejects(h.groups.resolveInvite(before.url));
 
         const poster = await downloadBytes(page, /Download the poster \(PowerPoint\)/);
-        assert.equal(poster.filename, 'Harbour crew - poster.pptx');
+        assert.equal(poster.filename, 'join-Harbour-crew.pptx');
         const slide = await (await JSZip.loadAsync(poster.bytes)).file('ppt/slides/slide1.xml')?.async('string');
         assert.ok(slide?.includes('Harbour crew'));
         assert.ok(slide?.includes(after.joinCode), 'the poster prints the new code, not the reset one');
 
         const email = await downloadBytes(page, /Download the email/);
-        assert.equal(email.filename, 'Harbour crew - email.eml');
+        assert.equal(email.filename, 'join-Harbour-crew.eml');
         const parsed = await simpleParser(email.bytes);
         assert.ok(parsed.text?.includes(after.url));
         assert.ok(typeof parsed.html === 'string' && parsed.html.includes('Harbour crew'));
@@ -177,6 +177,8 @@ describe('Teams tab in a browser', function () {
       for (const page of [withHook, plain]) {
         await page.getByRole('heading', { name: 'Open this page in Microsoft Teams' }).waitFor({ timeout: 15_000 });
         assert.equal(await page.locator('#group-list').count(), 0);
+        // Named as the manifest names the tab.
+        assert.match(await page.locator('section.outside').innerText(), /Select the My groups tab/);
       }
     } finally {
       await context.close();

@@ -8,10 +8,14 @@ import {
   buildAskGroupNameCard,
   buildAskGroupPhotoCard,
   buildConfirmationCard,
+  buildDocumentDetailsCard,
   buildDocumentsCard,
+  buildEmailCard,
+  buildPosterCard,
   buildErrorCard,
   buildGroupInfoCard,
   buildHelpCard,
+  buildShortHelpCard,
   buildInviteCard,
   buildJoinedCard,
   buildMemberJoinedNoticeCard,
@@ -25,7 +29,7 @@ import {
   leaveConfirmation,
   resetLinkConfirmation,
 } from '../../cards';
-import { helpEntries } from '../../dialogs/commands';
+import { helpEntries, helpTasks } from '../../dialogs/commands';
 import { HOSTILE_NAMES, assertShownLiterally, assertValidCard, verbs } from './cardTestKit';
 
 const LINK = 'https://groups.contoso.example/join/AbCdEfGhIjKlMnOpQrStUv';
@@ -151,6 +155,49 @@ const CASES: CardCase[] = [
         expiresAt: WHEN,
       }),
     verbs: ['showInvite'],
+  },
+  {
+    name: 'short help',
+    build: (t) => buildShortHelpCard({ tasks: [...helpTasks(), { task: t, usages: [t] }] }),
+    verbs: ['createGroup', 'myGroups', 'help'],
+  },
+  {
+    name: 'document details (mapped group)',
+    build: (t) => buildDocumentDetailsCard({ groupId: 'g1', groupName: t, kind: 'poster', senderName: t, personalLine: t, organization: { verified: t } }),
+    verbs: ['saveDocumentDetails', 'cancel'],
+  },
+  {
+    name: 'document details (unmapped group, with a problem)',
+    build: (t) =>
+      buildDocumentDetailsCard({ groupId: 'g1', groupName: t, kind: 'email', organization: { typed: t }, problem: 'The personal line is too long (160 characters at most).' }),
+    verbs: ['saveDocumentDetails', 'cancel'],
+  },
+  {
+    name: 'posters',
+    build: (t) =>
+      buildPosterCard({
+        groupId: 'g1',
+        groupName: t,
+        joinPosterUrl: 'https://files.contoso.example/poster.pptx?sig=abc',
+        moveGroupsPosterUrl: 'https://files.contoso.example/intro-poster.pptx?sig=abc',
+        expiresAt: WHEN,
+        canEdit: true,
+      }),
+    verbs: ['poster', 'email'],
+  },
+  {
+    name: 'email',
+    build: (t) =>
+      buildEmailCard({
+        groupId: 'g1',
+        groupName: t,
+        emailFileUrl: 'https://files.contoso.example/email.eml?sig=abc',
+        mailto: { subject: `Join ${t}`, body: `Open ${LINK}` },
+        senderName: t,
+        expiresAt: WHEN,
+        canEdit: true,
+      }),
+    verbs: ['email', 'poster'],
   },
   {
     name: 'organization groups',

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { simpleParser } from 'mailparser';
 import { InvalidInputError } from '../../src/errors';
-import { buildMoveEmail, MAX_MAILTO_LENGTH, type EmailData } from '../../src/documents/emailTemplate';
+import { buildMoveEmail, MAX_MAILTO_LENGTH, QR_CONTENT_ID, type EmailData } from '../../src/documents/emailTemplate';
+import { qrCodePng } from '../../src/documents/poster';
 
 const HOSTILE = `Night <b>shift</b> & "co" 'ops' ]]> <script>alert(1)</script>`;
 
@@ -11,6 +12,8 @@ const base: EmailData = {
   inviteUrl: 'https://bot.example.com/join/ABCD-2345?src=email&lang=en',
   joinCode: 'ABCD-2345',
   botName: 'Kaizala Groups',
+  senderName: 'Dana Foreman',
+  personalLine: 'From Monday the shift plans are only posted there.',
   date: new Date('2025-03-04T05:06:07Z'),
 };
 
@@ -45,14 +48,14 @@ describe('move email (.eml, html, text, mailto)', () => {
     assert.equal(parsed.attachments.length, 0);
   });
 
-  it('carries the invite link, the join code and the four steps in both parts', async () => {
+  it('carries the invite link, the join code, the steps to join, the organization, the sender and the line in both parts', async () => {
     const parsed = await simpleParser(buildMoveEmail(base).eml);
     const text = parsed.text ?? '';
     const html = typeof parsed.html === 'string' ? parsed.html : '';
     assert.ok(text.includes(base.inviteUrl));
     assert.ok(html.includes(`href="${base.inviteUrl.replace(/&/g, '&amp;')}"`), 'the HTML part links to the invite');
     for (const part of [text, html]) {
-      for (const expected of ['ABCD-2345', 'new group', 'Group Info', 'Invite People', 'Add to organization', 'Fabrikam Logistics']) {
+      for (const expected of ['ABCD-2345', 'Press Send', 'Fabrikam Logistics', 'Dana Foreman', 'From Monday the shift plans are only posted there.']) {
         assert.ok(part.includes(expected), `each part says "${expected}"`);
       }
     }
@@ -92,14 +95,24 @@ describe('move email (.eml, html, text, mailto)', () => {
     assert.equal(parsed.subject, 'Join Team Bcc: victim@example.com hi on Microsoft Teams');
   });
 
-  it('adds the poster link when given', async () => {
-    const posterUrl = 'https://bot.example.com/downloads/poster.pptx?group=g1&variant=move&exp=1&sig=abc';
-    const parsed = await simpleParser(buildMoveEmail({ ...base, posterUrl }).eml);
-    assert.ok((parsed.text ?? '').includes(posterUrl));
-    assert.ok(typeof parsed.html === 'string' && parsed.html.includes(`href="${posterUrl.replace(/&/g, '&amp;')}"`));
+  it('carries the QR code of the invite link as an inline image the HTML part shows (cid:)', async () => {
+    const qrPng = await qrCodePng(base.inviteUrl, 360);
+    const email = buildMoveEmail({ ...base, qrPng });
+    const raw = email.eml.toString('latin1');
+    for (const line of raw.split('\r\n')) assert.ok(line.length <= 78, `line too long: ${line}`);
+    const parsed = await simpleParser(email.eml, { keepCidLinks: true });
+    assert.equal(parsed.attachments.length, 1);
+    const [image] = parsed.attachments;
+    assert.equal(image!.contentType, 'image/png');
+    assert.equal(image!.contentDisposition, 'inline');
+    assert.equal(image!.cid, QR_CONTENT_ID);
+    assert.ok(image!.related, 'part of multipart/related with the HTML');
+    assert.ok(image!.content.equals(qrPng), 'the image is the QR code of the invite link');
+    assert.ok(String(parsed.html).includes(`src="cid:${QR_CONTENT_ID}"`));
+    assert.match(parsed.text ?? '', /or scan the QR code/);
   });
 
-  it('gives a mailto link that decodes back to the subject and a body with the link and the steps', () => {
+  it('gives a mailto link that decodes back to the subject and a body with the link, signed by the sender', () => {
     const email = buildMoveEmail(base);
     assert.ok(email.mailto.length <= MAX_MAILTO_LENGTH);
     assert.ok(!/[ +]/.test(email.mailto), 'spaces are %20, never raw or "+"');
@@ -109,7 +122,7 @@ describe('move email (.eml, html, text, mailto)', () => {
     const body = fields.get('body') ?? '';
     assert.ok(body.includes(base.inviteUrl));
     assert.ok(body.includes('\r\n'), 'line breaks are CRLF (%0D%0A)');
-    assert.ok(body.includes('new group') && body.includes('Add to organization'));
+    assert.ok(body.includes(base.personalLine!) && body.endsWith('Thanks,\r\nDana Foreman'));
   });
 
   it('shortens the mailto body, never the invite link, to stay under the length limit', () => {
@@ -120,17 +133,23 @@ describe('move email (.eml, html, text, mailto)', () => {
     assert.ok((fields.get('body') ?? '').includes(longUrl));
     assert.ok((fields.get('subject') ?? '').startsWith('Join 🚚'));
     // The .eml keeps the full text.
-    assert.ok(email.text.includes('Add to organization'));
+    assert.ok(email.text.includes('Press Send'));
   });
 
   it('refuses a link that is not http(s)', () => {
     assert.throws(() => buildMoveEmail({ ...base, inviteUrl: 'javascript:alert(1)' }), InvalidInputError);
-    assert.throws(() => buildMoveEmail({ ...base, posterUrl: 'data:text/html,hi' }), InvalidInputError);
   });
 
-  it('says "Your organization" when the group is not mapped', () => {
+  it('speaks in one voice, the sender\'s: "I am moving", no "our" or "your organization", signed with their name', () => {
+    const email = buildMoveEmail(base);
+    assert.match(email.text, /^I am moving Warehouse night shift from a personal chat app to Microsoft Teams, where Fabrikam Logistics owns it\./m);
+    assert.match(email.text, /Thanks,\nDana Foreman\n$/);
+    for (const part of [email.text, email.html]) assert.doesNotMatch(part, /\b(our|we|Your organization|your organization)\b/);
+  });
+
+  it('names no organization when the group has none (nothing like "Your organization")', () => {
     const email = buildMoveEmail({ ...base, organizationName: undefined });
-    assert.ok(email.html.includes('Your organization'));
-    assert.ok(email.text.includes('stays with your organization'));
+    assert.doesNotMatch(email.text + email.html, /organization/i);
+    assert.match(email.text, /^I am moving Warehouse night shift from a personal chat app to Microsoft Teams\. Please join/m);
   });
 });

@@ -3,7 +3,8 @@ import { crc32, deflateSync } from 'node:zlib';
 import JSZip from 'jszip';
 import { InvalidInputError, TooLargeError } from '../../src/errors';
 import { readImageInfo } from '../../src/documents/imageInfo';
-import { buildIntroPoster, buildMovePoster, MAX_PHOTO_BYTES, qrCodePng, type PosterData } from '../../src/documents/poster';
+import { buildIntroPoster, buildMovePoster, MAX_PHOTO_BYTES, POSTER_LINK_BOX_WIDTH, qrCodePng, type PosterData } from '../../src/documents/poster';
+import { GLYPH_WIDTH_EM, MAX_POSTER_LINK_CHARS, linkFontSize } from '../../src/documents/content';
 import { textOf, xmlProblem } from './xmlWellFormed';
 
 const HOSTILE = `Night <b>shift</b> & "co" 'ops' ]]> <![CDATA[x]]> </a:t>`;
@@ -59,8 +60,8 @@ function png(width: number, height: number): Buffer {
   ]);
 }
 
-describe('move poster (pptx)', () => {
-  it('is a one-slide PowerPoint with the organization, the group, the invite link, the join code and the four steps', async () => {
+describe('"Join <group>" poster for members (pptx)', () => {
+  it('is a one-slide PowerPoint with the organization, the group, the invite link, the join code and the steps to join', async () => {
     const zip = await open(await buildMovePoster(base));
     assert.deepEqual(
       zip.file(/^ppt\/slides\/slide\d+\.xml$/).map((f) => f.name),
@@ -73,13 +74,41 @@ describe('move poster (pptx)', () => {
       base.inviteUrl,
       'ABCD-2345',
       'Kaizala Groups',
-      'new group',
-      'Group Info',
-      'Invite People',
-      'More > Add to organization',
+      'Scan the code or open the link',
+      'Press Send',
     ]) {
       assert.ok(text.includes(expected), `the slide says "${expected}"`);
     }
+    for (const absent of ['new group', 'Add to organization', 'Your organization']) {
+      assert.ok(!text.includes(absent), `a poster for members does not say "${absent}"`);
+    }
+  });
+
+  it('prints the sender\'s personal line as a quote, signed, and names the sender for questions', async () => {
+    const zip = await open(await buildMovePoster({ ...base, senderName: 'Dana Foreman', personalLine: 'From Monday the shift plans are only posted there.' }));
+    const text = await slideText(zip);
+    assert.ok(text.includes('\u201CFrom Monday the shift plans are only posted there.\u201D'));
+    assert.ok(text.includes('\u2014 Dana Foreman'));
+    assert.ok(text.includes('Questions? Ask Dana Foreman.'));
+    assert.deepEqual(textOf(await read(zip, 'docProps/core.xml'), 'dc:creator'), ['Dana Foreman']);
+  });
+
+  it('sizes the link so the longest possible link fits its box on one line (characters x 0.6 x points <= width)', async () => {
+    const prefix = 'https://groups.example.com/';
+    const longest = `${prefix}${'p'.repeat(MAX_POSTER_LINK_CHARS - prefix.length - 28)}/join/${'A'.repeat(22)}`;
+    assert.equal(longest.length, MAX_POSTER_LINK_CHARS);
+    for (const link of [longest, base.inviteUrl]) {
+      const slide = await read(await open(await buildMovePoster({ ...base, inviteUrl: link })), 'ppt/slides/slide1.xml');
+      const shapes = slide.split('<p:sp>').filter((sp) => sp.includes(`<a:t>${link.replace(/&/g, '&amp;')}</a:t>`));
+      assert.equal(shapes.length, 1, 'the link is printed in one text box');
+      const widthPoints = Number(/<a:ext cx="(\d+)"/.exec(shapes[0]!)![1]) / 12700;
+      const points = Number(/<a:rPr[^>]*\ssz="(\d+)"/.exec(shapes[0]!)![1]) / 100;
+      assert.ok(link.length * GLYPH_WIDTH_EM * points <= widthPoints, `${link.length} characters at ${points} pt in ${widthPoints} pt`);
+      assert.ok(points >= 5.5, `${points} pt is still printable`);
+      assert.match(shapes[0]!, /wrap="none"/, 'never wraps');
+      assert.equal(points, linkFontSize(link.length, POSTER_LINK_BOX_WIDTH));
+    }
+    await assert.rejects(buildMovePoster({ ...base, inviteUrl: `${longest}x` }), InvalidInputError);
   });
 
   it('makes the printed invite link clickable too', async () => {
@@ -150,11 +179,10 @@ describe('move poster (pptx)', () => {
     assert.deepEqual(textOf(await read(zip, 'docProps/app.xml'), 'Company'), ['Fabrikam Logistics']);
   });
 
-  it('says "Your organization" when the group is not mapped to one', async () => {
+  it('names no organization when the group has none (no "Your organization" placeholder)', async () => {
     const zip = await open(await buildMovePoster({ ...base, organizationName: undefined }));
     const text = await slideText(zip);
-    assert.ok(text.includes('Your organization'));
-    assert.ok(text.includes('belong to your organization'));
+    assert.ok(!/organization/i.test(text), text);
     const company = textOf(await read(zip, 'docProps/app.xml'), 'Company').filter((t) => t !== '');
     assert.deepEqual(company, [], 'no company name (not even the library\'s own)');
   });
@@ -167,13 +195,13 @@ describe('move poster (pptx)', () => {
   });
 });
 
-describe('intro poster (pptx)', () => {
+describe('"Bring your work groups to Teams" poster for owners of other groups (pptx)', () => {
   const installUrl = 'https://teams.microsoft.com/l/app/00000000-0000-0000-0000-000000000000?source=poster&x=1';
 
   it('introduces the bot to the organization: how to find it, the four steps and the install link, with no group', async () => {
     const zip = await open(await buildIntroPoster({ organizationName: 'Fabrikam Logistics', botName: 'Kaizala Groups', installUrl }));
     const text = await slideText(zip);
-    for (const expected of ['Fabrikam Logistics', 'Kaizala Groups', 'Apps', installUrl, 'new group', 'Group Info', 'Invite People', 'Add to organization']) {
+    for (const expected of ['Bring your work groups to Teams', 'Fabrikam Logistics', 'Kaizala Groups', 'Apps', 'new group', 'Group Info', 'Invite People', 'Add to organization']) {
       assert.ok(text.includes(expected), `the slide says "${expected}"`);
     }
     for (const absent of ['Join code', 'Scan to join', base.inviteUrl]) {
@@ -181,12 +209,21 @@ describe('intro poster (pptx)', () => {
     }
     const qr = await qrCodePng(installUrl);
     assert.ok((await media(zip)).some((image) => image.equals(qr)), 'the QR code of the install link is embedded');
+    const rels = await read(zip, 'ppt/slides/_rels/slide1.xml.rels');
+    assert.ok(rels.includes(`Target="${installUrl.replace(/&/g, '&amp;')}"`), 'the QR code links to the install link');
   });
 
-  it('has no QR code when there is no install link, and says "Your organization" when there is no name', async () => {
+  it('has no QR code when there is no install link, and no organization label when there is no name', async () => {
     const zip = await open(await buildIntroPoster({ botName: 'Kaizala Groups' }));
     assert.deepEqual(await media(zip), []);
-    assert.ok((await slideText(zip)).includes('Your organization'));
+    const text = await slideText(zip);
+    assert.ok(!text.includes('Your organization'));
+    assert.ok(text.includes('nobody at work owns it'));
+  });
+
+  it('names the sender for questions', async () => {
+    const zip = await open(await buildIntroPoster({ botName: 'Kaizala Groups', senderName: 'Dana Foreman' }));
+    assert.ok((await slideText(zip)).includes('Questions? Ask Dana Foreman.'));
   });
 
   it('keeps a hostile organization name as plain text', async () => {

@@ -15,6 +15,8 @@ import { downloadRoutes } from '../../src/web/downloads';
 import { groupPhotoRoutes, groupPhotoUrl } from '../../src/web/groupPhoto';
 import { tabRoutes } from '../../src/web/tab/tabPage';
 import { landingPageRoutes } from '../../src/web/landingPage';
+import { TableDocumentProfileStore } from '../../src/storage/documentProfileStore';
+import { infoPageRoutes } from '../../src/web/infoPages';
 import { isAppError } from '../../src/errors';
 import { freshTables } from '../helpers/azurite';
 import { FakeEntra } from '../helpers/fakeEntra';
@@ -61,7 +63,9 @@ function memoryLogger(): { logger: Logger; logs: Array<Record<string, unknown>> 
   return { logger: createLogger({ level: 'debug', destination }), logs };
 }
 
-export async function startWebHarness(options: { allowTestHooks?: boolean } = {}): Promise<WebHarness> {
+export async function startWebHarness(
+  options: { allowTestHooks?: boolean; landing?: { botAppId?: string; teamsAppId?: string } } = {},
+): Promise<WebHarness> {
   const [{ clients }, entra] = await Promise.all([freshTables(), FakeEntra.start()]);
   const { logger, logs } = memoryLogger();
   let server: Server | undefined;
@@ -85,14 +89,17 @@ export async function startWebHarness(options: { allowTestHooks?: boolean } = {}
       requiredScope: 'access_as_user',
       clockSkewSeconds: 60,
     });
-    const documents = new DocumentService({ groups, signer, botName: BOT_NAME });
+    const documents = new DocumentService({ groups, signer, botName: BOT_NAME, profiles: new TableDocumentProfileStore(clients.groups) });
 
     apiRoutes({ groups, verifier, documents, publicUrl: url, logger })(server);
     downloadRoutes({ documents, signer, logger })(server);
     groupPhotoRoutes({ groups, logger })(server);
     tabRoutes({ logger, publicUrl: url, allowTestHooks: options.allowTestHooks === true })(server);
+    infoPageRoutes()(server);
     landingPageRoutes({
       publicUrl: url,
+      ...options.landing,
+      wasReset: (token) => groups.wasInviteReset(token),
       async preview(token) {
         try {
           const group = await groups.resolveInvite(token);

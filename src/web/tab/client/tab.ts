@@ -359,10 +359,10 @@ class TabView {
       return el('li', {}, a);
     };
     list.replaceChildren(
-      download(links.posterUrl, 'Download the poster (PowerPoint)', 'posterUrl'),
+      download(links.posterUrl, 'Download the poster (PowerPoint): "Join" this group, for its members', 'posterUrl'),
       download(links.emailFileUrl, 'Download the email (.eml)', 'emailFileUrl'),
       el('li', {}, el('a', { href: links.mailtoUrl, target: '_blank', rel: 'noopener' }, 'Write the email in your mail app')),
-      download(links.introPosterUrl, 'Download the poster that introduces the bot', 'introPosterUrl'),
+      download(links.introPosterUrl, 'Download "Bring your work groups to Teams" (PowerPoint), for people who run other groups', 'introPosterUrl'),
     );
   }
 
@@ -490,7 +490,7 @@ function showOutsideTeams(root: HTMLElement, status: StatusRegion): void {
         {},
         el('li', {}, 'Open Microsoft Teams (desktop, web or mobile).'),
         el('li', {}, 'Open your chat with the Kaizala Groups bot, or find the app under Apps.'),
-        el('li', {}, 'Select the Groups tab at the top of the chat.'),
+        el('li', {}, 'Select the My groups tab at the top of the chat.'),
       ),
     ),
   );
