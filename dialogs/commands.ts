@@ -341,7 +341,8 @@ export function manifestCommandList(
 export const HELP_TASKS: ReadonlyArray<{ task: string; commands: readonly CommandName[] }> = [
   { task: 'Start', commands: ['newGroup', 'myGroups', 'groupInfo'] },
   { task: 'Bring people in', commands: ['invite', 'join', 'poster', 'email'] },
-  { task: 'Run the group', commands: ['members', 'remove', 'makeAdmin', 'resetLink', 'leave'] },
+  { task: 'Talk in the group', commands: ['switch', 'open', 'history', 'mute', 'unmute'] },
+  { task: 'Run the group', commands: ['members', 'remove', 'allow', 'makeAdmin', 'settings', 'resetLink', 'leave'] },
   { task: 'Hand it to your organization', commands: ['addToOrganization'] },
   { task: 'Organization admins', commands: ['orgGroups', 'export'] },
 ];

@@ -145,9 +145,9 @@ describe('npm run playground: every server link the cards show answers from this
         assert.doesNotThrow(() => new URL(url), `${share} share link is a well-formed URL`);
       }
 
-      // `poster` (the owner's only group): the details card, Save, then the two posters.
+      // `/poster` (the owner's only group; a bare "poster" would be a post to the current group).
       before = await cards.count();
-      await say('poster');
+      await say('/poster');
       const details = await newCardWith(before, 'Who are the posters from?');
       await details.getByLabel('A short personal line (optional)').fill('See you in Teams!');
       before = await cards.count();
