@@ -1,6 +1,7 @@
 import { loadConfig, ConfigError } from './config';
 import { createLogger } from './logger';
 import { startApp } from './app';
+import { DataFolderInUseError } from './storage/dataFolderLock';
 
 /** Entry point: read the environment, start, and stop cleanly on SIGINT/SIGTERM. */
 async function main(): Promise<void> {
@@ -31,6 +32,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: Error) => {
+  if (err instanceof DataFolderInUseError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(2);
+  }
   process.stderr.write(`Start-up failed: ${err.message}\n`);
   process.exit(1);
 });

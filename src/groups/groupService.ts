@@ -123,6 +123,12 @@ export class GroupService {
     this.allowedTenantIds = new Set((options.allowedTenantIds ?? []).map((id) => id.toLowerCase()));
   }
 
+  /** Forgets the cached admins and invite links: storage may have gone back in time (an embedded store restarted). */
+  dropCaches(): void {
+    this.adminCache.clear();
+    this.inviteCache.clear();
+  }
+
   // ---- create and read ------------------------------------------------------------------------------------
 
   async createGroup(input: CreateGroupInput): Promise<Group> {

@@ -12,3 +12,8 @@ export function createStorageHealthCheck(table: TableClient, timeoutMs = 2_000):
     }
   };
 }
+
+/** Healthy only while the embedded store's children are (not down, answering, not being replaced) and `check` passes. */
+export function withEmbeddedHealth(store: { healthy(): boolean }, check: () => Promise<boolean>): () => Promise<boolean> {
+  return async () => store.healthy() && (await check());
+}
