@@ -34,8 +34,8 @@ export class AzuriteSupervisor {
   private failed = 0;
   private replacing = false;
   private stopped = false;
-  private restarts = 0;
   private timer?: NodeJS.Timeout;
+  private replacement?: Promise<void>;
 
   private constructor(
     private readonly options: AzuriteSupervisorOptions,
@@ -67,6 +67,7 @@ export class AzuriteSupervisor {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    await this.replacement;
     await this.child.stop();
     if (this.options.pidFile) rmSync(this.options.pidFile, { force: true });
   }
@@ -75,7 +76,7 @@ export class AzuriteSupervisor {
     void child.exited.then(() => {
       if (this.stopped || this.replacing || child !== this.child) return;
       this.options.logger?.warn({ service: this.options.service, pid: child.pid }, 'embedded Azurite exited; starting a new one');
-      void this.replace();
+      if (!this.replacing) this.replacement = this.replace();
     });
   }
 
@@ -95,7 +96,7 @@ export class AzuriteSupervisor {
       this.failed++;
       this.options.logger?.warn({ service: this.options.service, pid: this.child.pid, failed: this.failed }, 'embedded Azurite did not answer a health probe');
       if (this.failed >= (this.options.supervision?.failures ?? 3)) {
-        void this.replace();
+        if (!this.replacing) this.replacement = this.replace();
         return;
       }
     }
@@ -109,7 +110,7 @@ export class AzuriteSupervisor {
     await old.kill();
     for (let attempt = 0; !this.stopped; attempt++) {
       // A pause before each start: a child that crashes at once does not spin the CPU.
-      await sleep(RESTART_DELAYS_MS[Math.min(attempt + (this.restarts > 3 ? 2 : 0), RESTART_DELAYS_MS.length - 1)]!);
+      await sleep(RESTART_DELAYS_MS[Math.min(attempt, RESTART_DELAYS_MS.length - 1)]!);
       if (this.stopped) break;
       try {
         const child = await spawnAzuriteChild(this.options.service, this.options);
@@ -119,7 +120,6 @@ export class AzuriteSupervisor {
         }
         this.child = child;
         writePidFile(this.options.pidFile, child.pid);
-        this.restarts++;
         this.failed = 0;
         this.replacing = false;
         this.watch(child);

@@ -91,7 +91,8 @@ export async function acquireDataFolderLock(dataDir: string, options: DataFolder
   }
 }
 
-interface Identity {
+/** A process as a lock entry names it: pid and, where /proc has it, start time (so a reused pid is not it). */
+export interface Identity {
   pid: number;
   startTime?: string;
 }
@@ -138,7 +139,7 @@ function liveChild(pidFiles: string[]): number | undefined {
   return undefined;
 }
 
-function entryName(identity: Identity): string {
+export function entryName(identity: Identity): string {
   return identity.startTime ? `${identity.pid}-${identity.startTime}` : String(identity.pid);
 }
 
@@ -153,7 +154,7 @@ function readIdentity(file: string, name: string): Identity | undefined {
   return Number(pid) > 0 ? { pid: Number(pid), startTime } : undefined;
 }
 
-function identityOf(pid: number): Identity {
+export function identityOf(pid: number): Identity {
   const startTime = procStat(pid)?.[19];
   return startTime ? { pid, startTime } : { pid };
 }
