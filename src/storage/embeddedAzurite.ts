@@ -10,10 +10,11 @@ export const AZURITE_KEY =
   'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 
 /**
- * How often the embedded store saves to disk. Azurite's own default is 5000 ms; 1000 ms costs little (see the
- * README's "Embedded storage") and bounds what a kill of the storage process can lose.
+ * How often the embedded store saves to disk at most (Azurite's own interval is 5000 ms): this bounds what a
+ * kill of the storage process can lose. The interval grows with the time a save takes, so that saving never
+ * costs more than about a tenth of the storage process's time (see azuriteOrphanGuard.cjs and the README).
  */
-export const EMBEDDED_AUTOSAVE_MS = 1_000;
+export const EMBEDDED_AUTOSAVE_MS = 500;
 
 export interface EmbeddedAzuriteOptions {
   /** Folder for the data; omitted = in memory (tests). */
