@@ -36,6 +36,7 @@ export class AzuriteSupervisor {
   private stopped = false;
   private timer?: NodeJS.Timeout;
   private replacement?: Promise<void>;
+  private replaced = 0;
 
   private constructor(
     private readonly options: AzuriteSupervisorOptions,
@@ -58,6 +59,11 @@ export class AzuriteSupervisor {
 
   get port(): number {
     return this.options.port;
+  }
+
+  /** How many times the child was replaced. */
+  get restarts(): number {
+    return this.replaced;
   }
 
   get healthy(): boolean {
@@ -119,6 +125,7 @@ export class AzuriteSupervisor {
           break;
         }
         this.child = child;
+        this.replaced++;
         writePidFile(this.options.pidFile, child.pid);
         this.failed = 0;
         this.replacing = false;

@@ -43,6 +43,8 @@ export interface EmbeddedAzurite {
   readonly queuePid?: number;
   /** False while a storage child is down, not answering, or being replaced. */
   healthy(): boolean;
+  /** How many times a storage child was replaced so far. */
+  restarts(): number;
   stop(): Promise<void>;
 }
 
@@ -112,6 +114,7 @@ export async function startEmbeddedAzurite(options: EmbeddedAzuriteOptions = {})
       return queue.value?.pid;
     },
     healthy: () => services.every((s) => s.healthy),
+    restarts: () => services.reduce((sum, s) => sum + s.restarts, 0),
     stop() {
       stopped ??= Promise.all(services.map((s) => s.stop())).then(() => undefined);
       return stopped;

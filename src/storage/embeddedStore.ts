@@ -46,6 +46,7 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
         return azurite.queuePid;
       },
       healthy: () => azurite.healthy(),
+      restarts: () => azurite.restarts(),
       async stop() {
         try {
           await azurite.stop();
