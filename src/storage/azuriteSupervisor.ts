@@ -23,11 +23,13 @@ export interface AzuriteSupervisorOptions extends AzuriteChildOptions {
 }
 
 const RESTART_DELAYS_MS = [500, 1_000, 2_000, 5_000];
+/** How long a child that stopped answering gets to close (and save) before it is killed. */
+const GRACEFUL_CLOSE_MS = 2_000;
 
 /**
  * Keeps one Azurite service alive on one port and folder: probes it over HTTP, and when it has died or has not
- * answered a few probes in a row, kills it (SIGKILL works on a stopped process too) and starts a new one on the
- * same port and folder. `healthy` is false from the first sign of trouble until the replacement answers.
+ * answered a few probes in a row, closes it (killed if it does not close within 2 s: SIGKILL works on a stopped
+ * process too) and starts a new one on the same port and folder. `healthy` is false from the first sign of trouble until the replacement answers.
  */
 export class AzuriteSupervisor {
   private child: AzuriteChild;
@@ -94,7 +96,7 @@ export class AzuriteSupervisor {
 
   private async probeOnce(): Promise<void> {
     if (this.stopped || this.replacing) return;
-    const ok = await answers(this.options.port, this.options.supervision?.probeTimeoutMs ?? 800);
+    const ok = await answers(this.options.port, this.options.supervision?.probeTimeoutMs ?? 1_000);
     if (this.stopped || this.replacing) return;
     if (ok) {
       this.failed = 0;
@@ -113,7 +115,8 @@ export class AzuriteSupervisor {
     if (this.replacing || this.stopped) return;
     this.replacing = true;
     const old = this.child;
-    await old.kill();
+    // A child that is only slow saves on a graceful close; a stopped or hung one is killed after the deadline.
+    await old.stop(GRACEFUL_CLOSE_MS);
     for (let attempt = 0; !this.stopped; attempt++) {
       // A pause before each start: a child that crashes at once does not spin the CPU.
       await sleep(RESTART_DELAYS_MS[Math.min(attempt, RESTART_DELAYS_MS.length - 1)]!);
