@@ -4,20 +4,20 @@
 //    about 2 s, so no orphan keeps the port or the data folder. The IPC channel's `disconnect` is one signal;
 //    the parent pid changing (the child is reparented when its parent dies) is the other, polled every 250 ms,
 //    because a channel can stay open when another process inherited its end.
-// 2. Exit once Azurite says it has closed: its timers would otherwise keep the process alive, and the parent
-//    would have to kill it after the save.
+// 2. Exit once Azurite says it has closed (its timers would otherwise keep the process alive, and the parent
+//    would have to kill it after the save), and close only once however many close requests arrive.
 // 3. Save more often than Azurite's 5 s (AZURITE_AUTOSAVE_MS): its Loki stores autosave on a fixed interval,
 //    and whatever was written since the last save is lost if the process is killed. (lokijs 1.5's
 //    autosaveEnable, rewritten with an interval that adapts to what a save costs.)
 const path = require('node:path');
 
 const PARENT_POLL_MS = 250;
-/** A save that takes longer than this is given up: the previous save stays on disk (Loki renames into place). */
-const CLOSE_DEADLINE_MS = 3_000;
+/** A close that takes longer than this is given up: the previous save stays on disk (Loki renames into place). */
+const CLOSE_DEADLINE_MS = 8_000;
 
 const expectedParent = Number(process.env.AZURITE_PARENT_PID) || process.ppid;
 let ready = false;
-let closing = false;
+let closeStarted = false;
 
 const log = console.log.bind(console);
 console.log = (...args) => {
@@ -27,20 +27,29 @@ console.log = (...args) => {
   if (line.includes('successfully closed')) setImmediate(() => process.exit(0));
 };
 
-// Azurite's own graceful closes: remember them so that a parent death during one does not start a second.
-process.on('message', (message) => {
-  if (message === 'shutdown') closing = true;
-});
-process.on('SIGINT', () => {
-  closing = true;
-});
+// Azurite closes (and saves) on an IPC "shutdown", SIGINT or (queue) SIGTERM, each registered with
+// process.once. Ctrl+C signals the bot and its children together, and the bot then asks for "shutdown" too: a
+// second close throws while the first is saving and the unhandled rejection ends the process before the save.
+// So only the first of them closes; later ones, and repeated signals, are ignored.
+const CLOSE_EVENTS = new Set(['message', 'SIGINT', 'SIGTERM']);
+const once = process.once;
+process.once = function (event, listener) {
+  if (!CLOSE_EVENTS.has(event)) return once.call(this, event, listener);
+  return once.call(this, event, (...args) => {
+    if (event === 'message' && args[0] !== 'shutdown') return listener(...args);
+    if (closeStarted) return undefined;
+    closeStarted = true;
+    setTimeout(() => process.exit(1), CLOSE_DEADLINE_MS).unref();
+    return listener(...args);
+  });
+};
+process.on('SIGINT', () => undefined);
+process.on('SIGTERM', () => undefined);
 
 function closeBecauseParentIsGone() {
-  if (closing) return;
-  closing = true;
-  setTimeout(() => process.exit(0), CLOSE_DEADLINE_MS);
+  if (closeStarted) return;
   // Before Azurite listens there is nothing unsaved; once it does, its SIGINT handler closes and saves.
-  if (ready) process.emit('SIGINT', 'SIGINT');
+  if (ready && process.listenerCount('SIGINT') > 1) process.emit('SIGINT', 'SIGINT');
   else process.exit(0);
 }
 

@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { TableClient } from '@azure/data-tables';
-import { EMBEDDED_AUTOSAVE_MS, freeLoopbackPort, startEmbeddedAzurite } from '../../src/storage/embeddedAzurite';
+import { azuriteConnectionString, EMBEDDED_AUTOSAVE_MS, freeLoopbackPort, startEmbeddedAzurite } from '../../src/storage/embeddedAzurite';
+import { spawnAzuriteChild } from '../../src/storage/azuriteChild';
 import { isProcessAlive } from '../../src/storage/dataFolderLock';
 import { FakeChannel } from '../helpers/fakeChannel';
 import { testUser } from '../helpers/activities';
@@ -131,6 +132,22 @@ describe('The embedded store (process level: the bot as npm start runs it)', fun
     assert.equal(stored.memberCount, stored.memberIds.size, 'the member count matches the member rows');
   });
 
+  it('loses nothing when Ctrl+C stops the bot and its storage together (SIGINT to the process group), even writes made just before', async () => {
+    const first = await start({ detached: true });
+    const { groupId, link } = await createGroupWithLink(first.url, channel, testUser('Owner'), 'Interrupted');
+    const storm = joinStorm({ url: first.url, channel, link, groupName: 'Interrupted', joiners: 30, inFlight: 10 });
+    await storm.done;
+    // A terminal's Ctrl+C: every process of the foreground group gets SIGINT; the bot then asks its storage to
+    // close as well. Both requests arrive, and the storage must close (and save) once.
+    process.kill(-first.child.pid!, 'SIGINT');
+    assert.equal(await first.exited, 0);
+
+    const second = await start();
+    const stored = await storedMembership(second.storagePort, groupId);
+    assert.equal(stored.memberIds.size, 31);
+    assert.ok(storm.acknowledged.every((a) => stored.memberIds.has(a.userId)));
+  });
+
   it('starts a new storage child on the same port when the child alone is killed, answering 503 meanwhile, and later joins keep an exact count', async () => {
     const bot = await start();
     const owner = testUser('Owner');
@@ -205,6 +222,31 @@ describe('The embedded store (process level: the bot as npm start runs it)', fun
     await first.exited;
     const third = await start();
     assert.match(textOf((await say(third.url, channel, owner, { text: 'my groups' })).sent), /Kept Apart/);
+  });
+});
+
+describe('An Azurite child', () => {
+  it('closes once, and saves, when asked to close twice at once (SIGINT and an IPC shutdown, as with Ctrl+C)', async function () {
+    this.timeout(30_000);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kaizala-close-'));
+    const port = await freeLoopbackPort();
+    try {
+      // Azurite's own save interval, so that only the close can have saved these rows.
+      let child = await spawnAzuriteChild('table', { port, location: dir, autosaveMs: 5_000 });
+      const table = TableClient.fromConnectionString(azuriteConnectionString(port), 'rows', { allowInsecureConnection: true });
+      await table.createTable();
+      for (let i = 0; i < 50; i++) await table.createEntity({ partitionKey: 'p', rowKey: String(i) });
+      process.kill(child.pid, 'SIGINT');
+      await child.stop();
+
+      child = await spawnAzuriteChild('table', { port, location: dir });
+      let kept = 0;
+      for await (const _ of table.listEntities()) kept++;
+      await child.stop();
+      assert.equal(kept, 50);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
