@@ -29,7 +29,8 @@ const GRACEFUL_CLOSE_MS = 2_000;
 /**
  * Keeps one Azurite service alive on one port and folder: probes it over HTTP, and when it has died or has not
  * answered a few probes in a row, closes it (killed if it does not close within 2 s: SIGKILL works on a stopped
- * process too) and starts a new one on the same port and folder. `healthy` is false from the first sign of trouble until the replacement answers.
+ * process too) and starts a new one on the same port and folder. `healthy` is false from the first sign of
+ * trouble until the replacement is up.
  */
 export class AzuriteSupervisor {
   private child: AzuriteChild;
@@ -84,7 +85,7 @@ export class AzuriteSupervisor {
     void child.exited.then(() => {
       if (this.stopped || this.replacing || child !== this.child) return;
       this.options.logger?.warn({ service: this.options.service, pid: child.pid }, 'embedded Azurite exited; starting a new one');
-      if (!this.replacing) this.replacement = this.replace();
+      this.replacement = this.replace();
     });
   }
 
