@@ -1,5 +1,4 @@
 import { createHmac } from 'node:crypto';
-import path from 'node:path';
 import { CloudAdapter, ConversationState, UserState, type TurnContext } from 'botbuilder';
 import type { Request, Response } from 'restify';
 import type { AppConfig } from './config';
@@ -12,7 +11,8 @@ import { createTurnErrorHandler } from './turnErrors';
 import { createServer, listen, close } from './server';
 import { AdapterMessenger, BackgroundWork } from './proactive';
 import { JoinAttemptLimiter, JoinCodeLimiter } from './joinAttemptLimiter';
-import { startEmbeddedAzurite, type EmbeddedAzurite } from './storage/embeddedAzurite';
+import type { EmbeddedAzurite } from './storage/embeddedAzurite';
+import { openEmbeddedStore } from './storage/embeddedStore';
 import { createTableClients, ensureTables, type TableClients } from './storage/tables';
 import { TableStorage } from './storage/tableStorage';
 import { DedupStore } from './storage/dedupStore';
@@ -20,7 +20,7 @@ import { TableGroupStore } from './storage/tableGroupStore';
 import { TableWindowCounter } from './storage/windowCounter';
 import { TableDocumentProfileStore } from './storage/documentProfileStore';
 import { loadOrCreateAppSecret } from './storage/appSecret';
-import { createStorageHealthCheck } from './storage/storageHealth';
+import { createStorageHealthCheck, withEmbeddedHealth } from './storage/storageHealth';
 import { GroupService } from './groups/groupService';
 import { createBotFrameworkAuthentication, createChannelGate, processAuthenticated } from './auth/channelAuth';
 import { createSsoTokenVerifier } from './auth/entraTokenVerifier';
@@ -90,9 +90,11 @@ export interface RunningApp {
 export async function startApp(config: AppConfig, options: AppOptions): Promise<RunningApp> {
   const { logger, tablePrefix } = options;
   let embedded: EmbeddedAzurite | undefined;
+  let dropStorageCaches = () => {};
   let connectionString = config.STORAGE_CONNECTION_STRING;
   if (!connectionString) {
-    embedded = await startEmbeddedAzurite({ location: path.resolve(config.DATA_DIR, 'azurite'), logger });
+    // A replaced storage child may lack its last unsaved writes: nothing cached from before may be trusted.
+    embedded = await openEmbeddedStore({ dataDir: config.DATA_DIR, logger, onRestart: () => dropStorageCaches() });
     connectionString = embedded.connectionString;
   }
   try {
@@ -104,13 +106,20 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
     const conversationState = new ConversationState(stateStorage);
     const userState = new UserState(stateStorage);
     const dedup = new DedupStore(tables.dedup);
+    const groupStore = new TableGroupStore(tables);
+    const joinCodeCounter = new TableWindowCounter(tables.limits);
     const groups = new GroupService({
-      store: new TableGroupStore(tables),
+      store: groupStore,
       appSecret,
       publicUrl: config.PUBLIC_URL,
       allowedTenantIds: config.ALLOWED_TENANT_IDS,
-      joinCodeAttempts: new JoinCodeLimiter(new TableWindowCounter(tables.limits)),
+      joinCodeAttempts: new JoinCodeLimiter(joinCodeCounter),
     });
+    dropStorageCaches = () => {
+      joinCodeCounter.dropCaches();
+      groupStore.dropCaches();
+      groups.dropCaches();
+    };
     // Its own key, derived from the app secret, so a signed URL can never stand in for an invite token.
     const signer = new UrlSigner({ secret: createHmac('sha256', appSecret).update('signed-urls').digest(), publicUrl: config.PUBLIC_URL });
 
@@ -229,7 +238,7 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
     const gate = createChannelGate(config);
     const server = createServer({
       logger,
-      healthCheck: createStorageHealthCheck(tables.settings),
+      healthCheck: embedded ? withEmbeddedHealth(embedded, createStorageHealthCheck(tables.settings)) : createStorageHealthCheck(tables.settings),
       handleMessages: async (req: Request, res: Response) => {
         const problem = gate(req.headers.authorization).ok ? activityShapeProblem(req.body) : undefined;
         if (problem !== undefined) {

@@ -2,6 +2,7 @@ import { loadConfig, ConfigError, verifyLoopbackHost } from './config';
 import { createLogger } from './logger';
 import { startApp } from './app';
 import { startupFailureLine } from './startupErrors';
+import { DataFolderInUseError } from './storage/dataFolderLock';
 
 /** Entry point: read the environment, start, and stop cleanly on SIGINT/SIGTERM. */
 async function main(): Promise<void> {
@@ -21,6 +22,10 @@ async function main(): Promise<void> {
   try {
     app = await startApp(config, { logger });
   } catch (err) {
+    if (err instanceof DataFolderInUseError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
     process.stderr.write(`${startupFailureLine(err, config)}\n`);
     process.exit(1);
   }

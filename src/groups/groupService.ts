@@ -147,6 +147,12 @@ export class GroupService {
     this.joinCodeAttempts = options.joinCodeAttempts;
   }
 
+  /** Forgets the cached admins and invite links: storage may have gone back in time (an embedded store restarted). */
+  dropCaches(): void {
+    this.adminCache.clear();
+    this.inviteCache.clear();
+  }
+
   // ---- create and read ------------------------------------------------------------------------------------
 
   async createGroup(input: CreateGroupInput): Promise<Group> {

@@ -1,33 +1,58 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { Logger } from '../logger';
+import type { AzuriteService } from './azuriteChild';
+import { AzuriteSupervisor, type SupervisionOptions } from './azuriteSupervisor';
 
 /** Azurite's well-known development account; public by design, not a secret. */
 export const AZURITE_ACCOUNT = 'devstoreaccount1';
 export const AZURITE_KEY =
   'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 
+/**
+ * How often the embedded store saves to disk at most (Azurite's own interval is 5000 ms): this bounds what a
+ * kill of the storage process can lose. The interval grows with the time a save takes, so that saving never
+ * costs more than about a tenth of the storage process's time (see azuriteOrphanGuard.cjs and the README).
+ */
+export const EMBEDDED_AUTOSAVE_MS = 500;
+
 export interface EmbeddedAzuriteOptions {
   /** Folder for the data; omitted = in memory (tests). */
   location?: string;
   port?: number;
+  /** Also run Azurite's queue service (its endpoint goes into the connection string). */
+  queue?: boolean;
+  queuePort?: number;
+  /** Folder for `azurite-table.pid` and `azurite-queue.pid` (the running children's pids). */
+  pidDir?: string;
+  /** Save interval for a persisted store; defaults to EMBEDDED_AUTOSAVE_MS. */
+  autosaveMs?: number;
   logger?: Logger;
   startTimeoutMs?: number;
+  supervision?: SupervisionOptions;
+  /** Called after a storage child was replaced (it may lack its last unsaved writes): drop caches here. */
+  onRestart?: (service: AzuriteService) => void;
 }
 
 export interface EmbeddedAzurite {
   readonly connectionString: string;
   readonly port: number;
+  /** The table service's current process (it changes when the child is replaced). */
   readonly pid: number;
+  readonly queuePort?: number;
+  readonly queuePid?: number;
+  /** False while a storage child is down, not answering, or being replaced. */
+  healthy(): boolean;
+  /** How many times a storage child was replaced so far. */
+  restarts(): number;
   stop(): Promise<void>;
 }
 
-export function azuriteConnectionString(port: number): string {
+export function azuriteConnectionString(port: number, queuePort?: number): string {
   return (
     `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};` +
-    `TableEndpoint=http://127.0.0.1:${port}/${AZURITE_ACCOUNT};`
+    `TableEndpoint=http://127.0.0.1:${port}/${AZURITE_ACCOUNT};` +
+    (queuePort ? `QueueEndpoint=http://127.0.0.1:${queuePort}/${AZURITE_ACCOUNT};` : '')
   );
 }
 
@@ -44,80 +69,55 @@ export async function freeLoopbackPort(): Promise<number> {
 }
 
 /**
- * Starts Azurite's table service as a child process on loopback, telemetry off. A child rather than in-process
- * so that the storage work runs on the second core, as a real storage account would run elsewhere.
+ * Starts Azurite's table service (and, with `queue`, its queue service) as supervised child processes on
+ * loopback: each is replaced on the same port and folder when it dies or stops answering.
  */
 export async function startEmbeddedAzurite(options: EmbeddedAzuriteOptions = {}): Promise<EmbeddedAzurite> {
-  const port = options.port ?? (await freeLoopbackPort());
-  const main = require.resolve('azurite/dist/src/table/main.js');
-  const args = [
-    '--require',
-    path.join(__dirname, 'azuriteOrphanGuard.cjs'),
-    main,
-    '--tableHost',
-    '127.0.0.1',
-    '--tablePort',
-    String(port),
-    '--disableTelemetry',
-    '--silent',
-  ];
-  if (options.location) {
-    mkdirSync(options.location, { recursive: true });
-    args.push('--location', options.location);
-  } else {
-    args.push('--inMemoryPersistence');
-  }
+  const start = async (service: AzuriteService, port: number) =>
+    AzuriteSupervisor.start({
+      service,
+      port,
+      location: options.location,
+      autosaveMs: options.location ? (options.autosaveMs ?? EMBEDDED_AUTOSAVE_MS) : undefined,
+      startTimeoutMs: options.startTimeoutMs,
+      pidFile: options.pidDir ? path.join(options.pidDir, `azurite-${service}.pid`) : undefined,
+      logger: options.logger,
+      supervision: options.supervision,
+      onRestart: options.onRestart,
+    });
 
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
-  await waitUntilReady(child, options.startTimeoutMs ?? 15_000);
-  options.logger?.info({ port, persisted: Boolean(options.location), pid: child.pid }, 'embedded Azurite table service started');
+  const [tablePort, queuePort] = await Promise.all([
+    options.port ?? freeLoopbackPort(),
+    options.queue ? (options.queuePort ?? freeLoopbackPort()) : undefined,
+  ]);
+  const [table, queue] = await Promise.allSettled([start('table', tablePort), queuePort ? start('queue', queuePort) : undefined]);
+  if (table.status === 'rejected' || queue.status === 'rejected') {
+    if (table.status === 'fulfilled') await table.value.stop();
+    if (queue.status === 'fulfilled') await queue.value?.stop();
+    throw table.status === 'rejected' ? table.reason : (queue as PromiseRejectedResult).reason;
+  }
+  const services = [table.value, queue.value].filter((s): s is AzuriteSupervisor => Boolean(s));
+  options.logger?.info(
+    { port: tablePort, queuePort, persisted: Boolean(options.location), pid: table.value.pid, queuePid: queue.value?.pid },
+    'embedded Azurite started',
+  );
 
   let stopped: Promise<void> | undefined;
   return {
-    connectionString: azuriteConnectionString(port),
-    port,
-    pid: child.pid!,
+    connectionString: azuriteConnectionString(tablePort, queuePort),
+    port: tablePort,
+    get pid() {
+      return table.value.pid;
+    },
+    queuePort,
+    get queuePid() {
+      return queue.value?.pid;
+    },
+    healthy: () => services.every((s) => s.healthy),
+    restarts: () => services.reduce((sum, s) => sum + s.restarts, 0),
     stop() {
-      stopped ??= new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        // Azurite saves its data on a graceful close, which it does on SIGINT or an IPC "shutdown" (not on
-        // SIGTERM: that would lose up to 5 s of writes). Once closed, it is ended by signal.
-        child.stdout?.on('data', (chunk: Buffer) => {
-          if (chunk.toString().includes('successfully closed')) child.kill('SIGTERM');
-        });
-        if (child.connected) child.send('shutdown');
-        else child.kill('SIGINT');
-        setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
-      });
+      stopped ??= Promise.all(services.map((s) => s.stop())).then(() => undefined);
       return stopped;
     },
   };
-}
-
-function waitUntilReady(child: ChildProcess, timeoutMs: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`Azurite did not start within ${timeoutMs} ms: ${output.slice(-500)}`));
-    }, timeoutMs);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('successfully started')) {
-        clearTimeout(timer);
-        child.stdout?.off('data', onData);
-        // Keep draining so a chatty child never blocks on a full pipe.
-        child.stdout?.on('data', () => undefined);
-        child.stderr?.resume();
-        resolve();
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`Azurite exited before it was ready (code ${code}, signal ${signal}): ${output.slice(-500)}`));
-    });
-  });
 }

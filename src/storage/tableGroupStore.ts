@@ -211,6 +211,12 @@ export class TableGroupStore implements GroupStore {
     this.photos = new TableRepository(tables.photos);
   }
 
+  /** Forgets every cached read (counter shards, shared group reads): storage may have gone back in time. */
+  dropCaches(): void {
+    this.shardCache.clear();
+    this.groupReads.clear();
+  }
+
   // ---- the group ------------------------------------------------------------------------------------------
 
   async insertGroup({ group, linkNonce, creator, audit }: NewGroup): Promise<boolean> {

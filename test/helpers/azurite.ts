@@ -9,7 +9,7 @@ import { createTableClients, ensureTables, type TableClients } from '../../src/s
 let shared: Promise<EmbeddedAzurite> | undefined;
 
 export function sharedAzurite(): Promise<EmbeddedAzurite> {
-  shared ??= startEmbeddedAzurite();
+  shared ??= startEmbeddedAzurite({ queue: true });
   return shared;
 }
 
