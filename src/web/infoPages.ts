@@ -51,8 +51,8 @@ export function renderHomePage(): string {
 export function renderPrivacyPage(options: InfoPageOptions = {}): string {
   const howLong =
     options.retentionDays !== undefined
-      ? `Messages the bot keeps are deleted after ${options.retentionDays} ${options.retentionDays === 1 ? 'day' : 'days'} (the MESSAGE_RETENTION_DAYS setting of this deployment). The group itself, its members and its history are kept until the group is deleted.`
-      : 'Group data is kept until the group is deleted. Deleting a group removes its members, its history, its photo and its invite rows.';
+      ? `Posts are deleted after ${options.retentionDays} ${options.retentionDays === 1 ? 'day' : 'days'} (the MESSAGE_RETENTION_DAYS setting of this deployment). The group itself, its members and its history are kept until the group is deleted.`
+      : 'Group data is kept until the group is deleted. Deleting a group removes its members, its history, its posts, its photo and its invite rows.';
   return renderPage({
     title: 'Privacy - Kaizala Groups for Teams',
     main: `<h1>Privacy</h1>
@@ -62,18 +62,20 @@ export function renderPrivacyPage(options: InfoPageOptions = {}): string {
 <li>For each group: its name, its photo (if one was added), when and by whom it was created, and, once it is added to an organization, the organization's name and Microsoft 365 tenant id.</li>
 <li>For each member: the display name and Teams user id, the role (admin or member), when they joined, and the address Teams gives the bot to send them a notice.</li>
 <li>A history of changes to the group (who joined, left, was removed, reset the link, added the group to an organization, exported it).</li>
+<li>The group's conversation: each post's text, its sender (display name, Teams user id and Microsoft 365 tenant id), when it was sent, the post it replies to, edits and deletions, and which members it was delivered to. Posts are written in the chat with the bot or in the My groups tab, and shown to the group's members there.</li>
 <li>For the poster and email: the sender name, the personal line and the organization name the group's owner typed.</li>
 <li>Invite links and join codes are never stored: only a one-way hash of each, to find the group. A link that was reset is kept as a hash too, so its page can say "this link was reset".</li>
 </ul>
-${options.retentionDays === undefined ? '<p>Chat messages of the group are not stored by the bot: they stay in Microsoft Teams.</p>\n' : ''}<h2>Where</h2>
+<p>A copy of each post is delivered to every other member's chat with the bot, where Microsoft Teams keeps it as it keeps other chats. Commands you send the bot are not kept as posts.</p>
+<h2>Where</h2>
 <p>In the Azure Table Storage account of the organization that runs this bot. It is not shared with anyone else and not used for advertising.</p>
 <h2>For how long</h2>
 <p>${howLong} Signed download links (posters, emails, exports) stop working after one hour.</p>
 <h2>Export and delete</h2>
 <ul>
-<li><strong>Members</strong>: send <code>leave</code> to the bot to leave a group; your membership is removed. Ask a group admin for the group's data.</li>
+<li><strong>Members</strong>: send <code>leave</code> to the bot to leave a group; your membership is removed and posts stop reaching you. Deleting your message in your chat with the bot deletes the post for everyone; group admins can delete any post. Ask a group admin for the group's data.</li>
 <li><strong>Group admins</strong>: remove members from the member list, and delete the group from Group Info: everything about it is removed.</li>
-<li><strong>Organizations</strong>: organization admins send <code>org groups</code> to list the groups the organization owns, <code>export &lt;group&gt;</code> for a download of all of a group's data (JSON and CSV), and <code>remove &lt;member&gt; from &lt;group&gt;</code>.</li>
+<li><strong>Organizations</strong>: organization admins send <code>org groups</code> to list the groups the organization owns, <code>export &lt;group&gt;</code> for a download of all of a group's data, its posts included (JSON and CSV), and <code>remove &lt;member&gt; from &lt;group&gt;</code>.</li>
 </ul>`,
   });
 }

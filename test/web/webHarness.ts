@@ -20,6 +20,11 @@ import { infoPageRoutes } from '../../src/web/infoPages';
 import { isAppError } from '../../src/errors';
 import { freshTables } from '../helpers/azurite';
 import { FakeEntra } from '../helpers/fakeEntra';
+import { RecordingDeliveryEngine } from '../helpers/recordingEngine';
+import { ConversationService } from '../../src/groups/conversationService';
+import { MemoryPostRateLimiter } from '../../src/postRateLimiter';
+import { TableCurrentGroupStore } from '../../src/storage/tableCurrentGroupStore';
+import { TablePostStore } from '../../src/storage/tablePostStore';
 
 /**
  * The web side of the bot on a real restify server (127.0.0.1, port 0): JSON API, downloads, group photos, tab and
@@ -38,6 +43,9 @@ export interface TestUser extends UserRef {
 export interface WebHarness {
   url: string;
   groups: GroupService;
+  /** The group's conversation behind GET/POST /api/groups/:id/posts (deliveries only recorded). */
+  conversation: ConversationService;
+  posts: TablePostStore;
   entra: FakeEntra;
   tables: TableClients;
   logs: Array<Record<string, unknown>>;
@@ -89,9 +97,16 @@ export async function startWebHarness(
       requiredScope: 'access_as_user',
       clockSkewSeconds: 60,
     });
+    const posts = new TablePostStore(clients);
+    const conversation = new ConversationService({
+      posts,
+      current: new TableCurrentGroupStore(clients.currentgroups),
+      engine: new RecordingDeliveryEngine(),
+      limiter: new MemoryPostRateLimiter(),
+    });
     const documents = new DocumentService({ groups, signer, botName: BOT_NAME, profiles: new TableDocumentProfileStore(clients.groups) });
 
-    apiRoutes({ groups, verifier, documents, publicUrl: url, logger })(server);
+    apiRoutes({ groups, verifier, documents, publicUrl: url, logger, conversation })(server);
     downloadRoutes({ documents, signer, logger })(server);
     groupPhotoRoutes({ groups, logger })(server);
     tabRoutes({ logger, publicUrl: url, allowTestHooks: options.allowTestHooks === true })(server);
@@ -121,6 +136,8 @@ export async function startWebHarness(
     return {
       url,
       groups,
+      conversation,
+      posts,
       entra,
       tables: clients,
       logs,

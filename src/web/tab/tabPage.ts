@@ -175,6 +175,19 @@ img.qr{display:block;width:160px;height:160px;image-rendering:pixelated;backgrou
 .downloads li{margin:.35rem 0}
 a{color:var(--brand)}
 a.download{display:inline-block;padding:.5rem 0}
+.posts{list-style:none;margin:0 0 .5rem;padding:0 .25rem 0 0;display:grid;gap:.5rem;max-height:60vh;overflow-y:auto}
+.posts[hidden]{display:none}
+.post{border-bottom:1px solid var(--line);padding:0 0 .5rem;min-width:0}
+.post-head{margin:0;overflow-wrap:anywhere}
+.post-time{margin-left:.25rem}
+.post-text{margin:.15rem 0 0;white-space:pre-wrap;overflow-wrap:anywhere}
+.post-deleted{font-style:italic;color:var(--muted)}
+.post-reply{margin:.15rem 0 0;padding-left:.5rem;border-left:3px solid var(--line);overflow-wrap:anywhere}
+.compose{margin-top:.75rem}
+textarea{display:block;width:100%;min-height:5.5rem;font:inherit;padding:.5rem;border:1px solid var(--line);border-radius:4px;background:var(--bg);color:var(--fg);resize:vertical}
+.compose-actions{justify-content:space-between;margin-top:.25rem}
+.counter{margin:0}
+.counter[data-kind=error]{color:var(--danger);font-weight:600}
 </style>
 <script src="${escapeHtml(options.basePath ?? '')}/tab/tab.js" defer></script>
 </head>

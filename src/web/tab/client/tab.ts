@@ -9,8 +9,9 @@
  * `data-test-hooks="on"` (it does so only when configured with `allowTestHooks: true`, never in production).
  */
 import type * as TeamsJs from '@microsoft/teams-js';
-
-type TokenProvider = () => Promise<string>;
+import { ApiClient, ApiError, type TokenProvider } from './apiClient';
+import { ConversationPanel } from './conversation';
+import { button, el, type Child } from './dom';
 
 declare global {
   interface Window {
@@ -60,71 +61,7 @@ interface DocumentLinks {
   expiresAt: string;
 }
 
-class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-class ApiClient {
-  constructor(private readonly token: TokenProvider) {}
-
-  async call<T>(method: 'GET' | 'POST', path: string): Promise<T> {
-    let token: string;
-    try {
-      token = await this.token();
-    } catch {
-      throw new ApiError(401, 'We could not sign you in. Please try again.');
-    }
-    let res: Response;
-    try {
-      res = await fetch(new URL(path, SERVER_BASE), {
-        method,
-        headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
-        credentials: 'omit',
-        cache: 'no-store',
-      });
-    } catch {
-      throw new ApiError(0, 'We could not reach the server. Check your connection and try again.');
-    }
-    const body = (await res.json().catch(() => ({}))) as { error?: unknown };
-    if (!res.ok) {
-      throw new ApiError(res.status, typeof body.error === 'string' ? body.error : 'Something went wrong. Please try again.');
-    }
-    return body as T;
-  }
-}
-
 // ---- DOM helpers ------------------------------------------------------------------------------------------
-
-type Child = Node | string | undefined | false;
-
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  props: Partial<Record<string, string | boolean>> = {},
-  ...children: Child[]
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (value === undefined || value === false) continue;
-    if (key === 'class') node.className = String(value);
-    else node.setAttribute(key, value === true ? '' : value);
-  }
-  for (const child of children) {
-    if (child === undefined || child === false) continue;
-    node.append(typeof child === 'string' ? document.createTextNode(child) : child);
-  }
-  return node;
-}
-
-function button(label: string, onClick: () => void, props: Partial<Record<string, string | boolean>> = {}): HTMLButtonElement {
-  const b = el('button', { type: 'button', ...props }, label);
-  b.addEventListener('click', onClick);
-  return b;
-}
 
 function members(count: number): string {
   return `${count} ${count === 1 ? 'member' : 'members'}`;
@@ -159,6 +96,8 @@ class TabView {
   /** Increases on every selection; answers for an older selection are dropped. */
   private selection = 0;
   private links: DocumentLinks | undefined;
+  /** The open group's conversation; kept when the detail is drawn again, so a half-written post survives. */
+  private conversation: ConversationPanel | undefined;
 
   private readonly list = el('ul', { class: 'group-list', id: 'group-list' });
   private readonly more = button('Show more groups', () => void this.loadGroups(), { class: 'secondary', hidden: true });
@@ -253,6 +192,7 @@ class TabView {
       el('h2', { id: 'detail-heading', tabindex: '-1' }, group.name),
       el('p', { class: 'meta' }, `${members(group.memberCount)} · ${statusLabel(group)}${detail.viewerIsAdmin ? ' · You are an admin' : ''}`),
       adminNames ? el('p', { class: 'meta' }, `Admins: ${adminNames}`) : undefined,
+      this.conversationFor(group.id),
 
       el(
         'section',
@@ -269,6 +209,14 @@ class TabView {
     if (detail.viewerIsAdmin) sections.push(this.adminSection(detail));
     sections.push(this.documentsSection(group.id));
     this.detail.replaceChildren(...sections.filter((s): s is Node | string => s !== undefined && s !== false));
+  }
+
+  private conversationFor(groupId: string): HTMLElement {
+    if (this.conversation?.groupId !== groupId) {
+      this.conversation = new ConversationPanel(this.api, groupId);
+      void this.conversation.loadLatest();
+    }
+    return this.conversation.element;
   }
 
   private adminSection(detail: GroupDetail): HTMLElement {
@@ -507,7 +455,7 @@ async function start(): Promise<void> {
     showOutsideTeams(root, status);
     return;
   }
-  const view = new TabView(root, new ApiClient(provider), status);
+  const view = new TabView(root, new ApiClient(provider, SERVER_BASE), status);
   await view.loadGroups();
 }
 
