@@ -175,7 +175,7 @@ img.qr{display:block;width:160px;height:160px;image-rendering:pixelated;backgrou
 .downloads li{margin:.35rem 0}
 a{color:var(--brand)}
 a.download{display:inline-block;padding:.5rem 0}
-.posts{list-style:none;margin:0 0 .5rem;padding:0 .25rem 0 0;display:grid;gap:.5rem;max-height:60vh;overflow-y:auto}
+.posts{list-style:none;margin:.5rem 0;padding:.5rem .25rem 0 0;border-top:1px solid var(--line);display:grid;gap:.5rem;max-height:60vh;overflow-y:auto}
 .posts[hidden]{display:none}
 .post{border-bottom:1px solid var(--line);padding:0 0 .5rem;min-width:0}
 .post-head{margin:0;overflow-wrap:anywhere}
