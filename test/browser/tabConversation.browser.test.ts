@@ -111,7 +111,7 @@ describe('Teams tab: a group\'s conversation in a browser', function () {
         assert.equal(await page.locator('main img:not(.qr)').count(), 0);
         assert.equal(await hostile.locator('a, strong:not(.post-sender), b, img').count(), 0);
         assert.match(await hostile.locator('.post-sender').innerText(), /Bob Member \(you\)/);
-        assert.equal(await hostile.locator('time').getAttribute('datetime') !== null, true);
+        assert.ok(await hostile.locator('time').getAttribute('datetime'), 'the time carries its machine-readable datetime');
 
         const reply = list.locator('li.post', { hasText: 'got it' });
         assert.equal(await reply.locator('.post-reply').innerText(), 'replying to Ann Admin: post 1: shifts start at 6');
@@ -195,6 +195,31 @@ describe('Teams tab: a group\'s conversation in a browser', function () {
       }
     });
   }
+
+  it('says an empty conversation has no posts yet, and shows a post made meanwhile on "Check for new posts"', async () => {
+    const context = await offlineContext(browser, { viewport: DESKTOP });
+    try {
+      const group = await h.createGroup(ann, 'Quiet corner');
+      await h.joinGroup(group, ann, bob);
+      const token = await h.tokenFor(bob);
+      await context.addInitScript((t: string) => {
+        (window as unknown as { __kaizalaTestTokenProvider: () => Promise<string> }).__kaizalaTestTokenProvider = () => Promise.resolve(t);
+      }, token);
+      const page = await context.newPage();
+      await page.goto(`${h.url}/tab`);
+      await page.locator('#group-list').getByRole('button', { name: /Quiet corner/ }).click();
+      await page.getByText('No posts yet. Write the first one below.').waitFor();
+      assert.equal(await page.getByRole('button', { name: 'Earlier posts' }).isHidden(), true);
+
+      await apiPost(ann, group, 'Anyone around?');
+      await page.getByRole('button', { name: 'Check for new posts' }).click();
+      await page.locator('#posts li.post', { hasText: 'Anyone around?' }).waitFor();
+      await page.locator('#conversation-status', { hasText: '1 new post.' }).waitFor();
+      assert.equal(await page.getByText('No posts yet. Write the first one below.').isHidden(), true);
+    } finally {
+      await context.close();
+    }
+  });
 
   it('tells a member of an "only admins can post" group that only admins post, and keeps the text', async () => {
     const context = await offlineContext(browser, { viewport: PHONE });
