@@ -18,6 +18,7 @@ import type { CardData, CardVerb } from '../cards/verbs';
 import { helpEntries, helpTasks, splitMemberAndGroup, type CommandName } from './commands';
 import { buildShortHelpCard } from '../cards/help';
 import { isJoinRequest, readTurnInput, turnInputOf, type TurnInput } from './turnInput';
+import { isUnmistakablyInvite } from '../src/groups/inviteSecrets';
 import { CreateGroupDialog, CREATE_GROUP_DIALOG, type CreateGroupOptions } from './createGroupDialog';
 import type { GroupActions, Requester } from './groupActions';
 import { conversationRefOf, userFromActivity } from './identity';
@@ -123,8 +124,11 @@ export class Conversation implements TurnHandlers {
   async onMessage(context: TurnContext): Promise<void> {
     const input = turnInputOf(context);
     if (isJoinRequest(input)) {
-      // "join us at 5" to a member with a current group is a post, not a join.
-      const posted = await this.deps.posts?.tryPost(context, input);
+      // "join us at 5" to a member with a current group is a post, not a join. A link or a dashed code can only
+      // be a join (a wrong one gets "not valid", never posted to the group), and skipping the current-group read
+      // keeps a join storm at its storage cost.
+      const unmistakable = input.kind === 'command' && isUnmistakablyInvite(input.args);
+      const posted = unmistakable ? undefined : await this.deps.posts?.tryPost(context, input);
       if (posted) return this.send(context, posted);
       // Answered without reading dialog state (see isJoinRequest); a question being asked stays open.
       await this.send(context, await this.replyTo(context, NO_DIALOGS, input));

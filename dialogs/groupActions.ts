@@ -36,8 +36,6 @@ export interface GroupActionsDependencies {
   groups: GroupService;
   notices: JoinNotices;
   publicUrl: string;
-  /** Issue 10: a group the user joined becomes their current group. */
-  onJoined?(userId: string, groupId: string): Promise<void>;
 }
 
 const MEMBERS_PAGE_SIZE = 20;
@@ -159,7 +157,6 @@ export class GroupActions {
       return textReply('Send **join** followed by the invite link or the join code, for example: join ABCDE-FGHJK');
     }
     const { group, alreadyMember, admins } = await this.deps.groups.join({ ref: reference.trim(), user: req.user, conversationRef: req.conversationRef, scope: req.scope });
-    await this.deps.onJoined?.(req.user.id, group.id);
     if (alreadyMember) return this.groupInfo(req, group.id, `You are already a member of this group.`);
     this.deps.notices.memberJoined(group, req.user, admins);
     // Built from what the join read: a join storm costs no extra reads for the welcome.

@@ -147,7 +147,7 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
     const engine = options.createDeliveryEngine?.({ source: postStore, render: copies.render, logger }) ?? unwiredDeliveryEngine(logger);
     const conversationService = new ConversationService({
       posts: postStore,
-      current: new TableCurrentGroupStore(tables.currentgroups),
+      current: new TableCurrentGroupStore(tables.usergroups),
       engine: {
         postAccepted: (groupId, seq) => engine.postAccepted(groupId, seq),
         postChanged: async (groupId, seq) => {
@@ -162,7 +162,6 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
       groups,
       notices: new AdminJoinNotices(messenger, background),
       publicUrl: config.PUBLIC_URL,
-      onJoined: (userId, groupId) => conversationService.setCurrentGroup(userId, groupId),
     });
     const posts = new PostsFlow({ conversation: conversationService, groups, actions, logger });
     // Attachments hosted by the channel itself are fetched from it; with channel authentication on, only from
@@ -182,7 +181,6 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
           idempotencyKey: `${context.activity.conversation.id}|${context.activity.id}`,
           conversationRef: conversationRefOf(context.activity),
         });
-        await conversationService.setCurrentGroup(creator.id, group.id);
         const reply = await actions.groupInfo({ user: creator, activityId: context.activity.id ?? '' }, group.id, `Your group **${markdownSafe(group.name)}** is ready. Next: Invite People. What you type here now goes to the group.`);
         if (reply.text) await context.sendActivity(reply.text);
         await context.sendActivity({ attachments: reply.cards });

@@ -65,6 +65,15 @@ describe('Group conversation, end to end: posting, replies, settings, edits, his
       assert.deepEqual(post.sender, { userId: uid(ann), name: ann.name, tenantId: TENANT_ID, objectId: uid(ann) });
     });
 
+    it('takes "join" with a link or a dashed code as a join even when it does not resolve, and "join the meeting" as a post', async () => {
+      const { groupId, members } = await groupWith('Depot East', 1);
+      const dee = members[0]!;
+      assert.match(textOf(await chat.say(dee, 'join ABCDE-FGHJK')), /not valid|did not work|not work/i);
+      assert.match(textOf(await chat.say(dee, 'join https://elsewhere.example/join/abc')), /not valid|does not look like|not work/i);
+      await chat.say(dee, 'join the meeting');
+      assert.deepEqual((await posts(groupId)).map((p) => p.text), ['join the meeting']);
+    });
+
     it('still runs commands: an argument-less command word, a command word with what resolves, and anything with /', async () => {
       const { groupId, owner, members } = await groupWith('Night Shift', 1);
       const bob = members[0]!;

@@ -197,7 +197,7 @@ export class GroupService {
     // Index rows live outside the group's partition: written after it, idempotently, so a retry repairs them.
     await Promise.all([
       this.store.putInvites(groupId, this.inviteHashes(record)),
-      this.store.indexUserGroup(creator.id, groupId),
+      this.store.indexUserGroup(creator.id, groupId, { makeCurrent: true }),
     ]);
     return publicGroup(record.group);
   }
@@ -320,7 +320,8 @@ export class GroupService {
     // The count as of our read plus ourselves: exact enough for a welcome card, never a second read.
     if (!alreadyMember) group = { ...group, memberCount: group.memberCount + 1 };
     // Also when already a member: repairs a crash between an earlier join's transaction and this index.
-    await this.store.indexUserGroup(user.id, groupId);
+    // The group a member joined becomes their current group (issue 10), in the same write.
+    await this.store.indexUserGroup(user.id, groupId, { makeCurrent: true });
     return { group: publicGroup(group), alreadyMember, admins };
   }
 

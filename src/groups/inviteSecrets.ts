@@ -111,6 +111,16 @@ export function parseInviteReference(input: string, publicUrl: string): InviteRe
   return code ? { kind: 'code', value: code } : undefined;
 }
 
+/**
+ * Text that can only be meant as an invite: a link (to any host: a wrong host gets "not valid", it is never a
+ * chat line), a bare token, or a join code written as shown (`ABCDE-FGHJK`). A code without its dash is left out
+ * on purpose: "the meeting" folds into a valid-looking code.
+ */
+export function isUnmistakablyInvite(input: string): boolean {
+  const text = input.trim();
+  return /^https?:\/\/\S+$/i.test(text) || TOKEN_SHAPE.test(text) || (/^[0-9a-z]{5}-[0-9a-z]{5}$/i.test(text) && normalizeJoinCode(text) !== undefined);
+}
+
 function parseInviteLink(text: string, publicUrl: string): InviteReference | undefined {
   let link: URL;
   let base: URL;

@@ -70,7 +70,11 @@ export interface GroupStore {
   getPhoto(groupId: string): Promise<GroupPhoto | undefined>;
 
   /** "My groups" index. Idempotent; also the repair after a crash between a membership change and the index. */
-  indexUserGroup(userId: string, groupId: string): Promise<void>;
+  /**
+   * The "my groups" row; with `makeCurrent` the group also becomes the user's current group, in the same write
+   * (a join pays one round trip for both).
+   */
+  indexUserGroup(userId: string, groupId: string, options?: { makeCurrent?: boolean }): Promise<void>;
   /** Drops the index row unless the user is (again) a member: safe when a leave and a re-join race. */
   unindexUserGroup(userId: string, groupId: string): Promise<void>;
   listUserGroupIds(userId: string, page: PageQuery): Promise<Page<string>>;

@@ -1,9 +1,9 @@
 import type { TableClient } from '@azure/data-tables';
 import type { CurrentGroupStore } from '../groups/posts';
-import { toKey } from './tableGroupStore';
+import { CURRENT_GROUP_ROW, toKey } from './tableGroupStore';
 import { TableRepository } from './tables';
 
-const CURRENT_ROW = 'current';
+const CURRENT_ROW = CURRENT_GROUP_ROW;
 
 interface CurrentEntity {
   groupId: string;
@@ -11,9 +11,10 @@ interface CurrentEntity {
 }
 
 /**
- * Each member's current group: table `currentgroups`, PK the user's key, RK 'current', { groupId,
- * confirmedGroupId }. Its own table (not a row in `usergroups`, whose rows are all group ids). Last writer wins
- * on purpose: the current group is simply the last one the member created, joined, opened or replied in.
+ * Each member's current group: in table `usergroups`, PK the user's key, RK CURRENT_GROUP_ROW, { groupId,
+ * confirmedGroupId } (beside the "my groups" rows, so a join sets it in the same transaction as its index row).
+ * Last writer wins on purpose: the current group is simply the last one the member created, joined, opened or
+ * replied in.
  */
 export class TableCurrentGroupStore implements CurrentGroupStore {
   private readonly rows: TableRepository<CurrentEntity>;

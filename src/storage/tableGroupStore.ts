@@ -38,6 +38,13 @@ import { isAlreadyExists, isNotFound, isPreconditionFailed, statusOf, TableRepos
  *   photos      PK groupId, RK 'photo' -> bytes (Edm.Binary), contentType, version
  */
 
+/**
+ * The user's current group (issue 10) is a row of their "my groups" partition, sorting after every group id
+ * ('~' is above the base64url alphabet), so that a join writes its index row and makes the group current in one
+ * transaction, and "my groups" pages stop below it.
+ */
+export const CURRENT_GROUP_ROW = '~current';
+
 export const COUNTER_SHARDS = 16;
 const GROUP_ROW = 'group';
 const COUNTER_PREFIX = 'group|count|';
@@ -621,9 +628,18 @@ export class TableGroupStore implements GroupStore {
 
   // ---- indexes --------------------------------------------------------------------------------------------
 
-  async indexUserGroup(userId: string, groupId: string): Promise<void> {
+  async indexUserGroup(userId: string, groupId: string, options: { makeCurrent?: boolean } = {}): Promise<void> {
     // Upsert: the row is a pure function of its key, and rewriting it repairs a crash between join and index.
-    await this.tables.usergroups.upsertEntity({ partitionKey: toKey(userId), rowKey: groupId, userId }, 'Replace');
+    const index = { partitionKey: toKey(userId), rowKey: groupId, userId };
+    if (!options.makeCurrent) {
+      await this.tables.usergroups.upsertEntity(index, 'Replace');
+      return;
+    }
+    // The current-group row lives in the same partition, so both go in one transaction (one round trip).
+    await this.tables.usergroups.submitTransaction([
+      ['upsert', index, 'Replace'],
+      ['upsert', { partitionKey: toKey(userId), rowKey: CURRENT_GROUP_ROW, groupId }, 'Merge'],
+    ]);
   }
 
   async unindexUserGroup(userId: string, groupId: string): Promise<void> {
@@ -641,7 +657,8 @@ export class TableGroupStore implements GroupStore {
   }
 
   async listUserGroupIds(userId: string, page: PageQuery): Promise<Page<string>> {
-    const result = await this.userGroups.page(toKey(userId), '', page);
+    // Below the current-group row, which shares the partition.
+    const result = await this.userGroups.page(toKey(userId), '', { ...page, below: CURRENT_GROUP_ROW });
     return { items: result.items.map((row) => row.rowKey), continuationToken: result.continuationToken };
   }
 

@@ -17,10 +17,8 @@ export const TABLE_NAMES = [
   'photos',
   'settings',
   'limits',
-  // Posts (issue 10): request key -> group of the post it made (edits arrive without the group); each user's
-  // current group.
+  // Posts (issue 10): request key -> group of the post it made (edits arrive without the group).
   'postsources',
-  'currentgroups',
   // The delivery engine (src/delivery/): per-post delivery records, posts with unfinished fan-out, tenant lane leases.
   'deliveries',
   'outbox',
@@ -137,13 +135,13 @@ export class TableRepository<T extends object> {
   async page(
     partitionKey: string,
     rowKeyPrefix: string,
-    options: { pageSize: number; continuationToken?: string },
+    options: { pageSize: number; continuationToken?: string; below?: string },
   ): Promise<{ items: Stored<T>[]; continuationToken?: string }> {
     if (options.continuationToken !== undefined && !isContinuationToken(options.continuationToken)) {
       // Tokens come back from clients (a card button, the tab's query string): a damaged one is their mistake.
       throw new InvalidInputError('That page of results does not exist. Start again from the first page.');
     }
-    const upper = `${rowKeyPrefix}\uffff`;
+    const upper = options.below ?? `${rowKeyPrefix}\uffff`;
     const iterator = this.table
       .listEntities<T>({
         queryOptions: {

@@ -100,7 +100,7 @@ export async function startWebHarness(
     const posts = new TablePostStore(clients);
     const conversation = new ConversationService({
       posts,
-      current: new TableCurrentGroupStore(clients.currentgroups),
+      current: new TableCurrentGroupStore(clients.usergroups),
       engine: new RecordingDeliveryEngine(),
       limiter: new MemoryPostRateLimiter(),
     });
