@@ -117,7 +117,6 @@ export class MemoryGroupStore implements GroupStore {
     const row = this.groups.get(groupId, GROUP_ROW) as GroupRow | undefined;
     if (!row) throw new ConcurrentChangeError();
     const group = { ...row.group };
-    if (patch.photo) group.photo = patch.photo;
     if (patch.organization) {
       const { tenantId, organizationName, mappedBy, mappedAt } = patch.organization;
       Object.assign(group, { status: 'organization', tenantId, organizationName, mappedBy, mappedAt });

@@ -285,10 +285,6 @@ export class TableGroupStore implements GroupStore {
   async updateGroup(groupId: string, expectedVersion: string, patch: GroupPatch, audit: AuditEntry): Promise<void> {
     const changes: Partial<GroupEntity> = { changedAt: audit.at };
     if (patch.linkNonce !== undefined) changes.linkNonce = patch.linkNonce;
-    if (patch.photo) {
-      changes.photoVersion = patch.photo.version;
-      changes.photoContentType = patch.photo.contentType;
-    }
     if (patch.organization) {
       const { tenantId, organizationName, mappedBy, mappedAt } = patch.organization;
       Object.assign(changes, {
