@@ -78,10 +78,18 @@ export interface StorageFailure {
  * entity already exists..."), so that is read here, once, and nowhere else.
  */
 export function storageFailureOf(err: unknown): StorageFailure {
-  const status = err instanceof RestError ? err.statusCode : (err as { statusCode?: number } | undefined)?.statusCode;
+  const { statusCode, code } = (err ?? {}) as { statusCode?: number; code?: string };
+  // The service's error code stands in for a status the SDK did not set.
+  const status = (err instanceof RestError ? err.statusCode : statusCode) ?? (code ? STATUS_OF_CODE[code] : undefined);
   const match = /^(\d+):/.exec(err instanceof Error ? err.message : '');
   return { status, failedAction: match ? Number(match[1]) : undefined };
 }
+
+const STATUS_OF_CODE: Readonly<Record<string, number>> = {
+  EntityAlreadyExists: 409,
+  UpdateConditionNotSatisfied: 412,
+  ResourceNotFound: 404,
+};
 
 /** The HTTP status of a storage error. */
 export function statusOf(err: unknown): number | undefined {

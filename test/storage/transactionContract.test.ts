@@ -97,3 +97,16 @@ for (const [name, create] of implementations) {
     });
   });
 }
+
+describe('storageFailureOf, the one reader of storage errors', () => {
+  it('takes the status from the service\'s error code when the SDK set none', () => {
+    assert.equal(statusOf(Object.assign(new Error('x'), { code: 'EntityAlreadyExists' })), 409);
+    assert.equal(statusOf(Object.assign(new Error('x'), { code: 'UpdateConditionNotSatisfied' })), 412);
+    assert.equal(statusOf(Object.assign(new Error('x'), { code: 'ResourceNotFound' })), 404);
+  });
+
+  it('knows nothing of errors that are not storage errors', () => {
+    assert.deepEqual(storageFailureOf(new Error('boom')), { status: undefined, failedAction: undefined });
+    assert.deepEqual(storageFailureOf(undefined), { status: undefined, failedAction: undefined });
+  });
+});
