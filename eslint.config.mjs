@@ -17,6 +17,28 @@ const browserGlobals = Object.fromEntries(
   ['window', 'document', 'navigator', 'location', 'fetch', 'console', 'URL', 'URLSearchParams', 'setTimeout', 'clearTimeout', 'HTMLElement', 'Event', 'localStorage', 'sessionStorage'].map((n) => [n, 'readonly']),
 );
 
+/*
+ * Which folder may import which (docs/ARCHITECTURE.md explains why). Each entry forbids imports by pattern:
+ * `inside(name)` matches a relative import of that folder from anywhere in the repo ('../storage/x',
+ * '../src/storage/x', '../../cards/x'), `pkg(name)` a package and its subpaths.
+ */
+const inside = (folder) => `^(\\.\\./)+(src/)?${folder}(/|$)`;
+const pkg = (name) => `^${name}(/|$)`;
+const forbid = (message, ...regexes) => regexes.map((regex) => ({ regex, message }));
+const boundary = (...patterns) => ({ 'no-restricted-imports': ['error', { patterns: patterns.flat(Infinity) }] });
+const teamsPackages = (message) => forbid(message, '^botbuilder', '^botframework-');
+const noTests = forbid('Production code never imports tests.', '^(\\.\\./)+test/');
+const deliveryRules = [
+  forbid('The delivery engine knows nothing of the conversation, the cards, the web or the domain.', inside('dialogs'), inside('cards'), inside('web'), inside('groups')),
+  forbid('HTTP serving lives in src/web.', pkg('restify')),
+  noTests,
+];
+const storageRules = [
+  forbid('Storage implements ports; it knows nothing of dialogs, cards, the web or sign-in.', inside('dialogs'), inside('cards'), inside('web'), inside('auth')),
+  forbid('HTTP serving lives in src/web.', pkg('restify')),
+  noTests,
+];
+
 export default defineConfig(
   globalIgnores(['dist/', 'build/', 'node_modules/', '.data/', '.test-tmp/', 'coverage/', 'src/web/tab/dist/']),
   js.configs.recommended,
@@ -48,5 +70,72 @@ export default defineConfig(
     // Browser code of the tab.
     files: ['src/web/tab/client/**'],
     languageOptions: { globals: browserGlobals },
+  },
+  {
+    // The domain: plain TypeScript over its ports; errors from src/errors.ts and the delivery port only.
+    files: ['src/groups/**/*.ts'],
+    rules: boundary(
+      teamsPackages('The domain (src/groups) knows nothing of Teams or botbuilder.'),
+      forbid('The domain reaches storage only through its ports (src/groups/ports.ts).', pkg('@azure/[^/]+'), inside('storage')),
+      forbid('The domain knows nothing of the web, sign-in, documents, dialogs or cards.', pkg('restify'), inside('web'), inside('auth'), inside('documents'), inside('dialogs'), inside('cards')),
+      forbid('The domain may use the delivery engine\'s ports only.', '^(\\.\\./)+(src/)?delivery/(?!ports$)'),
+      noTests,
+    ),
+  },
+  {
+    // The delivery engine: no botbuilder at all; the Bot Connector client only in its sender.
+    files: ['src/delivery/**/*.ts'],
+    ignores: ['src/delivery/botFrameworkSender.ts'],
+    rules: boundary(teamsPackages('Only src/delivery/botFrameworkSender.ts talks to the Bot Connector; the engine sends through ChannelSender.'), deliveryRules),
+  },
+  {
+    files: ['src/delivery/botFrameworkSender.ts'],
+    rules: boundary(forbid('The sender needs the Bot Connector client only, not botbuilder.', '^botbuilder'), deliveryRules),
+  },
+  {
+    // Storage: botbuilder only where it implements botbuilder's Storage interface.
+    files: ['src/storage/**/*.ts'],
+    ignores: ['src/storage/tableStorage.ts'],
+    rules: boundary(teamsPackages('Storage knows nothing of Teams (only tableStorage.ts implements botbuilder Storage).'), storageRules),
+  },
+  {
+    files: ['src/storage/tableStorage.ts'],
+    rules: boundary(storageRules),
+  },
+  {
+    // Document making (posters, emails): pure functions of their input.
+    files: ['src/documents/**/*.ts'],
+    rules: boundary(
+      teamsPackages('Documents know nothing of Teams.'),
+      forbid('Documents are pure: no storage, domain, web, sign-in, delivery, dialogs or cards.', pkg('@azure/[^/]+'), pkg('restify'), inside('storage'), inside('groups'), inside('web'), inside('auth'), inside('delivery'), inside('dialogs'), inside('cards')),
+      noTests,
+    ),
+  },
+  {
+    // Sign-in and channel authentication.
+    files: ['src/auth/**/*.ts'],
+    rules: boundary(
+      forbid('Authentication knows nothing of storage, the domain, delivery, the web, dialogs or cards.', inside('storage'), inside('groups'), inside('delivery'), inside('web'), inside('dialogs'), inside('cards')),
+      noTests,
+    ),
+  },
+  {
+    // Cards: builders of Adaptive Card JSON from plain data; they read nothing and decide nothing.
+    files: ['cards/**/*.ts'],
+    rules: boundary(
+      forbid('Cards are built from plain data: no storage, domain, web, delivery or sign-in (pass what they show).', inside('src'), pkg('@azure/[^/]+'), pkg('restify')),
+      forbid('Cards know nothing of dialogs.', inside('dialogs'), pkg('botbuilder-dialogs'), pkg('botframework-connector')),
+      noTests,
+    ),
+  },
+  {
+    // The web (HTTP routes and pages): never the conversation.
+    files: ['src/web/**/*.ts'],
+    ignores: ['src/web/tab/client/**'],
+    rules: boundary(forbid('The web routes know nothing of the conversation (dialogs).', inside('dialogs'), pkg('botbuilder-dialogs')), noTests),
+  },
+  {
+    files: ['dialogs/**/*.ts', 'src/*.ts'],
+    rules: boundary(noTests),
   },
 );

@@ -11,8 +11,8 @@
  *   data merged with the card's inputs.
  *
  * The handlers do not care: `parseCardAction` reads both an Action.Submit `value` and an Action.Execute invoke
- * `value`, and `executeButton` exists for hosts where Universal Actions work (or once Teams mobile is fixed:
- * swapping `button` for `executeButton` is the whole change). Refreshing a card in place works either way:
+ * `value` (an Action.Execute button carries `verb` and the same `actionData`; none is built until Teams mobile
+ * supports it, so there is no builder for one). Refreshing a card in place works either way:
  * the glue sends the same builder's attachment with `updateActivity(replyToId)` for a Submit, or returns it as
  * the invoke response (`toInvokeResponse`) for an Execute.
  */
@@ -20,7 +20,6 @@ import type { Attachment, AdaptiveCardInvokeResponse } from 'botbuilder';
 import type {
   ActionStyle,
   AdaptiveCardJson,
-  ExecuteAction,
   OpenUrlAction,
   ShowCardAction,
   SubmitAction,
@@ -40,17 +39,6 @@ export interface ButtonOptions {
 /** A button that reaches the bot on every Teams client (Action.Submit carrying `{ verb, ...data }`). */
 export function button(title: string, verb: CardVerb, data: CardData = {}, options: ButtonOptions = {}): SubmitAction {
   return { type: 'Action.Submit', title, data: actionData(verb, data), ...options };
-}
-
-/** The Universal Actions form of `button`: an `adaptiveCard/action` invoke on Teams desktop and web. */
-export function executeButton(
-  title: string,
-  verb: CardVerb,
-  data: CardData = {},
-  options: ButtonOptions = {},
-): ExecuteAction {
-  // `verb` is required for the invoke to reach the bot (teams.ts#368); the data repeats it so one parser fits both.
-  return { type: 'Action.Execute', title, verb, data: actionData(verb, data), ...options };
 }
 
 export function openUrl(title: string, url: string, tooltip?: string): OpenUrlAction {

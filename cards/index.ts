@@ -12,7 +12,6 @@ export * from './createGroupPrompts';
 export * from './confirmation';
 export * from './members';
 export * from './myGroups';
-export * from './joined';
 export * from './memberJoinedNotice';
 export * from './organizationMapped';
 export * from './documents';

@@ -28,7 +28,6 @@ export const CARD_VERBS = [
   'skipPhoto', // {} during "new group"
   'cancel', // {}
   'help', // {}
-  'more', // { groupId }: the Group Info actions as a new card, where Action.ShowCard is awkward
   'orgGroupsPage', // { continuationToken }: organization admins' list of groups
   'exportGroup', // { groupId }: organization admins; the bot replies with a download link
   'replyToPost', // { groupId, seq } + input replyText: a reply posted to that group, whatever the current group

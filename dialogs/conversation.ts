@@ -388,7 +388,6 @@ export class Conversation implements TurnHandlers {
       case 'myGroupsPage':
         return actions.myGroups(req, token);
       case 'showGroupInfo':
-      case 'more':
         return actions.groupInfo(req, groupId);
       case 'showInvite':
         return actions.invite(req, groupId);

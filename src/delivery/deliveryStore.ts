@@ -236,9 +236,7 @@ export class DeliveryStore {
   }
 }
 
-/** A failed transaction reports the failing operation's status in the error; 409/412 are "someone was first". */
+/** A failed transaction reports the failing operation's status; 409/412 are "someone was first". */
 function isTransactionConflict(err: unknown): boolean {
-  const status = (err as { statusCode?: number }).statusCode;
-  const code = (err as { code?: string }).code ?? '';
-  return status === 409 || status === 412 || /EntityAlreadyExists|UpdateConditionNotSatisfied/.test(code);
+  return isAlreadyExists(err) || isPreconditionFailed(err);
 }

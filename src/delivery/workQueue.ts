@@ -1,5 +1,6 @@
 import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
 import type { Logger } from '../logger';
+import { isNotFound } from '../storage/tables';
 
 /** A message taken from the queue: its body and what is needed to extend, release or delete it. */
 export interface WorkMessage<T> {
@@ -97,7 +98,7 @@ export class WorkQueue<T> {
     try {
       await this.queue.deleteMessage(message.id, message.popReceipt);
     } catch (err) {
-      if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+      if (!isNotFound(err)) throw err;
     }
   }
 

@@ -587,19 +587,6 @@ export class GroupService {
 
   // ---- photo ----------------------------------------------------------------------------------------------
 
-  /** Admins only. The image must already be resized (under 48 KiB). */
-  async setPhoto(groupId: string, actor: UserRef, input: { bytes: Buffer; contentType: string }): Promise<Group> {
-    const photo = preparePhoto(input);
-    return this.retrying(async () => {
-      const record = await this.requireGroup(groupId);
-      requireAdmin(record, { user: actor }, 'Only group admins can change the group photo.');
-      await this.store.putPhoto(groupId, photo);
-      const ref = { version: photo.version, contentType: photo.contentType };
-      await this.store.updateGroup(groupId, record.version, { photo: ref }, this.audit(groupId, 'photo_set', actor));
-      return publicGroup({ ...record.group, photo: ref });
-    });
-  }
-
   async getPhoto(groupId: string): Promise<GroupPhoto> {
     const photo = await this.store.getPhoto(groupId);
     if (!photo) throw new NotFoundError('This group has no photo.');

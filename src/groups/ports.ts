@@ -1,5 +1,5 @@
 import { ConflictError } from '../errors';
-import type { AuditEntry, Ban, Group, GroupPhoto, GroupPhotoRef, JoinScope, Member, Page, Role, UserRef } from './model';
+import type { AuditEntry, Ban, Group, GroupPhoto, JoinScope, Member, Page, Role, UserRef } from './model';
 
 /** A page request with the size already decided by the service. */
 export interface PageQuery {
@@ -143,7 +143,6 @@ export interface OrganizationMapping {
 
 export interface GroupPatch {
   linkNonce?: string;
-  photo?: GroupPhotoRef;
   organization?: OrganizationMapping;
 }
 

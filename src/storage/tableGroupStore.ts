@@ -12,7 +12,7 @@ import {
   type NewGroup,
   type PageQuery,
 } from '../groups/ports';
-import { isAlreadyExists, isNotFound, isPreconditionFailed, statusOf, TableRepository, type TableClients } from './tables';
+import { failedActionOf, isAlreadyExists, isNotFound, isPreconditionFailed, statusOf, TableRepository, type TableClients } from './tables';
 
 /*
  * Layout. Everything about one group lives in ONE partition of `groups` (PartitionKey = groupId), so each
@@ -175,12 +175,6 @@ function auditRowKey(at: string, order?: number): string {
   return `${AUDIT_PREFIX}${String(inverted).padStart(13, '0')}|${suffix}`;
 }
 
-/** A transaction error's message starts with the index of the failing action ("1:The specified entity ..."). */
-function failedActionIndex(err: unknown): number | undefined {
-  const match = /^(\d+):/.exec(err instanceof Error ? err.message : '');
-  return match ? Number(match[1]) : undefined;
-}
-
 /** Drops undefined properties: a Merge must not send them, and Table Storage has no null. */
 function defined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
@@ -241,7 +235,7 @@ export class TableGroupStore implements GroupStore {
       return true;
     } catch (err) {
       // Only a conflict on the group row itself (action 0) means "this group exists".
-      if (isAlreadyExists(err) && (failedActionIndex(err) ?? 0) === 0) return false;
+      if (isAlreadyExists(err) && (failedActionOf(err) ?? 0) === 0) return false;
       throw err;
     }
   }
@@ -298,10 +292,6 @@ export class TableGroupStore implements GroupStore {
   async updateGroup(groupId: string, expectedVersion: string, patch: GroupPatch, audit: AuditEntry): Promise<void> {
     const changes: Partial<GroupEntity> = { changedAt: audit.at };
     if (patch.linkNonce !== undefined) changes.linkNonce = patch.linkNonce;
-    if (patch.photo) {
-      changes.photoVersion = patch.photo.version;
-      changes.photoContentType = patch.photo.contentType;
-    }
     if (patch.organization) {
       const { tenantId, organizationName, mappedBy, mappedAt } = patch.organization;
       Object.assign(changes, {
@@ -441,7 +431,7 @@ export class TableGroupStore implements GroupStore {
         return;
       } catch (err) {
         const status = statusOf(err);
-        const failed = failedActionIndex(err);
+        const failed = failedActionOf(err);
         if (status === 404) {
           this.shardCache.delete(groupId);
           throw new NotFoundError(GROUP_GONE, { cause: err });
@@ -538,7 +528,7 @@ export class TableGroupStore implements GroupStore {
         return;
       } catch (err) {
         // Only a lost race on the counter shard is ours to retry; anything else the service must re-decide.
-        if (isPreconditionFailed(err) && shard && failedActionIndex(err) === shardIndex) {
+        if (isPreconditionFailed(err) && shard && failedActionOf(err) === shardIndex) {
           this.shardCache.delete(groupId);
           await backoff(attempt);
           continue;

@@ -15,7 +15,7 @@ import {
   type PostStore,
 } from '../groups/posts';
 import { toKey } from './tableGroupStore';
-import { isNotFound, statusOf, TableRepository, type TableClients } from './tables';
+import { failedActionOf, isNotFound, statusOf, TableRepository, type TableClients } from './tables';
 
 /*
  * Layout (issue 10). A group's conversation lives in the group's own partition of `groups`, beside its members:
@@ -113,12 +113,6 @@ interface PendingPost {
   post: NewPost;
   resolve(outcome: { seq: number; created: boolean }): void;
   reject(err: unknown): void;
-}
-
-/** A transaction error's message starts with the index of the failing action ("1:The specified entity ..."). */
-function failedActionIndex(err: unknown): number | undefined {
-  const match = /^(\d+):/.exec(err instanceof Error ? err.message : '');
-  return match ? Number(match[1]) : undefined;
 }
 
 function defined<T extends object>(value: T): T {
@@ -274,7 +268,7 @@ export class TablePostStore implements PostStore, FanoutSource {
         return;
       } catch (err) {
         const status = statusOf(err);
-        const failed = failedActionIndex(err);
+        const failed = failedActionOf(err);
         this.counters.delete(groupId);
         if (failed !== undefined && failed >= 1 && failed < memberIndex) {
           const index = Math.floor((failed - 1) / 2);

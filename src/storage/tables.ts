@@ -63,9 +63,40 @@ export async function ensureTables(clients: TableClients): Promise<void> {
   );
 }
 
-/** The HTTP status of a storage error. Single-entity errors leave `code` undefined, so status is what counts. */
+/** What a failed storage call means: its HTTP status and, for an entity-group transaction, the failed action. */
+export interface StorageFailure {
+  status?: number;
+  /** The index of the action that failed a transaction (0-based), when the service says which. */
+  failedAction?: number;
+}
+
+/**
+ * The one place that reads a storage error. Single-entity errors leave `code` undefined, so the status is what
+ * counts; a failed transaction names its failing action only at the start of its message ("1:The specified
+ * entity already exists..."), so that is read here, once, and nowhere else.
+ */
+export function storageFailureOf(err: unknown): StorageFailure {
+  const { statusCode, code } = (err ?? {}) as { statusCode?: number; code?: string };
+  // The service's error code stands in for a status the SDK did not set.
+  const status = (err instanceof RestError ? err.statusCode : statusCode) ?? (code ? STATUS_OF_CODE[code] : undefined);
+  const match = /^(\d+):/.exec(err instanceof Error ? err.message : '');
+  return { status, failedAction: match ? Number(match[1]) : undefined };
+}
+
+const STATUS_OF_CODE: Readonly<Record<string, number>> = {
+  EntityAlreadyExists: 409,
+  UpdateConditionNotSatisfied: 412,
+  ResourceNotFound: 404,
+};
+
+/** The HTTP status of a storage error. */
 export function statusOf(err: unknown): number | undefined {
-  return err instanceof RestError ? err.statusCode : (err as { statusCode?: number } | undefined)?.statusCode;
+  return storageFailureOf(err).status;
+}
+
+/** The index of the action that failed a transaction, when the service named it. */
+export function failedActionOf(err: unknown): number | undefined {
+  return storageFailureOf(err).failedAction;
 }
 
 export const isNotFound = (err: unknown) => statusOf(err) === 404;

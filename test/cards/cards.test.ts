@@ -9,7 +9,6 @@ import {
   buildAskGroupPhotoCard,
   buildConfirmationCard,
   buildDocumentDetailsCard,
-  buildDocumentsCard,
   buildEmailCard,
   buildPosterCard,
   buildErrorCard,
@@ -17,7 +16,6 @@ import {
   buildHelpCard,
   buildShortHelpCard,
   buildInviteCard,
-  buildJoinedCard,
   buildMemberJoinedNoticeCard,
   buildMembersCard,
   buildMyGroupsCard,
@@ -129,11 +127,6 @@ const CASES: CardCase[] = [
     verbs: ['showGroupInfo', 'showGroupInfo', 'myGroupsPage', 'createGroup'],
   },
   {
-    name: 'joined',
-    build: (t) => buildJoinedCard({ groupId: 'g1', groupName: t, memberCount: 5, organizationName: t }),
-    verbs: ['showGroupInfo', 'showInvite', 'myGroups'],
-  },
-  {
     name: 'member joined notice',
     build: (t) => buildMemberJoinedNoticeCard({ groupId: 'g1', groupName: t, memberName: t, memberCount: 6 }),
     verbs: ['showMembers', 'resetLink'],
@@ -142,19 +135,6 @@ const CASES: CardCase[] = [
     name: 'organization mapped',
     build: (t) => buildOrganizationMappedCard({ groupId: 'g1', groupName: t, organizationName: t, mappedBy: t, mappedAt: WHEN }),
     verbs: ['poster', 'showInvite', 'showGroupInfo'],
-  },
-  {
-    name: 'documents',
-    build: (t) =>
-      buildDocumentsCard({
-        groupId: 'g1',
-        groupName: t,
-        posterUrl: 'https://files.contoso.example/poster.pptx?sig=abc',
-        emailFileUrl: 'https://files.contoso.example/email.eml?sig=abc',
-        mailto: { subject: `Join ${t}`, body: `Open ${LINK}` },
-        expiresAt: WHEN,
-      }),
-    verbs: ['showInvite'],
   },
   {
     name: 'short help',

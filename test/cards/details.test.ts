@@ -1,7 +1,7 @@
 /** Card-specific behaviour beyond "valid, small, literal": what each card shows and offers. */
 import assert from 'node:assert/strict';
 import {
-  buildDocumentsCard,
+  buildEmailCard,
   buildGroupInfoCard,
   buildInviteCard,
   buildMembersCard,
@@ -157,24 +157,21 @@ describe('the my groups card', () => {
   });
 });
 
-describe('the documents card', () => {
-  it('links to the signed poster and email and a mailto with the email', () => {
-    const card = buildDocumentsCard({
+describe('the email card', () => {
+  it('links to the signed email and a mailto with the email', () => {
+    const card = buildEmailCard({
       groupId: 'g1',
       groupName: 'Sales',
-      posterUrl: 'https://f.example/p.pptx?sig=1',
       emailFileUrl: 'https://f.example/e.eml?sig=1',
       mailto: { subject: 'Join Sales & more', body: 'Line 1\nLine 2' },
+      canEdit: false,
     });
-    assert.equal(button(card, 'Download poster').url, 'https://f.example/p.pptx?sig=1');
     assert.equal(button(card, 'Download email').url, 'https://f.example/e.eml?sig=1');
     assert.equal(button(card, 'Write the email').url, 'mailto:?subject=Join%20Sales%20%26%20more&body=Line%201%0D%0ALine%202');
   });
 
   it('refuses a download link that is not https', () => {
-    assert.throws(() =>
-      buildDocumentsCard({ groupId: 'g1', groupName: 'S', posterUrl: 'javascript:alert(1)', emailFileUrl: 'https://f.example/e.eml' }),
-    );
+    assert.throws(() => buildEmailCard({ groupId: 'g1', groupName: 'S', emailFileUrl: 'javascript:alert(1)', canEdit: false }));
   });
 
   it('encodes mailto links per RFC 6068', () => {
