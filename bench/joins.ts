@@ -13,7 +13,7 @@ import { runJoinStorm } from './joinStorm';
 
 const IN_FLIGHT = 20;
 const TABLE_PREFIX = 'bench';
-const TARGET_RATIO = 0.25;
+const TARGET_RATIO = 0.22;
 const GROUP_NAME = 'Join Storm';
 /** A 200-byte entity for the raw insert baseline. */
 const RAW_PAYLOAD = 'x'.repeat(200);

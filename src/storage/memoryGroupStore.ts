@@ -253,6 +253,7 @@ export class MemoryGroupStore implements GroupStore {
 
   // ---- indexes --------------------------------------------------------------------------------------------
 
+  // `makeCurrent` is not kept: the current group is read by the conversation's own store, which runs on tables.
   async indexUserGroup(userId: string, groupId: string): Promise<void> {
     setOf(this.userGroups, userId).add(groupId);
   }
