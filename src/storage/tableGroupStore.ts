@@ -13,6 +13,7 @@ import {
   type PageQuery,
 } from '../groups/ports';
 import { failedActionOf, isAlreadyExists, isNotFound, isPreconditionFailed, statusOf, TableRepository, type TableClients } from './tables';
+import { GroupCommit } from './groupCommit';
 
 /*
  * Layout. Everything about one group lives in ONE partition of `groups` (PartitionKey = groupId), so each
@@ -74,10 +75,6 @@ interface PendingJoin {
   reject(err: unknown): void;
 }
 
-interface JoinBatch {
-  queue: PendingJoin[];
-  running: boolean;
-}
 const SHARD_CACHE_LIMIT = 1000;
 const INDEX_CLEANUP_CONCURRENCY = 8;
 
@@ -200,7 +197,7 @@ export class TableGroupStore implements GroupStore {
   private readonly shardCache = new Map<string, Shard[]>();
   private readonly groupReads = new Map<string, Promise<GroupRecord | undefined>>();
   /** Joins waiting for their group's next transaction (see addMember). Work in progress, not data. */
-  private readonly joinBatches = new Map<string, JoinBatch>();
+  private readonly joinBatches = new GroupCommit<PendingJoin>(MAX_JOINS_PER_TRANSACTION, (groupId, joins) => this.commitJoins(groupId, joins));
 
   constructor(private readonly tables: TableClients) {
     this.memberRows = new TableRepository(tables.groups);
@@ -378,36 +375,14 @@ export class TableGroupStore implements GroupStore {
    */
   addMember(member: Member, audit: AuditEntry): Promise<JoinOutcome> {
     const groupId = member.groupId;
-    let batch = this.joinBatches.get(groupId);
-    if (!batch) {
-      batch = { queue: [], running: false };
-      this.joinBatches.set(groupId, batch);
-    }
-    const twin = batch.queue.find((j) => j.member.user.id === member.user.id);
+    const twin = this.joinBatches.waiting(groupId).find((j) => j.member.user.id === member.user.id);
     // The same person twice in one transaction is refused outright by the service: the second copy
     // follows the first and is then "already a member".
     if (twin) return twin.done.then((outcome) => (outcome === 'added' ? 'already_member' : outcome));
     let settle!: { resolve: (outcome: JoinOutcome) => void; reject: (err: unknown) => void };
     const done = new Promise<JoinOutcome>((resolve, reject) => (settle = { resolve, reject }));
-    batch.queue.push({ member, audit, done, ...settle });
-    if (!batch.running) void this.runJoinBatches(groupId, batch);
+    this.joinBatches.add(groupId, { member, audit, done, ...settle });
     return done;
-  }
-
-  private async runJoinBatches(groupId: string, batch: JoinBatch): Promise<void> {
-    batch.running = true;
-    try {
-      // Let the joins of this moment gather before the first transaction.
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      while (batch.queue.length > 0) {
-        const chunk = batch.queue.splice(0, MAX_JOINS_PER_TRANSACTION);
-        await this.commitJoins(groupId, chunk).catch((err: unknown) => chunk.forEach((j) => j.reject(err)));
-      }
-    } finally {
-      batch.running = false;
-      if (batch.queue.length > 0) void this.runJoinBatches(groupId, batch);
-      else this.joinBatches.delete(groupId);
-    }
   }
 
   private async commitJoins(groupId: string, joins: PendingJoin[]): Promise<void> {

@@ -16,6 +16,7 @@ import {
 } from '../groups/posts';
 import { toKey } from './tableGroupStore';
 import { failedActionOf, isNotFound, statusOf, TableRepository, type TableClients } from './tables';
+import { GroupCommit } from './groupCommit';
 
 /*
  * Layout (issue 10). A group's conversation lives in the group's own partition of `groups`, beside its members:
@@ -124,7 +125,7 @@ export class TablePostStore implements PostStore, FanoutSource {
   private readonly members: TableRepository<MemberEntity>;
   private readonly sources: TableRepository<{ groupId: string }>;
   private readonly counters = new Map<string, Counter>();
-  private readonly queues = new Map<string, { pending: PendingPost[]; running: boolean }>();
+  private readonly queues = new GroupCommit<PendingPost>(MAX_POSTS_PER_TRANSACTION, (groupId, posts) => this.commit(groupId, posts));
 
   constructor(private readonly tables: Pick<TableClients, 'groups' | 'postsources'>) {
     this.rows = new TableRepository(tables.groups);
@@ -186,13 +187,7 @@ export class TablePostStore implements PostStore, FanoutSource {
   // ---- accepting ------------------------------------------------------------------------------------------
 
   async accept(post: NewPost): Promise<{ seq: number; created: boolean }> {
-    let queue = this.queues.get(post.groupId);
-    if (!queue) {
-      queue = { pending: [], running: false };
-      this.queues.set(post.groupId, queue);
-    }
-    const done = new Promise<{ seq: number; created: boolean }>((resolve, reject) => queue.pending.push({ post, resolve, reject }));
-    if (!queue.running) void this.drain(post.groupId, queue);
+    const done = new Promise<{ seq: number; created: boolean }>((resolve, reject) => this.queues.add(post.groupId, { post, resolve, reject }));
     // The index beside the transaction, by upsert (its content is a function of its key). Either may fail
     // alone: an index row without its post is read as "no post"; a post whose index write failed fails the
     // request, and its retry finds the post (409 on its idempotency row) and writes the index again.
@@ -201,21 +196,6 @@ export class TablePostStore implements PostStore, FanoutSource {
       this.tables.postsources.upsertEntity({ partitionKey: post.sourceKey, rowKey: SOURCE_INDEX_ROW, groupId: post.groupId }, 'Replace'),
     ]);
     return outcome;
-  }
-
-  private async drain(groupId: string, queue: { pending: PendingPost[]; running: boolean }): Promise<void> {
-    queue.running = true;
-    try {
-      await new Promise<void>((resolve) => setImmediate(resolve)); // let the posts of this moment gather
-      while (queue.pending.length > 0) {
-        const chunk = queue.pending.splice(0, MAX_POSTS_PER_TRANSACTION);
-        await this.commit(groupId, chunk).catch((err: unknown) => chunk.forEach((p) => p.reject(err)));
-      }
-    } finally {
-      queue.running = false;
-      if (queue.pending.length > 0) void this.drain(groupId, queue);
-      else this.queues.delete(groupId);
-    }
   }
 
   private async commit(groupId: string, batch: PendingPost[]): Promise<void> {
