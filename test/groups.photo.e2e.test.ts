@@ -129,6 +129,27 @@ describe('Groups, end to end: the group photo', function () {
     await expectStoredPhoto(String(buttonData(info, 'showInvite').groupId));
   });
 
+  it('takes a picture the channel hosts (image/png on the serviceUrl) in a local run without an app id, with no token to ask for', async () => {
+    const owner = testUser();
+    t.channel.hosted = (req, res) => {
+      if (req.url !== '/attachments/team.png') return false;
+      res.writeHead(200, { 'content-type': 'image/png', 'content-length': String(png.length) });
+      res.end(png);
+      return true;
+    };
+    try {
+      await chat.say(owner, 'new group Hosted Photo');
+      const created = await chat.say(owner, '', {
+        attachments: [{ contentType: 'image/png', contentUrl: `${t.channel.serviceUrl.replace(/\/$/, '')}/attachments/team.png`, name: 'team.png' }],
+      });
+      const info = groupInfoOf(created);
+      assert.ok(photoUrlIn(info), textOf(created));
+      await expectStoredPhoto(String(buttonData(info, 'showInvite').groupId));
+    } finally {
+      t.channel.hosted = undefined;
+    }
+  });
+
   it('refuses a link that serves a web page with a friendly message, keeps asking, and creates nothing', async () => {
     const owner = testUser();
     await chat.say(owner, 'new group Wrong Link');

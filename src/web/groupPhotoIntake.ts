@@ -215,6 +215,8 @@ export function decodeImageDataUrl(dataUrl: string, maxBytes = DEFAULT_MAX_BYTES
 async function botToken(context: TurnContext): Promise<string | undefined> {
   const adapter = context.adapter as { ConnectorClientKey?: symbol };
   const client = adapter.ConnectorClientKey ? context.turnState.get(adapter.ConnectorClientKey) : undefined;
-  const credentials = (client as { credentials?: { getToken?: () => Promise<string> } } | undefined)?.credentials;
-  return credentials?.getToken ? (await credentials.getToken()) || undefined : undefined;
+  const credentials = (client as { credentials?: { appId?: string; getToken?: () => Promise<string> } } | undefined)?.credentials;
+  // Without an app id (a local run) there is no token to get: the SDK throws rather than answering empty.
+  if (!credentials?.getToken || !credentials.appId) return undefined;
+  return (await credentials.getToken()) || undefined;
 }
