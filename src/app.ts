@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { CloudAdapter, ConversationState, UserState, type TurnContext } from 'botbuilder';
 import type { Request, Response } from 'restify';
-import type { AppConfig } from './config';
+import { ConfigError, type AppConfig } from './config';
 import { InvalidInputError, NotFoundError } from './errors';
 import type { Logger } from './logger';
 import { KaizalaBot } from './bot';
@@ -147,7 +147,7 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
     const copies = createPostCopyRenderer(postStore, config.PUBLIC_URL);
     const engine =
       options.createDeliveryEngine?.({ source: postStore, render: copies.render, logger }) ??
-      createDeliveryEngine({
+      queueEngineOrExplain(() => createDeliveryEngine({
         config,
         connectionString,
         prefix: tablePrefix ?? '',
@@ -157,7 +157,7 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
         logger,
         getToken: channelTokenSource(config, options.fetch ? { fetch: options.fetch } : {}),
         tuning: options.deliveryTuning,
-      });
+      }));
     /** A removal from a group the organization owns also deletes what was delivered to that member (issue 10). */
     const deleteCopiesIfOwned = async (groupId: string, userId: string) => {
       background.run('delete a removed member\'s copies', async () => {
@@ -338,3 +338,14 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
   }
 }
 
+/** The engine needs the account's queues: a connection string without a queue endpoint fails start-up in words. */
+function queueEngineOrExplain(create: () => DeliveryEngine): DeliveryEngine {
+  try {
+    return create();
+  } catch (err) {
+    throw new ConfigError(
+      'STORAGE_CONNECTION_STRING',
+      `cannot reach the storage account's queues, which the group conversation's delivery needs (${(err as Error).message}). Use the account's full connection string (with QueueEndpoint for Azurite).`,
+    );
+  }
+}
