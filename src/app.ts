@@ -53,7 +53,7 @@ import { MemoryPostRateLimiter } from './postRateLimiter';
 import { PostRetentionSweeper } from './postRetention';
 import type { DeliveryEngine, FanoutSource, RenderCopy } from './delivery/ports';
 import { createDeliveryEngine } from './delivery/index';
-import type { QueueDeliveryEngineOptions } from './delivery/engine';
+import type { QueueDeliveryEngine, QueueDeliveryEngineOptions } from './delivery/engine';
 
 /** The bot's display name, as in the manifest. */
 export const BOT_NAME = 'Kaizala Groups';
@@ -96,6 +96,7 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
   const { logger, tablePrefix } = options;
   let embedded: EmbeddedAzurite | undefined;
   let dropStorageCaches = () => {};
+  let dropEngineCaches = () => {};
   let connectionString = config.STORAGE_CONNECTION_STRING;
   if (!connectionString) {
     // A replaced storage child may lack its last unsaved writes: nothing cached from before may be trusted.
@@ -125,6 +126,7 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
       groupStore.dropCaches();
       groups.dropCaches();
       postStore.dropCaches();
+      dropEngineCaches();
     };
     // Its own key, derived from the app secret, so a signed URL can never stand in for an invite token.
     const signer = new UrlSigner({ secret: createHmac('sha256', appSecret).update('signed-urls').digest(), publicUrl: config.PUBLIC_URL });
@@ -158,6 +160,7 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
         getToken: channelTokenSource(config, options.fetch ? { fetch: options.fetch } : {}),
         tuning: options.deliveryTuning,
       }));
+    dropEngineCaches = () => (engine as Partial<QueueDeliveryEngine>).dropCaches?.();
     /** A removal from a group the organization owns also deletes what was delivered to that member (issue 10). */
     const deleteCopiesIfOwned = async (groupId: string, userId: string) => {
       background.run('delete a removed member\'s copies', async () => {
