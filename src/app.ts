@@ -53,7 +53,7 @@ import { MemoryPostRateLimiter } from './postRateLimiter';
 import { PostRetentionSweeper } from './postRetention';
 import type { DeliveryEngine, FanoutSource, RenderCopy } from './delivery/ports';
 import { createDeliveryEngine } from './delivery/index';
-import type { QueueDeliveryEngine, QueueDeliveryEngineOptions } from './delivery/engine';
+import type { QueueDeliveryEngineOptions } from './delivery/engine';
 
 /** The bot's display name, as in the manifest. */
 export const BOT_NAME = 'Kaizala Groups';
@@ -147,7 +147,7 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
     // adapter's credentials, straight on the Bot Connector API (it owns retries and Teams' limits).
     const postStore = new TablePostStore(tables);
     const copies = createPostCopyRenderer(postStore, config.PUBLIC_URL);
-    const engine =
+    const engine: DeliveryEngine & { dropCaches?(): void } =
       options.createDeliveryEngine?.({ source: postStore, render: copies.render, logger }) ??
       queueEngineOrExplain(() => createDeliveryEngine({
         config,
@@ -160,9 +160,10 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
         getToken: channelTokenSource(config, options.fetch ? { fetch: options.fetch } : {}),
         tuning: options.deliveryTuning,
       }));
-    dropEngineCaches = () => (engine as Partial<QueueDeliveryEngine>).dropCaches?.();
+    dropEngineCaches = () => engine.dropCaches?.();
     /** A removal from a group the organization owns also deletes what was delivered to that member (issue 10). */
-    const deleteCopiesIfOwned = async (groupId: string, userId: string) => {
+    const deleteCopiesIfOwned = async (groupId: string, userId: string): Promise<void> => {
+      // After the answer (the removal is done; the deletions go through the tenant's lane at Teams' pace).
       background.run('delete a removed member\'s copies', async () => {
         const group = await groups.getGroup(groupId);
         if (group.tenantId) await engine.deleteCopiesFor(groupId, userId);
