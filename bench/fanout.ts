@@ -9,7 +9,6 @@ import { WorkQueue } from '../src/delivery/workQueue';
 import { createLogger } from '../src/logger';
 import { startEmbeddedAzurite } from '../src/storage/embeddedAzurite';
 import { createTableClients, ensureTables, type TableClients } from '../src/storage/tables';
-import { startAzuriteQueue } from '../test/helpers/azuriteQueue';
 import { MemoryFanout } from '../test/helpers/memoryFanout';
 import { startCountingProxy } from './countingProxy';
 import type { Verdict } from './lib';
@@ -36,10 +35,9 @@ interface Env {
 }
 
 async function startEnv(): Promise<Env> {
-  const azurite = await startEmbeddedAzurite();
-  const queue = await startAzuriteQueue();
+  const azurite = await startEmbeddedAzurite({ queue: true });
   const tableProxy = await startCountingProxy(azurite.port);
-  const queueProxy = await startCountingProxy(queue.port);
+  const queueProxy = await startCountingProxy(azurite.queuePort!);
   const queuePort = /TableEndpoint=http:\/\/127\.0\.0\.1:(\d+)/.exec(queueProxy.connectionString)![1];
   const connectionString = `${tableProxy.connectionString}QueueEndpoint=http://127.0.0.1:${queuePort}/devstoreaccount1;`;
   const tables = createTableClients({ connectionString, prefix: 'fanout' });
@@ -58,7 +56,7 @@ async function startEnv(): Promise<Env> {
     async stop() {
       await channel.stop();
       await Promise.all([tableProxy.close(), queueProxy.close()]);
-      await Promise.all([azurite.stop(), queue.stop()]);
+      await azurite.stop();
     },
   };
 }

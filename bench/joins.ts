@@ -64,7 +64,9 @@ export async function benchJoins(joiners: number): Promise<JoinsResult> {
   const proxy = await startCountingProxy(azurite.port, TABLE_PREFIX);
   const channel = await new FakeChannel().start();
   const port = await freeLoopbackPort();
-  const config = loadConfig({ PORT: String(port), STORAGE_CONNECTION_STRING: proxy.connectionString, LOG_LEVEL: 'silent' });
+  // Tables through the counting proxy; the delivery engine's queues directly.
+  const connectionString = `${proxy.connectionString}QueueEndpoint=http://127.0.0.1:${azurite.queuePort}/devstoreaccount1;`;
+  const config = loadConfig({ PORT: String(port), STORAGE_CONNECTION_STRING: connectionString, LOG_LEVEL: 'silent' });
   const app = await startApp(config, { logger: createLogger({ level: 'silent' }), tablePrefix: TABLE_PREFIX });
   try {
     const talker = new Talker(app, channel);

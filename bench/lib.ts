@@ -78,12 +78,12 @@ export async function waitUntil(condition: () => boolean, timeoutMs: number, wha
 }
 
 /**
- * Azurite's table service started the way the app starts it when no connection string is configured (a child
+ * Azurite's table and queue services started the way the app starts it when no connection string is configured (a child
  * process, data persisted to a folder), but by the bench, so that a counting proxy can stand in front of it.
  */
 export async function startBenchAzurite(): Promise<EmbeddedAzurite> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'kaizala-bench-'));
-  const azurite = await startEmbeddedAzurite({ location: path.join(dataDir, 'azurite') });
+  const azurite = await startEmbeddedAzurite({ location: path.join(dataDir, 'azurite'), queue: true });
   return {
     ...azurite,
     async stop() {

@@ -18,6 +18,8 @@ export interface GroupInfoCardData {
   organizationName?: string;
   /** Whether the person looking is an admin of this group: admin-only buttons appear only then. */
   viewerIsAdmin: boolean;
+  /** Admins only: members Teams refused to reach (they blocked or removed the app). Shown when above 0. */
+  unreachableCount?: number;
 }
 
 export function buildGroupInfoCard(data: GroupInfoCardData): Attachment {
@@ -64,6 +66,14 @@ export function buildGroupInfoCard(data: GroupInfoCardData): Attachment {
             }),
         ...(data.organizationName === undefined && data.viewerIsAdmin
           ? [paragraph('Add the group to your organization so that it owns the group and its chat.', { isSubtle: true })]
+          : []),
+        ...(data.viewerIsAdmin && (data.unreachableCount ?? 0) > 0
+          ? [
+              paragraph(
+                `${plural(data.unreachableCount!, 'member')} can't be reached (they blocked or removed the app).`,
+                { isSubtle: true },
+              ),
+            ]
           : []),
       ],
       [button('Invite People', 'showInvite', g, { style: 'positive' }), showCard('More', more)],

@@ -29,13 +29,18 @@ export interface Requester {
 
 /** Tells a group's admins that someone joined; runs after the joiner's turn. */
 export interface JoinNotices {
-  memberJoined(group: Group, member: UserRef, admins: readonly Member[]): void;
+  /** `joinKey`: the join request's id (a redelivered join has the same one and is told once). */
+  memberJoined(group: Group, member: UserRef, admins: readonly Member[], joinKey?: string): void;
 }
 
 export interface GroupActionsDependencies {
   groups: GroupService;
   notices: JoinNotices;
   publicUrl: string;
+  /** Issue 10: after a removal (the app deletes a removed member's delivered copies in organization groups). */
+  onRemoved?(groupId: string, userId: string): Promise<void>;
+  /** Issue 10: members Teams refused to reach (blocked or removed the app), told to admins in Group Info. */
+  unreachableCount?(groupId: string): Promise<number>;
 }
 
 const MEMBERS_PAGE_SIZE = 20;
@@ -58,10 +63,13 @@ export class GroupActions {
 
   async groupInfo(req: Requester, groupId: string, lead?: string): Promise<Reply> {
     const { group, member, admins } = await this.deps.groups.getGroupInfo(groupId, req.user.id);
-    return this.groupInfoOf(group, admins, member.role === 'admin', lead);
+    const viewerIsAdmin = member.role === 'admin';
+    // A count for admins only; Group Info still opens when it cannot be read.
+    const unreachable = viewerIsAdmin && this.deps.unreachableCount ? await this.deps.unreachableCount(groupId).catch(() => 0) : 0;
+    return this.groupInfoOf(group, admins, viewerIsAdmin, lead, unreachable);
   }
 
-  private groupInfoOf(group: Group, admins: readonly Member[], viewerIsAdmin: boolean, lead?: string): Reply {
+  private groupInfoOf(group: Group, admins: readonly Member[], viewerIsAdmin: boolean, lead?: string, unreachableCount = 0): Reply {
     const card = buildGroupInfoCard({
       groupId: group.id,
       name: group.name,
@@ -71,6 +79,7 @@ export class GroupActions {
       adminCount: admins.length,
       organizationName: group.organizationName,
       viewerIsAdmin,
+      unreachableCount,
     });
     return { text: lead, cards: [card] };
   }
@@ -158,7 +167,7 @@ export class GroupActions {
     }
     const { group, alreadyMember, admins } = await this.deps.groups.join({ ref: reference.trim(), user: req.user, conversationRef: req.conversationRef, scope: req.scope });
     if (alreadyMember) return this.groupInfo(req, group.id, `You are already a member of this group.`);
-    this.deps.notices.memberJoined(group, req.user, admins);
+    this.deps.notices.memberJoined(group, req.user, admins, req.activityId);
     // Built from what the join read: a join storm costs no extra reads for the welcome.
     return this.groupInfoOf(group, admins, false, `Welcome, ${inline(req.user.name)}! You joined **${markdownSafe(group.name)}**. What you type here now goes to the group.`);
   }
@@ -184,6 +193,7 @@ export class GroupActions {
 
   async removeMember(req: Requester, groupId: string, memberId: string): Promise<Reply> {
     await this.deps.groups.removeMember(groupId, { user: req.user }, memberId);
+    await this.deps.onRemoved?.(groupId, memberId);
     return this.members(req, groupId).then((r) => ({ ...r, text: 'Removed from the group. They cannot rejoin until an admin lets them back in.' }));
   }
 

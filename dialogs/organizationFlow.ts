@@ -42,6 +42,8 @@ export interface OrganizationFlowDependencies {
   orgAdminObjectIds: readonly string[];
   /** Signed download links for an organization admin's export. */
   exportLinks(groupId: string, admin: VerifiedUser): { jsonUrl: string; csvUrl: string; expiresAt: Date };
+  /** Issue 10: after an organization admin's removal (the app deletes the copies delivered to that member). */
+  onRemoved?(groupId: string, userId: string): Promise<void>;
 }
 
 const NOT_CONFIGURED =
@@ -278,6 +280,7 @@ export class OrganizationSignInFlow implements OrganizationFlow {
       const member = page.items.find((m) => m.user.name.toLowerCase() === wanted || m.user.id === memberName.trim());
       if (member) {
         await this.deps.groups.removeMember(group.id, actor, member.user.id);
+        await this.deps.onRemoved?.(group.id, member.user.id);
         this.deps.logger.info({ groupId: group.id, tenantId: user.tenantId }, 'organization admin removed a member');
         return textReply(`${markdownSafe(member.user.name, 'The member')} was removed from **${markdownSafe(group.name)}**.`);
       }

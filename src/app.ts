@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { CloudAdapter, ConversationState, UserState, type TurnContext } from 'botbuilder';
 import type { Request, Response } from 'restify';
-import type { AppConfig } from './config';
+import { ConfigError, type AppConfig } from './config';
 import { InvalidInputError, NotFoundError } from './errors';
 import type { Logger } from './logger';
 import { KaizalaBot } from './bot';
@@ -9,7 +9,7 @@ import { RedeliveryGuard } from './dedupMiddleware';
 import { activityShapeProblem } from './activityShape';
 import { createTurnErrorHandler } from './turnErrors';
 import { createServer, listen, close } from './server';
-import { AdapterMessenger, BackgroundWork } from './proactive';
+import { BackgroundWork } from './proactive';
 import { JoinAttemptLimiter, JoinCodeLimiter } from './joinAttemptLimiter';
 import type { EmbeddedAzurite } from './storage/embeddedAzurite';
 import { openEmbeddedStore } from './storage/embeddedStore';
@@ -22,7 +22,7 @@ import { TableDocumentProfileStore } from './storage/documentProfileStore';
 import { loadOrCreateAppSecret } from './storage/appSecret';
 import { createStorageHealthCheck, withEmbeddedHealth } from './storage/storageHealth';
 import { GroupService } from './groups/groupService';
-import { createBotFrameworkAuthentication, createChannelGate, processAuthenticated } from './auth/channelAuth';
+import { channelTokenSource, createBotFrameworkAuthentication, createChannelGate, processAuthenticated } from './auth/channelAuth';
 import { createSsoTokenVerifier } from './auth/entraTokenVerifier';
 import { createOrganizationDirectory } from './auth/organizationDirectory';
 import { UrlSigner } from './web/signedUrls';
@@ -52,6 +52,8 @@ import { TableCurrentGroupStore } from './storage/tableCurrentGroupStore';
 import { MemoryPostRateLimiter } from './postRateLimiter';
 import { PostRetentionSweeper } from './postRetention';
 import type { DeliveryEngine, FanoutSource, RenderCopy } from './delivery/ports';
+import { createDeliveryEngine } from './delivery/index';
+import type { QueueDeliveryEngineOptions } from './delivery/engine';
 
 /** The bot's display name, as in the manifest. */
 export const BOT_NAME = 'Kaizala Groups';
@@ -65,10 +67,12 @@ export interface AppOptions {
   /** Tests only: fetch used to reach Entra and Graph stand-ins. */
   fetch?: typeof fetch;
   /**
-   * The delivery engine of the group's conversation, built over the posts' FanoutSource and RenderCopy (the
-   * contract in src/delivery/ports.ts). Tests pass a recording one.
+   * Tests only: a delivery engine in place of the real one (src/delivery), built over the posts' FanoutSource and
+   * RenderCopy (the contract in src/delivery/ports.ts). The posting tests pass a recording one.
    */
   createDeliveryEngine?: (deps: { source: FanoutSource; render: RenderCopy; logger: Logger }) => DeliveryEngine;
+  /** Tests only: the real engine's timings (shorter polls and leases). */
+  deliveryTuning?: Partial<QueueDeliveryEngineOptions>;
 }
 
 export interface RunningApp {
@@ -78,6 +82,7 @@ export interface RunningApp {
   readonly adapter: CloudAdapter;
   readonly posts: TablePostStore;
   readonly conversation: ConversationService;
+  readonly delivery: DeliveryEngine;
   /** Present when MESSAGE_RETENTION_DAYS is set. */
   readonly retention?: PostRetentionSweeper;
   stop(): Promise<void>;
@@ -91,6 +96,7 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
   const { logger, tablePrefix } = options;
   let embedded: EmbeddedAzurite | undefined;
   let dropStorageCaches = () => {};
+  let dropEngineCaches = () => {};
   let connectionString = config.STORAGE_CONNECTION_STRING;
   if (!connectionString) {
     // A replaced storage child may lack its last unsaved writes: nothing cached from before may be trusted.
@@ -119,6 +125,8 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
       joinCodeCounter.dropCaches();
       groupStore.dropCaches();
       groups.dropCaches();
+      postStore.dropCaches();
+      dropEngineCaches();
     };
     // Its own key, derived from the app secret, so a signed URL can never stand in for an invite token.
     const signer = new UrlSigner({ secret: createHmac('sha256', appSecret).update('signed-urls').digest(), publicUrl: config.PUBLIC_URL });
@@ -134,17 +142,33 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
     );
 
     const background = new BackgroundWork(logger);
-    const messenger = new AdapterMessenger({
-      adapter,
-      botAppId: config.MicrosoftAppId ?? '',
-      allowedServiceUrlHosts: config.ALLOWED_SERVICE_URL_HOSTS,
-      allowLoopback: !config.channelAuthEnabled,
-      logger,
-    });
-    // The group's conversation (issue 10): posts in the groups' partitions, delivered by the engine.
+    // The group's conversation (issue 10): posts in the groups' partitions, delivered by the engine on the same
+    // storage account's queues (the embedded Azurite runs its queue service too). The engine's sends use the
+    // adapter's credentials, straight on the Bot Connector API (it owns retries and Teams' limits).
     const postStore = new TablePostStore(tables);
     const copies = createPostCopyRenderer(postStore, config.PUBLIC_URL);
-    const engine = options.createDeliveryEngine?.({ source: postStore, render: copies.render, logger }) ?? unwiredDeliveryEngine(logger);
+    const engine: DeliveryEngine & { dropCaches?(): void } =
+      options.createDeliveryEngine?.({ source: postStore, render: copies.render, logger }) ??
+      queueEngineOrExplain(() => createDeliveryEngine({
+        config,
+        connectionString,
+        prefix: tablePrefix ?? '',
+        tables,
+        source: postStore,
+        render: copies.render,
+        logger,
+        getToken: channelTokenSource(config, options.fetch ? { fetch: options.fetch } : {}),
+        tuning: options.deliveryTuning,
+      }));
+    dropEngineCaches = () => engine.dropCaches?.();
+    /** A removal from a group the organization owns also deletes what was delivered to that member (issue 10). */
+    const deleteCopiesIfOwned = async (groupId: string, userId: string): Promise<void> => {
+      // After the answer (the removal is done; the deletions go through the tenant's lane at Teams' pace).
+      background.run('delete a removed member\'s copies', async () => {
+        const group = await groups.getGroup(groupId);
+        if (group.tenantId) await engine.deleteCopiesFor(groupId, userId);
+      });
+    };
     const conversationService = new ConversationService({
       posts: postStore,
       current: new TableCurrentGroupStore(tables.usergroups),
@@ -160,8 +184,10 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
     const retention = config.MESSAGE_RETENTION_DAYS ? new PostRetentionSweeper(postStore, config.MESSAGE_RETENTION_DAYS, logger) : undefined;
     const actions = new GroupActions({
       groups,
-      notices: new AdminJoinNotices(messenger, background),
+      notices: new AdminJoinNotices(engine, background),
       publicUrl: config.PUBLIC_URL,
+      onRemoved: deleteCopiesIfOwned,
+      unreachableCount: (groupId) => engine.unreachableCount(groupId),
     });
     const posts = new PostsFlow({ conversation: conversationService, groups, actions, logger });
     // Attachments hosted by the channel itself are fetched from it; with channel authentication on, only from
@@ -200,6 +226,7 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
       logger,
       orgAdminObjectIds: config.ORG_ADMIN_OBJECT_IDS,
       exportLinks: exportLinks(signer),
+      onRemoved: deleteCopiesIfOwned,
       sso:
         verifier && config.SSO_CONNECTION_NAME
           ? {
@@ -282,7 +309,10 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
     });
     // The engine first: the first post accepted after listening can be delivered.
     await engine.start();
-    const url = await listen(server, config.PORT, config.HOST);
+    const url = await listen(server, config.PORT, config.HOST).catch(async (err: unknown) => {
+      await engine.stop();
+      throw err;
+    });
     logger.info({ url, publicUrl: config.PUBLIC_URL, embeddedStorage: Boolean(embedded), channelAuth: config.channelAuthEnabled }, 'bot listening');
     retention?.start();
 
@@ -293,12 +323,14 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
       adapter,
       posts: postStore,
       conversation: conversationService,
+      delivery: engine,
       retention,
       async stop() {
         await close(server);
         await retention?.stop();
-        await engine.stop();
+        // Pending join notices and copy deletions hand their work to the engine's queue first.
         await background.drain();
+        await engine.stop();
         await embedded?.stop();
       },
     };
@@ -308,24 +340,14 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
   }
 }
 
-/**
- * Until the delivery engine is wired in (createDeliveryEngine), accepted posts are kept (the engine re-queues
- * unfinished posts from the tables when it starts) and only logged here.
- */
-function unwiredDeliveryEngine(logger: Logger): DeliveryEngine {
-  return {
-    async postAccepted(groupId, seq) {
-      logger.warn({ groupId, seq }, 'post accepted, but no delivery engine is wired');
-    },
-    async postChanged(groupId, seq) {
-      logger.warn({ groupId, seq }, 'post changed, but no delivery engine is wired');
-    },
-    async deleteCopiesFor() {},
-    async sendOneOff() {},
-    async unreachableCount() {
-      return 0;
-    },
-    async start() {},
-    async stop() {},
-  };
+/** The engine needs the account's queues: a connection string without a queue endpoint fails start-up in words. */
+function queueEngineOrExplain(create: () => DeliveryEngine): DeliveryEngine {
+  try {
+    return create();
+  } catch (err) {
+    throw new ConfigError(
+      'STORAGE_CONNECTION_STRING',
+      `cannot reach the storage account's queues, which the group conversation's delivery needs (${(err as Error).message}). Use the account's full connection string (with QueueEndpoint for Azurite).`,
+    );
+  }
 }

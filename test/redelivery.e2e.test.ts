@@ -78,7 +78,7 @@ describe('A bot killed inside a turn, then the same activity redelivered', funct
 
   before(async () => {
     png = await sharp({ create: { width: 300, height: 300, channels: 3, background: { r: 20, g: 140, b: 200 } } }).png().toBuffer();
-    azurite = await startEmbeddedAzurite();
+    azurite = await startEmbeddedAzurite({ queue: true });
     tables = createTableClients({ connectionString: azurite.connectionString });
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'kaizala-redelivery-'));
     channel = await new FakeChannel().start();

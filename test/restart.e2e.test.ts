@@ -102,7 +102,7 @@ describe('npm start, stop and start again', function () {
 describe('GET /healthz when storage stops answering', () => {
   it('answers 503 while the storage is down, and so does an invite page', async function () {
     this.timeout(30_000);
-    const azurite = await startEmbeddedAzurite();
+    const azurite = await startEmbeddedAzurite({ queue: true });
     const port = await freeLoopbackPort();
     const config = loadConfig({ PORT: String(port), STORAGE_CONNECTION_STRING: azurite.connectionString, LOG_LEVEL: 'silent' });
     const app = await startApp(config, { logger: memoryLogger().logger });

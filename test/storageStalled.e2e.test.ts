@@ -23,7 +23,8 @@ describe('Turns while storage does not answer (Azurite stopped with SIGSTOP)', f
   let groupId: string;
 
   before(async () => {
-    azurite = await startEmbeddedAzurite();
+    // Tables and queues (the delivery engine's); only the table service is stopped.
+    azurite = await startEmbeddedAzurite({ queue: true });
     t = await startTestApp({ STORAGE_CONNECTION_STRING: azurite.connectionString, STORAGE_TIMEOUT_MS: String(STORAGE_TIMEOUT_MS) });
     chat = new Chat(t);
     groupId = await chat.createGroup(owner, 'Stalled Storage');

@@ -121,16 +121,7 @@ export function createBotFrameworkAuthentication(
     MicrosoftAppType: config.MicrosoftAppType,
     MicrosoftAppTenantId: config.MicrosoftAppTenantId,
   };
-  const loginUrl = endpoints?.ToChannelFromBotLoginUrl;
-  const credentialsFactory =
-    loginUrl !== undefined && isLoopbackUrl(loginUrl)
-      ? new LoopbackClientCredentialsFactory(
-          config.MicrosoftAppId ?? '',
-          config.MicrosoftAppPassword ?? '',
-          loginUrl,
-          options.fetch ?? globalThis.fetch,
-        )
-      : new ConfigurationServiceClientCredentialFactory(appCredentials);
+  const credentialsFactory = channelCredentialsFactory(config, endpoints, options.fetch);
 
   const channelIssuer = endpoints?.ToBotFromChannelTokenIssuer ?? BOT_FRAMEWORK_CHANNEL_ISSUER;
   const authConfiguration: AuthenticationConfiguration = {
@@ -151,6 +142,41 @@ export function createBotFrameworkAuthentication(
     authConfiguration,
     options.logger,
   );
+}
+
+function channelCredentialsFactory(config: ChannelAuthConfig, endpoints: ChannelEndpoints | undefined, fetchImpl?: typeof fetch): ServiceClientCredentialsFactory {
+  const loginUrl = endpoints?.ToChannelFromBotLoginUrl;
+  return loginUrl !== undefined && isLoopbackUrl(loginUrl)
+    ? new LoopbackClientCredentialsFactory(config.MicrosoftAppId ?? '', config.MicrosoftAppPassword ?? '', loginUrl, fetchImpl ?? globalThis.fetch)
+    : new ConfigurationServiceClientCredentialFactory({
+        MicrosoftAppId: config.MicrosoftAppId,
+        MicrosoftAppPassword: config.MicrosoftAppPassword,
+        MicrosoftAppType: config.MicrosoftAppType,
+        MicrosoftAppTenantId: config.MicrosoftAppTenantId,
+      });
+}
+
+/**
+ * The bot's outbound token for calls it makes to the channel itself (the delivery engine's sends), from the same
+ * credentials as the adapter's: password, managed identity, single or multi tenant, and the endpoint overrides.
+ * Undefined without an app id (local runs talk to a loopback channel without a token).
+ */
+export function channelTokenSource(config: ChannelAuthConfig, options: { fetch?: typeof fetch } = {}): (() => Promise<string | undefined>) | undefined {
+  if (!config.MicrosoftAppId) return undefined;
+  const appId = config.MicrosoftAppId;
+  const endpoints = resolveChannelEndpoints(config);
+  const factory = channelCredentialsFactory(config, endpoints, options.fetch);
+  let credentials: Promise<{ getToken?: () => Promise<string> }> | undefined;
+  return async () => {
+    credentials ??= factory.createCredentials(
+      appId,
+      endpoints?.ToChannelFromBotOAuthScope ?? AuthenticationConstants.ToChannelFromBotOAuthScope,
+      endpoints?.ToChannelFromBotLoginUrl ?? AuthenticationConstants.ToChannelFromBotLoginUrl,
+      true,
+    ) as Promise<{ getToken?: () => Promise<string> }>;
+    credentials.catch(() => (credentials = undefined));
+    return (await credentials).getToken?.();
+  };
 }
 
 /** The error every refused request becomes; its message is fixed and carries no detail. */

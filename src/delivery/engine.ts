@@ -141,6 +141,15 @@ export class QueueDeliveryEngine implements DeliveryEngine {
     this.loop = this.receiveLoop();
   }
 
+  /**
+   * After the embedded queue service was replaced (it may lack its last unsaved writes, queues created just
+   * before included): queues are ensured again when next used. Lost messages are the sweep's job.
+   */
+  dropCaches(): void {
+    this.laneQueues.clear();
+    if (this.running) this.o.queue.ensure().catch((err: unknown) => this.o.logger.warn({ err: (err as Error).message }, 'work queue not re-created'));
+  }
+
   /** Clean stop: in-flight calls finish and are recorded, held messages go back at once, leases are given up. */
   async stop(): Promise<void> {
     if (!this.running) return;

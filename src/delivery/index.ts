@@ -20,6 +20,8 @@ export interface DeliveryWiring {
   logger: Logger;
   /** Tests and the bench pass their own; the default calls the Bot Connector REST API with the app's token. */
   sender?: ChannelSender;
+  /** The bot's outbound token (the app passes the adapter's credentials: password or managed identity). */
+  getToken?: () => Promise<string | undefined>;
   tuning?: Partial<QueueDeliveryEngineOptions>;
 }
 
@@ -31,9 +33,10 @@ export function createDeliveryEngine(w: DeliveryWiring): QueueDeliveryEngine {
       allowedServiceUrlHosts: w.config.ALLOWED_SERVICE_URL_HOSTS,
       allowLoopback: !w.config.channelAuthEnabled,
       getToken:
-        w.config.MicrosoftAppId && w.config.MicrosoftAppPassword
+        w.getToken ??
+        (w.config.MicrosoftAppId && w.config.MicrosoftAppPassword
           ? appCredentialsToken(w.config.MicrosoftAppId, w.config.MicrosoftAppPassword, w.config.MicrosoftAppTenantId)
-          : undefined,
+          : undefined),
     });
   const queue = new WorkQueue<WorkBody>({ connectionString: w.connectionString, name: `${(w.prefix || 'app').toLowerCase()}-fanout`, logger: w.logger });
   return new QueueDeliveryEngine({

@@ -184,6 +184,14 @@ export class TablePostStore implements PostStore, FanoutSource {
     }
   }
 
+  /**
+   * After the embedded storage was replaced (it may lack its last unsaved writes): the cached counters and their
+   * eTags may be ahead of what storage holds, so the next post of each group reads its counter again.
+   */
+  dropCaches(): void {
+    this.counters.clear();
+  }
+
   // ---- accepting ------------------------------------------------------------------------------------------
 
   async accept(post: NewPost): Promise<{ seq: number; created: boolean }> {

@@ -6,7 +6,6 @@ import type { WorkBody } from '../../src/delivery/workBody';
 import { WorkQueue } from '../../src/delivery/workQueue';
 import { createLogger, type Logger } from '../../src/logger';
 import { freshTables } from '../helpers/azurite';
-import { withQueueEndpoint } from '../helpers/azuriteQueue';
 import { MemoryFanout } from '../helpers/memoryFanout';
 import { ThrottlingChannel, type ThrottlingChannelOptions } from '../helpers/throttlingChannel';
 
@@ -40,8 +39,8 @@ export class EngineWorld {
 
   static async create(channel: ThrottlingChannelOptions): Promise<EngineWorld> {
     const tables = await freshTables();
-    const connectionString = await withQueueEndpoint(tables.connectionString);
-    const world = new EngineWorld(await new ThrottlingChannel(channel).start(), tables, connectionString, `${tables.prefix}-fanout`);
+    // The shared Azurite runs the queue service beside the tables: its connection string names both.
+    const world = new EngineWorld(await new ThrottlingChannel(channel).start(), tables, tables.connectionString, `${tables.prefix}-fanout`);
     return world;
   }
 

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { WorkQueue } from '../../src/delivery/workQueue';
 import { freshTables } from '../helpers/azurite';
-import { withQueueEndpoint } from '../helpers/azuriteQueue';
 import { captureLogger } from './engineHarness';
 
 describe('Work queue on Azurite queues', function () {
@@ -10,7 +9,7 @@ describe('Work queue on Azurite queues', function () {
   async function queue(maxDequeues = 3) {
     const { connectionString, prefix } = await freshTables();
     const log = captureLogger();
-    const q = new WorkQueue<{ n: number }>({ connectionString: await withQueueEndpoint(connectionString), name: `${prefix}-work`, logger: log.logger, maxDequeues, visibilitySeconds: 5 });
+    const q = new WorkQueue<{ n: number }>({ connectionString, name: `${prefix}-work`, logger: log.logger, maxDequeues, visibilitySeconds: 5 });
     await q.ensure();
     return { q, log };
   }

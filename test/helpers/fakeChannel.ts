@@ -7,6 +7,10 @@ export interface SentActivity {
   path: string;
   conversationId: string;
   authorization?: string;
+  /** When the channel accepted it (Date.now()). */
+  at: number;
+  /** The activity id the channel answered with. */
+  id?: string;
   activity: Record<string, unknown> & {
     type?: string;
     text?: string;
@@ -27,6 +31,13 @@ export class FakeChannel {
   private nextId = 1;
   /** Fault tests: connector calls whose activity matches fail with `status` (the SDK retries them, so all fail). */
   failWhen?: { match: (activity: SentActivity['activity']) => boolean; status: number };
+  /**
+   * Delivery tests: answers one connector call with a status (and Retry-After seconds) instead of accepting it,
+   * as Teams does when a tenant is throttled (429) or a member blocked the bot (403). Asked once per call.
+   */
+  refuse?: (call: { method: string; conversationId: string; activity: SentActivity['activity'] }) => { status: number; retryAfterSeconds?: number } | undefined;
+  /** The calls answered by `refuse`. */
+  readonly refused: Array<{ method: string; conversationId: string; status: number; at: number }> = [];
   /** Requests the channel answers itself besides the connector API (attachments it hosts); true when handled. */
   hosted?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
 
@@ -100,11 +111,25 @@ export class FakeChannel {
         res.end();
         return;
       }
-      const id = `reply-${this.nextId++}`;
+      const conversationId = decodeURIComponent(match[1]!);
+      const refusal = this.refuse?.({ method: req.method ?? 'POST', conversationId, activity: body });
+      if (refusal) {
+        this.refused.push({ method: req.method ?? 'POST', conversationId, status: refusal.status, at: Date.now() });
+        const headers: Record<string, string> = { 'content-type': 'application/json' };
+        if (refusal.retryAfterSeconds !== undefined) headers['retry-after'] = String(refusal.retryAfterSeconds);
+        res.writeHead(refusal.status, headers);
+        res.end('{"error":{"code":"Refused"}}');
+        for (const wake of this.waiters.splice(0)) wake();
+        return;
+      }
+      // An update answers with the id it updated; a send or reply gets a new one.
+      const id = req.method === 'PUT' && match[2] ? decodeURIComponent(match[2]) : `reply-${this.nextId++}`;
       this.sent.push({
+        at: Date.now(),
+        id,
         method: req.method ?? 'POST',
         path: url.pathname,
-        conversationId: decodeURIComponent(match[1]!),
+        conversationId,
         authorization: req.headers.authorization,
         activity: body,
       });

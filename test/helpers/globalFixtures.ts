@@ -1,6 +1,5 @@
 import sinon from 'sinon';
 import { stopSharedAzurite } from './azurite';
-import { stopSharedAzuriteQueue } from './azuriteQueue';
 
 /** Root hooks shared by every test file (loaded through .mocharc.json). */
 export const mochaHooks = {
@@ -8,6 +7,6 @@ export const mochaHooks = {
     sinon.restore();
   },
   async afterAll() {
-    await Promise.all([stopSharedAzurite(), stopSharedAzuriteQueue()]);
+    await stopSharedAzurite();
   },
 };

@@ -7,8 +7,8 @@ export type EngineCall =
 
 /**
  * TEST ONLY. A DeliveryEngine that records what it is told and delivers nothing, so posting tests can assert on
- * the calls (the real engine is helper H5's, wired by the lead). `render` renders a copy through the app's real
- * RenderCopy, for tests that look at what a member would receive.
+ * the calls (the app runs the real engine otherwise: test/conversationDelivery.e2e.test.ts delivers through it).
+ * `render` renders a copy through the app's real RenderCopy, for tests that look at what a member would receive.
  */
 export class RecordingDeliveryEngine implements DeliveryEngine {
   readonly calls: EngineCall[] = [];
