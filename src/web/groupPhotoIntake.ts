@@ -217,6 +217,6 @@ async function botToken(context: TurnContext): Promise<string | undefined> {
   const client = adapter.ConnectorClientKey ? context.turnState.get(adapter.ConnectorClientKey) : undefined;
   const credentials = (client as { credentials?: { appId?: string; getToken?: () => Promise<string> } } | undefined)?.credentials;
   // Without an app id (a local run) there is no token to get: the SDK throws rather than answering empty.
-  if (!credentials?.getToken || !credentials.appId) return undefined;
+  if (!credentials?.getToken || ('appId' in credentials && !credentials.appId)) return undefined;
   return (await credentials.getToken()) || undefined;
 }
