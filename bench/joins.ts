@@ -160,7 +160,9 @@ async function rawInsertRate(proxy: CountingProxy, total: number): Promise<RunSt
   const before = await proxy.snapshot();
   const stats = await runConcurrent(total, IN_FLIGHT, (i) => insert(`row-${i}`).then(() => undefined));
   const sent = countsBetween(before, await proxy.snapshot()).total;
-  if (sent !== total) throw new Error(`raw baseline: Azurite received ${sent} requests for ${total} inserts`);
+  // The app's delivery engine shares the proxy (its lease renewals and sweeps): a few of its requests may land in
+  // this window. More than 1% extra would mean the inserts themselves were retried.
+  if (sent < total || sent > total * 1.01) throw new Error(`raw baseline: Azurite received ${sent} requests for ${total} inserts`);
   return stats;
 }
 

@@ -72,7 +72,7 @@ export interface GroupStore {
   /** "My groups" index. Idempotent; also the repair after a crash between a membership change and the index. */
   /**
    * The "my groups" row; with `makeCurrent` the group also becomes the user's current group, in the same write
-   * (a join pays one round trip for both).
+   * (a join pays nothing more for it).
    */
   indexUserGroup(userId: string, groupId: string, options?: { makeCurrent?: boolean }): Promise<void>;
   /** Drops the index row unless the user is (again) a member: safe when a leave and a re-join race. */

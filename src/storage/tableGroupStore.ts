@@ -40,9 +40,9 @@ import { GroupCommit } from './groupCommit';
  */
 
 /**
- * The user's current group (issue 10) is a row of their "my groups" partition, sorting after every group id
- * ('~' is above the base64url alphabet), so that a join writes its index row and makes the group current in one
- * transaction, and "my groups" pages stop below it.
+ * A row of each user's "my groups" partition that is not a group: it keeps the "Sent to ..." confirmation of the
+ * current group (issue 10). It sorts after every group id ('~' is above the base64url alphabet), so "my groups"
+ * pages stop below it.
  */
 export const CURRENT_GROUP_ROW = '~current';
 
@@ -595,16 +595,11 @@ export class TableGroupStore implements GroupStore {
 
   async indexUserGroup(userId: string, groupId: string, options: { makeCurrent?: boolean } = {}): Promise<void> {
     // Upsert: the row is a pure function of its key, and rewriting it repairs a crash between join and index.
+    // `currentAt` on the same row makes the group the user's current one at no extra cost (see
+    // TableCurrentGroupStore); without it, Merge keeps the time the row has.
     const index = { partitionKey: toKey(userId), rowKey: groupId, userId };
-    if (!options.makeCurrent) {
-      await this.tables.usergroups.upsertEntity(index, 'Replace');
-      return;
-    }
-    // The current-group row lives in the same partition, so both go in one transaction (one round trip).
-    await this.tables.usergroups.submitTransaction([
-      ['upsert', index, 'Replace'],
-      ['upsert', { partitionKey: toKey(userId), rowKey: CURRENT_GROUP_ROW, groupId }, 'Merge'],
-    ]);
+    if (options.makeCurrent) await this.tables.usergroups.upsertEntity({ ...index, currentAt: new Date().toISOString() }, 'Replace');
+    else await this.tables.usergroups.upsertEntity(index, 'Merge');
   }
 
   async unindexUserGroup(userId: string, groupId: string): Promise<void> {
