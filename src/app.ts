@@ -133,13 +133,12 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
 
     const adapter = new CloudAdapter(createBotFrameworkAuthentication(config, { logger }));
     adapter.onTurnError = createTurnErrorHandler(logger);
-    adapter.use(
-      new RedeliveryGuard(dedup, logger, {
-        preload: (context) => (isJoinRequest(turnInputOf(context)) ? Promise.resolve() : conversationState.load(context)),
-        idempotent: (context) => context.activity.type === 'message' && isJoinRequest(turnInputOf(context)),
-        leaseMs: config.REDELIVERY_LEASE_MS,
-      }),
-    );
+    const redelivery = new RedeliveryGuard(dedup, logger, {
+      preload: (context) => (isJoinRequest(turnInputOf(context)) ? Promise.resolve() : conversationState.load(context)),
+      idempotent: (context) => context.activity.type === 'message' && isJoinRequest(turnInputOf(context)),
+      leaseMs: config.REDELIVERY_LEASE_MS,
+    });
+    adapter.use(redelivery);
 
     const background = new BackgroundWork(logger);
     // The group's conversation (issue 10): posts in the groups' partitions, delivered by the engine on the same
@@ -327,6 +326,7 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
       retention,
       async stop() {
         await close(server);
+        await redelivery.drain();
         await retention?.stop();
         // Pending join notices and copy deletions hand their work to the engine's queue first.
         await background.drain();
