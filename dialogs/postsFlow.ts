@@ -4,7 +4,7 @@ import { isAppError } from '../src/errors';
 import type { ConversationService } from '../src/groups/conversationService';
 import type { GroupService } from '../src/groups/groupService';
 import type { Group } from '../src/groups/model';
-import { isCommandForMemberWithCurrentGroup, type CommandResolver } from '../src/groups/messageRule';
+import { isCommandForMemberWithCurrentGroup, isCommandWhateverTheGroup, type CommandResolver } from '../src/groups/messageRule';
 import { previewOf, type PostChange, type PostSender } from '../src/groups/posts';
 import type { Logger } from '../src/logger';
 import { buildPostHistoryCard, buildPostSettingsCard, buildSwitchGroupCard, literal, type CardData } from '../cards';
@@ -55,6 +55,8 @@ export class PostsFlow {
     const activity = context.activity;
     if (activity.conversation?.conversationType !== 'personal') return undefined;
     if (input.kind !== 'command' && input.kind !== 'text' && input.kind !== 'empty') return undefined;
+    // "help", "/new group ..." and the like are commands whatever the current group: no need to look it up.
+    if (input.kind === 'command' && (input.slash || isCommandWhateverTheGroup(input.text))) return undefined;
     const req = requesterOf(activity);
     const current = await this.deps.conversation.currentGroup(req.user.id);
     if (!current) return undefined;

@@ -46,15 +46,21 @@ function normalize(text: string): string {
   return text.replace(/\u00a0/g, ' ').replace(/\s+/g, ' ').trim();
 }
 
+/** Text that is a command with or without a current group (so nobody needs to look the group up): "/..." or
+ * exactly an argument-less command. */
+export function isCommandWhateverTheGroup(text: string): boolean {
+  const t = normalize(text);
+  return t.startsWith('/') || (ARGUMENTLESS_COMMANDS as readonly string[]).includes(t.toLowerCase());
+}
+
 /**
  * Whether a member WITH a current group meant a command. `text` is the message without the bot's mention.
  * Pure apart from the resolver's answers.
  */
 export async function isCommandForMemberWithCurrentGroup(text: string, resolver: CommandResolver): Promise<boolean> {
+  if (isCommandWhateverTheGroup(text)) return true;
   const t = normalize(text);
-  if (t.startsWith('/')) return true;
   const lower = t.toLowerCase();
-  if ((ARGUMENTLESS_COMMANDS as readonly string[]).includes(lower)) return true;
   for (const command of COMMANDS_WITH_ARGUMENT) {
     if (!lower.startsWith(`${command.words} `)) continue;
     const rest = t.slice(command.words.length).trim();
