@@ -269,10 +269,11 @@ async function walk(): Promise<void> {
     await editor.click();
     await page.keyboard.press('Control+A');
     await page.keyboard.press('Delete');
-    // One line: typing multi-line JSON makes the editor auto-indent and auto-close brackets.
-    await page.keyboard.insertText(JSON.stringify(activity));
-    // Monaco's Format Document (the screenshot then shows who sends what), and back to the top.
-    await page.keyboard.press('Shift+Alt+KeyF');
+    // One field a line so the screenshot shows who sends what (nested values stay on their line). The editor
+    // closes the opening brace by itself, after the cursor: whatever follows the inserted text is removed.
+    await page.keyboard.insertText(`{\n${Object.entries(activity).filter(([, v]) => v !== undefined).map(([k, v]) => `${JSON.stringify(k)}: ${JSON.stringify(v)}`).join(',\n')}\n}`);
+    await page.keyboard.press('Control+Shift+End');
+    await page.keyboard.press('Delete');
     await page.keyboard.press('Control+Home');
     const jsonTab = page.getByRole('dialog').getByRole('tab', { name: 'JSON' });
     if (await jsonTab.count()) await jsonTab.click();
@@ -365,16 +366,17 @@ async function walk(): Promise<void> {
   );
   if (!created.id) throw new Error('the playground made no personal chat for the second user');
   result.secondUser = { id: megan.aadObjectId, name: megan.name, conversationId: created.id };
-  const asMegan = (extra: Record<string, unknown>) => (template: Record<string, unknown>) => ({
-    ...template,
+  // What she sends first (the editor shows the start of each line): type, sender, words; then the envelope.
+  const asMegan = (said: Record<string, unknown>) => (template: Record<string, unknown>) => ({
+    type: 'message',
+    from: { id: megan.id, name: megan.name, aadObjectId: megan.aadObjectId },
+    ...said,
+    conversation: { id: created.id, conversationType: 'personal' },
+    ...Object.fromEntries(Object.entries(template).filter(([key]) => !['type', 'from', 'conversation', 'text', 'value'].includes(key))),
     id: randomUUID(),
     timestamp: new Date().toISOString(),
-    type: 'message',
     serviceUrl,
-    from: { id: megan.id, name: megan.name, aadObjectId: megan.aadObjectId },
-    conversation: { id: created.id, conversationType: 'personal' },
     recipient: { id: bot.id, name: bot.name },
-    ...extra,
   });
   await customActivity(asMegan({ text: `join ${result.inviteLink}`, textFormat: 'plain' }), 'megan-joins-as-custom-activity');
   // The playground shows the bot's welcome to Megan only in its log panel (her chat is not the page's user's);
@@ -407,7 +409,7 @@ async function walk(): Promise<void> {
   // 6. Megan answers with her copy's Reply: Teams sends the card's Action.Submit as a message whose `value` is
   //    the button's data (read from the card she received) plus the input.
   before = await cards.count();
-  await customActivity(asMegan({ text: undefined, value: { ...sendData, replyText: MEGAN_REPLY } }), 'megan-replies-as-custom-activity');
+  await customActivity(asMegan({ value: { verb: sendData.verb, replyText: MEGAN_REPLY, ...sendData } }), 'megan-replies-as-custom-activity');
   const meganReply = await newCardWith(before, MEGAN_REPLY);
   await meganReply.getByText(/replying to/).waitFor();
   result.meganReplyCardText = (await meganReply.innerText()).trim();
@@ -480,9 +482,9 @@ function readLogDetails(): Record<string, unknown> | undefined {
   return undefined;
 }
 
-/** In the page: scrolls the last text in the page starting with `prefix` (a line of the log details) to the middle. */
-function scrollLogDetailsTo(prefix: string): boolean {
-  const found = Array.from(document.querySelectorAll('span, div')).filter((e) => e.children.length === 0 && (e.textContent ?? '').trim().startsWith(prefix));
+/** In the page: scrolls the last text in the page that has `part` (a line of the log details) to the middle. */
+function scrollLogDetailsTo(part: string): boolean {
+  const found = Array.from(document.querySelectorAll('span, div')).filter((e) => e.children.length === 0 && (e.textContent ?? '').includes(part));
   found.at(-1)?.scrollIntoView({ block: 'center' });
   return found.length > 0;
 }
