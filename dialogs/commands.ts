@@ -1,36 +1,13 @@
 /**
- * The one command table: what users can type (with or without a leading "/"), what the help card lists, and
- * what the manifest's command menu offers. `parseCommand` turns a message into a command and its arguments.
+ * What users can type (with or without a leading "/"), what the help card lists, and what the manifest's
+ * command menu offers, all derived from the typed entries of the handler table (dialogs/handlers.ts).
+ * `parseCommand` turns a message into a command and its arguments.
  */
 
-export const COMMAND_NAMES = [
-  'newGroup',
-  'myGroups',
-  'groupInfo',
-  'invite',
-  'join',
-  'members',
-  'leave',
-  'remove',
-  'allow',
-  'makeAdmin',
-  'resetLink',
-  'addToOrganization',
-  'orgGroups',
-  'export',
-  'poster',
-  'email',
-  'help',
-  'cancel',
-  'switch',
-  'open',
-  'history',
-  'settings',
-  'mute',
-  'unmute',
-] as const;
+import { TYPED_COMMANDS, type CommandName } from './handlers';
 
-export type CommandName = (typeof COMMAND_NAMES)[number];
+export type { CommandName } from './handlers';
+export { splitMemberAndGroup } from './commandArgs';
 
 export interface CommandSpec {
   readonly name: CommandName;
@@ -46,189 +23,17 @@ export interface CommandSpec {
   readonly manifest?: { readonly title: string; readonly description: string };
 }
 
-export const COMMANDS: readonly CommandSpec[] = [
-  {
-    name: 'newGroup',
-    phrase: 'new group',
-    aliases: ['create group', 'newgroup'],
-    args: '[name]',
-    help: 'Create a group. The bot asks for the name and an optional photo.',
-    manifest: { title: 'new group', description: 'Create a group for your team, then invite people with a link' },
-  },
-  {
-    name: 'myGroups',
-    phrase: 'my groups',
-    aliases: ['groups', 'mygroups'],
-    args: '',
-    help: 'List the groups you belong to.',
-    manifest: { title: 'my groups', description: 'List the groups you belong to' },
-  },
-  {
-    name: 'groupInfo',
-    phrase: 'group',
-    aliases: ['group info'],
-    args: '[name or id]',
-    help: "Show a group's info: members, admins, owner, and what you can do.",
-    manifest: { title: 'group', description: "Show a group's info: type 'group' and the group's name" },
-  },
-  {
-    name: 'invite',
-    phrase: 'invite',
-    aliases: ['invite people'],
-    args: '[group]',
-    help: 'Get the invite link, join code and QR code, with buttons to share them.',
-    manifest: { title: 'invite', description: 'Get the invite link and QR code to share in WhatsApp, Telegram, SMS, email or Teams' },
-  },
-  {
-    name: 'join',
-    phrase: 'join',
-    aliases: [],
-    args: '<link or code>',
-    help: 'Join a group with its invite link or join code.',
-    manifest: { title: 'join', description: 'Join a group: paste the invite link or type the join code' },
-  },
-  {
-    name: 'members',
-    phrase: 'members',
-    aliases: ['show members'],
-    args: '[group]',
-    help: "List a group's members; admins can remove members and make admins.",
-    manifest: { title: 'members', description: "List a group's members" },
-  },
-  {
-    name: 'leave',
-    phrase: 'leave',
-    aliases: ['leave group'],
-    args: '[group]',
-    help: 'Leave a group (you are asked to confirm).',
-  },
-  {
-    name: 'remove',
-    phrase: 'remove',
-    aliases: ['remove member'],
-    args: '<member> [from <group>]',
-    help: 'Remove a member from a group; they cannot rejoin until an admin allows them (group admins).',
-  },
-  {
-    name: 'allow',
-    phrase: 'allow',
-    aliases: ['let back in', 'unban'],
-    args: '<member> [in <group>]',
-    help: 'Let someone an admin removed join the group again (group admins).',
-  },
-  {
-    name: 'makeAdmin',
-    phrase: 'make admin',
-    aliases: ['makeadmin'],
-    args: '<member> [in <group>]',
-    help: 'Make a member an admin of the group (group admins).',
-  },
-  {
-    name: 'resetLink',
-    phrase: 'reset link',
-    aliases: ['reset invite link', 'resetlink'],
-    args: '[group]',
-    help: 'Revoke the invite link and make a new one (group admins).',
-  },
-  {
-    name: 'addToOrganization',
-    phrase: 'add to organization',
-    aliases: ['add to org', 'add to organisation'],
-    args: '[group]',
-    help: 'Make your organization the owner of the group; you sign in with your work account (group admins).',
-    manifest: {
-      title: 'add to organization',
-      description: 'Make your organization the owner of a group (group admins; you sign in with your work account)',
-    },
-  },
-  {
-    name: 'orgGroups',
-    phrase: 'org groups',
-    aliases: ['organization groups', 'organisation groups'],
-    args: '',
-    help: "List all of your organization's groups (organization admins).",
-  },
-  {
-    name: 'export',
-    phrase: 'export',
-    aliases: [],
-    args: '<group>',
-    help: "Export a group's members and history (organization admins).",
-  },
-  {
-    name: 'poster',
-    phrase: 'poster',
-    aliases: [],
-    args: '[group]',
-    help: 'Download a poster that asks everyone to move to the group, with its link and QR code.',
-    manifest: { title: 'poster', description: 'Download a poster asking everyone to move to the group, with its link and QR code' },
-  },
-  {
-    name: 'email',
-    phrase: 'email',
-    aliases: ['e-mail'],
-    args: '[group]',
-    help: 'Get an email template that asks everyone to move to the group.',
-    manifest: { title: 'email', description: 'Get an email template asking everyone to move to the group' },
-  },
-  {
-    name: 'help',
-    phrase: 'help',
-    aliases: ['?', 'commands'],
-    args: '',
-    help: 'Show this list.',
-    manifest: { title: 'help', description: 'What the bot does and the commands you can use' },
-  },
-  {
-    name: 'cancel',
-    phrase: 'cancel',
-    aliases: ['stop'],
-    args: '',
-    help: 'Stop what you are doing (for example creating a group).',
-  },
-  {
-    name: 'switch',
-    phrase: 'switch',
-    aliases: [],
-    args: '[group]',
-    help: 'Choose the group your typed messages go to.',
-  },
-  {
-    name: 'open',
-    phrase: 'open',
-    aliases: [],
-    args: '<group>',
-    help: 'Open a group: its info, and your messages go to it.',
-  },
-  {
-    name: 'history',
-    phrase: 'history',
-    aliases: [],
-    args: '[group]',
-    help: "Read a group's earlier posts, 20 at a time.",
-  },
-  {
-    name: 'settings',
-    phrase: 'settings',
-    aliases: [],
-    args: '[group]',
-    help: 'Who can post, and whether new members see earlier posts (group admins).',
-  },
-  {
-    name: 'mute',
-    phrase: 'mute',
-    aliases: [],
-    args: '[group]',
-    help: "Stop getting a group's posts (its history stays).",
-  },
-  {
-    name: 'unmute',
-    phrase: 'unmute',
-    aliases: [],
-    args: '[group]',
-    help: "Get a group's posts again.",
-  },
-];
+/** The typed entries of the handler table (dialogs/handlers.ts), in its order. */
+export const COMMANDS: readonly CommandSpec[] = TYPED_COMMANDS.map(({ name, phrase, aliases, args, help, manifest }) => ({
+  name,
+  phrase,
+  aliases,
+  args,
+  help,
+  ...(manifest ? { manifest } : {}),
+}));
+
+export const COMMAND_NAMES: readonly CommandName[] = COMMANDS.map((c) => c.name);
 
 export type ParsedCommand =
   | { command: CommandName; args: string }
@@ -290,13 +95,6 @@ export function parseCommand(text: string, options: ParseCommandOptions = {}): P
     }
   }
   return { command: 'unknown', text: t };
-}
-
-/** `remove <member> [from <group>]` (and `make admin <member> [in <group>]`): split at the last "from"/"in". */
-export function splitMemberAndGroup(args: string, separator: 'from' | 'in' = 'from'): { member: string; group?: string } {
-  const match = new RegExp(`^(.*\\S)\\s+${separator}\\s+(\\S.*)$`, 'i').exec(args.trim());
-  if (match === null) return { member: args.trim() };
-  return { member: match[1]!.trim(), group: match[2]!.trim() };
 }
 
 export function commandSpec(name: CommandName): CommandSpec {

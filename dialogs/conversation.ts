@@ -10,16 +10,16 @@ import {
 import { DialogSet, DialogTurnStatus, type DialogContext, type DialogState, type DialogTurnResult } from 'botbuilder-dialogs';
 import type { Logger } from '../src/logger';
 import type { TurnHandlers } from '../src/bot';
-import { ForbiddenError, isAppError, type AppError, type AppErrorCode } from '../src/errors';
-import { LastAdminError } from '../src/groups/groupService';
+import { isAppError, type AppError, type AppErrorCode } from '../src/errors';
 import { inline } from '../cards/text';
-import { buildErrorCard, buildHelpCard, buildResolvedCard, buildWelcomeCard, errorInvokeResponse, messageInvokeResponse, toInvokeResponse } from '../cards';
+import { buildErrorCard, buildResolvedCard, buildWelcomeCard, errorInvokeResponse, messageInvokeResponse, toInvokeResponse } from '../cards';
 import type { CardData, CardVerb } from '../cards/verbs';
-import { helpEntries, helpTasks, splitMemberAndGroup, type CommandName } from './commands';
+import { helpEntries, helpTasks } from './commands';
+import { commandHandler, NOT_UNDERSTOOD, verbHandler, type HandlerContext } from './handlers';
 import { buildShortHelpCard } from '../cards/help';
 import { isJoinRequest, readTurnInput, turnInputOf, type TurnInput } from './turnInput';
 import { isUnmistakablyInvite } from '../src/groups/inviteSecrets';
-import { CreateGroupDialog, CREATE_GROUP_DIALOG, type CreateGroupOptions } from './createGroupDialog';
+import type { CreateGroupDialog } from './createGroupDialog';
 import type { GroupActions, Requester } from './groupActions';
 import { conversationRefOf, userFromActivity } from './identity';
 import { textReply, type Reply } from './replies';
@@ -83,11 +83,6 @@ const NO_DIALOGS: TurnDialogs = {
   beginDialog: () => Promise.reject(new Error('no dialogs in this turn')),
 };
 
-/** The buttons of the create-group dialog's own questions. */
-const DIALOG_VERBS: ReadonlySet<CardVerb> = new Set(['createGroup', 'skipPhoto']);
-
-const CONFIRMATION_VERBS: ReadonlySet<CardVerb> = new Set(['confirmResetLink', 'confirmLeave', 'confirmDelete', 'cancel']);
-
 /** Headings for the errors a user can cause: none of them is "something went wrong" on our side. */
 const ERROR_TITLES: Record<AppErrorCode, string> = {
   invalid_input: 'Please check that',
@@ -99,11 +94,10 @@ const ERROR_TITLES: Record<AppErrorCode, string> = {
   too_large: 'Too large',
 };
 
-const NOT_UNDERSTOOD = "Sorry, I didn't get that. Type **help** to see what I can do, or **new group** to start.";
-
 /**
  * The conversation: reads what the user meant (a typed command, a card click either way, or an answer to a
- * question), lets an active dialog have it, and otherwise runs the command or card verb. Every path ends in a
+ * question), lets an active dialog have it, and otherwise runs the command's or card verb's entry of the
+ * handler table (dialogs/handlers.ts). Every path ends in a
  * Reply, so a click answers the same whether it came as Action.Submit (new message) or Action.Execute (the
  * card refreshed in place).
  */
@@ -168,7 +162,7 @@ export class Conversation implements TurnHandlers {
    */
   private async retireConfirmation(context: TurnContext, verb: CardVerb): Promise<void> {
     const cardId = context.activity.replyToId;
-    if (!cardId || !CONFIRMATION_VERBS.has(verb)) return;
+    if (!cardId || !verbHandler(verb).confirmation) return;
     try {
       await context.updateActivity({ id: cardId, type: ActivityTypes.Message, attachments: [buildResolvedCard({ message: 'Done. See the answer below.' })] });
     } catch (err) {
@@ -183,7 +177,7 @@ export class Conversation implements TurnHandlers {
     const dc = await this.dialogContext(context);
     if (dc.activeDialog) {
       // The create dialog's own buttons answer its question, as they do through Action.Submit.
-      if (DIALOG_VERBS.has(input.verb)) {
+      if (verbHandler(input.verb).dialog) {
         const result = await this.continueDialog(context, dc);
         if (result === undefined || result.status !== DialogTurnStatus.empty) return messageInvokeResponse('Got it.');
       } else {
@@ -270,9 +264,9 @@ export class Conversation implements TurnHandlers {
   private async dispatch(context: TurnContext, dc: TurnDialogs, input: TurnInput): Promise<Reply> {
     switch (input.kind) {
       case 'command':
-        return this.command(context, dc, input.command, input.args);
+        return commandHandler(input.command).run(this.handlerContext(context, dc), input.args);
       case 'action':
-        return this.action(context, dc, input.verb, input.data);
+        return verbHandler(input.verb).clicked(this.handlerContext(context, dc), input.data);
       case 'badAction':
         return textReply(`That button did not work: ${inline(input.error, 300)}`);
       case 'text':
@@ -291,184 +285,19 @@ export class Conversation implements TurnHandlers {
     };
   }
 
-  private async command(context: TurnContext, dc: TurnDialogs, command: CommandName, args: string): Promise<Reply> {
-    const req = this.requester(context);
-    const actions = this.deps.actions;
-    const posts = this.deps.posts;
-    const withGroup = async (name: string, run: (groupId: string) => Promise<Reply>): Promise<Reply> => {
-      // Without a name: the member's current group, when they have one.
-      const resolved = posts ? await posts.groupFor(req, name) : await actions.resolveGroup(req, name);
-      return 'reply' in resolved ? resolved.reply : run(resolved.groupId);
+  private handlerContext(context: TurnContext, dc: TurnDialogs): HandlerContext {
+    const { actions, organization, documents, joinLimiter, posts } = this.deps;
+    return {
+      turn: context,
+      req: this.requester(context),
+      actions,
+      organization,
+      documents,
+      joinLimiter,
+      posts,
+      help: { entries: helpEntries, tasks: helpTasks },
+      beginDialog: (dialogId, options) => dc.beginDialog(dialogId, options),
     };
-    switch (command) {
-      case 'help':
-        return { cards: [buildShortHelpCard({ tasks: helpTasks() })] };
-      case 'cancel':
-        return textReply('There is nothing to cancel.');
-      case 'newGroup':
-        await dc.beginDialog(CREATE_GROUP_DIALOG, { name: args || undefined } satisfies CreateGroupOptions);
-        return { cards: [] };
-      case 'myGroups':
-        return actions.myGroups(req);
-      case 'groupInfo':
-        return withGroup(args, (id) => actions.groupInfo(req, id));
-      case 'invite':
-        return withGroup(args, (id) => actions.invite(req, id));
-      case 'join':
-        return this.join(req, args);
-      case 'members':
-        return withGroup(args, (id) => actions.members(req, id));
-      case 'leave':
-        // Asks first; the confirmation card's button leaves.
-        return withGroup(args, (id) => actions.askLeave(req, id));
-      case 'remove': {
-        const { member, group } = splitMemberAndGroup(args, 'from');
-        const resolved = await actions.resolveGroup(req, group ?? '');
-        // Not one of the user's groups, or not their admin: an organization admin may still remove people
-        // from any group the organization owns (after signing in).
-        if ('reply' in resolved) return group ? this.deps.organization.removeMember(context, req, group, member) : resolved.reply;
-        try {
-          return await actions.removeMember(req, resolved.groupId, (await actions.findMember(req, resolved.groupId, member)).user.id);
-        } catch (err) {
-          if (group && err instanceof ForbiddenError && !(err instanceof LastAdminError)) return this.deps.organization.removeMember(context, req, group, member);
-          throw err;
-        }
-      }
-      case 'allow': {
-        const { member, group } = splitMemberAndGroup(args, 'in');
-        return withGroup(group ?? '', async (id) => actions.allowMember(req, id, (await actions.findRemoved(req, id, member)).user.id));
-      }
-      case 'makeAdmin': {
-        const { member, group } = splitMemberAndGroup(args, 'in');
-        return withGroup(group ?? '', async (id) => actions.makeAdmin(req, id, (await actions.findMember(req, id, member)).user.id));
-      }
-      case 'resetLink':
-        return withGroup(args, (id) => actions.askResetLink(req, id));
-      case 'addToOrganization':
-        return withGroup(args, (id) => this.deps.organization.start(context, req, id));
-      case 'orgGroups':
-        return this.deps.organization.orgGroups(context, req);
-      case 'export':
-        return this.deps.organization.exportGroup(context, req, args);
-      case 'poster':
-      case 'email':
-        return withGroup(args, (id) => this.deps.documents.documents(req, id, command));
-      case 'switch':
-        return posts ? posts.switchGroup(req, args) : textReply(NOT_UNDERSTOOD);
-      case 'open':
-        return withGroup(args, (id) => (posts ? posts.open(req, id) : actions.groupInfo(req, id)));
-      case 'history':
-        return posts ? withGroup(args, (id) => posts.history(req, id)) : textReply(NOT_UNDERSTOOD);
-      case 'settings':
-        return posts ? withGroup(args, (id) => posts.settings(req, id)) : textReply(NOT_UNDERSTOOD);
-      case 'mute':
-      case 'unmute':
-        return posts ? withGroup(args, (id) => posts.mute(req, id, command === 'mute')) : textReply(NOT_UNDERSTOOD);
-    }
-  }
-
-  private async action(context: TurnContext, dc: TurnDialogs, verb: CardVerb, data: CardData): Promise<Reply> {
-    const req = this.requester(context);
-    const actions = this.deps.actions;
-    const groupId = String(data.groupId ?? '');
-    const token = typeof data.continuationToken === 'string' ? data.continuationToken : undefined;
-    const userId = String(data.userId ?? '');
-    switch (verb) {
-      case 'help':
-        // The short card's "All commands" button asks for the details.
-        return { cards: [data.details === true ? buildHelpCard({ commands: helpEntries() }) : buildShortHelpCard({ tasks: helpTasks() })] };
-      case 'cancel':
-        return textReply('Cancelled. Nothing was changed.');
-      case 'createGroup':
-        await dc.beginDialog(CREATE_GROUP_DIALOG, {} satisfies CreateGroupOptions);
-        return { cards: [] };
-      case 'skipPhoto':
-        return textReply('That question was already answered. Type **new group** to create another group.');
-      case 'myGroups':
-      case 'myGroupsPage':
-        return actions.myGroups(req, token);
-      case 'showGroupInfo':
-        return actions.groupInfo(req, groupId);
-      case 'showInvite':
-        return actions.invite(req, groupId);
-      case 'resetLink':
-        return actions.askResetLink(req, groupId);
-      case 'confirmResetLink':
-        return actions.resetLink(req, groupId, typeof data.linkTag === 'string' ? data.linkTag : undefined);
-      case 'showMembers':
-      case 'membersPage':
-        return actions.members(req, groupId, token);
-      case 'leaveGroup':
-        return actions.askLeave(req, groupId);
-      case 'confirmLeave':
-        return actions.leave(req, groupId);
-      case 'removeMember':
-        return actions.removeMember(req, groupId, userId);
-      case 'allowMember':
-        return actions.allowMember(req, groupId, userId);
-      case 'makeAdmin':
-        return actions.makeAdmin(req, groupId, userId);
-      case 'deleteGroup':
-        return actions.askDelete(req, groupId);
-      case 'confirmDelete':
-        return actions.deleteGroup(req, groupId);
-      case 'joinGroup':
-        return this.join(req, String(data.inviteCode ?? data.token ?? ''));
-      case 'addToOrganization':
-        return this.deps.organization.start(context, req, groupId);
-      case 'orgGroupsPage':
-        return this.deps.organization.orgGroups(context, req, token);
-      case 'exportGroup':
-        return this.deps.organization.exportGroup(context, req, groupId);
-      case 'poster':
-      case 'email':
-        return this.deps.documents.documents(req, groupId, verb);
-      case 'saveDocumentDetails':
-        return this.deps.documents.saveDetails ? this.deps.documents.saveDetails(req, groupId, data) : this.deps.documents.documents(req, groupId, data.kind === 'email' ? 'email' : 'poster');
-      case 'replyToPost':
-      case 'openGroup':
-      case 'deletePost':
-      case 'switchGroup':
-      case 'historyPage':
-      case 'saveSettings':
-        return this.postAction(context, req, verb, data);
-    }
-  }
-
-  private async postAction(context: TurnContext, req: Requester, verb: CardVerb, data: CardData): Promise<Reply> {
-    const posts = this.deps.posts;
-    if (!posts) return textReply('That button does not work here.');
-    const groupId = String(data.groupId ?? '');
-    const seq = Number(data.seq);
-    switch (verb) {
-      case 'replyToPost':
-        return posts.reply(context, groupId, seq, typeof data.replyText === 'string' ? data.replyText : '');
-      case 'openGroup':
-        return posts.open(req, groupId);
-      case 'deletePost':
-        return posts.deletePost(req, groupId, seq);
-      case 'switchGroup':
-        return posts.switchTo(req, groupId);
-      case 'historyPage':
-        return posts.history(req, groupId, Number.isInteger(Number(data.before)) ? Number(data.before) : undefined);
-      case 'saveSettings':
-        return posts.saveSettings(req, groupId, data);
-      default:
-        return textReply('That button does not work here.');
-    }
-  }
-
-  private async join(req: Requester, reference: string): Promise<Reply> {
-    await this.deps.joinLimiter.check(req.user.id);
-    try {
-      return await this.deps.actions.join(req, reference);
-    } catch (err) {
-      // Only wrong links and codes count against the limit, not a join refused for another reason.
-      if (isAppError(err) && (err.code === 'not_found' || err.code === 'invalid_input')) {
-        await this.deps.joinLimiter.failed(req.user.id);
-      }
-      throw err;
-    }
   }
 
   /** One activity for the text and its cards: one connector call, and Teams shows the text above the cards. */
@@ -492,6 +321,6 @@ function isCancel(input: TurnInput): boolean {
  */
 function isInterruption(input: TurnInput): boolean {
   if (input.kind === 'command') return input.slash;
-  if (input.kind === 'action') return !DIALOG_VERBS.has(input.verb);
+  if (input.kind === 'action') return !verbHandler(input.verb).dialog;
   return false;
 }

@@ -1,0 +1,447 @@
+import type { TurnContext } from 'botbuilder';
+import { ForbiddenError, isAppError } from '../src/errors';
+import { LastAdminError } from '../src/groups/groupService';
+import { buildHelpCard, buildShortHelpCard } from '../cards/help';
+import type { CardData, CardVerb } from '../cards/verbs';
+import { splitMemberAndGroup } from './commandArgs';
+import { CREATE_GROUP_DIALOG, type CreateGroupOptions } from './createGroupDialog';
+import type { DocumentsFlow, JoinAttemptLimiter, OrganizationFlow } from './conversation';
+import type { GroupActions, Requester } from './groupActions';
+import type { PostsFlow } from './postsFlow';
+import { cardReply, textReply, type Reply } from './replies';
+
+/**
+ * The one handler table: every typed command and every card verb is an entry here. Typed text reaches an
+ * entry's `typed.run` (the words after its phrase); a card button, through Action.Submit or Action.Execute,
+ * reaches `clicked` of the entry named by its verb. The command parser, the help card and the manifest's
+ * command menu are derived from the `typed` entries (dialogs/commands.ts), in table order.
+ */
+
+/** What a handler gets for one turn: who asks, the services, and the turn's dialogs. */
+export interface HandlerContext {
+  readonly turn: TurnContext;
+  readonly req: Requester;
+  readonly actions: GroupActions;
+  readonly organization: OrganizationFlow;
+  readonly documents: DocumentsFlow;
+  readonly joinLimiter: JoinAttemptLimiter;
+  readonly posts?: PostsFlow;
+  /** The help card's content (derived from this table in dialogs/commands.ts). */
+  readonly help: {
+    entries(): Array<{ usage: string; description: string }>;
+    tasks(): Array<{ task: string; usages: string[] }>;
+  };
+  beginDialog(dialogId: string, options: object): Promise<void>;
+}
+
+/** A typed command: its words, its line in the help card, its place in the manifest's menu, and what it does. */
+export interface TypedCommand {
+  /** The canonical words, lower case. */
+  readonly phrase: string;
+  /** Other accepted words, lower case. */
+  readonly aliases: readonly string[];
+  /** How the arguments are written in help: `[optional]`, `<required>`; '' for none. */
+  readonly args: string;
+  /** One line for the help card. */
+  readonly help: string;
+  /** Present when the command appears in the manifest's command menu (at most 10 per scope). */
+  readonly manifest?: { readonly title: string; readonly description: string };
+  /** `args` is the text after the phrase, trimmed ('' for none). */
+  run(ctx: HandlerContext, args: string): Promise<Reply>;
+}
+
+export type Clicked = (ctx: HandlerContext, data: CardData) => Promise<Reply>;
+
+export interface Handler {
+  /** Present when users can type it. */
+  readonly typed?: TypedCommand;
+  /** Present when the entry's key is a card verb (cards/verbs.ts): the button's flat data. */
+  readonly clicked?: Clicked;
+  /** A confirmation card's button: the clicked card is retired so it cannot be clicked twice. */
+  readonly confirmation?: true;
+  /** A button of the running dialog's own question: it answers the question instead of interrupting. */
+  readonly dialog?: true;
+}
+
+export const NOT_UNDERSTOOD = "Sorry, I didn't get that. Type **help** to see what I can do, or **new group** to start.";
+
+const NO_POST_BUTTON = 'That button does not work here.';
+
+/** The group named (without a name: the member's current group, when they have one), or why there is none. */
+async function withGroup(ctx: HandlerContext, name: string, run: (groupId: string) => Promise<Reply>): Promise<Reply> {
+  const resolved = ctx.posts ? await ctx.posts.groupFor(ctx.req, name) : await ctx.actions.resolveGroup(ctx.req, name);
+  return 'reply' in resolved ? resolved.reply : run(resolved.groupId);
+}
+
+/** A join by link or code; only wrong links and codes count against the limit, not a join refused otherwise. */
+async function join(ctx: HandlerContext, reference: string): Promise<Reply> {
+  await ctx.joinLimiter.check(ctx.req.user.id);
+  try {
+    return await ctx.actions.join(ctx.req, reference);
+  } catch (err) {
+    if (isAppError(err) && (err.code === 'not_found' || err.code === 'invalid_input')) {
+      await ctx.joinLimiter.failed(ctx.req.user.id);
+    }
+    throw err;
+  }
+}
+
+/** A command of the group conversation (issue 10): not understood where there is none. */
+function withPosts(ctx: HandlerContext, run: (posts: PostsFlow) => Promise<Reply>): Promise<Reply> {
+  return ctx.posts ? run(ctx.posts) : Promise.resolve(textReply(NOT_UNDERSTOOD));
+}
+
+/** A button of the group conversation: "does not work here" where there is none. */
+function postButton(run: (posts: PostsFlow, ctx: HandlerContext, groupId: string, data: CardData) => Promise<Reply>): Clicked {
+  return (ctx, data) => (ctx.posts ? run(ctx.posts, ctx, groupIdOf(data), data) : Promise.resolve(textReply(NO_POST_BUTTON)));
+}
+
+const groupIdOf = (data: CardData): string => String(data.groupId ?? '');
+const userIdOf = (data: CardData): string => String(data.userId ?? '');
+const tokenOf = (data: CardData): string | undefined => (typeof data.continuationToken === 'string' ? data.continuationToken : undefined);
+
+/** A `[group]` command that runs one group action. */
+function groupCommand(spec: Omit<TypedCommand, 'run'>, run: (ctx: HandlerContext, groupId: string) => Promise<Reply>): TypedCommand {
+  return { ...spec, run: (ctx, args) => withGroup(ctx, args, (id) => run(ctx, id)) };
+}
+
+/** A button that runs one group action on the group it carries. */
+const groupButton =
+  (run: (ctx: HandlerContext, groupId: string) => Promise<Reply>): Clicked =>
+  (ctx, data) =>
+    run(ctx, groupIdOf(data));
+
+const shortHelp = (ctx: HandlerContext): Reply => cardReply(buildShortHelpCard({ tasks: ctx.help.tasks() }));
+
+export const HANDLERS = {
+  newGroup: {
+    typed: {
+      phrase: 'new group',
+      aliases: ['create group', 'newgroup'],
+      args: '[name]',
+      help: 'Create a group. The bot asks for the name and an optional photo.',
+      manifest: { title: 'new group', description: 'Create a group for your team, then invite people with a link' },
+      run: async (ctx, args) => {
+        await ctx.beginDialog(CREATE_GROUP_DIALOG, { name: args || undefined } satisfies CreateGroupOptions);
+        return { cards: [] };
+      },
+    },
+  },
+  createGroup: {
+    dialog: true,
+    clicked: async (ctx) => {
+      await ctx.beginDialog(CREATE_GROUP_DIALOG, {} satisfies CreateGroupOptions);
+      return { cards: [] };
+    },
+  },
+  skipPhoto: {
+    dialog: true,
+    clicked: async () => textReply('That question was already answered. Type **new group** to create another group.'),
+  },
+  myGroups: {
+    typed: {
+      phrase: 'my groups',
+      aliases: ['groups', 'mygroups'],
+      args: '',
+      help: 'List the groups you belong to.',
+      manifest: { title: 'my groups', description: 'List the groups you belong to' },
+      run: (ctx) => ctx.actions.myGroups(ctx.req),
+    },
+    clicked: (ctx, data) => ctx.actions.myGroups(ctx.req, tokenOf(data)),
+  },
+  myGroupsPage: { clicked: (ctx, data) => ctx.actions.myGroups(ctx.req, tokenOf(data)) },
+  groupInfo: {
+    typed: groupCommand(
+      {
+        phrase: 'group',
+        aliases: ['group info'],
+        args: '[name or id]',
+        help: "Show a group's info: members, admins, owner, and what you can do.",
+        manifest: { title: 'group', description: "Show a group's info: type 'group' and the group's name" },
+      },
+      (ctx, id) => ctx.actions.groupInfo(ctx.req, id),
+    ),
+  },
+  showGroupInfo: { clicked: groupButton((ctx, id) => ctx.actions.groupInfo(ctx.req, id)) },
+  invite: {
+    typed: groupCommand(
+      {
+        phrase: 'invite',
+        aliases: ['invite people'],
+        args: '[group]',
+        help: 'Get the invite link, join code and QR code, with buttons to share them.',
+        manifest: { title: 'invite', description: 'Get the invite link and QR code to share in WhatsApp, Telegram, SMS, email or Teams' },
+      },
+      (ctx, id) => ctx.actions.invite(ctx.req, id),
+    ),
+  },
+  showInvite: { clicked: groupButton((ctx, id) => ctx.actions.invite(ctx.req, id)) },
+  join: {
+    typed: {
+      phrase: 'join',
+      aliases: [],
+      args: '<link or code>',
+      help: 'Join a group with its invite link or join code.',
+      manifest: { title: 'join', description: 'Join a group: paste the invite link or type the join code' },
+      run: (ctx, args) => join(ctx, args),
+    },
+  },
+  joinGroup: { clicked: (ctx, data) => join(ctx, String(data.inviteCode ?? data.token ?? '')) },
+  members: {
+    typed: groupCommand(
+      {
+        phrase: 'members',
+        aliases: ['show members'],
+        args: '[group]',
+        help: "List a group's members; admins can remove members and make admins.",
+        manifest: { title: 'members', description: "List a group's members" },
+      },
+      (ctx, id) => ctx.actions.members(ctx.req, id),
+    ),
+  },
+  showMembers: { clicked: (ctx, data) => ctx.actions.members(ctx.req, groupIdOf(data), tokenOf(data)) },
+  membersPage: { clicked: (ctx, data) => ctx.actions.members(ctx.req, groupIdOf(data), tokenOf(data)) },
+  leave: {
+    // Asks first; the confirmation card's button leaves.
+    typed: groupCommand(
+      { phrase: 'leave', aliases: ['leave group'], args: '[group]', help: 'Leave a group (you are asked to confirm).' },
+      (ctx, id) => ctx.actions.askLeave(ctx.req, id),
+    ),
+  },
+  leaveGroup: { clicked: groupButton((ctx, id) => ctx.actions.askLeave(ctx.req, id)) },
+  confirmLeave: { confirmation: true, clicked: groupButton((ctx, id) => ctx.actions.leave(ctx.req, id)) },
+  remove: {
+    typed: {
+      phrase: 'remove',
+      aliases: ['remove member'],
+      args: '<member> [from <group>]',
+      help: 'Remove a member from a group; they cannot rejoin until an admin allows them (group admins).',
+      run: async (ctx, args) => {
+        const { req, actions } = ctx;
+        const { member, group } = splitMemberAndGroup(args, 'from');
+        const resolved = await actions.resolveGroup(req, group ?? '');
+        // Not one of the user's groups, or not their admin: an organization admin may still remove people
+        // from any group the organization owns (after signing in).
+        if ('reply' in resolved) return group ? ctx.organization.removeMember(ctx.turn, req, group, member) : resolved.reply;
+        try {
+          return await actions.removeMember(req, resolved.groupId, (await actions.findMember(req, resolved.groupId, member)).user.id);
+        } catch (err) {
+          if (group && err instanceof ForbiddenError && !(err instanceof LastAdminError)) return ctx.organization.removeMember(ctx.turn, req, group, member);
+          throw err;
+        }
+      },
+    },
+  },
+  removeMember: { clicked: (ctx, data) => ctx.actions.removeMember(ctx.req, groupIdOf(data), userIdOf(data)) },
+  allow: {
+    typed: {
+      phrase: 'allow',
+      aliases: ['let back in', 'unban'],
+      args: '<member> [in <group>]',
+      help: 'Let someone an admin removed join the group again (group admins).',
+      run: (ctx, args) => {
+        const { member, group } = splitMemberAndGroup(args, 'in');
+        return withGroup(ctx, group ?? '', async (id) => ctx.actions.allowMember(ctx.req, id, (await ctx.actions.findRemoved(ctx.req, id, member)).user.id));
+      },
+    },
+  },
+  allowMember: { clicked: (ctx, data) => ctx.actions.allowMember(ctx.req, groupIdOf(data), userIdOf(data)) },
+  makeAdmin: {
+    typed: {
+      phrase: 'make admin',
+      aliases: ['makeadmin'],
+      args: '<member> [in <group>]',
+      help: 'Make a member an admin of the group (group admins).',
+      run: (ctx, args) => {
+        const { member, group } = splitMemberAndGroup(args, 'in');
+        return withGroup(ctx, group ?? '', async (id) => ctx.actions.makeAdmin(ctx.req, id, (await ctx.actions.findMember(ctx.req, id, member)).user.id));
+      },
+    },
+    clicked: (ctx, data) => ctx.actions.makeAdmin(ctx.req, groupIdOf(data), userIdOf(data)),
+  },
+  resetLink: {
+    typed: groupCommand(
+      { phrase: 'reset link', aliases: ['reset invite link', 'resetlink'], args: '[group]', help: 'Revoke the invite link and make a new one (group admins).' },
+      (ctx, id) => ctx.actions.askResetLink(ctx.req, id),
+    ),
+    clicked: groupButton((ctx, id) => ctx.actions.askResetLink(ctx.req, id)),
+  },
+  confirmResetLink: {
+    confirmation: true,
+    clicked: (ctx, data) => ctx.actions.resetLink(ctx.req, groupIdOf(data), typeof data.linkTag === 'string' ? data.linkTag : undefined),
+  },
+  deleteGroup: { clicked: groupButton((ctx, id) => ctx.actions.askDelete(ctx.req, id)) },
+  confirmDelete: { confirmation: true, clicked: groupButton((ctx, id) => ctx.actions.deleteGroup(ctx.req, id)) },
+  addToOrganization: {
+    typed: groupCommand(
+      {
+        phrase: 'add to organization',
+        aliases: ['add to org', 'add to organisation'],
+        args: '[group]',
+        help: 'Make your organization the owner of the group; you sign in with your work account (group admins).',
+        manifest: {
+          title: 'add to organization',
+          description: 'Make your organization the owner of a group (group admins; you sign in with your work account)',
+        },
+      },
+      (ctx, id) => ctx.organization.start(ctx.turn, ctx.req, id),
+    ),
+    clicked: groupButton((ctx, id) => ctx.organization.start(ctx.turn, ctx.req, id)),
+  },
+  orgGroups: {
+    typed: {
+      phrase: 'org groups',
+      aliases: ['organization groups', 'organisation groups'],
+      args: '',
+      help: "List all of your organization's groups (organization admins).",
+      run: (ctx) => ctx.organization.orgGroups(ctx.turn, ctx.req),
+    },
+  },
+  orgGroupsPage: { clicked: (ctx, data) => ctx.organization.orgGroups(ctx.turn, ctx.req, tokenOf(data)) },
+  export: {
+    typed: {
+      phrase: 'export',
+      aliases: [],
+      args: '<group>',
+      help: "Export a group's members and history (organization admins).",
+      run: (ctx, args) => ctx.organization.exportGroup(ctx.turn, ctx.req, args),
+    },
+  },
+  exportGroup: { clicked: groupButton((ctx, id) => ctx.organization.exportGroup(ctx.turn, ctx.req, id)) },
+  poster: {
+    typed: groupCommand(
+      {
+        phrase: 'poster',
+        aliases: [],
+        args: '[group]',
+        help: 'Download a poster that asks everyone to move to the group, with its link and QR code.',
+        manifest: { title: 'poster', description: 'Download a poster asking everyone to move to the group, with its link and QR code' },
+      },
+      (ctx, id) => ctx.documents.documents(ctx.req, id, 'poster'),
+    ),
+    clicked: groupButton((ctx, id) => ctx.documents.documents(ctx.req, id, 'poster')),
+  },
+  email: {
+    typed: groupCommand(
+      {
+        phrase: 'email',
+        aliases: ['e-mail'],
+        args: '[group]',
+        help: 'Get an email template that asks everyone to move to the group.',
+        manifest: { title: 'email', description: 'Get an email template asking everyone to move to the group' },
+      },
+      (ctx, id) => ctx.documents.documents(ctx.req, id, 'email'),
+    ),
+    clicked: groupButton((ctx, id) => ctx.documents.documents(ctx.req, id, 'email')),
+  },
+  saveDocumentDetails: {
+    clicked: (ctx, data) => {
+      const { documents, req } = ctx;
+      return documents.saveDetails ? documents.saveDetails(req, groupIdOf(data), data) : documents.documents(req, groupIdOf(data), data.kind === 'email' ? 'email' : 'poster');
+    },
+  },
+  help: {
+    typed: {
+      phrase: 'help',
+      aliases: ['?', 'commands'],
+      args: '',
+      help: 'Show this list.',
+      manifest: { title: 'help', description: 'What the bot does and the commands you can use' },
+      run: async (ctx) => shortHelp(ctx),
+    },
+    // The short card's "All commands" button asks for the details.
+    clicked: async (ctx, data) => (data.details === true ? cardReply(buildHelpCard({ commands: ctx.help.entries() })) : shortHelp(ctx)),
+  },
+  cancel: {
+    typed: { phrase: 'cancel', aliases: ['stop'], args: '', help: 'Stop what you are doing (for example creating a group).', run: async () => textReply('There is nothing to cancel.') },
+    confirmation: true,
+    clicked: async () => textReply('Cancelled. Nothing was changed.'),
+  },
+  switch: {
+    typed: {
+      phrase: 'switch',
+      aliases: [],
+      args: '[group]',
+      help: 'Choose the group your typed messages go to.',
+      run: (ctx, args) => withPosts(ctx, (posts) => posts.switchGroup(ctx.req, args)),
+    },
+  },
+  switchGroup: { clicked: postButton((posts, ctx, groupId) => posts.switchTo(ctx.req, groupId)) },
+  open: {
+    typed: {
+      phrase: 'open',
+      aliases: [],
+      args: '<group>',
+      help: 'Open a group: its info, and your messages go to it.',
+      run: (ctx, args) => withGroup(ctx, args, (id) => (ctx.posts ? ctx.posts.open(ctx.req, id) : ctx.actions.groupInfo(ctx.req, id))),
+    },
+  },
+  openGroup: { clicked: postButton((posts, ctx, groupId) => posts.open(ctx.req, groupId)) },
+  history: {
+    typed: {
+      phrase: 'history',
+      aliases: [],
+      args: '[group]',
+      help: "Read a group's earlier posts, 20 at a time.",
+      run: (ctx, args) => withPosts(ctx, (posts) => withGroup(ctx, args, (id) => posts.history(ctx.req, id))),
+    },
+  },
+  historyPage: {
+    clicked: postButton((posts, ctx, groupId, data) => posts.history(ctx.req, groupId, Number.isInteger(Number(data.before)) ? Number(data.before) : undefined)),
+  },
+  settings: {
+    typed: {
+      phrase: 'settings',
+      aliases: [],
+      args: '[group]',
+      help: 'Who can post, and whether new members see earlier posts (group admins).',
+      run: (ctx, args) => withPosts(ctx, (posts) => withGroup(ctx, args, (id) => posts.settings(ctx.req, id))),
+    },
+  },
+  saveSettings: { clicked: postButton((posts, ctx, groupId, data) => posts.saveSettings(ctx.req, groupId, data)) },
+  mute: {
+    typed: {
+      phrase: 'mute',
+      aliases: [],
+      args: '[group]',
+      help: "Stop getting a group's posts (its history stays).",
+      run: (ctx, args) => withPosts(ctx, (posts) => withGroup(ctx, args, (id) => posts.mute(ctx.req, id, true))),
+    },
+  },
+  unmute: {
+    typed: {
+      phrase: 'unmute',
+      aliases: [],
+      args: '[group]',
+      help: "Get a group's posts again.",
+      run: (ctx, args) => withPosts(ctx, (posts) => withGroup(ctx, args, (id) => posts.mute(ctx.req, id, false))),
+    },
+  },
+  replyToPost: {
+    clicked: postButton((posts, ctx, groupId, data) => posts.reply(ctx.turn, groupId, Number(data.seq), typeof data.replyText === 'string' ? data.replyText : '')),
+  },
+  deletePost: { clicked: postButton((posts, ctx, groupId, data) => posts.deletePost(ctx.req, groupId, Number(data.seq))) },
+} satisfies Record<string, Handler>;
+
+type Table = typeof HANDLERS;
+
+/** The typed commands: the table's entries with a `typed` part. */
+export type CommandName = { [K in keyof Table]: Table[K] extends { typed: TypedCommand } ? K : never }[keyof Table];
+
+/** Every command has its typed part, and every card verb its click handler (checked by the compiler). */
+const BY_COMMAND: Record<CommandName, Handler & { typed: TypedCommand }> = HANDLERS;
+const BY_VERB: Record<CardVerb, Handler & { clicked: Clicked }> = HANDLERS;
+
+/** The table's typed commands in table order (the help card's and the manifest menu's order). */
+export const TYPED_COMMANDS: ReadonlyArray<{ name: CommandName } & TypedCommand> = (Object.keys(HANDLERS) as Array<keyof Table>).flatMap((key) => {
+  const typed = (HANDLERS[key] as Handler).typed;
+  return typed ? [{ name: key as CommandName, ...typed }] : [];
+});
+
+export function commandHandler(name: CommandName): TypedCommand {
+  return BY_COMMAND[name].typed;
+}
+
+export function verbHandler(verb: CardVerb): Handler & { clicked: Clicked } {
+  return BY_VERB[verb];
+}
