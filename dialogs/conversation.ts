@@ -19,7 +19,7 @@ import { commandHandler, NOT_UNDERSTOOD, verbHandler, type HandlerContext } from
 import { buildShortHelpCard } from '../cards/help';
 import { isJoinRequest, readTurnInput, turnInputOf, type TurnInput } from './turnInput';
 import { isUnmistakablyInvite } from '../src/groups/inviteSecrets';
-import type { CreateGroupDialog } from './createGroupDialog';
+import { CREATE_GROUP_DIALOG, type CreateGroupDialog } from './createGroupDialog';
 import type { GroupActions, Requester } from './groupActions';
 import { conversationRefOf, userFromActivity } from './identity';
 import { textReply, type Reply } from './replies';
@@ -296,7 +296,7 @@ export class Conversation implements TurnHandlers {
       joinLimiter,
       posts,
       help: { entries: helpEntries, tasks: helpTasks },
-      beginDialog: (dialogId, options) => dc.beginDialog(dialogId, options),
+      beginCreateGroup: (options) => dc.beginDialog(CREATE_GROUP_DIALOG, options),
     };
   }
 

@@ -4,7 +4,8 @@ import { LastAdminError } from '../src/groups/groupService';
 import { buildHelpCard, buildShortHelpCard } from '../cards/help';
 import type { CardData, CardVerb } from '../cards/verbs';
 import { splitMemberAndGroup } from './commandArgs';
-import { CREATE_GROUP_DIALOG, type CreateGroupOptions } from './createGroupDialog';
+// Types only: commands.ts reads this table while loading, so nothing here may load turnInput.ts (a cycle).
+import type { CreateGroupOptions } from './createGroupDialog';
 import type { DocumentsFlow, JoinAttemptLimiter, OrganizationFlow } from './conversation';
 import type { GroupActions, Requester } from './groupActions';
 import type { PostsFlow } from './postsFlow';
@@ -31,7 +32,8 @@ export interface HandlerContext {
     entries(): Array<{ usage: string; description: string }>;
     tasks(): Array<{ task: string; usages: string[] }>;
   };
-  beginDialog(dialogId: string, options: object): Promise<void>;
+  /** Starts "new group" (createGroupDialog.ts); its questions come in this turn's reply. */
+  beginCreateGroup(options: CreateGroupOptions): Promise<void>;
 }
 
 /** A typed command: its words, its line in the help card, its place in the manifest's menu, and what it does. */
@@ -122,7 +124,7 @@ export const HANDLERS = {
       help: 'Create a group. The bot asks for the name and an optional photo.',
       manifest: { title: 'new group', description: 'Create a group for your team, then invite people with a link' },
       run: async (ctx, args) => {
-        await ctx.beginDialog(CREATE_GROUP_DIALOG, { name: args || undefined } satisfies CreateGroupOptions);
+        await ctx.beginCreateGroup({ name: args || undefined });
         return { cards: [] };
       },
     },
@@ -130,7 +132,7 @@ export const HANDLERS = {
   createGroup: {
     dialog: true,
     clicked: async (ctx) => {
-      await ctx.beginDialog(CREATE_GROUP_DIALOG, {} satisfies CreateGroupOptions);
+      await ctx.beginCreateGroup({});
       return { cards: [] };
     },
   },
