@@ -1,0 +1,105 @@
+/** The shape of the handler table's entries (dialogs/handlers.ts) and the helpers its entries share. */
+import type { TurnContext } from 'botbuilder';
+import { isAppError } from '../src/errors';
+import type { CardData } from '../cards/verbs';
+// Types only: commands.ts reads the handler table while loading, so nothing here may load turnInput.ts (a cycle).
+import type { CreateGroupOptions } from './createGroupDialog';
+import type { DocumentsFlow, JoinAttemptLimiter, OrganizationFlow } from './conversation';
+import type { GroupActions, Requester } from './groupActions';
+import type { PostsFlow } from './postsFlow';
+import { textReply, type Reply } from './replies';
+
+/** What a handler gets for one turn: who asks, the services, and the turn's dialogs. */
+export interface HandlerContext {
+  readonly turn: TurnContext;
+  readonly req: Requester;
+  readonly actions: GroupActions;
+  readonly organization: OrganizationFlow;
+  readonly documents: DocumentsFlow;
+  readonly joinLimiter: JoinAttemptLimiter;
+  readonly posts?: PostsFlow;
+  /** The help card's content (derived from the handler table in dialogs/commands.ts). */
+  readonly help: {
+    entries(): Array<{ usage: string; description: string }>;
+    tasks(): Array<{ task: string; usages: string[] }>;
+  };
+  /** Starts "new group" (createGroupDialog.ts); its questions come in this turn's reply. */
+  beginCreateGroup(options: CreateGroupOptions): Promise<void>;
+}
+
+/** A typed command: its words, its line in the help card, its place in the manifest's menu, and what it does. */
+export interface TypedCommand {
+  /** The canonical words, lower case. */
+  readonly phrase: string;
+  /** Other accepted words, lower case. */
+  readonly aliases: readonly string[];
+  /** How the arguments are written in help: `[optional]`, `<required>`; '' for none. */
+  readonly args: string;
+  /** One line for the help card. */
+  readonly help: string;
+  /** Present when the command appears in the manifest's command menu (at most 10 per scope). */
+  readonly manifest?: { readonly title: string; readonly description: string };
+  /** `args` is the text after the phrase, trimmed ('' for none). */
+  run(ctx: HandlerContext, args: string): Promise<Reply>;
+}
+
+export type Clicked = (ctx: HandlerContext, data: CardData) => Promise<Reply>;
+
+export interface Handler {
+  /** Present when users can type it. */
+  readonly typed?: TypedCommand;
+  /** Present when the entry's key is a card verb (cards/verbs.ts): the button's flat data. */
+  readonly clicked?: Clicked;
+  /** A confirmation card's button: the clicked card is retired so it cannot be clicked twice. */
+  readonly confirmation?: true;
+  /** A button of the running dialog's own question: it answers the question instead of interrupting. */
+  readonly dialog?: true;
+}
+
+export const NOT_UNDERSTOOD = "Sorry, I didn't get that. Type **help** to see what I can do, or **new group** to start.";
+
+const NO_POST_BUTTON = 'That button does not work here.';
+
+/** The group named (without a name: the member's current group, when they have one), or why there is none. */
+export async function withGroup(ctx: HandlerContext, name: string, run: (groupId: string) => Promise<Reply>): Promise<Reply> {
+  const resolved = ctx.posts ? await ctx.posts.groupFor(ctx.req, name) : await ctx.actions.resolveGroup(ctx.req, name);
+  return 'reply' in resolved ? resolved.reply : run(resolved.groupId);
+}
+
+/** A join by link or code; only wrong links and codes count against the limit, not a join refused otherwise. */
+export async function join(ctx: HandlerContext, reference: string): Promise<Reply> {
+  await ctx.joinLimiter.check(ctx.req.user.id);
+  try {
+    return await ctx.actions.join(ctx.req, reference);
+  } catch (err) {
+    if (isAppError(err) && (err.code === 'not_found' || err.code === 'invalid_input')) {
+      await ctx.joinLimiter.failed(ctx.req.user.id);
+    }
+    throw err;
+  }
+}
+
+/** A command of the group conversation (issue 10): not understood where there is none. */
+export function withPosts(ctx: HandlerContext, run: (posts: PostsFlow) => Promise<Reply>): Promise<Reply> {
+  return ctx.posts ? run(ctx.posts) : Promise.resolve(textReply(NOT_UNDERSTOOD));
+}
+
+/** A button of the group conversation: "does not work here" where there is none. */
+export function postButton(run: (posts: PostsFlow, ctx: HandlerContext, groupId: string, data: CardData) => Promise<Reply>): Clicked {
+  return (ctx, data) => (ctx.posts ? run(ctx.posts, ctx, groupIdOf(data), data) : Promise.resolve(textReply(NO_POST_BUTTON)));
+}
+
+export const groupIdOf = (data: CardData): string => String(data.groupId ?? '');
+export const userIdOf = (data: CardData): string => String(data.userId ?? '');
+export const tokenOf = (data: CardData): string | undefined => (typeof data.continuationToken === 'string' ? data.continuationToken : undefined);
+
+/** A `[group]` command that runs one group action. */
+export function groupCommand(spec: Omit<TypedCommand, 'run'>, run: (ctx: HandlerContext, groupId: string) => Promise<Reply>): TypedCommand {
+  return { ...spec, run: (ctx, args) => withGroup(ctx, args, (id) => run(ctx, id)) };
+}
+
+/** A button that runs one group action on the group it carries. */
+export const groupButton =
+  (run: (ctx: HandlerContext, groupId: string) => Promise<Reply>): Clicked =>
+  (ctx, data) =>
+    run(ctx, groupIdOf(data));
