@@ -27,7 +27,11 @@ const pkg = (name) => `^${name}(/|$)`;
 const forbid = (message, ...regexes) => regexes.map((regex) => ({ regex, message }));
 const boundary = (...patterns) => ({ 'no-restricted-imports': ['error', { patterns: patterns.flat(Infinity) }] });
 const teamsPackages = (message) => forbid(message, '^botbuilder', '^botframework-');
-const noTests = forbid('Production code never imports tests.', '^(\\.\\./)+test/');
+const noTests = [
+  forbid('Production code never imports tests.', '^(\\.\\./)+test/'),
+  // The wiring builds everything; a part that imported it would depend on all the others.
+  forbid('Only the composition root (src/app.ts) imports src/wiring.', inside('wiring')),
+];
 const deliveryRules = [
   forbid('The delivery engine knows nothing of the conversation, the cards, the web or the domain.', inside('dialogs'), inside('cards'), inside('web'), inside('groups')),
   forbid('HTTP serving lives in src/web.', pkg('restify')),
@@ -135,7 +139,7 @@ export default defineConfig(
     rules: boundary(forbid('The web routes know nothing of the conversation (dialogs).', inside('dialogs'), pkg('botbuilder-dialogs')), noTests),
   },
   {
-    files: ['dialogs/**/*.ts', 'src/*.ts'],
+    files: ['dialogs/**/*.ts', 'src/*.ts', 'src/wiring/**/*.ts'],
     rules: boundary(noTests),
   },
 );

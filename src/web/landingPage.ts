@@ -4,6 +4,8 @@ import { escapeHtml, pageHeaders } from './html';
 import { renderPage } from './pageStyle';
 import { isInviteTokenShape } from '../groups/inviteSecrets';
 import { inviteQrDataUrl } from '../../cards/qr';
+import { InvalidInputError, NotFoundError } from '../errors';
+import type { Group } from '../groups/model';
 
 /** What the landing page shows of a group: no member names, nothing an unfurler should not see. */
 export interface InvitePreview {
@@ -169,4 +171,21 @@ export function renderUnavailablePage(): string {
     main: `<h1>We can't show this invite right now</h1>
 <p>Please try again in a moment. Your link has not changed.</p>`,
   });
+}
+
+/**
+ * The landing page's look-up over the domain. Only "no such link" (or no link at all) is a 404; a storage
+ * failure must not tell people their link is invalid.
+ */
+export function invitePreviewOf(
+  groups: { resolveInvite(ref: { kind: 'token'; value: string }): Promise<Group> },
+  photoUrl: (group: Group) => string | undefined,
+): LandingPageDependencies['preview'] {
+  return async (token) => {
+    const group = await groups.resolveInvite({ kind: 'token', value: token }).catch((err: unknown) => {
+      if (err instanceof NotFoundError || err instanceof InvalidInputError) return undefined;
+      throw err;
+    });
+    return group && { groupName: group.name, memberCount: group.memberCount, organizationName: group.organizationName, photoUrl: photoUrl(group) };
+  };
 }

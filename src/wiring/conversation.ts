@@ -1,0 +1,62 @@
+import type { AppConfig } from '../config';
+import type { AppOptions } from '../app';
+import type { BackgroundWork } from '../proactive';
+import { channelTokenSource } from '../auth/channelAuth';
+import { ConversationService } from '../groups/conversationService';
+import { deleteCopiesIfOwned } from '../groups/removedMemberCopies';
+import { TablePostStore } from '../storage/tablePostStore';
+import { TableCurrentGroupStore } from '../storage/tableCurrentGroupStore';
+import { MemoryPostRateLimiter } from '../postRateLimiter';
+import { PostRetentionSweeper } from '../postRetention';
+import { queueEngineOrExplain } from '../startupErrors';
+import type { DeliveryEngine } from '../delivery/ports';
+import { createDeliveryEngine } from '../delivery/index';
+import { createPostCopyRenderer } from '../../dialogs/postCopies';
+import type { Domain, StorageAccount } from './storage';
+
+/**
+ * The group's conversation (issue 10): posts in the groups' partitions, delivered by the engine on the same
+ * storage account's queues (the embedded Azurite runs its queue service too). The engine's sends use the
+ * adapter's credentials, straight on the Bot Connector API (it owns retries and Teams' limits).
+ */
+export function wireConversation(config: AppConfig, options: AppOptions, account: StorageAccount, domain: Domain, background: BackgroundWork) {
+  const { tables, groups } = domain;
+  const { logger, tablePrefix } = options;
+  const postStore = new TablePostStore(tables);
+  const copies = createPostCopyRenderer(postStore, config.PUBLIC_URL);
+  const engine: DeliveryEngine & { dropCaches?(): void } =
+    options.createDeliveryEngine?.({ source: postStore, render: copies.render, logger }) ??
+    queueEngineOrExplain(() => createDeliveryEngine({
+      config,
+      connectionString: account.connectionString,
+      prefix: tablePrefix ?? '',
+      tables,
+      source: postStore,
+      render: copies.render,
+      logger,
+      getToken: channelTokenSource(config, options.fetch ? { fetch: options.fetch } : {}),
+      tuning: options.deliveryTuning,
+    }));
+  account.staleCaches.push(() => postStore.dropCaches(), () => engine.dropCaches?.());
+  const conversation = new ConversationService({
+    posts: postStore,
+    current: new TableCurrentGroupStore(tables.usergroups),
+    engine: {
+      postAccepted: (groupId, seq) => engine.postAccepted(groupId, seq),
+      postChanged: async (groupId, seq) => {
+        copies.forget(groupId, seq);
+        await engine.postChanged(groupId, seq);
+      },
+    },
+    limiter: new MemoryPostRateLimiter(),
+  });
+  return {
+    postStore,
+    engine,
+    conversation,
+    onRemoved: deleteCopiesIfOwned({ groups, engine, background }),
+    retention: config.MESSAGE_RETENTION_DAYS ? new PostRetentionSweeper(postStore, config.MESSAGE_RETENTION_DAYS, logger) : undefined,
+  };
+}
+
+export type ConversationWiring = ReturnType<typeof wireConversation>;

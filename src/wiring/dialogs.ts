@@ -1,0 +1,99 @@
+import type { AppConfig } from '../config';
+import type { AppOptions } from '../app';
+import { KaizalaBot } from '../bot';
+import type { BackgroundWork } from '../proactive';
+import { JoinAttemptLimiter } from '../joinAttemptLimiter';
+import { TableDocumentProfileStore } from '../storage/documentProfileStore';
+import { createSsoTokenVerifier } from '../auth/entraTokenVerifier';
+import { createOrganizationDirectory } from '../auth/organizationDirectory';
+import { GroupPhotoIntake } from '../web/groupPhotoIntake';
+import { exportLinks } from '../web/exportDownloads';
+import { DocumentService } from '../web/documentService';
+import { Conversation } from '../../dialogs/conversation';
+import { CreateGroupDialog } from '../../dialogs/createGroupDialog';
+import { createGroupAndShow } from '../../dialogs/groupCreation';
+import { GroupActions } from '../../dialogs/groupActions';
+import { AdminJoinNotices } from '../../dialogs/joinNotices';
+import { OrganizationSignInFlow } from '../../dialogs/organizationFlow';
+import { GroupDocumentsFlow } from '../../dialogs/documentsFlow';
+import { PostsFlow } from '../../dialogs/postsFlow';
+import type { Domain } from './storage';
+import type { ConversationWiring } from './conversation';
+
+/** What the dialogs take besides config: the bot's name (as in the manifest) and the after-the-answer runner. */
+export interface DialogSettings {
+  botName: string;
+  background: BackgroundWork;
+}
+
+/** The sign-in pieces the chat and the tab's API share (one organization directory, one tenant cache). */
+export function wireSignIn(config: AppConfig, options: AppOptions) {
+  // The tab's getAuthToken needs the domain in the Application ID URI (api://<host>/botid-<id>); the bot's
+  // own OAuth connection may use either form, so both are accepted (plus the bare app id of v2 tokens).
+  const verifier = createSsoTokenVerifier(config, {
+    extraAudiences: config.MicrosoftAppId ? [`api://${new URL(config.PUBLIC_URL).host}/botid-${config.MicrosoftAppId}`] : [],
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+  });
+  return { verifier, directory: createOrganizationDirectory(config, options.logger, options.fetch) };
+}
+
+export type SignIn = ReturnType<typeof wireSignIn>;
+
+/** The conversation's dialogs and flows, and the bot that runs them. */
+export function wireBot(config: AppConfig, options: AppOptions, domain: Domain, chat: ConversationWiring, signIn: SignIn, settings: DialogSettings) {
+  const { logger } = options;
+  const { groups, dedup, conversationState, userState } = domain;
+  const { engine, onRemoved } = chat;
+  const actions = new GroupActions({
+    groups,
+    notices: new AdminJoinNotices(engine, settings.background),
+    publicUrl: config.PUBLIC_URL,
+    onRemoved,
+    unreachableCount: (groupId) => engine.unreachableCount(groupId),
+  });
+  // Attachments hosted by the channel itself are fetched from it; with channel authentication on, only from
+  // allow-listed service hosts.
+  const photos = new GroupPhotoIntake(options.photoFetchOptions, {
+    allowChannelHostedAttachments: !config.channelAuthEnabled,
+    trustedServiceUrlHosts: config.ALLOWED_SERVICE_URL_HOSTS,
+  });
+  const organization = new OrganizationSignInFlow({
+    groups,
+    userState,
+    logger,
+    orgAdminObjectIds: config.ORG_ADMIN_OBJECT_IDS,
+    exportLinks: exportLinks(domain.signer),
+    onRemoved,
+    sso:
+      signIn.verifier && config.SSO_CONNECTION_NAME
+        ? {
+            connectionName: config.SSO_CONNECTION_NAME,
+            dedup: { tryClaim: (key) => dedup.claim('sso-token-exchange', key) },
+            verifier: signIn.verifier,
+            directory: signIn.directory,
+          }
+        : undefined,
+  });
+  const documentService = new DocumentService({
+    groups,
+    profiles: new TableDocumentProfileStore(domain.tables.groups),
+    signer: domain.signer,
+    botName: settings.botName,
+    ...(config.MicrosoftAppId ? { botInstallUrl: `https://teams.microsoft.com/l/chat/0/0?users=28:${config.MicrosoftAppId}` } : {}),
+    onPhotoSkipped: (groupId, reason) => logger.info({ groupId, reason }, 'poster made without the group photo'),
+  });
+  const conversation = new Conversation({
+    conversationState,
+    logger,
+    actions,
+    createGroup: new CreateGroupDialog({ photos, create: createGroupAndShow(groups, actions) }),
+    organization,
+    documents: new GroupDocumentsFlow(groups, (groupId, userId) => documentService.documentLinks(groupId, userId), documentService),
+    joinLimiter: new JoinAttemptLimiter(),
+    firstWelcome: (conversationId) => dedup.claim('welcome', conversationId),
+    posts: new PostsFlow({ conversation: chat.conversation, groups, actions, logger }),
+  });
+  return { bot: new KaizalaBot(conversation, [conversationState, userState]), actions, documentService };
+}
+
+export type BotWiring = ReturnType<typeof wireBot>;

@@ -1,0 +1,74 @@
+import { CloudAdapter } from 'botbuilder';
+import type { AppConfig } from '../config';
+import type { AppOptions } from '../app';
+import { RedeliveryGuard } from '../dedupMiddleware';
+import { createTurnErrorHandler } from '../turnErrors';
+import { createServer } from '../server';
+import { messagesEndpoint } from '../messagesEndpoint';
+import { createBotFrameworkAuthentication, createChannelGate } from '../auth/channelAuth';
+import { createStorageHealthCheck, withEmbeddedHealth } from '../storage/storageHealth';
+import { invitePreviewOf, landingPageRoutes } from '../web/landingPage';
+import { infoPageRoutes } from '../web/infoPages';
+import { exportRoutes } from '../web/exportDownloads';
+import { apiRoutes, SSO_NOT_CONFIGURED } from '../web/api';
+import { downloadRoutes } from '../web/downloads';
+import { groupPhotoRoutes } from '../web/groupPhoto';
+import { tabRoutes } from '../web/tab/tabPage';
+import { isJoinRequest, turnInputOf } from '../../dialogs/turnInput';
+import type { Domain, StorageAccount } from './storage';
+import type { ConversationWiring } from './conversation';
+import type { BotWiring, SignIn } from './dialogs';
+
+/** The Bot Framework adapter, with the turn error handler and the redelivery guard in front of every turn. */
+export function wireAdapter(config: AppConfig, options: AppOptions, domain: Domain) {
+  const { logger } = options;
+  const adapter = new CloudAdapter(createBotFrameworkAuthentication(config, { logger }));
+  adapter.onTurnError = createTurnErrorHandler(logger);
+  const redelivery = new RedeliveryGuard(domain.dedup, logger, {
+    preload: (context) => (isJoinRequest(turnInputOf(context)) ? Promise.resolve() : domain.conversationState.load(context)),
+    idempotent: (context) => context.activity.type === 'message' && isJoinRequest(turnInputOf(context)),
+    leaseMs: config.REDELIVERY_LEASE_MS,
+  });
+  adapter.use(redelivery);
+  return { adapter, redelivery };
+}
+
+/** The HTTP server: /api/messages, the health check, and the web routes (pages, API, downloads, the tab). */
+export function wireServer(
+  config: AppConfig,
+  options: AppOptions,
+  parts: { account: StorageAccount; domain: Domain; adapter: CloudAdapter; chat: ConversationWiring; signIn: SignIn; bot: BotWiring },
+) {
+  const { logger } = options;
+  const { account, domain, chat, signIn, bot } = parts;
+  const { groups, signer, tables } = domain;
+  const storageHealth = createStorageHealthCheck(tables.settings);
+  return createServer({
+    logger,
+    healthCheck: account.embedded ? withEmbeddedHealth(account.embedded, storageHealth) : storageHealth,
+    handleMessages: messagesEndpoint({ adapter: parts.adapter, gate: createChannelGate(config), logger, bot: bot.bot }),
+    routes: [
+      landingPageRoutes({
+        publicUrl: config.PUBLIC_URL,
+        botAppId: config.MicrosoftAppId,
+        teamsAppId: config.TEAMS_APP_ID,
+        wasReset: (token) => groups.wasInviteReset(token),
+        preview: invitePreviewOf(groups, (group) => bot.actions.photoUrl(group)),
+      }),
+      infoPageRoutes({ retentionDays: config.MESSAGE_RETENTION_DAYS }),
+      exportRoutes({ groups, signer, logger, posts: chat.postStore }),
+      apiRoutes({
+        groups,
+        verifier: signIn.verifier ?? SSO_NOT_CONFIGURED,
+        documents: bot.documentService,
+        publicUrl: config.PUBLIC_URL,
+        logger,
+        organizationDirectory: signIn.directory,
+        conversation: chat.conversation,
+      }),
+      downloadRoutes({ documents: bot.documentService, signer, logger }),
+      groupPhotoRoutes({ groups, logger }),
+      tabRoutes({ logger, publicUrl: config.PUBLIC_URL, allowTestHooks: config.NODE_ENV === 'test' }),
+    ],
+  });
+}
