@@ -84,6 +84,7 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
       delivery: engine,
       retention,
       async stop() {
+        account.embedded?.shuttingDown();
         await close(server);
         await redelivery.drain();
         await retention?.stop();

@@ -37,6 +37,8 @@ export class AzuriteSupervisor {
   private failed = 0;
   private replacing = false;
   private stopped = false;
+  /** The bot is shutting down: a child that closes now (Ctrl+C reaches it too) is not replaced. */
+  private closing = false;
   private timer?: NodeJS.Timeout;
   private replacement?: Promise<void>;
   private replaced = 0;
@@ -73,6 +75,14 @@ export class AzuriteSupervisor {
     return !this.stopped && !this.replacing && this.failed === 0 && !this.child.hasExited;
   }
 
+  /**
+   * Stop replacing children, at once. Ctrl+C signals the bot and its storage together; the storage closes (and
+   * saves) while the bot still drains its work, and a replacement started in that gap would race the shutdown.
+   */
+  shuttingDown(): void {
+    this.closing = true;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
@@ -83,7 +93,7 @@ export class AzuriteSupervisor {
 
   private watch(child: AzuriteChild): void {
     void child.exited.then(() => {
-      if (this.stopped || this.replacing || child !== this.child) return;
+      if (this.stopped || this.closing || this.replacing || child !== this.child) return;
       this.options.logger?.warn({ service: this.options.service, pid: child.pid }, 'embedded Azurite exited; starting a new one');
       this.replacement = this.replace();
     });
@@ -96,7 +106,7 @@ export class AzuriteSupervisor {
   }
 
   private async probeOnce(): Promise<void> {
-    if (this.stopped || this.replacing) return;
+    if (this.stopped || this.closing || this.replacing) return;
     const ok = await answers(this.options.port, this.options.supervision?.probeTimeoutMs ?? 1_000);
     if (this.stopped || this.replacing) return;
     if (ok) {
@@ -113,7 +123,7 @@ export class AzuriteSupervisor {
   }
 
   private async replace(): Promise<void> {
-    if (this.replacing || this.stopped) return;
+    if (this.replacing || this.stopped || this.closing) return;
     this.replacing = true;
     const old = this.child;
     // A child that is only slow saves on a graceful close; a stopped or hung one is killed after the deadline.

@@ -45,6 +45,8 @@ export interface EmbeddedAzurite {
   healthy(): boolean;
   /** How many times a storage child was replaced so far. */
   restarts(): number;
+  /** The bot is stopping: from now on a storage child that exits is not replaced (stop() follows). */
+  shuttingDown(): void;
   stop(): Promise<void>;
 }
 
@@ -115,6 +117,7 @@ export async function startEmbeddedAzurite(options: EmbeddedAzuriteOptions = {})
     },
     healthy: () => services.every((s) => s.healthy),
     restarts: () => services.reduce((sum, s) => sum + s.restarts, 0),
+    shuttingDown: () => services.forEach((s) => s.shuttingDown()),
     stop() {
       stopped ??= Promise.all(services.map((s) => s.stop())).then(() => undefined);
       return stopped;

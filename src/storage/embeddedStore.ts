@@ -47,6 +47,7 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
       },
       healthy: () => azurite.healthy(),
       restarts: () => azurite.restarts(),
+      shuttingDown: () => azurite.shuttingDown(),
       async stop() {
         try {
           await azurite.stop();
