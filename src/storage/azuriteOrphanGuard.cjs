@@ -31,23 +31,32 @@ console.log = (...args) => {
 // process.once. Ctrl+C signals the bot and its children together, and the bot then asks for "shutdown" too: a
 // second close throws while the first is saving and the unhandled rejection ends the process before the save.
 // So only the first of them closes; later ones, and repeated signals, are ignored.
+// A SIGINT while the bot is alive and connected is the terminal's Ctrl+C reaching the whole process group: the
+// bot is stopping and still needs its storage to finish its work, then asks for "shutdown" itself. So such a
+// SIGINT is ignored; it closes only when the parent is gone or can no longer ask over IPC.
 const CLOSE_EVENTS = new Set(['message', 'SIGINT', 'SIGTERM']);
+let parentGone = false;
+const mayCloseOnSigint = () => parentGone || !process.connected || process.ppid !== expectedParent;
 const once = process.once;
 process.once = function (event, listener) {
   if (!CLOSE_EVENTS.has(event)) return once.call(this, event, listener);
-  return once.call(this, event, (...args) => {
+  const guarded = (...args) => {
     if (event === 'message' && args[0] !== 'shutdown') return listener(...args);
+    if (event === 'SIGINT' && !mayCloseOnSigint()) return undefined;
     if (closeStarted) return undefined;
     closeStarted = true;
     setTimeout(() => process.exit(1), CLOSE_DEADLINE_MS).unref();
     return listener(...args);
-  });
+  };
+  // SIGINT stays registered: an ignored Ctrl+C must not use up the handler a later close needs.
+  return event === 'SIGINT' ? process.on(event, guarded) : once.call(this, event, guarded);
 };
 process.on('SIGINT', () => undefined);
 process.on('SIGTERM', () => undefined);
 
 function closeBecauseParentIsGone() {
   if (closeStarted) return;
+  parentGone = true;
   // Before Azurite listens there is nothing unsaved; once it does, its SIGINT handler closes and saves.
   if (ready && process.listenerCount('SIGINT') > 1) process.emit('SIGINT', 'SIGINT');
   else process.exit(0);
