@@ -12,6 +12,7 @@ import {
 } from '../groups/ports';
 import { MemoryTable, MAX_TRANSACTION_ACTIONS, type StoredRow } from './memoryTable';
 import { failedActionOf, isAlreadyExists, isNotFound, isPreconditionFailed } from './tables';
+import { AUDIT_PREFIX, BAN_PREFIX, GROUP_ROW, MEMBER_PREFIX } from './groupPartition';
 
 /*
  * GroupStore in memory: for tests of the domain (milliseconds instead of a storage round trip per call) and for
@@ -26,11 +27,7 @@ import { failedActionOf, isAlreadyExists, isNotFound, isPreconditionFailed } fro
  *   'ban|<userId>'      { ban }
  *   'audit|<inverted ms>|<order><sequence>'   { entry }, newest first
  */
-const GROUP_ROW = 'group';
 const COUNT_ROW = 'count';
-const MEMBER_PREFIX = 'member|';
-const BAN_PREFIX = 'ban|';
-const AUDIT_PREFIX = 'audit|';
 const GROUP_GONE = 'This group does not exist any more.';
 
 const memberKey = (userId: string) => `${MEMBER_PREFIX}${userId}`;

@@ -14,6 +14,7 @@ import {
 } from '../groups/ports';
 import { failedActionOf, isAlreadyExists, isNotFound, isPreconditionFailed, statusOf, TableRepository, type TableClients } from './tables';
 import { GroupCommit } from './groupCommit';
+import { AUDIT_PREFIX, BAN_PREFIX, GROUP_ROW, MEMBER_PREFIX, memberRowKey, toKey } from './groupPartition';
 
 /*
  * Layout. Everything about one group lives in ONE partition of `groups` (PartitionKey = groupId), so each
@@ -47,14 +48,10 @@ import { GroupCommit } from './groupCommit';
 export const CURRENT_GROUP_ROW = '~current';
 
 export const COUNTER_SHARDS = 16;
-const GROUP_ROW = 'group';
 const COUNTER_PREFIX = 'group|count|';
 const GROUP_RANGE_END = 'group}'; // '}' follows '|': the range ['group', 'group}') is the group row and its shards
-const MEMBER_PREFIX = 'member|';
-const BAN_PREFIX = 'ban|';
 /** The role of a tombstone member row (see the layout above): never a member. */
 const BANNED = 'banned';
-const AUDIT_PREFIX = 'audit|';
 const INVITE_ROW = 'invite';
 /** A reset link's hash (same PartitionKey as its old invite row): only that it was reset, nothing else. */
 const REVOKED_INVITE_ROW = 'revoked';
@@ -152,11 +149,8 @@ interface Shard {
  * Table keys may not contain `/ \ # ?` or control characters, and user ids come from outside. Percent-escape
  * those (and `%` itself, so the mapping is reversible and two ids never share a key).
  */
-export function toKey(value: string): string {
-  return value.replace(/[%/\\#?\u0000-\u001f\u007f-\u009f]/g, (ch) => `%${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
-}
+export { toKey };
 
-const memberRowKey = (userId: string) => `${MEMBER_PREFIX}${toKey(userId)}`;
 const banRowKey = (userId: string) => `${BAN_PREFIX}${toKey(userId)}`;
 const isBanned = (row: { role?: string } | undefined) => row?.role === BANNED;
 const counterRowKey = (shard: number) => `${COUNTER_PREFIX}${String(shard).padStart(2, '0')}`;

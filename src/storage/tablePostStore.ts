@@ -14,9 +14,9 @@ import {
   type PostPage,
   type PostStore,
 } from '../groups/posts';
-import { toKey } from './tableGroupStore';
 import { failedActionOf, isNotFound, statusOf, TableRepository, type TableClients } from './tables';
 import { GroupCommit } from './groupCommit';
+import { GROUP_ROW, MEMBER_PREFIX, MEMBER_RANGE_END, memberRowKey } from './groupPartition';
 
 /*
  * Layout (issue 10). A group's conversation lives in the group's own partition of `groups`, beside its members:
@@ -45,9 +45,6 @@ const COUNTER_ROW = 'postseq';
 const POST_PREFIX = 'post|';
 const POST_RANGE_END = 'post}';
 const SOURCE_PREFIX = 'postsrc|';
-const GROUP_ROW = 'group';
-const MEMBER_PREFIX = 'member|';
-const MEMBER_RANGE_END = 'member}';
 const SOURCE_INDEX_ROW = 'post';
 const MAX_POSTS_PER_TRANSACTION = 33;
 const ACCEPT_ATTEMPTS = 16;
@@ -55,7 +52,6 @@ const MAX_BATCH = 100;
 const COUNTER_CACHE_LIMIT = 1000;
 
 export const postRowKey = (seq: number) => `${POST_PREFIX}${String(seq).padStart(10, '0')}`;
-const memberRowKey = (userId: string) => `${MEMBER_PREFIX}${toKey(userId)}`;
 
 interface PostEntity {
   seq: number;

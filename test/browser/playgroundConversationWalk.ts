@@ -26,7 +26,6 @@
  *   `POST /v3/conversations` with her as the member), on the playground's own connector, so the bot's answers
  *   to her go to a conversation the playground knows.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
 import path from 'node:path';
@@ -38,9 +37,9 @@ import { startApp, type RunningApp } from '../../src/app';
 import { freeLoopbackPort } from '../../src/storage/embeddedAzurite';
 import { sharedAzurite, stopSharedAzurite, uniquePrefix } from '../helpers/azurite';
 import { launchChromium } from './chromium';
+import { startPlayground, stopPlayground } from './playgroundProcess';
 
 const ROOT = path.join(__dirname, '..', '..');
-const PLAYGROUND_BIN = path.join(ROOT, 'node_modules', '.bin', 'agentsplayground');
 const STEP_TIMEOUT_MS = 20_000;
 export const SCREENSHOT_PREFIX = 'conversation-';
 
@@ -108,49 +107,11 @@ const { values: args } = parseArgs({
 
 const started = Date.now();
 const result: ConversationResult = { ok: false, steps: [], botProblems: [], pageProblems: [], durationMs: 0 };
-let playground: ChildProcess | undefined;
 let browser: Browser | undefined;
 let app: RunningApp | undefined;
 
 function log(message: string): void {
   process.stderr.write(`[conversation +${Date.now() - started}ms] ${message}\n`);
-}
-
-async function startPlayground(botUrl: string): Promise<number> {
-  const port = await freeLoopbackPort();
-  const child = spawn(PLAYGROUND_BIN, ['-e', `${botUrl}/api/messages`, '-c', 'msteams', '--disable-telemetry', '-p', String(port)], {
-    cwd: ROOT,
-    env: { ...process.env, APPLICATION_INSIGHTS_NO_STATSBEAT: 'true', TEAMSAPPTESTER_BROWSER: 'none' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  playground = child;
-  log(`playground pid ${child.pid}`);
-  return new Promise((resolve, reject) => {
-    let buffered = '';
-    const timer = setTimeout(() => reject(new Error('the playground printed no "Listening on" line in 20 s')), 20_000);
-    child.once('exit', (code) => reject(new Error(`the playground exited (${code}) before listening`)));
-    child.stderr!.on('data', () => undefined);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buffered = (buffered + chunk.toString('utf8')).slice(-4096);
-      const match = /Listening on (\d+)/.exec(buffered);
-      if (match) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    });
-  });
-}
-
-async function stopPlayground(): Promise<void> {
-  const child = playground;
-  if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  process.kill(child.pid, 'SIGTERM');
-  const timer = setTimeout(() => {
-    if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, 'SIGKILL');
-  }, 3000);
-  await exited;
-  clearTimeout(timer);
 }
 
 let cleaning: Promise<void> | undefined;
@@ -218,7 +179,7 @@ async function walk(): Promise<void> {
   log(`bot on ${app.url}`);
 
   // --- the playground and the browser ---
-  const pgPort = await startPlayground(app.url);
+  const pgPort = await startPlayground(app.url, log);
   const pgUrl = `http://127.0.0.1:${pgPort}`;
   log(`playground on ${pgUrl}`);
   browser = await launchChromium();

@@ -21,7 +21,6 @@
  *   someone else. A second user speaks through a Custom activity with another `from` (one of the playground's
  *   mock users from GET /_internal/v1/config), here in its "Group Chat", with the bot @mentioned as in Teams.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync, createWriteStream } from 'node:fs';
 import path from 'node:path';
@@ -34,9 +33,9 @@ import { startApp, type RunningApp } from '../../src/app';
 import { freeLoopbackPort } from '../../src/storage/embeddedAzurite';
 import { sharedAzurite, stopSharedAzurite, uniquePrefix } from '../helpers/azurite';
 import { launchChromium } from './chromium';
+import { startPlayground, stopPlayground } from './playgroundProcess';
 
 const ROOT = path.join(__dirname, '..', '..');
-const PLAYGROUND_BIN = path.join(ROOT, 'node_modules', '.bin', 'agentsplayground');
 const STEP_TIMEOUT_MS = 15_000;
 
 export const GROUP_NAME = 'Field Sales North';
@@ -89,7 +88,6 @@ const { values: args } = parseArgs({
 
 const started = Date.now();
 const result: WalkthroughResult = { ok: false, steps: [], botProblems: [], pageProblems: [], durationMs: 0 };
-let playground: ChildProcess | undefined;
 let browser: Browser | undefined;
 let app: RunningApp | undefined;
 
@@ -104,43 +102,6 @@ async function groupPhotoPng(): Promise<Buffer> {
       '<circle cx="48" cy="40" r="20" fill="#1e5aa8"/><rect x="18" y="66" width="60" height="16" rx="8" fill="#1e5aa8"/></svg>',
   );
   return sharp(svg).png({ palette: true }).toBuffer();
-}
-
-async function startPlayground(botUrl: string): Promise<number> {
-  const port = await freeLoopbackPort();
-  const child = spawn(PLAYGROUND_BIN, ['-e', `${botUrl}/api/messages`, '-c', 'msteams', '--disable-telemetry', '-p', String(port)], {
-    cwd: ROOT,
-    env: { ...process.env, APPLICATION_INSIGHTS_NO_STATSBEAT: 'true', TEAMSAPPTESTER_BROWSER: 'none' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  playground = child;
-  log(`playground pid ${child.pid}`);
-  return new Promise((resolve, reject) => {
-    let buffered = '';
-    const timer = setTimeout(() => reject(new Error('the playground printed no "Listening on" line in 20 s')), 20_000);
-    child.once('exit', (code) => reject(new Error(`the playground exited (${code}) before listening`)));
-    child.stderr!.on('data', () => undefined);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buffered = (buffered + chunk.toString('utf8')).slice(-4096);
-      const match = /Listening on (\d+)/.exec(buffered);
-      if (match) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    });
-  });
-}
-
-async function stopPlayground(): Promise<void> {
-  const child = playground;
-  if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  process.kill(child.pid, 'SIGTERM');
-  const timer = setTimeout(() => {
-    if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, 'SIGKILL');
-  }, 3000);
-  await exited;
-  clearTimeout(timer);
 }
 
 let cleaning: Promise<void> | undefined;
@@ -194,7 +155,7 @@ async function walk(): Promise<void> {
   log(`bot on ${app.url}`);
 
   // --- the playground and the browser ---
-  const pgPort = await startPlayground(app.url);
+  const pgPort = await startPlayground(app.url, log);
   const pgUrl = `http://127.0.0.1:${pgPort}`;
   log(`playground on ${pgUrl}`);
   browser = await launchChromium();
