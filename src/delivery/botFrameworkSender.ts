@@ -24,7 +24,7 @@ interface Reference {
  * Deliberately not through botbuilder's ConnectorClient: its pipeline retries 429 and 5xx by itself, which would
  * spend the tenant's budget behind the engine's back and hide Retry-After from it. One call = one request; a
  * failure is a ChannelError with the status and Retry-After. Only allow-listed service URLs are called (the
- * token goes to whatever URL a reference names), as in AdapterMessenger.
+ * token goes to whatever URL a reference names).
  */
 export class BotFrameworkSender implements ChannelSender {
   constructor(private readonly options: BotFrameworkSenderOptions) {}
