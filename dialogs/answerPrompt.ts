@@ -1,7 +1,7 @@
 import { ActivityTypes, type Attachment } from 'botbuilder';
 import { Dialog, Prompt, type DialogContext, type DialogTurnResult, type PromptOptions, type PromptRecognizerResult, type PromptValidator } from 'botbuilder-dialogs';
 import type { TurnContext } from 'botbuilder';
-import { readTurnInput } from './turnInput';
+import { readTurnInput } from '../src/teams/input/turnInput';
 import type { CardData, CardVerb } from '../cards/verbs';
 
 /** An answer to a question, typed or given through the question's card. */

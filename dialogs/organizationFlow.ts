@@ -8,12 +8,12 @@ import { TeamsSsoExchange, type ExchangeDedup } from '../src/auth/tokenExchange'
 import type { OrganizationDirectory } from '../src/auth/organizationDirectory';
 import { isAppError } from '../src/errors';
 import { buildErrorCard, buildOrganizationMappedCard, buildOrgGroupsCard } from '../cards';
-import type { OrganizationFlow } from './conversation';
-import { markdownSafe, type Requester } from './groupActions';
+import type { OrganizationFlow } from '../src/teams/conversation';
+import { markdownSafe, type Requester } from '../src/teams/handlers/groupActions';
 import { inline } from '../cards/text';
 import type { Group } from '../src/groups/model';
-import { userFromActivity } from './identity';
-import { textReply, type Reply } from './replies';
+import { userFromActivity } from '../src/teams/input/identity';
+import { textReply, type Reply } from '../src/teams/replies';
 
 /** What the user asked for before they were signed in; done when the sign-in completes. */
 type PendingSignIn =

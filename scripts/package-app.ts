@@ -14,7 +14,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { manifestCommandList } from '../dialogs/commands';
+import { manifestCommandList } from '../src/teams/input/commands';
 import { ConfigError, loadPackagingConfig } from '../src/config';
 import { AppPackageError, DEV_PLACEHOLDER_GUID, buildAppPackage, placeholderValues } from './appPackageBuilder';
 

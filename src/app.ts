@@ -2,7 +2,7 @@ import type { CloudAdapter } from 'botbuilder';
 import type { AppConfig } from './config';
 import type { Logger } from './logger';
 import { listen, close } from './server';
-import { BackgroundWork } from './proactive';
+import { BackgroundWork } from './teams/proactive';
 import type { TableClients } from './storage/tables';
 import type { GroupService } from './groups/groupService';
 import type { ConversationService } from './groups/conversationService';

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import JSZip from 'jszip';
 import sharp from 'sharp';
-import { manifestCommandList } from '../dialogs/commands';
+import { manifestCommandList } from '../src/teams/input/commands';
 import {
   APP_PACKAGE_DIR,
   AppPackageError,

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { COMMANDS, HELP_TASKS } from '../dialogs/commands';
+import { COMMANDS, HELP_TASKS } from '../src/teams/input/commands';
 import { startTestApp, type TestApp } from './helpers/testApp';
 import { testUser } from './helpers/activities';
 import { Chat, actionsIn, buttonData, cardsIn, textOf } from './helpers/chat';

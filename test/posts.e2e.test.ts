@@ -5,7 +5,7 @@ import { messageActivity, TENANT_ID, testUser, type TestUser } from './helpers/a
 import { Chat, buttonData, cardsIn, textOf, actionsIn } from './helpers/chat';
 import { RecordingDeliveryEngine } from './helpers/recordingEngine';
 import { validateCard } from '../cards/validate';
-import { postSourceKey } from '../dialogs/postsFlow';
+import { postSourceKey } from '../src/teams/handlers/postsFlow';
 import { TablePostStore } from '../src/storage/tablePostStore';
 
 /**

@@ -1,6 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { TableClient } from '@azure/data-tables';
 import { isAlreadyExists, isNotFound, isPreconditionFailed } from './tables';
+import type { WindowTake } from '../groups/joinAttemptLimiter';
+
+// A take's result is the domain's type, beside its port (WindowCounter); still exported here for storage callers.
+export type { WindowTake };
 
 /**
  * Fixed-window counters in Table Storage, shared by every instance of the bot: `take` counts one use of a key
@@ -18,12 +22,6 @@ import { isAlreadyExists, isNotFound, isPreconditionFailed } from './tables';
  * of 100 costs about one write per allowed unit), and a key known to be used up answers from memory until its
  * window ends: counts never go down within a window, so that answer cannot be wrong.
  */
-export interface WindowTake {
-  allowed: boolean;
-  /** Until the current window ends. */
-  msBeforeNext: number;
-}
-
 interface CounterRow {
   windowStart: number;
   count: number;

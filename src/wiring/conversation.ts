@@ -1,17 +1,17 @@
 import type { AppConfig } from '../config';
 import type { AppOptions } from '../app';
-import type { BackgroundWork } from '../proactive';
+import type { BackgroundWork } from '../teams/proactive';
 import { channelTokenSource } from '../auth/channelAuth';
 import { ConversationService } from '../groups/conversationService';
 import { deleteCopiesIfOwned } from '../groups/removedMemberCopies';
 import { TablePostStore } from '../storage/tablePostStore';
 import { TableCurrentGroupStore } from '../storage/tableCurrentGroupStore';
-import { MemoryPostRateLimiter } from '../postRateLimiter';
+import { MemoryPostRateLimiter } from '../groups/postRateLimiter';
 import { PostRetentionSweeper } from '../postRetention';
 import { queueEngineOrExplain } from '../startupErrors';
 import type { DeliveryEngine } from '../delivery/ports';
 import { createDeliveryEngine } from '../delivery/index';
-import { createPostCopyRenderer } from '../../dialogs/postCopies';
+import { createPostCopyRenderer } from '../teams/notices/postCopies';
 import type { Domain, StorageAccount } from './storage';
 
 /**

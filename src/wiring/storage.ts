@@ -11,7 +11,7 @@ import { TableGroupStore } from '../storage/tableGroupStore';
 import { TableWindowCounter } from '../storage/windowCounter';
 import { loadOrCreateAppSecret } from '../storage/appSecret';
 import { GroupService } from '../groups/groupService';
-import { JoinCodeLimiter } from '../joinAttemptLimiter';
+import { JoinCodeLimiter } from '../groups/joinAttemptLimiter';
 import { UrlSigner } from '../web/signedUrls';
 
 /** The storage account: the embedded one unless STORAGE_CONNECTION_STRING names another. */

@@ -27,7 +27,7 @@ import {
   leaveConfirmation,
   resetLinkConfirmation,
 } from '../../cards';
-import { helpEntries, helpTasks } from '../../dialogs/commands';
+import { helpEntries, helpTasks } from '../../src/teams/input/commands';
 import { HOSTILE_NAMES, assertShownLiterally, assertValidCard, verbs } from './cardTestKit';
 
 const LINK = 'https://groups.contoso.example/join/AbCdEfGhIjKlMnOpQrStUv';

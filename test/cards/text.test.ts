@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { defang, inline, literal, plain, run, richText, shown } from '../../cards/text';
-import { markdownSafe } from '../../dialogs/groupActions';
+import { markdownSafe } from '../../src/teams/handlers/groupActions';
 
 const PHISH = '[Verify your account](https://evil.example/login) **URGENT** <at>Boss</at> <b>x</b> https://evil.example';
 

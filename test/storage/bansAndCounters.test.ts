@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { WindowCounter } from '../../src/joinAttemptLimiter';
+import type { WindowCounter } from '../../src/groups/joinAttemptLimiter';
 import { MemoryWindowCounter } from '../../src/storage/memoryWindowCounter';
 import { TableWindowCounter } from '../../src/storage/windowCounter';
 import { freshTables } from '../helpers/azurite';

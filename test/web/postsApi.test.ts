@@ -6,7 +6,7 @@ import { ConversationService } from '../../src/groups/conversationService';
 import { GroupService } from '../../src/groups/groupService';
 import type { Group, UserRef } from '../../src/groups/model';
 import { createLogger } from '../../src/logger';
-import { MemoryPostRateLimiter } from '../../src/postRateLimiter';
+import { MemoryPostRateLimiter } from '../../src/groups/postRateLimiter';
 import { createServer, close, listen } from '../../src/server';
 import { TableCurrentGroupStore } from '../../src/storage/tableCurrentGroupStore';
 import { TableGroupStore } from '../../src/storage/tableGroupStore';

@@ -22,7 +22,7 @@ import { freshTables } from '../helpers/azurite';
 import { FakeEntra } from '../helpers/fakeEntra';
 import { RecordingDeliveryEngine } from '../helpers/recordingEngine';
 import { ConversationService } from '../../src/groups/conversationService';
-import { MemoryPostRateLimiter } from '../../src/postRateLimiter';
+import { MemoryPostRateLimiter } from '../../src/groups/postRateLimiter';
 import { TableCurrentGroupStore } from '../../src/storage/tableCurrentGroupStore';
 import { TablePostStore } from '../../src/storage/tablePostStore';
 

@@ -1,8 +1,8 @@
 import type { CloudAdapter, TurnContext } from 'botbuilder';
 import type { Request, Response } from 'restify';
-import type { Logger } from './logger';
+import type { Logger } from '../logger';
 import { activityShapeProblem } from './activityShape';
-import { processAuthenticated, type ChannelGate } from './auth/channelAuth';
+import { processAuthenticated, type ChannelGate } from '../auth/channelAuth';
 
 /**
  * POST /api/messages: a malformed activity from an authenticated caller is refused with a 400 in words; anything

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { CARD_VERBS, isCardVerb } from '../../cards/verbs';
-import { COMMAND_NAMES, COMMANDS } from '../../dialogs/commands';
-import { HANDLERS, TYPED_COMMANDS, commandHandler, verbHandler, type Handler } from '../../dialogs/handlers';
+import { CARD_VERBS, isCardVerb } from '../../../cards/verbs';
+import { COMMAND_NAMES, COMMANDS } from '../../../src/teams/input/commands';
+import { HANDLERS, TYPED_COMMANDS, commandHandler, verbHandler, type Handler } from '../../../src/teams/handlers/handlers';
 
 const entries = Object.entries(HANDLERS) as Array<[string, Handler]>;
 

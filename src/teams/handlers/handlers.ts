@@ -1,8 +1,8 @@
-import { ForbiddenError } from '../src/errors';
-import { LastAdminError } from '../src/groups/groupService';
-import { buildHelpCard, buildShortHelpCard } from '../cards/help';
-import type { CardVerb } from '../cards/verbs';
-import { splitMemberAndGroup } from './commandArgs';
+import { ForbiddenError } from '../../errors';
+import { LastAdminError } from '../../groups/groupService';
+import { buildHelpCard, buildShortHelpCard } from '../../../cards/help';
+import type { CardVerb } from '../../../cards/verbs';
+import { splitMemberAndGroup } from '../input/commandArgs';
 import {
   groupButton,
   groupCommand,
@@ -18,7 +18,7 @@ import {
   type HandlerContext,
   type TypedCommand,
 } from './handlerKit';
-import { cardReply, textReply, type Reply } from './replies';
+import { cardReply, textReply, type Reply } from '../replies';
 
 export { NOT_UNDERSTOOD, type Clicked, type Handler, type HandlerContext, type TypedCommand } from './handlerKit';
 

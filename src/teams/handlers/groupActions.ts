@@ -1,7 +1,7 @@
-import type { GroupService } from '../src/groups/groupService';
-import { inviteLinkTag, LastAdminError } from '../src/groups/groupService';
-import type { Ban, Group, JoinScope, Member, UserRef } from '../src/groups/model';
-import { InvalidInputError, NotFoundError } from '../src/errors';
+import type { GroupService } from '../../groups/groupService';
+import { inviteLinkTag, LastAdminError } from '../../groups/groupService';
+import type { Ban, Group, JoinScope, Member, UserRef } from '../../groups/model';
+import { InvalidInputError, NotFoundError } from '../../errors';
 import {
   buildConfirmationCard,
   buildGroupInfoCard,
@@ -12,9 +12,9 @@ import {
   inviteQrDataUrl,
   leaveConfirmation,
   resetLinkConfirmation,
-} from '../cards';
-import { inline } from '../cards/text';
-import { cardReply, textReply, type Reply } from './replies';
+} from '../../../cards';
+import { inline } from '../../../cards/text';
+import { cardReply, textReply, type Reply } from '../replies';
 
 /** Who is acting, and where they can be reached later. */
 export interface Requester {

@@ -4,9 +4,9 @@
  * `parseCommand` turns a message into a command and its arguments.
  */
 
-import { TYPED_COMMANDS, type CommandName } from './handlers';
+import { TYPED_COMMANDS, type CommandName } from '../handlers/handlers';
 
-export type { CommandName } from './handlers';
+export type { CommandName } from '../handlers/handlers';
 export { splitMemberAndGroup } from './commandArgs';
 
 export interface CommandSpec {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { TestAdapter, TurnContext, type Activity } from 'botbuilder';
 import { DialogContext, DialogContextError, DialogSet } from 'botbuilder-dialogs';
-import { createTurnErrorHandler } from '../src/turnErrors';
-import { STORAGE_UNAVAILABLE, StorageUnavailableError } from '../src/errors';
-import { memoryLogger } from './helpers/testApp';
+import { createTurnErrorHandler } from '../../src/teams/turnErrors';
+import { STORAGE_UNAVAILABLE, StorageUnavailableError } from '../../src/errors';
+import { memoryLogger } from '../helpers/testApp';
 
 /** How a turn ends when storage did not answer, whatever wrapped the error on its way out. */
 describe('The turn error handler when storage is unavailable', () => {

@@ -1,7 +1,7 @@
 import { ActivityTypes, type Middleware, type TurnContext } from 'botbuilder';
-import { storageUnavailableIn } from './errors';
-import type { Logger } from './logger';
-import type { DedupStore, Lease } from './storage/dedupStore';
+import { storageUnavailableIn } from '../errors';
+import type { Logger } from '../logger';
+import type { DedupStore, Lease } from '../storage/dedupStore';
 
 /** Invokes whose duplicates are handled by their own protocol (the SSO exchange dedupes on its exchange id). */
 const SELF_DEDUPLICATING_INVOKES = new Set(['signin/tokenExchange', 'signin/verifyState', 'signin/failure']);

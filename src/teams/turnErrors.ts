@@ -1,6 +1,6 @@
 import { ActivityTypes, type TurnContext } from 'botbuilder';
-import { isAppError, storageUnavailableIn, STORAGE_UNAVAILABLE } from './errors';
-import type { Logger } from './logger';
+import { isAppError, storageUnavailableIn, STORAGE_UNAVAILABLE } from '../errors';
+import type { Logger } from '../logger';
 
 export const APOLOGY = "Sorry, something went wrong on our side. Please try again in a moment.";
 

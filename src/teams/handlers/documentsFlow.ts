@@ -1,12 +1,12 @@
-import type { GroupService } from '../src/groups/groupService';
-import { InvalidInputError } from '../src/errors';
-import type { Group } from '../src/groups/model';
-import type { DocumentProfile } from '../src/storage/documentProfileStore';
-import { buildDocumentDetailsCard, buildEmailCard, buildPosterCard, ORGANIZATION_NAME_INPUT, PERSONAL_LINE_INPUT, SENDER_NAME_INPUT } from '../cards';
-import type { CardData } from '../cards/verbs';
-import type { DocumentsFlow } from './conversation';
+import type { GroupService } from '../../groups/groupService';
+import { InvalidInputError } from '../../errors';
+import type { Group } from '../../groups/model';
+import type { DocumentProfile } from '../../storage/documentProfileStore';
+import { buildDocumentDetailsCard, buildEmailCard, buildPosterCard, ORGANIZATION_NAME_INPUT, PERSONAL_LINE_INPUT, SENDER_NAME_INPUT } from '../../../cards';
+import type { CardData } from '../../../cards/verbs';
+import type { DocumentsFlow } from '../conversation';
 import type { Requester } from './groupActions';
-import type { Reply } from './replies';
+import type { Reply } from '../replies';
 
 export interface DocumentLinks {
   posterUrl: string;

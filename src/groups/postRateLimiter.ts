@@ -1,6 +1,6 @@
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
-import { RateLimitedError } from './errors';
-import { POSTS_PER_MINUTE, type PostRateLimiter } from './groups/posts';
+import { RateLimitedError } from '../errors';
+import { POSTS_PER_MINUTE, type PostRateLimiter } from './posts';
 
 /**
  * At most 10 posts a minute per member. Counted per process, in memory (rate-limiter-flexible): the limit

@@ -1,4 +1,4 @@
-import type { Logger } from './logger';
+import type { Logger } from '../logger';
 
 /**
  * Work that runs after the turn has answered (notices to other people). Failures are logged, never thrown at

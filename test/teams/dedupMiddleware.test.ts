@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { TestAdapter, type Activity, type TurnContext } from 'botbuilder';
-import { RedeliveryGuard } from '../src/dedupMiddleware';
-import { DedupStore } from '../src/storage/dedupStore';
-import { StorageUnavailableError } from '../src/errors';
-import { freshTables } from './helpers/azurite';
-import { memoryLogger } from './helpers/testApp';
+import { RedeliveryGuard } from '../../src/teams/dedupMiddleware';
+import { DedupStore } from '../../src/storage/dedupStore';
+import { StorageUnavailableError } from '../../src/errors';
+import { freshTables } from '../helpers/azurite';
+import { memoryLogger } from '../helpers/testApp';
 
 /**
  * The redelivery guard in a real middleware pipeline (botbuilder's TestAdapter) on real Azurite rows: what each

@@ -1,5 +1,5 @@
 import { TurnContext, type Activity } from 'botbuilder';
-import type { UserRef } from '../src/groups/model';
+import type { UserRef } from '../../groups/model';
 
 /**
  * The person behind an activity. The AAD object id is stable across chats and is what the tab's SSO token

@@ -1,6 +1,6 @@
 import type { Activity, Attachment, TurnContext } from 'botbuilder';
-import { parseCardAction } from '../cards/verbs';
-import type { CardData, CardVerb } from '../cards/verbs';
+import { parseCardAction } from '../../../cards/verbs';
+import type { CardData, CardVerb } from '../../../cards/verbs';
 import { parseCommand, type CommandName } from './commands';
 
 /** What the user meant by one activity, whichever way it arrived. */

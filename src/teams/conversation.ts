@@ -8,22 +8,22 @@ import {
   type TurnContext,
 } from 'botbuilder';
 import { DialogSet, DialogTurnStatus, type DialogContext, type DialogState, type DialogTurnResult } from 'botbuilder-dialogs';
-import type { Logger } from '../src/logger';
-import type { TurnHandlers } from '../src/bot';
-import { isAppError, type AppError, type AppErrorCode } from '../src/errors';
-import { inline } from '../cards/text';
-import { buildErrorCard, buildResolvedCard, buildWelcomeCard, errorInvokeResponse, messageInvokeResponse, toInvokeResponse } from '../cards';
-import type { CardData, CardVerb } from '../cards/verbs';
-import { helpEntries, helpTasks } from './commands';
-import { commandHandler, NOT_UNDERSTOOD, verbHandler, type HandlerContext } from './handlers';
-import { buildShortHelpCard } from '../cards/help';
-import { isJoinRequest, readTurnInput, turnInputOf, type TurnInput } from './turnInput';
-import { isUnmistakablyInvite } from '../src/groups/inviteSecrets';
-import { CREATE_GROUP_DIALOG, type CreateGroupDialog } from './createGroupDialog';
-import type { GroupActions, Requester } from './groupActions';
-import { conversationRefOf, userFromActivity } from './identity';
+import type { Logger } from '../logger';
+import type { TurnHandlers } from './bot';
+import { isAppError, type AppError, type AppErrorCode } from '../errors';
+import { inline } from '../../cards/text';
+import { buildErrorCard, buildResolvedCard, buildWelcomeCard, errorInvokeResponse, messageInvokeResponse, toInvokeResponse } from '../../cards';
+import type { CardData, CardVerb } from '../../cards/verbs';
+import { helpEntries, helpTasks } from './input/commands';
+import { commandHandler, NOT_UNDERSTOOD, verbHandler, type HandlerContext } from './handlers/handlers';
+import { buildShortHelpCard } from '../../cards/help';
+import { isJoinRequest, readTurnInput, turnInputOf, type TurnInput } from './input/turnInput';
+import { isUnmistakablyInvite } from '../groups/inviteSecrets';
+import { CREATE_GROUP_DIALOG, type CreateGroupDialog } from '../../dialogs/createGroupDialog';
+import type { GroupActions, Requester } from './handlers/groupActions';
+import { conversationRefOf, userFromActivity } from './input/identity';
 import { textReply, type Reply } from './replies';
-import type { MessageChangeKind, PostsFlow } from './postsFlow';
+import type { MessageChangeKind, PostsFlow } from './handlers/postsFlow';
 
 /** Step 3: sign-in and mapping, and the organization admin's commands. */
 export interface OrganizationFlow {

@@ -1,13 +1,13 @@
 /** The shape of the handler table's entries (dialogs/handlers.ts) and the helpers its entries share. */
 import type { TurnContext } from 'botbuilder';
-import { isAppError } from '../src/errors';
-import type { CardData } from '../cards/verbs';
+import { isAppError } from '../../errors';
+import type { CardData } from '../../../cards/verbs';
 // Types only: commands.ts reads the handler table while loading, so nothing here may load turnInput.ts (a cycle).
-import type { CreateGroupOptions } from './createGroupDialog';
-import type { DocumentsFlow, JoinAttemptLimiter, OrganizationFlow } from './conversation';
+import type { CreateGroupOptions } from '../../../dialogs/createGroupDialog';
+import type { DocumentsFlow, JoinAttemptLimiter, OrganizationFlow } from '../conversation';
 import type { GroupActions, Requester } from './groupActions';
 import type { PostsFlow } from './postsFlow';
-import { textReply, type Reply } from './replies';
+import { textReply, type Reply } from '../replies';
 
 /** What a handler gets for one turn: who asks, the services, and the turn's dialogs. */
 export interface HandlerContext {

@@ -1,8 +1,7 @@
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
-import { RateLimitedError } from './errors';
-import type { JoinScope } from './groups/model';
-import type { JoinCodeAttempts } from './groups/ports';
-import type { WindowTake } from './storage/windowCounter';
+import { RateLimitedError } from '../errors';
+import type { JoinScope } from './model';
+import type { JoinCodeAttempts } from './ports';
 
 /**
  * Anti-automation for joining (ASVS 2.4.1): join codes are 50 bits, short enough to type and so worth guessing
@@ -31,6 +30,13 @@ export class JoinAttemptLimiter {
       throw err;
     }
   }
+}
+
+/** One use of a key counted by a WindowCounter: whether it was within the limit. */
+export interface WindowTake {
+  allowed: boolean;
+  /** Until the current window ends. */
+  msBeforeNext: number;
 }
 
 /** Shared fixed-window counting (TableWindowCounter in production). */

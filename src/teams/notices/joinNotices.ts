@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import type { DeliveryEngine, Recipient } from '../src/delivery/ports';
-import type { Group, Member, UserRef } from '../src/groups/model';
-import type { BackgroundWork } from '../src/proactive';
-import { buildMemberJoinedNoticeCard } from '../cards';
-import type { JoinNotices } from './groupActions';
+import type { DeliveryEngine, Recipient } from '../../delivery/ports';
+import type { Group, Member, UserRef } from '../../groups/model';
+import type { BackgroundWork } from '../proactive';
+import { buildMemberJoinedNoticeCard } from '../../../cards';
+import type { JoinNotices } from '../handlers/groupActions';
 
 interface PendingNotice {
   group: Group;

@@ -8,7 +8,7 @@ import {
   parseCommand,
   splitMemberAndGroup,
   type ParsedCommand,
-} from '../../dialogs/commands';
+} from '../../../src/teams/input/commands';
 
 describe('dialogs/commands', () => {
   describe('parseCommand()', () => {

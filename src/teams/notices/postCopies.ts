@@ -1,8 +1,8 @@
-import type { Recipient, RenderCopy } from '../src/delivery/ports';
-import type { Post } from '../src/groups/posts';
-import type { GroupView } from '../src/storage/tablePostStore';
-import { groupPhotoUrl } from '../src/web/groupPhoto';
-import { buildPostActivity } from '../cards/post';
+import type { Recipient, RenderCopy } from '../../delivery/ports';
+import type { Post } from '../../groups/posts';
+import type { GroupView } from '../../storage/tablePostStore';
+import { groupPhotoUrl } from '../../web/groupPhoto';
+import { buildPostActivity } from '../../../cards/post';
 
 export interface PostCopySource {
   get(groupId: string, seq: number): Promise<Post | undefined>;

@@ -1,9 +1,9 @@
 import type { TurnContext } from 'botbuilder';
-import type { GroupService } from '../src/groups/groupService';
-import type { Group } from '../src/groups/model';
-import type { CreateGroupDependencies, PhotoBytes } from './createGroupDialog';
+import type { GroupService } from '../../groups/groupService';
+import type { Group } from '../../groups/model';
+import type { CreateGroupDependencies, PhotoBytes } from '../../../dialogs/createGroupDialog';
 import { markdownSafe, type GroupActions } from './groupActions';
-import { conversationRefOf, userFromActivity } from './identity';
+import { conversationRefOf, userFromActivity } from '../input/identity';
 
 /**
  * The last step of "new group": creates the group (idempotent on the activity, so a redelivered answer makes no

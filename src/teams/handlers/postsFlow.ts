@@ -1,18 +1,18 @@
 import { createHash } from 'node:crypto';
 import type { Activity, TurnContext } from 'botbuilder';
-import { isAppError } from '../src/errors';
-import type { ConversationService } from '../src/groups/conversationService';
-import type { GroupService } from '../src/groups/groupService';
-import type { Group } from '../src/groups/model';
-import { isCommandForMemberWithCurrentGroup, isCommandWhateverTheGroup, type CommandResolver } from '../src/groups/messageRule';
-import { previewOf, type PostChange, type PostSender } from '../src/groups/posts';
-import type { Logger } from '../src/logger';
-import { buildPostHistoryCard, buildPostSettingsCard, buildSwitchGroupCard, literal, type CardData } from '../cards';
+import { isAppError } from '../../errors';
+import type { ConversationService } from '../../groups/conversationService';
+import type { GroupService } from '../../groups/groupService';
+import type { Group } from '../../groups/model';
+import { isCommandForMemberWithCurrentGroup, isCommandWhateverTheGroup, type CommandResolver } from '../../groups/messageRule';
+import { previewOf, type PostChange, type PostSender } from '../../groups/posts';
+import type { Logger } from '../../logger';
+import { buildPostHistoryCard, buildPostSettingsCard, buildSwitchGroupCard, literal, type CardData } from '../../../cards';
 import type { GroupActions, Requester } from './groupActions';
 import { markdownSafe } from './groupActions';
-import { userFromActivity } from './identity';
-import { cardReply, textReply, type Reply } from './replies';
-import type { TurnInput } from './turnInput';
+import { userFromActivity } from '../input/identity';
+import { cardReply, textReply, type Reply } from '../replies';
+import type { TurnInput } from '../input/turnInput';
 
 export interface PostsFlowDependencies {
   conversation: ConversationService;
