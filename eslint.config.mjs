@@ -25,6 +25,8 @@ const browserGlobals = Object.fromEntries(
 const inside = (folder) => `^(\\.\\./)+(src/)?${folder}(/|$)`;
 const pkg = (name) => `^${name}(/|$)`;
 const forbid = (message, ...regexes) => regexes.map((regex) => ({ regex, message }));
+// The same, but `import type` stays allowed (a type is a contract, not a dependency at run time).
+const forbidValues = (message, ...regexes) => regexes.map((regex) => ({ regex, message, allowTypeImports: true }));
 const boundary = (...patterns) => ({ 'no-restricted-imports': ['error', { patterns: patterns.flat(Infinity) }] });
 const teamsPackages = (message) => forbid(message, '^botbuilder', '^botframework-');
 const noTests = [
@@ -33,12 +35,20 @@ const noTests = [
   forbid('Only the composition root (src/app.ts) imports src/wiring.', inside('wiring')),
 ];
 const deliveryRules = [
-  forbid('The delivery engine knows nothing of the conversation, the cards, the web or the domain.', inside('dialogs'), inside('cards'), inside('web'), inside('groups')),
+  forbid('The delivery engine knows nothing of the conversation, the cards, the web or the domain.', inside('teams'), inside('dialogs'), inside('cards'), inside('web'), inside('groups')),
   forbid('HTTP serving lives in src/web.', pkg('restify')),
   noTests,
 ];
+const teamsStartsNoDialogs = forbidValues('Only the router (src/teams/conversation.ts) starts dialogs; other Teams modules use their types.', inside('dialogs'));
+const teamsRules = [
+  forbidValues('The Teams glue reaches storage through the types of its ports; the wiring builds the stores.', inside('storage'), pkg('@azure/[^/]+')),
+  forbidValues('The Teams glue may use the delivery engine\'s ports only.', '^(\\.\\./)+(src/)?delivery/(?!ports$)'),
+  forbidValues('HTTP serving lives in src/web (the /api/messages handler uses restify\'s types only).', pkg('restify')),
+  teamsStartsNoDialogs,
+  noTests,
+];
 const storageRules = [
-  forbid('Storage implements ports; it knows nothing of dialogs, cards, the web or sign-in.', inside('dialogs'), inside('cards'), inside('web'), inside('auth')),
+  forbid('Storage implements ports; it knows nothing of the Teams glue, dialogs, cards, the web or sign-in.', inside('teams'), inside('dialogs'), inside('cards'), inside('web'), inside('auth')),
   forbid('HTTP serving lives in src/web.', pkg('restify')),
   noTests,
 ];
@@ -81,7 +91,7 @@ export default defineConfig(
     rules: boundary(
       teamsPackages('The domain (src/groups) knows nothing of Teams or botbuilder.'),
       forbid('The domain reaches storage only through its ports (src/groups/ports.ts).', pkg('@azure/[^/]+'), inside('storage')),
-      forbid('The domain knows nothing of the web, sign-in, documents, dialogs or cards.', pkg('restify'), inside('web'), inside('auth'), inside('documents'), inside('dialogs'), inside('cards')),
+      forbid('The domain knows nothing of the Teams glue, the web, sign-in, documents, dialogs or cards.', pkg('restify'), inside('teams'), inside('web'), inside('auth'), inside('documents'), inside('dialogs'), inside('cards')),
       forbid('The domain may use the delivery engine\'s ports only.', '^(\\.\\./)+(src/)?delivery/(?!ports$)'),
       noTests,
     ),
@@ -111,7 +121,7 @@ export default defineConfig(
     files: ['src/documents/**/*.ts'],
     rules: boundary(
       teamsPackages('Documents know nothing of Teams.'),
-      forbid('Documents are pure: no storage, domain, web, sign-in, delivery, dialogs or cards.', pkg('@azure/[^/]+'), pkg('restify'), inside('storage'), inside('groups'), inside('web'), inside('auth'), inside('delivery'), inside('dialogs'), inside('cards')),
+      forbid('Documents are pure: no storage, domain, web, sign-in, delivery, Teams glue, dialogs or cards.', pkg('@azure/[^/]+'), pkg('restify'), inside('storage'), inside('groups'), inside('web'), inside('auth'), inside('delivery'), inside('teams'), inside('dialogs'), inside('cards')),
       noTests,
     ),
   },
@@ -119,7 +129,7 @@ export default defineConfig(
     // Sign-in and channel authentication.
     files: ['src/auth/**/*.ts'],
     rules: boundary(
-      forbid('Authentication knows nothing of storage, the domain, delivery, the web, dialogs or cards.', inside('storage'), inside('groups'), inside('delivery'), inside('web'), inside('dialogs'), inside('cards')),
+      forbid('Authentication knows nothing of storage, the domain, delivery, the web, the Teams glue, dialogs or cards.', inside('storage'), inside('groups'), inside('delivery'), inside('web'), inside('teams'), inside('dialogs'), inside('cards')),
       noTests,
     ),
   },
@@ -136,10 +146,37 @@ export default defineConfig(
     // The web (HTTP routes and pages): never the conversation.
     files: ['src/web/**/*.ts'],
     ignores: ['src/web/tab/client/**'],
-    rules: boundary(forbid('The web routes know nothing of the conversation (dialogs).', inside('dialogs'), pkg('botbuilder-dialogs')), noTests),
+    rules: boundary(forbid('The web routes know nothing of the conversation (src/teams, dialogs).', inside('teams'), inside('dialogs'), pkg('botbuilder-dialogs')), noTests),
   },
   {
-    files: ['dialogs/**/*.ts', 'src/*.ts', 'src/wiring/**/*.ts'],
+    // The Teams glue (src/teams): the turn from /api/messages to a reply. It may use the domain, cards, sign-in,
+    // the web's URL builders and the dialogs; the stores and the delivery engine only through their ports (the
+    // wiring builds them and passes them in).
+    files: ['src/teams/**/*.ts'],
+    rules: boundary(teamsRules),
+  },
+  {
+    // The router starts the dialogs, so it alone may import them by value.
+    files: ['src/teams/conversation.ts'],
+    rules: boundary(teamsRules.filter((rule) => rule !== teamsStartsNoDialogs)),
+  },
+  {
+    // Dialogs (each multi-turn conversation a ComponentDialog): cards, the domain, sign-in, and a small kit of
+    // the Teams glue (reading a turn, who is speaking, replies, text helpers). The router starts them; a dialog
+    // never reaches back into the router or the handler table (types only, e.g. the flow interfaces it implements).
+    files: ['dialogs/**/*.ts'],
+    rules: boundary(
+      forbidValues(
+        'A dialog may use src/teams/input/*, src/teams/replies and src/teams/handlers/groupActions (text helpers); the rest of src/teams only as types (the router starts dialogs, not the reverse).',
+        '^(\\.\\./)+src/teams/(?!input/|replies$|handlers/groupActions$)',
+      ),
+      forbidValues('Dialogs get stores through their dependencies (types only).', inside('storage')),
+      forbid('Dialogs know nothing of HTTP routes, the delivery engine or the wiring.', inside('web'), inside('delivery'), pkg('@azure/[^/]+'), pkg('restify')),
+      noTests,
+    ),
+  },
+  {
+    files: ['src/*.ts', 'src/wiring/**/*.ts'],
     rules: boundary(noTests),
   },
 );

@@ -11,7 +11,7 @@ export interface HelpCommandEntry {
 }
 
 export interface HelpCardData {
-  /** From the command table: `helpEntries()` in dialogs/commands.ts. */
+  /** From the command table: `helpEntries()` in src/teams/input/commands.ts. */
   commands: readonly HelpCommandEntry[];
 }
 
@@ -37,7 +37,7 @@ export function buildHelpCard(data: HelpCardData): Attachment {
 }
 
 export interface ShortHelpCardData {
-  /** From `helpTasks()` in dialogs/commands.ts. */
+  /** From `helpTasks()` in src/teams/input/commands.ts. */
   tasks: ReadonlyArray<{ task: string; usages: readonly string[] }>;
 }
 

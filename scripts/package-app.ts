@@ -8,7 +8,7 @@
  *
  * Placeholders: ${{BOT_ID}} (MicrosoftAppId), ${{APP_ID}} (TEAMS_APP_ID, or the bot id when unset: Teams
  * accepts the same GUID for both), ${{PUBLIC_URL}}, ${{PUBLIC_HOSTNAME}} (its host) and ${{APP_VERSION}}
- * (package.json). The command list comes from manifestCommandList() in dialogs/commands.ts, so the manifest's
+ * (package.json). The command list comes from manifestCommandList() in src/teams/input/commands.ts, so the manifest's
  * command menu and the commands the bot understands cannot drift apart.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';

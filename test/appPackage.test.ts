@@ -51,7 +51,7 @@ describe('Teams app package', function () {
     assert.match(manifest['$schema'] as string, new RegExp(`/teams/v${version.replace('.', '\\.')}/MicrosoftTeams\\.schema\\.json$`));
   });
 
-  it('has the bot in personal, groupChat and team scopes with the command list of dialogs/commands.ts', function () {
+  it('has the bot in personal, groupChat and team scopes with the command list of src/teams/input/commands.ts', function () {
     const bots = manifest['bots'] as Bot[];
     assert.equal(bots.length, 1);
     const bot = bots[0]!;

@@ -1,7 +1,7 @@
 import type { DeliveryEngine } from '../delivery/ports';
 import type { Group } from './model';
 
-/** Runs work after the answer (src/proactive.ts BackgroundWork). */
+/** Runs work after the answer (src/teams/proactive.ts BackgroundWork). */
 export interface AfterTheAnswer {
   run(description: string, work: () => Promise<void>): void;
 }

@@ -97,7 +97,7 @@ const ERROR_TITLES: Record<AppErrorCode, string> = {
 /**
  * The conversation: reads what the user meant (a typed command, a card click either way, or an answer to a
  * question), lets an active dialog have it, and otherwise runs the command's or card verb's entry of the
- * handler table (dialogs/handlers.ts). Every path ends in a
+ * handler table (src/teams/handlers/handlers.ts). Every path ends in a
  * Reply, so a click answers the same whether it came as Action.Submit (new message) or Action.Execute (the
  * card refreshed in place).
  */

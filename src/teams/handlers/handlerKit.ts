@@ -1,4 +1,4 @@
-/** The shape of the handler table's entries (dialogs/handlers.ts) and the helpers its entries share. */
+/** The shape of the handler table's entries (src/teams/handlers/handlers.ts) and the helpers its entries share. */
 import type { TurnContext } from 'botbuilder';
 import { isAppError } from '../../errors';
 import type { CardData } from '../../../cards/verbs';
@@ -18,7 +18,7 @@ export interface HandlerContext {
   readonly documents: DocumentsFlow;
   readonly joinLimiter: JoinAttemptLimiter;
   readonly posts?: PostsFlow;
-  /** The help card's content (derived from the handler table in dialogs/commands.ts). */
+  /** The help card's content (derived from the handler table in src/teams/input/commands.ts). */
   readonly help: {
     entries(): Array<{ usage: string; description: string }>;
     tasks(): Array<{ task: string; usages: string[] }>;

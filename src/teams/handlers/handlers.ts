@@ -26,7 +26,7 @@ export { NOT_UNDERSTOOD, type Clicked, type Handler, type HandlerContext, type T
  * The one handler table: every typed command and every card verb is an entry here. Typed text reaches an
  * entry's `typed.run` (the words after its phrase); a card button, through Action.Submit or Action.Execute,
  * reaches `clicked` of the entry named by its verb. The command parser, the help card and the manifest's
- * command menu are derived from the `typed` entries (dialogs/commands.ts), in table order.
+ * command menu are derived from the `typed` entries (src/teams/input/commands.ts), in table order.
  */
 
 const shortHelp = (ctx: HandlerContext): Reply => cardReply(buildShortHelpCard({ tasks: ctx.help.tasks() }));

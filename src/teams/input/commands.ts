@@ -1,6 +1,6 @@
 /**
  * What users can type (with or without a leading "/"), what the help card lists, and what the manifest's
- * command menu offers, all derived from the typed entries of the handler table (dialogs/handlers.ts).
+ * command menu offers, all derived from the typed entries of the handler table (src/teams/handlers/handlers.ts).
  * `parseCommand` turns a message into a command and its arguments.
  */
 
@@ -23,7 +23,7 @@ export interface CommandSpec {
   readonly manifest?: { readonly title: string; readonly description: string };
 }
 
-/** The typed entries of the handler table (dialogs/handlers.ts), in its order. */
+/** The typed entries of the handler table (src/teams/handlers/handlers.ts), in its order. */
 export const COMMANDS: readonly CommandSpec[] = TYPED_COMMANDS.map(({ name, phrase, aliases, args, help, manifest }) => ({
   name,
   phrase,

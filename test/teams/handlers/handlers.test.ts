@@ -5,7 +5,7 @@ import { HANDLERS, TYPED_COMMANDS, commandHandler, verbHandler, type Handler } f
 
 const entries = Object.entries(HANDLERS) as Array<[string, Handler]>;
 
-describe('dialogs/handlers: the one handler table', () => {
+describe('src/teams/handlers: the one handler table', () => {
   it('has an entry with a click handler for every card verb', () => {
     for (const verb of CARD_VERBS) assert.equal(typeof verbHandler(verb).clicked, 'function', verb);
   });

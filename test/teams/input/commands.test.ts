@@ -10,7 +10,7 @@ import {
   type ParsedCommand,
 } from '../../../src/teams/input/commands';
 
-describe('dialogs/commands', () => {
+describe('src/teams/input/commands', () => {
   describe('parseCommand()', () => {
     const cases: Array<[string, ParsedCommand | undefined]> = [
       ['new group', { command: 'newGroup', args: '' }],
