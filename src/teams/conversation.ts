@@ -15,9 +15,9 @@ import { inline } from '../../cards/text';
 import { buildErrorCard, buildResolvedCard, buildWelcomeCard, errorInvokeResponse, messageInvokeResponse, toInvokeResponse } from '../../cards';
 import type { CardData, CardVerb } from '../../cards/verbs';
 import { helpEntries, helpTasks } from './input/commands';
-import { commandHandler, NOT_UNDERSTOOD, verbHandler, type HandlerContext } from './handlers/handlers';
+import { commandHandler, isIdempotentRequest, NOT_UNDERSTOOD, verbHandler, type HandlerContext } from './handlers/handlers';
 import { buildShortHelpCard } from '../../cards/help';
-import { isJoinRequest, readTurnInput, turnInputOf, type TurnInput } from './input/turnInput';
+import { readTurnInput, turnInputOf, type TurnInput } from './input/turnInput';
 import { isUnmistakablyInvite } from '../groups/inviteSecrets';
 import { CREATE_GROUP_DIALOG, type CreateGroupDialog } from '../../dialogs/createGroupDialog';
 import type { GroupActions, Requester } from './handlers/groupActions';
@@ -117,14 +117,14 @@ export class Conversation implements TurnHandlers {
 
   async onMessage(context: TurnContext): Promise<void> {
     const input = turnInputOf(context);
-    if (isJoinRequest(input)) {
+    if (isIdempotentRequest(input)) {
       // "join us at 5" to a member with a current group is a post, not a join. A link or a dashed code can only
       // be a join (a wrong one gets "not valid", never posted to the group), and skipping the current-group read
       // keeps a join storm at its storage cost.
       const unmistakable = input.kind === 'command' && isUnmistakablyInvite(input.args);
       const posted = unmistakable ? undefined : await this.deps.posts?.tryPost(context, input);
       if (posted) return this.send(context, posted);
-      // Answered without reading dialog state (see isJoinRequest); a question being asked stays open.
+      // Answered without reading dialog state (see isIdempotentRequest); a question being asked stays open.
       await this.send(context, await this.replyTo(context, NO_DIALOGS, input));
       return;
     }

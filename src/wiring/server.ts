@@ -14,7 +14,8 @@ import { apiRoutes, SSO_NOT_CONFIGURED } from '../web/api';
 import { downloadRoutes } from '../web/downloads';
 import { groupPhotoRoutes } from '../web/groupPhoto';
 import { tabRoutes } from '../web/tab/tabPage';
-import { isJoinRequest, turnInputOf } from '../teams/input/turnInput';
+import { turnInputOf } from '../teams/input/turnInput';
+import { isIdempotentRequest } from '../teams/handlers/handlers';
 import type { Domain, StorageAccount } from './storage';
 import type { ConversationWiring } from './conversation';
 import type { BotWiring, SignIn } from './dialogs';
@@ -25,8 +26,8 @@ export function wireAdapter(config: AppConfig, options: AppOptions, domain: Doma
   const adapter = new CloudAdapter(createBotFrameworkAuthentication(config, { logger }));
   adapter.onTurnError = createTurnErrorHandler(logger);
   const redelivery = new RedeliveryGuard(domain.dedup, logger, {
-    preload: (context) => (isJoinRequest(turnInputOf(context)) ? Promise.resolve() : domain.conversationState.load(context)),
-    idempotent: (context) => context.activity.type === 'message' && isJoinRequest(turnInputOf(context)),
+    preload: (context) => (isIdempotentRequest(turnInputOf(context)) ? Promise.resolve() : domain.conversationState.load(context)),
+    idempotent: (context) => context.activity.type === 'message' && isIdempotentRequest(turnInputOf(context)),
     leaseMs: config.REDELIVERY_LEASE_MS,
   });
   adapter.use(redelivery);

@@ -27,6 +27,10 @@ export interface HandlerContext {
   beginCreateGroup(options: CreateGroupOptions): Promise<void>;
 }
 
+/** The short help's headings, in the order it shows them: what people want to do. */
+export const HELP_HEADINGS = ['Start', 'Bring people in', 'Talk in the group', 'Run the group', 'Hand it to your organization', 'Organization admins'] as const;
+export type HelpHeading = (typeof HELP_HEADINGS)[number];
+
 /** A typed command: its words, its line in the help card, its place in the manifest's menu, and what it does. */
 export interface TypedCommand {
   /** The canonical words, lower case. */
@@ -37,6 +41,8 @@ export interface TypedCommand {
   readonly args: string;
   /** One line for the help card. */
   readonly help: string;
+  /** The short help's heading it is listed under (in table order); absent: only in the full list. */
+  readonly heading?: HelpHeading;
   /** Present when the command appears in the manifest's command menu (at most 10 per scope). */
   readonly manifest?: { readonly title: string; readonly description: string };
   /** `args` is the text after the phrase, trimmed ('' for none). */
@@ -54,6 +60,13 @@ export interface Handler {
   readonly confirmation?: true;
   /** A button of the running dialog's own question: it answers the question instead of interrupting. */
   readonly dialog?: true;
+  /**
+   * Safe to run twice by construction (a join: a second insert of the member row is refused by the store, so a
+   * redelivery joins nobody twice and tells no admin twice), and never an answer to a dialog's question: such
+   * a turn takes no redelivery lease and reads no dialog state, two storage round trips less on the path
+   * thousands take at once when a link is shared.
+   */
+  readonly idempotent?: true;
 }
 
 export const NOT_UNDERSTOOD = "Sorry, I didn't get that. Type **help** to see what I can do, or **new group** to start.";

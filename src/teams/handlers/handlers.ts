@@ -3,6 +3,8 @@ import { LastAdminError } from '../../groups/groupService';
 import { buildHelpCard, buildShortHelpCard } from '../../../cards/help';
 import type { CardVerb } from '../../../cards/verbs';
 import { splitMemberAndGroup } from '../input/commandArgs';
+// Types only: turnInput.ts loads commands.ts, which reads this table while loading.
+import type { TurnInput } from '../input/turnInput';
 import {
   groupButton,
   groupCommand,
@@ -20,7 +22,7 @@ import {
 } from './handlerKit';
 import { cardReply, textReply, type Reply } from '../replies';
 
-export { NOT_UNDERSTOOD, type Clicked, type Handler, type HandlerContext, type TypedCommand } from './handlerKit';
+export { HELP_HEADINGS, NOT_UNDERSTOOD, type Clicked, type Handler, type HandlerContext, type HelpHeading, type TypedCommand } from './handlerKit';
 
 /**
  * The one handler table: every typed command and every card verb is an entry here. Typed text reaches an
@@ -34,7 +36,7 @@ const shortHelp = (ctx: HandlerContext): Reply => cardReply(buildShortHelpCard({
 export const HANDLERS = {
   newGroup: {
     typed: {
-      phrase: 'new group',
+      phrase: 'new group', heading: 'Start',
       aliases: ['create group', 'newgroup'],
       args: '[name]',
       help: 'Create a group. The bot asks for the name and an optional photo.',
@@ -58,7 +60,7 @@ export const HANDLERS = {
   },
   myGroups: {
     typed: {
-      phrase: 'my groups',
+      phrase: 'my groups', heading: 'Start',
       aliases: ['groups', 'mygroups'],
       args: '',
       help: 'List the groups you belong to.',
@@ -71,7 +73,7 @@ export const HANDLERS = {
   groupInfo: {
     typed: groupCommand(
       {
-        phrase: 'group',
+        phrase: 'group', heading: 'Start',
         aliases: ['group info'],
         args: '[name or id]',
         help: "Show a group's info: members, admins, owner, and what you can do.",
@@ -84,7 +86,7 @@ export const HANDLERS = {
   invite: {
     typed: groupCommand(
       {
-        phrase: 'invite',
+        phrase: 'invite', heading: 'Bring people in',
         aliases: ['invite people'],
         args: '[group]',
         help: 'Get the invite link, join code and QR code, with buttons to share them.',
@@ -95,8 +97,9 @@ export const HANDLERS = {
   },
   showInvite: { clicked: groupButton((ctx, id) => ctx.actions.invite(ctx.req, id)) },
   join: {
+    idempotent: true,
     typed: {
-      phrase: 'join',
+      phrase: 'join', heading: 'Bring people in',
       aliases: [],
       args: '<link or code>',
       help: 'Join a group with its invite link or join code.',
@@ -104,11 +107,11 @@ export const HANDLERS = {
       run: (ctx, args) => join(ctx, args),
     },
   },
-  joinGroup: { clicked: (ctx, data) => join(ctx, String(data.inviteCode ?? data.token ?? '')) },
+  joinGroup: { idempotent: true, clicked: (ctx, data) => join(ctx, String(data.inviteCode ?? data.token ?? '')) },
   members: {
     typed: groupCommand(
       {
-        phrase: 'members',
+        phrase: 'members', heading: 'Run the group',
         aliases: ['show members'],
         args: '[group]',
         help: "List a group's members; admins can remove members and make admins.",
@@ -119,18 +122,9 @@ export const HANDLERS = {
   },
   showMembers: { clicked: (ctx, data) => ctx.actions.members(ctx.req, groupIdOf(data), tokenOf(data)) },
   membersPage: { clicked: (ctx, data) => ctx.actions.members(ctx.req, groupIdOf(data), tokenOf(data)) },
-  leave: {
-    // Asks first; the confirmation card's button leaves.
-    typed: groupCommand(
-      { phrase: 'leave', aliases: ['leave group'], args: '[group]', help: 'Leave a group (you are asked to confirm).' },
-      (ctx, id) => ctx.actions.askLeave(ctx.req, id),
-    ),
-  },
-  leaveGroup: { clicked: groupButton((ctx, id) => ctx.actions.askLeave(ctx.req, id)) },
-  confirmLeave: { confirmation: true, clicked: groupButton((ctx, id) => ctx.actions.leave(ctx.req, id)) },
   remove: {
     typed: {
-      phrase: 'remove',
+      phrase: 'remove', heading: 'Run the group',
       aliases: ['remove member'],
       args: '<member> [from <group>]',
       help: 'Remove a member from a group; they cannot rejoin until an admin allows them (group admins).',
@@ -153,7 +147,7 @@ export const HANDLERS = {
   removeMember: { clicked: (ctx, data) => ctx.actions.removeMember(ctx.req, groupIdOf(data), userIdOf(data)) },
   allow: {
     typed: {
-      phrase: 'allow',
+      phrase: 'allow', heading: 'Run the group',
       aliases: ['let back in', 'unban'],
       args: '<member> [in <group>]',
       help: 'Let someone an admin removed join the group again (group admins).',
@@ -166,7 +160,7 @@ export const HANDLERS = {
   allowMember: { clicked: (ctx, data) => ctx.actions.allowMember(ctx.req, groupIdOf(data), userIdOf(data)) },
   makeAdmin: {
     typed: {
-      phrase: 'make admin',
+      phrase: 'make admin', heading: 'Run the group',
       aliases: ['makeadmin'],
       args: '<member> [in <group>]',
       help: 'Make a member an admin of the group (group admins).',
@@ -177,9 +171,19 @@ export const HANDLERS = {
     },
     clicked: (ctx, data) => ctx.actions.makeAdmin(ctx.req, groupIdOf(data), userIdOf(data)),
   },
+  settings: {
+    typed: {
+      phrase: 'settings', heading: 'Run the group',
+      aliases: [],
+      args: '[group]',
+      help: 'Who can post, and whether new members see earlier posts (group admins).',
+      run: (ctx, args) => withPosts(ctx, (posts) => withGroup(ctx, args, (id) => posts.settings(ctx.req, id))),
+    },
+  },
+  saveSettings: { clicked: postButton((posts, ctx, groupId, data) => posts.saveSettings(ctx.req, groupId, data)) },
   resetLink: {
     typed: groupCommand(
-      { phrase: 'reset link', aliases: ['reset invite link', 'resetlink'], args: '[group]', help: 'Revoke the invite link and make a new one (group admins).' },
+      { phrase: 'reset link', heading: 'Run the group', aliases: ['reset invite link', 'resetlink'], args: '[group]', help: 'Revoke the invite link and make a new one (group admins).' },
       (ctx, id) => ctx.actions.askResetLink(ctx.req, id),
     ),
     clicked: groupButton((ctx, id) => ctx.actions.askResetLink(ctx.req, id)),
@@ -188,12 +192,21 @@ export const HANDLERS = {
     confirmation: true,
     clicked: (ctx, data) => ctx.actions.resetLink(ctx.req, groupIdOf(data), typeof data.linkTag === 'string' ? data.linkTag : undefined),
   },
+  leave: {
+    // Asks first; the confirmation card's button leaves.
+    typed: groupCommand(
+      { phrase: 'leave', heading: 'Run the group', aliases: ['leave group'], args: '[group]', help: 'Leave a group (you are asked to confirm).' },
+      (ctx, id) => ctx.actions.askLeave(ctx.req, id),
+    ),
+  },
+  leaveGroup: { clicked: groupButton((ctx, id) => ctx.actions.askLeave(ctx.req, id)) },
+  confirmLeave: { confirmation: true, clicked: groupButton((ctx, id) => ctx.actions.leave(ctx.req, id)) },
   deleteGroup: { clicked: groupButton((ctx, id) => ctx.actions.askDelete(ctx.req, id)) },
   confirmDelete: { confirmation: true, clicked: groupButton((ctx, id) => ctx.actions.deleteGroup(ctx.req, id)) },
   addToOrganization: {
     typed: groupCommand(
       {
-        phrase: 'add to organization',
+        phrase: 'add to organization', heading: 'Hand it to your organization',
         aliases: ['add to org', 'add to organisation'],
         args: '[group]',
         help: 'Make your organization the owner of the group; you sign in with your work account (group admins).',
@@ -208,7 +221,7 @@ export const HANDLERS = {
   },
   orgGroups: {
     typed: {
-      phrase: 'org groups',
+      phrase: 'org groups', heading: 'Organization admins',
       aliases: ['organization groups', 'organisation groups'],
       args: '',
       help: "List all of your organization's groups (organization admins).",
@@ -218,7 +231,7 @@ export const HANDLERS = {
   orgGroupsPage: { clicked: (ctx, data) => ctx.organization.orgGroups(ctx.turn, ctx.req, tokenOf(data)) },
   export: {
     typed: {
-      phrase: 'export',
+      phrase: 'export', heading: 'Organization admins',
       aliases: [],
       args: '<group>',
       help: "Export a group's members and history (organization admins).",
@@ -229,7 +242,7 @@ export const HANDLERS = {
   poster: {
     typed: groupCommand(
       {
-        phrase: 'poster',
+        phrase: 'poster', heading: 'Bring people in',
         aliases: [],
         args: '[group]',
         help: 'Download a poster that asks everyone to move to the group, with its link and QR code.',
@@ -242,7 +255,7 @@ export const HANDLERS = {
   email: {
     typed: groupCommand(
       {
-        phrase: 'email',
+        phrase: 'email', heading: 'Bring people in',
         aliases: ['e-mail'],
         args: '[group]',
         help: 'Get an email template that asks everyone to move to the group.',
@@ -277,7 +290,7 @@ export const HANDLERS = {
   },
   switch: {
     typed: {
-      phrase: 'switch',
+      phrase: 'switch', heading: 'Talk in the group',
       aliases: [],
       args: '[group]',
       help: 'Choose the group your typed messages go to.',
@@ -287,7 +300,7 @@ export const HANDLERS = {
   switchGroup: { clicked: postButton((posts, ctx, groupId) => posts.switchTo(ctx.req, groupId)) },
   open: {
     typed: {
-      phrase: 'open',
+      phrase: 'open', heading: 'Talk in the group',
       aliases: [],
       args: '<group>',
       help: 'Open a group: its info, and your messages go to it.',
@@ -297,7 +310,7 @@ export const HANDLERS = {
   openGroup: { clicked: postButton((posts, ctx, groupId) => posts.open(ctx.req, groupId)) },
   history: {
     typed: {
-      phrase: 'history',
+      phrase: 'history', heading: 'Talk in the group',
       aliases: [],
       args: '[group]',
       help: "Read a group's earlier posts, 20 at a time.",
@@ -307,19 +320,9 @@ export const HANDLERS = {
   historyPage: {
     clicked: postButton((posts, ctx, groupId, data) => posts.history(ctx.req, groupId, Number.isInteger(Number(data.before)) ? Number(data.before) : undefined)),
   },
-  settings: {
-    typed: {
-      phrase: 'settings',
-      aliases: [],
-      args: '[group]',
-      help: 'Who can post, and whether new members see earlier posts (group admins).',
-      run: (ctx, args) => withPosts(ctx, (posts) => withGroup(ctx, args, (id) => posts.settings(ctx.req, id))),
-    },
-  },
-  saveSettings: { clicked: postButton((posts, ctx, groupId, data) => posts.saveSettings(ctx.req, groupId, data)) },
   mute: {
     typed: {
-      phrase: 'mute',
+      phrase: 'mute', heading: 'Talk in the group',
       aliases: [],
       args: '[group]',
       help: "Stop getting a group's posts (its history stays).",
@@ -328,7 +331,7 @@ export const HANDLERS = {
   },
   unmute: {
     typed: {
-      phrase: 'unmute',
+      phrase: 'unmute', heading: 'Talk in the group',
       aliases: [],
       args: '[group]',
       help: "Get a group's posts again.",
@@ -362,4 +365,16 @@ export function commandHandler(name: CommandName): TypedCommand {
 
 export function verbHandler(verb: CardVerb): Handler & { clicked: Clicked } {
   return BY_VERB[verb];
+}
+
+/** The entry a turn's input reaches: a typed command's or a clicked verb's; none for other input. */
+export function handlerOf(input: TurnInput): Handler | undefined {
+  if (input.kind === 'command') return BY_COMMAND[input.command];
+  if (input.kind === 'action') return BY_VERB[input.verb];
+  return undefined;
+}
+
+/** A turn whose entry is idempotent by construction (see Handler.idempotent): a join by link, code or button. */
+export function isIdempotentRequest(input: TurnInput): boolean {
+  return handlerOf(input)?.idempotent === true;
 }

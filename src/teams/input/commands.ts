@@ -4,7 +4,7 @@
  * `parseCommand` turns a message into a command and its arguments.
  */
 
-import { TYPED_COMMANDS, type CommandName } from '../handlers/handlers';
+import { HELP_HEADINGS, TYPED_COMMANDS, type CommandName, type HelpHeading } from '../handlers/handlers';
 
 export type { CommandName } from '../handlers/handlers';
 export { splitMemberAndGroup } from './commandArgs';
@@ -19,17 +19,20 @@ export interface CommandSpec {
   readonly args: string;
   /** One line for the help card. */
   readonly help: string;
+  /** The short help's heading it is listed under; absent: only in the full list. */
+  readonly heading?: HelpHeading;
   /** Present when the command appears in the manifest's command menu (at most 10 per scope). */
   readonly manifest?: { readonly title: string; readonly description: string };
 }
 
 /** The typed entries of the handler table (src/teams/handlers/handlers.ts), in its order. */
-export const COMMANDS: readonly CommandSpec[] = TYPED_COMMANDS.map(({ name, phrase, aliases, args, help, manifest }) => ({
+export const COMMANDS: readonly CommandSpec[] = TYPED_COMMANDS.map(({ name, phrase, aliases, args, help, heading, manifest }) => ({
   name,
   phrase,
   aliases,
   args,
   help,
+  ...(heading ? { heading } : {}),
   ...(manifest ? { manifest } : {}),
 }));
 
@@ -135,15 +138,11 @@ export function manifestCommandList(
   return [{ scopes: [...scopes], commands }];
 }
 
-/** The short `help`: commands grouped by what people want to do. The full list is one button away. */
-export const HELP_TASKS: ReadonlyArray<{ task: string; commands: readonly CommandName[] }> = [
-  { task: 'Start', commands: ['newGroup', 'myGroups', 'groupInfo'] },
-  { task: 'Bring people in', commands: ['invite', 'join', 'poster', 'email'] },
-  { task: 'Talk in the group', commands: ['switch', 'open', 'history', 'mute', 'unmute'] },
-  { task: 'Run the group', commands: ['members', 'remove', 'allow', 'makeAdmin', 'settings', 'resetLink', 'leave'] },
-  { task: 'Hand it to your organization', commands: ['addToOrganization'] },
-  { task: 'Organization admins', commands: ['orgGroups', 'export'] },
-];
+/** The short `help`: the commands under each heading their table entries name, in table order. */
+export const HELP_TASKS: ReadonlyArray<{ task: HelpHeading; commands: readonly CommandName[] }> = HELP_HEADINGS.map((task) => ({
+  task,
+  commands: COMMANDS.filter((c) => c.heading === task).map((c) => c.name),
+}));
 
 /** For the short help card: each task with its commands as typed (`invite [group]`). */
 export function helpTasks(): Array<{ task: string; usages: string[] }> {

@@ -60,12 +60,3 @@ export function stripMention(text: string, botName?: string): string {
   return withoutMention;
 }
 
-/**
- * A join needs neither the redelivery marker nor dialog state: it is idempotent by construction (a second
- * insert of the member row is refused by the store, so a redelivery joins nobody twice and tells no admin
- * twice), and it never answers a dialog's question. Skipping both saves two storage round trips on the path
- * thousands take at once when a link is shared.
- */
-export function isJoinRequest(input: TurnInput): boolean {
-  return (input.kind === 'command' && input.command === 'join') || (input.kind === 'action' && input.verb === 'joinGroup');
-}
