@@ -1,5 +1,5 @@
 import type { TurnContext, UserState } from 'botbuilder';
-import { ComponentDialog, DialogSet, DialogTurnStatus, WaterfallDialog, type DialogContext, type DialogState, type DialogTurnResult, type WaterfallStepContext } from 'botbuilder-dialogs';
+import { ComponentDialog, DialogContextError, DialogSet, DialogTurnStatus, WaterfallDialog, type DialogContext, type DialogState, type DialogTurnResult, type WaterfallStepContext } from 'botbuilder-dialogs';
 import type { Logger } from '../src/logger';
 import type { GroupService } from '../src/groups/groupService';
 import type { VerifiedUser } from '../src/auth/entraTokenVerifier';
@@ -124,7 +124,8 @@ export class OrganizationSignIn {
     } catch (err) {
       // A refused request is over: nothing stays waiting for a sign-in.
       await dc.cancelAllDialogs();
-      throw err;
+      // botbuilder wraps what a dialog throws; the caller shows a typed refusal (AppError) as its card.
+      throw err instanceof DialogContextError && err.error instanceof Error ? err.error : err;
     }
   }
 }
