@@ -45,7 +45,9 @@ const NOT_CONFIGURED =
 /**
  * Step 3: "Add to organization". The user is signed in with Teams SSO (the sign-in card as fallback); the
  * group is then mapped to the tenant of the VERIFIED token, never to the tenant an activity claims. The same
- * sign-in gates the organization admin's commands.
+ * sign-in gates the organization admin's commands. The multi-turn part (sign in, then map) is the dialog in
+ * dialogs/addToOrganizationDialog.ts; here are the checks before it, the sign-in invokes that verify and hand it
+ * the sign-in, and the organization admin's commands.
  */
 export class OrganizationSignInFlow implements OrganizationFlow {
   /** The sign-in conversation (dialogs/addToOrganizationDialog.ts); absent without SSO. */
