@@ -119,6 +119,21 @@ describe('CreateGroupDialog (new group: the name, an optional photo, then the gr
     assert.match(shown(await turn(c, say('Good Name'))), /A photo for/);
   });
 
+  it('answers an Action.Execute click on the question card the same way: the problem once, then the next question', async () => {
+    const execute = (data: Record<string, unknown>): Partial<Activity> => ({
+      type: 'invoke',
+      name: 'adaptiveCard/action',
+      value: { action: { type: 'Action.Execute', verb: 'createGroup', data }, trigger: 'manual' },
+      from: OWNER,
+    });
+    const c = client();
+    await turn(c, say('new group'));
+    const refused = await turn(c, execute({ step: 'name', [GROUP_NAME_INPUT]: '   ' }));
+    assert.match(shown(refused), /Please type a name for the group\./);
+    assert.equal(refused.length, 1, 'the problem card is the retry: no second copy of the question');
+    assert.match(shown(await turn(c, execute({ step: 'name', [GROUP_NAME_INPUT]: 'Clicked Name' }))), /A photo for/);
+  });
+
   it('takes the answers from the question cards’ buttons (Next with the typed inputs)', async () => {
     const c = client();
     await turn(c, say('new group'));
