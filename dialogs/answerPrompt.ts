@@ -39,7 +39,8 @@ export class AnswerPrompt extends Prompt<Answer> {
     state.state['attemptCount'] = attemptCount;
     const valid = await this.validateAnswer({ context: dc.context, recognized, state: state.state, options: state.options, attemptCount });
     if (valid) return dc.endDialog(recognized.value);
-    await this.onPrompt(dc.context, state.state, state.options, true);
+    // As botbuilder's Prompt does for messages: a validator that already answered (the problem card) is the retry.
+    if (!dc.context.responded) await this.onPrompt(dc.context, state.state, state.options, true);
     return Dialog.EndOfTurn;
   }
 

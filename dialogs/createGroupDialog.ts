@@ -102,8 +102,7 @@ export class CreateGroupDialog extends ComponentDialog {
     } catch (err) {
       if (!isAppError(err)) throw err;
       await prompt.context.sendActivity({ attachments: [buildAskGroupNameCard({ suggestedName: raw, problem: err.userMessage })] });
-      // The problem card is the retry; no second copy of the question.
-      prompt.options.retryPrompt = undefined;
+      // The problem card is the retry: a prompt asks again only when nothing answered in the turn.
       return false;
     }
   }

@@ -1,5 +1,4 @@
-import type { InvokeResponse, StatePropertyAccessor, TurnContext, UserState } from 'botbuilder';
-import { OAuthPrompt } from 'botbuilder-dialogs';
+import type { InvokeResponse, TurnContext, UserState } from 'botbuilder';
 import type { UserTokenClient } from 'botframework-connector';
 import type { Logger } from '../src/logger';
 import type { GroupService } from '../src/groups/groupService';
@@ -7,23 +6,16 @@ import type { EntraTokenVerifier, VerifiedUser } from '../src/auth/entraTokenVer
 import { TeamsSsoExchange, type ExchangeDedup } from '../src/auth/tokenExchange';
 import type { OrganizationDirectory } from '../src/auth/organizationDirectory';
 import { isAppError } from '../src/errors';
-import { buildErrorCard, buildOrganizationMappedCard, buildOrgGroupsCard } from '../cards';
+import { buildErrorCard, buildOrgGroupsCard } from '../cards';
 import type { OrganizationFlow } from '../src/teams/conversation';
 import { markdownSafe, type Requester } from '../src/teams/handlers/groupActions';
 import { inline } from '../cards/text';
 import type { Group } from '../src/groups/model';
 import { userFromActivity } from '../src/teams/input/identity';
 import { textReply, type Reply } from '../src/teams/replies';
+import { AddToOrganizationDialog, OrganizationSignIn, type OrgAdminRequest, type SignInRequest as PendingSignIn } from './addToOrganizationDialog';
+import { silentSignIn, userTokenClientOf } from './signInPrompt';
 
-/** What the user asked for before they were signed in; done when the sign-in completes. */
-type PendingSignIn =
-  | { kind: 'map'; groupId: string; requestedAt: string }
-  | { kind: 'orgGroups'; requestedAt: string }
-  | { kind: 'export'; groupName: string; requestedAt: string }
-  | { kind: 'remove'; groupName: string; memberName: string; requestedAt: string };
-
-/** A signed-in request may complete this long after it was made. */
-const PENDING_TTL_MS = 15 * 60 * 1000;
 /** The app role that makes someone an organization admin (Entra app roles appear in the token's `roles`). */
 export const ORG_ADMIN_ROLE = 'OrgAdmin';
 
@@ -53,13 +45,18 @@ const NOT_CONFIGURED =
 /**
  * Step 3: "Add to organization". The user is signed in with Teams SSO (the sign-in card as fallback); the
  * group is then mapped to the tenant of the VERIFIED token, never to the tenant an activity claims. The same
- * sign-in gates the organization admin's commands.
+ * sign-in gates the organization admin's commands. The multi-turn part (sign in, then map) is the dialog in
+ * dialogs/addToOrganizationDialog.ts; here are the checks before it, the sign-in invokes that verify and hand it
+ * the sign-in, and the organization admin's commands.
  */
 export class OrganizationSignInFlow implements OrganizationFlow {
-  private readonly pending: StatePropertyAccessor<PendingSignIn | undefined>;
+  /** The sign-in conversation (dialogs/addToOrganizationDialog.ts); absent without SSO. */
+  private readonly signIn?: OrganizationSignIn;
 
   constructor(private readonly deps: OrganizationFlowDependencies) {
-    this.pending = deps.userState.createProperty<PendingSignIn | undefined>('pendingSignIn');
+    const { sso, groups, logger } = deps;
+    const orgAdmin = (context: TurnContext, request: OrgAdminRequest, user: VerifiedUser) => this.run(context, request, user);
+    if (sso) this.signIn = new OrganizationSignIn(deps.userState, new AddToOrganizationDialog({ groups, sso, logger, orgAdmin }));
   }
 
   async start(context: TurnContext, req: Requester, groupId: string): Promise<Reply> {
@@ -153,38 +150,17 @@ export class OrganizationSignInFlow implements OrganizationFlow {
   // ---- internals -----------------------------------------------------------------------------------------
 
   private async withSignIn(context: TurnContext, pending: PendingSignIn): Promise<Reply> {
-    const sso = this.deps.sso;
-    if (!sso) return textReply(NOT_CONFIGURED);
-    const signedIn = await this.silentUser(context);
-    if (signedIn) return this.run(context, pending, signedIn.user, signedIn.token, `silent:${context.activity.id}`);
-    await this.pending.set(context, pending);
-    await OAuthPrompt.sendOAuthCard(
-      { connectionName: sso.connectionName, title: 'Sign in', text: 'Sign in with your Microsoft 365 work account to continue.' },
-      context,
-    );
-    return { cards: [] };
+    if (!this.signIn) return textReply(NOT_CONFIGURED);
+    return this.signIn.begin(context, pending);
   }
 
   /** The user's token from the Token Service when they signed in before (no card needed). */
   private async silentUser(context: TurnContext): Promise<{ user: VerifiedUser; token: string } | undefined> {
-    const sso = this.deps.sso;
-    if (!sso) return undefined;
-    const response = await this.userTokenClient(context)
-      .getUserToken(context.activity.from.id, sso.connectionName, context.activity.channelId, '')
-      .catch(() => undefined);
-    if (!response?.token) return undefined;
-    const user = await sso.verifier.verify(response.token).catch(() => undefined);
-    return user ? { user, token: response.token } : undefined;
+    return this.deps.sso ? silentSignIn(context, this.deps.sso) : undefined;
   }
 
   private async complete(context: TurnContext, user: VerifiedUser, token: string, idempotencyKey: string): Promise<void> {
-    const pending = await this.pending.get(context);
-    await this.pending.delete(context);
-    if (!pending || Date.now() - Date.parse(pending.requestedAt) > PENDING_TTL_MS) {
-      await context.sendActivity('You are signed in. Open Group Info and choose **Add to organization** again to continue.');
-      return;
-    }
-    const reply = await this.run(context, pending, user, token, idempotencyKey).catch(async (err: unknown): Promise<Reply> => {
+    const reply = await this.signIn!.resume(context, { user, token, idempotencyKey }).catch(async (err: unknown): Promise<Reply> => {
       if (!isAppError(err)) throw err;
       return { cards: [buildErrorCard({ message: err.userMessage })] };
     });
@@ -192,10 +168,9 @@ export class OrganizationSignInFlow implements OrganizationFlow {
     if (reply.cards.length) await context.sendActivity({ attachments: reply.cards });
   }
 
-  private async run(context: TurnContext, pending: PendingSignIn, user: VerifiedUser, token: string, idempotencyKey: string): Promise<Reply> {
+  /** An organization admin's request, once signed in (mapping a group is the dialog's own step). */
+  private async run(context: TurnContext, pending: OrgAdminRequest, user: VerifiedUser): Promise<Reply> {
     switch (pending.kind) {
-      case 'map':
-        return this.map(context, pending.groupId, user, token, idempotencyKey);
       case 'orgGroups':
         return this.listOrgGroups(user);
       case 'export':
@@ -203,34 +178,6 @@ export class OrganizationSignInFlow implements OrganizationFlow {
       case 'remove':
         return this.removeAsOrgAdmin(context, user, pending.groupName, pending.memberName);
     }
-  }
-
-  private async map(context: TurnContext, groupId: string, user: VerifiedUser, token: string, idempotencyKey: string): Promise<Reply> {
-    const actor = userFromActivity(context.activity);
-    // The token must be the person in the chat: a Teams user's AAD object id is in the activity.
-    const activityOid = context.activity.from.aadObjectId?.toLowerCase();
-    if (activityOid && activityOid !== user.objectId) {
-      return textReply('You signed in with a different account than the one you use in Teams. Sign in with your Teams work account.');
-    }
-    const organizationName = await this.deps.sso!.directory.organizationName(user, token);
-    const { group, changed } = await this.deps.groups.mapToOrganization({
-      groupId,
-      actor,
-      verified: { tenantId: user.tenantId, objectId: user.objectId, organizationName },
-      idempotencyKey,
-    });
-    this.deps.logger.info({ groupId, tenantId: user.tenantId, changed }, 'group mapped to organization');
-    return {
-      cards: [
-        buildOrganizationMappedCard({
-          groupId: group.id,
-          groupName: group.name,
-          organizationName: group.organizationName ?? organizationName,
-          mappedBy: group.mappedBy?.name ?? actor.name,
-          mappedAt: new Date(group.mappedAt ?? Date.now()),
-        }),
-      ],
-    };
   }
 
   private isOrgAdmin(user: VerifiedUser): boolean {
@@ -303,9 +250,6 @@ export class OrganizationSignInFlow implements OrganizationFlow {
   }
 
   private userTokenClient(context: TurnContext): UserTokenClient {
-    const adapter = context.adapter as { UserTokenClientKey?: symbol };
-    const client = adapter.UserTokenClientKey ? context.turnState.get<UserTokenClient>(adapter.UserTokenClientKey) : undefined;
-    if (!client) throw new Error('no user token client on this turn');
-    return client;
+    return userTokenClientOf(context);
   }
 }
