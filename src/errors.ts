@@ -94,6 +94,16 @@ export class StorageUnavailableError extends Error {
 }
 
 /**
+ * The typed error behind `err`, looking through botbuilder-dialogs' DialogContextError (what a dialog throws
+ * reaches its caller wrapped, its `error` the original): a dialog's refusal is then shown as the refusal it is.
+ */
+export function appErrorIn(err: unknown): AppError | undefined {
+  if (isAppError(err)) return err;
+  const inner = (err as { error?: unknown } | undefined)?.error;
+  return isAppError(inner) ? inner : undefined;
+}
+
+/**
  * The StorageUnavailableError behind `err`, looking through wrappers: `cause` chains, and botbuilder-dialogs'
  * DialogContextError, which keeps what a dialog threw in `error`.
  */

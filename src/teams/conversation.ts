@@ -10,7 +10,7 @@ import {
 import { DialogSet, DialogTurnStatus, type DialogContext, type DialogState, type DialogTurnResult } from 'botbuilder-dialogs';
 import type { Logger } from '../logger';
 import type { TurnHandlers } from './bot';
-import { isAppError, type AppError, type AppErrorCode } from '../errors';
+import { appErrorIn, type AppError, type AppErrorCode } from '../errors';
 import { inline } from '../../cards/text';
 import { buildErrorCard, buildResolvedCard, buildWelcomeCard, errorInvokeResponse, messageInvokeResponse, toInvokeResponse } from '../../cards';
 import type { CardData, CardVerb } from '../../cards/verbs';
@@ -199,8 +199,9 @@ export class Conversation implements TurnHandlers {
     try {
       return await dc.continueDialog();
     } catch (err) {
-      if (!isAppError(err)) throw err;
-      await this.send(context, this.refusal(context, err));
+      const refused = appErrorIn(err);
+      if (!refused) throw err;
+      await this.send(context, this.refusal(context, refused));
       return undefined;
     }
   }
@@ -251,8 +252,9 @@ export class Conversation implements TurnHandlers {
     try {
       return await this.dispatch(context, dc, input);
     } catch (err) {
-      if (!isAppError(err)) throw err;
-      return this.refusal(context, err);
+      const refused = appErrorIn(err);
+      if (!refused) throw err;
+      return this.refusal(context, refused);
     }
   }
 
