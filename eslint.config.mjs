@@ -143,6 +143,15 @@ export default defineConfig(
     ),
   },
   {
+    // Outbound HTTP with its SSRF guard (the web is for inbound routes): Node's own http/https/dns only.
+    files: ['src/http/**/*.ts'],
+    rules: boundary(
+      teamsPackages('Outbound HTTP knows nothing of Teams.'),
+      forbid('Outbound HTTP knows nothing of storage, the domain, the web, sign-in, delivery, documents, the Teams glue, dialogs or cards.', pkg('@azure/[^/]+'), pkg('restify'), inside('storage'), inside('groups'), inside('web'), inside('auth'), inside('delivery'), inside('documents'), inside('teams'), inside('dialogs'), inside('cards')),
+      noTests,
+    ),
+  },
+  {
     // The web (HTTP routes and pages): never the conversation.
     files: ['src/web/**/*.ts'],
     ignores: ['src/web/tab/client/**'],

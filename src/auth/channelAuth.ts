@@ -6,7 +6,6 @@ import {
 } from 'botbuilder';
 import type { Activity, CloudAdapter, Request as BotRequest, Response as BotResponse, TurnContext } from 'botbuilder';
 import {
-  AppCredentials,
   AuthenticationConstants,
   AuthenticationError,
   ServiceClientCredentialsFactory,
@@ -14,14 +13,25 @@ import {
 import type {
   AuthenticateRequestResult,
   AuthenticationConfiguration,
-  AuthenticatorResult,
   Claim,
   ClaimsIdentity,
 } from 'botframework-connector';
 import { ToBotFromBotOrEmulatorTokenValidationParameters } from 'botframework-connector/lib/auth/tokenValidationParameters';
 import type { AppConfig } from '../config';
-import { isLoopbackHost } from '../config';
 import type { Logger } from '../logger';
+import { BOT_FRAMEWORK_CHANNEL_ISSUER, type ChannelGate } from './channelGate';
+import { isLoopbackUrl, LoopbackClientCredentialsFactory } from './loopbackCredentials';
+
+export {
+  BOT_FRAMEWORK_CHANNEL_ISSUER,
+  channelGateOptions,
+  createChannelGate,
+  type ChannelGate,
+  type ChannelGateOptions,
+  type ChannelGateReason,
+  type ChannelGateResult,
+} from './channelGate';
+export { isAllowedServiceUrl, type ServiceUrlPolicy } from './serviceUrlPolicy';
 
 /**
  * Bot Framework channel authentication for POST /api/messages, around the SDK's ConfigurationBotFrameworkAuthentication.
@@ -38,8 +48,6 @@ import type { Logger } from '../logger';
  *    bare 500 for anything else that escaped (the SDK echoes error messages), and trims the SDK's issuer list back.
  */
 
-/** The issuer of every token the Bot Framework channels (Teams included) send to a bot. */
-export const BOT_FRAMEWORK_CHANNEL_ISSUER = AuthenticationConstants.ToBotFromChannelTokenIssuer;
 
 /** The configuration keys this module reads (a subset of AppConfig, so that tests can pass a literal). */
 export type ChannelAuthConfig = Pick<
@@ -239,156 +247,6 @@ function describeAuthFailure(err: unknown): string {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Outbound credentials for a loopback token service (test doubles only)
-
-function isLoopbackUrl(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return (url.protocol === 'http:' || url.protocol === 'https:') && isLoopbackHost(stripBrackets(url.hostname));
-  } catch {
-    return false;
-  }
-}
-
-function stripBrackets(host: string): string {
-  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-}
-
-/**
- * MSAL (which the SDK uses for the bot's outbound token) refuses non-https authorities and calls Microsoft's
- * instance discovery, so a loopback token service (a test double, a local playground) is reached with a plain
- * OAuth 2.0 client-credentials POST to `<ToChannelFromBotLoginUrl>/oauth2/v2.0/token`, the request MSAL sends.
- * Used only when ToChannelFromBotLoginUrl is a loopback URL.
- */
-class LoopbackClientCredentialsFactory extends ServiceClientCredentialsFactory {
-  constructor(
-    private readonly appId: string,
-    private readonly password: string,
-    private readonly loginUrl: string,
-    private readonly fetchImpl: typeof fetch,
-  ) {
-    super();
-  }
-
-  override async isValidAppId(appId: string): Promise<boolean> {
-    return appId === this.appId;
-  }
-
-  override async isAuthenticationDisabled(): Promise<boolean> {
-    return this.appId === '';
-  }
-
-  override async createCredentials(appId: string, audience: string | undefined): Promise<AppCredentials> {
-    if (!(await this.isValidAppId(appId))) throw new Error('Invalid appId.');
-    return new LoopbackClientCredentials(appId, this.password, this.loginUrl, audience, this.fetchImpl);
-  }
-}
-
-class LoopbackClientCredentials extends AppCredentials {
-  constructor(
-    appId: string,
-    private readonly password: string,
-    private readonly loginUrl: string,
-    audience: string | undefined,
-    private readonly fetchImpl: typeof fetch,
-  ) {
-    super(appId, undefined, audience);
-  }
-
-  // JSON.stringify uses AppCredentials.toJSON, which leaves the password out.
-
-  protected override async refreshToken(): Promise<AuthenticatorResult> {
-    const scope = this.oAuthScope.endsWith('/.default') ? this.oAuthScope : `${this.oAuthScope}/.default`;
-    const res = await this.fetchImpl(`${this.loginUrl.replace(/\/+$/, '')}${AuthenticationConstants.ToChannelFromBotTokenEndpointPath}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-      body: new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_id: this.appId,
-        client_secret: this.password,
-        scope,
-      }).toString(),
-      signal: AbortSignal.timeout(10_000),
-    });
-    if (!res.ok) throw new Error(`Token service answered ${res.status}`);
-    const body = (await res.json()) as { access_token?: unknown; expires_in?: unknown };
-    if (typeof body.access_token !== 'string') throw new Error('Token service returned no access_token');
-    const expiresIn = typeof body.expires_in === 'number' ? body.expires_in : Number(body.expires_in ?? 3600);
-    return { accessToken: body.access_token, expiresOn: new Date(Date.now() + expiresIn * 1000) };
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// The pre-SDK gate
-
-export type ChannelGateResult = { ok: true } | { ok: false; reason: ChannelGateReason };
-export type ChannelGateReason = 'missing' | 'scheme' | 'malformed' | 'algorithm' | 'issuer' | 'too_large';
-/** A pure function of the Authorization header. */
-export type ChannelGate = (authorization: string | string[] | undefined) => ChannelGateResult;
-
-export interface ChannelGateOptions {
-  /** False when channel authentication is off (no app id: loopback development only); the gate then passes all. */
-  enabled: boolean;
-  /** Issuers accepted before verification: the Bot Framework issuer, or the configured ToBotFromChannelTokenIssuer. */
-  allowedIssuers: string[];
-}
-
-/** Channel tokens are well under 4 KB; the cap bounds the unverified decoding work. */
-const MAX_CHANNEL_TOKEN_LENGTH = 8 * 1024;
-const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
-/** The algorithms the SDK accepts (AuthenticationConstants.AllowedSigningAlgorithms). */
-const RSA_ALGORITHMS = new Set(['RS256', 'RS384', 'RS512']);
-
-/** The gate options implied by the app configuration. */
-export function channelGateOptions(config: Pick<AppConfig, 'MicrosoftAppId' | 'ToBotFromChannelTokenIssuer'>): ChannelGateOptions {
-  return {
-    enabled: config.MicrosoftAppId !== undefined && config.MicrosoftAppId !== '',
-    allowedIssuers: [config.ToBotFromChannelTokenIssuer || BOT_FRAMEWORK_CHANNEL_ISSUER],
-  };
-}
-
-/**
- * Refuses, before the SDK: a missing header, a scheme other than Bearer, a token that is not a compact JWS with
- * JSON header and payload, an algorithm other than RS256/384/512, and an unverified `iss` not in the allowed list.
- * Accepts either explicit options or the app configuration.
- */
-export function createChannelGate(
-  options: ChannelGateOptions | Pick<AppConfig, 'MicrosoftAppId' | 'ToBotFromChannelTokenIssuer'>,
-): ChannelGate {
-  const { enabled, allowedIssuers } = 'allowedIssuers' in options ? options : channelGateOptions(options);
-  const issuers = new Set(allowedIssuers);
-  return (authorization) => {
-    if (!enabled) return { ok: true };
-    if (authorization === undefined || Array.isArray(authorization) || authorization.trim() === '') {
-      return { ok: false, reason: 'missing' };
-    }
-    if (authorization.length > MAX_CHANNEL_TOKEN_LENGTH + 16) return { ok: false, reason: 'too_large' };
-    // Exactly what the SDK accepts: "Bearer" (case-sensitive), one space, the token.
-    const parts = authorization.split(' ');
-    if (parts.length !== 2 || parts[0] !== 'Bearer') return { ok: false, reason: 'scheme' };
-    const token = parts[1]!;
-    if (!JWT_SHAPE.test(token)) return { ok: false, reason: 'malformed' };
-    const [headerPart, payloadPart] = token.split('.') as [string, string, string];
-    const header = decodeSegment(headerPart);
-    const payload = decodeSegment(payloadPart);
-    if (!header || !payload) return { ok: false, reason: 'malformed' };
-    if (typeof header['alg'] !== 'string' || !RSA_ALGORITHMS.has(header['alg'])) return { ok: false, reason: 'algorithm' };
-    const iss = payload['iss'];
-    if (typeof iss !== 'string' || !issuers.has(iss)) return { ok: false, reason: 'issuer' };
-    return { ok: true };
-  };
-}
-
-function decodeSegment(segment: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------------
 // The SDK's module-global emulator issuer list
 
 const emulatorIssuers = ToBotFromBotOrEmulatorTokenValidationParameters.issuer as string[];
@@ -497,44 +355,4 @@ class BufferedResponse implements BotResponse {
     if (this.body !== undefined) res.send(...this.body);
     res.end();
   }
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Proactive messages
-
-export interface ServiceUrlPolicy {
-  /** Allow http(s) to 127.0.0.0/8, ::1 and localhost (tests, local playground). */
-  allowLoopback?: boolean;
-}
-
-/**
- * Whether the bot may send to this serviceUrl (and so hand it its token): https on the default port to a host in
- * the allowlist (`*.example.com` matches subdomains only), no credentials in the URL; or, when allowed, loopback.
- * The SDK trusts every serviceUrl (AppCredentials.isTrustedServiceUrl is always true).
- */
-export function isAllowedServiceUrl(
-  serviceUrl: string,
-  allowedHosts: readonly string[],
-  policy: ServiceUrlPolicy = {},
-): boolean {
-  let url: URL;
-  try {
-    url = new URL(serviceUrl);
-  } catch {
-    return false;
-  }
-  if (url.username !== '' || url.password !== '') return false;
-  const host = stripBrackets(url.hostname.toLowerCase());
-  if (policy.allowLoopback && isLoopbackHost(host) && (url.protocol === 'http:' || url.protocol === 'https:')) {
-    return true;
-  }
-  if (url.protocol !== 'https:' || url.port !== '') return false;
-  return allowedHosts.some((pattern) => {
-    const p = pattern.trim().toLowerCase();
-    if (p.startsWith('*.')) {
-      const suffix = p.slice(1); // ".example.com"
-      return host.endsWith(suffix) && host.length > suffix.length;
-    }
-    return host === p;
-  });
 }

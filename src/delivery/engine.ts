@@ -1,15 +1,15 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { odata, type TableClient } from '@azure/data-tables';
 import type { Logger } from '../logger';
 import type { ChannelSender } from './channelSender';
 import { DeliveryStore, postPartition } from './deliveryStore';
-import { OneOffItem, PurgeItem, SendItem, UpdateItem, type ItemContext } from './items';
-import { Lane, type LaneItem } from './lane';
-import { expiredLanes, isLease, LaneLeases } from './leases';
+import type { ItemContext } from './items';
+import { expiredLanes, LaneLeases } from './leases';
 import type { DeliveryEngine, FanoutSource, Recipient, RenderCopy } from './ports';
 import { ConversationWindows, CONVERSATION_WINDOWS } from './rateLimits';
 import type { LaneWork, WorkBody } from './workBody';
 import { WorkQueue, type WorkMessage } from './workQueue';
+import { LaneHost } from './laneHost';
 
 export interface QueueDeliveryEngineOptions {
   source: FanoutSource;
@@ -53,14 +53,11 @@ export class QueueDeliveryEngine implements DeliveryEngine {
   readonly stats = { sends: 0, throttled: 0, retried: 0, unreachable: 0, failed: 0, foreignReleases: 0 };
   private readonly store: DeliveryStore;
   private readonly leases: LaneLeases;
-  private readonly lanes = new Map<string, Lane>();
-  private readonly acquiring = new Map<string, Promise<Lane | undefined>>();
   /** Messages received and not yet finished, with the queue each came from (for extending and deleting). */
   private readonly held = new Map<WorkMessage<WorkBody>, WorkQueue<WorkBody>>();
-  private readonly laneQueues = new Map<string, { queue: WorkQueue<WorkBody>; ready: Promise<void> }>();
-  private readonly foreignUntil = new Map<string, number>();
   private readonly windows: ConversationWindows;
   private readonly ctx: ItemContext;
+  private readonly lanes: LaneHost;
   private running = false;
   private loop?: Promise<void>;
   private timers: NodeJS.Timeout[] = [];
@@ -103,6 +100,21 @@ export class QueueDeliveryEngine implements DeliveryEngine {
       forget: (message) => this.held.delete(message),
       stats: this.stats,
     };
+    this.lanes = new LaneHost({
+      queue: options.queue,
+      leases: this.leases,
+      windows: this.windows,
+      ctx: this.ctx,
+      held: this.held,
+      logger: options.logger,
+      maxHeld: this.o.maxHeld,
+      pollMs: this.o.pollMs,
+      tenantBudgetRps: this.o.tenantBudgetRps,
+      maxInFlight: this.o.maxInFlight,
+      laneIdleMs: this.o.laneIdleMs,
+      isRunning: () => this.running,
+      enqueue: (body) => this.enqueue(body),
+    });
   }
 
   // ---- the contract ----
@@ -119,11 +131,11 @@ export class QueueDeliveryEngine implements DeliveryEngine {
 
   async deleteCopiesFor(groupId: string, userId: string): Promise<void> {
     const tenants = new Set((await this.store.copiesOf(groupId, userId)).map((c) => c.t));
-    for (const t of tenants) await this.toLaneQueue({ k: 'purge', g: groupId, u: userId, t });
+    for (const t of tenants) await this.lanes.toLaneQueue({ k: 'purge', g: groupId, u: userId, t });
   }
 
   async sendOneOff(key: string, recipient: Recipient, activity: Record<string, unknown>): Promise<void> {
-    await this.toLaneQueue({ k: 'oneoff', key, t: recipient.tenantId, r: recipient, a: activity });
+    await this.lanes.toLaneQueue({ k: 'oneoff', key, t: recipient.tenantId, r: recipient, a: activity });
   }
 
   async unreachableCount(groupId: string): Promise<number> {
@@ -146,7 +158,7 @@ export class QueueDeliveryEngine implements DeliveryEngine {
    * before included): queues are ensured again when next used. Lost messages are the sweep's job.
    */
   dropCaches(): void {
-    this.laneQueues.clear();
+    this.lanes.forgetQueues();
     if (this.running) this.o.queue.ensure().catch((err: unknown) => this.o.logger.warn({ err: (err as Error).message }, 'work queue not re-created'));
   }
 
@@ -158,7 +170,7 @@ export class QueueDeliveryEngine implements DeliveryEngine {
     this.timers = [];
     this.sleeping?.();
     await this.loop;
-    await Promise.all([...this.lanes.values()].map((lane) => lane.end(false)));
+    await Promise.all(this.lanes.held().map((lane) => lane.end(false)));
   }
 
   /**
@@ -171,8 +183,8 @@ export class QueueDeliveryEngine implements DeliveryEngine {
     this.timers = [];
     this.sleeping?.();
     let unrecorded = 0;
-    for (const lane of this.lanes.values()) unrecorded += lane.unrecorded();
-    await Promise.all([...this.lanes.values()].map((lane) => lane.end(true)));
+    for (const lane of this.lanes.held()) unrecorded += lane.unrecorded();
+    await Promise.all(this.lanes.held().map((lane) => lane.end(true)));
     return unrecorded;
   }
 
@@ -260,7 +272,7 @@ export class QueueDeliveryEngine implements DeliveryEngine {
     const first = await this.store.firstOpenPost(groupId);
     if (first !== undefined && first < seq) return this.finished(message);
     if (outbox.expanded) {
-      for (const t of JSON.parse(outbox.tenants) as string[]) await this.toLaneQueue({ k: 'send', g: groupId, s: seq, t });
+      for (const t of JSON.parse(outbox.tenants) as string[]) await this.lanes.toLaneQueue({ k: 'send', g: groupId, s: seq, t });
       if ((JSON.parse(outbox.tenants) as string[]).length === 0) {
         if ((await this.store.changePost(groupId, seq, () => 'delete')) === 'deleted') await this.startNextPost(groupId, seq);
       }
@@ -279,7 +291,7 @@ export class QueueDeliveryEngine implements DeliveryEngine {
         for (const { tenant } of rows) {
           if (tenants.has(tenant)) continue;
           tenants.add(tenant);
-          await this.toLaneQueue({ k: 'send', g: groupId, s: seq, t: tenant });
+          await this.lanes.toLaneQueue({ k: 'send', g: groupId, s: seq, t: tenant });
         }
         after = page.next;
       } while (after !== undefined && this.running);
@@ -329,35 +341,15 @@ export class QueueDeliveryEngine implements DeliveryEngine {
       for (const row of rows.value) tenants.add(row.t);
       cursor = rows.value[rows.value.length - 1]!.rowKey!;
     }
-    for (const t of tenants) await this.toLaneQueue({ k: 'update', g: groupId, s: seq, t });
+    for (const t of tenants) await this.lanes.toLaneQueue({ k: 'update', g: groupId, s: seq, t });
     await this.finished(message);
   }
 
-  // ---- lanes ----
-
-  /** A lane's own queue (created once per process), named by a hash of the tenant id. */
-  private laneQueue(tenant: string): { queue: WorkQueue<WorkBody>; ready: Promise<void> } {
-    let entry = this.laneQueues.get(tenant);
-    if (!entry) {
-      const queue = this.o.queue.sibling(`l${createHash('sha256').update(tenant).digest('hex').slice(0, 16)}`);
-      entry = { queue, ready: queue.ensure() };
-      entry.ready.catch(() => this.laneQueues.delete(tenant));
-      this.laneQueues.set(tenant, entry);
-    }
-    return entry;
-  }
-
-  /** Lane work goes to the lane's queue, and a doorbell to the shared queue so that someone takes the lane. */
-  private async toLaneQueue(body: LaneWork): Promise<void> {
-    const { queue, ready } = this.laneQueue(body.t);
-    await ready;
-    await queue.send(body);
-    await this.enqueue({ k: 'lane', t: body.t });
-  }
+  // ---- lanes (held in LaneHost) ----
 
   /** Lane work that arrived on the shared queue (older messages): moved to the lane's queue. */
   private async moveToLaneQueue(message: WorkMessage<WorkBody>, body: LaneWork): Promise<void> {
-    await this.toLaneQueue(body);
+    await this.lanes.toLaneQueue(body);
     await this.finished(message);
   }
 
@@ -367,88 +359,11 @@ export class QueueDeliveryEngine implements DeliveryEngine {
    * that a dead holder's lane is taken over.
    */
   private async doorbell(message: WorkMessage<WorkBody>, tenant: string): Promise<void> {
-    const lane = await this.laneFor(tenant);
+    const lane = await this.lanes.laneFor(tenant);
     if (lane) return this.finished(message);
     this.stats.foreignReleases++;
-    const until = this.foreignUntil.get(tenant) ?? Date.now() + 1_000;
+    const until = this.lanes.heldElsewhereUntil(tenant) ?? Date.now() + 1_000;
     return this.later(message, Math.min(30, Math.max(1, Math.ceil((until - Date.now()) / 1000) + 1)));
-  }
-
-  /** The holder's loop over one lane's queue: each message becomes an item of the lane. */
-  private async pollLane(lane: Lane): Promise<void> {
-    const { queue, ready } = this.laneQueue(lane.tenant);
-    const ctx: ItemContext = { ...this.ctx, queue };
-    await ready.catch(() => undefined);
-    while (this.running && lane.isActive) {
-      let got = 0;
-      try {
-        const room = this.o.maxHeld - this.held.size;
-        const messages = room > 0 ? await queue.receive(Math.min(32, room)) : [];
-        got = messages.length;
-        for (const message of messages) {
-          const body = message.body as LaneWork;
-          if (!lane.isActive || !this.running) {
-            // The lane just ended: back to its queue at once, and a doorbell for whoever takes the lane next.
-            await queue.release(message, 0);
-            await this.enqueue({ k: 'lane', t: lane.tenant });
-            continue;
-          }
-          this.held.set(message, queue);
-          let item: LaneItem;
-          if (body.k === 'send') item = new SendItem(ctx, lane, message, body.g, body.s);
-          else if (body.k === 'update') item = new UpdateItem(ctx, lane, message, body.g, body.s);
-          else if (body.k === 'purge') item = new PurgeItem(ctx, lane, message, body.g, body.u);
-          else item = new OneOffItem(ctx, lane, message, body.key, body.r, body.a);
-          if (lane.has(item.key)) {
-            // A duplicate (a re-run expansion, a redelivery): the item in the lane covers it.
-            this.held.delete(message);
-            await queue.delete(message);
-          } else if (!lane.add(item)) {
-            this.held.delete(message);
-            await queue.release(message, 0);
-          }
-        }
-      } catch (err) {
-        this.o.logger.warn({ err: (err as Error).message, tenant: lane.tenant }, 'lane queue receive failed');
-      }
-      if (got === 0) await new Promise((resolve) => setTimeout(resolve, this.o.pollMs));
-    }
-  }
-
-  private laneFor(tenant: string): Promise<Lane | undefined> {
-    const existing = this.lanes.get(tenant);
-    if (existing?.isActive) return Promise.resolve(existing);
-    let pending = this.acquiring.get(tenant);
-    if (!pending) {
-      pending = (async () => {
-        const result = await this.leases.acquire(tenant);
-        if (!isLease(result)) {
-          this.foreignUntil.set(tenant, result.heldUntil);
-          return undefined;
-        }
-        const lane = new Lane({
-          tenant,
-          lease: result,
-          leases: this.leases,
-          budgetRps: this.o.tenantBudgetRps,
-          maxInFlight: this.o.maxInFlight,
-          windows: this.windows,
-          logger: this.o.logger,
-          idleMs: this.o.laneIdleMs,
-          // Messages a dead holder left invisible count too: the lane is kept (and polled) until they are done.
-          mayEnd: async () => (await this.laneQueue(tenant).queue.approximateCount()) === 0,
-          onEnd: (ended, items) => {
-            if (this.lanes.get(tenant) === ended) this.lanes.delete(tenant);
-            for (const item of items) this.held.delete(item.message as WorkMessage<WorkBody>);
-          },
-        });
-        this.lanes.set(tenant, lane);
-        void this.pollLane(lane);
-        return lane;
-      })().finally(() => this.acquiring.delete(tenant));
-      this.acquiring.set(tenant, pending);
-    }
-    return pending;
   }
 
   // ---- the sweep ----

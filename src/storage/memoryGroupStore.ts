@@ -13,6 +13,7 @@ import {
 import { MemoryTable, MAX_TRANSACTION_ACTIONS, type StoredRow } from './memoryTable';
 import { failedActionOf, isAlreadyExists, isNotFound, isPreconditionFailed } from './tables';
 import { AUDIT_PREFIX, BAN_PREFIX, GROUP_ROW, MEMBER_PREFIX } from './groupPartition';
+import { deleteGroupRow, submitGroupChange } from './guardedGroupWrites';
 
 /*
  * GroupStore in memory: for tests of the domain (milliseconds instead of a storage round trip per call) and for
@@ -118,25 +119,15 @@ export class MemoryGroupStore implements GroupStore {
       const { tenantId, organizationName, mappedBy, mappedAt } = patch.organization;
       Object.assign(group, { status: 'organization', tenantId, organizationName, mappedBy, mappedAt });
     }
-    try {
-      await this.groups.submitTransaction([
-        ['update', { partitionKey: groupId, rowKey: GROUP_ROW, group, linkNonce: patch.linkNonce ?? row.linkNonce }, 'Merge', { etag: expectedVersion }],
-        ['create', { partitionKey: groupId, rowKey: auditKey(audit.at), entry: audit }],
-      ]);
-    } catch (err) {
-      if (isPreconditionFailed(err) || isNotFound(err)) throw new ConcurrentChangeError({ cause: err });
-      throw err;
-    }
+    await submitGroupChange(this.groups, [
+      ['update', { partitionKey: groupId, rowKey: GROUP_ROW, group, linkNonce: patch.linkNonce ?? row.linkNonce }, 'Merge', { etag: expectedVersion }],
+      ['create', { partitionKey: groupId, rowKey: auditKey(audit.at), entry: audit }],
+    ]);
   }
 
   async deleteGroup(record: GroupRecord): Promise<void> {
     const groupId = record.group.id;
-    try {
-      await this.groups.deleteEntity(groupId, GROUP_ROW, { etag: record.version });
-    } catch (err) {
-      if (isPreconditionFailed(err)) throw new ConcurrentChangeError({ cause: err });
-      if (!isNotFound(err)) throw err;
-    }
+    await deleteGroupRow(this.groups, groupId, record.version);
     const rows = this.groups.range(groupId);
     for (let i = 0; i < rows.length; i += MAX_TRANSACTION_ACTIONS) {
       await this.groups.submitTransaction(rows.slice(i, i + MAX_TRANSACTION_ACTIONS).map((r): TransactionAction => ['delete', { partitionKey: groupId, rowKey: r.rowKey }]));

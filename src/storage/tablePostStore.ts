@@ -1,9 +1,8 @@
 import { randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
-import { ConflictError, ForbiddenError, NotFoundError } from '../errors';
+import { odata } from '@azure/data-tables';
+import { ConflictError, NotFoundError } from '../errors';
 import type { FanoutSource, PostForDelivery, Recipient } from '../delivery/ports';
-import type { Role } from '../groups/model';
 import {
   DEFAULT_POST_SETTINGS,
   type GroupPostSettings,
@@ -14,8 +13,22 @@ import {
   type PostPage,
   type PostStore,
 } from '../groups/posts';
-import { failedActionOf, isNotFound, statusOf, TableRepository, type TableClients } from './tables';
-import { GroupCommit } from './groupCommit';
+import { isNotFound, TableRepository, type TableClients } from './tables';
+import { PostAcceptor } from './postAcceptor';
+import {
+  fromPostEntity,
+  parseIds,
+  POST_PREFIX,
+  POST_RANGE_END,
+  postRowKey,
+  SOURCE_INDEX_ROW,
+  SOURCE_PREFIX,
+  toRecipient,
+  type GroupViewEntity,
+  type MemberEntity,
+  type PostEntity,
+} from './postEntities';
+import { deleteRows } from './partitionSweep';
 import { GROUP_ROW, MEMBER_PREFIX, MEMBER_RANGE_END, memberRowKey } from './groupPartition';
 
 /*
@@ -37,59 +50,10 @@ import { GROUP_ROW, MEMBER_PREFIX, MEMBER_RANGE_END, memberRowKey } from './grou
  * Elsewhere: `postsources` PK sourceKey, RK 'post' -> groupId (Teams' edit and delete events name the
  * original message, not the group; written beside the post's transaction, and again by a retry).
  *
- * Posts of one group that arrive together are committed together (group commit, up to 33 per transaction: two
- * rows each, the senders' member rows and the counter stay within 100 operations), in arrival order.
+ * Accepting (the counter and the group commit) is in postAcceptor.ts, the row mapping in postEntities.ts.
  */
 
-const COUNTER_ROW = 'postseq';
-const POST_PREFIX = 'post|';
-const POST_RANGE_END = 'post}';
-const SOURCE_PREFIX = 'postsrc|';
-const SOURCE_INDEX_ROW = 'post';
-const MAX_POSTS_PER_TRANSACTION = 33;
-const ACCEPT_ATTEMPTS = 16;
-const MAX_BATCH = 100;
-const COUNTER_CACHE_LIMIT = 1000;
-
-export const postRowKey = (seq: number) => `${POST_PREFIX}${String(seq).padStart(10, '0')}`;
-
-interface PostEntity {
-  seq: number;
-  senderId: string;
-  senderName: string;
-  senderTenantId: string;
-  senderObjectId?: string;
-  text: string;
-  createdAt: string;
-  replyToSeq?: number;
-  replyToName?: string;
-  replyPreview?: string;
-  editedAt?: string;
-  version: number;
-  deletedAt?: string;
-  deletedById?: string;
-  deletedByName?: string;
-  changedAt: string;
-  sourceKey: string;
-}
-
-interface GroupViewEntity {
-  name: string;
-  adminIds: string;
-  photoVersion?: string;
-  photoContentType?: string;
-  onlyAdminsPost?: boolean;
-  historyForNewMembers?: boolean;
-}
-
-interface MemberEntity {
-  userId: string;
-  userName: string;
-  role: Role;
-  joinedAt: string;
-  conversationRef?: string;
-  muted?: boolean;
-}
+export { postRowKey };
 
 /** The group as a post's card needs it. */
 export interface GroupView {
@@ -100,33 +64,20 @@ export interface GroupView {
   settings: GroupPostSettings;
 }
 
-interface Counter {
-  seq: number;
-  /** Absent: the group has no counter row yet (its first post creates it). */
-  etag?: string;
-}
-
-interface PendingPost {
-  post: NewPost;
-  resolve(outcome: { seq: number; created: boolean }): void;
-  reject(err: unknown): void;
-}
-
-function defined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
-}
+/** Tries of a post's edit or delete against others changing it at the same moment. */
+const CHANGE_ATTEMPTS = 16;
 
 export class TablePostStore implements PostStore, FanoutSource {
   private readonly rows: TableRepository<PostEntity>;
   private readonly members: TableRepository<MemberEntity>;
   private readonly sources: TableRepository<{ groupId: string }>;
-  private readonly counters = new Map<string, Counter>();
-  private readonly queues = new GroupCommit<PendingPost>(MAX_POSTS_PER_TRANSACTION, (groupId, posts) => this.commit(groupId, posts));
+  private readonly acceptor: PostAcceptor;
 
   constructor(private readonly tables: Pick<TableClients, 'groups' | 'postsources'>) {
     this.rows = new TableRepository(tables.groups);
     this.members = new TableRepository(tables.groups);
     this.sources = new TableRepository(tables.postsources);
+    this.acceptor = new PostAcceptor(tables, this.rows);
   }
 
   // ---- the group as posts see it ---------------------------------------------------------------------------
@@ -185,116 +136,13 @@ export class TablePostStore implements PostStore, FanoutSource {
    * eTags may be ahead of what storage holds, so the next post of each group reads its counter again.
    */
   dropCaches(): void {
-    this.counters.clear();
+    this.acceptor.dropCaches();
   }
 
   // ---- accepting ------------------------------------------------------------------------------------------
 
-  async accept(post: NewPost): Promise<{ seq: number; created: boolean }> {
-    const done = new Promise<{ seq: number; created: boolean }>((resolve, reject) => this.queues.add(post.groupId, { post, resolve, reject }));
-    // The index beside the transaction, by upsert (its content is a function of its key). Either may fail
-    // alone: an index row without its post is read as "no post"; a post whose index write failed fails the
-    // request, and its retry finds the post (409 on its idempotency row) and writes the index again.
-    const [outcome] = await Promise.all([
-      done,
-      this.tables.postsources.upsertEntity({ partitionKey: post.sourceKey, rowKey: SOURCE_INDEX_ROW, groupId: post.groupId }, 'Replace'),
-    ]);
-    return outcome;
-  }
-
-  private async commit(groupId: string, batch: PendingPost[]): Promise<void> {
-    // The same request twice in one batch (a redelivery racing its first delivery): one write, two answers.
-    const seen = new Map<string, PendingPost>();
-    let pending: PendingPost[] = [];
-    for (const p of batch) {
-      const first = seen.get(p.post.sourceKey);
-      if (!first) {
-        seen.set(p.post.sourceKey, p);
-        pending.push(p);
-        continue;
-      }
-      const { resolve, reject } = first;
-      first.resolve = (outcome) => {
-        resolve(outcome);
-        p.resolve({ ...outcome, created: false });
-      };
-      first.reject = (err) => {
-        reject(err);
-        p.reject(err);
-      };
-    }
-    let attempt = 0;
-    while (pending.length > 0) {
-      if (attempt >= ACCEPT_ATTEMPTS) throw new ConflictError('Many people are posting in this group right now. Please try again.');
-      const counter = this.counters.get(groupId) ?? (await this.readCounter(groupId));
-      const next = counter.seq + pending.length;
-      const actions: TransactionAction[] = [
-        counter.etag
-          ? ['update', { partitionKey: groupId, rowKey: COUNTER_ROW, seq: next }, 'Merge', { etag: counter.etag }]
-          : ['create', { partitionKey: groupId, rowKey: COUNTER_ROW, seq: next }],
-      ];
-      pending.forEach((p, i) => {
-        const seq = counter.seq + i + 1;
-        actions.push(['create', { partitionKey: groupId, rowKey: `${SOURCE_PREFIX}${p.post.sourceKey}`, seq }]);
-        actions.push(['create', { partitionKey: groupId, rowKey: postRowKey(seq), ...toPostEntity(p.post, seq) }]);
-      });
-      const senders = [...new Set(pending.map((p) => p.post.sender.userId))];
-      const memberIndex = actions.length;
-      for (const userId of senders) {
-        actions.push(['update', { partitionKey: groupId, rowKey: memberRowKey(userId), lastPostAt: pending[0]!.post.createdAt }, 'Merge', { etag: '*' }]);
-      }
-      try {
-        const response = await this.tables.groups.submitTransaction(actions);
-        // By position, not by key: Azurite's batch answer names no RowKey for an update (getResponseForEntity
-        // finds nothing), and the counter is always action 0.
-        this.rememberCounter(groupId, { seq: next, etag: response.subResponses[0]?.etag });
-        pending.forEach((p, i) => p.resolve({ seq: counter.seq + i + 1, created: true }));
-        return;
-      } catch (err) {
-        const status = statusOf(err);
-        const failed = failedActionOf(err);
-        this.counters.delete(groupId);
-        if (failed !== undefined && failed >= 1 && failed < memberIndex) {
-          const index = Math.floor((failed - 1) / 2);
-          const isSourceRow = (failed - 1) % 2 === 0;
-          if (status === 409 && isSourceRow) {
-            // This request was accepted before: answer with that post, commit the others.
-            const duplicate = pending[index]!;
-            const existing = await this.rows.find(groupId, `${SOURCE_PREFIX}${duplicate.post.sourceKey}`);
-            if (existing) duplicate.resolve({ seq: Number((existing as unknown as { seq: number }).seq), created: false });
-            else duplicate.reject(new ConflictError('Please send that again.'));
-            pending = pending.filter((p) => p !== duplicate);
-            continue;
-          }
-        }
-        if (failed !== undefined && failed >= memberIndex && status === 404) {
-          // That sender is no longer a member (or the group is gone): refuse their posts, commit the others.
-          const gone = senders[failed - memberIndex]!;
-          pending
-            .filter((p) => p.post.sender.userId === gone)
-            .forEach((p) => p.reject(new ForbiddenError('You are not a member of this group any more, so your post was not sent.')));
-          pending = pending.filter((p) => p.post.sender.userId !== gone);
-          continue;
-        }
-        // 412 / 409 on the counter (someone else took the number), 409 on a post row (a stale counter): re-read.
-        if (status !== 412 && status !== 409) throw err;
-        await sleep(randomInt(1, 5 + 5 * Math.min(attempt, 8)));
-        attempt++;
-      }
-    }
-  }
-
-  private async readCounter(groupId: string): Promise<Counter> {
-    const row = await this.rows.find(groupId, COUNTER_ROW);
-    const counter = row ? { seq: Number((row as unknown as { seq: number }).seq), etag: row.etag } : { seq: 0 };
-    return counter;
-  }
-
-  private rememberCounter(groupId: string, counter: Counter): void {
-    this.counters.delete(groupId);
-    if (!counter.etag) return; // no eTag in the response: do not guess (the next post reads the row)
-    this.counters.set(groupId, counter);
-    if (this.counters.size > COUNTER_CACHE_LIMIT) this.counters.delete(this.counters.keys().next().value!);
+  accept(post: NewPost): Promise<{ seq: number; created: boolean }> {
+    return this.acceptor.accept(post);
   }
 
   // ---- reading and changing -------------------------------------------------------------------------------
@@ -312,7 +160,7 @@ export class TablePostStore implements PostStore, FanoutSource {
   }
 
   async change(groupId: string, seq: number, change: PostChange): Promise<{ post: Post; applied: boolean } | undefined> {
-    for (let attempt = 0; attempt < ACCEPT_ATTEMPTS; attempt++) {
+    for (let attempt = 0; attempt < CHANGE_ATTEMPTS; attempt++) {
       const row = await this.rows.find(groupId, postRowKey(seq));
       if (!row) return undefined;
       const post = fromPostEntity(groupId, row);
@@ -334,7 +182,7 @@ export class TablePostStore implements PostStore, FanoutSource {
   }
 
   async page(groupId: string, options: { before?: number; pageSize: number; visibleFrom?: string }): Promise<PostPage> {
-    const top = options.before !== undefined ? options.before - 1 : (await this.readCounter(groupId)).seq;
+    const top = options.before !== undefined ? options.before - 1 : (await this.acceptor.readCounter(groupId)).seq;
     if (top < 1) return { posts: [] };
     const low = Math.max(1, top - options.pageSize + 1);
     const [firstVisible, rows] = await Promise.all([
@@ -427,77 +275,3 @@ export class TablePostStore implements PostStore, FanoutSource {
     return row ? toRecipient(row) : undefined;
   }
 }
-
-function toRecipient(row: MemberEntity): Recipient {
-  let conversationRef: unknown;
-  let tenantId = '';
-  if (row.conversationRef) {
-    try {
-      conversationRef = JSON.parse(row.conversationRef);
-      const conversation = (conversationRef as { conversation?: { tenantId?: unknown } }).conversation;
-      if (typeof conversation?.tenantId === 'string') tenantId = conversation.tenantId.toLowerCase();
-    } catch {
-      conversationRef = undefined;
-    }
-  }
-  return { userId: row.userId, tenantId, conversationRef, muted: row.muted === true, joinedAt: row.joinedAt };
-}
-
-function toPostEntity(post: NewPost, seq: number): PostEntity {
-  return defined({
-    seq,
-    senderId: post.sender.userId,
-    senderName: post.sender.name,
-    senderTenantId: post.sender.tenantId,
-    senderObjectId: post.sender.objectId,
-    text: post.text,
-    createdAt: post.createdAt,
-    replyToSeq: post.replyTo?.seq,
-    replyToName: post.replyTo?.senderName,
-    replyPreview: post.replyTo?.preview,
-    version: 1,
-    changedAt: post.createdAt,
-    sourceKey: post.sourceKey,
-  });
-}
-
-function fromPostEntity(groupId: string, row: PostEntity): Post {
-  return defined({
-    groupId,
-    seq: Number(row.seq),
-    sender: defined({ userId: row.senderId, name: row.senderName, tenantId: row.senderTenantId, objectId: row.senderObjectId }),
-    text: row.text,
-    createdAt: row.createdAt,
-    replyTo: row.replyToSeq !== undefined ? { seq: Number(row.replyToSeq), senderName: row.replyToName ?? '', preview: row.replyPreview ?? '' } : undefined,
-    editedAt: row.editedAt,
-    version: Number(row.version),
-    // Table Storage has no null: an undelete writes '' over the deletion fields.
-    deletedAt: row.deletedAt || undefined,
-    deletedBy: row.deletedAt && row.deletedById ? { id: row.deletedById, name: row.deletedByName ?? '' } : undefined,
-    sourceKey: row.sourceKey,
-  });
-}
-
-function parseIds(json: string | undefined): string[] {
-  try {
-    const parsed: unknown = JSON.parse(json ?? '[]');
-    return Array.isArray(parsed) ? parsed.filter((id): id is string => typeof id === 'string') : [];
-  } catch {
-    return [];
-  }
-}
-
-/** Unconditional deletes in transactions of 100; rows someone else deleted meanwhile are fine. */
-async function deleteRows(table: TableClient, partitionKey: string, rowKeys: readonly string[]): Promise<void> {
-  for (let i = 0; i < rowKeys.length; i += MAX_BATCH) {
-    const chunk = rowKeys.slice(i, i + MAX_BATCH);
-    try {
-      await table.submitTransaction(chunk.map((rowKey) => ['delete', { partitionKey, rowKey }]));
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-      const repository = new TableRepository<object>(table);
-      for (const rowKey of chunk) await repository.delete(partitionKey, rowKey, '*');
-    }
-  }
-}
-

@@ -5,17 +5,9 @@ import type { ConversationService } from '../groups/conversationService';
 import type { Group, Member, UserRef } from '../groups/model';
 import type { Post } from '../groups/posts';
 import { InvalidInputError } from '../errors';
+import type { PostView } from './postView';
 
-/** The tab's view of a post. Deleted posts keep their place (and sequence number) without their text. */
-export interface PostView {
-  seq: number;
-  sender: { name: string; isYou: boolean };
-  text?: string;
-  createdAt: string;
-  editedAt?: string;
-  deleted: boolean;
-  replyTo?: { seq: number; senderName: string; preview: string };
-}
+export type { PostView } from './postView';
 
 type RouteHandler = (caller: { verified: VerifiedUser; user: UserRef }, req: Request) => Promise<{ status?: number; body: unknown }>;
 

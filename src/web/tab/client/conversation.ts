@@ -8,19 +8,12 @@
  * first request did reach the server. Changing the text makes it a new message with a new key.
  */
 import { ApiError, type ApiClient } from './apiClient';
+import type { PostView } from '../../postView';
 import { button, el } from './dom';
 
-// ---- API types (mirror src/web/postsApi.ts) ---------------------------------------------------------------
+// ---- API types (mirror src/web/postsApi.ts; PostView is shared with it) ---------------------------------------
 
-export interface PostView {
-  seq: number;
-  sender: { name: string; isYou: boolean };
-  text?: string;
-  createdAt: string;
-  editedAt?: string;
-  deleted: boolean;
-  replyTo?: { seq: number; senderName: string; preview: string };
-}
+export type { PostView };
 
 interface PostPage {
   posts: PostView[];

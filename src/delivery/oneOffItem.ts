@@ -1,0 +1,56 @@
+import type { Lane, LaneOp } from './lane';
+import type { Recipient } from './ports';
+import type { WorkBody } from './workBody';
+import type { WorkMessage } from './workQueue';
+import { BaseItem, conversationIdOf, type ItemContext } from './deliveryItem';
+
+/** One proactive message (admin notices): once per key, through the same lane and windows. */
+export class OneOffItem extends BaseItem {
+  private state: 'loading' | 'ready' | 'done' = 'loading';
+
+  constructor(
+    ctx: ItemContext,
+    lane: Lane,
+    message: WorkMessage<WorkBody>,
+    private readonly oneOffKey: string,
+    private readonly recipient: Recipient,
+    private readonly activity: Record<string, unknown>,
+  ) {
+    super(`oneoff|${oneOffKey}`, ctx, lane, message, '');
+  }
+
+  start(): void {
+    void (async () => {
+      const row = await this.ctx.store.oneOff(this.oneOffKey).catch(() => undefined);
+      this.state = row?.st === 'sent' || row?.st === 'unreachable' || row?.st === 'failed' ? 'done' : 'ready';
+      if (this.state === 'ready') await this.ctx.store.recordOneOff(this.oneOffKey, { st: 'sending', t: this.lane.tenant });
+      this.lane.wake();
+      this.afterCall();
+    })();
+  }
+
+  protected nextFresh(now: number): LaneOp | undefined {
+    if (this.state !== 'ready') return undefined;
+    const conversationId = conversationIdOf(this.recipient.conversationRef);
+    this.state = 'done';
+    if (!conversationId) {
+      void this.ctx.store.recordOneOff(this.oneOffKey, { st: 'unreachable', t: this.lane.tenant });
+      return undefined;
+    }
+    return this.parkOrOp(now, conversationId, (attempt) => this.send(conversationId, attempt));
+  }
+
+  private async send(conversationId: string, attempt: number): Promise<void> {
+    try {
+      const { id } = await this.ctx.sender.send(this.recipient.conversationRef, this.activity);
+      await this.ctx.store.recordOneOff(this.oneOffKey, { st: 'sent', t: this.lane.tenant, id });
+    } catch (err) {
+      const final = this.onFailure(err, conversationId, attempt, (next) => this.send(conversationId, next));
+      if (final) await this.ctx.store.recordOneOff(this.oneOffKey, { st: final, t: this.lane.tenant });
+    }
+  }
+
+  protected afterCall(): void {
+    if (this.state === 'done' && this.idle && !this.halted) void this.complete();
+  }
+}

@@ -1,0 +1,16 @@
+/*
+ * The shape of a post in the posts API's answers (src/web/postsApi.ts), shared with the tab's browser code
+ * (src/web/tab/client/conversation.ts), which imports it as a type only, so the bundle gets nothing from here.
+ * No imports: it must stay plain data.
+ */
+
+/** The tab's view of a post. Deleted posts keep their place (and sequence number) without their text. */
+export interface PostView {
+  seq: number;
+  sender: { name: string; isYou: boolean };
+  text?: string;
+  createdAt: string;
+  editedAt?: string;
+  deleted: boolean;
+  replyTo?: { seq: number; senderName: string; preview: string };
+}
