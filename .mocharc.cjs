@@ -7,28 +7,31 @@
 const fs = require('node:fs');
 const path = require('node:path');
 
-/** Slowest first (seconds measured on a 2-core machine); files not listed follow in name order. */
+/**
+ * Slowest first, those that mostly wait (a lease, a lock) beside those that mostly compute, and the heaviest
+ * process-level tests not all at once; files not listed follow in name order.
+ */
 const SLOW_FIRST = [
   'test/redelivery.e2e.test.ts',
   'test/storage/embeddedAzuriteFolderInUse.e2e.test.ts',
-  'test/storage/embeddedAzurite.e2e.test.ts',
-  'test/storage/embeddedAzuriteChildReplaced.e2e.test.ts',
-  'test/restart.e2e.test.ts',
   'test/delivery/engine.test.ts',
+  'test/storage/embeddedAzurite.e2e.test.ts',
   'test/browser/playground.browser.test.ts',
+  'test/storage/embeddedAzuriteChildReplaced.e2e.test.ts',
   'test/conversationDelivery.e2e.test.ts',
   'test/browser/playgroundConversation.browser.test.ts',
-  'test/browser/playgroundLinks.browser.test.ts',
+  'test/restart.e2e.test.ts',
   'test/groups.e2e.test.ts',
+  'test/browser/playgroundLinks.browser.test.ts',
   'test/browser/tabConversation.browser.test.ts',
   'test/delivery/edits.test.ts',
+  'test/posts.e2e.test.ts',
   'test/browser/landing.browser.test.ts',
   'test/storageStalled.e2e.test.ts',
   'test/userText.e2e.test.ts',
-  'test/browser/tab.browser.test.ts',
-  'test/posts.e2e.test.ts',
-  'test/organization.e2e.test.ts',
   'test/racesAndBans.e2e.test.ts',
+  'test/organization.e2e.test.ts',
+  'test/browser/tab.browser.test.ts',
 ];
 
 function testFiles(dir) {
@@ -52,5 +55,7 @@ module.exports = {
   timeout: 20000,
   reporter: 'spec',
   parallel: true,
-  jobs: 3,
+  // Two workers for two cores: the suite is mostly CPU (bots, Azurite, Chromium); a third worker gained little and
+  // made the process-level tests' waits on a busy machine longer. MOCHA_JOBS overrides it.
+  jobs: Number(process.env.MOCHA_JOBS) || 2,
 };
