@@ -35,6 +35,9 @@ describe('The embedded store (process level: the bot as npm start runs it)', fun
     }, 'the bot to answer healthy with a new storage child');
     figure(`child killed alone: healthy again after ${Date.now() - killedAt} ms`);
     assert.ok(statuses.includes(503), `/healthz said 503 while storage was down (saw ${statuses.join(',')})`);
+    // The bot logs asynchronously (pino, sync: false): its line can reach the pipe after /healthz already answers.
+    const replaced = () => logLines(bot.output()).filter((l) => l.msg === 'embedded Azurite replaced');
+    await waitFor(() => replaced().length > 0, 'the replacement in the bot log', 5_000);
     assert.ok(logLines(bot.output()).some((l) => l.msg === 'embedded Azurite replaced' && l.port === bot.storagePort), 'the new child listens on the same port');
 
     const later = joinStorm({ url: bot.url, channel, link, groupName: 'Survivors', joiners: 30, inFlight: 5 });
