@@ -104,7 +104,8 @@ describe('GET /healthz when storage stops answering', () => {
     this.timeout(30_000);
     const azurite = await startEmbeddedAzurite({ queue: true });
     const port = await freeLoopbackPort();
-    const config = loadConfig({ PORT: String(port), STORAGE_CONNECTION_STRING: azurite.connectionString, LOG_LEVEL: 'silent' });
+    // A short storage deadline: the app's stop, with its storage gone, waits out each storage call's deadline.
+    const config = loadConfig({ PORT: String(port), STORAGE_CONNECTION_STRING: azurite.connectionString, LOG_LEVEL: 'silent', STORAGE_TIMEOUT_MS: '1000' });
     const app = await startApp(config, { logger: memoryLogger().logger });
     try {
       assert.equal((await fetch(`${app.url}/healthz`)).status, 200);

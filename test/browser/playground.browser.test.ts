@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { CHROMIUM_MISSING, chromiumAvailable } from './chromium';
 import type { WalkthroughResult } from './playgroundWalkthrough';
@@ -44,7 +44,11 @@ describe('Agents Playground: the acceptance walkthrough in a browser', function 
       console.warn(`Agents Playground walkthrough skipped: ${problem}. The playground listens on every interface, so it only runs inside unshare -n.`);
       this.skip();
     }
-    rmSync(SCREENSHOTS, { recursive: true, force: true });
+    // Only this walkthrough's screenshots (NN-step.png): the conversation walkthrough, in another mocha worker,
+    // may be writing its own (conversation-NN-step.png) into the same folder at the same time.
+    for (const file of existsSync(SCREENSHOTS) ? readdirSync(SCREENSHOTS) : []) {
+      if (/^\d\d-/.test(file)) rmSync(path.join(SCREENSHOTS, file), { force: true });
+    }
     rmSync(RESULT, { force: true });
 
     const command = `ip link set lo up && exec "${process.execPath}" --import tsx "${WALKTHROUGH}" --watch-stdin --screenshots "${SCREENSHOTS}" --result "${RESULT}"`;

@@ -4,77 +4,20 @@ import os from 'node:os';
 import path from 'node:path';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { TableClient } from '@azure/data-tables';
-import { azuriteConnectionString, EMBEDDED_AUTOSAVE_MS, freeLoopbackPort, startEmbeddedAzurite } from '../../src/storage/embeddedAzurite';
+import { azuriteConnectionString, freeLoopbackPort, startEmbeddedAzurite } from '../../src/storage/embeddedAzurite';
 import { spawnAzuriteChild } from '../../src/storage/azuriteChild';
 import { isProcessAlive } from '../../src/storage/dataFolderLock';
-import { FakeChannel } from '../helpers/fakeChannel';
 import { testUser } from '../helpers/activities';
-import { textOf } from '../helpers/chat';
-import {
-  azuriteProcessesOn,
-  createGroupWithLink,
-  healthStatus,
-  joinStorm,
-  logLines,
-  pidFileOf,
-  say,
-  spawnBot,
-  startBot,
-  stopBot,
-  storedMembership,
-  waitFor,
-  type BotProcess,
-} from '../helpers/botProcess';
-
-/**
- * A write is on disk at most one save interval after it was acknowledged, plus the time a save takes (a few ms
- * for a store this small) and the lateness of a timer on a busy machine.
- */
-const SAVED_AFTER_MS = EMBEDDED_AUTOSAVE_MS + 1_000;
-const STORM = { joiners: 300, inFlight: 20 };
-
-/** Set SHOW_FIGURES=1 to print what the crash tests measured (losses, restart times). */
-function figure(text: string): void {
-  if (process.env.SHOW_FIGURES) console.log(`      ${text}`);
-}
+import { azuriteProcessesOn, createGroupWithLink, joinStorm, pidFileOf, storedMembership, waitFor } from '../helpers/botProcess';
+import { embeddedStoreFixture, SAVED_AFTER_MS, STORM, figure } from './embeddedStoreFixture';
 
 describe('The embedded store (process level: the bot as npm start runs it)', function () {
   this.timeout(60_000);
-  let dataDir: string;
-  let channel: FakeChannel;
-  let port: number;
-  const bots: BotProcess[] = [];
-  /** Processes a test stopped or must see gone: continued and killed afterwards, whatever happened. */
-  const leftovers: number[] = [];
-
-  beforeEach(async () => {
-    dataDir = mkdtempSync(path.join(os.tmpdir(), 'kaizala-store-'));
-    channel = await new FakeChannel().start();
-    port = await freeLoopbackPort();
-  });
-
-  afterEach(async () => {
-    for (const pid of leftovers.splice(0)) {
-      for (const signal of ['SIGCONT', 'SIGKILL'] as const) {
-        try {
-          process.kill(pid, signal);
-        } catch {
-          // already gone
-        }
-      }
-    }
-    for (const bot of bots.splice(0)) await stopBot(bot);
-    await channel.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
-
-  async function start(options: { detached?: boolean } = {}): Promise<BotProcess> {
-    const bot = await startBot(dataDir, port, options);
-    bots.push(bot);
-    return bot;
-  }
+  const store = embeddedStoreFixture();
+  const start = (options?: { detached?: boolean }) => store.start(options);
 
   it('keeps every acknowledged join and the group when the bot alone is killed during a join storm, and one Azurite holds the folder after the restart', async () => {
+    const { dataDir, channel } = store;
     const first = await start();
     const oldTable = pidFileOf(dataDir, 'table')!;
     const oldQueue = pidFileOf(dataDir, 'queue')!;
@@ -105,6 +48,7 @@ describe('The embedded store (process level: the bot as npm start runs it)', fun
   });
 
   it('loses at most the last save interval when the bot and its storage are killed together', async () => {
+    const { dataDir, channel } = store;
     const first = await start({ detached: true });
     const { groupId, link } = await createGroupWithLink(first.url, channel, testUser('Storm Owner'), 'Storm Two');
     const groupCreatedAt = Date.now();
@@ -133,6 +77,7 @@ describe('The embedded store (process level: the bot as npm start runs it)', fun
   });
 
   it('loses nothing when Ctrl+C stops the bot and its storage together (SIGINT to the process group), even writes made just before', async () => {
+    const { channel } = store;
     const first = await start({ detached: true });
     const { groupId, link } = await createGroupWithLink(first.url, channel, testUser('Owner'), 'Interrupted');
     const storm = joinStorm({ url: first.url, channel, link, groupName: 'Interrupted', joiners: 30, inFlight: 10 });
@@ -146,82 +91,6 @@ describe('The embedded store (process level: the bot as npm start runs it)', fun
     const stored = await storedMembership(second.storagePort, groupId);
     assert.equal(stored.memberIds.size, 31);
     assert.ok(storm.acknowledged.every((a) => stored.memberIds.has(a.userId)));
-  });
-
-  it('starts a new storage child on the same port when the child alone is killed, answering 503 meanwhile, and later joins keep an exact count', async () => {
-    const bot = await start();
-    const owner = testUser('Owner');
-    const { groupId, link } = await createGroupWithLink(bot.url, channel, owner, 'Survivors');
-    const early = joinStorm({ url: bot.url, channel, link, groupName: 'Survivors', joiners: 20, inFlight: 5 });
-    await early.done;
-    // Give the store one save, so that the kill below loses nothing this test counts on.
-    await new Promise((resolve) => setTimeout(resolve, SAVED_AFTER_MS));
-
-    const oldTable = pidFileOf(dataDir, 'table')!;
-    const statuses: number[] = [];
-    process.kill(oldTable, 'SIGKILL');
-    const killedAt = Date.now();
-    await waitFor(async () => {
-      statuses.push(await healthStatus(bot.url));
-      return statuses.at(-1) === 200 && pidFileOf(dataDir, 'table') !== oldTable;
-    }, 'the bot to answer healthy with a new storage child');
-    figure(`child killed alone: healthy again after ${Date.now() - killedAt} ms`);
-    assert.ok(statuses.includes(503), `/healthz said 503 while storage was down (saw ${statuses.join(',')})`);
-    assert.ok(logLines(bot.output()).some((l) => l.msg === 'embedded Azurite replaced' && l.port === bot.storagePort), 'the new child listens on the same port');
-
-    const later = joinStorm({ url: bot.url, channel, link, groupName: 'Survivors', joiners: 30, inFlight: 5 });
-    await later.done;
-    assert.equal(later.acknowledged.length, 30);
-    const stored = await storedMembership(bot.storagePort, groupId);
-    assert.equal(stored.memberIds.size, 1 + 20 + 30);
-    assert.equal(stored.memberCount, stored.memberIds.size, 'the member count matches the member rows');
-    const info = await say(bot.url, channel, owner, { text: 'my groups' });
-    assert.match(textOf(info.sent), /Survivors/);
-  });
-
-  it('replaces a storage child that stops answering (SIGSTOP), answering 503 until the new one is up', async () => {
-    const bot = await start();
-    const oldTable = pidFileOf(dataDir, 'table')!;
-    leftovers.push(oldTable);
-    process.kill(oldTable, 'SIGSTOP');
-    const stoppedAt = Date.now();
-    const statuses: number[] = [];
-    await waitFor(async () => {
-      statuses.push(await healthStatus(bot.url));
-      return statuses.at(-1) === 200 && pidFileOf(dataDir, 'table') !== oldTable;
-    }, 'the bot to answer healthy with a new storage child');
-    figure(`stopped child replaced, healthy again after ${Date.now() - stoppedAt} ms`);
-    assert.ok(statuses.includes(503), `/healthz said 503 while storage did not answer (saw ${statuses.join(',')})`);
-    await waitFor(() => !isProcessAlive(oldTable), 'the stopped child to be killed', 5_000);
-    const owner = testUser('After Stop');
-    const reply = await say(bot.url, channel, owner, { text: 'new group After Stop' });
-    assert.equal(reply.status, 200);
-    assert.deepEqual(azuriteProcessesOn(dataDir, 'table'), [pidFileOf(dataDir, 'table')]);
-  });
-
-  it('refuses a second bot on a data folder in use, naming the folder and the holder in one line; a killed holder does not block the next start', async () => {
-    const first = await start();
-    const owner = testUser('First Owner');
-    await createGroupWithLink(first.url, channel, owner, 'Kept Apart');
-
-    const second = spawnBot(dataDir, await freeLoopbackPort());
-    let stderr = '';
-    second.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    second.stdout!.resume();
-    const code = await new Promise<number | null>((resolve) => second.once('exit', resolve));
-    assert.equal(code, 2);
-    // Node's own deprecation warnings (from a dependency, at every start) aside, the refusal is one line.
-    const lines = stderr.trim().split('\n').filter((line) => !/^\(node:\d+\)|^\(Use `node --trace/.test(line));
-    assert.deepEqual(lines, [
-      `Data folder ${dataDir} is in use by another bot (pid ${first.child.pid}). Stop it or set DATA_DIR to another folder.`,
-    ]);
-    assert.deepEqual(azuriteProcessesOn(dataDir, 'table'), [pidFileOf(dataDir, 'table')], 'no second Azurite was started');
-    assert.match(textOf((await say(first.url, channel, owner, { text: 'my groups' })).sent), /Kept Apart/, 'the first bot keeps its data');
-
-    first.child.kill('SIGKILL');
-    await first.exited;
-    const third = await start();
-    assert.match(textOf((await say(third.url, channel, owner, { text: 'my groups' })).sent), /Kept Apart/);
   });
 });
 
