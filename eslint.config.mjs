@@ -7,14 +7,42 @@ import tseslint from 'typescript-eslint';
 // The few Node globals plain .js/.cjs/.mjs files use (TypeScript files get them from @types/node; no-undef is off there).
 const nodeGlobals = Object.fromEntries(
   [
-    'process', 'console', 'Buffer', 'URL', 'URLSearchParams', 'setTimeout', 'clearTimeout', 'setInterval',
-    'clearInterval', 'setImmediate', 'clearImmediate', 'queueMicrotask', 'structuredClone', 'AbortController',
-    'fetch', 'globalThis',
+    'process',
+    'console',
+    'Buffer',
+    'URL',
+    'URLSearchParams',
+    'setTimeout',
+    'clearTimeout',
+    'setInterval',
+    'clearInterval',
+    'setImmediate',
+    'clearImmediate',
+    'queueMicrotask',
+    'structuredClone',
+    'AbortController',
+    'fetch',
+    'globalThis',
   ].map((name) => [name, 'readonly']),
 );
 const commonjsGlobals = { require: 'readonly', module: 'writable', exports: 'writable', __dirname: 'readonly', __filename: 'readonly' };
 const browserGlobals = Object.fromEntries(
-  ['window', 'document', 'navigator', 'location', 'fetch', 'console', 'URL', 'URLSearchParams', 'setTimeout', 'clearTimeout', 'HTMLElement', 'Event', 'localStorage', 'sessionStorage'].map((n) => [n, 'readonly']),
+  [
+    'window',
+    'document',
+    'navigator',
+    'location',
+    'fetch',
+    'console',
+    'URL',
+    'URLSearchParams',
+    'setTimeout',
+    'clearTimeout',
+    'HTMLElement',
+    'Event',
+    'localStorage',
+    'sessionStorage',
+  ].map((n) => [n, 'readonly']),
 );
 
 /*
@@ -35,20 +63,41 @@ const noTests = [
   forbid('Only the composition root (src/app.ts) imports src/wiring.', inside('wiring')),
 ];
 const deliveryRules = [
-  forbid('The delivery engine knows nothing of the conversation, the cards, the web or the domain.', inside('teams'), inside('dialogs'), inside('cards'), inside('web'), inside('groups')),
+  forbid(
+    'The delivery engine knows nothing of the conversation, the cards, the web or the domain.',
+    inside('teams'),
+    inside('dialogs'),
+    inside('cards'),
+    inside('web'),
+    inside('groups'),
+  ),
   forbid('HTTP serving lives in src/web.', pkg('restify')),
   noTests,
 ];
-const teamsStartsNoDialogs = forbidValues('Only the router (src/teams/conversation.ts) starts dialogs; other Teams modules use their types.', inside('dialogs'));
+const teamsStartsNoDialogs = forbidValues(
+  'Only the router (src/teams/conversation.ts) starts dialogs; other Teams modules use their types.',
+  inside('dialogs'),
+);
 const teamsRules = [
-  forbidValues('The Teams glue reaches storage through the types of its ports; the wiring builds the stores.', inside('storage'), pkg('@azure/[^/]+')),
-  forbidValues('The Teams glue may use the delivery engine\'s ports only.', '^(\\.\\./)+(src/)?delivery/(?!ports$)'),
-  forbidValues('HTTP serving lives in src/web (the /api/messages handler uses restify\'s types only).', pkg('restify')),
+  forbidValues(
+    'The Teams glue reaches storage through the types of its ports; the wiring builds the stores.',
+    inside('storage'),
+    pkg('@azure/[^/]+'),
+  ),
+  forbidValues("The Teams glue may use the delivery engine's ports only.", '^(\\.\\./)+(src/)?delivery/(?!ports$)'),
+  forbidValues("HTTP serving lives in src/web (the /api/messages handler uses restify's types only).", pkg('restify')),
   teamsStartsNoDialogs,
   noTests,
 ];
 const storageRules = [
-  forbid('Storage implements ports; it knows nothing of the Teams glue, dialogs, cards, the web or sign-in.', inside('teams'), inside('dialogs'), inside('cards'), inside('web'), inside('auth')),
+  forbid(
+    'Storage implements ports; it knows nothing of the Teams glue, dialogs, cards, the web or sign-in.',
+    inside('teams'),
+    inside('dialogs'),
+    inside('cards'),
+    inside('web'),
+    inside('auth'),
+  ),
   forbid('HTTP serving lives in src/web.', pkg('restify')),
   noTests,
 ];
@@ -91,8 +140,17 @@ export default defineConfig(
     rules: boundary(
       teamsPackages('The domain (src/groups) knows nothing of Teams or botbuilder.'),
       forbid('The domain reaches storage only through its ports (src/groups/ports.ts).', pkg('@azure/[^/]+'), inside('storage')),
-      forbid('The domain knows nothing of the Teams glue, the web, sign-in, documents, dialogs or cards.', pkg('restify'), inside('teams'), inside('web'), inside('auth'), inside('documents'), inside('dialogs'), inside('cards')),
-      forbid('The domain may use the delivery engine\'s ports only.', '^(\\.\\./)+(src/)?delivery/(?!ports$)'),
+      forbid(
+        'The domain knows nothing of the Teams glue, the web, sign-in, documents, dialogs or cards.',
+        pkg('restify'),
+        inside('teams'),
+        inside('web'),
+        inside('auth'),
+        inside('documents'),
+        inside('dialogs'),
+        inside('cards'),
+      ),
+      forbid("The domain may use the delivery engine's ports only.", '^(\\.\\./)+(src/)?delivery/(?!ports$)'),
       noTests,
     ),
   },
@@ -100,7 +158,10 @@ export default defineConfig(
     // The delivery engine: no botbuilder at all; the Bot Connector client only in its sender.
     files: ['src/delivery/**/*.ts'],
     ignores: ['src/delivery/botFrameworkSender.ts'],
-    rules: boundary(teamsPackages('Only src/delivery/botFrameworkSender.ts talks to the Bot Connector; the engine sends through ChannelSender.'), deliveryRules),
+    rules: boundary(
+      teamsPackages('Only src/delivery/botFrameworkSender.ts talks to the Bot Connector; the engine sends through ChannelSender.'),
+      deliveryRules,
+    ),
   },
   {
     files: ['src/delivery/botFrameworkSender.ts'],
@@ -121,7 +182,19 @@ export default defineConfig(
     files: ['src/documents/**/*.ts'],
     rules: boundary(
       teamsPackages('Documents know nothing of Teams.'),
-      forbid('Documents are pure: no storage, domain, web, sign-in, delivery, Teams glue, dialogs or cards.', pkg('@azure/[^/]+'), pkg('restify'), inside('storage'), inside('groups'), inside('web'), inside('auth'), inside('delivery'), inside('teams'), inside('dialogs'), inside('cards')),
+      forbid(
+        'Documents are pure: no storage, domain, web, sign-in, delivery, Teams glue, dialogs or cards.',
+        pkg('@azure/[^/]+'),
+        pkg('restify'),
+        inside('storage'),
+        inside('groups'),
+        inside('web'),
+        inside('auth'),
+        inside('delivery'),
+        inside('teams'),
+        inside('dialogs'),
+        inside('cards'),
+      ),
       noTests,
     ),
   },
@@ -129,7 +202,16 @@ export default defineConfig(
     // Sign-in and channel authentication.
     files: ['src/auth/**/*.ts'],
     rules: boundary(
-      forbid('Authentication knows nothing of storage, the domain, delivery, the web, the Teams glue, dialogs or cards.', inside('storage'), inside('groups'), inside('delivery'), inside('web'), inside('teams'), inside('dialogs'), inside('cards')),
+      forbid(
+        'Authentication knows nothing of storage, the domain, delivery, the web, the Teams glue, dialogs or cards.',
+        inside('storage'),
+        inside('groups'),
+        inside('delivery'),
+        inside('web'),
+        inside('teams'),
+        inside('dialogs'),
+        inside('cards'),
+      ),
       noTests,
     ),
   },
@@ -137,7 +219,12 @@ export default defineConfig(
     // Cards: builders of Adaptive Card JSON from plain data; they read nothing and decide nothing.
     files: ['cards/**/*.ts'],
     rules: boundary(
-      forbid('Cards are built from plain data: no storage, domain, web, delivery or sign-in (pass what they show).', inside('src'), pkg('@azure/[^/]+'), pkg('restify')),
+      forbid(
+        'Cards are built from plain data: no storage, domain, web, delivery or sign-in (pass what they show).',
+        inside('src'),
+        pkg('@azure/[^/]+'),
+        pkg('restify'),
+      ),
       forbid('Cards know nothing of dialogs.', inside('dialogs'), pkg('botbuilder-dialogs'), pkg('botframework-connector')),
       noTests,
     ),
@@ -147,7 +234,20 @@ export default defineConfig(
     files: ['src/http/**/*.ts'],
     rules: boundary(
       teamsPackages('Outbound HTTP knows nothing of Teams.'),
-      forbid('Outbound HTTP knows nothing of storage, the domain, the web, sign-in, delivery, documents, the Teams glue, dialogs or cards.', pkg('@azure/[^/]+'), pkg('restify'), inside('storage'), inside('groups'), inside('web'), inside('auth'), inside('delivery'), inside('documents'), inside('teams'), inside('dialogs'), inside('cards')),
+      forbid(
+        'Outbound HTTP knows nothing of storage, the domain, the web, sign-in, delivery, documents, the Teams glue, dialogs or cards.',
+        pkg('@azure/[^/]+'),
+        pkg('restify'),
+        inside('storage'),
+        inside('groups'),
+        inside('web'),
+        inside('auth'),
+        inside('delivery'),
+        inside('documents'),
+        inside('teams'),
+        inside('dialogs'),
+        inside('cards'),
+      ),
       noTests,
     ),
   },
@@ -155,7 +255,15 @@ export default defineConfig(
     // The web (HTTP routes and pages): never the conversation.
     files: ['src/web/**/*.ts'],
     ignores: ['src/web/tab/client/**'],
-    rules: boundary(forbid('The web routes know nothing of the conversation (src/teams, dialogs).', inside('teams'), inside('dialogs'), pkg('botbuilder-dialogs')), noTests),
+    rules: boundary(
+      forbid(
+        'The web routes know nothing of the conversation (src/teams, dialogs).',
+        inside('teams'),
+        inside('dialogs'),
+        pkg('botbuilder-dialogs'),
+      ),
+      noTests,
+    ),
   },
   {
     // The Teams glue (src/teams): the turn from /api/messages to a reply. It may use the domain, cards, sign-in,
@@ -180,7 +288,13 @@ export default defineConfig(
         '^(\\.\\./)+src/teams/(?!input/|replies$|handlers/groupActions$)',
       ),
       forbidValues('Dialogs get stores through their dependencies (types only).', inside('storage')),
-      forbid('Dialogs know nothing of HTTP routes, the delivery engine or the wiring.', inside('web'), inside('delivery'), pkg('@azure/[^/]+'), pkg('restify')),
+      forbid(
+        'Dialogs know nothing of HTTP routes, the delivery engine or the wiring.',
+        inside('web'),
+        inside('delivery'),
+        pkg('@azure/[^/]+'),
+        pkg('restify'),
+      ),
       noTests,
     ),
   },

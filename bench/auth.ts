@@ -35,7 +35,12 @@ export async function startAuthBench(): Promise<AuthBenchEnv> {
   const channel = await new FakeChannel().start();
   const start = async (tablePrefix: string, env: Record<string, string>) =>
     startApp(
-      loadConfig({ PORT: String(await freeLoopbackPort()), STORAGE_CONNECTION_STRING: azurite.connectionString, LOG_LEVEL: 'silent', ...env }),
+      loadConfig({
+        PORT: String(await freeLoopbackPort()),
+        STORAGE_CONNECTION_STRING: azurite.connectionString,
+        LOG_LEVEL: 'silent',
+        ...env,
+      }),
       { logger: createLogger({ level: 'silent' }), tablePrefix },
     );
   const open = await start('open', {});
@@ -114,7 +119,15 @@ function emulatorForgery(): Forgery {
   return (key) => {
     const tid = randomUUID();
     const now = Math.floor(Date.now() / 1000);
-    const claims: JWTPayload = { iss: `https://sts.windows.net/${tid}/`, tid, aud: APP_ID, appid: randomUUID(), ver: '1.0', nbf: now - 60, exp: now + 3600 };
+    const claims: JWTPayload = {
+      iss: `https://sts.windows.net/${tid}/`,
+      tid,
+      aud: APP_ID,
+      appid: randomUUID(),
+      ver: '1.0',
+      nbf: now - 60,
+      exp: now + 3600,
+    };
     return signJwt(claims, key.privateKey, { kid: key.kid });
   };
 }
@@ -158,7 +171,10 @@ async function settledHeap(gc: () => void): Promise<HeapFigures> {
     await new Promise((resolve) => setImmediate(resolve));
   }
   const bySpace = Object.fromEntries(
-    v8.getHeapSpaceStatistics().filter((s) => WATCHED_SPACES.includes(s.space_name)).map((s) => [s.space_name, s.space_used_size]),
+    v8
+      .getHeapSpaceStatistics()
+      .filter((s) => WATCHED_SPACES.includes(s.space_name))
+      .map((s) => [s.space_name, s.space_used_size]),
   );
   return { used: process.memoryUsage().heapUsed, bySpace };
 }
@@ -205,7 +221,13 @@ export async function benchForgedTokens(env: AuthBenchEnv, perKind: number): Pro
     const second = await runConcurrent(perKind, IN_FLIGHT, (i) => forge(perKind + i));
     const after = await settledHeap(gc);
     const issuersAfter = emulatorIssuerCount();
-    const result = { heapBefore: before.used, heapAfter: after.used, heapGrowthBytes: after.used - before.used, issuersBefore, issuersAfter };
+    const result = {
+      heapBefore: before.used,
+      heapAfter: after.used,
+      heapGrowthBytes: after.used - before.used,
+      issuersBefore,
+      issuersAfter,
+    };
     report(result, [before, half, after], [first, second], peakIssuers, sdkErrorLines);
     const refused = sent - [...unexpected.values()].reduce((a, b) => a + b, 0);
     console.log(`  answered 401: ${refused} of ${sent} (warm-up included)`);
@@ -222,12 +244,17 @@ function report(r: ForgedResult, heaps: HeapFigures[], halves: RunStats[], peakI
   const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(2)} MiB`;
   const kib = (bytes: number) => `${bytes >= 0 ? '+' : ''}${(bytes / 1024).toFixed(0)} KiB`;
   const [before, half, after] = heaps as [HeapFigures, HeapFigures, HeapFigures];
-  const spaces = (a: HeapFigures, b: HeapFigures) => WATCHED_SPACES.map((s) => `${s} ${kib((b.bySpace[s] ?? 0) - (a.bySpace[s] ?? 0))}`).join(', ');
+  const spaces = (a: HeapFigures, b: HeapFigures) =>
+    WATCHED_SPACES.map((s) => `${s} ${kib((b.bySpace[s] ?? 0) - (a.bySpace[s] ?? 0))}`).join(', ');
   halves.forEach((h, i) => console.log(`  ${i === 0 ? 'first' : 'second'} half (both kinds interleaved): ${fmt(h)}`));
   console.log(`  heapUsed after GC: ${mib(r.heapBefore)} -> ${mib(half.used)} -> ${mib(r.heapAfter)}`);
   console.log(`    first half  ${kib(half.used - before.used)} (${spaces(before, half)})`);
   console.log(`    second half ${kib(after.used - half.used)} (${spaces(half, after)})`);
-  console.log(`  heap growth over all ${halves.reduce((n, h) => n + h.count, 0)}: ${kib(r.heapGrowthBytes)} (target < 1024 KiB): ${r.heapGrowthBytes < HEAP_TARGET_BYTES ? 'target met' : 'below target'}`);
-  console.log(`  SDK emulator issuer list: ${r.issuersBefore} -> ${r.issuersAfter} (largest seen between requests ${peakIssuers}): ${r.issuersAfter === r.issuersBefore ? 'unchanged' : 'GREW'}`);
+  console.log(
+    `  heap growth over all ${halves.reduce((n, h) => n + h.count, 0)}: ${kib(r.heapGrowthBytes)} (target < 1024 KiB): ${r.heapGrowthBytes < HEAP_TARGET_BYTES ? 'target met' : 'below target'}`,
+  );
+  console.log(
+    `  SDK emulator issuer list: ${r.issuersBefore} -> ${r.issuersAfter} (largest seen between requests ${peakIssuers}): ${r.issuersAfter === r.issuersBefore ? 'unchanged' : 'GREW'}`,
+  );
   console.log(`  console.error lines the SDK wrote for these requests (swallowed here): ${sdkErrorLines}`);
 }

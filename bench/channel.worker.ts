@@ -21,7 +21,13 @@ void (async () => {
       parentPort!.postMessage({
         id: request.id,
         value: {
-          accepted: channel.accepted.map((c) => ({ method: c.method, conversationId: c.conversationId, tenant: c.tenant, text: String(c.activity.text ?? ''), at: c.at })),
+          accepted: channel.accepted.map((c) => ({
+            method: c.method,
+            conversationId: c.conversationId,
+            tenant: c.tenant,
+            text: String(c.activity.text ?? ''),
+            at: c.at,
+          })),
           throttled: channel.throttled,
         },
       });

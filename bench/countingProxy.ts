@@ -73,6 +73,10 @@ export async function startCountingProxy(targetPort: number, tablePrefix = ''): 
 /** Counts `b - a`, per operation. */
 export function countsBetween(a: ProxyCounts, b: ProxyCounts): ProxyCounts {
   const diff = (before: Record<string, number>, after: Record<string, number>) =>
-    Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)]).filter(([, v]) => v !== 0));
+    Object.fromEntries(
+      Object.entries(after)
+        .map(([k, v]) => [k, v - (before[k] ?? 0)])
+        .filter(([, v]) => v !== 0),
+    );
   return { total: b.total - a.total, byOperation: diff(a.byOperation, b.byOperation), failures: diff(a.failures, b.failures) };
 }

@@ -27,11 +27,23 @@ function operationOf(method: string, url: string, ifMatch: string | undefined): 
   const table = match[1]!.startsWith(tablePrefix) ? match[1]!.slice(tablePrefix.length) : match[1]!;
   const entity = match[2] !== undefined && match[2] !== '()';
   const op =
-    method === 'GET' ? (entity ? 'read' : 'query') :
-    method === 'POST' ? 'insert' :
-    method === 'PUT' ? (ifMatch ? 'update' : 'upsert') :
-    method === 'PATCH' || method === 'MERGE' ? (ifMatch ? 'merge' : 'upsert (merge)') :
-    method === 'DELETE' ? 'delete' : method;
+    method === 'GET'
+      ? entity
+        ? 'read'
+        : 'query'
+      : method === 'POST'
+        ? 'insert'
+        : method === 'PUT'
+          ? ifMatch
+            ? 'update'
+            : 'upsert'
+          : method === 'PATCH' || method === 'MERGE'
+            ? ifMatch
+              ? 'merge'
+              : 'upsert (merge)'
+            : method === 'DELETE'
+              ? 'delete'
+              : method;
   return `${table} ${op}`;
 }
 
@@ -52,7 +64,9 @@ function countInnerFailures(response: http.IncomingMessage): void {
   const chunks: Buffer[] = [];
   response.on('data', (chunk: Buffer) => chunks.push(chunk));
   response.on('end', () => {
-    for (const [, status] of Buffer.concat(chunks).toString('latin1').matchAll(/^HTTP\/1\.1 (\d{3})/gm)) {
+    for (const [, status] of Buffer.concat(chunks)
+      .toString('latin1')
+      .matchAll(/^HTTP\/1\.1 (\d{3})/gm)) {
       if (Number(status) >= 400) {
         const key = `${BATCH} -> ${status} inside`;
         counts.failures[key] = (counts.failures[key] ?? 0) + 1;

@@ -1,11 +1,24 @@
 import restify from 'restify';
-import { ActivityHandler, CloudAdapter, ConfigurationBotFrameworkAuthentication, ConfigurationServiceClientCredentialFactory } from 'botbuilder';
+import {
+  ActivityHandler,
+  CloudAdapter,
+  ConfigurationBotFrameworkAuthentication,
+  ConfigurationServiceClientCredentialFactory,
+} from 'botbuilder';
 import type { AddressInfo } from 'node:net';
 
 /** The baseline: a plain echo bot on the same stack (restify + CloudAdapter), no storage. */
 export async function startEchoBot(): Promise<{ url: string; stop(): Promise<void> }> {
   const adapter = new CloudAdapter(
-    new ConfigurationBotFrameworkAuthentication({}, new ConfigurationServiceClientCredentialFactory({ MicrosoftAppId: '', MicrosoftAppPassword: '', MicrosoftAppType: 'MultiTenant', MicrosoftAppTenantId: '' })),
+    new ConfigurationBotFrameworkAuthentication(
+      {},
+      new ConfigurationServiceClientCredentialFactory({
+        MicrosoftAppId: '',
+        MicrosoftAppPassword: '',
+        MicrosoftAppType: 'MultiTenant',
+        MicrosoftAppTenantId: '',
+      }),
+    ),
   );
   const bot = new ActivityHandler();
   bot.onMessage(async (context, next) => {

@@ -27,7 +27,12 @@ async function measure(autosaveMs: number): Promise<{ rate: number; p99: number;
     const table = TableClient.fromConnectionString(azuriteConnectionString(port), 'bench', { allowInsecureConnection: true });
     await table.createTable();
     for (let start = 0; start < preload; start += 100) {
-      await table.submitTransaction(Array.from({ length: Math.min(100, preload - start) }, (_, i) => ['create', { partitionKey: `pre${start}`, rowKey: String(i), payload: PAYLOAD }] as const) as never);
+      await table.submitTransaction(
+        Array.from(
+          { length: Math.min(100, preload - start) },
+          (_, i) => ['create', { partitionKey: `pre${start}`, rowKey: String(i), payload: PAYLOAD }] as const,
+        ) as never,
+      );
     }
     const stats = await runConcurrent(3000, 16, async (i) => {
       await table.createEntity({ partitionKey: 'p', rowKey: String(i), payload: PAYLOAD });
@@ -54,7 +59,9 @@ async function measure(autosaveMs: number): Promise<{ rate: number; p99: number;
     let kept = 0;
     for await (const _ of table.listEntities({ queryOptions: { filter: "PartitionKey eq 'loss'" } })) kept++;
     await child.stop();
-    console.log(`  autosave ${autosaveMs} ms: createEntity ${fmt(stats)}; SIGKILL mid-stream: ${acked.length - kept} of ${acked.length} acknowledged writes lost`);
+    console.log(
+      `  autosave ${autosaveMs} ms: createEntity ${fmt(stats)}; SIGKILL mid-stream: ${acked.length - kept} of ${acked.length} acknowledged writes lost`,
+    );
     return { rate: stats.ratePerSecond, p99: stats.p99Ms, lost: acked.length - kept, acked: acked.length };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -73,7 +80,12 @@ async function saveCost(): Promise<void> {
     const table = TableClient.fromConnectionString(azuriteConnectionString(port), 'bench', { allowInsecureConnection: true });
     await table.createTable();
     for (let start = 0; start < preload; start += 100) {
-      await table.submitTransaction(Array.from({ length: Math.min(100, preload - start) }, (_, i) => ['create', { partitionKey: `pre${start}`, rowKey: String(i), payload: PAYLOAD }] as const) as never);
+      await table.submitTransaction(
+        Array.from(
+          { length: Math.min(100, preload - start) },
+          (_, i) => ['create', { partitionKey: `pre${start}`, rowKey: String(i), payload: PAYLOAD }] as const,
+        ) as never,
+      );
     }
     await child.stop();
     const json = readFileSync(path.join(dir, '__azurite_db_table__.json'), 'utf8');
@@ -88,7 +100,9 @@ async function saveCost(): Promise<void> {
       times.push(performance.now() - t0);
     }
     const ms = times.sort((a, b) => a - b)[4]!;
-    console.log(`one save serializes ${(json.length / 1e6).toFixed(1)} MB in ${ms.toFixed(0)} ms (median of 9): while writes go on, ${((ms / 5000) * 100).toFixed(1)}% of a core at 5000 ms, ${((ms / 1000) * 100).toFixed(1)}% at 1000 ms, ${((ms / 500) * 100).toFixed(1)}% at 500 ms`);
+    console.log(
+      `one save serializes ${(json.length / 1e6).toFixed(1)} MB in ${ms.toFixed(0)} ms (median of 9): while writes go on, ${((ms / 5000) * 100).toFixed(1)}% of a core at 5000 ms, ${((ms / 1000) * 100).toFixed(1)}% at 1000 ms, ${((ms / 500) * 100).toFixed(1)}% at 500 ms`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

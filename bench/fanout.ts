@@ -99,7 +99,8 @@ async function waitForCopies(env: Env, prefix: string, count: number, timeoutMs:
 function copies(calls: ChannelCall[], groupId: string, seq: number): Map<string, number> {
   const counts = new Map<string, number>();
   for (const call of calls) {
-    if (call.method === 'POST' && call.text.startsWith(`${groupId}#${seq} `)) counts.set(call.conversationId, (counts.get(call.conversationId) ?? 0) + 1);
+    if (call.method === 'POST' && call.text.startsWith(`${groupId}#${seq} `))
+      counts.set(call.conversationId, (counts.get(call.conversationId) ?? 0) + 1);
   }
   return counts;
 }
@@ -125,7 +126,10 @@ async function onePost(env: Env, groupId: string, recipients: number, engines: Q
   const throttled = dump.throttled.length - throttledBefore;
   const sends = [...got.values()].reduce((a, b) => a + b, 0) + throttled;
   const times = dump.accepted.filter((c) => c.text.startsWith(`${groupId}#1 `)).map((c) => c.at);
-  const gaps = times.slice(1).map((t, i) => t - times[i]!).filter((g) => g >= 50);
+  const gaps = times
+    .slice(1)
+    .map((t, i) => t - times[i]!)
+    .filter((g) => g >= 50);
   console.log(`    gaps of 50 ms or more between sends: ${gaps.length}, ${gaps.reduce((a, b) => a + b, 0)} ms in all`);
   return {
     seconds,
@@ -189,12 +193,38 @@ export async function benchFanout(recipients = 4_000): Promise<Verdict[]> {
     console.log(`  one post to ${recipients} members, tenant limit ${TENANT_LIMIT}/s, budget ${BUDGET}/s, one instance`);
     const a = await onePost(env, 'big1', recipients, [single]);
     const ratio = a.floor / a.seconds;
-    console.log(`    ${a.seconds.toFixed(1)} s (floor ${a.floor.toFixed(1)} s, ratio ${ratio.toFixed(2)}); 429s ${a.throttled} (${(a.throttledShare * 100).toFixed(2)}%); lost ${a.lost}; duplicates ${a.duplicates}; peak ${a.maxPerSecond}/s`);
+    console.log(
+      `    ${a.seconds.toFixed(1)} s (floor ${a.floor.toFixed(1)} s, ratio ${ratio.toFixed(2)}); 429s ${a.throttled} (${(a.throttledShare * 100).toFixed(2)}%); lost ${a.lost}; duplicates ${a.duplicates}; peak ${a.maxPerSecond}/s`,
+    );
     console.log(`    storage requests per copy ${a.requestsPerCopy.toFixed(3)}; bot CPU ms per copy ${a.cpuMsPerCopy.toFixed(2)}`);
-    verdicts.push({ section: 'fanout', figure: 'floor / actual, 4,000 members', value: ratio.toFixed(2), target: '>= 0.9', met: ratio >= 0.9 });
-    verdicts.push({ section: 'fanout', figure: '429s / sends', value: `${(a.throttledShare * 100).toFixed(2)}%`, target: '<= 1%', met: a.throttledShare <= 0.01 });
-    verdicts.push({ section: 'fanout', figure: 'lost / duplicates', value: `${a.lost} / ${a.duplicates}`, target: '0 / 0', met: a.lost === 0 && a.duplicates === 0 });
-    verdicts.push({ section: 'fanout', figure: 'table+queue requests per copy', value: a.requestsPerCopy.toFixed(3), target: '<= 1.5', met: a.requestsPerCopy <= 1.5 });
+    verdicts.push({
+      section: 'fanout',
+      figure: 'floor / actual, 4,000 members',
+      value: ratio.toFixed(2),
+      target: '>= 0.9',
+      met: ratio >= 0.9,
+    });
+    verdicts.push({
+      section: 'fanout',
+      figure: '429s / sends',
+      value: `${(a.throttledShare * 100).toFixed(2)}%`,
+      target: '<= 1%',
+      met: a.throttledShare <= 0.01,
+    });
+    verdicts.push({
+      section: 'fanout',
+      figure: 'lost / duplicates',
+      value: `${a.lost} / ${a.duplicates}`,
+      target: '0 / 0',
+      met: a.lost === 0 && a.duplicates === 0,
+    });
+    verdicts.push({
+      section: 'fanout',
+      figure: 'table+queue requests per copy',
+      value: a.requestsPerCopy.toFixed(3),
+      target: '<= 1.5',
+      met: a.requestsPerCopy <= 1.5,
+    });
     verdicts.push({ section: 'fanout', figure: 'bot CPU ms per copy', value: a.cpuMsPerCopy.toFixed(2), target: '(none)', met: undefined });
     const tenK = 10_000 / 40 / Math.min(1, ratio);
     verdicts.push({
@@ -211,9 +241,13 @@ export async function benchFanout(recipients = 4_000): Promise<Verdict[]> {
     console.log(`  the same with two instances on one storage`);
     const sendsBefore = [single.stats.sends, second.stats.sends];
     const b = await onePost(env, 'big2', recipients, [second, single]);
-    console.log(`    sends by instance: ${single.stats.sends - sendsBefore[0]!} and ${second.stats.sends - sendsBefore[1]!} (one lane holder at a time)`);
+    console.log(
+      `    sends by instance: ${single.stats.sends - sendsBefore[0]!} and ${second.stats.sends - sendsBefore[1]!} (one lane holder at a time)`,
+    );
     const ratioB = b.floor / b.seconds;
-    console.log(`    ${b.seconds.toFixed(1)} s (ratio ${ratioB.toFixed(2)}); 429s ${b.throttled}; lost ${b.lost}; duplicates ${b.duplicates}; peak ${b.maxPerSecond}/s (limit ${TENANT_LIMIT})`);
+    console.log(
+      `    ${b.seconds.toFixed(1)} s (ratio ${ratioB.toFixed(2)}); 429s ${b.throttled}; lost ${b.lost}; duplicates ${b.duplicates}; peak ${b.maxPerSecond}/s (limit ${TENANT_LIMIT})`,
+    );
     // The channel's limit is its token bucket (200/s, burst 20): a 429 is a send above it. The busiest 1 s window
     // is shown too; it is taken from arrival times at the channel, so it includes network and scheduling jitter.
     verdicts.push({
@@ -223,7 +257,13 @@ export async function benchFanout(recipients = 4_000): Promise<Verdict[]> {
       target: `0 (bucket ${TENANT_LIMIT}/s)`,
       met: b.throttled === 0,
     });
-    verdicts.push({ section: 'fanout', figure: 'two instances: lost / duplicates', value: `${b.lost} / ${b.duplicates}`, target: '0 / 0', met: b.lost === 0 && b.duplicates === 0 });
+    verdicts.push({
+      section: 'fanout',
+      figure: 'two instances: lost / duplicates',
+      value: `${b.lost} / ${b.duplicates}`,
+      target: '0 / 0',
+      met: b.lost === 0 && b.duplicates === 0,
+    });
 
     // 3. A burst: 20 posts by 20 members within 2 s in a 50-member group.
     console.log('  20 posts by 20 members within 2 s in a 50-member group');
@@ -241,22 +281,40 @@ export async function benchFanout(recipients = 4_000): Promise<Verdict[]> {
     let inOrder = true;
     let once = true;
     for (const [index, member] of members.entries()) {
-      const texts = burstCalls.filter((c) => c.method === 'POST' && c.conversationId === `a:chat-${member.userId}` && c.text.startsWith('burst#'));
+      const texts = burstCalls.filter(
+        (c) => c.method === 'POST' && c.conversationId === `a:chat-${member.userId}` && c.text.startsWith('burst#'),
+      );
       const seqs = texts.map((c) => Number(/^burst#(\d+) /.exec(c.text)![1]));
       const want = Array.from({ length: 20 }, (_, i) => i + 1).filter((s) => s !== index);
       if (seqs.length !== want.length || new Set(seqs).size !== seqs.length) once = false;
       if (seqs.join() !== want.join()) inOrder = false;
     }
-    console.log(`    ${burstSeconds.toFixed(1)} s (per-conversation 8 per 2 s makes 19 posts take >= ~4.5 s); each post once: ${once}; in order: ${inOrder}`);
-    verdicts.push({ section: 'fanout', figure: 'burst: each member each post once, in order', value: `${once} / ${inOrder}`, target: 'true / true', met: once && inOrder });
+    console.log(
+      `    ${burstSeconds.toFixed(1)} s (per-conversation 8 per 2 s makes 19 posts take >= ~4.5 s); each post once: ${once}; in order: ${inOrder}`,
+    );
+    verdicts.push({
+      section: 'fanout',
+      figure: 'burst: each member each post once, in order',
+      value: `${once} / ${inOrder}`,
+      target: 'true / true',
+      met: once && inOrder,
+    });
 
     await Promise.all([single.stop(), second.stop()]);
 
     // 4. SIGKILL of the bot at about half of a fan-out, then a restart on the same storage.
     console.log(`  SIGKILL at about half of a ${recipients}-member fan-out, restart`);
     const k = await killAndRestart(env, 'killed', recipients);
-    console.log(`    killed after ${k.atKill} copies; restart finished in ${k.restartSeconds.toFixed(1)} s; lost ${k.lost}; duplicates ${k.duplicates} (in flight or unrecorded at the kill: at most 32 + 25)`);
-    verdicts.push({ section: 'fanout', figure: 'SIGKILL mid fan-out: lost / duplicates', value: `${k.lost} / ${k.duplicates}`, target: '0 / <= in flight', met: k.lost === 0 && k.duplicates <= 57 });
+    console.log(
+      `    killed after ${k.atKill} copies; restart finished in ${k.restartSeconds.toFixed(1)} s; lost ${k.lost}; duplicates ${k.duplicates} (in flight or unrecorded at the kill: at most 32 + 25)`,
+    );
+    verdicts.push({
+      section: 'fanout',
+      figure: 'SIGKILL mid fan-out: lost / duplicates',
+      value: `${k.lost} / ${k.duplicates}`,
+      target: '0 / <= in flight',
+      met: k.lost === 0 && k.duplicates <= 57,
+    });
   } finally {
     await env.stop();
   }

@@ -21,10 +21,22 @@ async function main(): Promise<void> {
   const members = Number(env.FANOUT_MEMBERS);
   for (let i = 0; i < members; i++) {
     const userId = `${group}-u${String(i).padStart(6, '0')}`;
-    const conversationRef = { serviceUrl: env.FANOUT_SERVICE_URL, channelId: 'msteams', conversation: { id: `a:chat-${userId}`, tenantId: tenant }, user: { id: userId }, bot: { id: 'bot' } };
+    const conversationRef = {
+      serviceUrl: env.FANOUT_SERVICE_URL,
+      channelId: 'msteams',
+      conversation: { id: `a:chat-${userId}`, tenantId: tenant },
+      user: { id: userId },
+      bot: { id: 'bot' },
+    };
     source.addMember(group, { userId, tenantId: tenant, conversationRef, muted: false, joinedAt });
   }
-  source.addPost({ groupId: group, seq: 1, senderUserId: `${group}-u000000`, text: 'survives a crash', createdAt: '2021-01-01T00:00:00.000Z' });
+  source.addPost({
+    groupId: group,
+    seq: 1,
+    senderUserId: `${group}-u000000`,
+    text: 'survives a crash',
+    createdAt: '2021-01-01T00:00:00.000Z',
+  });
   const logger = createLogger({ level: 'error' });
   const tables = createTableClients({ connectionString: env.FANOUT_CS!, prefix: env.FANOUT_PREFIX! });
   const engine = new QueueDeliveryEngine({

@@ -26,9 +26,13 @@ async function storm(): Promise<StormResult> {
       const conversation = `a:personal-${user.id}`;
       try {
         const before = channel.to(conversation).length;
-        const status = await postJson(`${appUrl}/api/messages`, messageActivity(channel.serviceUrl, user, { text: `join ${link}`, id: randomUUID() }));
+        const status = await postJson(
+          `${appUrl}/api/messages`,
+          messageActivity(channel.serviceUrl, user, { text: `join ${link}`, id: randomUUID() }),
+        );
         const reply = status === 200 ? textOf(channel.to(conversation).slice(before)) : `HTTP ${status}`;
-        if (!reply.includes(groupName) || NOT_WELCOMED.test(reply)) failures.push(`${user.name}: ${reply.replace(/\s+/g, ' ').slice(0, 120) || '(no reply)'}`);
+        if (!reply.includes(groupName) || NOT_WELCOMED.test(reply))
+          failures.push(`${user.name}: ${reply.replace(/\s+/g, ' ').slice(0, 120) || '(no reply)'}`);
       } catch (err) {
         failures.push(`${user.name}: ${(err as Error).message}`);
       }

@@ -38,7 +38,10 @@ class Talker {
 
   async say(user: TestUser, fields: { text?: string; value?: unknown }): Promise<SentActivity[]> {
     const before = this.channel.to(this.conversationOf(user)).length;
-    const status = await postJson(`${this.app.url}/api/messages`, messageActivity(this.channel.serviceUrl, user, { ...fields, id: randomUUID() }));
+    const status = await postJson(
+      `${this.app.url}/api/messages`,
+      messageActivity(this.channel.serviceUrl, user, { ...fields, id: randomUUID() }),
+    );
     if (status !== 200) throw new Error(`POST /api/messages answered ${status} to ${JSON.stringify(fields)}`);
     return this.channel.to(this.conversationOf(user)).slice(before);
   }
@@ -86,15 +89,21 @@ export async function benchJoins(joiners: number): Promise<JoinsResult> {
     const stormEnd = Date.now();
     const joined = joiners - storm.failures.length;
     // Notices are batched per group ("Ann and 14 others joined"): wait until they have told of every joiner.
-    await waitUntil(() => joinersTold(channel.to(ownerChat).slice(noticesBefore)) >= joined, 120_000, `admin notices for ${joined} joiners`);
+    await waitUntil(
+      () => joinersTold(channel.to(ownerChat).slice(noticesBefore)) >= joined,
+      120_000,
+      `admin notices for ${joined} joiners`,
+    );
     const noticeLagMs = Date.now() - stormEnd;
     const counts = countsBetween(countsBefore, await proxy.snapshot());
     const connectorCalls = channel.sent.length - channelBefore + storm.connectorCalls;
 
     const notices = channel.to(ownerChat).slice(noticesBefore);
     const problems = await membershipProblems(app, groupId, owner, storm.userIds);
-    if (storm.failures.length > 0) problems.push(`${storm.failures.length} joins were not welcomed, e.g. ${storm.failures.slice(0, 3).join(' | ')}`);
-    if (joinersTold(notices) !== joiners) problems.push(`the owner's ${notices.length} join notices told of ${joinersTold(notices)} joiners, not ${joiners}`);
+    if (storm.failures.length > 0)
+      problems.push(`${storm.failures.length} joins were not welcomed, e.g. ${storm.failures.slice(0, 3).join(' | ')}`);
+    if (joinersTold(notices) !== joiners)
+      problems.push(`the owner's ${notices.length} join notices told of ${joinersTold(notices)} joiners, not ${joiners}`);
     if (problems.length > 0) throw new Error(`join storm: ${problems.join('; ')}`);
 
     const ratio = storm.stats.ratePerSecond / rawInserts.ratePerSecond;
@@ -114,7 +123,11 @@ async function warmUp(talker: Talker, channel: FakeChannel): Promise<void> {
   const owner = testUser('Warm-up Owner');
   const { link } = await talker.createGroupWithLink(owner, 'Warm Up');
   const before = channel.to(talker.conversationOf(owner)).length;
-  const warm = await joinStorm(talker, Array.from({ length: 40 }, () => testUser()), { name: 'Warm Up', link });
+  const warm = await joinStorm(
+    talker,
+    Array.from({ length: 40 }, () => testUser()),
+    { name: 'Warm Up', link },
+  );
   if (warm.failures.length > 0) throw new Error(`warm-up joins failed: ${warm.failures.slice(0, 3).join(' | ')}`);
   await waitUntil(() => joinersTold(channel.to(talker.conversationOf(owner)).slice(before)) >= 40, 30_000, 'warm-up notices');
 }
@@ -134,13 +147,18 @@ const NOT_WELCOMED = /already a member|try again|went wrong|sorry|not valid/i;
  * Every user sends `join <link>` once. A turn that is not answered 200 with a reply naming the group (and no
  * apology) is a failure; the member list is checked separately.
  */
-async function joinStorm(talker: Talker, users: TestUser[], group: { name: string; link: string }): Promise<{ stats: RunStats; failures: string[] }> {
+async function joinStorm(
+  talker: Talker,
+  users: TestUser[],
+  group: { name: string; link: string },
+): Promise<{ stats: RunStats; failures: string[] }> {
   const failures: string[] = [];
   const stats = await runConcurrent(users.length, IN_FLIGHT, async (i) => {
     const user = users[i]!;
     try {
       const reply = textOf(await talker.say(user, { text: `join ${group.link}` }));
-      if (!reply.includes(group.name) || NOT_WELCOMED.test(reply)) failures.push(`${user.name}: ${reply.replace(/\s+/g, ' ').slice(0, 120) || '(no reply)'}`);
+      if (!reply.includes(group.name) || NOT_WELCOMED.test(reply))
+        failures.push(`${user.name}: ${reply.replace(/\s+/g, ' ').slice(0, 120) || '(no reply)'}`);
     } catch (err) {
       failures.push(`${user.name}: ${(err as Error).message}`);
     }
@@ -174,7 +192,11 @@ async function membershipProblems(app: RunningApp, groupId: string, owner: TestU
   const seen = new Map<string, number>();
   let continuationToken: string | undefined;
   do {
-    const page = await app.groups.listMembers(groupId, { user: { id: owner.aadObjectId, name: owner.name } }, { pageSize: 100, continuationToken });
+    const page = await app.groups.listMembers(
+      groupId,
+      { user: { id: owner.aadObjectId, name: owner.name } },
+      { pageSize: 100, continuationToken },
+    );
     for (const member of page.items) seen.set(member.user.id, (seen.get(member.user.id) ?? 0) + 1);
     continuationToken = page.continuationToken;
   } while (continuationToken);
@@ -208,12 +230,16 @@ function report(r: {
 }): void {
   console.log(`  raw createEntity (200 B, ${IN_FLIGHT} in flight, same Azurite via the proxy): ${fmt(r.rawInserts)}`);
   console.log(`  joins (POST /api/messages "join <link>", ${IN_FLIGHT} in flight): ${fmt(r.storm)}`);
-  console.log(`  Azurite round trips: ${r.counts.total} for ${r.joiners} joins = ${(r.counts.total / r.joiners).toFixed(2)} per join, by operation:`);
+  console.log(
+    `  Azurite round trips: ${r.counts.total} for ${r.joiners} joins = ${(r.counts.total / r.joiners).toFixed(2)} per join, by operation:`,
+  );
   for (const [operation, n] of Object.entries(r.counts.byOperation).sort((a, b) => b[1] - a[1])) {
     console.log(`    ${(n / r.joiners).toFixed(2).padStart(6)}  ${operation}`);
   }
   // The notices trail the last answer by milliseconds, so this is close to the rate Azurite served.
-  console.log(`  Azurite served ${(r.counts.total / r.storm.seconds).toFixed(0)} requests/s during the storm (raw insert rate above: ${r.rawInserts.ratePerSecond.toFixed(0)}/s)`);
+  console.log(
+    `  Azurite served ${(r.counts.total / r.storm.seconds).toFixed(0)} requests/s during the storm (raw insert rate above: ${r.rawInserts.ratePerSecond.toFixed(0)}/s)`,
+  );
   const failed = Object.entries(r.counts.failures);
   if (failed.length > 0) console.log(`  refused by Azurite (retried or expected): ${failed.map(([k, n]) => `${k} x${n}`).join(', ')}`);
   const shownCounts = new Set(r.notices.map((n) => /now has (\d+) member/.exec(textOf([n]))?.[1]));

@@ -19,7 +19,11 @@ export function percentile(sorted: number[], p: number): number {
 }
 
 /** Runs `total` operations with `inFlight` workers, each taking the next index; returns rate and latency. */
-export async function runConcurrent(total: number, inFlight: number, op: (index: number, worker: number) => Promise<void>): Promise<RunStats> {
+export async function runConcurrent(
+  total: number,
+  inFlight: number,
+  op: (index: number, worker: number) => Promise<void>,
+): Promise<RunStats> {
   const latencies: number[] = [];
   let next = 0;
   const started = performance.now();

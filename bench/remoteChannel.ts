@@ -77,7 +77,10 @@ export class RemoteChannel {
 
 /** The most calls for one tenant within any `windowMs`. */
 export function maxInWindow(calls: ChannelCall[], tenant: string, windowMs = 1_000): number {
-  const times = calls.filter((c) => c.tenant === tenant).map((c) => c.at).sort((a, b) => a - b);
+  const times = calls
+    .filter((c) => c.tenant === tenant)
+    .map((c) => c.at)
+    .sort((a, b) => a - b);
   let max = 0;
   let start = 0;
   for (let end = 0; end < times.length; end++) {

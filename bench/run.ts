@@ -28,8 +28,20 @@ async function main(): Promise<void> {
   if (want('joins')) {
     console.log('\nJoins: 2,000 distinct users join one group by its link, 20 in flight');
     const joins = await benchJoins(2_000);
-    verdicts.push({ section: 'joins', figure: 'joins/s / raw inserts/s', value: joins.ratio.toFixed(2), target: '>= 0.22', met: joins.ratio >= 0.22 });
-    verdicts.push({ section: 'joins', figure: 'Azurite round trips per join', value: joins.roundTripsPerJoin.toFixed(2), target: '(none)', met: undefined });
+    verdicts.push({
+      section: 'joins',
+      figure: 'joins/s / raw inserts/s',
+      value: joins.ratio.toFixed(2),
+      target: '>= 0.22',
+      met: joins.ratio >= 0.22,
+    });
+    verdicts.push({
+      section: 'joins',
+      figure: 'Azurite round trips per join',
+      value: joins.roundTripsPerJoin.toFixed(2),
+      target: '(none)',
+      met: undefined,
+    });
   }
 
   if (want('auth') || want('forged')) {
@@ -38,13 +50,25 @@ async function main(): Promise<void> {
       if (want('auth')) {
         console.log('\nAuth: the same "help" turn without and with Bot Framework channel authentication, 10 in flight');
         const auth = await benchAuthTurns(env, 1_500);
-        verdicts.push({ section: 'auth', figure: 'authenticated / unauthenticated turns/s', value: auth.ratio.toFixed(2), target: '(none)', met: undefined });
+        verdicts.push({
+          section: 'auth',
+          figure: 'authenticated / unauthenticated turns/s',
+          value: auth.ratio.toFixed(2),
+          target: '(none)',
+          met: undefined,
+        });
       }
       if (want('forged')) {
         console.log('\nForged: 10,000 emulator-issuer tokens with random tenants + 10,000 channel-issuer tokens with forged signatures');
         const forged = await benchForgedTokens(env, 10_000);
         const growthKiB = forged.heapGrowthBytes / 1024;
-        verdicts.push({ section: 'forged', figure: 'heap growth after 20,000 forgeries', value: `${growthKiB.toFixed(0)} KiB`, target: '< 1024 KiB', met: growthKiB < 1024 });
+        verdicts.push({
+          section: 'forged',
+          figure: 'heap growth after 20,000 forgeries',
+          value: `${growthKiB.toFixed(0)} KiB`,
+          target: '< 1024 KiB',
+          met: growthKiB < 1024,
+        });
         verdicts.push({
           section: 'forged',
           figure: 'SDK emulator issuer list',

@@ -17,13 +17,7 @@
  * the invoke response (`toInvokeResponse`) for an Execute.
  */
 import type { Attachment, AdaptiveCardInvokeResponse } from 'botbuilder';
-import type {
-  ActionStyle,
-  AdaptiveCardJson,
-  OpenUrlAction,
-  ShowCardAction,
-  SubmitAction,
-} from './schema';
+import type { ActionStyle, AdaptiveCardJson, OpenUrlAction, ShowCardAction, SubmitAction } from './schema';
 import { actionData, type CardData, type CardVerb } from './verbs';
 
 export interface ButtonOptions {

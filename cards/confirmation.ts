@@ -21,8 +21,7 @@ export interface ConfirmationCardData {
 }
 
 export function buildConfirmationCard(data: ConfirmationCardData): Attachment {
-  const text = (parts: readonly TextPart[]): string =>
-    parts.map((p) => (typeof p === 'string' ? p : inline(p.emphasis))).join('');
+  const text = (parts: readonly TextPart[]): string => parts.map((p) => (typeof p === 'string' ? p : inline(p.emphasis))).join('');
   return toAttachment(
     adaptiveCard(
       [

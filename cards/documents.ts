@@ -48,7 +48,11 @@ export function buildDocumentDetailsCard(data: DocumentDetailsCardData): Attachm
   const organization: CardElement[] =
     'verified' in data.organization
       ? [
-          richText([run('Organization: ', { weight: 'Bolder' }), run(data.organization.verified), run(' (verified when the group was added to it)', { isSubtle: true })]),
+          richText([
+            run('Organization: ', { weight: 'Bolder' }),
+            run(data.organization.verified),
+            run(' (verified when the group was added to it)', { isSubtle: true }),
+          ]),
         ]
       : [
           {
@@ -64,7 +68,9 @@ export function buildDocumentDetailsCard(data: DocumentDetailsCardData): Attachm
     adaptiveCard(
       [
         richHeading(data.kind === 'poster' ? 'Posters for ' : 'Email for ', data.groupName),
-        paragraph(`${data.kind === 'poster' ? 'Who are the posters' : 'Who is the email'} from? Members see your name and your line, in your words.`),
+        paragraph(
+          `${data.kind === 'poster' ? 'Who are the posters' : 'Who is the email'} from? Members see your name and your line, in your words.`,
+        ),
         ...(data.problem === undefined ? [] : [paragraph(data.problem, { color: 'Attention' })]),
         {
           type: 'Input.Text',
@@ -85,7 +91,12 @@ export function buildDocumentDetailsCard(data: DocumentDetailsCardData): Attachm
         ...organization,
       ],
       [
-        button(data.kind === 'poster' ? 'Save and get the posters' : 'Save and get the email', 'saveDocumentDetails', { groupId: data.groupId, kind: data.kind }, { style: 'positive' }),
+        button(
+          data.kind === 'poster' ? 'Save and get the posters' : 'Save and get the email',
+          'saveDocumentDetails',
+          { groupId: data.groupId, kind: data.kind },
+          { style: 'positive' },
+        ),
         button('Cancel', 'cancel', {}, { associatedInputs: 'none' }),
       ],
       `Who the ${what} for ${inline(data.groupName)} come from`,
@@ -109,7 +120,11 @@ export interface PosterCardData {
 export function buildPosterCard(data: PosterCardData): Attachment {
   const actions: CardAction[] = [
     openUrl(`Join ${shown(data.groupName, 40)}`, httpsOnly(data.joinPosterUrl), 'PowerPoint poster for the members of this group'),
-    openUrl('Bring your work groups to Teams', httpsOnly(data.moveGroupsPosterUrl), 'PowerPoint poster for people who run other work groups'),
+    openUrl(
+      'Bring your work groups to Teams',
+      httpsOnly(data.moveGroupsPosterUrl),
+      'PowerPoint poster for people who run other work groups',
+    ),
   ];
   if (data.canEdit) actions.push(button('Change sender or line', 'poster', { groupId: data.groupId }));
   actions.push(button('Email instead', 'email', { groupId: data.groupId }));
@@ -117,8 +132,17 @@ export function buildPosterCard(data: PosterCardData): Attachment {
     adaptiveCard(
       [
         richHeading('Posters for ', data.groupName),
-        richText([run('Join ', { weight: 'Bolder' }), run(data.groupName, { weight: 'Bolder' }), run(': for the members of this group. Pin it where they work: it has the invite link and QR code.')]),
-        richText([run('Bring your work groups to Teams', { weight: 'Bolder' }), run(': for people who run other work groups (a canteen or notice board). It shows how to move a group; it does not invite anyone to this one.')]),
+        richText([
+          run('Join ', { weight: 'Bolder' }),
+          run(data.groupName, { weight: 'Bolder' }),
+          run(': for the members of this group. Pin it where they work: it has the invite link and QR code.'),
+        ]),
+        richText([
+          run('Bring your work groups to Teams', { weight: 'Bolder' }),
+          run(
+            ': for people who run other work groups (a canteen or notice board). It shows how to move a group; it does not invite anyone to this one.',
+          ),
+        ]),
         paragraph('Both are PowerPoint files you can edit before printing.', { isSubtle: true }),
         ...expiry(data.expiresAt),
       ],
@@ -141,7 +165,13 @@ export interface EmailCardData {
 
 /** `email`: the email to the group's members, from the sender. */
 export function buildEmailCard(data: EmailCardData): Attachment {
-  const actions: CardAction[] = [openUrl('Download email', httpsOnly(data.emailFileUrl), 'An email draft (.eml) with the link and QR code: open it, address it, send it')];
+  const actions: CardAction[] = [
+    openUrl(
+      'Download email',
+      httpsOnly(data.emailFileUrl),
+      'An email draft (.eml) with the link and QR code: open it, address it, send it',
+    ),
+  ];
   if (data.mailto !== undefined) actions.push(openUrl('Write the email', mailtoUrl(data.mailto.subject, data.mailto.body)));
   if (data.canEdit) actions.push(button('Change sender or line', 'email', { groupId: data.groupId }));
   actions.push(button('Posters instead', 'poster', { groupId: data.groupId }));
@@ -152,7 +182,9 @@ export function buildEmailCard(data: EmailCardData): Attachment {
         richText([
           run('A draft that asks the members to join in Teams, with the invite link, the QR code and the join code'),
           ...(data.senderName ? [run(', signed '), run(data.senderName, { weight: 'Bolder' })] : []),
-          run('. Open it in your mail app, add the members as recipients and send it. "Write the email" opens a shorter version without the QR code.'),
+          run(
+            '. Open it in your mail app, add the members as recipients and send it. "Write the email" opens a shorter version without the QR code.',
+          ),
         ]),
         ...expiry(data.expiresAt),
       ],
@@ -163,5 +195,7 @@ export function buildEmailCard(data: EmailCardData): Attachment {
 }
 
 function expiry(expiresAt: Date | undefined): CardElement[] {
-  return expiresAt === undefined ? [] : [paragraph(`The download links work until ${formatUtc(expiresAt)}.`, { isSubtle: true, size: 'Small' })];
+  return expiresAt === undefined
+    ? []
+    : [paragraph(`The download links work until ${formatUtc(expiresAt)}.`, { isSubtle: true, size: 'Small' })];
 }

@@ -69,10 +69,9 @@ export function buildGroupInfoCard(data: GroupInfoCardData): Attachment {
           : []),
         ...(data.viewerIsAdmin && (data.unreachableCount ?? 0) > 0
           ? [
-              paragraph(
-                `${plural(data.unreachableCount!, 'member')} can't be reached (they blocked or removed the app).`,
-                { isSubtle: true },
-              ),
+              paragraph(`${plural(data.unreachableCount!, 'member')} can't be reached (they blocked or removed the app).`, {
+                isSubtle: true,
+              }),
             ]
           : []),
       ],

@@ -20,10 +20,9 @@ export function buildHelpCard(data: HelpCardData): Attachment {
     adaptiveCard(
       [
         heading('What I can do'),
-        paragraph(
-          'Type a command (with or without "/"), or pick one from the menu. In a group chat or channel, mention me first.',
-          { isSubtle: true },
-        ),
+        paragraph('Type a command (with or without "/"), or pick one from the menu. In a group chat or channel, mention me first.', {
+          isSubtle: true,
+        }),
         ...data.commands.map((c) =>
           richText([run(c.usage, { weight: 'Bolder', fontType: 'Monospace' }, 80), '  ', run(c.description, {}, 300)], {
             spacing: 'Small',
@@ -47,9 +46,12 @@ export function buildShortHelpCard(data: ShortHelpCardData): Attachment {
     adaptiveCard(
       [
         heading('What I can do'),
-        paragraph('Move a work group into Teams: create it, invite people, hand it to your organization. Type a command, or pick one from the menu.', {
-          isSubtle: true,
-        }),
+        paragraph(
+          'Move a work group into Teams: create it, invite people, hand it to your organization. Type a command, or pick one from the menu.',
+          {
+            isSubtle: true,
+          },
+        ),
         ...data.tasks.map((t) =>
           richText(
             [

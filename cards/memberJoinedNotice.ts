@@ -18,15 +18,15 @@ export function buildMemberJoinedNoticeCard(data: MemberJoinedNoticeCardData): A
     adaptiveCard(
       [
         richText([run(data.memberName, { weight: 'Bolder' }), ' joined ', run(data.groupName, { weight: 'Bolder' }), '.']),
-        paragraph(`The group now has ${plural(data.memberCount, 'member')}. If you don't know this person, remove them and reset the invite link.`, {
-          isSubtle: true,
-          spacing: 'Small',
-        }),
+        paragraph(
+          `The group now has ${plural(data.memberCount, 'member')}. If you don't know this person, remove them and reset the invite link.`,
+          {
+            isSubtle: true,
+            spacing: 'Small',
+          },
+        ),
       ],
-      [
-        button('Members', 'showMembers', { groupId: data.groupId }),
-        button('Reset link', 'resetLink', { groupId: data.groupId }),
-      ],
+      [button('Members', 'showMembers', { groupId: data.groupId }), button('Reset link', 'resetLink', { groupId: data.groupId })],
       `${inline(data.memberName)} joined ${inline(data.groupName)}.`,
     ),
   );

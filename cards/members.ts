@@ -43,20 +43,27 @@ function removedSection(data: MembersCardData): CardElement[] {
   if (!data.viewerIsAdmin || rows.length === 0) return [];
   return [
     { ...paragraph('Removed', { spacing: 'Large' }), weight: 'Bolder' },
-    paragraph('They cannot rejoin with any link or code until an admin lets them back in.', { isSubtle: true, spacing: 'None', size: 'Small' }),
-    ...rows.map(
-      (r): Container => ({
-        type: 'Container',
-        separator: true,
-        spacing: 'Small',
-        items: [
-          richText([run(r.name, { weight: 'Bolder' }, 100)]),
-          actionSet([button('Let back in', 'allowMember', { groupId: data.groupId, userId: r.userId })], 'Small'),
-        ],
-      }),
-    ),
+    paragraph('They cannot rejoin with any link or code until an admin lets them back in.', {
+      isSubtle: true,
+      spacing: 'None',
+      size: 'Small',
+    }),
+    ...rows.map((r): Container => ({
+      type: 'Container',
+      separator: true,
+      spacing: 'Small',
+      items: [
+        richText([run(r.name, { weight: 'Bolder' }, 100)]),
+        actionSet([button('Let back in', 'allowMember', { groupId: data.groupId, userId: r.userId })], 'Small'),
+      ],
+    })),
     ...(data.moreRemoved === true || (data.removed?.length ?? 0) > rows.length
-      ? [paragraph('More people were removed than shown here. Type "allow" and a name to let one of them back in.', { isSubtle: true, size: 'Small' })]
+      ? [
+          paragraph('More people were removed than shown here. Type "allow" and a name to let one of them back in.', {
+            isSubtle: true,
+            size: 'Small',
+          }),
+        ]
       : []),
   ];
 }

@@ -33,7 +33,9 @@ function row(g: OrgGroupRow): Container {
       richText(
         [
           run(meta.join(' · '), { isSubtle: true, size: 'Small' }),
-          ...(g.mappedBy === undefined ? [] : [run(' by ', { isSubtle: true, size: 'Small' }), run(g.mappedBy, { isSubtle: true, size: 'Small' }, 100)]),
+          ...(g.mappedBy === undefined
+            ? []
+            : [run(' by ', { isSubtle: true, size: 'Small' }), run(g.mappedBy, { isSubtle: true, size: 'Small' }, 100)]),
         ],
         { spacing: 'None' },
       ),

@@ -34,7 +34,8 @@ export function postTextBlocks(text: string, maxChars = MAX_POST_DISPLAY_CHARS):
   const chars = Array.from(text);
   const shown = chars.length > maxChars ? `${chars.slice(0, maxChars - 1).join('')}…` : text;
   const lines = shown.split('\n');
-  const kept = lines.length > MAX_LINE_BLOCKS ? [...lines.slice(0, MAX_LINE_BLOCKS - 1), lines.slice(MAX_LINE_BLOCKS - 1).join(' ')] : lines;
+  const kept =
+    lines.length > MAX_LINE_BLOCKS ? [...lines.slice(0, MAX_LINE_BLOCKS - 1), lines.slice(MAX_LINE_BLOCKS - 1).join(' ')] : lines;
   const blocks: RichTextBlock[] = [];
   let gap = false;
   for (const line of kept) {
@@ -73,7 +74,11 @@ function header(data: PostCardData): CardElement {
   return {
     type: 'ColumnSet',
     columns: [
-      { type: 'Column', width: 'auto', items: [{ type: 'Image', url: data.photoUrl, altText: `Group photo of ${shown(data.groupName)}`, size: 'Small', style: 'Person' }] },
+      {
+        type: 'Column',
+        width: 'auto',
+        items: [{ type: 'Image', url: data.photoUrl, altText: `Group photo of ${shown(data.groupName)}`, size: 'Small', style: 'Person' }],
+      },
       { type: 'Column', width: 'stretch', verticalContentAlignment: 'Center', items: [title, byline] },
     ],
   };
@@ -82,7 +87,10 @@ function header(data: PostCardData): CardElement {
 /** "replying to Ann: first words..." above a reply's text. */
 export function replyContext(replyTo: { senderName: string; preview: string }): RichTextBlock {
   return richText(
-    [run('replying to ', { isSubtle: true, italic: true, size: 'Small' }), run(`${replyTo.senderName}: ${replyTo.preview}`, { isSubtle: true, italic: true, size: 'Small' }, 140)],
+    [
+      run('replying to ', { isSubtle: true, italic: true, size: 'Small' }),
+      run(`${replyTo.senderName}: ${replyTo.preview}`, { isSubtle: true, italic: true, size: 'Small' }, 140),
+    ],
     { spacing: 'Small' },
   );
 }
@@ -91,7 +99,18 @@ export function replyContext(replyTo: { senderName: string; preview: string }): 
 export function buildPostCard(data: PostCardData): Attachment {
   const ids = { groupId: data.groupId, seq: data.seq };
   const replyForm = subCard(
-    [{ type: 'Input.Text', id: 'replyText', label: `Reply to ${shown(data.senderName, 60)}`, placeholder: 'Your reply', isMultiline: true, maxLength: 4000, isRequired: true, errorMessage: 'Type your reply first.' }],
+    [
+      {
+        type: 'Input.Text',
+        id: 'replyText',
+        label: `Reply to ${shown(data.senderName, 60)}`,
+        placeholder: 'Your reply',
+        isMultiline: true,
+        maxLength: 4000,
+        isRequired: true,
+        errorMessage: 'Type your reply first.',
+      },
+    ],
     [button('Send', 'replyToPost', ids, { style: 'positive' })],
   );
   const actions: CardAction[] = [showCard('Reply', replyForm), button('Open group', 'openGroup', { groupId: data.groupId })];

@@ -22,8 +22,24 @@ export function buildPostSettingsCard(data: PostSettingsCardData): Attachment {
   const actions: CardAction[] = [];
   if (data.viewerIsAdmin) {
     body.push(
-      { type: 'Input.Toggle', id: 'onlyAdminsPost', title: ONLY_ADMINS, value: String(data.onlyAdminsPost), valueOn: 'true', valueOff: 'false', wrap: true },
-      { type: 'Input.Toggle', id: 'historyForNewMembers', title: HISTORY, value: String(data.historyForNewMembers), valueOn: 'true', valueOff: 'false', wrap: true },
+      {
+        type: 'Input.Toggle',
+        id: 'onlyAdminsPost',
+        title: ONLY_ADMINS,
+        value: String(data.onlyAdminsPost),
+        valueOn: 'true',
+        valueOff: 'false',
+        wrap: true,
+      },
+      {
+        type: 'Input.Toggle',
+        id: 'historyForNewMembers',
+        title: HISTORY,
+        value: String(data.historyForNewMembers),
+        valueOn: 'true',
+        valueOff: 'false',
+        wrap: true,
+      },
     );
     actions.push(button('Save', 'saveSettings', { groupId: data.groupId }, { style: 'positive' }));
   } else {

@@ -127,16 +127,7 @@ export interface InputToggle extends ElementBase {
   wrap?: boolean;
 }
 
-export type CardElement =
-  | TextBlock
-  | RichTextBlock
-  | Image
-  | FactSet
-  | Container
-  | ColumnSet
-  | ActionSet
-  | InputText
-  | InputToggle;
+export type CardElement = TextBlock | RichTextBlock | Image | FactSet | Container | ColumnSet | ActionSet | InputText | InputToggle;
 
 /** What every bot-bound button carries: the verb plus flat, typed data. */
 export type ActionPayload = { verb: CardVerb } & Record<string, string | number | boolean>;
@@ -185,11 +176,7 @@ export interface AdaptiveCardJson {
 }
 
 /** A top-level card: version 1.5, full width in Teams. */
-export function adaptiveCard(
-  body: CardElement[],
-  actions: CardAction[] = [],
-  fallbackText?: string,
-): AdaptiveCardJson {
+export function adaptiveCard(body: CardElement[], actions: CardAction[] = [], fallbackText?: string): AdaptiveCardJson {
   const card: AdaptiveCardJson = {
     type: 'AdaptiveCard',
     $schema: CARD_SCHEMA,

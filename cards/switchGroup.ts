@@ -21,7 +21,12 @@ function row(group: { groupId: string; name: string }, current: boolean): Column
         type: 'Column',
         width: 'stretch',
         verticalContentAlignment: 'Center',
-        items: [richText([run(group.name, { weight: 'Bolder' }, 100), ...(current ? [run('  (current)', { isSubtle: true, size: 'Small' })] : [])])],
+        items: [
+          richText([
+            run(group.name, { weight: 'Bolder' }, 100),
+            ...(current ? [run('  (current)', { isSubtle: true, size: 'Small' })] : []),
+          ]),
+        ],
       },
       {
         type: 'Column',

@@ -49,7 +49,8 @@ export function plain(text: string, maxChars: number = MAX_DISPLAY_CHARS): strin
 
 // `scheme://host` (any scheme; a bare "https://" in a sentence links nowhere), and the schemes that link without
 // slashes.
-const SCHEME = /\b([a-z][a-z0-9+.-]{0,30}):(?=\/\/[^\s/])|\b(mailto|tel|sms|callto|skype|javascript|vbscript|data|file|msteams|ms-[a-z-]+):/gi;
+const SCHEME =
+  /\b([a-z][a-z0-9+.-]{0,30}):(?=\/\/[^\s/])|\b(mailto|tel|sms|callto|skype|javascript|vbscript|data|file|msteams|ms-[a-z-]+):/gi;
 // Dotted names: labels of letters, digits and hyphens, separated by a dot (or a dot that URL parsers read as one).
 const DOTTED = /[\p{L}\p{N}-]+(?:[.\u3002\uff0e\uff61][\p{L}\p{N}-]+)+/gu;
 const TLD_LIKE = /^(?:\p{L}{2,}|xn--[a-z0-9-]+)$/iu;

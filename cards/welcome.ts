@@ -27,11 +27,7 @@ export function buildWelcomeCard(data: WelcomeCardData = {}): Attachment {
         ),
         ...STEPS.map((step) => paragraph(step, { spacing: 'Small' })),
       ],
-      [
-        button('New group', 'createGroup', {}, { style: 'positive' }),
-        button('My groups', 'myGroups'),
-        button('Help', 'help'),
-      ],
+      [button('New group', 'createGroup', {}, { style: 'positive' }), button('My groups', 'myGroups'), button('Help', 'help')],
       'Welcome to Kaizala Groups: create a group, invite people, add it to your organization, ask everyone to move.',
     ),
   );

@@ -1,5 +1,15 @@
 import type { TurnContext, UserState } from 'botbuilder';
-import { ComponentDialog, DialogContextError, DialogSet, DialogTurnStatus, WaterfallDialog, type DialogContext, type DialogState, type DialogTurnResult, type WaterfallStepContext } from 'botbuilder-dialogs';
+import {
+  ComponentDialog,
+  DialogContextError,
+  DialogSet,
+  DialogTurnStatus,
+  WaterfallDialog,
+  type DialogContext,
+  type DialogState,
+  type DialogTurnResult,
+  type WaterfallStepContext,
+} from 'botbuilder-dialogs';
 import type { Logger } from '../src/logger';
 import type { GroupService } from '../src/groups/groupService';
 import type { VerifiedUser } from '../src/auth/entraTokenVerifier';
@@ -49,7 +59,9 @@ export class AddToOrganizationDialog extends ComponentDialog {
     super(ADD_TO_ORGANIZATION_DIALOG);
     this.now = deps.now ?? Date.now;
     this.addDialog(new SignInPrompt(SIGN_IN_PROMPT, deps.sso));
-    this.addDialog(new WaterfallDialog<SignInRequest>(WATERFALL, [(step) => step.beginDialog(SIGN_IN_PROMPT), (step) => this.complete(step)]));
+    this.addDialog(
+      new WaterfallDialog<SignInRequest>(WATERFALL, [(step) => step.beginDialog(SIGN_IN_PROMPT), (step) => this.complete(step)]),
+    );
     this.initialDialogId = WATERFALL;
   }
 
@@ -57,7 +69,10 @@ export class AddToOrganizationDialog extends ComponentDialog {
     const request = step.options;
     const signedIn = step.result as SignedIn;
     if (this.now() - Date.parse(request.requestedAt) > PENDING_TTL_MS) return step.endDialog(textReply(SIGN_IN_AGAIN));
-    const reply = request.kind === 'map' ? await this.map(step.context, request.groupId, signedIn) : await this.deps.orgAdmin(step.context, request, signedIn.user);
+    const reply =
+      request.kind === 'map'
+        ? await this.map(step.context, request.groupId, signedIn)
+        : await this.deps.orgAdmin(step.context, request, signedIn.user);
     return step.endDialog(reply);
   }
 

@@ -1,5 +1,13 @@
 import { ActivityTypes, type Attachment } from 'botbuilder';
-import { Dialog, Prompt, type DialogContext, type DialogTurnResult, type PromptOptions, type PromptRecognizerResult, type PromptValidator } from 'botbuilder-dialogs';
+import {
+  Dialog,
+  Prompt,
+  type DialogContext,
+  type DialogTurnResult,
+  type PromptOptions,
+  type PromptRecognizerResult,
+  type PromptValidator,
+} from 'botbuilder-dialogs';
 import type { TurnContext } from 'botbuilder';
 import { readTurnInput } from '../src/teams/input/turnInput';
 import type { CardData, CardVerb } from '../cards/verbs';

@@ -1,5 +1,11 @@
 import type { Attachment, TurnContext } from 'botbuilder';
-import { ComponentDialog, WaterfallDialog, type PromptValidatorContext, type WaterfallStepContext, type DialogTurnResult } from 'botbuilder-dialogs';
+import {
+  ComponentDialog,
+  WaterfallDialog,
+  type PromptValidatorContext,
+  type WaterfallStepContext,
+  type DialogTurnResult,
+} from 'botbuilder-dialogs';
 import { isAppError } from '../src/errors';
 import { normalizeGroupName } from '../src/groups/groupName';
 import type { Group } from '../src/groups/model';

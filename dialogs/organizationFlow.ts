@@ -13,7 +13,12 @@ import { inline } from '../cards/text';
 import type { Group } from '../src/groups/model';
 import { userFromActivity } from '../src/teams/input/identity';
 import { textReply, type Reply } from '../src/teams/replies';
-import { AddToOrganizationDialog, OrganizationSignIn, type OrgAdminRequest, type SignInRequest as PendingSignIn } from './addToOrganizationDialog';
+import {
+  AddToOrganizationDialog,
+  OrganizationSignIn,
+  type OrgAdminRequest,
+  type SignInRequest as PendingSignIn,
+} from './addToOrganizationDialog';
 import { silentSignIn, userTokenClientOf } from './signInPrompt';
 
 /** The app role that makes someone an organization admin (Entra app roles appear in the token's `roles`). */
@@ -62,7 +67,10 @@ export class OrganizationSignInFlow implements OrganizationFlow {
   async start(context: TurnContext, req: Requester, groupId: string): Promise<Reply> {
     const { group, member } = await this.deps.groups.getGroupAsMember(groupId, req.user.id);
     if (member.role !== 'admin') return textReply('Only group admins can add the group to an organization.');
-    if (group.tenantId) return textReply(`This group is already owned by ${group.organizationName ? inline(group.organizationName) : 'an organization'}. Mapping is one-way.`);
+    if (group.tenantId)
+      return textReply(
+        `This group is already owned by ${group.organizationName ? inline(group.organizationName) : 'an organization'}. Mapping is one-way.`,
+      );
     return this.withSignIn(context, { kind: 'map', groupId, requestedAt: new Date().toISOString() });
   }
 
@@ -185,7 +193,8 @@ export class OrganizationSignInFlow implements OrganizationFlow {
   }
 
   private async listOrgGroups(user: VerifiedUser, continuationToken?: string): Promise<Reply> {
-    if (!this.isOrgAdmin(user)) return textReply('Only organization admins can see all of the organization’s groups. You are not allowed to do this.');
+    if (!this.isOrgAdmin(user))
+      return textReply('Only organization admins can see all of the organization’s groups. You are not allowed to do this.');
     const page = await this.deps.groups.listOrgGroups(user.tenantId, { pageSize: 20, continuationToken });
     return {
       cards: [
@@ -208,7 +217,8 @@ export class OrganizationSignInFlow implements OrganizationFlow {
     if (!this.isOrgAdmin(user)) return textReply('Only organization admins can export a group. You are not allowed to do this.');
     if (!groupNameOrId.trim()) return textReply('Say which group, for example: export Field Sales North');
     const match = await this.findOrgGroup(user, groupNameOrId);
-    if (!match) return textReply(`Your organization has no group called "${inline(groupNameOrId.trim())}". Type **org groups** to see them.`);
+    if (!match)
+      return textReply(`Your organization has no group called "${inline(groupNameOrId.trim())}". Type **org groups** to see them.`);
     const links = this.deps.exportLinks(match.id, user);
     return textReply(
       `Export of **${markdownSafe(match.name)}**: [members and history as JSON](${links.jsonUrl}) · [as CSV](${links.csvUrl}). The links work for one hour.`,
@@ -216,7 +226,8 @@ export class OrganizationSignInFlow implements OrganizationFlow {
   }
 
   private async removeAsOrgAdmin(context: TurnContext, user: VerifiedUser, groupName: string, memberName: string): Promise<Reply> {
-    if (!this.isOrgAdmin(user)) return textReply('Only group admins and organization admins can remove members. You are not allowed to do this.');
+    if (!this.isOrgAdmin(user))
+      return textReply('Only group admins and organization admins can remove members. You are not allowed to do this.');
     const group = await this.findOrgGroup(user, groupName);
     if (!group) return textReply(`Your organization has no group called "${inline(groupName.trim())}". Type **org groups** to see them.`);
     const actor = { user: userFromActivity(context.activity), orgAdminOfTenant: user.tenantId };

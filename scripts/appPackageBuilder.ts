@@ -8,7 +8,17 @@ import path from 'node:path';
 import { AppManifestUtils } from '@microsoft/app-manifest';
 import JSZip from 'jszip';
 
-export const PLACEHOLDERS = ['BOT_ID', 'APP_ID', 'PUBLIC_HOSTNAME', 'PUBLIC_URL', 'APP_VERSION', 'WEBSITE_URL', 'PRIVACY_URL', 'TERMS_URL', 'DEVELOPER_NAME'] as const;
+export const PLACEHOLDERS = [
+  'BOT_ID',
+  'APP_ID',
+  'PUBLIC_HOSTNAME',
+  'PUBLIC_URL',
+  'APP_VERSION',
+  'WEBSITE_URL',
+  'PRIVACY_URL',
+  'TERMS_URL',
+  'DEVELOPER_NAME',
+] as const;
 export type PlaceholderName = (typeof PLACEHOLDERS)[number];
 export type PlaceholderValues = Record<PlaceholderName, string>;
 
@@ -79,7 +89,8 @@ export function placeholderValues(input: PlaceholderInput): PlaceholderValues {
   }
   const publicUrl = url.href.replace(/\/+$/, '');
   const developerName = (input.developerName ?? DEFAULT_DEVELOPER_NAME).trim();
-  if (developerName === '' || developerName.length > 32) throw new AppPackageError(`DEVELOPER_NAME must be 1 to 32 characters (got "${developerName}")`);
+  if (developerName === '' || developerName.length > 32)
+    throw new AppPackageError(`DEVELOPER_NAME must be 1 to 32 characters (got "${developerName}")`);
   return {
     BOT_ID: input.botId.toLowerCase(),
     APP_ID: input.appId.toLowerCase(),
@@ -159,7 +170,8 @@ export function compareManifestVersions(a: string, b: string): number {
   return 0;
 }
 
-const SCHEMA_URL = /^https:\/\/developer\.microsoft\.com\/(?:en-us\/)?json-schemas\/teams\/(v[0-9.]+|vDevPreview)\/MicrosoftTeams\.schema\.json$/;
+const SCHEMA_URL =
+  /^https:\/\/developer\.microsoft\.com\/(?:en-us\/)?json-schemas\/teams\/(v[0-9.]+|vDevPreview)\/MicrosoftTeams\.schema\.json$/;
 
 /** The Teams schemas @microsoft/app-manifest ships, e.g. `v1.30/MicrosoftTeams.schema.json`. */
 function bundledSchemaFile(version: string): string {
@@ -217,7 +229,7 @@ export function readPngInfo(png: Buffer): PngInfo {
   const bitDepth = png[24]!;
   const colorType = png[25]!;
   let hasTrns = false;
-  for (let off = 8; off + 8 <= png.length; ) {
+  for (let off = 8; off + 8 <= png.length;) {
     const len = png.readUInt32BE(off);
     const type = png.toString('latin1', off + 4, off + 8);
     if (type === 'tRNS') hasTrns = true;

@@ -62,7 +62,9 @@ export async function renderOutlineIcon(): Promise<Buffer> {
     data[i + 1] = 255;
     data[i + 2] = 255;
   }
-  return sharp(data, { raw: { width: info.width, height: info.height, channels: 4 } }).png().toBuffer();
+  return sharp(data, { raw: { width: info.width, height: info.height, channels: 4 } })
+    .png()
+    .toBuffer();
 }
 
 export async function writeIcons(outDir: string): Promise<{ color: string; outline: string }> {

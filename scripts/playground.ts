@@ -130,16 +130,12 @@ async function startBotAndPlayground(
   log(`bot pid ${bot.pid} on http://127.0.0.1:${port}/api/messages (links: ${publicUrl}, data: ${PLAYGROUND_DATA_DIR})`);
   await waitForPort(port, 60_000);
 
-  const playground = spawn(
-    PLAYGROUND_BIN,
-    ['-e', `http://127.0.0.1:${port}/api/messages`, '-c', 'msteams', '--disable-telemetry'],
-    {
-      cwd: ROOT,
-      // NO_STATSBEAT stops the telemetry SDK's remaining outbound connections; BROWSER=none: don't open one.
-      env: { ...process.env, APPLICATION_INSIGHTS_NO_STATSBEAT: 'true', TEAMSAPPTESTER_BROWSER: 'none' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
+  const playground = spawn(PLAYGROUND_BIN, ['-e', `http://127.0.0.1:${port}/api/messages`, '-c', 'msteams', '--disable-telemetry'], {
+    cwd: ROOT,
+    // NO_STATSBEAT stops the telemetry SDK's remaining outbound connections; BROWSER=none: don't open one.
+    env: { ...process.env, APPLICATION_INSIGHTS_NO_STATSBEAT: 'true', TEAMSAPPTESTER_BROWSER: 'none' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   children.push(playground);
   playground.once('exit', (code) => onExit('playground', code));
   log(`playground pid ${playground.pid}`);
@@ -248,7 +244,23 @@ async function outerWithNetns(): Promise<void> {
   const publicUrl = `http://127.0.0.1:${botHostPort}`;
   const child = spawn(
     'unshare',
-    ['-n', '--', process.execPath, '--import', 'tsx', __filename, '--inner', '--socket', socketPath, '--bot-socket', botSocketPath, '--public-url', publicUrl, '--data-dir', PLAYGROUND_DATA_DIR],
+    [
+      '-n',
+      '--',
+      process.execPath,
+      '--import',
+      'tsx',
+      __filename,
+      '--inner',
+      '--socket',
+      socketPath,
+      '--bot-socket',
+      botSocketPath,
+      '--public-url',
+      publicUrl,
+      '--data-dir',
+      PLAYGROUND_DATA_DIR,
+    ],
     {
       cwd: ROOT,
       env: process.env,

@@ -71,7 +71,10 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
       await engine.stop();
       throw err;
     });
-    logger.info({ url, publicUrl: config.PUBLIC_URL, embeddedStorage: Boolean(account.embedded), channelAuth: config.channelAuthEnabled }, 'bot listening');
+    logger.info(
+      { url, publicUrl: config.PUBLIC_URL, embeddedStorage: Boolean(account.embedded), channelAuth: config.channelAuthEnabled },
+      'bot listening',
+    );
     retention?.start();
 
     return {

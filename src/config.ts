@@ -15,11 +15,7 @@ const optionalString = z.preprocess(emptyToUndefined, z.string().trim().optional
 
 const optionalUrl = z.preprocess(
   emptyToUndefined,
-  z
-    .string()
-    .trim()
-    .url({ message: 'must be an absolute URL such as https://example.com' })
-    .optional(),
+  z.string().trim().url({ message: 'must be an absolute URL such as https://example.com' }).optional(),
 );
 
 const commaList = z.preprocess(
@@ -55,14 +51,8 @@ const schema = z.object({
   ),
   MicrosoftAppPassword: optionalString,
   /** The Teams app id (the manifest's `id`, a GUID); used only when packaging the app (scripts/package-app.ts). */
-  TEAMS_APP_ID: z.preprocess(
-    emptyToUndefined,
-    z.string().trim().regex(guid, { message: 'must be the Teams app id (a GUID)' }).optional(),
-  ),
-  MicrosoftAppType: z.preprocess(
-    emptyToUndefined,
-    z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI']).default('MultiTenant'),
-  ),
+  TEAMS_APP_ID: z.preprocess(emptyToUndefined, z.string().trim().regex(guid, { message: 'must be the Teams app id (a GUID)' }).optional()),
+  MicrosoftAppType: z.preprocess(emptyToUndefined, z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI']).default('MultiTenant')),
   MicrosoftAppTenantId: z.preprocess(
     emptyToUndefined,
     z.string().trim().regex(guid, { message: 'must be a tenant id (a GUID)' }).optional(),
@@ -75,20 +65,13 @@ const schema = z.object({
   ToChannelFromBotOAuthScope: optionalString,
   OAuthUrl: optionalUrl,
   /** Hosts the bot may send proactive messages to (a leading `*.` matches subdomains). */
-  ALLOWED_SERVICE_URL_HOSTS: commaList.default([
-    'smba.trafficmanager.net',
-    '*.smba.trafficmanager.net',
-    '*.botframework.com',
-  ]),
+  ALLOWED_SERVICE_URL_HOSTS: commaList.default(['smba.trafficmanager.net', '*.smba.trafficmanager.net', '*.botframework.com']),
 
   // Teams SSO and organization mapping (step 3).
   SSO_CONNECTION_NAME: optionalString,
   ENTRA_OPENID_METADATA_URL: z.preprocess(
     emptyToUndefined,
-    z
-      .string()
-      .url()
-      .default('https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration'),
+    z.string().url().default('https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration'),
   ),
   ENTRA_AUTHORITY_HOST: z.preprocess(emptyToUndefined, z.string().url().default('https://login.microsoftonline.com')),
   GRAPH_BASE_URL: z.preprocess(emptyToUndefined, z.string().url().default('https://graph.microsoft.com/v1.0')),
@@ -104,7 +87,10 @@ const schema = z.object({
   APP_SECRET: z.preprocess(emptyToUndefined, z.string().min(32, { message: 'must be at least 32 characters' }).optional()),
 
   /** Posts older than this many days are deleted (a periodic sweep); empty = keep them. */
-  MESSAGE_RETENTION_DAYS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1, { message: 'must be a whole number of days (1 or more), or empty to keep posts' }).optional()),
+  MESSAGE_RETENTION_DAYS: z.preprocess(
+    emptyToUndefined,
+    z.coerce.number().int().min(1, { message: 'must be a whole number of days (1 or more), or empty to keep posts' }).optional(),
+  ),
   /** Proactive sends per second per tenant across all instances (Teams allows 50 per app per tenant). */
   TEAMS_TENANT_BUDGET_RPS: z.preprocess(emptyToUndefined, z.coerce.number().positive().max(50).default(40)),
   // The Teams app's developer details (the manifest's `developer`). Empty = the pages this bot serves itself:
@@ -178,7 +164,10 @@ const lookupAll: HostResolver = (host) => dnsLookup(host, { all: true, verbatim:
  * has refused every HOST but a literal loopback address or `localhost`; this checks that `localhost` resolves
  * only to loopback addresses (a hosts file can say otherwise). Throws a ConfigError (one line) when not.
  */
-export async function verifyLoopbackHost(config: Pick<AppConfig, 'HOST' | 'channelAuthEnabled'>, resolve: HostResolver = lookupAll): Promise<void> {
+export async function verifyLoopbackHost(
+  config: Pick<AppConfig, 'HOST' | 'channelAuthEnabled'>,
+  resolve: HostResolver = lookupAll,
+): Promise<void> {
   if (config.channelAuthEnabled || isLoopbackAddress(config.HOST)) return;
   if (!isLoopbackHost(config.HOST)) throw notLoopback(config.HOST);
   let addresses: ReadonlyArray<{ address: string }>;
@@ -189,7 +178,10 @@ export async function verifyLoopbackHost(config: Pick<AppConfig, 'HOST' | 'chann
   }
   const outside = addresses.find((a) => !isLoopbackAddress(a.address));
   if (addresses.length === 0 || outside) {
-    throw new ConfigError('HOST', `must resolve only to loopback addresses while MicrosoftAppId is empty (${config.HOST} resolves to ${outside?.address ?? 'nothing'})`);
+    throw new ConfigError(
+      'HOST',
+      `must resolve only to loopback addresses while MicrosoftAppId is empty (${config.HOST} resolves to ${outside?.address ?? 'nothing'})`,
+    );
   }
 }
 

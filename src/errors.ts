@@ -3,14 +3,7 @@
  * them into friendly words (or an HTTP status). Anything that is not an AppError is a bug: it is logged and the
  * user gets a short apology, never the message or a stack.
  */
-export type AppErrorCode =
-  | 'invalid_input'
-  | 'not_found'
-  | 'forbidden'
-  | 'conflict'
-  | 'unauthenticated'
-  | 'rate_limited'
-  | 'too_large';
+export type AppErrorCode = 'invalid_input' | 'not_found' | 'forbidden' | 'conflict' | 'unauthenticated' | 'rate_limited' | 'too_large';
 
 export abstract class AppError extends Error {
   abstract readonly code: AppErrorCode;

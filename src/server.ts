@@ -40,12 +40,15 @@ export function createServer(deps: ServerDependencies): Server {
   for (const register of deps.routes ?? []) register(server);
 
   // Users and callers never see a stack: restify's default error body is replaced by a short JSON message.
-  server.on('restifyError', (req: Request, _res: Response, err: Error & { statusCode?: number; toJSON?: () => unknown }, callback: () => void) => {
-    const status = err.statusCode ?? 500;
-    if (status >= 500) deps.logger.error({ err, path: req.path() }, 'request failed');
-    err.toJSON = () => ({ error: status === 413 ? 'The request is too large.' : status >= 500 ? 'Something went wrong.' : err.message });
-    callback();
-  });
+  server.on(
+    'restifyError',
+    (req: Request, _res: Response, err: Error & { statusCode?: number; toJSON?: () => unknown }, callback: () => void) => {
+      const status = err.statusCode ?? 500;
+      if (status >= 500) deps.logger.error({ err, path: req.path() }, 'request failed');
+      err.toJSON = () => ({ error: status === 413 ? 'The request is too large.' : status >= 500 ? 'Something went wrong.' : err.message });
+      callback();
+    },
+  );
   return server;
 }
 

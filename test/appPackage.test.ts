@@ -165,8 +165,14 @@ describe('Teams app package', function () {
   });
 
   it('refuses bad placeholder values and unknown placeholders', function () {
-    assert.throws(() => placeholderValues({ botId: 'nope', appId: APP_ID, publicUrl: 'https://x.example', version: '1.0.0' }), AppPackageError);
-    assert.throws(() => placeholderValues({ botId: BOT_ID, appId: APP_ID, publicUrl: 'ftp://x.example', version: '1.0.0' }), AppPackageError);
+    assert.throws(
+      () => placeholderValues({ botId: 'nope', appId: APP_ID, publicUrl: 'https://x.example', version: '1.0.0' }),
+      AppPackageError,
+    );
+    assert.throws(
+      () => placeholderValues({ botId: BOT_ID, appId: APP_ID, publicUrl: 'ftp://x.example', version: '1.0.0' }),
+      AppPackageError,
+    );
     assert.throws(() => fillManifest({ a: '${{NOPE}}' }, values), /unknown placeholder/);
     // A value is substituted inside a string, so it cannot inject JSON.
     const filled = fillManifest({ a: 'x-${{PUBLIC_URL}}' }, { ...values, PUBLIC_URL: '","evil":"1' });

@@ -64,7 +64,11 @@ describe('Bad input, end to end', () => {
   describe('wrong types in the fields the bot reads', () => {
     const user = testUser();
     const message = (fields: Record<string, unknown>) => ({ ...messageActivity(t.channel.serviceUrl, user, { text: 'help' }), ...fields });
-    const conversationUpdate = (fields: Record<string, unknown>) => ({ ...installActivity(t.channel.serviceUrl, user), type: 'conversationUpdate', ...fields });
+    const conversationUpdate = (fields: Record<string, unknown>) => ({
+      ...installActivity(t.channel.serviceUrl, user),
+      type: 'conversationUpdate',
+      ...fields,
+    });
     const cases: Array<[string, string, () => Record<string, unknown>]> = [
       ['text: 42', 'text', () => message({ text: 42 })],
       ['text: an object', 'text', () => message({ text: { a: 1 } })],
@@ -73,7 +77,11 @@ describe('Bad input, end to end', () => {
       ['value: 7 on an invoke', 'value', () => ({ ...invokeActivity(t.channel.serviceUrl, user, 'adaptiveCard/action', {}), value: 7 })],
       ['attachments: "x"', 'attachments', () => message({ attachments: 'x' })],
       ['attachments: [1]', 'attachments.0', () => message({ attachments: [1] })],
-      ['an attachment without a contentType', 'attachments.0.contentType', () => message({ attachments: [{ contentUrl: 'https://x.example/a.png' }] })],
+      [
+        'an attachment without a contentType',
+        'attachments.0.contentType',
+        () => message({ attachments: [{ contentUrl: 'https://x.example/a.png' }] }),
+      ],
       ['membersAdded: "x"', 'membersAdded', () => conversationUpdate({ membersAdded: 'x' })],
       ['membersAdded: [{ id: 5 }]', 'membersAdded.0.id', () => conversationUpdate({ membersAdded: [{ id: 5 }] })],
       ['membersRemoved: {}', 'membersRemoved', () => conversationUpdate({ membersRemoved: {} })],
@@ -81,7 +89,11 @@ describe('Bad input, end to end', () => {
       ['from.name: 3', 'from.name', () => message({ from: { id: user.id, name: 3 } })],
       ['from.aadObjectId: []', 'from.aadObjectId', () => message({ from: { id: user.id, aadObjectId: [] } })],
       ['conversation: "x"', 'conversation', () => message({ conversation: 'x' })],
-      ['conversation.conversationType: 1', 'conversation.conversationType', () => message({ conversation: { id: 'c1', conversationType: 1 } })],
+      [
+        'conversation.conversationType: 1',
+        'conversation.conversationType',
+        () => message({ conversation: { id: 'c1', conversationType: 1 } }),
+      ],
       ['conversation.tenantId: {}', 'conversation.tenantId', () => message({ conversation: { id: 'c1', tenantId: {} } })],
       ['recipient.name: true', 'recipient.name', () => message({ recipient: { id: '28:bot', name: true } })],
       ['channelData: "x"', 'channelData', () => message({ channelData: 'x' })],

@@ -27,11 +27,23 @@ describe('Configuration', () => {
     ['a port out of range', { PORT: '70000' }, /^Invalid configuration: PORT /],
     ['a public URL that is not a URL', { PUBLIC_URL: 'groups' }, /^Invalid configuration: PUBLIC_URL must be an absolute URL/],
     ['an unknown log level', { LOG_LEVEL: 'loud' }, /^Invalid configuration: LOG_LEVEL /],
-    ['an app id that is not a GUID', { MicrosoftAppId: 'my-bot' }, /^Invalid configuration: MicrosoftAppId must be the bot app registration id/],
+    [
+      'an app id that is not a GUID',
+      { MicrosoftAppId: 'my-bot' },
+      /^Invalid configuration: MicrosoftAppId must be the bot app registration id/,
+    ],
     ['an app id without its password', { MicrosoftAppId: APP_ID }, /^Invalid configuration: MicrosoftAppPassword is required/],
-    ['a single-tenant bot without its tenant', { MicrosoftAppId: APP_ID, MicrosoftAppPassword: 'x', MicrosoftAppType: 'SingleTenant' }, /MicrosoftAppTenantId is required/],
+    [
+      'a single-tenant bot without its tenant',
+      { MicrosoftAppId: APP_ID, MicrosoftAppPassword: 'x', MicrosoftAppType: 'SingleTenant' },
+      /MicrosoftAppTenantId is required/,
+    ],
     ['an app secret shorter than 32 characters', { APP_SECRET: 'short' }, /^Invalid configuration: APP_SECRET must be at least 32/],
-    ['a non-loopback address without an app id (the SDK would accept anyone)', { HOST: '0.0.0.0' }, /^Invalid configuration: HOST must be a loopback address .* while MicrosoftAppId is empty/],
+    [
+      'a non-loopback address without an app id (the SDK would accept anyone)',
+      { HOST: '0.0.0.0' },
+      /^Invalid configuration: HOST must be a loopback address .* while MicrosoftAppId is empty/,
+    ],
   ];
   for (const [label, env, message] of refusals) {
     it(`refuses ${label} with one line naming the key`, () => {
@@ -76,7 +88,10 @@ describe('Configuration: the Teams app package settings', () => {
   });
 
   it('packaging needs the ids and the public URL only: no password', () => {
-    const config = loadPackagingConfig({ MicrosoftAppId: '11111111-2222-4333-8444-555555555555', PUBLIC_URL: 'https://groups.contoso.example/' });
+    const config = loadPackagingConfig({
+      MicrosoftAppId: '11111111-2222-4333-8444-555555555555',
+      PUBLIC_URL: 'https://groups.contoso.example/',
+    });
     assert.equal(config.MicrosoftAppId, '11111111-2222-4333-8444-555555555555');
     assert.equal(config.PUBLIC_URL, 'https://groups.contoso.example');
     assert.throws(() => loadConfig({ MicrosoftAppId: '11111111-2222-4333-8444-555555555555' }), /MicrosoftAppPassword/);

@@ -109,11 +109,14 @@ describe('Group conversation, delivered: the real engine through /api/messages t
       assert.match(textOf(card), /Truck 4 is late today, please call the depot/);
     }
     assert.deepEqual(w.copiesTo(ann), [], 'the sender gets no copy');
-    assert.ok(actionsIn(cardsIn(w.copiesTo(owner))[0]!).some((a) => a.data?.['verb'] === 'deletePost'), 'an admin can delete it');
+    assert.ok(
+      actionsIn(cardsIn(w.copiesTo(owner))[0]!).some((a) => a.data?.['verb'] === 'deletePost'),
+      'an admin can delete it',
+    );
     assert.ok(!actionsIn(cardsIn(w.copiesTo(bob))[0]!).some((a) => a.data?.['verb'] === 'deletePost'), 'a member cannot');
   });
 
-  it("sends a reply from a member's card to the others, and keeps \"You replied in ...\" in the replier's chat", async () => {
+  it('sends a reply from a member\'s card to the others, and keeps "You replied in ..." in the replier\'s chat', async () => {
     const { groupId, owner, members } = await w.groupWith('Depot Crew', ['Ann', 'Bob', 'Cleo']);
     const [ann, bob, cleo] = members as [TestUser, TestUser, TestUser];
     await w.say(ann, 'Who can take the 6 am shift?');
@@ -134,16 +137,21 @@ describe('Group conversation, delivered: the real engine through /api/messages t
   it('brings a burst of 10 posts from two members to a third in the order the group numbered them', async () => {
     const { groupId, members } = await w.groupWith('Burst Room', ['Ann', 'Bob', 'Cleo']);
     const [ann, bob, cleo] = members as [TestUser, TestUser, TestUser];
-    await Promise.all([ann, bob].map(async (m) => {
-      for (let i = 1; i <= 5; i++) await w.say(m, `${m.name} burst ${i}`);
-    }));
+    await Promise.all(
+      [ann, bob].map(async (m) => {
+        for (let i = 1; i <= 5; i++) await w.say(m, `${m.name} burst ${i}`);
+      }),
+    );
     await w.fannedOut(groupId);
     const numbered: string[] = [];
     for await (const post of t.app.posts.all(groupId)) numbered.push(post.text);
     assert.equal(numbered.length, 10);
     const received = w.copiesTo(cleo).map((c) => /(\w+ burst \d+)/.exec(textOf([c]))![1]);
     assert.deepEqual(received, numbered, 'each post once, in sequence order');
-    assert.deepEqual(w.copiesTo(ann).map((c) => /(\w+ burst \d+)/.exec(textOf([c]))![1]), numbered.filter((p) => p.startsWith('Bob')));
+    assert.deepEqual(
+      w.copiesTo(ann).map((c) => /(\w+ burst \d+)/.exec(textOf([c]))![1]),
+      numbered.filter((p) => p.startsWith('Bob')),
+    );
   });
 
   it('stops delivering to a member who mutes, resumes when they unmute, and stops for good when they leave', async () => {
@@ -157,7 +165,11 @@ describe('Group conversation, delivered: the real engine through /api/messages t
     assert.match(textOf(await chat().say(bob, 'unmute')), /unmuted/);
     await w.say(ann, 'Bob is back');
     await w.fannedOut(groupId);
-    assert.deepEqual(w.copiesTo(bob).map((c) => /Bob is back/.test(textOf([c]))), [true], 'unmuted: delivered again (and not the muted one)');
+    assert.deepEqual(
+      w.copiesTo(bob).map((c) => /Bob is back/.test(textOf([c]))),
+      [true],
+      'unmuted: delivered again (and not the muted one)',
+    );
     await chat().submit(cleo, 'confirmLeave', { groupId });
     await w.say(ann, 'after Cleo left');
     await w.fannedOut(groupId);
@@ -181,7 +193,11 @@ describe('Group conversation, delivered: the real engine through /api/messages t
     for (const member of [bob, cleo]) {
       await until(`${member.name}'s copy updated`, () => w.callsTo(member, 'PUT').length === 1);
       const [put] = w.callsTo(member, 'PUT');
-      assert.equal(put!.path.endsWith(`/activities/${encodeURIComponent(w.copiesTo(member)[0]!.id!)}`), true, 'the delivered copy, by its activity id');
+      assert.equal(
+        put!.path.endsWith(`/activities/${encodeURIComponent(w.copiesTo(member)[0]!.id!)}`),
+        true,
+        'the delivered copy, by its activity id',
+      );
       assert.match(textOf([put!]), /meet at 5/);
       assert.equal(put!.activity['summary'], 'Ann · Edit Desk: meet at 5');
     }
@@ -216,7 +232,10 @@ describe('Group conversation, delivered: the real engine through /api/messages t
     await Promise.all([t.post(activity), t.post(activity)]);
     await t.post(activity);
     await w.fannedOut(groupId);
-    assert.deepEqual(w.copiesTo(bob).map((c) => /said once|warm up/.exec(textOf([c]))![0]), ['warm up', 'said once']);
+    assert.deepEqual(
+      w.copiesTo(bob).map((c) => /said once|warm up/.exec(textOf([c]))![0]),
+      ['warm up', 'said once'],
+    );
   });
 
   it('tells the admins of each join once, through the engine, even when Teams delivers the join again', async () => {
@@ -250,12 +269,21 @@ describe('Group conversation, delivered: the real engine through /api/messages t
       await w.fannedOut(g.groupId);
     }
     const bob = org.members[1]!;
-    const delivered = w.copiesTo(bob).filter((c) => textOf([c]).includes(org.groupId)).map((c) => c.id);
+    const delivered = w
+      .copiesTo(bob)
+      .filter((c) => textOf([c]).includes(org.groupId))
+      .map((c) => c.id);
     assert.equal(delivered.length, 2);
-    assert.match(textOf(await chat().submit(org.owner, 'removeMember', { groupId: org.groupId, userId: uid(bob) })), /Removed from the group/);
+    assert.match(
+      textOf(await chat().submit(org.owner, 'removeMember', { groupId: org.groupId, userId: uid(bob) })),
+      /Removed from the group/,
+    );
     await until("Bob's two copies deleted", () => w.callsTo(bob, 'DELETE').length === 2);
     assert.deepEqual(
-      w.callsTo(bob, 'DELETE').map((d) => decodeURIComponent(d.path.split('/').at(-1)!)).sort(),
+      w
+        .callsTo(bob, 'DELETE')
+        .map((d) => decodeURIComponent(d.path.split('/').at(-1)!))
+        .sort(),
       [...delivered].sort(),
     );
     const privBob = priv.members[1]!;

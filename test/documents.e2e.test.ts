@@ -25,7 +25,10 @@ describe('Poster and email (step 4), end to end from the chat', () => {
   });
 
   const local = (url: string) => url.replace(t.config.PUBLIC_URL, t.app.url);
-  const urlsOf = (card: CardJson) => actionsIn(card).map((a) => a.url).filter((u): u is string => Boolean(u));
+  const urlsOf = (card: CardJson) =>
+    actionsIn(card)
+      .map((a) => a.url)
+      .filter((u): u is string => Boolean(u));
   const asUser = (u: TestUser) => ({ id: u.aadObjectId, name: u.name });
 
   async function slideText(url: string): Promise<{ text: string; disposition: string }> {
@@ -42,7 +45,8 @@ describe('Poster and email (step 4), end to end from the chat', () => {
     const values: Record<string, string> = {};
     JSON.stringify(card, (_key, node: unknown) => {
       const o = node as Record<string, unknown> | null;
-      if (o && o['type'] === 'Input.Text' && typeof o['id'] === 'string') values[o['id']] = typeof o['value'] === 'string' ? o['value'] : '';
+      if (o && o['type'] === 'Input.Text' && typeof o['id'] === 'string')
+        values[o['id']] = typeof o['value'] === 'string' ? o['value'] : '';
       return node;
     });
     return values;
@@ -82,11 +86,22 @@ describe('Poster and email (step 4), end to end from the chat', () => {
     });
     const [join, move] = urlsOf(posters);
     assert.ok(join?.includes('/downloads/poster.pptx') && move?.includes('/downloads/intro-poster.pptx'), urlsOf(posters).join(' '));
-    assert.deepEqual(actionsIn(posters).slice(0, 2).map((a) => a.title), ['Join Depot West', 'Bring your work groups to Teams']);
+    assert.deepEqual(
+      actionsIn(posters)
+        .slice(0, 2)
+        .map((a) => a.title),
+      ['Join Depot West', 'Bring your work groups to Teams'],
+    );
 
     const joinPoster = await slideText(join!);
     assert.match(joinPoster.disposition, /filename="join-Depot-West\.pptx"/);
-    for (const expected of ['Contoso Logistics', 'Depot West', 'Dana from Depot West', 'From Monday the shift plans are only posted in Teams.', invite.url]) {
+    for (const expected of [
+      'Contoso Logistics',
+      'Depot West',
+      'Dana from Depot West',
+      'From Monday the shift plans are only posted in Teams.',
+      invite.url,
+    ]) {
       assert.ok(joinPoster.text.includes(expected), `the join poster says "${expected}"`);
     }
     assert.ok(!joinPoster.text.includes('Not The Verified Name'), 'a typed name never replaces the verified one');
@@ -99,9 +114,14 @@ describe('Poster and email (step 4), end to end from the chat', () => {
     // `email` gives its own card; the saved details are kept for the group.
     const emailDetails = cardsIn(await chat.say(owner, '/email'))[0]!;
     assert.match(JSON.stringify(emailDetails), /"value":"Dana from Depot West"/);
-    const emailCard = cardsIn(await chat.submit(owner, 'saveDocumentDetails', { ...buttonData(emailDetails, 'saveDocumentDetails'), ...inputValues(emailDetails) }))[0]!;
+    const emailCard = cardsIn(
+      await chat.submit(owner, 'saveDocumentDetails', { ...buttonData(emailDetails, 'saveDocumentDetails'), ...inputValues(emailDetails) }),
+    )[0]!;
     assert.deepEqual(validateCard(emailCard), []);
-    assert.notDeepEqual(actionsIn(emailCard).map((a) => a.title), actionsIn(posters).map((a) => a.title));
+    assert.notDeepEqual(
+      actionsIn(emailCard).map((a) => a.title),
+      actionsIn(posters).map((a) => a.title),
+    );
     const emlUrl = urlsOf(emailCard).find((u) => u.includes('/downloads/move-email.eml'))!;
     const mailto = urlsOf(emailCard).find((u) => u.startsWith('mailto:'))!;
     const res = await fetch(local(emlUrl));
@@ -109,7 +129,12 @@ describe('Poster and email (step 4), end to end from the chat', () => {
     assert.match(res.headers.get('content-disposition') ?? '', /filename="join-Depot-West\.eml"/);
     const email = await simpleParser(Buffer.from(await res.arrayBuffer()), { keepCidLinks: true });
     for (const part of [email.text ?? '', String(email.html)]) {
-      for (const expected of ['Contoso Logistics', 'Dana from Depot West', 'From Monday the shift plans are only posted in Teams.', invite.url]) {
+      for (const expected of [
+        'Contoso Logistics',
+        'Dana from Depot West',
+        'From Monday the shift plans are only posted in Teams.',
+        invite.url,
+      ]) {
         assert.ok(part.includes(expected), `the email says "${expected}"`);
       }
     }
@@ -132,7 +157,9 @@ describe('Poster and email (step 4), end to end from the chat', () => {
     const owner = testUser();
     await chat.createGroup(owner, 'Wordy');
     const details = cardsIn(await chat.say(owner, '/poster'))[0]!;
-    const reply = cardsIn(await chat.submit(owner, 'saveDocumentDetails', { ...buttonData(details, 'saveDocumentDetails'), personalLine: 'x'.repeat(161) }))[0]!;
+    const reply = cardsIn(
+      await chat.submit(owner, 'saveDocumentDetails', { ...buttonData(details, 'saveDocumentDetails'), personalLine: 'x'.repeat(161) }),
+    )[0]!;
     assert.deepEqual(validateCard(reply), []);
     assert.match(textOf(reply), /too long/);
   });
@@ -145,7 +172,10 @@ describe('Poster and email (step 4), end to end from the chat', () => {
     const invite = await t.app.groups.getInvite(groupId, asUser(owner));
     await chat.say(member, `join ${invite.url}`);
     const card = cardsIn(await chat.submit(member, 'poster', { groupId }))[0]!;
-    assert.equal(actionsIn(card).some((a) => a.data?.['verb'] === 'saveDocumentDetails'), false);
+    assert.equal(
+      actionsIn(card).some((a) => a.data?.['verb'] === 'saveDocumentDetails'),
+      false,
+    );
     assert.ok((await slideText(urlsOf(card)[0]!)).text.includes('See you in Teams!'));
     // A member cannot change them.
     const refused = await chat.submit(member, 'saveDocumentDetails', { groupId, kind: 'poster', senderName: 'Mallory' });

@@ -41,7 +41,10 @@ describe('First impression: help, the optional photo, a busy port', function () 
 
   it('puts every command but help and cancel under a task', () => {
     const grouped = new Set(HELP_TASKS.flatMap((t) => t.commands));
-    assert.deepEqual(COMMANDS.map((c) => c.name).filter((c) => !grouped.has(c) && c !== 'help' && c !== 'cancel'), []);
+    assert.deepEqual(
+      COMMANDS.map((c) => c.name).filter((c) => !grouped.has(c) && c !== 'help' && c !== 'cancel'),
+      [],
+    );
   });
 
   it('shows the photo link as optional (not required, no asterisk), and Next with it empty creates the group', async () => {

@@ -20,7 +20,6 @@ describe('Groups, end to end: create, invite, join, manage', () => {
     await t.stop();
   });
 
-
   async function inviteOf(user: TestUser, groupId: string): Promise<{ link: string; code: string; card: Record<string, unknown> }> {
     const card = cardsIn(await chat.submit(user, 'showInvite', { groupId }))[0]!;
     const text = textOf(card);
@@ -45,7 +44,10 @@ describe('Groups, end to end: create, invite, join, manage', () => {
       assert.match(text, /1 member/);
       assert.match(text, /Private/);
       assert.match(text, /Olga Owner/);
-      assert.ok(actionsIn(info).some((a) => a.data?.verb === 'resetLink'), 'the creator sees admin buttons');
+      assert.ok(
+        actionsIn(info).some((a) => a.data?.verb === 'resetLink'),
+        'the creator sees admin buttons',
+      );
     });
 
     it('skips the name question for "new group <name>", and a typed answer works like the card', async () => {
@@ -136,7 +138,9 @@ describe('Groups, end to end: create, invite, join, manage', () => {
       assert.deepEqual(validateCard(card), []);
       assert.ok(link.startsWith(`${t.config.PUBLIC_URL}/join/`));
       assert.match(JSON.stringify(card), /data:image\/png;base64,/);
-      const urls = actionsIn(card).map((a) => a.url ?? '').join(' ');
+      const urls = actionsIn(card)
+        .map((a) => a.url ?? '')
+        .join(' ');
       for (const target of [/wa\.me/, /t\.me\/share/, /sms:/, /mailto:/, /teams\.microsoft\.com/]) assert.match(urls, target);
     });
 
@@ -200,7 +204,10 @@ describe('Groups, end to end: create, invite, join, manage', () => {
       const confirm = cardsIn(await chat.submit(owner, 'resetLink', { groupId }))[0]!;
       const data = buttonData(confirm, 'confirmResetLink');
       const first = await chat.submit(owner, 'confirmResetLink', data, { replyToId: 'card-1' });
-      assert.ok(first.some((s) => s.method === 'PUT' && s.path.endsWith('/activities/card-1')), 'the clicked card is updated in place');
+      assert.ok(
+        first.some((s) => s.method === 'PUT' && s.path.endsWith('/activities/card-1')),
+        'the clicked card is updated in place',
+      );
       const shared = (await inviteOf(owner, groupId)).link;
       assert.match(textOf(await chat.submit(owner, 'confirmResetLink', data)), /already reset/);
       assert.equal((await inviteOf(owner, groupId)).link, shared);
@@ -241,7 +248,11 @@ describe('Groups, end to end: create, invite, join, manage', () => {
       const ids = new Set<string>();
       let token: string | undefined;
       do {
-        const page = await t.app.groups.listMembers(groupId, { user: { id: owner.aadObjectId, name: owner.name } }, { pageSize: 100, continuationToken: token });
+        const page = await t.app.groups.listMembers(
+          groupId,
+          { user: { id: owner.aadObjectId, name: owner.name } },
+          { pageSize: 100, continuationToken: token },
+        );
         page.items.forEach((m) => ids.add(m.user.id));
         token = page.continuationToken;
       } while (token);
@@ -284,7 +295,12 @@ describe('Groups, end to end: create, invite, join, manage', () => {
   describe('managing a group', () => {
     it('pages "my groups" past 20', async () => {
       const owner = testUser();
-      for (let i = 0; i < 21; i++) await t.app.groups.createGroup({ name: `Bulk ${i}`, creator: { id: owner.aadObjectId, name: owner.name }, idempotencyKey: `bulk-${owner.id}-${i}` });
+      for (let i = 0; i < 21; i++)
+        await t.app.groups.createGroup({
+          name: `Bulk ${i}`,
+          creator: { id: owner.aadObjectId, name: owner.name },
+          idempotencyKey: `bulk-${owner.id}-${i}`,
+        });
       const first = cardsIn(await chat.say(owner, 'my groups'))[0]!;
       const next = buttonData(first, 'myGroupsPage');
       const second = cardsIn(await chat.submit(owner, 'myGroupsPage', next))[0]!;

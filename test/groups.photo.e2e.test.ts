@@ -34,7 +34,9 @@ describe('Groups, end to end: the group photo', function () {
         { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] },
       ],
     });
-    png = await sharp({ create: { width: 400, height: 300, channels: 3, background: { r: 230, g: 120, b: 30 } } }).png().toBuffer();
+    png = await sharp({ create: { width: 400, height: 300, channels: 3, background: { r: 230, g: 120, b: 30 } } })
+      .png()
+      .toBuffer();
     // No chaining on writeHead: restify patches http.ServerResponse and its writeHead returns nothing.
     images = https.createServer({ key: pems.private, cert: pems.cert }, (req: IncomingMessage, res: ServerResponse) => {
       requested.push(req.url ?? '/');
@@ -140,7 +142,9 @@ describe('Groups, end to end: the group photo', function () {
     try {
       await chat.say(owner, 'new group Hosted Photo');
       const created = await chat.say(owner, '', {
-        attachments: [{ contentType: 'image/png', contentUrl: `${t.channel.serviceUrl.replace(/\/$/, '')}/attachments/team.png`, name: 'team.png' }],
+        attachments: [
+          { contentType: 'image/png', contentUrl: `${t.channel.serviceUrl.replace(/\/$/, '')}/attachments/team.png`, name: 'team.png' },
+        ],
       });
       const info = groupInfoOf(created);
       assert.ok(photoUrlIn(info), textOf(created));

@@ -30,7 +30,20 @@ describe('Loopback means loopback (HOST without an app id)', () => {
       });
     }
 
-    for (const host of ['127.evil.example', '0.0.0.0', '::', '10.0.0.1', '128.0.0.1', '127.1', '0x7f.0.0.1', '::ffff:10.0.0.1', '::1%lo', 'localhost.', 'localhost.evil.example', 'evil.example']) {
+    for (const host of [
+      '127.evil.example',
+      '0.0.0.0',
+      '::',
+      '10.0.0.1',
+      '128.0.0.1',
+      '127.1',
+      '0x7f.0.0.1',
+      '::ffff:10.0.0.1',
+      '::1%lo',
+      'localhost.',
+      'localhost.evil.example',
+      'evil.example',
+    ]) {
       it(`refuses ${host} at once, with one line naming HOST`, () => {
         assert.equal(isLoopbackHost(host), false);
         assert.throws(() => loadConfig({ HOST: host }), refusedWithOneLine);
@@ -65,7 +78,10 @@ describe('Loopback means loopback (HOST without an app id)', () => {
       ['to nothing at all', []],
     ] as const) {
       it(`refuses localhost that resolves ${what}, with one line`, async () => {
-        await assert.rejects(verifyLoopbackHost(loadConfig({ HOST: 'localhost' }), resolverOf({ localhost: [...addresses] })), refusedWithOneLine);
+        await assert.rejects(
+          verifyLoopbackHost(loadConfig({ HOST: 'localhost' }), resolverOf({ localhost: [...addresses] })),
+          refusedWithOneLine,
+        );
       });
     }
 

@@ -29,7 +29,11 @@ describe('Add to organization (step 3), end to end with Teams SSO', function () 
   before(async () => {
     bf = await FakeBotFramework.start({ appId: APP_ID, appPassword: APP_PASSWORD });
     entra = await FakeEntra.start();
-    graph = await FakeGraph.start({ appId: APP_ID, appPassword: APP_PASSWORD, organizations: { [CONTOSO]: 'Contoso Field Services', [FABRIKAM]: 'Fabrikam' } });
+    graph = await FakeGraph.start({
+      appId: APP_ID,
+      appPassword: APP_PASSWORD,
+      organizations: { [CONTOSO]: 'Contoso Field Services', [FABRIKAM]: 'Fabrikam' },
+    });
     t = await startTestApp({
       MicrosoftAppId: APP_ID,
       MicrosoftAppPassword: APP_PASSWORD,
@@ -40,7 +44,9 @@ describe('Add to organization (step 3), end to end with Teams SSO', function () 
       GRAPH_BASE_URL: graph.graphBaseUrl,
       ORG_ADMIN_OBJECT_IDS: '',
     });
-    chat = new Chat(t, async () => ({ authorization: `Bearer ${await bf.signChannelToken(bf.channelClaims({ aud: APP_ID, serviceUrl: t.channel.serviceUrl }))}` }));
+    chat = new Chat(t, async () => ({
+      authorization: `Bearer ${await bf.signChannelToken(bf.channelClaims({ aud: APP_ID, serviceUrl: t.channel.serviceUrl }))}`,
+    }));
   });
   after(async () => {
     await t.stop();
@@ -48,8 +54,16 @@ describe('Add to organization (step 3), end to end with Teams SSO', function () 
   });
 
   const ssoToken = (user: TestUser, tid: string, extra: Parameters<FakeEntra['ssoClaims']>[0] = {}) =>
-    entra.signToken(entra.ssoClaims({ aud: APP_ID, tid, oid: user.aadObjectId, name: user.name, preferredUsername: `${user.name.split(' ')[0]}@contoso.example`, ...extra }));
-
+    entra.signToken(
+      entra.ssoClaims({
+        aud: APP_ID,
+        tid,
+        oid: user.aadObjectId,
+        name: user.name,
+        preferredUsername: `${user.name.split(' ')[0]}@contoso.example`,
+        ...extra,
+      }),
+    );
 
   /** Taps Add to organization; returns the sign-in card the bot sent. */
   async function askToMap(owner: TestUser, groupId: string) {
@@ -100,7 +114,10 @@ describe('Add to organization (step 3), end to end with Teams SSO', function () 
     const token = await ssoToken(owner, CONTOSO);
     const id = randomUUID();
     const results = await Promise.all([1, 2, 3].map(() => exchangeInvoke(owner, token, id)));
-    assert.deepEqual(results.map((r) => r.status), [200, 200, 200]);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      [200, 200, 200],
+    );
     const audit = await t.app.groups.auditTrail(groupId);
     assert.equal(audit.items.filter((a) => a.action === 'mapped').length, 1);
     const confirmations = t.channel.to(`a:personal-${owner.id}`).filter((s) => textOf([s]).includes('Contoso Field Services'));
@@ -112,10 +129,24 @@ describe('Add to organization (step 3), end to end with Teams SSO', function () 
       ['alg: none', (o) => entra.signToken(entra.ssoClaims({ aud: APP_ID, tid: CONTOSO, oid: o.aadObjectId }), { alg: 'none' })],
       [
         'HS256 keyed with the public key',
-        async (o) => entra.signToken(entra.ssoClaims({ aud: APP_ID, tid: CONTOSO, oid: o.aadObjectId }), { alg: 'HS256', key: Buffer.from(await entra.publicKeyPem()) }),
+        async (o) =>
+          entra.signToken(entra.ssoClaims({ aud: APP_ID, tid: CONTOSO, oid: o.aadObjectId }), {
+            alg: 'HS256',
+            key: Buffer.from(await entra.publicKeyPem()),
+          }),
       ],
-      ['a key not in the set, with the published kid', async (o) => entra.signToken(entra.ssoClaims({ aud: APP_ID, tid: CONTOSO, oid: o.aadObjectId }), { key: (await newSigningKey()).privateKey })],
-      ['an unknown kid', async (o) => { const k = await newSigningKey(); return entra.signToken(entra.ssoClaims({ aud: APP_ID, tid: CONTOSO, oid: o.aadObjectId }), { key: k.privateKey, kid: k.kid }); }],
+      [
+        'a key not in the set, with the published kid',
+        async (o) =>
+          entra.signToken(entra.ssoClaims({ aud: APP_ID, tid: CONTOSO, oid: o.aadObjectId }), { key: (await newSigningKey()).privateKey }),
+      ],
+      [
+        'an unknown kid',
+        async (o) => {
+          const k = await newSigningKey();
+          return entra.signToken(entra.ssoClaims({ aud: APP_ID, tid: CONTOSO, oid: o.aadObjectId }), { key: k.privateKey, kid: k.kid });
+        },
+      ],
       ['the wrong audience', (o) => ssoToken(o, CONTOSO, { aud: 'api://someone-else' })],
       ['an issuer that does not match tid', (o) => ssoToken(o, CONTOSO, { iss: entra.issuerFor(FABRIKAM) })],
       ['an expiry past the 5-minute skew', (o) => ssoToken(o, CONTOSO, { expiresIn: -600 })],
@@ -156,14 +187,20 @@ describe('Add to organization (step 3), end to end with Teams SSO', function () 
     const groupId = await chat.createGroup(owner, 'Card Sign In');
     await askToMap(owner, groupId);
     bf.userTokens.set('code|123456', await ssoToken(owner, CONTOSO));
-    const res = await chat.post(invokeActivity(t.channel.serviceUrl, owner, 'signin/verifyState', { state: '123456' }), `a:personal-${owner.id}`);
+    const res = await chat.post(
+      invokeActivity(t.channel.serviceUrl, owner, 'signin/verifyState', { state: '123456' }),
+      `a:personal-${owner.id}`,
+    );
     assert.equal(res.status, 200);
     assert.equal((await t.app.groups.getGroup(groupId)).tenantId, CONTOSO);
   });
 
   it('explains a signin/failure from Teams', async () => {
     const owner = testUser();
-    const res = await chat.post(invokeActivity(t.channel.serviceUrl, owner, 'signin/failure', { code: 'resourcematchfailed', message: 'x' }), `a:personal-${owner.id}`);
+    const res = await chat.post(
+      invokeActivity(t.channel.serviceUrl, owner, 'signin/failure', { code: 'resourcematchfailed', message: 'x' }),
+      `a:personal-${owner.id}`,
+    );
     assert.equal(res.status, 200);
     assert.match(textOf(res.sent), /Application ID URI/);
   });
@@ -187,7 +224,12 @@ describe('Add to organization (step 3), end to end with Teams SSO', function () 
     assert.match(textOf((await askToMap(owner, groupId)).sent), /already owned by Contoso/);
     // Even a direct attempt with another tenant's verified identity is refused by the domain.
     await assert.rejects(
-      t.app.groups.mapToOrganization({ groupId, actor: { id: owner.aadObjectId, name: owner.name }, verified: { tenantId: FABRIKAM, objectId: owner.aadObjectId, organizationName: 'Fabrikam' }, idempotencyKey: 'x' }),
+      t.app.groups.mapToOrganization({
+        groupId,
+        actor: { id: owner.aadObjectId, name: owner.name },
+        verified: { tenantId: FABRIKAM, objectId: owner.aadObjectId, organizationName: 'Fabrikam' },
+        idempotencyKey: 'x',
+      }),
       /another organization/,
     );
     assert.equal((await t.app.groups.getGroup(groupId)).tenantId, CONTOSO);
@@ -225,14 +267,23 @@ describe('Add to organization (step 3), end to end with Teams SSO', function () 
       assert.match(csv, /"member",.*"Olga Owner","admin"/);
       assert.match(csv, /"audit",.*"mapped"/);
       assert.match(csv, /"post",.*"Olga Owner","","post",.*"Our first post","1"/);
-      const json = (await (await fetch(jsonUrl.replace(t.config.PUBLIC_URL, t.app.url))).json()) as { group: { tenantId: string }; members: unknown[] };
+      const json = (await (await fetch(jsonUrl.replace(t.config.PUBLIC_URL, t.app.url))).json()) as {
+        group: { tenantId: string };
+        members: unknown[];
+      };
       assert.equal(json.group.tenantId, CONTOSO);
       assert.equal(json.members.length, 1);
-      assert.deepEqual((json as unknown as { posts: Array<{ text: string }> }).posts.map((p) => p.text), ['Our first post']);
+      assert.deepEqual(
+        (json as unknown as { posts: Array<{ text: string }> }).posts.map((p) => p.text),
+        ['Our first post'],
+      );
       const tampered = await fetch(csvUrl.replace(t.config.PUBLIC_URL, t.app.url).replace(/group=[^&]+/, 'group=other'));
       assert.equal(tampered.status, 403);
       const exports = (await t.app.groups.auditTrail(groupId)).items.filter((a) => a.action === 'exported');
-      assert.deepEqual(exports.map((e) => [e.actor.name, e.detail]).sort(), [['Ida IT', 'csv'], ['Ida IT', 'json']]);
+      assert.deepEqual(exports.map((e) => [e.actor.name, e.detail]).sort(), [
+        ['Ida IT', 'csv'],
+        ['Ida IT', 'json'],
+      ]);
     });
 
     it('lets an organization admin remove a member from a group the organization owns', async () => {
@@ -249,13 +300,19 @@ describe('Add to organization (step 3), end to end with Teams SSO', function () 
       assert.match(textOf(await chat.say(admin, 'remove Mallory Member from Org Removal')), /was removed/);
       assert.equal((await t.app.groups.getGroup(groupId)).memberCount, 1);
       // Removed means removed: the old link no longer lets Mallory in, and the group's admin sees why.
-      assert.match(textOf(await chat.say(member, `join ${invite.url}`)), /An admin removed you from Org Removal\. Ask an admin to let you back in\./);
+      assert.match(
+        textOf(await chat.say(member, `join ${invite.url}`)),
+        /An admin removed you from Org Removal\. Ask an admin to let you back in\./,
+      );
       assert.equal((await t.app.groups.getGroup(groupId)).memberCount, 1);
       const members = cardsIn(await chat.submit(owner, 'showMembers', { groupId }))[0]!;
       assert.equal(buttonData(members, 'allowMember').userId, member.aadObjectId);
 
       const otherTenantAdmin = testUser('Fay Fabrikam');
-      bf.userTokens.set(`${otherTenantAdmin.id}|${CONNECTION}`, await ssoToken(otherTenantAdmin, FABRIKAM, { extra: { roles: ['OrgAdmin'] } }));
+      bf.userTokens.set(
+        `${otherTenantAdmin.id}|${CONNECTION}`,
+        await ssoToken(otherTenantAdmin, FABRIKAM, { extra: { roles: ['OrgAdmin'] } }),
+      );
       assert.match(textOf(await chat.say(otherTenantAdmin, 'remove Olga Owner from Org Removal')), /no group called/);
     });
 
@@ -273,7 +330,8 @@ describe('Add to organization (step 3), end to end with Teams SSO', function () 
       const headers: Record<string, string> = authorization ? { authorization } : {};
       return t.post(messageActivity(serviceUrl ?? t.channel.serviceUrl, user, { text: 'help' }), headers);
     };
-    const claims = (input: Parameters<FakeBotFramework['channelClaims']>[0] = {}) => bf.channelClaims({ aud: APP_ID, serviceUrl: t.channel.serviceUrl, ...input });
+    const claims = (input: Parameters<FakeBotFramework['channelClaims']>[0] = {}) =>
+      bf.channelClaims({ aud: APP_ID, serviceUrl: t.channel.serviceUrl, ...input });
 
     it('accepts a valid channel token', async () => {
       assert.equal((await post(`Bearer ${await bf.signChannelToken(claims())}`)).status, 200);
@@ -282,11 +340,23 @@ describe('Add to organization (step 3), end to end with Teams SSO', function () 
     const refusals: Array<[string, () => Promise<string | undefined>]> = [
       ['no token', async () => undefined],
       ['the wrong audience', async () => `Bearer ${await bf.signChannelToken(claims({ aud: randomUUID() }))}`],
-      ['a serviceUrl claim that differs from the activity', async () => `Bearer ${await bf.signChannelToken(claims({ serviceUrl: 'https://smba.trafficmanager.net/emea/' }))}`],
+      [
+        'a serviceUrl claim that differs from the activity',
+        async () => `Bearer ${await bf.signChannelToken(claims({ serviceUrl: 'https://smba.trafficmanager.net/emea/' }))}`,
+      ],
       ['an expired token', async () => `Bearer ${await bf.signChannelToken(claims({ expiresIn: -900 }))}`],
-      ['an unknown kid', async () => { const k = await newSigningKey(); return `Bearer ${await bf.signChannelToken(claims(), { key: k.privateKey, kid: k.kid })}`; }],
+      [
+        'an unknown kid',
+        async () => {
+          const k = await newSigningKey();
+          return `Bearer ${await bf.signChannelToken(claims(), { key: k.privateKey, kid: k.kid })}`;
+        },
+      ],
       ['a forged signature', async () => `Bearer ${await bf.signChannelToken(claims(), { key: (await newSigningKey()).privateKey })}`],
-      ['an emulator issuer with a random tenant', async () => `Bearer ${await bf.signChannelToken(claims({ iss: `https://sts.windows.net/${randomUUID()}/` }))}`],
+      [
+        'an emulator issuer with a random tenant',
+        async () => `Bearer ${await bf.signChannelToken(claims({ iss: `https://sts.windows.net/${randomUUID()}/` }))}`,
+      ],
     ];
     for (const [label, header] of refusals) {
       it(`answers 401 with no error text for ${label}`, async () => {

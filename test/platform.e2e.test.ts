@@ -53,7 +53,13 @@ describe('Platform, end to end through /api/messages', () => {
     const user = testUser();
     const conversation = { id: `19:chat-${user.id}`, conversationType: 'groupChat', tenantId: 't' };
     const install = { ...installActivity(t.channel.serviceUrl, user), conversation };
-    const added = { ...installActivity(t.channel.serviceUrl, user), type: 'conversationUpdate', action: undefined, conversation, membersAdded: [{ id: '28:kaizala-bot' }] };
+    const added = {
+      ...installActivity(t.channel.serviceUrl, user),
+      type: 'conversationUpdate',
+      action: undefined,
+      conversation,
+      membersAdded: [{ id: '28:kaizala-bot' }],
+    };
     await t.post(install);
     await t.post(added);
     await t.channel.waitFor((s) => s.length >= 1);
@@ -79,7 +85,11 @@ describe('Platform, end to end through /api/messages', () => {
   });
 
   it('refuses a body that is not JSON with 400 and a body past the size limit with 413', async () => {
-    const notJson = await fetch(`${t.app.url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{not json' });
+    const notJson = await fetch(`${t.app.url}/api/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{not json',
+    });
     assert.equal(notJson.status, 400);
     const huge = await fetch(`${t.app.url}/api/messages`, {
       method: 'POST',

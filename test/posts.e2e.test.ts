@@ -59,7 +59,14 @@ describe('Group conversation, end to end: posting, replies, settings, edits, his
       assert.deepEqual(await chat.say(ann, 'join us at 5'), []);
       assert.deepEqual(await chat.say(ann, 'new group is ready'), []);
       const stored = await posts(groupId);
-      assert.deepEqual(stored.map((p) => [p.seq, p.text]), [[1, 'help me with the order'], [2, 'join us at 5'], [3, 'new group is ready']]);
+      assert.deepEqual(
+        stored.map((p) => [p.seq, p.text]),
+        [
+          [1, 'help me with the order'],
+          [2, 'join us at 5'],
+          [3, 'new group is ready'],
+        ],
+      );
       assert.deepEqual(engine.seqs('postAccepted', groupId), [1, 2, 3]);
       const post = stored[0]!;
       assert.deepEqual(post.sender, { userId: uid(ann), name: ann.name, tenantId: TENANT_ID, objectId: uid(ann) });
@@ -71,7 +78,10 @@ describe('Group conversation, end to end: posting, replies, settings, edits, his
       assert.match(textOf(await chat.say(dee, 'join ABCDE-FGHJK')), /not valid|did not work|not work/i);
       assert.match(textOf(await chat.say(dee, 'join https://elsewhere.example/join/abc')), /not valid|does not look like|not work/i);
       await chat.say(dee, 'join the meeting');
-      assert.deepEqual((await posts(groupId)).map((p) => p.text), ['join the meeting']);
+      assert.deepEqual(
+        (await posts(groupId)).map((p) => p.text),
+        ['join the meeting'],
+      );
     });
 
     it('still runs commands: an argument-less command word, a command word with what resolves, and anything with /', async () => {
@@ -109,7 +119,10 @@ describe('Group conversation, end to end: posting, replies, settings, edits, his
       const [a, b] = await Promise.all([t.post(activity), t.post(activity)]);
       assert.deepEqual([a.status, b.status], [200, 200]);
       await t.post(activity);
-      assert.deepEqual((await posts(groupId)).map((p) => p.text), ['warm up', 'only once']);
+      assert.deepEqual(
+        (await posts(groupId)).map((p) => p.text),
+        ['warm up', 'only once'],
+      );
       assert.deepEqual(engine.seqs('postAccepted', groupId), [1, 2]);
       // The key a redelivery would find: the post made by that conversation's message.
       assert.deepEqual(await t.app.posts.findBySource(postSourceKey(`a:personal-${ann.id}`, String(activity['id']))), { groupId, seq: 2 });
@@ -119,9 +132,15 @@ describe('Group conversation, end to end: posting, replies, settings, edits, his
       const { groupId, members } = await groupWith('Burst', 20);
       await Promise.all(members.map((m, i) => chat.say(m, `burst ${i}`)));
       const stored = await posts(groupId);
-      assert.deepEqual(stored.map((p) => p.seq), Array.from({ length: 20 }, (_, i) => i + 1));
+      assert.deepEqual(
+        stored.map((p) => p.seq),
+        Array.from({ length: 20 }, (_, i) => i + 1),
+      );
       assert.deepEqual(new Set(stored.map((p) => p.text)).size, 20);
-      assert.deepEqual([...engine.seqs('postAccepted', groupId)].sort((x, y) => x - y), Array.from({ length: 20 }, (_, i) => i + 1));
+      assert.deepEqual(
+        [...engine.seqs('postAccepted', groupId)].sort((x, y) => x - y),
+        Array.from({ length: 20 }, (_, i) => i + 1),
+      );
     });
 
     it('refuses a post over 4,000 characters with a line, and takes one of exactly 4,000', async () => {
@@ -129,7 +148,10 @@ describe('Group conversation, end to end: posting, replies, settings, edits, his
       const refused = await chat.say(members[0]!, 'x'.repeat(4001));
       assert.match(textOf(refused), /at most 4,000 characters; yours has 4,001/);
       await chat.say(members[0]!, 'y'.repeat(4000));
-      assert.deepEqual((await posts(groupId)).map((p) => p.text.length), [4000]);
+      assert.deepEqual(
+        (await posts(groupId)).map((p) => p.text.length),
+        [4000],
+      );
     });
 
     it('refuses the 11th post within a minute with a line', async () => {
@@ -167,7 +189,7 @@ describe('Group conversation, end to end: posting, replies, settings, edits, his
   });
 
   describe('replies, open and switch', () => {
-    it('posts a reply to the card\'s group whatever the current group, says so in the sender\'s chat, and makes it current', async () => {
+    it("posts a reply to the card's group whatever the current group, says so in the sender's chat, and makes it current", async () => {
       const a = await groupWith('Alpha Team', 1);
       const bob = a.members[0]!;
       await chat.say(a.owner, 'Where is truck 4? It should have been here by now, everyone');
@@ -177,7 +199,11 @@ describe('Group conversation, end to end: posting, replies, settings, edits, his
       assert.equal(textOf(answer), 'You replied in Alpha Team to Owner of Alpha Team: On its way');
       const reply = (await posts(a.groupId))[1]!;
       assert.equal(reply.text, 'On its way');
-      assert.deepEqual(reply.replyTo, { seq: 1, senderName: 'Owner of Alpha Team', preview: 'Where is truck 4? It should have been here by now, everyone' });
+      assert.deepEqual(reply.replyTo, {
+        seq: 1,
+        senderName: 'Owner of Alpha Team',
+        preview: 'Where is truck 4? It should have been here by now, everyone',
+      });
       assert.deepEqual(await posts(b.groupId), []);
       await chat.say(bob, 'and now to Alpha');
       assert.equal((await posts(a.groupId)).length, 3, 'replying made Alpha current');
@@ -200,11 +226,17 @@ describe('Group conversation, end to end: posting, replies, settings, edits, his
       // With a current group, "switch <name>" is not in the issue's list of commands with a group: "/" makes it one.
       assert.match(textOf(await chat.say(carol, '/switch Delta')), /now goes to \*\*Delta\*\*/);
       assert.match(textOf(await chat.say(carol, 'to delta again')), /Sent to \*\*Delta\*\*/);
-      assert.deepEqual((await posts(a.groupId)).map((p) => p.text), ['to gamma', 'to gamma again']);
-      assert.deepEqual((await posts(b.groupId)).map((p) => p.text), ['to delta', 'to delta again']);
+      assert.deepEqual(
+        (await posts(a.groupId)).map((p) => p.text),
+        ['to gamma', 'to gamma again'],
+      );
+      assert.deepEqual(
+        (await posts(b.groupId)).map((p) => p.text),
+        ['to delta', 'to delta again'],
+      );
     });
 
-    it('opens a group with the card\'s Open group: Group Info, and it becomes current', async () => {
+    it("opens a group with the card's Open group: Group Info, and it becomes current", async () => {
       const a = await groupWith('Epsilon', 1);
       const dan = a.members[0]!;
       const b = await groupWith('Zeta', 0);
@@ -222,11 +254,18 @@ describe('Group conversation, end to end: posting, replies, settings, edits, his
       const card = cardsIn(await chat.say(owner, 'settings')).at(-1)!;
       assert.deepEqual(validateCard(card), []);
       assert.match(textOf(card), /Only admins can post/);
-      const saved = await chat.submit(owner, 'saveSettings', { ...buttonData(card, 'saveSettings'), onlyAdminsPost: 'true', historyForNewMembers: 'true' });
+      const saved = await chat.submit(owner, 'saveSettings', {
+        ...buttonData(card, 'saveSettings'),
+        onlyAdminsPost: 'true',
+        historyForNewMembers: 'true',
+      });
       assert.match(textOf(saved), /Settings saved/);
       assert.match(textOf(await chat.say(members[0]!, 'can I?')), /Only admins can post in Announcements/);
       await chat.say(owner, 'admins only news');
-      assert.deepEqual((await posts(groupId)).map((p) => p.text), ['admins only news']);
+      assert.deepEqual(
+        (await posts(groupId)).map((p) => p.text),
+        ['admins only news'],
+      );
       assert.match(textOf(await chat.submit(members[0]!, 'saveSettings', { groupId, onlyAdminsPost: 'false' })), /Only group admins/);
       assert.doesNotMatch(JSON.stringify(cardsIn(await chat.say(members[0]!, '/settings'))), /saveSettings/);
     });
@@ -241,11 +280,23 @@ describe('Group conversation, end to end: posting, replies, settings, edits, his
   });
 
   describe('edits and deletes', () => {
-    function changeActivity(user: TestUser, type: 'messageUpdate' | 'messageDelete', eventType: string, id: string, timestamp: string, text?: string) {
-      return { ...messageActivity(t.channel.serviceUrl, user, { id, text }), type, timestamp, channelData: { tenant: { id: TENANT_ID }, eventType } };
+    function changeActivity(
+      user: TestUser,
+      type: 'messageUpdate' | 'messageDelete',
+      eventType: string,
+      id: string,
+      timestamp: string,
+      text?: string,
+    ) {
+      return {
+        ...messageActivity(t.channel.serviceUrl, user, { id, text }),
+        type,
+        timestamp,
+        channelData: { tenant: { id: TENANT_ID }, eventType },
+      };
     }
 
-    it('follows the sender\'s edit, delete and undelete, once each, and tells the engine', async () => {
+    it("follows the sender's edit, delete and undelete, once each, and tells the engine", async () => {
       const { groupId, members } = await groupWith('Edits', 1);
       const ann = members[0]!;
       const id = `act-${randomUUID()}`;
@@ -265,7 +316,7 @@ describe('Group conversation, end to end: posting, replies, settings, edits, his
       assert.deepEqual(engine.seqs('postChanged', groupId), [1, 1, 1]);
     });
 
-    it('lets an admin delete a member\'s post with the card button; other members cannot', async () => {
+    it("lets an admin delete a member's post with the card button; other members cannot", async () => {
       const { groupId, owner, members } = await groupWith('Moderated', 2);
       await chat.say(members[0]!, 'spam spam');
       assert.match(textOf(await chat.submit(members[1]!, 'deletePost', { groupId, seq: 1 })), /Only group admins and the sender/);
@@ -300,7 +351,13 @@ describe('Group conversation, end to end: posting, replies, settings, edits, his
       const { groupId, owner } = await groupWith('Long Story', 0);
       const store = new TablePostStore(t.app.tables);
       for (let i = 1; i <= 25; i++) {
-        await store.accept({ groupId, sender: { userId: uid(owner), name: owner.name, tenantId: TENANT_ID }, text: `story ${i}`, createdAt: new Date().toISOString(), sourceKey: `story-${groupId}-${i}` });
+        await store.accept({
+          groupId,
+          sender: { userId: uid(owner), name: owner.name, tenantId: TENANT_ID },
+          text: `story ${i}`,
+          createdAt: new Date().toISOString(),
+          sourceKey: `story-${groupId}-${i}`,
+        });
       }
       const card = cardsIn(await chat.say(owner, 'history')).at(-1)!;
       assert.deepEqual(validateCard(card), []);
@@ -332,10 +389,19 @@ describe('Group conversation, end to end: posting, replies, settings, edits, his
       const { groupId, owner } = await groupWith('Retained', 0);
       const store = new TablePostStore(t.app.tables);
       const sender = { userId: uid(owner), name: owner.name, tenantId: TENANT_ID };
-      await store.accept({ groupId, sender, text: 'ancient', createdAt: new Date(Date.now() - 31 * 86_400_000).toISOString(), sourceKey: `old-${groupId}` });
+      await store.accept({
+        groupId,
+        sender,
+        text: 'ancient',
+        createdAt: new Date(Date.now() - 31 * 86_400_000).toISOString(),
+        sourceKey: `old-${groupId}`,
+      });
       await store.accept({ groupId, sender, text: 'recent', createdAt: new Date().toISOString(), sourceKey: `new-${groupId}` });
       assert.ok((await t.app.retention!.sweep()) >= 1);
-      assert.deepEqual((await posts(groupId)).map((p) => p.text), ['recent']);
+      assert.deepEqual(
+        (await posts(groupId)).map((p) => p.text),
+        ['recent'],
+      );
     });
   });
 });

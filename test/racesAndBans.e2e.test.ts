@@ -32,7 +32,11 @@ describe('Races and bans, end to end', () => {
   /** A message in its own tenant (and, if given, conversation): each test gets its own join-code budget. */
   async function sayIn(user: TestUser, text: string, where: { tenantId: string; conversationId?: string; conversationType?: string }) {
     const conversationId = where.conversationId ?? `a:personal-${user.id}`;
-    const activity = messageActivity(t.channel.serviceUrl, user, { text, conversationId, conversationType: where.conversationType ?? 'personal' });
+    const activity = messageActivity(t.channel.serviceUrl, user, {
+      text,
+      conversationId,
+      conversationType: where.conversationType ?? 'personal',
+    });
     (activity.conversation as Record<string, unknown>).tenantId = where.tenantId;
     activity.channelData = { tenant: { id: where.tenantId } };
     const res = await chat.post(activity, conversationId);
@@ -49,7 +53,11 @@ describe('Races and bans, end to end', () => {
   async function atOnce(conversationId: string, requests: Array<() => Promise<unknown>>): Promise<string[]> {
     const before = t.channel.to(conversationId).length;
     await Promise.all(requests.map((r) => r()));
-    return t.channel.to(conversationId).slice(before).filter((s) => s.method === 'POST').map((s) => textOf([s]));
+    return t.channel
+      .to(conversationId)
+      .slice(before)
+      .filter((s) => s.method === 'POST')
+      .map((s) => textOf([s]));
   }
 
   describe('two clicks on "Yes, reset" for the same link at the same moment', () => {
@@ -101,7 +109,10 @@ describe('Races and bans, end to end', () => {
       const tenantId = randomUUID();
       const replies = await atOnce(
         `a:personal-${guesser.id}`,
-        Array.from({ length: 100 }, (_, i) => () => sayIn(guesser, `join ${i === 24 ? code : `ZZZZZ-${String(10000 + i).slice(-5)}`}`, { tenantId })),
+        Array.from(
+          { length: 100 },
+          (_, i) => () => sayIn(guesser, `join ${i === 24 ? code : `ZZZZZ-${String(10000 + i).slice(-5)}`}`, { tenantId }),
+        ),
       );
       const checked = replies.filter((r) => /not valid|You joined/.test(r)).length;
       const refused = replies.filter((r) => /Too many invite links or codes/.test(r)).length;
@@ -115,13 +126,18 @@ describe('Races and bans, end to end', () => {
       const groupChat = `19:${randomUUID()}@thread.v2`;
       const inChat = await atOnce(
         groupChat,
-        Array.from({ length: 30 }, () => () => sayIn(testUser(), 'join ZZZZZ-ZZZZZ', { tenantId, conversationId: groupChat, conversationType: 'groupChat' })),
+        Array.from(
+          { length: 30 },
+          () => () => sayIn(testUser(), 'join ZZZZZ-ZZZZZ', { tenantId, conversationId: groupChat, conversationType: 'groupChat' }),
+        ),
       );
       assert.equal(inChat.length, 30);
       assert.ok(inChat.filter((r) => /not valid/.test(r)).length <= 10);
 
       const otherTenant = randomUUID();
-      const alone = await Promise.all(Array.from({ length: 30 }, () => sayIn(testUser(), 'join ZZZZZ-ZZZZZ', { tenantId: otherTenant }).then(textOf)));
+      const alone = await Promise.all(
+        Array.from({ length: 30 }, () => sayIn(testUser(), 'join ZZZZZ-ZZZZZ', { tenantId: otherTenant }).then(textOf)),
+      );
       assert.ok(alone.filter((r) => /not valid/.test(r)).length <= 10);
       assert.ok(alone.filter((r) => /Too many/.test(r)).length >= 20);
     });
@@ -147,7 +163,10 @@ describe('Races and bans, end to end', () => {
 
       const tenantId = randomUUID();
       for (const ref of [old.link, old.code]) {
-        assert.match(textOf(await sayIn(ann, `join ${ref}`, { tenantId })), /An admin removed you from Night Shift\. Ask an admin to let you back in\./);
+        assert.match(
+          textOf(await sayIn(ann, `join ${ref}`, { tenantId })),
+          /An admin removed you from Night Shift\. Ask an admin to let you back in\./,
+        );
       }
       await chat.submit(owner, 'confirmResetLink', { groupId });
       const fresh = await inviteOf(owner, groupId);

@@ -77,7 +77,9 @@ describe('A bot killed inside a turn, then the same activity redelivered', funct
   let png: Buffer;
 
   before(async () => {
-    png = await sharp({ create: { width: 300, height: 300, channels: 3, background: { r: 20, g: 140, b: 200 } } }).png().toBuffer();
+    png = await sharp({ create: { width: 300, height: 300, channels: 3, background: { r: 20, g: 140, b: 200 } } })
+      .png()
+      .toBuffer();
     azurite = await startEmbeddedAzurite({ queue: true });
     tables = createTableClients({ connectionString: azurite.connectionString });
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'kaizala-redelivery-'));
@@ -103,7 +105,12 @@ describe('A bot killed inside a turn, then the same activity redelivered', funct
 
   it('creates the group exactly once and replies, after a redelivery during the lease did nothing', async () => {
     const port = await freeLoopbackPort();
-    const env = { PORT: String(port), DATA_DIR: dataDir, STORAGE_CONNECTION_STRING: azurite.connectionString, REDELIVERY_LEASE_MS: String(LEASE_MS) };
+    const env = {
+      PORT: String(port),
+      DATA_DIR: dataDir,
+      STORAGE_CONNECTION_STRING: azurite.connectionString,
+      REDELIVERY_LEASE_MS: String(LEASE_MS),
+    };
     const user = testUser('Crash Carla');
     const conversationId = `a:personal-${user.id}`;
     const post = (url: string, activity: Record<string, unknown>) =>
@@ -123,17 +130,30 @@ describe('A bot killed inside a turn, then the same activity redelivered', funct
       // A Teams file card whose download is on the channel's origin (an image/* contentUrl would ask for the bot's
       // token, which a local bot without an app id does not have).
       attachments: [
-        { contentType: 'application/vnd.microsoft.teams.file.download.info', name: 'crew.png', content: { downloadUrl: `${channel.serviceUrl}attachments/crew.png`, fileType: 'png' } },
+        {
+          contentType: 'application/vnd.microsoft.teams.file.download.info',
+          name: 'crew.png',
+          content: { downloadUrl: `${channel.serviceUrl}attachments/crew.png`, fileType: 'png' },
+        },
       ],
     });
     const dying = post(first.url, photoActivity).catch(() => undefined);
-    await until(() => photoRequests.length > 0, 20_000, () => `the bot never asked for the picture: ${first.output()}`);
+    await until(
+      () => photoRequests.length > 0,
+      20_000,
+      () => `the bot never asked for the picture: ${first.output()}`,
+    );
     await sigkill(first.child);
     await dying;
     const sentBeforeCrash = channel.to(conversationId).length;
 
-    const groupService = new GroupService({ store: new TableGroupStore(tables), appSecret: await loadOrCreateAppSecret(tables.settings, undefined), publicUrl: 'http://127.0.0.1' });
-    const groupsOfUser = async () => (await groupService.listMyGroups(user.aadObjectId)).items.filter((g) => g.group.name === 'Crash Test Crew').length;
+    const groupService = new GroupService({
+      store: new TableGroupStore(tables),
+      appSecret: await loadOrCreateAppSecret(tables.settings, undefined),
+      publicUrl: 'http://127.0.0.1',
+    });
+    const groupsOfUser = async () =>
+      (await groupService.listMyGroups(user.aadObjectId)).items.filter((g) => g.group.name === 'Crash Test Crew').length;
     assert.equal(await groupsOfUser(), 0, 'the dead turn created nothing');
 
     // Restart on the same folder and storage; the dead turn's lease still lives: the redelivery does nothing.
@@ -141,7 +161,9 @@ describe('A bot killed inside a turn, then the same activity redelivered', funct
     bot = first.child;
     // The photo activity's own row (keys as DedupStore makes them).
     const leaseRow = () =>
-      tables.dedup.getEntity<{ state?: string; expiresAt?: string }>(sha256(`msteams|${conversationId}|message`), sha256(String(photoActivity.id))).catch(() => undefined);
+      tables.dedup
+        .getEntity<{ state?: string; expiresAt?: string }>(sha256(`msteams|${conversationId}|message`), sha256(String(photoActivity.id)))
+        .catch(() => undefined);
     const lease = await leaseRow();
     assert.ok(lease, 'the dead turn left its lease');
     assert.equal(lease.state, 'leased');

@@ -58,7 +58,11 @@ describe('npm start, stop and start again', function () {
     const port = await freeLoopbackPort();
     const user = testUser('Persistent Pat');
     const post = (url: string, text: string) =>
-      fetch(`${url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(messageActivity(channel.serviceUrl, user, { text })) });
+      fetch(`${url}/api/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(messageActivity(channel.serviceUrl, user, { text })),
+      });
 
     const first = await startBot(dataDir, port);
     assert.equal((await fetch(`${first.url}/healthz`)).status, 200);
@@ -105,7 +109,12 @@ describe('GET /healthz when storage stops answering', () => {
     const azurite = await startEmbeddedAzurite({ queue: true });
     const port = await freeLoopbackPort();
     // A short storage deadline: the app's stop, with its storage gone, waits out each storage call's deadline.
-    const config = loadConfig({ PORT: String(port), STORAGE_CONNECTION_STRING: azurite.connectionString, LOG_LEVEL: 'silent', STORAGE_TIMEOUT_MS: '1000' });
+    const config = loadConfig({
+      PORT: String(port),
+      STORAGE_CONNECTION_STRING: azurite.connectionString,
+      LOG_LEVEL: 'silent',
+      STORAGE_TIMEOUT_MS: '1000',
+    });
     const app = await startApp(config, { logger: memoryLogger().logger });
     try {
       assert.equal((await fetch(`${app.url}/healthz`)).status, 200);

@@ -16,7 +16,20 @@ const GROUP = '[Verify](https://evil.example/login) **URGENT** <at>Boss</at> <b>
 const ORG = '[Sign in](https://evil.example/sso) **IT Dept** <at>Admin</at> <b>y</b> https://evil.example';
 
 /** What would be live if it reached Teams as it was typed: user-made links, emphasis, mentions, tags, URLs. */
-const LIVE_FRAGMENTS = ['[Verify', '[Sign in', '](https', '**URGENT', '**IT', '**now', '<at', '</at', '<b>', '</b>', '://evil', 'evil.example'];
+const LIVE_FRAGMENTS = [
+  '[Verify',
+  '[Sign in',
+  '](https',
+  '**URGENT',
+  '**IT',
+  '**now',
+  '<at',
+  '</at',
+  '<b>',
+  '</b>',
+  '://evil',
+  'evil.example',
+];
 
 type Json = Record<string, unknown>;
 
@@ -24,7 +37,11 @@ type Json = Record<string, unknown>;
 function markdownStrings(node: unknown, key?: string, parentType?: string, out: string[] = []): string[] {
   if (typeof node === 'string') {
     const processed =
-      (key === 'text' && parentType !== 'TextRun' && parentType !== 'Input.Text') || key === 'fallbackText' || key === 'summary' || key === 'title' || key === 'value' && parentType === 'Fact';
+      (key === 'text' && parentType !== 'TextRun' && parentType !== 'Input.Text') ||
+      key === 'fallbackText' ||
+      key === 'summary' ||
+      key === 'title' ||
+      (key === 'value' && parentType === 'Fact');
     if (processed) out.push(node);
   } else if (Array.isArray(node)) node.forEach((n) => markdownStrings(n, key, parentType, out));
   else if (node && typeof node === 'object') {
@@ -46,7 +63,8 @@ function markdownStrings(node: unknown, key?: string, parentType?: string, out: 
  */
 function assertNothingLive(payload: unknown, where: string): void {
   for (const text of markdownStrings(payload)) {
-    for (const fragment of LIVE_FRAGMENTS) assert.ok(!text.includes(fragment), `${where}: "${fragment}" in Markdown-processed text: ${text}`);
+    for (const fragment of LIVE_FRAGMENTS)
+      assert.ok(!text.includes(fragment), `${where}: "${fragment}" in Markdown-processed text: ${text}`);
   }
   // The addressing (`recipient` is the user's own account as Teams sent it, copied back by the SDK) is not shown.
   const { recipient: _recipient, from: _from, conversation: _conversation, ...content } = payload as Json;
@@ -119,7 +137,10 @@ describe('User text never becomes formatting, in any reply that echoes it', func
     it("the admin's notice that someone joined", async () => {
       const adminChat = `a:personal-${owner.id}`;
       const sent = await t.channel.waitFor((all) => all.some((s) => s.conversationId === adminChat && textOf([s]).includes('joined')));
-      assertEchoedSafely(sent.filter((s) => s.conversationId === adminChat && textOf([s]).includes('joined')), 'joined notice');
+      assertEchoedSafely(
+        sent.filter((s) => s.conversationId === adminChat && textOf([s]).includes('joined')),
+        'joined notice',
+      );
     });
 
     it('group info, members and my groups', async () => {
@@ -149,7 +170,10 @@ describe('User text never becomes formatting, in any reply that echoes it', func
     });
 
     it('typed text echoed back: a group or member that is not there, and a button with a hostile verb', async () => {
-      assertEchoedSafely(await chat.say(owner, '/group [Verify](https://evil.example/login) **URGENT** https://evil.example'), 'no such group');
+      assertEchoedSafely(
+        await chat.say(owner, '/group [Verify](https://evil.example/login) **URGENT** https://evil.example'),
+        'no such group',
+      );
       assertEchoedSafely(await chat.say(owner, `members ${groupId}`), 'members by id');
       assertEchoedSafely(await chat.say(owner, '/make admin [Verify](https://evil.example) **URGENT**'), 'no such member');
       assertEchoedSafely(await chat.submit(owner, '[Verify](https://evil.example) **URGENT**'), 'hostile verb');
@@ -189,7 +213,9 @@ describe('User text never becomes formatting, in any reply that echoes it', func
         ENTRA_AUTHORITY_HOST: graph.authorityHost,
         GRAPH_BASE_URL: graph.graphBaseUrl,
       });
-      chat = new Chat(t, async () => ({ authorization: `Bearer ${await bf.signChannelToken(bf.channelClaims({ aud: APP_ID, serviceUrl: t.channel.serviceUrl }))}` }));
+      chat = new Chat(t, async () => ({
+        authorization: `Bearer ${await bf.signChannelToken(bf.channelClaims({ aud: APP_ID, serviceUrl: t.channel.serviceUrl }))}`,
+      }));
       owner = testUser(NAME);
     });
     after(async () => {
@@ -198,14 +224,27 @@ describe('User text never becomes formatting, in any reply that echoes it', func
     });
 
     const ssoToken = (user: TestUser, extra: Parameters<FakeEntra['ssoClaims']>[0] = {}) =>
-      entra.signToken(entra.ssoClaims({ aud: APP_ID, tid: TENANT, oid: user.aadObjectId, name: user.name, preferredUsername: 'olga@contoso.example', ...extra }));
+      entra.signToken(
+        entra.ssoClaims({
+          aud: APP_ID,
+          tid: TENANT,
+          oid: user.aadObjectId,
+          name: user.name,
+          preferredUsername: 'olga@contoso.example',
+          ...extra,
+        }),
+      );
 
     it('the "organization mapped" card, and "already owned by" when asked again', async () => {
       await chat.say(owner, 'new group');
       await chat.submit(owner, 'createGroup', { step: 'name', groupName: GROUP });
       groupId = String(buttonData(cardsIn(await chat.submit(owner, 'skipPhoto')).at(-1)!, 'showInvite').groupId);
       await chat.submit(owner, 'addToOrganization', { groupId });
-      const activity = invokeActivity(t.channel.serviceUrl, owner, 'signin/tokenExchange', { id: randomUUID(), connectionName: CONNECTION, token: await ssoToken(owner) });
+      const activity = invokeActivity(t.channel.serviceUrl, owner, 'signin/tokenExchange', {
+        id: randomUUID(),
+        connectionName: CONNECTION,
+        token: await ssoToken(owner),
+      });
       const res = await chat.post(activity, `a:personal-${owner.id}`);
       assert.equal(res.status, 200);
       assertEchoedSafely(res.sent, 'organization mapped', /Sign in/);
@@ -222,7 +261,7 @@ describe('User text never becomes formatting, in any reply that echoes it', func
       assertEchoedSafely(await chat.say(admin, 'org groups'), 'org groups', /Sign in/);
       const exported = await chat.say(admin, `export ${groupId}`);
       assertEchoedSafely(exported, 'export');
-      assert.match(String(exported[0]!.activity.text), /\]\(http/, 'the bot\'s own download links stay links');
+      assert.match(String(exported[0]!.activity.text), /\]\(http/, "the bot's own download links stay links");
       assertEchoedSafely(await chat.say(admin, 'export [Verify](https://evil.example) **URGENT**'), 'no org group called');
       assertEchoedSafely(await chat.say(admin, `remove [Verify](https://evil.example) **URGENT** from ${groupId}`), 'nobody called');
       const removed = await chat.say(admin, `remove ${member.name} from ${groupId}`);

@@ -5,17 +5,8 @@ import {
   StatusCodes,
 } from 'botbuilder';
 import type { Activity, CloudAdapter, Request as BotRequest, Response as BotResponse, TurnContext } from 'botbuilder';
-import {
-  AuthenticationConstants,
-  AuthenticationError,
-  ServiceClientCredentialsFactory,
-} from 'botframework-connector';
-import type {
-  AuthenticateRequestResult,
-  AuthenticationConfiguration,
-  Claim,
-  ClaimsIdentity,
-} from 'botframework-connector';
+import { AuthenticationConstants, AuthenticationError, ServiceClientCredentialsFactory } from 'botframework-connector';
+import type { AuthenticateRequestResult, AuthenticationConfiguration, Claim, ClaimsIdentity } from 'botframework-connector';
 import { ToBotFromBotOrEmulatorTokenValidationParameters } from 'botframework-connector/lib/auth/tokenValidationParameters';
 import type { AppConfig } from '../config';
 import type { Logger } from '../logger';
@@ -47,7 +38,6 @@ export { isAllowedServiceUrl, type ServiceUrlPolicy } from './serviceUrlPolicy';
  * 3. `processAuthenticated`: runs the adapter and sends a bare 401 (empty body) for any authentication failure, a
  *    bare 500 for anything else that escaped (the SDK echoes error messages), and trims the SDK's issuer list back.
  */
-
 
 /** The configuration keys this module reads (a subset of AppConfig, so that tests can pass a literal). */
 export type ChannelAuthConfig = Pick<
@@ -152,10 +142,19 @@ export function createBotFrameworkAuthentication(
   );
 }
 
-function channelCredentialsFactory(config: ChannelAuthConfig, endpoints: ChannelEndpoints | undefined, fetchImpl?: typeof fetch): ServiceClientCredentialsFactory {
+function channelCredentialsFactory(
+  config: ChannelAuthConfig,
+  endpoints: ChannelEndpoints | undefined,
+  fetchImpl?: typeof fetch,
+): ServiceClientCredentialsFactory {
   const loginUrl = endpoints?.ToChannelFromBotLoginUrl;
   return loginUrl !== undefined && isLoopbackUrl(loginUrl)
-    ? new LoopbackClientCredentialsFactory(config.MicrosoftAppId ?? '', config.MicrosoftAppPassword ?? '', loginUrl, fetchImpl ?? globalThis.fetch)
+    ? new LoopbackClientCredentialsFactory(
+        config.MicrosoftAppId ?? '',
+        config.MicrosoftAppPassword ?? '',
+        loginUrl,
+        fetchImpl ?? globalThis.fetch,
+      )
     : new ConfigurationServiceClientCredentialFactory({
         MicrosoftAppId: config.MicrosoftAppId,
         MicrosoftAppPassword: config.MicrosoftAppPassword,
@@ -169,7 +168,10 @@ function channelCredentialsFactory(config: ChannelAuthConfig, endpoints: Channel
  * credentials as the adapter's: password, managed identity, single or multi tenant, and the endpoint overrides.
  * Undefined without an app id (local runs talk to a loopback channel without a token).
  */
-export function channelTokenSource(config: ChannelAuthConfig, options: { fetch?: typeof fetch } = {}): (() => Promise<string | undefined>) | undefined {
+export function channelTokenSource(
+  config: ChannelAuthConfig,
+  options: { fetch?: typeof fetch } = {},
+): (() => Promise<string | undefined>) | undefined {
   if (!config.MicrosoftAppId) return undefined;
   const appId = config.MicrosoftAppId;
   const endpoints = resolveChannelEndpoints(config);

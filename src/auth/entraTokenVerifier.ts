@@ -178,9 +178,7 @@ export class EntraTokenVerifier {
     const roles = Array.isArray(payload['roles']) ? payload['roles'].filter((r): r is string => typeof r === 'string') : [];
     const name = stringClaim(payload, 'name');
     const preferredUsername =
-      ver === '2.0'
-        ? stringClaim(payload, 'preferred_username')
-        : (stringClaim(payload, 'upn') ?? stringClaim(payload, 'unique_name'));
+      ver === '2.0' ? stringClaim(payload, 'preferred_username') : (stringClaim(payload, 'upn') ?? stringClaim(payload, 'unique_name'));
     return {
       tenantId: tid.toLowerCase(),
       objectId: oid.toLowerCase(),
@@ -248,11 +246,7 @@ export class EntraTokenVerifier {
     }
     if (url.protocol === 'https:') return true;
     const metadataUrl = new URL(this.options.metadataUrl);
-    return (
-      url.protocol === 'http:' &&
-      isLoopbackHost(stripBrackets(url.hostname)) &&
-      isLoopbackHost(stripBrackets(metadataUrl.hostname))
-    );
+    return url.protocol === 'http:' && isLoopbackHost(stripBrackets(url.hostname)) && isLoopbackHost(stripBrackets(metadataUrl.hostname));
   }
 }
 

@@ -32,7 +32,10 @@ export interface GraphOrganizationDirectoryOptions {
 
 /** Thrown when Graph cannot give the name; carries the HTTP status or step, never a token or a response body. */
 export class OrganizationLookupError extends Error {
-  constructor(readonly step: 'obo' | 'graph', readonly status?: number) {
+  constructor(
+    readonly step: 'obo' | 'graph',
+    readonly status?: number,
+  ) {
     super(`organization lookup failed at ${step}${status !== undefined ? ` (HTTP ${status})` : ''}`);
     this.name = 'OrganizationLookupError';
   }
@@ -65,12 +68,10 @@ export class GraphOrganizationDirectory implements OrganizationDirectory {
     if (hit && hit.expiresAt > Date.now()) return hit.name;
     const pending = this.inFlight.get(tid);
     if (pending) return pending;
-    const lookup = this.lookup(tid, ssoToken).then(
-      (name) => {
-        this.remember(tid, name);
-        return name;
-      },
-    );
+    const lookup = this.lookup(tid, ssoToken).then((name) => {
+      this.remember(tid, name);
+      return name;
+    });
     this.inFlight.set(tid, lookup);
     try {
       return await lookup;
@@ -145,7 +146,13 @@ export class GraphOrganizationDirectory implements OrganizationDirectory {
 export class DomainOrganizationDirectory implements OrganizationDirectory {
   async organizationName(user: VerifiedUser): Promise<string> {
     const at = user.preferredUsername?.lastIndexOf('@') ?? -1;
-    const domain = at >= 0 ? user.preferredUsername!.slice(at + 1).trim().toLowerCase() : '';
+    const domain =
+      at >= 0
+        ? user
+            .preferredUsername!.slice(at + 1)
+            .trim()
+            .toLowerCase()
+        : '';
     return /^[a-z0-9.-]+\.[a-z]{2,}$/.test(domain) ? domain : user.tenantId;
   }
 }

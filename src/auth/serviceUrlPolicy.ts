@@ -13,11 +13,7 @@ export interface ServiceUrlPolicy {
  * the allowlist (`*.example.com` matches subdomains only), no credentials in the URL; or, when allowed, loopback.
  * The SDK trusts every serviceUrl (AppCredentials.isTrustedServiceUrl is always true).
  */
-export function isAllowedServiceUrl(
-  serviceUrl: string,
-  allowedHosts: readonly string[],
-  policy: ServiceUrlPolicy = {},
-): boolean {
+export function isAllowedServiceUrl(serviceUrl: string, allowedHosts: readonly string[], policy: ServiceUrlPolicy = {}): boolean {
   let url: URL;
   try {
     url = new URL(serviceUrl);

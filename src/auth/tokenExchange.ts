@@ -84,8 +84,7 @@ export class TeamsSsoExchange {
     const value = invoke.value ?? {};
     const id = typeof value.id === 'string' ? value.id : '';
     const token = typeof value.token === 'string' ? value.token : '';
-    const connectionName =
-      this.options.connectionName ?? (typeof value.connectionName === 'string' ? value.connectionName : '');
+    const connectionName = this.options.connectionName ?? (typeof value.connectionName === 'string' ? value.connectionName : '');
     if (!id || !invoke.channelId || !invoke.conversationId || !invoke.userId) {
       return { status: 400, reason: 'missing id, channel, conversation or user' };
     }
@@ -116,7 +115,10 @@ export class TeamsSsoExchange {
     const claimed = await this.options.dedup.tryClaim(tokenExchangeKey(invoke.channelId, invoke.conversationId, id));
     if (!claimed) return { status: 200, duplicate: true };
     if (invoke.activityTenantId && invoke.activityTenantId.toLowerCase() !== user.tenantId) {
-      this.options.logger?.info({ exchangeId: id, tokenTenantId: user.tenantId }, 'SSO token tenant differs from the activity tenant; using the token tenant');
+      this.options.logger?.info(
+        { exchangeId: id, tokenTenantId: user.tenantId },
+        'SSO token tenant differs from the activity tenant; using the token tenant',
+      );
     }
     return { status: 200, user };
   }

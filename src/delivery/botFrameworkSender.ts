@@ -31,7 +31,11 @@ export class BotFrameworkSender implements ChannelSender {
 
   async send(conversationRef: unknown, activity: Record<string, unknown>): Promise<{ id: string }> {
     const ref = this.checked(conversationRef);
-    const body = await this.call('POST', `${base(ref)}/v3/conversations/${encodeURIComponent(ref.conversation!.id!)}/activities`, this.envelope(ref, activity));
+    const body = await this.call(
+      'POST',
+      `${base(ref)}/v3/conversations/${encodeURIComponent(ref.conversation!.id!)}/activities`,
+      this.envelope(ref, activity),
+    );
     const id = (body as { id?: unknown } | undefined)?.id;
     return { id: typeof id === 'string' ? id : '' };
   }
@@ -44,7 +48,10 @@ export class BotFrameworkSender implements ChannelSender {
 
   async delete(conversationRef: unknown, activityId: string): Promise<void> {
     const ref = this.checked(conversationRef);
-    await this.call('DELETE', `${base(ref)}/v3/conversations/${encodeURIComponent(ref.conversation!.id!)}/activities/${encodeURIComponent(activityId)}`);
+    await this.call(
+      'DELETE',
+      `${base(ref)}/v3/conversations/${encodeURIComponent(ref.conversation!.id!)}/activities/${encodeURIComponent(activityId)}`,
+    );
   }
 
   /** A personal chat with a member who has none (Teams answers 403 where the bot is not installed for them). */
@@ -58,7 +65,12 @@ export class BotFrameworkSender implements ChannelSender {
       channelData: { tenant: { id: tenantId } },
     })) as { id?: string } | undefined;
     if (!body?.id) throw new ChannelError(502, undefined, 'NoConversationId');
-    return { serviceUrl, channelId: 'msteams', conversation: { id: body.id, tenantId, conversationType: 'personal' }, user: { id: userId } };
+    return {
+      serviceUrl,
+      channelId: 'msteams',
+      conversation: { id: body.id, tenantId, conversationType: 'personal' },
+      user: { id: userId },
+    };
   }
 
   private checked(conversationRef: unknown): Reference {

@@ -32,7 +32,8 @@ export function classify(err: unknown): FailureKind {
   if (!(err instanceof ChannelError)) return 'retry';
   if (err.status === 429) return 'throttled';
   if (err.status === 403 || err.status === 404) return 'unreachable';
-  if (err.status === 0 || err.status === 412 || err.status === 500 || err.status === 502 || err.status === 503 || err.status === 504) return 'retry';
+  if (err.status === 0 || err.status === 412 || err.status === 500 || err.status === 502 || err.status === 503 || err.status === 504)
+    return 'retry';
   return 'failed';
 }
 

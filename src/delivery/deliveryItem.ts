@@ -110,7 +110,12 @@ export abstract class BaseItem implements LaneItem {
    * waits; 412/5xx/network are retried with backoff up to maxAttempts; 403/404 and the rest are final.
    * Returns the final kind, or undefined when the call will be retried.
    */
-  protected onFailure(err: unknown, conversationId: string, attempt: number, run: (attempt: number) => Promise<void>): 'unreachable' | 'failed' | undefined {
+  protected onFailure(
+    err: unknown,
+    conversationId: string,
+    attempt: number,
+    run: (attempt: number) => Promise<void>,
+  ): 'unreachable' | 'failed' | undefined {
     const kind = classify(err);
     const status = (err as ChannelError).status;
     if (kind === 'throttled') {

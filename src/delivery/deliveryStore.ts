@@ -57,7 +57,13 @@ export class DeliveryStore {
   /** Records a post as unfinished; false when it was recorded already (postAccepted called twice). */
   async openPost(groupId: string, seq: number, now = Date.now()): Promise<boolean> {
     try {
-      await this.outbox.createEntity<OutboxRow>({ partitionKey: enc(groupId), rowKey: outboxRow(seq), expanded: false, tenants: '[]', hb: now });
+      await this.outbox.createEntity<OutboxRow>({
+        partitionKey: enc(groupId),
+        rowKey: outboxRow(seq),
+        expanded: false,
+        tenants: '[]',
+        hb: now,
+      });
       return true;
     } catch (err) {
       if (isAlreadyExists(err)) return false;
@@ -77,10 +83,14 @@ export class DeliveryStore {
   /** The group's lowest unfinished post (the one whose turn it is), or undefined. */
   async firstOpenPost(groupId: string, after?: number): Promise<number | undefined> {
     const from = after === undefined ? 'post|' : outboxRow(after);
-    const filter = after === undefined
-      ? odata`PartitionKey eq ${enc(groupId)} and RowKey ge ${from} and RowKey lt ${'post}'}`
-      : odata`PartitionKey eq ${enc(groupId)} and RowKey gt ${from} and RowKey lt ${'post}'}`;
-    const page = await this.outbox.listEntities<OutboxRow>({ queryOptions: { filter, select: ['RowKey'] } }).byPage({ maxPageSize: 1 }).next();
+    const filter =
+      after === undefined
+        ? odata`PartitionKey eq ${enc(groupId)} and RowKey ge ${from} and RowKey lt ${'post}'}`
+        : odata`PartitionKey eq ${enc(groupId)} and RowKey gt ${from} and RowKey lt ${'post}'}`;
+    const page = await this.outbox
+      .listEntities<OutboxRow>({ queryOptions: { filter, select: ['RowKey'] } })
+      .byPage({ maxPageSize: 1 })
+      .next();
     const row = page.done ? undefined : page.value[0];
     return row ? Number(row.rowKey!.slice(5)) : undefined;
   }
@@ -136,7 +146,10 @@ export class DeliveryStore {
   async insertQueued(groupId: string, seq: number, rows: Array<{ userId: string; tenant: string }>): Promise<void> {
     if (rows.length === 0) return;
     const partitionKey = postPartition(groupId, seq);
-    const actions: TransactionAction[] = rows.map((r) => ['create', { partitionKey, rowKey: enc(r.userId), st: 'queued', t: r.tenant } satisfies { partitionKey: string; rowKey: string } & DeliveryRow]);
+    const actions: TransactionAction[] = rows.map((r) => [
+      'create',
+      { partitionKey, rowKey: enc(r.userId), st: 'queued', t: r.tenant } satisfies { partitionKey: string; rowKey: string } & DeliveryRow,
+    ]);
     try {
       await this.deliveries.submitTransaction(actions);
       return;
@@ -173,7 +186,12 @@ export class DeliveryStore {
   async claim(groupId: string, seq: number, rows: StoredDelivery[]): Promise<boolean> {
     if (rows.length === 0) return true;
     const partitionKey = postPartition(groupId, seq);
-    const actions: TransactionAction[] = rows.map((r) => ['update', { partitionKey, rowKey: r.rowKey, st: 'sending' }, 'Merge', { etag: r.etag }]);
+    const actions: TransactionAction[] = rows.map((r) => [
+      'update',
+      { partitionKey, rowKey: r.rowKey, st: 'sending' },
+      'Merge',
+      { etag: r.etag },
+    ]);
     try {
       await this.deliveries.submitTransaction(actions);
       return true;
@@ -208,7 +226,8 @@ export class DeliveryStore {
     const from = `${enc(groupId)}|`;
     const filter = odata`PartitionKey eq ${'unreachable'} and RowKey gt ${from} and RowKey lt ${`${enc(groupId)}}`}`;
     const users = new Set<string>();
-    for await (const row of this.deliveries.listEntities({ queryOptions: { filter, select: ['RowKey'] } })) users.add(dec(row.rowKey!.slice(from.length)));
+    for await (const row of this.deliveries.listEntities({ queryOptions: { filter, select: ['RowKey'] } }))
+      users.add(dec(row.rowKey!.slice(from.length)));
     return users;
   }
 
@@ -217,7 +236,13 @@ export class DeliveryStore {
     const filter = odata`PartitionKey gt ${`${enc(groupId)}|`} and PartitionKey lt ${`${enc(groupId)}}`} and RowKey eq ${enc(userId)} and st eq ${'sent'}`;
     const out: Array<{ seq: number } & StoredDelivery> = [];
     for await (const row of this.deliveries.listEntities<DeliveryRow>({ queryOptions: { filter } })) {
-      out.push({ ...(row as unknown as DeliveryRow), seq: Number(row.partitionKey!.split('|')[1]), userId, rowKey: row.rowKey!, etag: row.etag });
+      out.push({
+        ...(row as unknown as DeliveryRow),
+        seq: Number(row.partitionKey!.split('|')[1]),
+        userId,
+        rowKey: row.rowKey!,
+        etag: row.etag,
+      });
     }
     return out;
   }

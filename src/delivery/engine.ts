@@ -148,7 +148,9 @@ export class QueueDeliveryEngine implements DeliveryEngine {
     this.running = true;
     await this.sweep(true);
     this.timers.push(setInterval(() => void this.sweep(false), this.o.sweepMs));
-    this.timers.push(setInterval(() => void this.keepAlive(), Math.max(250, Math.min(this.o.queue.visibilitySeconds * 500, this.o.staleMs / 3))));
+    this.timers.push(
+      setInterval(() => void this.keepAlive(), Math.max(250, Math.min(this.o.queue.visibilitySeconds * 500, this.o.staleMs / 3))),
+    );
     this.timers.push(setInterval(() => this.windows.prune(), 60_000));
     this.loop = this.receiveLoop();
   }
@@ -159,7 +161,8 @@ export class QueueDeliveryEngine implements DeliveryEngine {
    */
   dropCaches(): void {
     this.lanes.forgetQueues();
-    if (this.running) this.o.queue.ensure().catch((err: unknown) => this.o.logger.warn({ err: (err as Error).message }, 'work queue not re-created'));
+    if (this.running)
+      this.o.queue.ensure().catch((err: unknown) => this.o.logger.warn({ err: (err as Error).message }, 'work queue not re-created'));
   }
 
   /** Clean stop: in-flight calls finish and are recorded, held messages go back at once, leases are given up. */

@@ -9,7 +9,15 @@ import type { WorkBody } from './workBody';
 import { WorkQueue } from './workQueue';
 
 export interface DeliveryWiring {
-  config: Pick<AppConfig, 'TEAMS_TENANT_BUDGET_RPS' | 'ALLOWED_SERVICE_URL_HOSTS' | 'channelAuthEnabled' | 'MicrosoftAppId' | 'MicrosoftAppPassword' | 'MicrosoftAppTenantId'>;
+  config: Pick<
+    AppConfig,
+    | 'TEAMS_TENANT_BUDGET_RPS'
+    | 'ALLOWED_SERVICE_URL_HOSTS'
+    | 'channelAuthEnabled'
+    | 'MicrosoftAppId'
+    | 'MicrosoftAppPassword'
+    | 'MicrosoftAppTenantId'
+  >;
   /** The storage account's connection string with its queue endpoint (Azurite: `QueueEndpoint=...`). */
   connectionString: string;
   /** The table prefix; the queues are named `<prefix>-fanout` (lowercase) and `<prefix>-fanout-l<hash>` per lane. */
@@ -38,7 +46,11 @@ export function createDeliveryEngine(w: DeliveryWiring): QueueDeliveryEngine {
           ? appCredentialsToken(w.config.MicrosoftAppId, w.config.MicrosoftAppPassword, w.config.MicrosoftAppTenantId)
           : undefined),
     });
-  const queue = new WorkQueue<WorkBody>({ connectionString: w.connectionString, name: `${(w.prefix || 'app').toLowerCase()}-fanout`, logger: w.logger });
+  const queue = new WorkQueue<WorkBody>({
+    connectionString: w.connectionString,
+    name: `${(w.prefix || 'app').toLowerCase()}-fanout`,
+    logger: w.logger,
+  });
   return new QueueDeliveryEngine({
     source: w.source,
     render: w.render,

@@ -109,10 +109,13 @@ export class Lane {
 
   private sleep(ms: number): Promise<void> {
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.wakeUp = undefined;
-        resolve();
-      }, Math.max(1, ms));
+      const timer = setTimeout(
+        () => {
+          this.wakeUp = undefined;
+          resolve();
+        },
+        Math.max(1, ms),
+      );
       this.wakeUp = () => {
         clearTimeout(timer);
         resolve();

@@ -47,7 +47,9 @@ export class LaneLeases {
     }
     if (current.owner !== this.owner && current.expiresAt > now) return { heldUntil: current.expiresAt };
     try {
-      const result = await this.table.updateEntity<LeaseRow>({ partitionKey: 'lane', rowKey, owner: this.owner, expiresAt }, 'Replace', { etag: current.etag });
+      const result = await this.table.updateEntity<LeaseRow>({ partitionKey: 'lane', rowKey, owner: this.owner, expiresAt }, 'Replace', {
+        etag: current.etag,
+      });
       return { lane, expiresAt, etag: result.etag ?? '' };
     } catch (err) {
       if (isPreconditionFailed(err) || isNotFound(err)) return { heldUntil: now + 1_000 };

@@ -1,18 +1,18 @@
 // src/delivery/ports.ts  (no botbuilder import; conversation references are opaque JSON here)
 export interface Recipient {
-  userId: string;            // the member's user id as stored on the member row
-  tenantId: string;          // tenant of the recipient's conversation ('' when unknown) -> rate lane key
-  conversationRef: unknown;  // botbuilder ConversationReference of the member's personal chat, or undefined
+  userId: string; // the member's user id as stored on the member row
+  tenantId: string; // tenant of the recipient's conversation ('' when unknown) -> rate lane key
+  conversationRef: unknown; // botbuilder ConversationReference of the member's personal chat, or undefined
   muted: boolean;
-  joinedAt: string;          // ISO time; a post is delivered only to members who joined at or before post.createdAt
+  joinedAt: string; // ISO time; a post is delivered only to members who joined at or before post.createdAt
 }
 export interface PostForDelivery {
   groupId: string;
-  seq: number;               // per-group sequence number, assigned in storage at acceptance
-  senderUserId: string;      // the sender gets no copy
+  seq: number; // per-group sequence number, assigned in storage at acceptance
+  senderUserId: string; // the sender gets no copy
   createdAt: string;
   deleted: boolean;
-  version: number;           // bumps on every edit/delete/undelete (engine re-renders copies whose version is older)
+  version: number; // bumps on every edit/delete/undelete (engine re-renders copies whose version is older)
 }
 export interface FanoutSource {
   getPost(groupId: string, seq: number): Promise<PostForDelivery | undefined>;

@@ -60,9 +60,9 @@ export class SendItem extends BaseItem {
   private fill(): Promise<void> {
     return this.fetchPage('delivery', async () => {
       this.post = await this.ctx.source.getPost(this.groupId, this.seq);
-      const rows = (await this.ctx.store.page(this.groupId, this.seq, this.lane.tenant, ['queued', 'sending'], this.cursor, this.ctx.chunkSize)).filter(
-        (r) => !this.inProgress.has(r.rowKey),
-      );
+      const rows = (
+        await this.ctx.store.page(this.groupId, this.seq, this.lane.tenant, ['queued', 'sending'], this.cursor, this.ctx.chunkSize)
+      ).filter((r) => !this.inProgress.has(r.rowKey));
       if (rows.length === 0) {
         await this.endOfPass();
         return;
@@ -105,7 +105,14 @@ export class SendItem extends BaseItem {
       await Promise.all(
         at(i).map(async (row) => {
           const recipient = post && !post.deleted ? await this.ctx.source.getRecipient(this.groupId, row.userId) : undefined;
-          if (!post || post.deleted || !recipient || recipient.muted || recipient.userId === post.senderUserId || recipient.joinedAt > post.createdAt) {
+          if (
+            !post ||
+            post.deleted ||
+            !recipient ||
+            recipient.muted ||
+            recipient.userId === post.senderUserId ||
+            recipient.joinedAt > post.createdAt
+          ) {
             this.done(row, { st: 'skipped' });
             return;
           }

@@ -35,7 +35,15 @@ export class UpdateItem extends BaseItem {
         this.exhausted = true;
         return;
       }
-      const rows = await this.ctx.store.page(this.groupId, this.seq, this.lane.tenant, ['sent'], '', this.ctx.chunkSize, `v lt ${this.post.version}`);
+      const rows = await this.ctx.store.page(
+        this.groupId,
+        this.seq,
+        this.lane.tenant,
+        ['sent'],
+        '',
+        this.ctx.chunkSize,
+        `v lt ${this.post.version}`,
+      );
       this.rows = rows;
       this.exhausted = rows.length === 0;
     });

@@ -21,7 +21,8 @@ export interface MoveStep {
  * Characters that XML 1.0 forbids (C0 controls but tab/LF/CR, U+FFFE/U+FFFF, lone surrogates) and the other
  * C0/C1 controls and bidi overrides that could hide or reorder text. Removed, never escaped.
  */
-const UNWANTED = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const UNWANTED =
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /**
  * Makes user text safe to print on one line: drops forbidden characters, turns every run of white space
@@ -32,7 +33,10 @@ export function cleanText(value: string, maxLength: number = MAX_NAME_LENGTH): s
   const oneLine = value.replace(UNWANTED, '').replace(/\s+/gu, ' ').trim();
   const codePoints = Array.from(oneLine);
   if (codePoints.length <= maxLength) return oneLine;
-  return `${codePoints.slice(0, Math.max(1, maxLength - 1)).join('').trimEnd()}…`;
+  return `${codePoints
+    .slice(0, Math.max(1, maxLength - 1))
+    .join('')
+    .trimEnd()}…`;
 }
 
 /** Accepts only absolute http(s) links without credentials; returns the normalized href. */

@@ -90,10 +90,22 @@ function plainText(c: Content): string {
   if (c.line) lines.push(c.line, '');
   lines.push(movingSentence(c), '');
   joinSteps(c.botName).forEach((step, i) => {
-    lines.push(i === 0 ? `1. Open this link on your phone or computer${c.hasQr ? ' (or scan the QR code)' : ''}:` : `${i + 1}. ${step.title}: ${step.detail}`);
+    lines.push(
+      i === 0
+        ? `1. Open this link on your phone or computer${c.hasQr ? ' (or scan the QR code)' : ''}:`
+        : `${i + 1}. ${step.title}: ${step.detail}`,
+    );
     if (i === 0) lines.push(`   ${c.inviteUrl}`);
   });
-  lines.push('', `Join code, if you would rather type it: ${c.joinCode}`, '', 'Anyone with the link can join, so please keep it within the group.', '', 'Thanks,', c.sender ?? 'See you there');
+  lines.push(
+    '',
+    `Join code, if you would rather type it: ${c.joinCode}`,
+    '',
+    'Anyone with the link can join, so please keep it within the group.',
+    '',
+    'Thanks,',
+    c.sender ?? 'See you there',
+  );
   return lines.join('\n') + '\n';
 }
 
@@ -143,7 +155,13 @@ function buildEml(m: { subject: string; text: string; html: string; date: Date; 
     `Content-Type: multipart/alternative;${CRLF} boundary="${outer}"`,
   ];
   const textPart = (boundary: string, contentType: string, body: string): string =>
-    [`--${boundary}`, `Content-Type: ${contentType}; charset=utf-8`, 'Content-Transfer-Encoding: quoted-printable', '', qpWrap(qpEncode(toCrlf(body)), 76)].join(CRLF);
+    [
+      `--${boundary}`,
+      `Content-Type: ${contentType}; charset=utf-8`,
+      'Content-Transfer-Encoding: quoted-printable',
+      '',
+      qpWrap(qpEncode(toCrlf(body)), 76),
+    ].join(CRLF);
   const htmlPart = m.qrPng
     ? [
         `--${outer}`,
@@ -162,7 +180,15 @@ function buildEml(m: { subject: string; text: string; html: string; date: Date; 
         `--${inner}--`,
       ].join(CRLF)
     : textPart(outer, 'text/html', m.html);
-  const message = [...headers, '', 'This is a multi-part message in MIME format.', textPart(outer, 'text/plain', m.text), htmlPart, `--${outer}--`, ''].join(CRLF);
+  const message = [
+    ...headers,
+    '',
+    'This is a multi-part message in MIME format.',
+    textPart(outer, 'text/plain', m.text),
+    htmlPart,
+    `--${outer}--`,
+    '',
+  ].join(CRLF);
   return Buffer.from(message, 'ascii');
 }
 
@@ -185,7 +211,15 @@ function buildMailto(c: Content): string {
     const join = ['Open this link to join:', c.inviteUrl, `Join code: ${c.joinCode}`];
     const signOff = ['', 'Thanks,', c.sender ?? 'See you there'];
     const bodies = [
-      ['Hello,', '', ...(c.line ? [c.line, ''] : []), movingSentence({ groupName, ...(c.organization ? { organization: c.organization } : {}) }), '', ...join, ...signOff],
+      [
+        'Hello,',
+        '',
+        ...(c.line ? [c.line, ''] : []),
+        movingSentence({ groupName, ...(c.organization ? { organization: c.organization } : {}) }),
+        '',
+        ...join,
+        ...signOff,
+      ],
       ['Hello,', '', movingSentence({ groupName }), '', ...join, ...signOff],
       join,
       [c.inviteUrl],

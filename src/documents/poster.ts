@@ -112,7 +112,17 @@ export async function buildJoinPoster(data: PosterData): Promise<Buffer> {
   }
   const headerTextW = SLIDE_W - MARGIN - textX;
   if (voice.organization !== undefined) {
-    slide.addText(voice.organization, { x: textX, y: 0.3, w: headerTextW, h: 0.4, fontFace: FONT, fontSize: 14, color: BRAND_LIGHT, bold: true, margin: 0 });
+    slide.addText(voice.organization, {
+      x: textX,
+      y: 0.3,
+      w: headerTextW,
+      h: 0.4,
+      fontFace: FONT,
+      fontSize: 14,
+      color: BRAND_LIGHT,
+      bold: true,
+      margin: 0,
+    });
   }
   slide.addText([{ text: 'Join ' }, { text: groupName, options: { bold: true } }], {
     x: textX,
@@ -126,7 +136,16 @@ export async function buildJoinPoster(data: PosterData): Promise<Buffer> {
     fit: 'shrink',
     margin: 0,
   });
-  slide.addText('Our group is moving to Microsoft Teams.', { x: textX, y: 1.8, w: headerTextW, h: 0.4, fontFace: FONT, fontSize: 14, color: BRAND_LIGHT, margin: 0 });
+  slide.addText('Our group is moving to Microsoft Teams.', {
+    x: textX,
+    y: 1.8,
+    w: headerTextW,
+    h: 0.4,
+    fontFace: FONT,
+    fontSize: 14,
+    color: BRAND_LIGHT,
+    margin: 0,
+  });
 
   let y = HEADER_H + 0.3;
   if (voice.line !== undefined) {
@@ -142,7 +161,14 @@ export async function buildJoinPoster(data: PosterData): Promise<Buffer> {
 
   // The QR code and the three steps.
   const qrSize = 3.1;
-  slide.addImage({ data: `image/png;base64,${qr.toString('base64')}`, x: MARGIN, y, w: qrSize, h: qrSize, altText: `QR code of the invite link ${inviteUrl}` });
+  slide.addImage({
+    data: `image/png;base64,${qr.toString('base64')}`,
+    x: MARGIN,
+    y,
+    w: qrSize,
+    h: qrSize,
+    altText: `QR code of the invite link ${inviteUrl}`,
+  });
   const rightX = MARGIN + qrSize + 0.35;
   const rightW = SLIDE_W - MARGIN - rightX;
   const stepRuns: PptxGenJS.TextProps[] = [{ text: 'Scan to join', options: { fontSize: 22, bold: true, color: INK, breakLine: true } }];
@@ -150,7 +176,17 @@ export async function buildJoinPoster(data: PosterData): Promise<Buffer> {
     stepRuns.push({ text: `${i + 1}. ${step.title}`, options: { fontSize: 14, bold: true, color: INK, breakLine: true } });
     stepRuns.push({ text: step.detail, options: { fontSize: 11, color: MUTED, breakLine: true } });
   });
-  slide.addText(stepRuns, { x: rightX, y, w: rightW, h: qrSize, fontFace: FONT, valign: 'middle', paraSpaceAfter: 4, fit: 'shrink', margin: 0 });
+  slide.addText(stepRuns, {
+    x: rightX,
+    y,
+    w: rightW,
+    h: qrSize,
+    fontFace: FONT,
+    valign: 'middle',
+    paraSpaceAfter: 4,
+    fit: 'shrink',
+    margin: 0,
+  });
   y += qrSize + 0.25;
 
   // The link on one line, in the largest size that fits the box (every link of a deployment is this long).
@@ -170,15 +206,21 @@ export async function buildJoinPoster(data: PosterData): Promise<Buffer> {
     wrap: false,
   });
   y += 0.55;
-  slide.addText([{ text: 'Join code: ', options: { color: INK } }, { text: joinCode, options: { bold: true, color: INK } }], {
-    x: MARGIN,
-    y,
-    w: CONTENT_W,
-    h: 0.4,
-    fontFace: FONT,
-    fontSize: 14,
-    margin: 0,
-  });
+  slide.addText(
+    [
+      { text: 'Join code: ', options: { color: INK } },
+      { text: joinCode, options: { bold: true, color: INK } },
+    ],
+    {
+      x: MARGIN,
+      y,
+      w: CONTENT_W,
+      h: 0.4,
+      fontFace: FONT,
+      fontSize: 14,
+      margin: 0,
+    },
+  );
 
   const questions = voice.sender !== undefined ? ` Questions? Ask ${voice.sender}.` : '';
   addFooter(slide, `Anyone with this link can join ${groupName}: keep this poster where the group's members work.${questions}`);
@@ -191,7 +233,8 @@ export async function buildJoinPoster(data: PosterData): Promise<Buffer> {
  */
 export async function buildMoveGroupsPoster(data: IntroPosterData): Promise<Buffer> {
   const botName = requireName(data.botName, 'bot name', 60);
-  const installUrl = data.installUrl === undefined || data.installUrl.trim() === '' ? undefined : checkLink(data.installUrl, 'install link');
+  const installUrl =
+    data.installUrl === undefined || data.installUrl.trim() === '' ? undefined : checkLink(data.installUrl, 'install link');
   const voice = cleanVoice(data);
   const orgSentence = organizationInSentence(voice.organization);
   const qr = installUrl === undefined ? undefined : await qrCodePng(installUrl);
@@ -207,7 +250,17 @@ export async function buildMoveGroupsPoster(data: IntroPosterData): Promise<Buff
 
   slide.addShape(pptx.ShapeType.rect, { x: 0, y: 0, w: SLIDE_W, h: HEADER_H, fill: { color: BRAND }, line: { color: BRAND } });
   if (voice.organization !== undefined) {
-    slide.addText(voice.organization, { x: MARGIN, y: 0.3, w: CONTENT_W, h: 0.4, fontFace: FONT, fontSize: 14, color: BRAND_LIGHT, bold: true, margin: 0 });
+    slide.addText(voice.organization, {
+      x: MARGIN,
+      y: 0.3,
+      w: CONTENT_W,
+      h: 0.4,
+      fontFace: FONT,
+      fontSize: 14,
+      color: BRAND_LIGHT,
+      bold: true,
+      margin: 0,
+    });
   }
   slide.addText('Bring your work groups to Teams', {
     x: MARGIN,
@@ -222,7 +275,17 @@ export async function buildMoveGroupsPoster(data: IntroPosterData): Promise<Buff
     fit: 'shrink',
     margin: 0,
   });
-  slide.addText(whyLineFor(voice.organization), { x: MARGIN, y: 1.8, w: CONTENT_W, h: 0.45, fontFace: FONT, fontSize: 12, color: BRAND_LIGHT, fit: 'shrink', margin: 0 });
+  slide.addText(whyLineFor(voice.organization), {
+    x: MARGIN,
+    y: 1.8,
+    w: CONTENT_W,
+    h: 0.45,
+    fontFace: FONT,
+    fontSize: 12,
+    color: BRAND_LIGHT,
+    fit: 'shrink',
+    margin: 0,
+  });
 
   let findY = HEADER_H + 0.3;
   if (voice.line !== undefined) {
@@ -240,18 +303,34 @@ export async function buildMoveGroupsPoster(data: IntroPosterData): Promise<Buff
   const findW = qr === undefined ? CONTENT_W : CONTENT_W - qrSize - 0.35;
   const findRuns: PptxGenJS.TextProps[] = [
     { text: 'Run a work group on WhatsApp or another personal app?', options: { fontSize: 18, bold: true, color: INK, breakLine: true } },
-    { text: `${botName} moves it into a Teams chat that ${orgSentence} owns, with the same people.`, options: { fontSize: 13, color: INK, breakLine: true } },
+    {
+      text: `${botName} moves it into a Teams chat that ${orgSentence} owns, with the same people.`,
+      options: { fontSize: 13, color: INK, breakLine: true },
+    },
     { text: findBotLine(botName), options: { fontSize: 13, color: INK, breakLine: installUrl !== undefined } },
   ];
   if (installUrl !== undefined) {
     // A text link, not a linked image: pptxgenjs does not escape an image hyperlink's "&" in the .rels part.
     findRuns.push(
       { text: 'Or scan the code, or ', options: { fontSize: 12, color: MUTED } },
-      { text: `open ${botName} in Teams`, options: { fontSize: 12, color: LINK, hyperlink: { url: installUrl, tooltip: `Open ${botName} in Teams` } } },
+      {
+        text: `open ${botName} in Teams`,
+        options: { fontSize: 12, color: LINK, hyperlink: { url: installUrl, tooltip: `Open ${botName} in Teams` } },
+      },
       { text: '.', options: { fontSize: 12, color: MUTED } },
     );
   }
-  slide.addText(findRuns, { x: MARGIN, y: findY, w: findW, h: findH, fontFace: FONT, valign: 'middle', paraSpaceAfter: 8, fit: 'shrink', margin: 0 });
+  slide.addText(findRuns, {
+    x: MARGIN,
+    y: findY,
+    w: findW,
+    h: findH,
+    fontFace: FONT,
+    valign: 'middle',
+    paraSpaceAfter: 8,
+    fit: 'shrink',
+    margin: 0,
+  });
   if (qr !== undefined && installUrl !== undefined) {
     slide.addImage({
       data: `image/png;base64,${qr.toString('base64')}`,
@@ -264,7 +343,10 @@ export async function buildMoveGroupsPoster(data: IntroPosterData): Promise<Buff
   }
 
   addSteps(pptx, slide, findY + findH + 0.3, 'Move a group in four steps:', moveSteps(botName, orgSentence));
-  addFooter(slide, voice.sender !== undefined ? `Questions? Ask ${voice.sender}.` : `Questions? Ask the person who looks after Teams at ${orgSentence}.`);
+  addFooter(
+    slide,
+    voice.sender !== undefined ? `Questions? Ask ${voice.sender}.` : `Questions? Ask the person who looks after Teams at ${orgSentence}.`,
+  );
   return write(pptx);
 }
 
@@ -293,20 +375,52 @@ function addSteps(pptx: PptxGenJS, slide: PptxGenJS.Slide, top: number, heading:
   steps.forEach((step, index) => {
     const y = top + 0.6 + index * rowH;
     slide.addShape(pptx.ShapeType.ellipse, { x: MARGIN, y, w: circle, h: circle, fill: { color: BRAND }, line: { color: BRAND } });
-    slide.addText(String(index + 1), { x: MARGIN, y, w: circle, h: circle, fontFace: FONT, fontSize: 16, bold: true, color: 'FFFFFF', align: 'center', valign: 'middle', margin: 0 });
+    slide.addText(String(index + 1), {
+      x: MARGIN,
+      y,
+      w: circle,
+      h: circle,
+      fontFace: FONT,
+      fontSize: 16,
+      bold: true,
+      color: 'FFFFFF',
+      align: 'center',
+      valign: 'middle',
+      margin: 0,
+    });
     slide.addText(
       [
         { text: step.title, options: { bold: true, fontSize: 13, color: INK, breakLine: true } },
         { text: step.detail, options: { fontSize: 11, color: MUTED } },
       ],
-      { x: MARGIN + circle + 0.2, y: y - 0.05, w: CONTENT_W - circle - 0.2, h: rowH - 0.08, fontFace: FONT, valign: 'top', fit: 'shrink', margin: 0 },
+      {
+        x: MARGIN + circle + 0.2,
+        y: y - 0.05,
+        w: CONTENT_W - circle - 0.2,
+        h: rowH - 0.08,
+        fontFace: FONT,
+        valign: 'top',
+        fit: 'shrink',
+        margin: 0,
+      },
     );
   });
 }
 
 function addFooter(slide: PptxGenJS.Slide, text: string): void {
   slide.addShape('line', { x: MARGIN, y: SLIDE_H - 0.95, w: CONTENT_W, h: 0, line: { color: 'D1D1D1', width: 1 } });
-  slide.addText(text, { x: MARGIN, y: SLIDE_H - 0.85, w: CONTENT_W, h: 0.55, fontFace: FONT, fontSize: 10, color: MUTED, valign: 'top', fit: 'shrink', margin: 0 });
+  slide.addText(text, {
+    x: MARGIN,
+    y: SLIDE_H - 0.85,
+    w: CONTENT_W,
+    h: 0.55,
+    fontFace: FONT,
+    fontSize: 10,
+    color: MUTED,
+    valign: 'top',
+    fit: 'shrink',
+    margin: 0,
+  });
 }
 
 async function write(pptx: PptxGenJS): Promise<Buffer> {
@@ -317,7 +431,12 @@ async function write(pptx: PptxGenJS): Promise<Buffer> {
   throw new Error('pptxgenjs did not return a buffer');
 }
 
-function checkPhoto(photo: { bytes: Buffer; contentType: string }): { bytes: Buffer; format: 'png' | 'jpeg'; width: number; height: number } {
+function checkPhoto(photo: { bytes: Buffer; contentType: string }): {
+  bytes: Buffer;
+  format: 'png' | 'jpeg';
+  width: number;
+  height: number;
+} {
   if (photo.bytes.length > MAX_PHOTO_BYTES) throw new TooLargeError('The group photo is too large for the poster (5 MB at most).');
   return { bytes: photo.bytes, ...readImageInfo(photo.bytes, photo.contentType) };
 }

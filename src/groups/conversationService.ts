@@ -70,7 +70,9 @@ export class ConversationService {
     if (text === '') throw new InvalidInputError('There is nothing to post. Type some text.');
     const length = postLength(text);
     if (length > MAX_POST_CHARS) {
-      throw new TooLargeError(`Posts can be at most ${MAX_POST_CHARS.toLocaleString('en-US')} characters; yours has ${length.toLocaleString('en-US')}. Please shorten it.`);
+      throw new TooLargeError(
+        `Posts can be at most ${MAX_POST_CHARS.toLocaleString('en-US')} characters; yours has ${length.toLocaleString('en-US')}. Please shorten it.`,
+      );
     }
     const context = await this.requirePoster(input.groupId, input.sender.userId, known);
     try {
@@ -88,19 +90,26 @@ export class ConversationService {
       if (!answered || answered.deletedAt) throw new NotFoundError('The post you are replying to was deleted.');
       replyTo = { seq: answered.seq, senderName: answered.sender.name, preview: previewOf(answered.text) };
     }
-    const sender: PostSender = { ...input.sender, name: input.sender.name.trim() || 'Someone', tenantId: input.sender.tenantId.trim().toLowerCase() };
+    const sender: PostSender = {
+      ...input.sender,
+      name: input.sender.name.trim() || 'Someone',
+      tenantId: input.sender.tenantId.trim().toLowerCase(),
+    };
     const createdAt = this.now().toISOString();
     const { seq, created } = await posts.accept({ groupId: input.groupId, sender, text, createdAt, replyTo, sourceKey: input.sourceKey });
     // Also for a redelivery: the engine's call is idempotent, and a crash before it leaves nothing unsent.
     await this.options.engine.postAccepted(input.groupId, seq);
-    const post = created ? { groupId: input.groupId, seq, sender, text, createdAt, replyTo, version: 1, sourceKey: input.sourceKey } : await posts.get(input.groupId, seq);
+    const post = created
+      ? { groupId: input.groupId, seq, sender, text, createdAt, replyTo, version: 1, sourceKey: input.sourceKey }
+      : await posts.get(input.groupId, seq);
     if (!post) throw new NotFoundError('That post was deleted.');
     return { post, groupName: context.groupName, created };
   }
 
   /** The member may post in the group now (member, and an admin when only admins may post). */
   private async requirePoster(groupId: string, userId: string, known?: PostingContext): Promise<PostingContext> {
-    const context = known?.groupId === groupId && known.member?.userId === userId ? known : await this.options.posts.postingContext(groupId, userId);
+    const context =
+      known?.groupId === groupId && known.member?.userId === userId ? known : await this.options.posts.postingContext(groupId, userId);
     if (!context) throw new NotFoundError(GROUP_NOT_FOUND);
     if (!context.member) throw new ForbiddenError(`You are not a member of ${context.groupName}, so you cannot post there.`);
     if (context.settings.onlyAdminsPost && !context.adminIds.includes(userId)) {
@@ -132,7 +141,8 @@ export class ConversationService {
   async deletePost(groupId: string, seq: number, actor: UserRef): Promise<Post> {
     const [context, post] = await Promise.all([this.options.posts.postingContext(groupId, actor.id), this.options.posts.get(groupId, seq)]);
     if (!context || !post) throw new NotFoundError('That post does not exist any more.');
-    if (!context.adminIds.includes(actor.id) && post.sender.userId !== actor.id) throw new ForbiddenError('Only group admins and the sender can delete a post.');
+    if (!context.adminIds.includes(actor.id) && post.sender.userId !== actor.id)
+      throw new ForbiddenError('Only group admins and the sender can delete a post.');
     if (post.deletedAt) return post;
     return (await this.apply(groupId, seq, { kind: 'delete', at: this.now().toISOString(), by: actor })) ?? post;
   }
@@ -194,7 +204,9 @@ export class ConversationService {
   // ---- current group --------------------------------------------------------------------------------------
 
   /** The member's current group, when they still belong to it (otherwise forgotten). */
-  async currentGroup(userId: string): Promise<{ groupId: string; groupName: string; confirmed: boolean; context: PostingContext } | undefined> {
+  async currentGroup(
+    userId: string,
+  ): Promise<{ groupId: string; groupName: string; confirmed: boolean; context: PostingContext } | undefined> {
     const current = await this.options.current.get(userId);
     if (!current) return undefined;
     const context = await this.options.posts.postingContext(current.groupId, userId);

@@ -27,7 +27,17 @@ import type {
 } from './model';
 import { ConcurrentChangeError, type GroupRecord, type GroupStore, type JoinCodeAttempts } from './ports';
 import type { GroupExport, GroupServiceOptions } from './groupInputs';
-import { CACHE_ENTRIES, DECISION_ATTEMPTS, GROUP_NOT_FOUND, INVITE_NOT_VALID, isOrgAdminOf, pageQuery, publicGroup, remember, requireAdmin } from './groupRules';
+import {
+  CACHE_ENTRIES,
+  DECISION_ATTEMPTS,
+  GROUP_NOT_FOUND,
+  INVITE_NOT_VALID,
+  isOrgAdminOf,
+  pageQuery,
+  publicGroup,
+  remember,
+  requireAdmin,
+} from './groupRules';
 
 /**
  * What GroupService reads (groups, members, admins, invites, listings, exports, photos) and the helpers its
@@ -117,7 +127,8 @@ export abstract class GroupReads {
 
   protected toReference(ref: string | InviteReference): InviteReference {
     const parsed = typeof ref === 'string' ? parseInviteReference(ref, this.publicUrl) : parseInviteReference(ref.value, this.publicUrl);
-    if (!parsed && isDamagedInviteReference(typeof ref === 'string' ? ref : ref.value, this.publicUrl)) throw new NotFoundError(INVITE_NOT_VALID);
+    if (!parsed && isDamagedInviteReference(typeof ref === 'string' ? ref : ref.value, this.publicUrl))
+      throw new NotFoundError(INVITE_NOT_VALID);
     if (!parsed || (typeof ref !== 'string' && parsed.kind !== ref.kind)) {
       throw new InvalidInputError('That does not look like an invite link or a join code. Please check it and try again.');
     }

@@ -25,7 +25,6 @@ export const PHOTO_SIGNATURES: Record<string, (bytes: Buffer) => boolean> = {
   'image/webp': (b) => b.subarray(0, 4).toString('latin1') === 'RIFF' && b.subarray(8, 12).toString('latin1') === 'WEBP',
 };
 
-
 export function requireAdmin(record: GroupRecord, actor: Actor, message: string): void {
   if (!record.adminIds.includes(actor.user.id) && !isOrgAdminOf(record, actor)) throw new ForbiddenError(message);
 }

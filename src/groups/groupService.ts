@@ -2,8 +2,26 @@ import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from 
 import { normalizeGroupName } from './groupName';
 import { deriveInviteToken, hashInviteSecret, newLinkNonce } from './inviteSecrets';
 import type { Actor, Ban, Group, Invite, Member, Role, UserRef } from './model';
-import { inviteLinkTag, LastAdminError, RemovedFromGroupError, type CreateGroupInput, type JoinInput, type MapToOrganizationInput, type ResetFrom } from './groupInputs';
-import { checkConversationRef, checkUser, GROUP_NOT_FOUND, INVITE_NOT_VALID, isOrgAdminOf, MAX_ADMINS, preparePhoto, publicGroup, requireAdmin } from './groupRules';
+import {
+  inviteLinkTag,
+  LastAdminError,
+  RemovedFromGroupError,
+  type CreateGroupInput,
+  type JoinInput,
+  type MapToOrganizationInput,
+  type ResetFrom,
+} from './groupInputs';
+import {
+  checkConversationRef,
+  checkUser,
+  GROUP_NOT_FOUND,
+  INVITE_NOT_VALID,
+  isOrgAdminOf,
+  MAX_ADMINS,
+  preparePhoto,
+  publicGroup,
+  requireAdmin,
+} from './groupRules';
 import { GroupReads } from './groupReads';
 
 export {
@@ -120,7 +138,9 @@ export class GroupService extends GroupReads {
     if (outcome.reset) {
       await this.store.deleteInvites(this.inviteHashes(outcome.before));
       // The old link's hash (never the link), so its page can say "reset" rather than "not valid".
-      await this.store.putRevokedInvites?.([hashInviteSecret('token', deriveInviteToken(this.appSecret, outcome.before.group.id, outcome.before.linkNonce))]);
+      await this.store.putRevokedInvites?.([
+        hashInviteSecret('token', deriveInviteToken(this.appSecret, outcome.before.group.id, outcome.before.linkNonce)),
+      ]);
     }
     // Also for the loser: the winner may not have written the new link's rows yet, and the link shown must work.
     await this.store.putInvites(groupId, this.inviteHashes(outcome.after));
@@ -155,7 +175,10 @@ export class GroupService extends GroupReads {
     let group = record.group;
     const at = this.timestamp();
     const [outcome, admins] = await Promise.all([
-      this.store.addMember({ groupId, user, role: 'member', joinedAt: at, conversationRef }, { groupId, at, action: 'joined', actor: user }),
+      this.store.addMember(
+        { groupId, user, role: 'member', joinedAt: at, conversationRef },
+        { groupId, at, action: 'joined', actor: user },
+      ),
       this.adminsOf(record),
     ]);
     if (outcome === 'banned') throw new RemovedFromGroupError(group.name);
@@ -307,13 +330,18 @@ export class GroupService extends GroupReads {
       }
       const mappedAt = this.timestamp();
       const organization = { tenantId, organizationName, mappedBy: actor, mappedAt };
-      await this.store.updateGroup(record.group.id, record.version, { organization }, {
-        groupId: record.group.id,
-        at: mappedAt,
-        action: 'mapped',
-        actor,
-        detail: `${organizationName} (tenant ${tenantId}, signed in as ${input.verified.objectId}, request ${input.idempotencyKey})`,
-      });
+      await this.store.updateGroup(
+        record.group.id,
+        record.version,
+        { organization },
+        {
+          groupId: record.group.id,
+          at: mappedAt,
+          action: 'mapped',
+          actor,
+          detail: `${organizationName} (tenant ${tenantId}, signed in as ${input.verified.objectId}, request ${input.idempotencyKey})`,
+        },
+      );
       const group: Group = { ...record.group, ...organization, status: 'organization' };
       return { group, changed: true };
     });
@@ -328,7 +356,8 @@ export class GroupService extends GroupReads {
   async recordExport(groupId: string, actor: Actor, format: string): Promise<void> {
     await this.retrying(async () => {
       const record = await this.requireGroup(groupId);
-      if (!isOrgAdminOf(record, actor)) throw new ForbiddenError('Only organization admins of the owning organization can export this group.');
+      if (!isOrgAdminOf(record, actor))
+        throw new ForbiddenError('Only organization admins of the owning organization can export this group.');
       await this.store.updateGroup(groupId, record.version, {}, this.audit(groupId, 'exported', actor.user, undefined, format));
     });
   }

@@ -33,7 +33,11 @@ export function isDamagedInviteReference(input: string, publicUrl: string): bool
     const link = new URL(text);
     const base = new URL(publicUrl);
     const basePath = base.pathname.replace(/\/+$/, '');
-    return link.host.toLowerCase() === base.host.toLowerCase() && link.pathname.startsWith(`${basePath}/join/`) && parseInviteLink(text, publicUrl) === undefined;
+    return (
+      link.host.toLowerCase() === base.host.toLowerCase() &&
+      link.pathname.startsWith(`${basePath}/join/`) &&
+      parseInviteLink(text, publicUrl) === undefined
+    );
   } catch {
     return false;
   }
@@ -80,12 +84,7 @@ export function formatJoinCode(code: string): string {
  * look-alikes Crockford folds (O -> 0, I and L -> 1). Undefined when it cannot be a join code.
  */
 export function normalizeJoinCode(input: string): string | undefined {
-  const folded = input
-    .trim()
-    .toUpperCase()
-    .replace(/[\s-]/g, '')
-    .replace(/O/g, '0')
-    .replace(/[IL]/g, '1');
+  const folded = input.trim().toUpperCase().replace(/[\s-]/g, '').replace(/O/g, '0').replace(/[IL]/g, '1');
   if (folded.length !== JOIN_CODE_LENGTH) return undefined;
   for (const ch of folded) if (!CROCKFORD_ALPHABET.includes(ch)) return undefined;
   return folded;
@@ -118,7 +117,11 @@ export function parseInviteReference(input: string, publicUrl: string): InviteRe
  */
 export function isUnmistakablyInvite(input: string): boolean {
   const text = input.trim();
-  return /^https?:\/\/\S+$/i.test(text) || TOKEN_SHAPE.test(text) || (/^[0-9a-z]{5}-[0-9a-z]{5}$/i.test(text) && normalizeJoinCode(text) !== undefined);
+  return (
+    /^https?:\/\/\S+$/i.test(text) ||
+    TOKEN_SHAPE.test(text) ||
+    (/^[0-9a-z]{5}-[0-9a-z]{5}$/i.test(text) && normalizeJoinCode(text) !== undefined)
+  );
 }
 
 function parseInviteLink(text: string, publicUrl: string): InviteReference | undefined {

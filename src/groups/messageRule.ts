@@ -26,15 +26,38 @@ export interface CommandResolver {
   isOrgGroup(name: string): Promise<boolean>;
 }
 
-export const ARGUMENTLESS_COMMANDS = ['help', 'cancel', 'my groups', 'switch', 'history', 'members', 'settings', 'mute', 'unmute', 'new group'] as const;
+export const ARGUMENTLESS_COMMANDS = [
+  'help',
+  'cancel',
+  'my groups',
+  'switch',
+  'history',
+  'members',
+  'settings',
+  'mute',
+  'unmute',
+  'new group',
+] as const;
 
 type ArgumentKind = 'invite' | 'group' | 'member' | 'removed' | 'orgGroup';
 
 const COMMANDS_WITH_ARGUMENT: ReadonlyArray<{ words: string; kind: ArgumentKind; separator?: 'from' | 'in' }> = [
   { words: 'join', kind: 'invite' },
-  ...['invite', 'group', 'open', 'members', 'history', 'leave', 'poster', 'email', 'reset link', 'add to organization', 'settings', 'mute', 'unmute'].map(
-    (words) => ({ words, kind: 'group' as const }),
-  ),
+  ...[
+    'invite',
+    'group',
+    'open',
+    'members',
+    'history',
+    'leave',
+    'poster',
+    'email',
+    'reset link',
+    'add to organization',
+    'settings',
+    'mute',
+    'unmute',
+  ].map((words) => ({ words, kind: 'group' as const })),
   { words: 'remove', kind: 'member', separator: 'from' },
   { words: 'make admin', kind: 'member', separator: 'in' },
   { words: 'allow', kind: 'removed', separator: 'in' },
@@ -43,7 +66,10 @@ const COMMANDS_WITH_ARGUMENT: ReadonlyArray<{ words: string; kind: ArgumentKind;
 
 /** Lower case, whitespace (non-breaking too) collapsed. */
 function normalize(text: string): string {
-  return text.replace(/\u00a0/g, ' ').replace(/\s+/g, ' ').trim();
+  return text
+    .replace(/\u00a0/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 /** Text that is a command with or without a current group (so nobody needs to look the group up): "/..." or
@@ -77,13 +103,15 @@ export async function isCommandForMemberWithCurrentGroup(text: string, resolver:
         break;
       case 'member': {
         const split = splitAt(rest, command.separator ?? 'from');
-        if (split.group !== undefined && (await resolver.isMyGroup(split.group)) && (await resolver.isMember(split.member, split.group))) return true;
+        if (split.group !== undefined && (await resolver.isMyGroup(split.group)) && (await resolver.isMember(split.member, split.group)))
+          return true;
         if (await resolver.isMember(rest, undefined)) return true;
         break;
       }
       case 'removed': {
         const split = splitAt(rest, command.separator ?? 'in');
-        if (split.group !== undefined && (await resolver.isMyGroup(split.group)) && (await resolver.isRemoved(split.member, split.group))) return true;
+        if (split.group !== undefined && (await resolver.isMyGroup(split.group)) && (await resolver.isRemoved(split.member, split.group)))
+          return true;
         if (await resolver.isRemoved(rest, undefined)) return true;
         break;
       }

@@ -49,17 +49,7 @@ export interface Member {
 }
 
 export type AuditAction =
-  | 'created'
-  | 'joined'
-  | 'left'
-  | 'removed'
-  | 'role_changed'
-  | 'link_reset'
-  | 'mapped'
-  | 'photo_set'
-  | 'exported'
-  | 'banned'
-  | 'allowed';
+  'created' | 'joined' | 'left' | 'removed' | 'role_changed' | 'link_reset' | 'mapped' | 'photo_set' | 'exported' | 'banned' | 'allowed';
 
 export interface AuditEntry {
   groupId: string;

@@ -20,7 +20,10 @@ export class MemoryPostRateLimiter implements PostRateLimiter {
     } catch (err) {
       if (!(err instanceof RateLimiterRes)) throw err;
       const seconds = Math.max(1, Math.ceil(err.msBeforeNext / 1000));
-      throw new RateLimitedError(`You can post at most ${POSTS_PER_MINUTE} times a minute. Please wait ${seconds} seconds and send it again.`, seconds);
+      throw new RateLimitedError(
+        `You can post at most ${POSTS_PER_MINUTE} times a minute. Please wait ${seconds} seconds and send it again.`,
+        seconds,
+      );
     }
   }
 }

@@ -49,9 +49,7 @@ export interface NewPost {
 }
 
 export type PostChange =
-  | { kind: 'edit'; text: string; at: string }
-  | { kind: 'delete'; at: string; by: UserRef }
-  | { kind: 'undelete'; at: string };
+  { kind: 'edit'; text: string; at: string } | { kind: 'delete'; at: string; by: UserRef } | { kind: 'undelete'; at: string };
 
 export interface GroupPostSettings {
   /** "Only admins can post": members' posts are refused. */
@@ -131,7 +129,15 @@ export const POSTS_PER_MINUTE = 10;
 export const HISTORY_PAGE_SIZE = 20;
 const PREVIEW_CHARS = 60;
 
-const ENTITIES: Record<string, string> = { '&nbsp;': ' ', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'", '&apos;': "'", '&amp;': '&' };
+const ENTITIES: Record<string, string> = {
+  '&nbsp;': ' ',
+  '&lt;': '<',
+  '&gt;': '>',
+  '&quot;': '"',
+  '&#39;': "'",
+  '&apos;': "'",
+  '&amp;': '&',
+};
 
 /**
  * A post's text as it is kept: `<at>Name</at>` becomes "@Name" (shown, never a ping), the few HTML entities

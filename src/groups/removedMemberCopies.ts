@@ -16,7 +16,7 @@ export function deleteCopiesIfOwned(deps: {
   background: AfterTheAnswer;
 }): (groupId: string, userId: string) => Promise<void> {
   return async (groupId, userId) => {
-    deps.background.run('delete a removed member\'s copies', async () => {
+    deps.background.run("delete a removed member's copies", async () => {
       const group = await deps.groups.getGroup(groupId);
       if (group.tenantId) await deps.engine.deleteCopiesFor(groupId, userId);
     });

@@ -132,5 +132,4 @@ export class HttpsPhotoSource implements PhotoSource {
     if (refused) throw new PhotoFetchError('blocked_address', `${host} -> ${refused.address} (${classifyAddress(refused.address)})`);
     return addresses[0]!;
   }
-
 }

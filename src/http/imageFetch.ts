@@ -52,15 +52,7 @@ export interface PhotoFetchOptions {
 }
 
 export type PhotoFetchErrorReason =
-  | 'bad_url'
-  | 'blocked_address'
-  | 'dns'
-  | 'too_many_redirects'
-  | 'http_status'
-  | 'too_large'
-  | 'not_image'
-  | 'timeout'
-  | 'network';
+  'bad_url' | 'blocked_address' | 'dns' | 'too_many_redirects' | 'http_status' | 'too_large' | 'not_image' | 'timeout' | 'network';
 
 const USER_MESSAGES: Record<PhotoFetchErrorReason, string> = {
   bad_url: 'That photo link is not valid. Use an https:// link to an image.',

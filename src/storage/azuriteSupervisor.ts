@@ -113,7 +113,10 @@ export class AzuriteSupervisor {
       this.failed = 0;
     } else {
       this.failed++;
-      this.options.logger?.warn({ service: this.options.service, pid: this.child.pid, failed: this.failed }, 'embedded Azurite did not answer a health probe');
+      this.options.logger?.warn(
+        { service: this.options.service, pid: this.child.pid, failed: this.failed },
+        'embedded Azurite did not answer a health probe',
+      );
       if (this.failed >= (this.options.supervision?.failures ?? 3)) {
         if (!this.replacing) this.replacement = this.replace();
         return;
@@ -144,12 +147,18 @@ export class AzuriteSupervisor {
         this.failed = 0;
         this.replacing = false;
         this.watch(child);
-        this.options.logger?.warn({ service: this.options.service, oldPid: old.pid, pid: child.pid, port: this.options.port }, 'embedded Azurite replaced');
+        this.options.logger?.warn(
+          { service: this.options.service, oldPid: old.pid, pid: child.pid, port: this.options.port },
+          'embedded Azurite replaced',
+        );
         this.options.onRestart?.(this.options.service);
         this.scheduleProbe();
         return;
       } catch (err) {
-        this.options.logger?.error({ service: this.options.service, err: (err as Error).message }, 'embedded Azurite failed to start again; retrying');
+        this.options.logger?.error(
+          { service: this.options.service, err: (err as Error).message },
+          'embedded Azurite failed to start again; retrying',
+        );
       }
     }
   }

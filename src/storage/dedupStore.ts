@@ -74,7 +74,14 @@ export class DedupStore {
     const owner = `${INSTANCE_ID}-${randomBytes(4).toString('hex')}`;
     const fresh = (): LeaseEntity & { partitionKey: string; rowKey: string } => {
       const now = this.now();
-      return { partitionKey, rowKey, state: 'leased', owner, expiresAt: new Date(now.getTime() + leaseMs).toISOString(), claimedAt: now.toISOString() };
+      return {
+        partitionKey,
+        rowKey,
+        state: 'leased',
+        owner,
+        expiresAt: new Date(now.getTime() + leaseMs).toISOString(),
+        claimedAt: now.toISOString(),
+      };
     };
     // A row deleted between our insert and our read (a failed turn released it) means try again; twice is plenty.
     for (let attempt = 0; attempt < 3; attempt++) {

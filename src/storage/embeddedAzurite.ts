@@ -6,8 +6,7 @@ import { AzuriteSupervisor, type SupervisionOptions } from './azuriteSupervisor'
 
 /** Azurite's well-known development account; public by design, not a secret. */
 export const AZURITE_ACCOUNT = 'devstoreaccount1';
-export const AZURITE_KEY =
-  'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+export const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 
 /**
  * How often the embedded store saves to disk at most (Azurite's own interval is 5000 ms): this bounds what a

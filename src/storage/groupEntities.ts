@@ -159,11 +159,22 @@ export function fromMemberEntity(groupId: string, row: MemberEntity): Member {
 }
 
 export function toBanEntity(ban: Ban): BanEntity {
-  return { userId: ban.user.id, userName: ban.user.name, bannedById: ban.bannedBy.id, bannedByName: ban.bannedBy.name, bannedAt: ban.bannedAt };
+  return {
+    userId: ban.user.id,
+    userName: ban.user.name,
+    bannedById: ban.bannedBy.id,
+    bannedByName: ban.bannedBy.name,
+    bannedAt: ban.bannedAt,
+  };
 }
 
 export function fromBanEntity(groupId: string, row: BanEntity): Ban {
-  return { groupId, user: { id: row.userId, name: row.userName }, bannedBy: { id: row.bannedById, name: row.bannedByName }, bannedAt: row.bannedAt };
+  return {
+    groupId,
+    user: { id: row.userId, name: row.userName },
+    bannedBy: { id: row.bannedById, name: row.bannedByName },
+    bannedAt: row.bannedAt,
+  };
 }
 
 export function toAuditEntity(entry: AuditEntry): AuditEntity {

@@ -57,9 +57,7 @@ export class GroupIndexTables {
     await Promise.all(
       // Upsert (unconditional) on purpose: the row's key is the secret's hash, so the content is a pure
       // function of the key; rewriting it is the repair after a crash.
-      secretHashes.map((hash) =>
-        this.tables.invites.upsertEntity({ partitionKey: hash, rowKey: INVITE_ROW, groupId }, 'Replace'),
-      ),
+      secretHashes.map((hash) => this.tables.invites.upsertEntity({ partitionKey: hash, rowKey: INVITE_ROW, groupId }, 'Replace')),
     );
   }
 
@@ -75,7 +73,9 @@ export class GroupIndexTables {
   async putRevokedInvites(secretHashes: readonly string[]): Promise<void> {
     const at = new Date().toISOString();
     await Promise.all(
-      secretHashes.map((hash) => this.tables.invites.upsertEntity({ partitionKey: hash, rowKey: REVOKED_INVITE_ROW, revokedAt: at }, 'Replace')),
+      secretHashes.map((hash) =>
+        this.tables.invites.upsertEntity({ partitionKey: hash, rowKey: REVOKED_INVITE_ROW, revokedAt: at }, 'Replace'),
+      ),
     );
   }
 
@@ -87,7 +87,13 @@ export class GroupIndexTables {
     // Last writer wins on purpose: the group row records which version is current, and bytes and version
     // always travel together in this one row.
     await this.tables.photos.upsertEntity(
-      { partitionKey: groupId, rowKey: PHOTO_ROW, bytes: new Uint8Array(photo.bytes), contentType: photo.contentType, version: photo.version },
+      {
+        partitionKey: groupId,
+        rowKey: PHOTO_ROW,
+        bytes: new Uint8Array(photo.bytes),
+        contentType: photo.contentType,
+        version: photo.version,
+      },
       'Replace',
     );
   }

@@ -120,7 +120,12 @@ export class MemoryGroupStore implements GroupStore {
       Object.assign(group, { status: 'organization', tenantId, organizationName, mappedBy, mappedAt });
     }
     await submitGroupChange(this.groups, [
-      ['update', { partitionKey: groupId, rowKey: GROUP_ROW, group, linkNonce: patch.linkNonce ?? row.linkNonce }, 'Merge', { etag: expectedVersion }],
+      [
+        'update',
+        { partitionKey: groupId, rowKey: GROUP_ROW, group, linkNonce: patch.linkNonce ?? row.linkNonce },
+        'Merge',
+        { etag: expectedVersion },
+      ],
       ['create', { partitionKey: groupId, rowKey: auditKey(audit.at), entry: audit }],
     ]);
   }
@@ -130,7 +135,9 @@ export class MemoryGroupStore implements GroupStore {
     await deleteGroupRow(this.groups, groupId, record.version);
     const rows = this.groups.range(groupId);
     for (let i = 0; i < rows.length; i += MAX_TRANSACTION_ACTIONS) {
-      await this.groups.submitTransaction(rows.slice(i, i + MAX_TRANSACTION_ACTIONS).map((r): TransactionAction => ['delete', { partitionKey: groupId, rowKey: r.rowKey }]));
+      await this.groups.submitTransaction(
+        rows.slice(i, i + MAX_TRANSACTION_ACTIONS).map((r): TransactionAction => ['delete', { partitionKey: groupId, rowKey: r.rowKey }]),
+      );
     }
     for (const row of rows as MemberRow[]) if (row.member) this.userGroups.get(row.member.user.id)?.delete(groupId);
     if (record.group.tenantId) this.orgGroups.get(record.group.tenantId)?.delete(groupId);
@@ -188,7 +195,12 @@ export class MemoryGroupStore implements GroupStore {
     if (removals.length > 0) {
       const count = this.groups.get(groupId, COUNT_ROW);
       if (!count) throw new ConcurrentChangeError();
-      actions.push(['update', { partitionKey: groupId, rowKey: COUNT_ROW, count: Number(count.count) - removals.length }, 'Merge', { etag: count.etag }]);
+      actions.push([
+        'update',
+        { partitionKey: groupId, rowKey: COUNT_ROW, count: Number(count.count) - removals.length },
+        'Merge',
+        { etag: count.etag },
+      ]);
     }
     change.audit.forEach((entry, order) => actions.push(['create', { partitionKey: groupId, rowKey: auditKey(entry.at, order), entry }]));
     try {
@@ -270,7 +282,13 @@ export class MemoryGroupStore implements GroupStore {
   // ---- listings -------------------------------------------------------------------------------------------
 
   async listMembers(groupId: string, page: PageQuery): Promise<Page<Member>> {
-    return this.pageRows(groupId, MEMBER_PREFIX, page, (row) => row.member as Member, (row) => !row.banned);
+    return this.pageRows(
+      groupId,
+      MEMBER_PREFIX,
+      page,
+      (row) => row.member as Member,
+      (row) => !row.banned,
+    );
   }
 
   async *allMembers(groupId: string): AsyncIterable<Member> {
@@ -285,8 +303,19 @@ export class MemoryGroupStore implements GroupStore {
     for (const row of this.groups.range(groupId, AUDIT_PREFIX, upper(AUDIT_PREFIX))) yield row.entry as AuditEntry;
   }
 
-  private pageRows<T>(groupId: string, prefix: string, page: PageQuery, item: (row: StoredRow) => T, keep: (row: StoredRow) => boolean = () => true): Page<T> {
-    const rows = new Map(this.groups.range(groupId, prefix, upper(prefix)).filter(keep).map((row) => [row.rowKey, row]));
+  private pageRows<T>(
+    groupId: string,
+    prefix: string,
+    page: PageQuery,
+    item: (row: StoredRow) => T,
+    keep: (row: StoredRow) => boolean = () => true,
+  ): Page<T> {
+    const rows = new Map(
+      this.groups
+        .range(groupId, prefix, upper(prefix))
+        .filter(keep)
+        .map((row) => [row.rowKey, row]),
+    );
     return pageOf([...rows.keys()], page, (key) => structuredClone(item(rows.get(key)!)));
   }
 }

@@ -79,7 +79,12 @@ export class MemoryTable {
       throw new Error('All operations in a transaction must target the same partitionKey');
     }
     if (actions.length > MAX_TRANSACTION_ACTIONS) {
-      throw fail(400, 'InvalidInput', `The batch request operation exceeds the maximum ${MAX_TRANSACTION_ACTIONS} changes per change set.`, 0);
+      throw fail(
+        400,
+        'InvalidInput',
+        `The batch request operation exceeds the maximum ${MAX_TRANSACTION_ACTIONS} changes per change set.`,
+        0,
+      );
     }
     const scratch = new Map(this.partitions.get(partitionKey) ?? []);
     const seen = new Set<string>();

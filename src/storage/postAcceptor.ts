@@ -44,7 +44,9 @@ export class PostAcceptor {
   }
 
   async accept(post: NewPost): Promise<{ seq: number; created: boolean }> {
-    const done = new Promise<{ seq: number; created: boolean }>((resolve, reject) => this.queues.add(post.groupId, { post, resolve, reject }));
+    const done = new Promise<{ seq: number; created: boolean }>((resolve, reject) =>
+      this.queues.add(post.groupId, { post, resolve, reject }),
+    );
     // The index beside the transaction, by upsert (its content is a function of its key). Either may fail
     // alone: an index row without its post is read as "no post"; a post whose index write failed fails the
     // request, and its retry finds the post (409 on its idempotency row) and writes the index again.
@@ -94,7 +96,12 @@ export class PostAcceptor {
       const senders = [...new Set(pending.map((p) => p.post.sender.userId))];
       const memberIndex = actions.length;
       for (const userId of senders) {
-        actions.push(['update', { partitionKey: groupId, rowKey: memberRowKey(userId), lastPostAt: pending[0]!.post.createdAt }, 'Merge', { etag: '*' }]);
+        actions.push([
+          'update',
+          { partitionKey: groupId, rowKey: memberRowKey(userId), lastPostAt: pending[0]!.post.createdAt },
+          'Merge',
+          { etag: '*' },
+        ]);
       }
       try {
         const response = await this.tables.groups.submitTransaction(actions);

@@ -94,7 +94,10 @@ export function fromPostEntity(groupId: string, row: PostEntity): Post {
     sender: defined({ userId: row.senderId, name: row.senderName, tenantId: row.senderTenantId, objectId: row.senderObjectId }),
     text: row.text,
     createdAt: row.createdAt,
-    replyTo: row.replyToSeq !== undefined ? { seq: Number(row.replyToSeq), senderName: row.replyToName ?? '', preview: row.replyPreview ?? '' } : undefined,
+    replyTo:
+      row.replyToSeq !== undefined
+        ? { seq: Number(row.replyToSeq), senderName: row.replyToName ?? '', preview: row.replyPreview ?? '' }
+        : undefined,
     editedAt: row.editedAt,
     version: Number(row.version),
     // Table Storage has no null: an undelete writes '' over the deletion fields.

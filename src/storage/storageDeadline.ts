@@ -6,7 +6,16 @@ import { StorageUnavailableError } from '../errors';
 export const DEFAULT_STORAGE_TIMEOUT_MS = 3_000;
 
 /** Network failures of the HTTP client (no status: the service never answered). */
-const UNREACHABLE_CODES = new Set(['REQUEST_SEND_ERROR', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH']);
+const UNREACHABLE_CODES = new Set([
+  'REQUEST_SEND_ERROR',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+]);
 
 /**
  * One deadline per storage operation, retries and their back-off included. The Azure SDK has no such thing: its
@@ -35,7 +44,9 @@ export function storageDeadlinePolicy(timeoutMs: number): PipelinePolicy {
       } catch (err) {
         if (caller?.aborted) throw err;
         if (deadline.signal.aborted) {
-          throw new StorageUnavailableError('timeout', `${request.method} ${pathOf(request.url)} got no answer within ${timeoutMs} ms`, { cause: err });
+          throw new StorageUnavailableError('timeout', `${request.method} ${pathOf(request.url)} got no answer within ${timeoutMs} ms`, {
+            cause: err,
+          });
         }
         if (err instanceof RestError && err.statusCode === undefined && UNREACHABLE_CODES.has(err.code ?? '')) {
           throw new StorageUnavailableError('unreachable', `${request.method} ${pathOf(request.url)}: ${err.code}`, { cause: err });
@@ -81,7 +92,9 @@ export function storageClientOptions(timeoutMs: number = DEFAULT_STORAGE_TIMEOUT
  */
 export function storageQueueOptions(timeoutMs: number = DEFAULT_STORAGE_TIMEOUT_MS) {
   const retry = storageRetryOptions(timeoutMs);
-  return { retryOptions: { maxTries: retry.maxRetries! + 1, retryDelayInMs: retry.retryDelayInMs, maxRetryDelayInMs: retry.maxRetryDelayInMs } };
+  return {
+    retryOptions: { maxTries: retry.maxRetries! + 1, retryDelayInMs: retry.retryDelayInMs, maxRetryDelayInMs: retry.maxRetryDelayInMs },
+  };
 }
 
 export function addQueueDeadline<T extends QueueClient>(client: T, timeoutMs: number = DEFAULT_STORAGE_TIMEOUT_MS): T {

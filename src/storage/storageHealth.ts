@@ -18,7 +18,10 @@ export function createStorageHealthCheck(table: TableClient, timeoutMs = 2_000):
  * passes. A check during which a child was replaced spanned an outage (the SDK's retries can hide one), so it
  * counts as unhealthy too.
  */
-export function withEmbeddedHealth(store: { healthy(): boolean; restarts(): number }, check: () => Promise<boolean>): () => Promise<boolean> {
+export function withEmbeddedHealth(
+  store: { healthy(): boolean; restarts(): number },
+  check: () => Promise<boolean>,
+): () => Promise<boolean> {
   return async () => {
     const restarts = store.restarts();
     if (!store.healthy()) return false;

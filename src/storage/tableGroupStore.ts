@@ -135,10 +135,7 @@ export class TableGroupStore extends GroupIndexTables implements GroupStore {
     return this.groupReads.run(groupId, () => this.readGroup(groupId));
   }
 
-  async getGroupWithMember(
-    groupId: string,
-    userId: string,
-  ): Promise<{ record: GroupRecord; member?: Member } | undefined> {
+  async getGroupWithMember(groupId: string, userId: string): Promise<{ record: GroupRecord; member?: Member } | undefined> {
     // Two requests in flight at once: one round trip of latency.
     const [record, member] = await Promise.all([this.readGroup(groupId), this.getMember(groupId, userId)]);
     return record ? { record, member } : undefined;
@@ -227,7 +224,12 @@ export class TableGroupStore extends GroupIndexTables implements GroupStore {
       const actions: TransactionAction[] = [
         [
           'update',
-          { partitionKey: groupId, rowKey: GROUP_ROW, adminIds: JSON.stringify(change.adminIds), changedAt: change.audit[0]?.at ?? new Date().toISOString() },
+          {
+            partitionKey: groupId,
+            rowKey: GROUP_ROW,
+            adminIds: JSON.stringify(change.adminIds),
+            changedAt: change.audit[0]?.at ?? new Date().toISOString(),
+          },
           'Merge',
           // The guard of the whole transaction: every removal and role change goes through the group row.
           { etag: change.expectedVersion },
@@ -253,7 +255,8 @@ export class TableGroupStore extends GroupIndexTables implements GroupStore {
         if (isBanned(await this.memberRows.find(groupId, memberRowKey(userId)))) {
           actions.push(['delete', { partitionKey: groupId, rowKey: memberRowKey(userId) }]);
         }
-        if (await this.banRows.find(groupId, banRowKey(userId))) actions.push(['delete', { partitionKey: groupId, rowKey: banRowKey(userId) }]);
+        if (await this.banRows.find(groupId, banRowKey(userId)))
+          actions.push(['delete', { partitionKey: groupId, rowKey: banRowKey(userId) }]);
       }
       for (const { userId, role } of change.setRoles ?? []) {
         actions.push(['update', { partitionKey: groupId, rowKey: memberRowKey(userId), role }, 'Merge', { etag: '*' }]);

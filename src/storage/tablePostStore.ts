@@ -168,7 +168,8 @@ export class TablePostStore implements PostStore, FanoutSource {
       if (change.at <= row.changedAt) return { post, applied: false };
       const patch: Partial<PostEntity> = { changedAt: change.at, version: post.version + 1 };
       if (change.kind === 'edit') Object.assign(patch, { text: change.text, editedAt: change.at });
-      if (change.kind === 'delete') Object.assign(patch, { deletedAt: change.at, deletedById: change.by.id, deletedByName: change.by.name });
+      if (change.kind === 'delete')
+        Object.assign(patch, { deletedAt: change.at, deletedById: change.by.id, deletedByName: change.by.name });
       if (change.kind === 'undelete') Object.assign(patch, { deletedAt: '', deletedById: '', deletedByName: '' });
       try {
         await this.rows.update({ partitionKey: groupId, rowKey: postRowKey(seq), ...patch, etag: row.etag } as never);
@@ -199,7 +200,9 @@ export class TablePostStore implements PostStore, FanoutSource {
     const filter = visibleFrom
       ? odata`PartitionKey eq ${groupId} and RowKey ge ${POST_PREFIX} and RowKey lt ${POST_RANGE_END} and createdAt ge ${visibleFrom}`
       : odata`PartitionKey eq ${groupId} and RowKey ge ${POST_PREFIX} and RowKey lt ${POST_RANGE_END}`;
-    for await (const page of this.tables.groups.listEntities<PostEntity>({ queryOptions: { filter, select: ['seq'] } }).byPage({ maxPageSize: 1 })) {
+    for await (const page of this.tables.groups
+      .listEntities<PostEntity>({ queryOptions: { filter, select: ['seq'] } })
+      .byPage({ maxPageSize: 1 })) {
       if (page.length > 0) return Number(page[0]!.seq);
     }
     return undefined;
@@ -208,7 +211,8 @@ export class TablePostStore implements PostStore, FanoutSource {
   private async range(groupId: string, from: string, to: string): Promise<Array<PostEntity & { rowKey: string }>> {
     const out: Array<PostEntity & { rowKey: string }> = [];
     const filter = odata`PartitionKey eq ${groupId} and RowKey ge ${from} and RowKey lt ${to}`;
-    for await (const row of this.tables.groups.listEntities<PostEntity>({ queryOptions: { filter } })) out.push(row as PostEntity & { rowKey: string });
+    for await (const row of this.tables.groups.listEntities<PostEntity>({ queryOptions: { filter } }))
+      out.push(row as PostEntity & { rowKey: string });
     return out;
   }
 
@@ -224,7 +228,9 @@ export class TablePostStore implements PostStore, FanoutSource {
   async deleteOlderThan(cutoff: string): Promise<number> {
     const byGroup = new Map<string, Array<{ rowKey: string; sourceKey: string }>>();
     const filter = odata`RowKey ge ${POST_PREFIX} and RowKey lt ${POST_RANGE_END} and createdAt lt ${cutoff}`;
-    for await (const row of this.tables.groups.listEntities<PostEntity>({ queryOptions: { filter, select: ['PartitionKey', 'RowKey', 'sourceKey'] } })) {
+    for await (const row of this.tables.groups.listEntities<PostEntity>({
+      queryOptions: { filter, select: ['PartitionKey', 'RowKey', 'sourceKey'] },
+    })) {
       const list = byGroup.get(row.partitionKey!) ?? [];
       list.push({ rowKey: row.rowKey!, sourceKey: row.sourceKey });
       byGroup.set(row.partitionKey!, list);
@@ -244,7 +250,14 @@ export class TablePostStore implements PostStore, FanoutSource {
   async getPost(groupId: string, seq: number): Promise<PostForDelivery | undefined> {
     const post = await this.get(groupId, seq);
     if (!post) return undefined;
-    return { groupId, seq, senderUserId: post.sender.userId, createdAt: post.createdAt, deleted: Boolean(post.deletedAt), version: post.version };
+    return {
+      groupId,
+      seq,
+      senderUserId: post.sender.userId,
+      createdAt: post.createdAt,
+      deleted: Boolean(post.deletedAt),
+      version: post.version,
+    };
   }
 
   async listRecipients(groupId: string, after: string | undefined, limit: number): Promise<{ recipients: Recipient[]; next?: string }> {

@@ -27,9 +27,7 @@ interface StateEntity {
 
 export class StateTooLargeError extends Error {
   constructor(key: string, chars: number) {
-    super(
-      `Storage: the state for "${key}" is ${chars} characters of JSON; at most ${CHUNK_CHARS * MAX_CHUNKS} fit in one table entity.`,
-    );
+    super(`Storage: the state for "${key}" is ${chars} characters of JSON; at most ${CHUNK_CHARS * MAX_CHUNKS} fit in one table entity.`);
     this.name = 'StateTooLargeError';
   }
 }

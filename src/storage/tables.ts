@@ -36,7 +36,11 @@ export interface TableServiceOptions {
   timeoutMs?: number;
 }
 
-export function createTableClients({ connectionString, prefix = '', timeoutMs = DEFAULT_STORAGE_TIMEOUT_MS }: TableServiceOptions): TableClients {
+export function createTableClients({
+  connectionString,
+  prefix = '',
+  timeoutMs = DEFAULT_STORAGE_TIMEOUT_MS,
+}: TableServiceOptions): TableClients {
   if (!/^[A-Za-z0-9]*$/.test(prefix)) throw new Error('Table prefix must be letters and digits only');
   // Plain-http endpoints are only ever Azurite on this machine; a real account's connection string is https.
   const allowInsecureConnection = /TableEndpoint=http:\/\/|UseDevelopmentStorage=true/i.test(connectionString);

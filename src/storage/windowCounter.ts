@@ -53,9 +53,11 @@ export class TableWindowCounter {
       () => this.takeNow(partitionKey, limit, windowMs),
     );
     this.queues.set(partitionKey, run);
-    void run.finally(() => {
-      if (this.queues.get(partitionKey) === run) this.queues.delete(partitionKey);
-    }).catch(() => undefined);
+    void run
+      .finally(() => {
+        if (this.queues.get(partitionKey) === run) this.queues.delete(partitionKey);
+      })
+      .catch(() => undefined);
     return run;
   }
 

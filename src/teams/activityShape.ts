@@ -17,7 +17,10 @@ const account = z.object({
 
 const attachment = z.object({
   contentType: z.string().max(256),
-  contentUrl: z.string().max(8 * 1024).nullish(),
+  contentUrl: z
+    .string()
+    .max(8 * 1024)
+    .nullish(),
   name: z.string().max(1024).nullish(),
 });
 
@@ -39,7 +42,10 @@ const activitySchema = z.object({
   }),
   from: account,
   recipient: account.nullish(),
-  text: z.string().max(28 * 1024).nullish(),
+  text: z
+    .string()
+    .max(28 * 1024)
+    .nullish(),
   replyToId: z.string().max(512).nullish(),
   attachments: z.array(attachment).max(64).nullish(),
   membersAdded: z.array(account).max(1000).nullish(),

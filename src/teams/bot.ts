@@ -69,10 +69,7 @@ export class KaizalaBot extends TeamsActivityHandler {
     await Promise.all(this.states.map((state) => state.saveChanges(context, false)));
   }
 
-  protected override async onAdaptiveCardInvoke(
-    context: TurnContext,
-    value: AdaptiveCardInvokeValue,
-  ): Promise<AdaptiveCardInvokeResponse> {
+  protected override async onAdaptiveCardInvoke(context: TurnContext, value: AdaptiveCardInvokeValue): Promise<AdaptiveCardInvokeResponse> {
     return this.turns.onCardAction(context, value);
   }
 

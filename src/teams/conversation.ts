@@ -12,7 +12,14 @@ import type { Logger } from '../logger';
 import type { TurnHandlers } from './bot';
 import { appErrorIn, type AppError, type AppErrorCode } from '../errors';
 import { inline } from '../../cards/text';
-import { buildErrorCard, buildResolvedCard, buildWelcomeCard, errorInvokeResponse, messageInvokeResponse, toInvokeResponse } from '../../cards';
+import {
+  buildErrorCard,
+  buildResolvedCard,
+  buildWelcomeCard,
+  errorInvokeResponse,
+  messageInvokeResponse,
+  toInvokeResponse,
+} from '../../cards';
 import type { CardData, CardVerb } from '../../cards/verbs';
 import { helpEntries, helpTasks } from './input/commands';
 import { commandHandler, isIdempotentRequest, NOT_UNDERSTOOD, verbHandler, type HandlerContext } from './handlers/handlers';
@@ -164,7 +171,11 @@ export class Conversation implements TurnHandlers {
     const cardId = context.activity.replyToId;
     if (!cardId || !verbHandler(verb).confirmation) return;
     try {
-      await context.updateActivity({ id: cardId, type: ActivityTypes.Message, attachments: [buildResolvedCard({ message: 'Done. See the answer below.' })] });
+      await context.updateActivity({
+        id: cardId,
+        type: ActivityTypes.Message,
+        attachments: [buildResolvedCard({ message: 'Done. See the answer below.' })],
+      });
     } catch (err) {
       // Some clients do not allow updating a card; the domain guards against a repeated click anyway.
       this.deps.logger.info({ err: (err as Error).message, activityId: context.activity.id }, 'could not retire a confirmation card');
@@ -173,7 +184,8 @@ export class Conversation implements TurnHandlers {
 
   async onCardAction(context: TurnContext, value: AdaptiveCardInvokeValue): Promise<AdaptiveCardInvokeResponse> {
     const input = readTurnInput({ ...context.activity, type: ActivityTypes.Message, text: undefined, value });
-    if (input.kind !== 'action') return errorInvokeResponse(input.kind === 'badAction' ? input.error : 'That button did not carry an action.');
+    if (input.kind !== 'action')
+      return errorInvokeResponse(input.kind === 'badAction' ? input.error : 'That button did not carry an action.');
     const dc = await this.dialogContext(context);
     if (dc.activeDialog) {
       // The create dialog's own buttons answer its question, as they do through Action.Submit.
@@ -283,7 +295,10 @@ export class Conversation implements TurnHandlers {
       user: userFromActivity(activity),
       conversationRef: conversationRefOf(activity),
       activityId: activity.id ?? '',
-      scope: { conversationId: textOrUndefined(activity.conversation?.id), tenantId: textOrUndefined(activity.conversation?.tenantId ?? activity.channelData?.tenant?.id) },
+      scope: {
+        conversationId: textOrUndefined(activity.conversation?.id),
+        tenantId: textOrUndefined(activity.conversation?.tenantId ?? activity.channelData?.tenant?.id),
+      },
     };
   }
 
@@ -305,7 +320,11 @@ export class Conversation implements TurnHandlers {
   /** One activity for the text and its cards: one connector call, and Teams shows the text above the cards. */
   private async send(context: TurnContext, reply: Reply): Promise<void> {
     if (!reply.text && !reply.cards.length) return;
-    await context.sendActivity({ type: ActivityTypes.Message, ...(reply.text ? { text: reply.text } : {}), ...(reply.cards.length ? { attachments: reply.cards } : {}) });
+    await context.sendActivity({
+      type: ActivityTypes.Message,
+      ...(reply.text ? { text: reply.text } : {}),
+      ...(reply.cards.length ? { attachments: reply.cards } : {}),
+    });
   }
 }
 

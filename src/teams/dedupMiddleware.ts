@@ -62,7 +62,10 @@ export class RedeliveryGuard implements Middleware {
     if (!guarded || this.idempotent(context)) return next();
 
     const scope = `${activity.channelId}|${activity.conversation?.id ?? ''}|${activity.type}`;
-    const [leased, preloaded] = await Promise.allSettled([this.dedup.acquireLease(scope, activity.id!, this.leaseMs), this.preload(context)]);
+    const [leased, preloaded] = await Promise.allSettled([
+      this.dedup.acquireLease(scope, activity.id!, this.leaseMs),
+      this.preload(context),
+    ]);
     if (leased.status === 'rejected') throw leased.reason;
     const outcome = leased.value;
     if (outcome.kind === 'acquired' && preloaded.status === 'rejected') {
@@ -71,7 +74,12 @@ export class RedeliveryGuard implements Middleware {
     }
     if (outcome.kind !== 'acquired') {
       this.logger.info(
-        { activityId: activity.id, type: activity.type, lease: outcome.kind, ...(outcome.kind === 'busy' ? { leaseExpiresAt: outcome.expiresAt } : {}) },
+        {
+          activityId: activity.id,
+          type: activity.type,
+          lease: outcome.kind,
+          ...(outcome.kind === 'busy' ? { leaseExpiresAt: outcome.expiresAt } : {}),
+        },
         'redelivered activity ignored',
       );
       if (activity.type === ActivityTypes.Invoke) {
@@ -87,7 +95,10 @@ export class RedeliveryGuard implements Middleware {
     }
     const lease = outcome.lease;
     if (lease.takenOver) {
-      this.logger.info({ activityId: activity.id, type: activity.type }, 'redelivered activity runs again: the earlier delivery did not finish within its lease');
+      this.logger.info(
+        { activityId: activity.id, type: activity.type },
+        'redelivered activity runs again: the earlier delivery did not finish within its lease',
+      );
     }
 
     try {
@@ -106,7 +117,9 @@ export class RedeliveryGuard implements Middleware {
       .then((completed) => {
         if (!completed) this.logger.warn({ activityId: activity.id }, 'turn finished after its lease was taken over');
       })
-      .catch((err: Error) => this.logger.warn({ activityId: activity.id, err: err.message }, 'could not mark the turn done; its lease will expire'))
+      .catch((err: Error) =>
+        this.logger.warn({ activityId: activity.id, err: err.message }, 'could not mark the turn done; its lease will expire'),
+      )
       .finally(() => this.completing.delete(completing));
     this.completing.add(completing);
   }

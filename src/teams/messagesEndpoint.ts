@@ -19,7 +19,10 @@ export function messagesEndpoint(deps: {
     const problem = gate(req.headers.authorization).ok ? activityShapeProblem(req.body) : undefined;
     if (problem !== undefined) {
       // One line, no stack, no field values: a malformed activity is the caller's mistake, not ours.
-      logger.warn({ field: problem, activityType: typeof req.body?.type === 'string' ? req.body.type.slice(0, 64) : undefined }, 'activity refused: a field has the wrong type');
+      logger.warn(
+        { field: problem, activityType: typeof req.body?.type === 'string' ? req.body.type.slice(0, 64) : undefined },
+        'activity refused: a field has the wrong type',
+      );
       res.status(400);
       res.json({ error: `The request is not a Bot Framework activity (${problem}).` });
       return;

@@ -2,7 +2,7 @@ import { ActivityTypes, type TurnContext } from 'botbuilder';
 import { isAppError, storageUnavailableIn, STORAGE_UNAVAILABLE } from '../errors';
 import type { Logger } from '../logger';
 
-export const APOLOGY = "Sorry, something went wrong on our side. Please try again in a moment.";
+export const APOLOGY = 'Sorry, something went wrong on our side. Please try again in a moment.';
 
 /**
  * The one place an unexpected error of a turn ends: logged with the activity id (never the activity's token

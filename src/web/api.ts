@@ -21,7 +21,10 @@ import { registerPostRoutes, type PostsApiContext } from './postsApi';
  */
 
 export interface ApiDependencies {
-  groups: Pick<GroupService, 'listMyGroups' | 'getGroupAsMember' | 'getInvite' | 'resetInviteLink' | 'resetInviteLinkFrom' | 'mapToOrganization' | 'listAdmins'>;
+  groups: Pick<
+    GroupService,
+    'listMyGroups' | 'getGroupAsMember' | 'getInvite' | 'resetInviteLink' | 'resetInviteLinkFrom' | 'mapToOrganization' | 'listAdmins'
+  >;
   verifier: { verify(token: string): Promise<VerifiedUser> };
   documents: Pick<DocumentService, 'documentLinks'>;
   publicUrl: string;
@@ -108,7 +111,11 @@ export function apiRoutes(deps: ApiDependencies) {
     const { group, member } = await asMember(groupId, user);
     const [invite, admins] = await Promise.all([deps.groups.getInvite(groupId, user), deps.groups.listAdmins(groupId)]);
     return {
-      group: { ...summaryFields(group, deps.publicUrl), createdAt: group.createdAt, ...(group.mappedAt ? { mappedAt: group.mappedAt } : {}) },
+      group: {
+        ...summaryFields(group, deps.publicUrl),
+        createdAt: group.createdAt,
+        ...(group.mappedAt ? { mappedAt: group.mappedAt } : {}),
+      },
       viewerIsAdmin: member.role === 'admin',
       invite: await inviteView(invite),
       admins: admins.map((admin) => ({ name: admin.user.name, isYou: admin.user.id === user.id })),
@@ -119,7 +126,10 @@ export function apiRoutes(deps: ApiDependencies) {
     try {
       return await directory.organizationName(caller.verified, caller.token);
     } catch (err) {
-      deps.logger.warn({ tenantId: caller.verified.tenantId, reason: err instanceof Error ? err.message : 'unknown' }, 'organization name lookup failed; using the sign-in domain');
+      deps.logger.warn(
+        { tenantId: caller.verified.tenantId, reason: err instanceof Error ? err.message : 'unknown' },
+        'organization name lookup failed; using the sign-in domain',
+      );
       return fallbackDirectory.organizationName(caller.verified);
     }
   }
@@ -171,7 +181,11 @@ export function apiRoutes(deps: ApiDependencies) {
         const { changed } = await deps.groups.mapToOrganization({
           groupId,
           actor: caller.user,
-          verified: { tenantId: caller.verified.tenantId, objectId: caller.verified.objectId, organizationName: await organizationName(caller) },
+          verified: {
+            tenantId: caller.verified.tenantId,
+            objectId: caller.verified.objectId,
+            organizationName: await organizationName(caller),
+          },
           // One mapping per person and group: a double click or a retried request maps once.
           idempotencyKey: `tab|${caller.verified.objectId}|${groupId}`,
         });

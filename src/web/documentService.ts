@@ -91,7 +91,14 @@ export class DocumentService {
     const emailFileUrl = this.options.signer.sign(DOWNLOAD_PATHS.email, params, this.ttl);
     // The expiry the signer wrote into the link, not a second reading of the clock.
     const exp = Number(new URL(posterUrl).searchParams.get('exp'));
-    return { posterUrl, introPosterUrl, emailFileUrl, mailto: mailtoParts(email.mailto), mailtoUrl: email.mailto, expiresAt: new Date(exp * 1000) };
+    return {
+      posterUrl,
+      introPosterUrl,
+      emailFileUrl,
+      mailto: mailtoParts(email.mailto),
+      mailtoUrl: email.mailto,
+      expiresAt: new Date(exp * 1000),
+    };
   }
 
   /** The path's kind, or undefined when the path is none of ours. */

@@ -33,9 +33,19 @@ async function serveDownload(deps: DownloadRouteDependencies, kind: DocumentKind
   if (!checked.ok) {
     deps.logger.info({ kind, reason: checked.reason }, 'download link refused');
     if (checked.reason === 'expired') {
-      sendPage(res, 410, 'This download link has expired', 'Download links work for one hour. Open the group in Teams and ask for the poster and email again to get fresh links.');
+      sendPage(
+        res,
+        410,
+        'This download link has expired',
+        'Download links work for one hour. Open the group in Teams and ask for the poster and email again to get fresh links.',
+      );
     } else {
-      sendPage(res, 403, 'This download link is not valid', 'The link is incomplete or was changed. Open the group in Teams and ask for the poster and email again.');
+      sendPage(
+        res,
+        403,
+        'This download link is not valid',
+        'The link is incomplete or was changed. Open the group in Teams and ask for the poster and email again.',
+      );
     }
     return;
   }
@@ -53,7 +63,12 @@ async function serveDownload(deps: DownloadRouteDependencies, kind: DocumentKind
     if (isAppError(err) && (err.httpStatus === 403 || err.httpStatus === 404)) {
       deps.logger.info({ kind, groupId, status: err.httpStatus }, 'download for a group the link owner cannot see');
       // One answer for "left the group" and "group deleted": the link says nothing about the group any more.
-      sendPage(res, 403, 'This download link no longer works', 'The group was deleted, or the person who made this link is no longer a member. Ask a member of the group for a new link.');
+      sendPage(
+        res,
+        403,
+        'This download link no longer works',
+        'The group was deleted, or the person who made this link is no longer a member. Ask a member of the group for a new link.',
+      );
       return;
     }
     deps.logger.error({ err, kind, groupId }, 'building a download failed');

@@ -23,7 +23,12 @@ export function exportLinks(signer: UrlSigner) {
  * GET /downloads/export.(json|csv): the signature proves an organization admin of `tenant` asked for it; the
  * group must still belong to that tenant when the file is made.
  */
-export function exportRoutes(deps: { groups: GroupService; signer: UrlSigner; logger: Logger; posts?: { all(groupId: string): AsyncIterable<Post> } }) {
+export function exportRoutes(deps: {
+  groups: GroupService;
+  signer: UrlSigner;
+  logger: Logger;
+  posts?: { all(groupId: string): AsyncIterable<Post> };
+}) {
   return (server: Server): void => {
     for (const format of ['json', 'csv'] as const) {
       const path = `/downloads/export.${format}`;
@@ -31,7 +36,12 @@ export function exportRoutes(deps: { groups: GroupService; signer: UrlSigner; lo
         const verdict = deps.signer.verify(path, req.query as Record<string, string>);
         if (!verdict.ok) {
           res.status(verdict.reason === 'expired' ? 410 : 403);
-          res.json({ error: verdict.reason === 'expired' ? 'This download link has expired. Ask the bot for a new one.' : 'This download link is not valid.' });
+          res.json({
+            error:
+              verdict.reason === 'expired'
+                ? 'This download link has expired. Ask the bot for a new one.'
+                : 'This download link is not valid.',
+          });
           return;
         }
         const { group: groupId, tenant, by, byName } = verdict.params;
@@ -41,11 +51,17 @@ export function exportRoutes(deps: { groups: GroupService; signer: UrlSigner; lo
           res.json({ error: 'This group is not owned by your organization.' });
           return;
         }
-        await deps.groups.recordExport(group.id, { user: { id: by!, name: byName ?? 'Organization admin' }, orgAdminOfTenant: tenant }, format);
+        await deps.groups.recordExport(
+          group.id,
+          { user: { id: by!, name: byName ?? 'Organization admin' }, orgAdminOfTenant: tenant },
+          format,
+        );
         const data = await deps.groups.exportGroup(group.id);
         const posts = deps.posts?.all(group.id);
         const body =
-          format === 'csv' ? await groupExportCsv(data.group, data.members, data.audit, posts) : await groupExportJson(data.group, data.members, data.audit, posts);
+          format === 'csv'
+            ? await groupExportCsv(data.group, data.members, data.audit, posts)
+            : await groupExportJson(data.group, data.members, data.audit, posts);
         deps.logger.info({ groupId: group.id, tenantId: tenant, by, format }, 'organization group exported');
         res.writeHead(200, {
           'Content-Type': format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8',

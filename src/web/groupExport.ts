@@ -2,7 +2,23 @@ import type { AuditEntry, Group, Member } from '../groups/model';
 import type { Post } from '../groups/posts';
 
 /** The fields of one CSV row; a row describes the group, a member, or an audit entry. */
-const CSV_COLUMNS = ['record', 'group_id', 'group_name', 'user_id', 'user_name', 'role', 'action', 'actor', 'at', 'detail', 'seq', 'tenant_id', 'reply_to', 'edited_at', 'deleted_at'] as const;
+const CSV_COLUMNS = [
+  'record',
+  'group_id',
+  'group_name',
+  'user_id',
+  'user_name',
+  'role',
+  'action',
+  'actor',
+  'at',
+  'detail',
+  'seq',
+  'tenant_id',
+  'reply_to',
+  'edited_at',
+  'deleted_at',
+] as const;
 
 async function* none<T>(): AsyncIterable<T> {}
 
@@ -17,16 +33,36 @@ export function csvCell(value: string | number | undefined): string {
 }
 
 /** The group's conversation is the organization's too: every post (deleted ones marked) in sequence order. */
-export async function groupExportCsv(group: Group, members: AsyncIterable<Member>, audit: AsyncIterable<AuditEntry>, posts: AsyncIterable<Post> = none()): Promise<string> {
+export async function groupExportCsv(
+  group: Group,
+  members: AsyncIterable<Member>,
+  audit: AsyncIterable<AuditEntry>,
+  posts: AsyncIterable<Post> = none(),
+): Promise<string> {
   const rows: string[] = [CSV_COLUMNS.join(',')];
   const row = (cells: Partial<Record<(typeof CSV_COLUMNS)[number], string | number>>) =>
     rows.push(CSV_COLUMNS.map((c) => csvCell(cells[c])).join(','));
-  row({ record: 'group', group_id: group.id, group_name: group.name, at: group.createdAt, detail: `owned by ${group.organizationName ?? group.tenantId ?? '-'}; ${group.memberCount} members` });
+  row({
+    record: 'group',
+    group_id: group.id,
+    group_name: group.name,
+    at: group.createdAt,
+    detail: `owned by ${group.organizationName ?? group.tenantId ?? '-'}; ${group.memberCount} members`,
+  });
   for await (const m of members) {
     row({ record: 'member', group_id: group.id, user_id: m.user.id, user_name: m.user.name, role: m.role, at: m.joinedAt });
   }
   for await (const a of audit) {
-    row({ record: 'audit', group_id: group.id, user_id: a.subject?.id, user_name: a.subject?.name, action: a.action, actor: a.actor.name, at: a.at, detail: a.detail });
+    row({
+      record: 'audit',
+      group_id: group.id,
+      user_id: a.subject?.id,
+      user_name: a.subject?.name,
+      action: a.action,
+      actor: a.actor.name,
+      at: a.at,
+      detail: a.detail,
+    });
   }
   for await (const p of posts) {
     row({
@@ -48,7 +84,12 @@ export async function groupExportCsv(group: Group, members: AsyncIterable<Member
   return `${rows.join('\r\n')}\r\n`;
 }
 
-export async function groupExportJson(group: Group, members: AsyncIterable<Member>, audit: AsyncIterable<AuditEntry>, posts: AsyncIterable<Post> = none()): Promise<string> {
+export async function groupExportJson(
+  group: Group,
+  members: AsyncIterable<Member>,
+  audit: AsyncIterable<AuditEntry>,
+  posts: AsyncIterable<Post> = none(),
+): Promise<string> {
   const memberList: Array<Omit<Member, 'conversationRef'>> = [];
   for await (const { conversationRef: _omitted, ...m } of members) memberList.push(m);
   const auditList: AuditEntry[] = [];

@@ -111,7 +111,11 @@ export class GroupPhotoIntake {
     if (target.protocol !== 'http:' && target.protocol !== 'https:') return undefined;
     if (target.origin !== service.origin || target.username || target.password) return undefined;
     const host = service.hostname.replace(/^\[(.*)\]$/, '$1');
-    if (this.options.trustedServiceUrlHosts?.length && target.protocol === 'https:' && hostMatches(host, this.options.trustedServiceUrlHosts)) {
+    if (
+      this.options.trustedServiceUrlHosts?.length &&
+      target.protocol === 'https:' &&
+      hostMatches(host, this.options.trustedServiceUrlHosts)
+    ) {
       return { origin: service.origin, addressCheck: () => true };
     }
     if (this.options.allowChannelHostedAttachments) {

@@ -186,6 +186,13 @@ export function invitePreviewOf(
       if (err instanceof NotFoundError || err instanceof InvalidInputError) return undefined;
       throw err;
     });
-    return group && { groupName: group.name, memberCount: group.memberCount, organizationName: group.organizationName, photoUrl: photoUrl(group) };
+    return (
+      group && {
+        groupName: group.name,
+        memberCount: group.memberCount,
+        organizationName: group.organizationName,
+        photoUrl: photoUrl(group),
+      }
+    );
   };
 }

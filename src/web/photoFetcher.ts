@@ -64,7 +64,8 @@ export function imageRefFromAttachments(attachments: readonly AttachmentLike[] |
     const type = (att.contentType ?? '').toLowerCase();
     if (type === TEAMS_FILE_DOWNLOAD_INFO) {
       const content = (att.content ?? {}) as { downloadUrl?: unknown; fileType?: unknown };
-      const fileType = typeof content.fileType === 'string' ? content.fileType.toLowerCase() : (att.name?.split('.').pop() ?? '').toLowerCase();
+      const fileType =
+        typeof content.fileType === 'string' ? content.fileType.toLowerCase() : (att.name?.split('.').pop() ?? '').toLowerCase();
       if (typeof content.downloadUrl === 'string' && IMAGE_FILE_TYPES.has(fileType)) {
         return { url: content.downloadUrl, needsBotToken: false, ...(att.name ? { name: att.name } : {}) };
       }
@@ -95,4 +96,3 @@ export function fetchAttachmentImage(url: string, bearerToken?: string, options:
   }
   return source.fromAttachmentUrl(url, bearerToken);
 }
-

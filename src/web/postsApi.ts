@@ -39,7 +39,9 @@ export function registerPostRoutes(server: Server, ctx: PostsApiContext): void {
         before = Number(raw);
       }
       const page = await ctx.conversation.history(groupId, user.id, before);
-      return { body: { posts: page.posts.map((p) => postView(p, user.id)), ...(page.earlier !== undefined ? { earlier: page.earlier } : {}) } };
+      return {
+        body: { posts: page.posts.map((p) => postView(p, user.id)), ...(page.earlier !== undefined ? { earlier: page.earlier } : {}) },
+      };
     }),
   );
 
@@ -55,7 +57,8 @@ export function registerPostRoutes(server: Server, ctx: PostsApiContext): void {
       const body = (req.body ?? {}) as { text?: unknown; replyToSeq?: unknown };
       if (typeof body.text !== 'string') throw new InvalidInputError('The post needs a text.');
       const replyToSeq = body.replyToSeq === undefined ? undefined : Number(body.replyToSeq);
-      if (replyToSeq !== undefined && (!Number.isInteger(replyToSeq) || replyToSeq < 1)) throw new InvalidInputError('That post to reply to does not exist.');
+      if (replyToSeq !== undefined && (!Number.isInteger(replyToSeq) || replyToSeq < 1))
+        throw new InvalidInputError('That post to reply to does not exist.');
       const outcome = await ctx.conversation.post({
         groupId,
         sender: { userId: user.id, name: user.name, tenantId: verified.tenantId, objectId: verified.objectId },

@@ -26,9 +26,7 @@ export interface UrlSignerOptions {
   now?: () => number;
 }
 
-export type VerifyResult =
-  | { ok: true; params: Record<string, string> }
-  | { ok: false; reason: 'expired' | 'bad_signature' | 'malformed' };
+export type VerifyResult = { ok: true; params: Record<string, string> } | { ok: false; reason: 'expired' | 'bad_signature' | 'malformed' };
 
 /** The query parameters `verify()` accepts: a URLSearchParams, a query string, or a parsed query object. */
 export type SearchParamsInput = URLSearchParams | string | Readonly<Record<string, string | readonly string[] | undefined>>;

@@ -19,25 +19,36 @@ import type { Domain, StorageAccount } from './storage';
  * storage account's queues (the embedded Azurite runs its queue service too). The engine's sends use the
  * adapter's credentials, straight on the Bot Connector API (it owns retries and Teams' limits).
  */
-export function wireConversation(config: AppConfig, options: AppOptions, account: StorageAccount, domain: Domain, background: BackgroundWork) {
+export function wireConversation(
+  config: AppConfig,
+  options: AppOptions,
+  account: StorageAccount,
+  domain: Domain,
+  background: BackgroundWork,
+) {
   const { tables, groups } = domain;
   const { logger, tablePrefix } = options;
   const postStore = new TablePostStore(tables);
   const copies = createPostCopyRenderer(postStore, config.PUBLIC_URL);
   const engine: DeliveryEngine & { dropCaches?(): void } =
     options.createDeliveryEngine?.({ source: postStore, render: copies.render, logger }) ??
-    queueEngineOrExplain(() => createDeliveryEngine({
-      config,
-      connectionString: account.connectionString,
-      prefix: tablePrefix ?? '',
-      tables,
-      source: postStore,
-      render: copies.render,
-      logger,
-      getToken: channelTokenSource(config, options.fetch ? { fetch: options.fetch } : {}),
-      tuning: options.deliveryTuning,
-    }));
-  account.staleCaches.push(() => postStore.dropCaches(), () => engine.dropCaches?.());
+    queueEngineOrExplain(() =>
+      createDeliveryEngine({
+        config,
+        connectionString: account.connectionString,
+        prefix: tablePrefix ?? '',
+        tables,
+        source: postStore,
+        render: copies.render,
+        logger,
+        getToken: channelTokenSource(config, options.fetch ? { fetch: options.fetch } : {}),
+        tuning: options.deliveryTuning,
+      }),
+    );
+  account.staleCaches.push(
+    () => postStore.dropCaches(),
+    () => engine.dropCaches?.(),
+  );
   const conversation = new ConversationService({
     posts: postStore,
     current: new TableCurrentGroupStore(tables.usergroups),

@@ -40,7 +40,14 @@ export function wireSignIn(config: AppConfig, options: AppOptions) {
 export type SignIn = ReturnType<typeof wireSignIn>;
 
 /** The conversation's dialogs and flows, and the bot that runs them. */
-export function wireBot(config: AppConfig, options: AppOptions, domain: Domain, chat: ConversationWiring, signIn: SignIn, settings: DialogSettings) {
+export function wireBot(
+  config: AppConfig,
+  options: AppOptions,
+  domain: Domain,
+  chat: ConversationWiring,
+  signIn: SignIn,
+  settings: DialogSettings,
+) {
   const { logger } = options;
   const { groups, dedup, conversationState, userState } = domain;
   const { engine, onRemoved } = chat;

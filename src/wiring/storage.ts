@@ -32,7 +32,11 @@ export async function openStorageAccount(config: AppConfig, logger: Logger): Pro
 
 /** The tables, the bot's state, the group domain and the URL signer over one storage account. */
 export async function wireDomain(config: AppConfig, account: StorageAccount, tablePrefix: string | undefined) {
-  const tables: TableClients = createTableClients({ connectionString: account.connectionString, prefix: tablePrefix, timeoutMs: config.STORAGE_TIMEOUT_MS });
+  const tables: TableClients = createTableClients({
+    connectionString: account.connectionString,
+    prefix: tablePrefix,
+    timeoutMs: config.STORAGE_TIMEOUT_MS,
+  });
   await ensureTables(tables);
   const appSecret = await loadOrCreateAppSecret(tables.settings, config.APP_SECRET);
   const stateStorage = new TableStorage(tables.botstate);
@@ -45,7 +49,11 @@ export async function wireDomain(config: AppConfig, account: StorageAccount, tab
     allowedTenantIds: config.ALLOWED_TENANT_IDS,
     joinCodeAttempts: new JoinCodeLimiter(joinCodeCounter),
   });
-  account.staleCaches.push(() => joinCodeCounter.dropCaches(), () => groupStore.dropCaches(), () => groups.dropCaches());
+  account.staleCaches.push(
+    () => joinCodeCounter.dropCaches(),
+    () => groupStore.dropCaches(),
+    () => groups.dropCaches(),
+  );
   return {
     tables,
     groups,

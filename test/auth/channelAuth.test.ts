@@ -76,7 +76,10 @@ describe('Bot Framework channel authentication (real restify + CloudAdapter agai
       await processAuthenticated({ adapter: counted, gate }, req, res, async (context) => {
         turns.push(context);
         if (context.activity.type === ActivityTypes.Invoke) {
-          await context.sendActivity({ type: ActivityTypes.InvokeResponse, value: { status: 200, body: { echoed: context.activity.name } } });
+          await context.sendActivity({
+            type: ActivityTypes.InvokeResponse,
+            value: { status: 200, body: { echoed: context.activity.name } },
+          });
         }
       });
     });
@@ -121,7 +124,10 @@ describe('Bot Framework channel authentication (real restify + CloudAdapter agai
 
   it('passes an invoke response body through unchanged', async () => {
     const token = await fake.signChannelToken(fake.channelClaims({ serviceUrl: SERVICE_URL }));
-    const { status, text } = await post(activity({ type: ActivityTypes.Invoke, name: 'adaptiveCard/action', value: {} }), `Bearer ${token}`);
+    const { status, text } = await post(
+      activity({ type: ActivityTypes.Invoke, name: 'adaptiveCard/action', value: {} }),
+      `Bearer ${token}`,
+    );
     assert.equal(status, 200);
     assert.deepEqual(JSON.parse(text), { echoed: 'adaptiveCard/action' });
   });
@@ -190,7 +196,14 @@ describe('Bot Framework channel authentication (real restify + CloudAdapter agai
     for (let i = 0; i < 20; i++) {
       const tid = randomUUID();
       const token = await signJwt(
-        { iss: `https://login.microsoftonline.com/${tid}/v2.0`, tid, aud: APP_ID, azp: APP_ID, ver: '2.0', exp: Math.floor(Date.now() / 1000) + 600 },
+        {
+          iss: `https://login.microsoftonline.com/${tid}/v2.0`,
+          tid,
+          aud: APP_ID,
+          azp: APP_ID,
+          ver: '2.0',
+          exp: Math.floor(Date.now() / 1000) + 600,
+        },
         key.privateKey,
         { kid: key.kid },
       );
@@ -204,10 +217,9 @@ describe('Bot Framework channel authentication (real restify + CloudAdapter agai
     const before = emulatorIssuerCount();
     const other = await newSigningKey();
     for (let i = 0; i < 20; i++) {
-      const token = await fake.signChannelToken(
-        fake.channelClaims({ serviceUrl: SERVICE_URL, extra: { tid: randomUUID() } }),
-        { key: other.privateKey },
-      );
+      const token = await fake.signChannelToken(fake.channelClaims({ serviceUrl: SERVICE_URL, extra: { tid: randomUUID() } }), {
+        key: other.privateKey,
+      });
       await expectRefused(activity(), `Bearer ${token}`);
     }
     assert.equal(processCalls, 20, 'these reach the SDK (the issuer is the channel one)');
@@ -261,7 +273,10 @@ describe('channel endpoint configuration (all-or-nothing)', () => {
   });
 
   it('fills every other value from the public cloud when one is overridden', () => {
-    const resolved = resolveChannelEndpoints({ ...base, ToBotFromChannelOpenIdMetadataUrl: 'http://127.0.0.1:1/v1/.well-known/openidconfiguration' });
+    const resolved = resolveChannelEndpoints({
+      ...base,
+      ToBotFromChannelOpenIdMetadataUrl: 'http://127.0.0.1:1/v1/.well-known/openidconfiguration',
+    });
     assert.deepEqual(resolved, {
       ...PUBLIC_CLOUD_ENDPOINTS,
       ToBotFromChannelOpenIdMetadataUrl: 'http://127.0.0.1:1/v1/.well-known/openidconfiguration',

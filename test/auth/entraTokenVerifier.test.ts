@@ -57,7 +57,13 @@ describe('EntraTokenVerifier (Teams SSO tokens against a loopback Entra)', () =>
   it('accepts a valid v1 token (issuer from the v1 template, audience api://botid-<appId>)', async () => {
     const tid = randomUUID();
     const token = await entra.signToken(
-      entra.ssoClaims({ ver: '1.0', aud: `api://botid-${APP_ID}`, tid, preferredUsername: 'bo@fabrikam.example', extra: { roles: ['OrgAdmin'] } }),
+      entra.ssoClaims({
+        ver: '1.0',
+        aud: `api://botid-${APP_ID}`,
+        tid,
+        preferredUsername: 'bo@fabrikam.example',
+        extra: { roles: ['OrgAdmin'] },
+      }),
     );
     const user = await verifier.verify(token);
     assert.equal(user.tenantId, tid);
@@ -172,7 +178,10 @@ describe('EntraTokenVerifier (Teams SSO tokens against a loopback Entra)', () =>
     });
     const token = await entra.signToken(entra.ssoClaims({ aud: APP_ID }));
     for (let i = 0; i < 2; i++) {
-      await assert.rejects(down.verify(token), (err: unknown) => err instanceof TokenVerificationError && err.reason === 'metadata_unavailable');
+      await assert.rejects(
+        down.verify(token),
+        (err: unknown) => err instanceof TokenVerificationError && err.reason === 'metadata_unavailable',
+      );
     }
   });
 });

@@ -24,7 +24,11 @@ describe('organization directory (the name on the "added to your organization" c
   let graph: FakeGraph;
 
   before(async () => {
-    graph = await FakeGraph.start({ appId: APP_ID, appPassword: APP_PASSWORD, organizations: { [contoso]: 'Contoso Ltd', [fabrikam]: 'Fabrikam' } });
+    graph = await FakeGraph.start({
+      appId: APP_ID,
+      appPassword: APP_PASSWORD,
+      organizations: { [contoso]: 'Contoso Ltd', [fabrikam]: 'Fabrikam' },
+    });
   });
   after(async () => {
     await graph.close();
@@ -35,7 +39,12 @@ describe('organization directory (the name on the "added to your organization" c
   });
 
   function graphDirectory(): GraphOrganizationDirectory {
-    return new GraphOrganizationDirectory({ appId: APP_ID, appPassword: APP_PASSWORD, authorityHost: graph.authorityHost, graphBaseUrl: graph.graphBaseUrl });
+    return new GraphOrganizationDirectory({
+      appId: APP_ID,
+      appPassword: APP_PASSWORD,
+      authorityHost: graph.authorityHost,
+      graphBaseUrl: graph.graphBaseUrl,
+    });
   }
 
   it('reads the display name through on-behalf-of and Graph /organization', async () => {

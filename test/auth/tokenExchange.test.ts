@@ -40,7 +40,9 @@ describe('Teams SSO token exchange (signin/tokenExchange)', () => {
       MicrosoftAppTenantId: undefined,
       ...botFramework.endpoints,
     });
-    const channelToken = await botFramework.signChannelToken(botFramework.channelClaims({ serviceUrl: 'https://smba.trafficmanager.net/amer/' }));
+    const channelToken = await botFramework.signChannelToken(
+      botFramework.channelClaims({ serviceUrl: 'https://smba.trafficmanager.net/amer/' }),
+    );
     const { claimsIdentity } = await auth.authenticateRequest(
       { channelId: 'msteams', serviceUrl: 'https://smba.trafficmanager.net/amer/' } as never,
       `Bearer ${channelToken}`,
@@ -73,7 +75,9 @@ describe('Teams SSO token exchange (signin/tokenExchange)', () => {
     });
   }
 
-  async function invoke(input: { tid?: string; oid?: string; id?: string; aud?: string; activityTenantId?: string } = {}): Promise<TokenExchangeInvoke> {
+  async function invoke(
+    input: { tid?: string; oid?: string; id?: string; aud?: string; activityTenantId?: string } = {},
+  ): Promise<TokenExchangeInvoke> {
     const token = await entra.signToken(entra.ssoClaims({ aud: input.aud ?? APP_ID, tid: input.tid, oid: input.oid }));
     return {
       channelId: 'msteams',

@@ -94,19 +94,31 @@ describe('Invite landing page in a browser', function () {
           assert.match(await page.locator('.meta').innerText(), /^2 members/);
           assert.equal(await page.locator('.owner').innerText(), `Owned by ${ORGANIZATION}`);
           const photo = page.locator('img.photo');
-          assert.ok(await photo.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0), 'group photo loads (same origin, allowed by the CSP)');
+          assert.ok(
+            await photo.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0),
+            'group photo loads (same origin, allowed by the CSP)',
+          );
 
           // Open Graph preview, unchanged.
           assert.equal(await page.locator('meta[property="og:title"]').getAttribute('content'), `Join ${name}`);
-          assert.match((await page.locator('meta[property="og:description"]').getAttribute('content')) ?? '', /^2 members\. Owned by Contoso/);
+          assert.match(
+            (await page.locator('meta[property="og:description"]').getAttribute('content')) ?? '',
+            /^2 members\. Owned by Contoso/,
+          );
           assert.equal(await page.locator('meta[property="og:url"]').getAttribute('content'), mappedInvite.url);
 
           const command = `join ${mappedInvite.url}`;
           const open = page.getByRole('link', { name: 'Open in Teams' });
-          assert.equal(await open.getAttribute('href'), `https://teams.microsoft.com/l/chat/0/0?users=28:${BOT_APP_ID}&message=${encodeURIComponent(command)}`);
+          assert.equal(
+            await open.getAttribute('href'),
+            `https://teams.microsoft.com/l/chat/0/0?users=28:${BOT_APP_ID}&message=${encodeURIComponent(command)}`,
+          );
           assert.ok(await open.isVisible());
           assert.equal(await page.getByRole('link', { name: 'Get Microsoft Teams' }).getAttribute('href'), GET_TEAMS_URL);
-          assert.equal(await page.getByRole('link', { name: 'Add the app to Teams' }).getAttribute('href'), `https://teams.microsoft.com/l/app/${TEAMS_APP_ID}`);
+          assert.equal(
+            await page.getByRole('link', { name: 'Add the app to Teams' }).getAttribute('href'),
+            `https://teams.microsoft.com/l/app/${TEAMS_APP_ID}`,
+          );
           assert.equal(await page.locator('#app-id').innerText(), TEAMS_APP_ID, 'what to tell IT names the app id');
           assert.match(await page.locator('main').innerText(), /Ask your IT department to allow the Kaizala Groups app/);
           assert.match(await page.locator('main').innerText(), /Anyone with this link/);

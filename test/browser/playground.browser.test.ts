@@ -41,7 +41,9 @@ describe('Agents Playground: the acceptance walkthrough in a browser', function 
     }
     const problem = networkNamespaceProblem();
     if (problem) {
-      console.warn(`Agents Playground walkthrough skipped: ${problem}. The playground listens on every interface, so it only runs inside unshare -n.`);
+      console.warn(
+        `Agents Playground walkthrough skipped: ${problem}. The playground listens on every interface, so it only runs inside unshare -n.`,
+      );
       this.skip();
     }
     // Only this walkthrough's screenshots (NN-step.png): the conversation walkthrough, in another mocha worker,

@@ -40,7 +40,9 @@ describe('Agents Playground: two members post and reply to each other', function
     }
     const problem = networkNamespaceProblem();
     if (problem) {
-      console.warn(`Agents Playground conversation walk skipped: ${problem}. The playground listens on every interface, so it only runs inside unshare -n.`);
+      console.warn(
+        `Agents Playground conversation walk skipped: ${problem}. The playground listens on every interface, so it only runs inside unshare -n.`,
+      );
       this.skip();
     }
     rmSync(RESULT, { force: true });
@@ -94,7 +96,7 @@ describe('Agents Playground: two members post and reply to each other', function
     assert.ok(result.durationMs < BUDGET_MS);
   });
 
-  it("tells the sender once where the post went, and sends no copy to the sender", () => {
+  it('tells the sender once where the post went, and sends no copy to the sender', () => {
     assert.equal(result.sentToText, 'Sent to Field Sales North. Type switch to choose another group.');
     assert.deepEqual(
       result.ownerCopies?.map((c) => c.seq),

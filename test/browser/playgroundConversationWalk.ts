@@ -188,7 +188,10 @@ async function walk(): Promise<void> {
   page.setDefaultTimeout(STEP_TIMEOUT_MS);
   page.on('console', (m) => {
     const where = m.location().url;
-    if (m.type() === 'error' && !/cdn\.office\.net|ERR_INTERNET_DISCONNECTED|ERR_NAME_NOT_RESOLVED|favicon\.ico/.test(`${m.text()} ${where}`)) {
+    if (
+      m.type() === 'error' &&
+      !/cdn\.office\.net|ERR_INTERNET_DISCONNECTED|ERR_NAME_NOT_RESOLVED|favicon\.ico/.test(`${m.text()} ${where}`)
+    ) {
       result.pageProblems.push(`${m.text()}${where ? ` (${where})` : ''}`);
     }
   });
@@ -232,7 +235,12 @@ async function walk(): Promise<void> {
     await page.keyboard.press('Delete');
     // One field a line so the screenshot shows who sends what (nested values stay on their line). The editor
     // closes the opening brace by itself, after the cursor: whatever follows the inserted text is removed.
-    await page.keyboard.insertText(`{\n${Object.entries(activity).filter(([, v]) => v !== undefined).map(([k, v]) => `${JSON.stringify(k)}: ${JSON.stringify(v)}`).join(',\n')}\n}`);
+    await page.keyboard.insertText(
+      `{\n${Object.entries(activity)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => `${JSON.stringify(k)}: ${JSON.stringify(v)}`)
+        .join(',\n')}\n}`,
+    );
     await page.keyboard.press('Control+Shift+End');
     await page.keyboard.press('Delete');
     await page.keyboard.press('Control+Home');
@@ -299,7 +307,10 @@ async function walk(): Promise<void> {
   before = await cards.count();
   await askPhoto.getByRole('button', { name: 'Skip' }).click();
   const info = await newCardWith(before, 'Invite People');
-  await page.getByText(/is ready\. Next: Invite People/).last().waitFor();
+  await page
+    .getByText(/is ready\. Next: Invite People/)
+    .last()
+    .waitFor();
   await screenshot('group-created');
 
   // 2. Invite People: the link to give Megan.
@@ -343,14 +354,22 @@ async function walk(): Promise<void> {
   // The playground shows the bot's welcome to Megan only in its log panel (her chat is not the page's user's);
   // the admin notice reaches user 1 through the delivery engine.
   await logPanelLine(`Welcome, ${megan.name}! You joined`).waitFor();
-  await cards.filter({ hasText: `${megan.name} joined` }).last().waitFor();
+  await cards
+    .filter({ hasText: `${megan.name} joined` })
+    .last()
+    .waitFor();
   await screenshot('owner-told-megan-joined');
 
   // 4. User 1 posts to the current group: one confirmation, no copy for the sender.
   await say(FIRST_POST);
   const sentTo = chatMessages.filter({ hasText: /Sent to Field Sales North\. Type switch to choose another group\./ }).last();
   await sentTo.waitFor();
-  result.sentToText = (await sentTo.getByText(/Sent to/).last().innerText()).trim();
+  result.sentToText = (
+    await sentTo
+      .getByText(/Sent to/)
+      .last()
+      .innerText()
+  ).trim();
   await screenshot('owner-posts-sent-to');
 
   // 5. Megan's copy, sent by the engine through the playground's connector. Her chat is not pushed to the page,
@@ -370,7 +389,10 @@ async function walk(): Promise<void> {
   // 6. Megan answers with her copy's Reply: Teams sends the card's Action.Submit as a message whose `value` is
   //    the button's data (read from the card she received) plus the input.
   before = await cards.count();
-  await customActivity(asMegan({ value: { verb: sendData.verb, replyText: MEGAN_REPLY, ...sendData } }), 'megan-replies-as-custom-activity');
+  await customActivity(
+    asMegan({ value: { verb: sendData.verb, replyText: MEGAN_REPLY, ...sendData } }),
+    'megan-replies-as-custom-activity',
+  );
   const meganReply = await newCardWith(before, MEGAN_REPLY);
   await meganReply.getByText(/replying to/).waitFor();
   result.meganReplyCardText = (await meganReply.innerText()).trim();
@@ -389,7 +411,12 @@ async function walk(): Promise<void> {
   await send.click();
   const answer = chatMessages.filter({ hasText: `You replied in ${GROUP_NAME} to ${megan.name}: ${OWNER_REPLY}` }).last();
   await answer.waitFor();
-  result.ownerReplyAnswer = (await answer.getByText(/You replied in/).last().innerText()).trim();
+  result.ownerReplyAnswer = (
+    await answer
+      .getByText(/You replied in/)
+      .last()
+      .innerText()
+  ).trim();
   await answer.scrollIntoViewIfNeeded();
   await screenshot('owner-reply-confirmed');
 
@@ -416,7 +443,12 @@ async function walk(): Promise<void> {
   result.ownerCopies = await copies(owner.aadObjectId);
   result.storedPosts = [];
   for await (const post of app.posts.all(groupId)) {
-    result.storedPosts.push({ seq: post.seq, senderName: post.sender.name, text: post.text, ...(post.replyTo ? { replyToSeq: post.replyTo.seq } : {}) });
+    result.storedPosts.push({
+      seq: post.seq,
+      senderName: post.sender.name,
+      text: post.text,
+      ...(post.replyTo ? { replyToSeq: post.replyTo.seq } : {}),
+    });
   }
   result.ok = true;
 }
@@ -445,7 +477,9 @@ function readLogDetails(): Record<string, unknown> | undefined {
 
 /** In the page: scrolls the last text in the page that has `part` (a line of the log details) to the middle. */
 function scrollLogDetailsTo(part: string): boolean {
-  const found = Array.from(document.querySelectorAll('span, div')).filter((e) => e.children.length === 0 && (e.textContent ?? '').includes(part));
+  const found = Array.from(document.querySelectorAll('span, div')).filter(
+    (e) => e.children.length === 0 && (e.textContent ?? '').includes(part),
+  );
   found.at(-1)?.scrollIntoView({ block: 'center' });
   return found.length > 0;
 }
@@ -453,7 +487,9 @@ function scrollLogDetailsTo(part: string): boolean {
 /** The Send button's data in a delivered post card (the Reply form's Action.Submit). */
 function sendActionData(activity: Record<string, unknown>): Record<string, unknown> {
   const card = (activity.attachments as Array<{ content: { actions: Array<Record<string, unknown>> } }>)[0]!.content;
-  const reply = card.actions.find((a) => a.title === 'Reply') as { card: { actions: Array<{ title: string; data: Record<string, unknown> }> } };
+  const reply = card.actions.find((a) => a.title === 'Reply') as {
+    card: { actions: Array<{ title: string; data: Record<string, unknown> }> };
+  };
   return reply.card.actions.find((a) => a.title === 'Send')!.data;
 }
 

@@ -17,7 +17,8 @@ const ROOT = path.join(__dirname, '..', '..');
 const READY = /Playground ready\. Open http:\/\/127\.0\.0\.1:(\d+)\/ .* The links the bot shows open at (http:\/\/127\.0\.0\.1:\d+)\./;
 
 function networkNamespaceProblem(): string | undefined {
-  if (process.platform !== 'linux' || process.getuid?.() !== 0) return 'the playground script uses a network namespace only as root on Linux';
+  if (process.platform !== 'linux' || process.getuid?.() !== 0)
+    return 'the playground script uses a network namespace only as root on Linux';
   const probe = spawnSync('unshare', ['-n', 'ip', 'link', 'set', 'lo', 'up'], { stdio: 'ignore', timeout: 5000 });
   if (probe.error || probe.status !== 0) return 'unshare -n is not available here';
   return undefined;

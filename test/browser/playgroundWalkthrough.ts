@@ -164,7 +164,10 @@ async function walk(): Promise<void> {
   page.setDefaultTimeout(STEP_TIMEOUT_MS);
   page.on('console', (m) => {
     const where = m.location().url;
-    if (m.type() === 'error' && !/cdn\.office\.net|ERR_INTERNET_DISCONNECTED|ERR_NAME_NOT_RESOLVED|favicon\.ico/.test(`${m.text()} ${where}`)) {
+    if (
+      m.type() === 'error' &&
+      !/cdn\.office\.net|ERR_INTERNET_DISCONNECTED|ERR_NAME_NOT_RESOLVED|favicon\.ico/.test(`${m.text()} ${where}`)
+    ) {
       result.pageProblems.push(`${m.text()}${where ? ` (${where})` : ''}`);
     }
   });
@@ -256,7 +259,9 @@ async function walk(): Promise<void> {
       // The template's `from` has no name; Teams always sends one.
       from: { ...(template.from as Record<string, unknown>), name: owner.name },
       text: '',
-      attachments: [{ contentType: 'image/png', contentUrl: `data:image/png;base64,${png.toString('base64')}`, name: 'field-sales-north.png' }],
+      attachments: [
+        { contentType: 'image/png', contentUrl: `data:image/png;base64,${png.toString('base64')}`, name: 'field-sales-north.png' },
+      ],
     }),
     'photo-as-custom-activity',
   );
@@ -265,7 +270,10 @@ async function walk(): Promise<void> {
   await photo.waitFor();
   await page.waitForFunction((img) => (img as HTMLImageElement).complete, await photo.elementHandle());
   result.photoWidthInBrowser = await photo.evaluate((img) => (img as HTMLImageElement).naturalWidth);
-  await page.getByText(/is ready\. Next: Invite People/).last().waitFor();
+  await page
+    .getByText(/is ready\. Next: Invite People/)
+    .last()
+    .waitFor();
   await screenshot('group-info-created');
   const invitePeople = info.getByRole('button', { name: 'Invite People' });
 
@@ -288,7 +296,10 @@ async function walk(): Promise<void> {
   before = await cards.count();
   await confirm.getByRole('button', { name: 'Reset link' }).click();
   const fresh = await newCardWith(before, 'Join code');
-  await page.getByText(/no longer work/).last().waitFor();
+  await page
+    .getByText(/no longer work/)
+    .last()
+    .waitFor();
   const freshText = await fresh.innerText();
   result.resetInviteLink = /https?:\/\/\S+\/join\/[A-Za-z0-9_-]{22}/.exec(freshText)?.[0];
   result.resetJoinCode = /\b[0-9A-Z]{5}-[0-9A-Z]{5}\b/.exec(freshText)?.[0];
@@ -320,13 +331,19 @@ async function walk(): Promise<void> {
     'second-user-joins-as-custom-activity',
   );
   await newCardWith(before, GROUP_NAME);
-  await page.getByText(/joined|welcome/i).last().waitFor();
+  await page
+    .getByText(/joined|welcome/i)
+    .last()
+    .waitFor();
   result.groupChatWelcomeCards = await cards.filter({ hasText: 'Welcome to Kaizala Groups' }).count();
   await screenshot('second-user-joined');
 
   // 7. Back in the owner's chat: the admin notice, then Group Info with 2 members.
   await page.getByText('Personal Chat', { exact: true }).first().click();
-  await cards.filter({ hasText: `${second.name} joined` }).last().waitFor();
+  await cards
+    .filter({ hasText: `${second.name} joined` })
+    .last()
+    .waitFor();
   await screenshot('owner-told-of-join');
   before = await cards.count();
   await say('/group info'); // with a current group, "group info" alone would be a post (issue 10)

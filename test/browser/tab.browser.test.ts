@@ -126,11 +126,20 @@ describe('Teams tab in a browser', function () {
     const context = await offlineContext(browser, { viewport: DESKTOP });
     try {
       const { page, problems } = await openTab(context, alice);
-      await page.locator('#group-list').getByRole('button', { name: /Second shift/ }).click();
+      await page
+        .locator('#group-list')
+        .getByRole('button', { name: /Second shift/ })
+        .click();
       await page.getByRole('button', { name: 'Add to organization' }).click();
       await page.getByRole('button', { name: 'Yes, add it' }).click();
       await page.locator('#status', { hasText: 'now belongs to contoso.example' }).waitFor();
-      assert.match(await page.locator('#group-list').getByRole('button', { name: /Second shift/ }).innerText(), /Organization: contoso\.example/);
+      assert.match(
+        await page
+          .locator('#group-list')
+          .getByRole('button', { name: /Second shift/ })
+          .innerText(),
+        /Organization: contoso\.example/,
+      );
       assert.equal(await page.getByRole('button', { name: 'Add to organization' }).count(), 0);
       const { items } = await h.groups.listMyGroups(alice.id);
       assert.equal(items.find((mine) => mine.group.name === 'Second shift')?.group.tenantId, alice.tid.toLowerCase());
@@ -162,7 +171,11 @@ describe('Teams tab in a browser', function () {
 
   it('outside Teams explains how to open it there, and ignores the test hook unless the server allows it', async () => {
     // The same tab routes as production: no test hooks.
-    const production = createServer({ logger: createLogger({ level: 'silent' }), healthCheck: async () => true, handleMessages: async () => undefined });
+    const production = createServer({
+      logger: createLogger({ level: 'silent' }),
+      healthCheck: async () => true,
+      handleMessages: async () => undefined,
+    });
     const productionUrl = await listen(production, 0, '127.0.0.1');
     tabRoutes({ logger: createLogger({ level: 'silent' }), publicUrl: productionUrl })(production);
     const context = await offlineContext(browser, { viewport: DESKTOP });

@@ -9,7 +9,7 @@ import { CHROMIUM_MISSING, DESKTOP, PHONE, chromiumAvailable, launchChromium, of
  * A group's conversation in the Teams tab, in headless Chromium against the real server and the real posts API
  * over Azurite (tokens signed by the fake Entra, verified by the real verifier; deliveries only recorded).
  */
-describe('Teams tab: a group\'s conversation in a browser', function () {
+describe("Teams tab: a group's conversation in a browser", function () {
   this.timeout(90_000);
   let browser: Browser;
   let h: WebHarness;
@@ -21,7 +21,12 @@ describe('Teams tab: a group\'s conversation in a browser', function () {
   const HOSTILE = '<img src=x onerror=alert(1)> **bold** https://evil.example';
 
   /** A post made through the HTTP API, as any client of it would. */
-  async function apiPost(user: TestUser, group: Group, text: string, key = randomUUID()): Promise<{ status: number; post: { seq: number } }> {
+  async function apiPost(
+    user: TestUser,
+    group: Group,
+    text: string,
+    key = randomUUID(),
+  ): Promise<{ status: number; post: { seq: number } }> {
     const res = await fetch(`${h.url}/api/groups/${group.id}/posts`, {
       method: 'POST',
       headers: { authorization: `Bearer ${await h.tokenFor(user)}`, 'content-type': 'application/json', 'idempotency-key': key },
@@ -52,7 +57,14 @@ describe('Teams tab: a group\'s conversation in a browser', function () {
     // go straight to storage (the rate limit would refuse 20 from one person); the others through the HTTP API.
     const first = await apiPost(ann, dock, 'post 1: shifts start at 6');
     const seed = (sender: TestUser, text: string, replyTo?: { seq: number; senderName: string; preview: string }) =>
-      h.posts.accept({ groupId: dock.id, sender: { userId: sender.id, name: sender.name, tenantId: sender.tid }, text, createdAt: new Date().toISOString(), sourceKey: randomUUID(), replyTo });
+      h.posts.accept({
+        groupId: dock.id,
+        sender: { userId: sender.id, name: sender.name, tenantId: sender.tid },
+        text,
+        createdAt: new Date().toISOString(),
+        sourceKey: randomUUID(),
+        replyTo,
+      });
     for (let i = 2; i <= 21; i++) await seed(ann, `post ${i}`);
     await seed(bob, 'got it', { seq: first.post.seq, senderName: ann.name, preview: 'post 1: shifts start at 6' });
     const hostile = await apiPost(bob, dock, `${HOSTILE}\nsecond line`);
@@ -82,7 +94,10 @@ describe('Teams tab: a group\'s conversation in a browser', function () {
       void dialog.dismiss();
     });
     await page.goto(`${h.url}/tab`);
-    await page.locator('#group-list').getByRole('button', { name: new RegExp(group.name) }).click();
+    await page
+      .locator('#group-list')
+      .getByRole('button', { name: new RegExp(group.name) })
+      .click();
     await page.getByRole('heading', { name: 'Conversation' }).waitFor();
     await page.locator('#posts li.post').first().waitFor();
     return { page, problems };
@@ -124,7 +139,10 @@ describe('Teams tab: a group\'s conversation in a browser', function () {
         texts = await postTexts(page);
         assert.deepEqual(texts.slice(0, 6), ['post 1: shifts start at 6', 'post 2', 'post 3', 'post 4', 'post 5', 'post 6']);
         const seqs = await list.locator('li.post').evaluateAll((items) => items.map((item) => Number(item.getAttribute('data-seq'))));
-        assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b));
+        assert.deepEqual(
+          seqs,
+          [...seqs].sort((a, b) => a - b),
+        );
         assert.equal(await earlier.isHidden(), true);
         await page.locator('#conversation-status', { hasText: '4 earlier posts shown.' }).waitFor();
 
@@ -189,7 +207,10 @@ describe('Teams tab: a group\'s conversation in a browser', function () {
         assert.equal(keys.length, 3);
         assert.notEqual(keys[2], keys[0]);
         assert.deepEqual(await storedTexts(group), ['Welcome', text, 'On my way']);
-        assert.deepEqual(problems.filter((p) => !/Failed to load resource/.test(p)), []);
+        assert.deepEqual(
+          problems.filter((p) => !/Failed to load resource/.test(p)),
+          [],
+        );
       } finally {
         await context.close();
       }
@@ -207,7 +228,10 @@ describe('Teams tab: a group\'s conversation in a browser', function () {
       }, token);
       const page = await context.newPage();
       await page.goto(`${h.url}/tab`);
-      await page.locator('#group-list').getByRole('button', { name: /Quiet corner/ }).click();
+      await page
+        .locator('#group-list')
+        .getByRole('button', { name: /Quiet corner/ })
+        .click();
       await page.getByText('No posts yet. Write the first one below.').waitFor();
       assert.equal(await page.getByRole('button', { name: 'Earlier posts' }).isHidden(), true);
 
@@ -235,7 +259,10 @@ describe('Teams tab: a group\'s conversation in a browser', function () {
       assert.equal(await page.locator('#conversation-status').getAttribute('aria-live'), 'polite');
       assert.equal(await page.getByLabel('Write a post').inputValue(), 'Can I come Saturday?');
       assert.deepEqual(await storedTexts(group), ['Office closed Friday']);
-      assert.deepEqual(problems.filter((p) => !/Failed to load resource/.test(p)), []);
+      assert.deepEqual(
+        problems.filter((p) => !/Failed to load resource/.test(p)),
+        [],
+      );
     } finally {
       await context.close();
     }
@@ -262,7 +289,10 @@ describe('Teams tab: a group\'s conversation in a browser', function () {
       await page.getByRole('button', { name: 'Send' }).click();
       await page.locator('#conversation-status', { hasText: 'at most 4,000 characters' }).waitFor();
       assert.equal((await storedTexts(group)).length, 10);
-      assert.deepEqual(problems.filter((p) => !/Failed to load resource/.test(p)), []);
+      assert.deepEqual(
+        problems.filter((p) => !/Failed to load resource/.test(p)),
+        [],
+      );
     } finally {
       await context.close();
     }

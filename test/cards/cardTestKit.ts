@@ -83,7 +83,12 @@ export function verbs(a: Attachment): string[] {
 
 export function button(a: Attachment, title: string): FoundAction {
   const found = actions(a).find((x) => x.title === title);
-  assert.ok(found, `no button "${title}" in ${actions(a).map((x) => x.title).join(', ')}`);
+  assert.ok(
+    found,
+    `no button "${title}" in ${actions(a)
+      .map((x) => x.title)
+      .join(', ')}`,
+  );
   return found;
 }
 

@@ -74,7 +74,8 @@ const CASES: CardCase[] = [
   },
   {
     name: 'invite (admin)',
-    build: (t) => buildInviteCard({ groupId: 'g1', groupName: t, inviteLink: LINK, joinCode: 'K7Q-4MZ', qrPngDataUrl: qr, viewerIsAdmin: true }),
+    build: (t) =>
+      buildInviteCard({ groupId: 'g1', groupName: t, inviteLink: LINK, joinCode: 'K7Q-4MZ', qrPngDataUrl: qr, viewerIsAdmin: true }),
     verbs: ['showGroupInfo', 'resetLink'],
   },
   {
@@ -143,13 +144,27 @@ const CASES: CardCase[] = [
   },
   {
     name: 'document details (mapped group)',
-    build: (t) => buildDocumentDetailsCard({ groupId: 'g1', groupName: t, kind: 'poster', senderName: t, personalLine: t, organization: { verified: t } }),
+    build: (t) =>
+      buildDocumentDetailsCard({
+        groupId: 'g1',
+        groupName: t,
+        kind: 'poster',
+        senderName: t,
+        personalLine: t,
+        organization: { verified: t },
+      }),
     verbs: ['saveDocumentDetails', 'cancel'],
   },
   {
     name: 'document details (unmapped group, with a problem)',
     build: (t) =>
-      buildDocumentDetailsCard({ groupId: 'g1', groupName: t, kind: 'email', organization: { typed: t }, problem: 'The personal line is too long (160 characters at most).' }),
+      buildDocumentDetailsCard({
+        groupId: 'g1',
+        groupName: t,
+        kind: 'email',
+        organization: { typed: t },
+        problem: 'The personal line is too long (160 characters at most).',
+      }),
     verbs: ['saveDocumentDetails', 'cancel'],
   },
   {

@@ -20,7 +20,14 @@ const LINK = 'https://groups.contoso.example/join/AbCdEfGhIjKlMnOpQrStUv';
 describe('the invite card', () => {
   it('shows the QR code as a PNG data URL with alt text, and stays small', async () => {
     const qr = await inviteQrDataUrl(LINK);
-    const card = buildInviteCard({ groupId: 'g1', groupName: 'Sales', inviteLink: LINK, joinCode: 'K7Q-4MZ', qrPngDataUrl: qr, viewerIsAdmin: false });
+    const card = buildInviteCard({
+      groupId: 'g1',
+      groupName: 'Sales',
+      inviteLink: LINK,
+      joinCode: 'K7Q-4MZ',
+      qrPngDataUrl: qr,
+      viewerIsAdmin: false,
+    });
     const image = JSON.stringify(content(card)).includes(qr);
     assert.ok(image);
     assert.ok(JSON.stringify(content(card)).includes('"altText":"QR code for the invite link to Sales"'));
@@ -28,7 +35,14 @@ describe('the invite card', () => {
   });
 
   it('leaves out a QR code that is not a PNG data URL', () => {
-    const card = buildInviteCard({ groupId: 'g1', groupName: 'Sales', inviteLink: LINK, joinCode: 'K', qrPngDataUrl: 'https://evil/x.png', viewerIsAdmin: false });
+    const card = buildInviteCard({
+      groupId: 'g1',
+      groupName: 'Sales',
+      inviteLink: LINK,
+      joinCode: 'K',
+      qrPngDataUrl: 'https://evil/x.png',
+      viewerIsAdmin: false,
+    });
     assert.ok(!JSON.stringify(content(card)).includes('"type":"Image"'));
   });
 
@@ -105,7 +119,11 @@ describe('the group info card', () => {
 });
 
 describe('the members card', () => {
-  const member = (i: number): MemberRow => ({ userId: `29:${'u'.repeat(60)}${i}`, name: `${'N'.repeat(100)}${i}`, role: i % 5 === 0 ? 'admin' : 'member' });
+  const member = (i: number): MemberRow => ({
+    userId: `29:${'u'.repeat(60)}${i}`,
+    name: `${'N'.repeat(100)}${i}`,
+    role: i % 5 === 0 ? 'admin' : 'member',
+  });
   const token = 'e'.repeat(300);
 
   it('stays under 28 KB with a full page of long names, buttons and a long continuation token', () => {
@@ -130,7 +148,10 @@ describe('the members card', () => {
     const card = buildMembersCard({
       groupId: 'g1',
       groupName: 'S',
-      members: [{ userId: 'me', name: 'Me', role: 'admin', isViewer: true }, { userId: 'u2', name: 'Bo', role: 'member' }],
+      members: [
+        { userId: 'me', name: 'Me', role: 'admin', isViewer: true },
+        { userId: 'u2', name: 'Bo', role: 'member' },
+      ],
       viewerIsAdmin: true,
     });
     assert.deepEqual(button(card, 'Remove').data, { groupId: 'g1', userId: 'u2', verb: 'removeMember' });

@@ -9,7 +9,12 @@ function fullCard(name: string, overrides: Partial<MembersCardData> = {}): Membe
     groupId: 'g1',
     groupName: name,
     totalCount: 3000,
-    members: Array.from({ length: 25 }, (_, i) => ({ userId: `29:member-${i}-${'x'.repeat(40)}`, name, role: i === 0 ? 'admin' : 'member', isViewer: i === 0 })),
+    members: Array.from({ length: 25 }, (_, i) => ({
+      userId: `29:member-${i}-${'x'.repeat(40)}`,
+      name,
+      role: i === 0 ? 'admin' : 'member',
+      isViewer: i === 0,
+    })),
     continuationToken: LONG_TOKEN,
     viewerIsAdmin: true,
     removed: Array.from({ length: 12 }, (_, i) => ({ userId: `aad-removed-${i}-${'y'.repeat(30)}`, name })),

@@ -1,5 +1,12 @@
 import assert from 'node:assert/strict';
-import { buildPostActivity, buildPostCard, buildPostHistoryCard, buildPostSettingsCard, buildSwitchGroupCard, postSummary } from '../../cards';
+import {
+  buildPostActivity,
+  buildPostCard,
+  buildPostHistoryCard,
+  buildPostSettingsCard,
+  buildSwitchGroupCard,
+  postSummary,
+} from '../../cards';
 import { HOSTILE_NAMES, assertShownLiterally, assertValidCard, button, literalTexts, verbs } from './cardTestKit';
 
 const base = {
@@ -17,7 +24,8 @@ describe('post cards', () => {
     const card = buildPostCard({ ...base, photoUrl: 'https://bot.example/groups/g1/photo?v=1' });
     assertValidCard(card);
     const texts = literalTexts(card);
-    for (const expected of ['Field Sales North', 'Ann', 'Truck 4 is late.', 'Call me before 5.', 'Thanks']) assert.ok(texts.includes(expected), `${expected} in ${texts.join(' | ')}`);
+    for (const expected of ['Field Sales North', 'Ann', 'Truck 4 is late.', 'Call me before 5.', 'Thanks'])
+      assert.ok(texts.includes(expected), `${expected} in ${texts.join(' | ')}`);
     assert.ok(texts.some((t) => t.includes('30 Nov 2026, 14:05 UTC')));
   });
 
@@ -46,8 +54,10 @@ describe('post cards', () => {
     });
   }
 
-  it('keeps the longest post (4,000 characters, many lines) under Teams\' card size', () => {
-    const text = Array.from({ length: 200 }, (_, i) => `line ${i} ${'x'.repeat(12)}`).join('\n').slice(0, 4000);
+  it("keeps the longest post (4,000 characters, many lines) under Teams' card size", () => {
+    const text = Array.from({ length: 200 }, (_, i) => `line ${i} ${'x'.repeat(12)}`)
+      .join('\n')
+      .slice(0, 4000);
     assertValidCard(buildPostCard({ ...base, text }));
     assertValidCard(buildPostCard({ ...base, text: 'y'.repeat(4000) }));
   });
@@ -60,7 +70,14 @@ describe('post cards', () => {
   });
 
   it('pages history with Earlier, marks deleted and edited posts, and stays small with 20 long posts', () => {
-    const posts = Array.from({ length: 20 }, (_, i) => ({ seq: 21 + i, senderName: `Member ${i}`, text: 'z'.repeat(4000), createdAt: base.createdAt, edited: i === 1, deleted: i === 2 }));
+    const posts = Array.from({ length: 20 }, (_, i) => ({
+      seq: 21 + i,
+      senderName: `Member ${i}`,
+      text: 'z'.repeat(4000),
+      createdAt: base.createdAt,
+      edited: i === 1,
+      deleted: i === 2,
+    }));
     const card = buildPostHistoryCard({ groupId: 'g1', groupName: 'Field Sales North', posts, earlier: 21 });
     assertValidCard(card);
     assert.deepEqual(button(card, 'Earlier').data, { verb: 'historyPage', groupId: 'g1', before: 21 });
@@ -71,8 +88,14 @@ describe('post cards', () => {
     assert.deepEqual(verbs(empty), []);
   });
 
-  it('lists the member\'s groups to switch to, the current one marked', () => {
-    const card = buildSwitchGroupCard({ groups: [{ groupId: 'a', name: 'Alpha' }, { groupId: 'b', name: HOSTILE_NAMES[1] }], currentGroupId: 'a' });
+  it("lists the member's groups to switch to, the current one marked", () => {
+    const card = buildSwitchGroupCard({
+      groups: [
+        { groupId: 'a', name: 'Alpha' },
+        { groupId: 'b', name: HOSTILE_NAMES[1] },
+      ],
+      currentGroupId: 'a',
+    });
     assertValidCard(card);
     assertShownLiterally(card, HOSTILE_NAMES[1]);
     assert.deepEqual(button(card, 'Choose').data, { verb: 'switchGroup', groupId: 'b' });
@@ -80,13 +103,25 @@ describe('post cards', () => {
   });
 
   it('gives admins toggles for the two settings and Save; members see them read-only', () => {
-    const admin = buildPostSettingsCard({ groupId: 'g1', groupName: 'Field Sales North', onlyAdminsPost: false, historyForNewMembers: true, viewerIsAdmin: true });
+    const admin = buildPostSettingsCard({
+      groupId: 'g1',
+      groupName: 'Field Sales North',
+      onlyAdminsPost: false,
+      historyForNewMembers: true,
+      viewerIsAdmin: true,
+    });
     assertValidCard(admin);
     const json = JSON.stringify(admin.content);
     assert.match(json, /"id":"onlyAdminsPost","title":"Only admins can post","value":"false"/);
     assert.match(json, /"id":"historyForNewMembers","title":"New members see earlier posts","value":"true"/);
     assert.deepEqual(button(admin, 'Save').data, { verb: 'saveSettings', groupId: 'g1' });
-    const member = buildPostSettingsCard({ groupId: 'g1', groupName: 'Field Sales North', onlyAdminsPost: true, historyForNewMembers: true, viewerIsAdmin: false });
+    const member = buildPostSettingsCard({
+      groupId: 'g1',
+      groupName: 'Field Sales North',
+      onlyAdminsPost: true,
+      historyForNewMembers: true,
+      viewerIsAdmin: false,
+    });
     assertValidCard(member);
     assert.deepEqual(verbs(member), []);
   });

@@ -7,7 +7,11 @@ const PHISH = '[Verify your account](https://evil.example/login) **URGENT** <at>
 describe('cards/text: the one policy for user text', () => {
   describe('inline(), for user text inside Markdown-processed text (messages, TextBlocks, facts)', () => {
     const cases: Array<[string, string, string]> = [
-      ['a Markdown link with bold and a mention', '[x](https://evil)**<at>a</at>', '\uff3bx\uff3d(https[:]//evil)\u2217\u2217\u2039at\u203aa\u2039/at\u203a'],
+      [
+        'a Markdown link with bold and a mention',
+        '[x](https://evil)**<at>a</at>',
+        '\uff3bx\uff3d(https[:]//evil)\u2217\u2217\u2039at\u203aa\u2039/at\u203a',
+      ],
       ['an HTML tag', '<img src=x onerror=alert(1)>', '\u2039img src=x onerror=alert(1)\u203a'],
       ['emphasis and strike-through', '_a_ *b* ~~c~~', '\uff3fa\uff3f \u2217b\u2217 \u223c\u223cc\u223c\u223c'],
       ['code, headings and quotes', '`x` # h > q', '\u02cbx\u02cb \uff03 h \u203a q'],
@@ -24,7 +28,8 @@ describe('cards/text: the one policy for user text', () => {
 
     it('turns the phishing display name into plain words with no link, emphasis, mention, tag or live URL', () => {
       const out = inline(PHISH);
-      for (const fragment of ['](', '**', '<at', '<b>', 'https://', 'evil.example']) assert.ok(!out.includes(fragment), `${fragment} in ${out}`);
+      for (const fragment of ['](', '**', '<at', '<b>', 'https://', 'evil.example'])
+        assert.ok(!out.includes(fragment), `${fragment} in ${out}`);
       assert.match(out, /Verify your account/);
       assert.match(out, /URGENT/);
       assert.match(out, /Boss/);
@@ -88,6 +93,9 @@ describe('cards/text: the one policy for user text', () => {
       { type: 'TextRun', text: 'Hi ' },
       { type: 'TextRun', text: '[x](https[:]//evil)** <at>a</at>', weight: 'Bolder' },
     ]);
-    assert.equal(shown(PHISH), '[Verify your account](https[:]//evil[.]example/login) **URGENT** <at>Boss</at> <b>x</b> https[:]//evil[.]example');
+    assert.equal(
+      shown(PHISH),
+      '[Verify your account](https[:]//evil[.]example/login) **URGENT** <at>Boss</at> <b>x</b> https[:]//evil[.]example',
+    );
   });
 });

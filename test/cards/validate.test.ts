@@ -24,12 +24,18 @@ describe('cards/validate', () => {
 
   it('reports an OpenUrl action without a url', () => {
     const problems = validateCard({ type: 'AdaptiveCard', version: '1.5', body: [], actions: [{ type: 'Action.OpenUrl', title: 'x' }] });
-    assert.ok(problems.some((p) => /url/.test(p)), problems.join('\n'));
+    assert.ok(
+      problems.some((p) => /url/.test(p)),
+      problems.join('\n'),
+    );
   });
 
   it('reports a card of 28 KB or more', () => {
     const problems = validateCard({ type: 'AdaptiveCard', version: '1.5', body: [{ type: 'TextBlock', text: 'x'.repeat(29 * 1024) }] });
-    assert.ok(problems.some((p) => p.startsWith('Size:')), problems.join('\n'));
+    assert.ok(
+      problems.some((p) => p.startsWith('Size:')),
+      problems.join('\n'),
+    );
   });
 
   it('refuses something that is not a card object', () => {

@@ -24,7 +24,10 @@ describe('cards/verbs', () => {
     });
 
     it('reads an Action.Execute invoke value', () => {
-      const value = { action: { type: 'Action.Execute', verb: 'showMembers', data: { verb: 'showMembers', groupId: 'g1' } }, trigger: 'manual' };
+      const value = {
+        action: { type: 'Action.Execute', verb: 'showMembers', data: { verb: 'showMembers', groupId: 'g1' } },
+        trigger: 'manual',
+      };
       assert.deepEqual(parseCardAction(value), { verb: 'showMembers', data: { groupId: 'g1' } });
     });
 

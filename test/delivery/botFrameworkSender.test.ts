@@ -19,7 +19,14 @@ describe('Bot Framework sender (engine sends on the Bot Connector REST API)', ()
     const { id } = await sender.send(ref, { type: 'message', text: 'hello' });
     await sender.update(ref, id, { type: 'message', text: 'hello again' });
     await sender.delete(ref, id);
-    assert.deepEqual(channel.accepted.map((c) => [c.method, c.activityId]), [['POST', id], ['PUT', id], ['DELETE', id]]);
+    assert.deepEqual(
+      channel.accepted.map((c) => [c.method, c.activityId]),
+      [
+        ['POST', id],
+        ['PUT', id],
+        ['DELETE', id],
+      ],
+    );
     assert.equal(channel.accepted[0]!.activity.text, 'hello');
     assert.deepEqual(channel.accepted[0]!.activity.recipient, { id: 'u1' });
   });

@@ -16,7 +16,13 @@ describe("The delivery engine's token for its own channel calls", () => {
   });
 
   it("comes from the adapter's credentials (the configured login endpoint), fetched once and reused", async () => {
-    const source = channelTokenSource({ MicrosoftAppId: APP_ID, MicrosoftAppPassword: APP_PASSWORD, MicrosoftAppType: 'MultiTenant', MicrosoftAppTenantId: undefined, ...fake.endpoints });
+    const source = channelTokenSource({
+      MicrosoftAppId: APP_ID,
+      MicrosoftAppPassword: APP_PASSWORD,
+      MicrosoftAppType: 'MultiTenant',
+      MicrosoftAppTenantId: undefined,
+      ...fake.endpoints,
+    });
     assert.ok(source);
     const first = await source();
     assert.ok(first && first.length > 20);
@@ -25,6 +31,14 @@ describe("The delivery engine's token for its own channel calls", () => {
   });
 
   it('is absent without an app id (local runs talk to a loopback channel without a token)', () => {
-    assert.equal(channelTokenSource({ MicrosoftAppId: undefined, MicrosoftAppPassword: undefined, MicrosoftAppType: 'MultiTenant', MicrosoftAppTenantId: undefined }), undefined);
+    assert.equal(
+      channelTokenSource({
+        MicrosoftAppId: undefined,
+        MicrosoftAppPassword: undefined,
+        MicrosoftAppType: 'MultiTenant',
+        MicrosoftAppTenantId: undefined,
+      }),
+      undefined,
+    );
   });
 });

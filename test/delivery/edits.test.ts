@@ -41,7 +41,11 @@ describe('Delivery engine: edits, deletes, removals and one-off messages', funct
     const { engine } = await deliveredPost();
     world.source.editPost('ge', 1, { deleted: true });
     await engine.postChanged('ge', 1);
-    await world.channel.waitFor(() => world.channel.accepted.filter((c) => c.method === 'DELETE').length >= 11, 10_000, 'every copy deleted');
+    await world.channel.waitFor(
+      () => world.channel.accepted.filter((c) => c.method === 'DELETE').length >= 11,
+      10_000,
+      'every copy deleted',
+    );
     await sleep(300); // the outcomes are written in batches
     world.source.editPost('ge', 1, { deleted: false });
     await engine.postChanged('ge', 1);
@@ -66,9 +70,16 @@ describe('Delivery engine: edits, deletes, removals and one-off messages', funct
       for (const call of world.channel.accepted) if (call.method !== 'DELETE') shown.set(call.conversationId, String(call.activity.text));
       return shown;
     };
-    await world.channel.waitFor(() => [...latest().values()].filter((t) => t === 'gm#1 v2: final').length >= 79, 20_000, 'every copy showing the edit');
+    await world.channel.waitFor(
+      () => [...latest().values()].filter((t) => t === 'gm#1 v2: final').length >= 79,
+      20_000,
+      'every copy showing the edit',
+    );
     assert.equal(latest().size, 79);
-    assert.ok(world.channel.accepted.some((c) => c.method === 'PUT'), 'copies sent before the edit were updated in place');
+    assert.ok(
+      world.channel.accepted.some((c) => c.method === 'PUT'),
+      'copies sent before the edit were updated in place',
+    );
   });
 
   it('deletes the copies delivered to a member removed from an organization group', async () => {
@@ -79,7 +90,10 @@ describe('Delivery engine: edits, deletes, removals and one-off messages', funct
     await world.channel.waitFor(() => world.channel.accepted.some((c) => c.method === 'DELETE'), 10_000, 'the copy deleted');
     await sleep(200);
     const deletes = world.channel.accepted.filter((c) => c.method === 'DELETE');
-    assert.deepEqual(deletes.map((d) => d.conversationId), [chatOf(removed.userId)]);
+    assert.deepEqual(
+      deletes.map((d) => d.conversationId),
+      [chatOf(removed.userId)],
+    );
   });
 
   it('sends a one-off message once per key through the tenant lane', async () => {

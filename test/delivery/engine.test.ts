@@ -33,7 +33,10 @@ describe('Delivery engine: fan-out', function () {
     await new Promise((resolve) => setTimeout(resolve, 300));
     const copies = world.copiesOf('g1', 1);
     assert.deepEqual([...copies.keys()].sort(), expected.sort());
-    assert.ok([...copies.values()].every((n) => n === 1), 'each member got the post once');
+    assert.ok(
+      [...copies.values()].every((n) => n === 1),
+      'each member got the post once',
+    );
     await waitForOutboxEmpty(world);
   });
 
@@ -69,7 +72,10 @@ describe('Delivery engine: fan-out', function () {
     await world.channel.waitFor(() => world.copiesOf('big', 1).size >= 20, 10_000, 'the big fan-out under way');
     await engine.postAccepted('small', 1);
     await world.channel.waitFor(() => world.copiesOf('small', 1).size >= 4, 10_000, 'the small post delivered');
-    assert.ok(world.copiesOf('big', 1).size < 200, `the small post did not wait for the big one (${world.copiesOf('big', 1).size} big copies sent before)`);
+    assert.ok(
+      world.copiesOf('big', 1).size < 200,
+      `the small post did not wait for the big one (${world.copiesOf('big', 1).size} big copies sent before)`,
+    );
     await world.channel.waitFor(() => world.copiesOf('big', 1).size >= 299, 15_000, 'the big post delivered');
   });
 
@@ -87,7 +93,10 @@ describe('Delivery engine: fan-out', function () {
       const during = world.channel.accepted.filter((c) => c.tenant === 'tenant-a' && c.at > throttle.at + 100 && c.at < throttle.at + 900);
       assert.equal(during.length, 0, 'nothing was sent to the tenant during the Retry-After pause');
     }
-    assert.ok([...world.copiesOf('g3', 1).values()].every((n) => n === 1), 'each member once');
+    assert.ok(
+      [...world.copiesOf('g3', 1).values()].every((n) => n === 1),
+      'each member once',
+    );
     assert.ok(engine.stats.throttled > 0);
   });
 
@@ -174,7 +183,10 @@ describe('Delivery engine: fan-out', function () {
     for (const seq of [1, 2]) {
       const copies = world.copiesOf('g7', seq);
       assert.equal(copies.size, 119);
-      assert.ok([...copies.values()].every((n) => n === 1), `each member once (post ${seq})`);
+      assert.ok(
+        [...copies.values()].every((n) => n === 1),
+        `each member once (post ${seq})`,
+      );
     }
   });
 });

@@ -45,7 +45,13 @@ export class EngineWorld {
   }
 
   queue(): WorkQueue<WorkBody> {
-    return new WorkQueue<WorkBody>({ connectionString: this.connectionString, name: this.queueName, logger: this.log.logger, visibilitySeconds: 2, maxDequeues: 5 });
+    return new WorkQueue<WorkBody>({
+      connectionString: this.connectionString,
+      name: this.queueName,
+      logger: this.log.logger,
+      visibilitySeconds: 2,
+      maxDequeues: 5,
+    });
   }
 
   /** An engine as the app wires it (createDeliveryEngine), with test timings: short leases, polls and backoff. */
@@ -90,7 +96,8 @@ export class EngineWorld {
   copiesOf(groupId: string, seq: number): Map<string, number> {
     const counts = new Map<string, number>();
     for (const call of this.channel.sends()) {
-      if (String(call.activity.text ?? '').startsWith(`${groupId}#${seq} `)) counts.set(call.conversationId, (counts.get(call.conversationId) ?? 0) + 1);
+      if (String(call.activity.text ?? '').startsWith(`${groupId}#${seq} `))
+        counts.set(call.conversationId, (counts.get(call.conversationId) ?? 0) + 1);
     }
     return counts;
   }
@@ -114,4 +121,3 @@ export async function waitForOutboxEmpty(world: EngineWorld, timeoutMs = 15_000)
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
-

@@ -9,7 +9,13 @@ describe('Work queue on Azurite queues', function () {
   async function queue(maxDequeues = 3) {
     const { connectionString, prefix } = await freshTables();
     const log = captureLogger();
-    const q = new WorkQueue<{ n: number }>({ connectionString, name: `${prefix}-work`, logger: log.logger, maxDequeues, visibilitySeconds: 5 });
+    const q = new WorkQueue<{ n: number }>({
+      connectionString,
+      name: `${prefix}-work`,
+      logger: log.logger,
+      maxDequeues,
+      visibilitySeconds: 5,
+    });
     await q.ensure();
     return { q, log };
   }
@@ -23,7 +29,11 @@ describe('Work queue on Azurite queues', function () {
     await q.extend(got[0]!, 10);
     await q.release(got[1]!, 0);
     const again = await q.receive(32);
-    assert.deepEqual(again.map((m) => m.body.n), [2], 'a released message comes back');
+    assert.deepEqual(
+      again.map((m) => m.body.n),
+      [2],
+      'a released message comes back',
+    );
     for (const m of [got[0]!, got[2]!, again[0]!]) await q.delete(m);
     await q.delete(again[0]!); // already gone: fine
     assert.equal(await q.approximateCount(), 0);

@@ -36,14 +36,22 @@ interface Person {
 const person = (name: string): Person => ({ id: `29:${randomUUID()}`, name, aadObjectId: randomUUID() });
 
 function textsOf(activities: Array<Partial<Activity>>): string {
-  return activities.flatMap((a) => [a.text ?? '', ...(a.attachments ?? []).filter((c) => c.contentType !== OAUTH_CARD).flatMap((c: Attachment) => [...markdownTexts(c), ...literalTexts(c)])]).join('\n');
+  return activities
+    .flatMap((a) => [
+      a.text ?? '',
+      ...(a.attachments ?? [])
+        .filter((c) => c.contentType !== OAUTH_CARD)
+        .flatMap((c: Attachment) => [...markdownTexts(c), ...literalTexts(c)]),
+    ])
+    .join('\n');
 }
 
 function replyTexts(reply: Reply): string {
   return textsOf([{ text: reply.text, attachments: reply.cards }]);
 }
 
-const oauthCardsIn = (activities: Array<Partial<Activity>>) => activities.flatMap((a) => a.attachments ?? []).filter((c) => c.contentType === OAUTH_CARD);
+const oauthCardsIn = (activities: Array<Partial<Activity>>) =>
+  activities.flatMap((a) => a.attachments ?? []).filter((c) => c.contentType === OAUTH_CARD);
 
 /**
  * Step 3's dialog: the sign-in (a token from the Token Service, verified by a real EntraTokenVerifier against a
@@ -70,14 +78,25 @@ describe('AddToOrganizationDialog (add to organization, with its sign-in step)',
       clockSkewSeconds: 300,
       v1IssuerTemplate: entra.v1IssuerTemplate,
     });
-    const config = { MicrosoftAppId: APP_ID, MicrosoftAppPassword: APP_PASSWORD, MicrosoftAppType: 'MultiTenant', ...bf.endpoints } as ChannelAuthConfig;
-    tokenClient = await createBotFrameworkAuthentication(config).createUserTokenClient(new ClaimsIdentity([{ type: 'aud', value: APP_ID }], true));
+    const config = {
+      MicrosoftAppId: APP_ID,
+      MicrosoftAppPassword: APP_PASSWORD,
+      MicrosoftAppType: 'MultiTenant',
+      ...bf.endpoints,
+    } as ChannelAuthConfig;
+    tokenClient = await createBotFrameworkAuthentication(config).createUserTokenClient(
+      new ClaimsIdentity([{ type: 'aud', value: APP_ID }], true),
+    );
   });
   after(async () => {
     await Promise.all([bf.close(), entra.close()]);
   });
   beforeEach(() => {
-    groups = new GroupService({ store: new MemoryGroupStore(), appSecret: randomBytes(24).toString('hex'), publicUrl: 'https://bot.example' });
+    groups = new GroupService({
+      store: new MemoryGroupStore(),
+      appSecret: randomBytes(24).toString('hex'),
+      publicUrl: 'https://bot.example',
+    });
     clock = Date.now();
     orgAdminRequests = [];
   });
@@ -96,7 +115,16 @@ describe('AddToOrganizationDialog (add to organization, with its sign-in step)',
     });
 
   const ssoToken = (who: Person, tid: string, extra: Parameters<FakeEntra['ssoClaims']>[0] = {}) =>
-    entra.signToken(entra.ssoClaims({ aud: APP_ID, tid, oid: who.aadObjectId, name: who.name, preferredUsername: `${who.name.split(' ')[0]}@contoso.example`, ...extra }));
+    entra.signToken(
+      entra.ssoClaims({
+        aud: APP_ID,
+        tid,
+        oid: who.aadObjectId,
+        name: who.name,
+        preferredUsername: `${who.name.split(' ')[0]}@contoso.example`,
+        ...extra,
+      }),
+    );
   /** The user signed in before: the Token Service has their token. */
   const signedInBefore = async (who: Person, token: string) => void bf.userTokens.set(`${who.id}|${CONNECTION}`, token);
   /** The code the sign-in card's page gives the user; verifyState brings it back. */
@@ -138,7 +166,12 @@ describe('AddToOrganizationDialog (add to organization, with its sign-in step)',
   const client = (request: SignInRequest) => new DialogTestClient('msteams', dialog(), request, [tokenService, verifyState]);
   const mapRequest = (groupId: string): SignInRequest => ({ kind: 'map', groupId, requestedAt: new Date(clock).toISOString() });
   const ask = (who: Person): Partial<Activity> => ({ type: 'message', text: 'add to organization', from: who });
-  const verify = (who: Person, code: string): Partial<Activity> => ({ type: 'invoke', name: 'signin/verifyState', value: { state: code }, from: who });
+  const verify = (who: Person, code: string): Partial<Activity> => ({
+    type: 'invoke',
+    name: 'signin/verifyState',
+    value: { state: code },
+    from: who,
+  });
 
   async function turn(c: DialogTestClient, activity: Partial<Activity>): Promise<Array<Partial<Activity>>> {
     const sent: Array<Partial<Activity>> = [];
@@ -180,7 +213,13 @@ describe('AddToOrganizationDialog (add to organization, with its sign-in step)',
 
   describe('treats a token the verifier refuses as no sign-in: the card, and nothing mapped', () => {
     const refused: Array<[string, (who: Person) => Promise<string>]> = [
-      ['signed with a key Entra does not publish', async (who) => entra.signToken(entra.ssoClaims({ aud: APP_ID, tid: CONTOSO, oid: who.aadObjectId }), { key: (await newSigningKey()).privateKey })],
+      [
+        'signed with a key Entra does not publish',
+        async (who) =>
+          entra.signToken(entra.ssoClaims({ aud: APP_ID, tid: CONTOSO, oid: who.aadObjectId }), {
+            key: (await newSigningKey()).privateKey,
+          }),
+      ],
       ['expired', (who) => ssoToken(who, CONTOSO, { expiresIn: -600 })],
       ['for another app', (who) => ssoToken(who, CONTOSO, { aud: 'api://someone-else' })],
     ];
@@ -264,7 +303,10 @@ describe('AddToOrganizationDialog (add to organization, with its sign-in step)',
     assert.equal(orgAdminRequests.length, 0);
     await turn(c, verify(admin, await magicCode(await ssoToken(admin, FABRIKAM, { extra: { roles: ['OrgAdmin'] } }))));
     assert.equal(answerOf(c).text, `export for ${FABRIKAM}`);
-    assert.deepEqual(orgAdminRequests.map(({ request, user }) => [request.kind, user.objectId, user.roles]), [['export', admin.aadObjectId, ['OrgAdmin']]]);
+    assert.deepEqual(
+      orgAdminRequests.map(({ request, user }) => [request.kind, user.objectId, user.roles]),
+      [['export', admin.aadObjectId, ['OrgAdmin']]],
+    );
   });
 
   /**
@@ -292,7 +334,11 @@ describe('AddToOrganizationDialog (add to organization, with its sign-in step)',
         if (activity.type === 'invoke') await flow.onVerifyState(context);
         else {
           const user = userFromActivity(activity);
-          const reply = await flow.start(context, { user, activityId: activity.id ?? '' }, String((activity.value as { groupId: string }).groupId));
+          const reply = await flow.start(
+            context,
+            { user, activityId: activity.id ?? '' },
+            String((activity.value as { groupId: string }).groupId),
+          );
           await context.sendActivity({ text: reply.text, attachments: reply.cards });
         }
         await userState.saveChanges(context);
@@ -328,7 +374,12 @@ describe('AddToOrganizationDialog (add to organization, with its sign-in step)',
       const groupId = await groupOwnedBy(owner);
       await tap(owner, groupId);
       // Meanwhile another organization took the group: mapping is one-way.
-      await groups.mapToOrganization({ groupId, actor: { id: owner.aadObjectId, name: owner.name }, verified: { tenantId: FABRIKAM, objectId: owner.aadObjectId, organizationName: 'Fabrikam' }, idempotencyKey: 'x' });
+      await groups.mapToOrganization({
+        groupId,
+        actor: { id: owner.aadObjectId, name: owner.name },
+        verified: { tenantId: FABRIKAM, objectId: owner.aadObjectId, organizationName: 'Fabrikam' },
+        idempotencyKey: 'x',
+      });
       const refused = await send(verify(owner, await magicCode(await ssoToken(owner, CONTOSO))));
       assert.match(textsOf(refused), /another organization/);
       const again = await send(verify(owner, await magicCode(await ssoToken(owner, CONTOSO))));

@@ -20,7 +20,9 @@ type Answer = Array<Partial<Activity>>;
 
 function shown(answer: Answer): string {
   assert.ok(answer.length, 'the bot answered');
-  return answer.flatMap((a) => [a.text ?? '', ...(a.attachments ?? []).flatMap((c: Attachment) => [...markdownTexts(c), ...literalTexts(c)])]).join('\n');
+  return answer
+    .flatMap((a) => [a.text ?? '', ...(a.attachments ?? []).flatMap((c: Attachment) => [...markdownTexts(c), ...literalTexts(c)])])
+    .join('\n');
 }
 
 /** The answer's one card, valid for Teams. */
@@ -50,7 +52,9 @@ describe('CreateGroupDialog (new group: the name, an optional photo, then the gr
   let png: Buffer;
 
   before(async () => {
-    png = await sharp({ create: { width: 300, height: 200, channels: 3, background: { r: 20, g: 120, b: 220 } } }).png().toBuffer();
+    png = await sharp({ create: { width: 300, height: 200, channels: 3, background: { r: 20, g: 120, b: 220 } } })
+      .png()
+      .toBuffer();
   });
 
   beforeEach(() => {
@@ -60,7 +64,8 @@ describe('CreateGroupDialog (new group: the name, an optional photo, then the gr
     dialog = new CreateGroupDialog({ photos: new GroupPhotoIntake(), create: createGroupAndShow(groups, actions) });
   });
 
-  const client = (options: CreateGroupOptions = {}, middlewares: Middleware[] = []) => new DialogTestClient('msteams', dialog, options, middlewares);
+  const client = (options: CreateGroupOptions = {}, middlewares: Middleware[] = []) =>
+    new DialogTestClient('msteams', dialog, options, middlewares);
   const say = (text: string, extra: Partial<Activity> = {}): Partial<Activity> => ({ type: 'message', text, from: OWNER, ...extra });
   const click = (value: Record<string, unknown>): Partial<Activity> => ({ type: 'message', value, from: OWNER });
   const myGroups = async () => (await groups.listMyGroups(OWNER.aadObjectId)).items;
@@ -98,7 +103,10 @@ describe('CreateGroupDialog (new group: the name, an optional photo, then the gr
     const askPhoto = await turn(c, say('new group Night Shift'));
     assert.match(shown(askPhoto), /A photo for/);
     await turn(c, click({ verb: 'skipPhoto' }));
-    assert.deepEqual((await myGroups()).map((g) => g.group.name), ['Night Shift']);
+    assert.deepEqual(
+      (await myGroups()).map((g) => g.group.name),
+      ['Night Shift'],
+    );
   });
 
   it('asks for the name with the problem shown and the name kept when "new group <name>" gave a name that cannot be used', async () => {
@@ -106,7 +114,10 @@ describe('CreateGroupDialog (new group: the name, an optional photo, then the gr
     const askName = await turn(client({ name: tooLong }), say(`new group ${tooLong}`));
     const card = cardOf(askName);
     assert.match(shown(askName), /at most 100 characters/);
-    assert.ok(literalTexts(card).some((value) => value.startsWith('x'.repeat(90))), 'the name the user gave is in the input, to correct');
+    assert.ok(
+      literalTexts(card).some((value) => value.startsWith('x'.repeat(90))),
+      'the name the user gave is in the input, to correct',
+    );
   });
 
   it('says what is wrong with a name that cannot be used, once, and takes the corrected one', async () => {
@@ -140,13 +151,21 @@ describe('CreateGroupDialog (new group: the name, an optional photo, then the gr
     assert.match(shown(await turn(c, click({ verb: 'createGroup', step: 'name', [GROUP_NAME_INPUT]: 'Card Answers' }))), /A photo for/);
     await turn(c, click({ verb: 'createGroup', step: 'photo', [GROUP_PHOTO_INPUT]: '' }));
     assert.equal(c.dialogTurnResult.status, DialogTurnStatus.complete, 'Next with an empty photo link is the same as Skip');
-    assert.deepEqual((await myGroups()).map((g) => [g.group.name, g.group.photo]), [['Card Answers', undefined]]);
+    assert.deepEqual(
+      (await myGroups()).map((g) => [g.group.name, g.group.photo]),
+      [['Card Answers', undefined]],
+    );
   });
 
   it('keeps a picture attached to the answer as the group photo', async () => {
     const c = client();
     await named(c, 'With Photo');
-    await turn(c, say('', { attachments: [{ contentType: 'image/png', contentUrl: `data:image/png;base64,${png.toString('base64')}`, name: 'team.png' }] }));
+    await turn(
+      c,
+      say('', {
+        attachments: [{ contentType: 'image/png', contentUrl: `data:image/png;base64,${png.toString('base64')}`, name: 'team.png' }],
+      }),
+    );
     assert.equal(c.dialogTurnResult.status, DialogTurnStatus.complete);
     const [mine] = await myGroups();
     assert.ok(mine?.group.photo, 'the group has a photo');
@@ -162,7 +181,10 @@ describe('CreateGroupDialog (new group: the name, an optional photo, then the gr
     assert.deepEqual(await myGroups(), []);
     assert.equal(c.dialogTurnResult.status, DialogTurnStatus.waiting);
     await turn(c, click({ verb: 'skipPhoto' }));
-    assert.deepEqual((await myGroups()).map((g) => [g.group.name, g.group.photo]), [['Bad Link', undefined]]);
+    assert.deepEqual(
+      (await myGroups()).map((g) => [g.group.name, g.group.photo]),
+      [['Bad Link', undefined]],
+    );
   });
 
   it('creates nothing when cancelled before the last answer', async () => {

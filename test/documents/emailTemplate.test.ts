@@ -55,7 +55,13 @@ describe('move email (.eml, html, text, mailto)', () => {
     assert.ok(text.includes(base.inviteUrl));
     assert.ok(html.includes(`href="${base.inviteUrl.replace(/&/g, '&amp;')}"`), 'the HTML part links to the invite');
     for (const part of [text, html]) {
-      for (const expected of ['ABCD-2345', 'Press Send', 'Fabrikam Logistics', 'Dana Foreman', 'From Monday the shift plans are only posted there.']) {
+      for (const expected of [
+        'ABCD-2345',
+        'Press Send',
+        'Fabrikam Logistics',
+        'Dana Foreman',
+        'From Monday the shift plans are only posted there.',
+      ]) {
         assert.ok(part.includes(expected), `each part says "${expected}"`);
       }
     }
@@ -142,7 +148,10 @@ describe('move email (.eml, html, text, mailto)', () => {
 
   it('speaks in one voice, the sender\'s: "I am moving", no "our" or "your organization", signed with their name', () => {
     const email = buildMoveEmail(base);
-    assert.match(email.text, /^I am moving Warehouse night shift from a personal chat app to Microsoft Teams, where Fabrikam Logistics owns it\./m);
+    assert.match(
+      email.text,
+      /^I am moving Warehouse night shift from a personal chat app to Microsoft Teams, where Fabrikam Logistics owns it\./m,
+    );
     assert.match(email.text, /Thanks,\nDana Foreman\n$/);
     for (const part of [email.text, email.html]) assert.doesNotMatch(part, /\b(our|we|Your organization|your organization)\b/);
   });

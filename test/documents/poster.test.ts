@@ -3,7 +3,14 @@ import { crc32, deflateSync } from 'node:zlib';
 import JSZip from 'jszip';
 import { InvalidInputError, TooLargeError } from '../../src/errors';
 import { readImageInfo } from '../../src/documents/imageInfo';
-import { buildIntroPoster, buildMovePoster, MAX_PHOTO_BYTES, POSTER_LINK_BOX_WIDTH, qrCodePng, type PosterData } from '../../src/documents/poster';
+import {
+  buildIntroPoster,
+  buildMovePoster,
+  MAX_PHOTO_BYTES,
+  POSTER_LINK_BOX_WIDTH,
+  qrCodePng,
+  type PosterData,
+} from '../../src/documents/poster';
 import { GLYPH_WIDTH_EM, MAX_POSTER_LINK_CHARS, linkFontSize } from '../../src/documents/content';
 import { textOf, xmlProblem } from './xmlWellFormed';
 
@@ -84,8 +91,10 @@ describe('"Join <group>" poster for members (pptx)', () => {
     }
   });
 
-  it('prints the sender\'s personal line as a quote, signed, and names the sender for questions', async () => {
-    const zip = await open(await buildMovePoster({ ...base, senderName: 'Dana Foreman', personalLine: 'From Monday the shift plans are only posted there.' }));
+  it("prints the sender's personal line as a quote, signed, and names the sender for questions", async () => {
+    const zip = await open(
+      await buildMovePoster({ ...base, senderName: 'Dana Foreman', personalLine: 'From Monday the shift plans are only posted there.' }),
+    );
     const text = await slideText(zip);
     assert.ok(text.includes('\u201CFrom Monday the shift plans are only posted there.\u201D'));
     assert.ok(text.includes('\u2014 Dana Foreman'));
@@ -122,14 +131,20 @@ describe('"Join <group>" poster for members (pptx)', () => {
     const zip = await open(await buildMovePoster(base));
     const expected = await qrCodePng(base.inviteUrl);
     const images = await media(zip);
-    assert.ok(images.some((image) => image.equals(expected)), 'the QR code of the invite link is in ppt/media');
+    assert.ok(
+      images.some((image) => image.equals(expected)),
+      'the QR code of the invite link is in ppt/media',
+    );
   });
 
   it('uses the group photo when one is given, keeping its proportions', async () => {
     const photo = png(30, 20);
     const zip = await open(await buildMovePoster({ ...base, photo: { bytes: photo, contentType: 'image/png' } }));
     const images = await media(zip);
-    assert.ok(images.some((image) => image.equals(photo)), 'the photo is in ppt/media');
+    assert.ok(
+      images.some((image) => image.equals(photo)),
+      'the photo is in ppt/media',
+    );
     const slide = await read(zip, 'ppt/slides/slide1.xml');
     const pic = /<p:pic>[\s\S]*?descr="Photo of the group[\s\S]*?<a:ext cx="(\d+)" cy="(\d+)"/.exec(slide);
     assert.ok(pic, 'the photo is placed on the slide with a description');
@@ -148,15 +163,20 @@ describe('"Join <group>" poster for members (pptx)', () => {
     assert.deepEqual(readImageInfo(png(7, 3), 'image/png'), { format: 'png', width: 7, height: 3 });
     // SOI, an APP0 segment, then a baseline SOF0 for 640 x 480.
     const jpeg = Buffer.from([
-      0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01,
-      0x00, 0x00, 0xff, 0xc0, 0x00, 0x11, 0x08, 0x01, 0xe0, 0x02, 0x80, 0x03,
+      0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0xff, 0xc0,
+      0x00, 0x11, 0x08, 0x01, 0xe0, 0x02, 0x80, 0x03,
     ]);
     assert.deepEqual(readImageInfo(jpeg, 'image/jpeg'), { format: 'jpeg', width: 640, height: 480 });
   });
 
   it('keeps a hostile group or organization name as plain text: escaped, and every XML part still well-formed', async () => {
     const zip = await open(
-      await buildMovePoster({ ...base, groupName: `${HOSTILE}\u0000\u0007`, organizationName: `Org ${HOSTILE}`, botName: `Bot ${HOSTILE}` }),
+      await buildMovePoster({
+        ...base,
+        groupName: `${HOSTILE}\u0000\u0007`,
+        organizationName: `Org ${HOSTILE}`,
+        botName: `Bot ${HOSTILE}`,
+      }),
     );
     for (const name of Object.keys(zip.files).filter((n) => /\.(xml|rels)$/.test(n))) {
       assert.equal(xmlProblem(await read(zip, name)), undefined, `${name} is well-formed`);
@@ -184,7 +204,7 @@ describe('"Join <group>" poster for members (pptx)', () => {
     const text = await slideText(zip);
     assert.ok(!/organization/i.test(text), text);
     const company = textOf(await read(zip, 'docProps/app.xml'), 'Company').filter((t) => t !== '');
-    assert.deepEqual(company, [], 'no company name (not even the library\'s own)');
+    assert.deepEqual(company, [], "no company name (not even the library's own)");
   });
 
   it('refuses an invite link that is not http(s), and a bad join code', async () => {
@@ -201,14 +221,26 @@ describe('"Bring your work groups to Teams" poster for owners of other groups (p
   it('introduces the bot to the organization: how to find it, the four steps and the install link, with no group', async () => {
     const zip = await open(await buildIntroPoster({ organizationName: 'Fabrikam Logistics', botName: 'Kaizala Groups', installUrl }));
     const text = await slideText(zip);
-    for (const expected of ['Bring your work groups to Teams', 'Fabrikam Logistics', 'Kaizala Groups', 'Apps', 'new group', 'Group Info', 'Invite People', 'Add to organization']) {
+    for (const expected of [
+      'Bring your work groups to Teams',
+      'Fabrikam Logistics',
+      'Kaizala Groups',
+      'Apps',
+      'new group',
+      'Group Info',
+      'Invite People',
+      'Add to organization',
+    ]) {
       assert.ok(text.includes(expected), `the slide says "${expected}"`);
     }
     for (const absent of ['Join code', 'Scan to join', base.inviteUrl]) {
       assert.ok(!text.includes(absent), `the intro poster has no "${absent}"`);
     }
     const qr = await qrCodePng(installUrl);
-    assert.ok((await media(zip)).some((image) => image.equals(qr)), 'the QR code of the install link is embedded');
+    assert.ok(
+      (await media(zip)).some((image) => image.equals(qr)),
+      'the QR code of the install link is embedded',
+    );
     const rels = await read(zip, 'ppt/slides/_rels/slide1.xml.rels');
     assert.ok(rels.includes(`Target="${installUrl.replace(/&/g, '&amp;')}"`), 'the QR code links to the install link');
   });

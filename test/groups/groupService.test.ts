@@ -22,7 +22,11 @@ const users = (n: number, prefix = 'user') => Array.from({ length: n }, (_, i) =
 
 async function inFlight<T>(items: T[], limit: number, work: (item: T) => Promise<unknown>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: limit }, async () => { while (next < items.length) await work(items[next++]!); }));
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < items.length) await work(items[next++]!);
+    }),
+  );
 }
 
 describe('GroupService', () => {
@@ -64,7 +68,10 @@ describe('GroupService', () => {
       assert.equal(group.status, 'private');
       assert.equal(group.memberCount, 1);
       assert.equal(group.linkNonce, undefined, 'the link nonce never leaves the domain');
-      assert.deepEqual((await service.listAdmins(group.id)).map((m) => m.user), [alice]);
+      assert.deepEqual(
+        (await service.listAdmins(group.id)).map((m) => m.user),
+        [alice],
+      );
       const mine = await service.listMyGroups(alice.id);
       assert.ok(mine.items.some((g) => g.group.id === group.id && g.role === 'admin'));
     });
@@ -117,11 +124,19 @@ describe('GroupService', () => {
       sinon.restore();
       assert.deepEqual((await service.listMyGroups(carol.id)).items, []);
       const group = await service.createGroup({ name: 'Half', creator: carol, idempotencyKey: key });
-      assert.deepEqual((await service.listMyGroups(carol.id)).items.map((g) => g.group.id), [group.id]);
+      assert.deepEqual(
+        (await service.listMyGroups(carol.id)).items.map((g) => g.group.id),
+        [group.id],
+      );
     });
 
     it('stores the optional photo and refuses photos of the wrong type or size', async () => {
-      const group = await service.createGroup({ name: 'Pic', creator: alice, idempotencyKey: freshKey(), photo: { bytes: PNG, contentType: 'image/png' } });
+      const group = await service.createGroup({
+        name: 'Pic',
+        creator: alice,
+        idempotencyKey: freshKey(),
+        photo: { bytes: PNG, contentType: 'image/png' },
+      });
       assert.equal(group.photo?.contentType, 'image/png');
       const photo = await service.getPhoto(group.id);
       assert.deepEqual(photo.bytes, PNG);
@@ -215,7 +230,10 @@ describe('GroupService', () => {
       assert.equal((await service.join({ ref: fresh.joinCode, user: dave })).alreadyMember, false);
       assert.equal((await service.resolveInvite(fresh.url)).id, group.id);
       const trail = await service.auditTrail(group.id);
-      assert.deepEqual(trail.items.slice(0, 2).map((e) => e.action), ['joined', 'link_reset']);
+      assert.deepEqual(
+        trail.items.slice(0, 2).map((e) => e.action),
+        ['joined', 'link_reset'],
+      );
     });
   });
 
@@ -224,7 +242,10 @@ describe('GroupService', () => {
       const group = await groupWith([bob, carol]);
       await service.leave(group.id, bob);
       assert.equal((await service.getGroup(group.id)).memberCount, 2);
-      assert.deepEqual((await service.listMyGroups(bob.id)).items.filter((g) => g.group.id === group.id), []);
+      assert.deepEqual(
+        (await service.listMyGroups(bob.id)).items.filter((g) => g.group.id === group.id),
+        [],
+      );
       await assert.rejects(service.leave(group.id, bob), ForbiddenError);
     });
 
@@ -235,7 +256,10 @@ describe('GroupService', () => {
         (err: unknown) => err instanceof LastAdminError && /only admin/.test(err.userMessage),
       );
       await service.leave(group.id, alice, { newAdminId: bob.id });
-      assert.deepEqual((await service.listAdmins(group.id)).map((m) => m.user.id), [bob.id]);
+      assert.deepEqual(
+        (await service.listAdmins(group.id)).map((m) => m.user.id),
+        [bob.id],
+      );
       assert.equal((await service.getGroup(group.id)).memberCount, 1);
     });
 
@@ -264,7 +288,10 @@ describe('GroupService', () => {
       await assert.rejects(service.removeMember(group.id, { user: bob }, carol.id), ForbiddenError);
       await service.removeMember(group.id, { user: alice }, carol.id);
       assert.equal((await service.getGroup(group.id)).memberCount, 2);
-      assert.deepEqual((await service.listMyGroups(carol.id)).items.filter((g) => g.group.id === group.id), []);
+      assert.deepEqual(
+        (await service.listMyGroups(carol.id)).items.filter((g) => g.group.id === group.id),
+        [],
+      );
       await assert.rejects(service.removeMember(group.id, { user: alice }, carol.id), NotFoundError);
       await assert.rejects(service.removeMember(group.id, { user: alice }, alice.id), InvalidInputError);
       const trail = await service.auditTrail(group.id, { pageSize: 1 });
@@ -276,10 +303,7 @@ describe('GroupService', () => {
       const group = await mappedGroup([bob, carol]);
       await assert.rejects(service.removeMember(group.id, { user: dave, orgAdminOfTenant: OTHER_TENANT }, bob.id), ForbiddenError);
       await service.removeMember(group.id, { user: dave, orgAdminOfTenant: TENANT }, bob.id);
-      await assert.rejects(
-        service.removeMember(group.id, { user: dave, orgAdminOfTenant: TENANT }, alice.id),
-        LastAdminError,
-      );
+      await assert.rejects(service.removeMember(group.id, { user: dave, orgAdminOfTenant: TENANT }, alice.id), LastAdminError);
     });
 
     it('lets only admins make admins; making an admin again changes nothing', async () => {
@@ -324,7 +348,12 @@ describe('GroupService', () => {
     it('refuses to move a group that belongs to another organization', async () => {
       const group = await mappedGroup();
       await assert.rejects(
-        service.mapToOrganization({ groupId: group.id, actor: alice, verified: { ...verified, tenantId: OTHER_TENANT }, idempotencyKey: freshKey() }),
+        service.mapToOrganization({
+          groupId: group.id,
+          actor: alice,
+          verified: { ...verified, tenantId: OTHER_TENANT },
+          idempotencyKey: freshKey(),
+        }),
         (err: unknown) => err instanceof ForbiddenError && /another organization/.test(err.userMessage),
       );
     });
@@ -336,7 +365,12 @@ describe('GroupService', () => {
         limited.mapToOrganization({ groupId: group.id, actor: alice, verified, idempotencyKey: freshKey() }),
         (err: unknown) => err instanceof ForbiddenError && /not allowed/.test(err.userMessage),
       );
-      const ok = await limited.mapToOrganization({ groupId: group.id, actor: alice, verified: { ...verified, tenantId: OTHER_TENANT }, idempotencyKey: freshKey() });
+      const ok = await limited.mapToOrganization({
+        groupId: group.id,
+        actor: alice,
+        verified: { ...verified, tenantId: OTHER_TENANT },
+        idempotencyKey: freshKey(),
+      });
       assert.equal(ok.changed, true);
     });
 
@@ -390,7 +424,10 @@ describe('GroupService', () => {
       sinon.stub(store, 'unindexUserGroup').resolves(); // the leave's clean-up never happens
       await service.leave(group.id, bob);
       sinon.restore();
-      assert.deepEqual((await service.listMyGroups(bob.id)).items.filter((g) => g.group.id === group.id), []);
+      assert.deepEqual(
+        (await service.listMyGroups(bob.id)).items.filter((g) => g.group.id === group.id),
+        [],
+      );
       assert.ok(!(await store.listUserGroupIds(bob.id, { pageSize: 100 })).items.includes(group.id));
     });
   });

@@ -5,21 +5,53 @@ import { isCommandForMemberWithCurrentGroup, type CommandResolver } from '../../
 const resolver: CommandResolver = {
   isValidInvite: async (rest) => rest === 'ABCDE-FGHJK' || rest.startsWith('https://bot.example/join/'),
   isMyGroup: async (name) => ['field sales north', 'night shift'].includes(name.toLowerCase()),
-  isMember: async (member, group) => (group === undefined || group.toLowerCase() === 'field sales north') && ['ann lee', 'bob'].includes(member.toLowerCase()),
-  isRemoved: async (member, group) => (group === undefined || group.toLowerCase() === 'field sales north') && member.toLowerCase() === 'carl',
+  isMember: async (member, group) =>
+    (group === undefined || group.toLowerCase() === 'field sales north') && ['ann lee', 'bob'].includes(member.toLowerCase()),
+  isRemoved: async (member, group) =>
+    (group === undefined || group.toLowerCase() === 'field sales north') && member.toLowerCase() === 'carl',
   isOrgGroup: async (name) => name.toLowerCase() === 'night shift',
 };
 
 const isCommand = (text: string) => isCommandForMemberWithCurrentGroup(text, resolver);
 
 describe('the command-vs-post rule for a member with a current group', () => {
-  for (const text of ['help me with the order', 'join us at 5', 'new group is ready', 'Hello everyone', 'members meeting at 5', 'invite Bob to lunch', 'remove the boxes from the van', 'export the report', 'settings are wrong', 'mute the radio', 'switch off the lights', 'group photo tomorrow', 'history of the order', 'open the door', 'allow Bob', 'allow me to explain']) {
+  for (const text of [
+    'help me with the order',
+    'join us at 5',
+    'new group is ready',
+    'Hello everyone',
+    'members meeting at 5',
+    'invite Bob to lunch',
+    'remove the boxes from the van',
+    'export the report',
+    'settings are wrong',
+    'mute the radio',
+    'switch off the lights',
+    'group photo tomorrow',
+    'history of the order',
+    'open the door',
+    'allow Bob',
+    'allow me to explain',
+  ]) {
     it(`takes "${text}" as a post`, async () => {
       assert.equal(await isCommand(text), false);
     });
   }
 
-  for (const text of ['help', 'cancel', 'my groups', 'switch', 'history', 'members', 'settings', 'mute', 'unmute', 'new group', 'HELP', '  My   Groups  ']) {
+  for (const text of [
+    'help',
+    'cancel',
+    'my groups',
+    'switch',
+    'history',
+    'members',
+    'settings',
+    'mute',
+    'unmute',
+    'new group',
+    'HELP',
+    '  My   Groups  ',
+  ]) {
     it(`takes the argument-less command "${text}" as a command`, async () => {
       assert.equal(await isCommand(text), true);
     });

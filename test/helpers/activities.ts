@@ -20,7 +20,15 @@ export const TENANT_ID = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 export function messageActivity(
   serviceUrl: string,
   user: TestUser,
-  fields: { text?: string; value?: unknown; conversationId?: string; conversationType?: string; id?: string; attachments?: unknown[]; replyToId?: string } = {},
+  fields: {
+    text?: string;
+    value?: unknown;
+    conversationId?: string;
+    conversationType?: string;
+    id?: string;
+    attachments?: unknown[];
+    replyToId?: string;
+  } = {},
 ): Record<string, unknown> {
   return {
     type: 'message',

@@ -118,7 +118,10 @@ export function storageOf(port: number): { tables: TableClients; store: TableGro
 }
 
 /** The ids of a group's members as stored, and the count the group row's counters give. */
-export async function storedMembership(port: number, groupId: string): Promise<{ exists: boolean; memberIds: Set<string>; memberCount: number }> {
+export async function storedMembership(
+  port: number,
+  groupId: string,
+): Promise<{ exists: boolean; memberIds: Set<string>; memberCount: number }> {
   const { store } = storageOf(port);
   const record = await store.getGroup(groupId);
   const memberIds = new Set<string>();
@@ -150,7 +153,12 @@ export async function say(url: string, channel: FakeChannel, user: TestUser, fie
 }
 
 /** `new group <name>`, skip the photo, then the Invite card's link: the way an owner gets one in Teams. */
-export async function createGroupWithLink(url: string, channel: FakeChannel, owner: TestUser, name: string): Promise<{ groupId: string; link: string }> {
+export async function createGroupWithLink(
+  url: string,
+  channel: FakeChannel,
+  owner: TestUser,
+  name: string,
+): Promise<{ groupId: string; link: string }> {
   await say(url, channel, owner, { text: `new group ${name}` });
   const created = await say(url, channel, owner, { value: { verb: 'skipPhoto' } });
   const groupId = String(buttonData(cardsIn(created.sent).at(-1)!, 'showInvite').groupId);
@@ -171,7 +179,14 @@ export interface Acknowledged {
  * bot answered 200 and told the user "You joined <group>". `stop()` ends it early (requests in flight are
  * left to fail); `acknowledged` grows as answers arrive.
  */
-export function joinStorm(options: { url: string; channel: FakeChannel; link: string; groupName: string; joiners: number; inFlight: number }) {
+export function joinStorm(options: {
+  url: string;
+  channel: FakeChannel;
+  link: string;
+  groupName: string;
+  joiners: number;
+  inFlight: number;
+}) {
   const acknowledged: Acknowledged[] = [];
   let stopped = false;
   let next = 0;
@@ -183,7 +198,8 @@ export function joinStorm(options: { url: string; channel: FakeChannel; link: st
         try {
           const { status, sent } = await say(options.url, options.channel, user, { text: `join ${options.link}` });
           const reply = textOf(sent);
-          if (status === 200 && reply.includes('You joined') && reply.includes(options.groupName)) acknowledged.push({ userId: user.aadObjectId, at: Date.now() });
+          if (status === 200 && reply.includes('You joined') && reply.includes(options.groupName))
+            acknowledged.push({ userId: user.aadObjectId, at: Date.now() });
         } catch {
           // The bot went away mid-request: not acknowledged.
         }

@@ -54,8 +54,18 @@ export class Chat {
   async execute(user: TestUser, verb: string, data: Record<string, unknown> = {}, options: ChatOptions = {}) {
     const conversationId = this.conversationOf(user, options);
     const before = this.t.channel.to(conversationId).length;
-    const res = await this.t.post(invokeActivity(this.t.channel.serviceUrl, user, 'adaptiveCard/action', cardActionValue(verb, data), { conversationId, id: options.id }), await this.headers());
-    return { status: res.status, body: res.json as { statusCode: number; type: string; value: unknown }, sent: this.t.channel.to(conversationId).slice(before) };
+    const res = await this.t.post(
+      invokeActivity(this.t.channel.serviceUrl, user, 'adaptiveCard/action', cardActionValue(verb, data), {
+        conversationId,
+        id: options.id,
+      }),
+      await this.headers(),
+    );
+    return {
+      status: res.status,
+      body: res.json as { statusCode: number; type: string; value: unknown },
+      sent: this.t.channel.to(conversationId).slice(before),
+    };
   }
 
   private async exchange(user: TestUser, options: ChatOptions, activity: Record<string, unknown>): Promise<SentActivity[]> {
@@ -72,7 +82,9 @@ export type CardJson = Record<string, unknown>;
 
 /** The Adaptive Cards in what was sent. */
 export function cardsIn(sent: SentActivity[]): CardJson[] {
-  return sent.flatMap((s) => (s.activity.attachments ?? []).filter((a) => a.contentType === 'application/vnd.microsoft.card.adaptive').map((a) => a.content));
+  return sent.flatMap((s) =>
+    (s.activity.attachments ?? []).filter((a) => a.contentType === 'application/vnd.microsoft.card.adaptive').map((a) => a.content),
+  );
 }
 
 /** All the text a person would read in what was sent: message text and every card's strings. */

@@ -36,9 +36,12 @@ export interface ChannelClaimsInput {
 }
 
 /** How the user token service answers an exchange; default: every token exchanges. */
-export type ExchangeBehaviour = (request: { userId: string; connectionName: string; channelId: string; token: string }) =>
-  | { ok: true }
-  | { ok: false; status: number };
+export type ExchangeBehaviour = (request: {
+  userId: string;
+  connectionName: string;
+  channelId: string;
+  token: string;
+}) => { ok: true } | { ok: false; status: number };
 
 export class FakeBotFramework {
   private readonly server: LoopbackServer;
@@ -173,7 +176,8 @@ export class FakeBotFramework {
     }
     if (req.method === 'POST' && req.path === '/api/usertoken/exchange') {
       const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-      if (!bearer || !this.issuedBotTokens.has(bearer)) return { status: 401, body: { error: { code: 'Unauthorized', message: 'bad bot token' } } };
+      if (!bearer || !this.issuedBotTokens.has(bearer))
+        return { status: 401, body: { error: { code: 'Unauthorized', message: 'bad bot token' } } };
       const userId = req.query.get('userId') ?? '';
       const connectionName = req.query.get('connectionName') ?? '';
       const channelId = req.query.get('channelId') ?? '';
@@ -200,7 +204,10 @@ export class FakeBotFramework {
       const token = code ? this.userTokens.get(`code|${code}`) : this.userTokens.get(`${userId}|${connectionName}`);
       if (!token) return { status: 404, body: {} };
       if (code) this.userTokens.set(`${userId}|${connectionName}`, token);
-      return { status: 200, body: { channelId: req.query.get('channelId'), connectionName, token, expiration: new Date(Date.now() + 3600_000).toISOString() } };
+      return {
+        status: 200,
+        body: { channelId: req.query.get('channelId'), connectionName, token, expiration: new Date(Date.now() + 3600_000).toISOString() },
+      };
     }
     if (req.method === 'GET' && req.path === '/api/botsignin/GetSignInResource') {
       if (!this.isBot(req)) return { status: 401, body: { error: { code: 'Unauthorized', message: 'bad bot token' } } };

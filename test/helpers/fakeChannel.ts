@@ -35,7 +35,11 @@ export class FakeChannel {
    * Delivery tests: answers one connector call with a status (and Retry-After seconds) instead of accepting it,
    * as Teams does when a tenant is throttled (429) or a member blocked the bot (403). Asked once per call.
    */
-  refuse?: (call: { method: string; conversationId: string; activity: SentActivity['activity'] }) => { status: number; retryAfterSeconds?: number } | undefined;
+  refuse?: (call: {
+    method: string;
+    conversationId: string;
+    activity: SentActivity['activity'];
+  }) => { status: number; retryAfterSeconds?: number } | undefined;
   /** The calls answered by `refuse`. */
   readonly refused: Array<{ method: string; conversationId: string; status: number; at: number }> = [];
   /** Requests the channel answers itself besides the connector API (attachments it hosts); true when handled. */
@@ -72,7 +76,10 @@ export class FakeChannel {
     const deadline = Date.now() + timeoutMs;
     while (!predicate(this.sent)) {
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`FakeChannel: condition not met in ${timeoutMs} ms; sent: ${JSON.stringify(this.sent.map((s) => s.activity.text ?? s.activity.attachments?.[0]?.contentType))}`);
+      if (left <= 0)
+        throw new Error(
+          `FakeChannel: condition not met in ${timeoutMs} ms; sent: ${JSON.stringify(this.sent.map((s) => s.activity.text ?? s.activity.attachments?.[0]?.contentType))}`,
+        );
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
         this.waiters.push(() => {

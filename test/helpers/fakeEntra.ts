@@ -36,15 +36,17 @@ export async function newSigningKey(kid: string = randomUUID()): Promise<Signing
 }
 
 /** Signs arbitrary claims as a compact JWT; `alg: 'none'` yields an unsigned token (for refusal tests). */
-export async function signJwt(claims: JWTPayload, key: CryptoKey | Uint8Array, options: { kid?: string; alg?: string } = {}): Promise<string> {
+export async function signJwt(
+  claims: JWTPayload,
+  key: CryptoKey | Uint8Array,
+  options: { kid?: string; alg?: string } = {},
+): Promise<string> {
   const alg = options.alg ?? 'RS256';
   if (alg === 'none') {
     const enc = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
     return `${enc({ alg: 'none', typ: 'JWT', ...(options.kid ? { kid: options.kid } : {}) })}.${enc(claims)}.`;
   }
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg, typ: 'JWT', ...(options.kid !== undefined ? { kid: options.kid } : {}) })
-    .sign(key);
+  return new SignJWT(claims).setProtectedHeader({ alg, typ: 'JWT', ...(options.kid !== undefined ? { kid: options.kid } : {}) }).sign(key);
 }
 
 export interface SsoClaimsInput {

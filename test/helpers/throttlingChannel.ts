@@ -96,7 +96,10 @@ export class ThrottlingChannel {
 
   /** The most calls accepted for one tenant within any `windowMs` (to check the combined rate). */
   maxInWindow(tenant: string, windowMs = 1_000): number {
-    const times = this.accepted.filter((c) => c.tenant === tenant).map((c) => c.at).sort((a, b) => a - b);
+    const times = this.accepted
+      .filter((c) => c.tenant === tenant)
+      .map((c) => c.at)
+      .sort((a, b) => a - b);
     let max = 0;
     let start = 0;
     for (let end = 0; end < times.length; end++) {
@@ -109,7 +112,8 @@ export class ThrottlingChannel {
   async waitFor(predicate: () => boolean, timeoutMs = 15_000, what = 'the channel'): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!predicate()) {
-      if (Date.now() > deadline) throw new Error(`ThrottlingChannel: ${what} not reached in ${timeoutMs} ms (${this.accepted.length} accepted)`);
+      if (Date.now() > deadline)
+        throw new Error(`ThrottlingChannel: ${what} not reached in ${timeoutMs} ms (${this.accepted.length} accepted)`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }

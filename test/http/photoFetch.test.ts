@@ -94,7 +94,13 @@ describe('outbound photo fetching (src/http): address ranges, image types and UR
       });
     }
     it('refuses literal private addresses, including numeric and mapped forms', async function () {
-      for (const url of ['https://10.0.0.1/a.png', 'https://2130706433/a.png', 'https://[::ffff:127.0.0.1]/a.png', 'https://[fd00::1]/a.png', 'https://0x7f.1/a.png']) {
+      for (const url of [
+        'https://10.0.0.1/a.png',
+        'https://2130706433/a.png',
+        'https://[::ffff:127.0.0.1]/a.png',
+        'https://[fd00::1]/a.png',
+        'https://0x7f.1/a.png',
+      ]) {
         await rejectsWith(source.fromUrl(url), 'blocked_address');
       }
     });

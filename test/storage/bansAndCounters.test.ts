@@ -10,15 +10,21 @@ import { freshTables } from '../helpers/azurite';
 type CounterFactory = () => Promise<(now?: () => number) => WindowCounter>;
 
 const implementations: Array<[string, CounterFactory]> = [
-  ['in memory', async () => {
-    const shared = new Map<() => number, MemoryWindowCounter>();
-    // One process's memory is the whole store: every "instance" with the same clock is the same counter.
-    return (now = Date.now) => shared.get(now) ?? shared.set(now, new MemoryWindowCounter(now)).get(now)!;
-  }],
-  ['Table Storage (Azurite)', async () => {
-    const { clients } = await freshTables();
-    return (now) => new TableWindowCounter(clients.limits, now);
-  }],
+  [
+    'in memory',
+    async () => {
+      const shared = new Map<() => number, MemoryWindowCounter>();
+      // One process's memory is the whole store: every "instance" with the same clock is the same counter.
+      return (now = Date.now) => shared.get(now) ?? shared.set(now, new MemoryWindowCounter(now)).get(now)!;
+    },
+  ],
+  [
+    'Table Storage (Azurite)',
+    async () => {
+      const { clients } = await freshTables();
+      return (now) => new TableWindowCounter(clients.limits, now);
+    },
+  ],
 ];
 
 for (const [name, create] of implementations) {

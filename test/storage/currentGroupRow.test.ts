@@ -16,7 +16,7 @@ describe('the current group, kept on the "my groups" rows', () => {
     current = new TableCurrentGroupStore(clients.usergroups);
   });
 
-  it('is the group joined last, set by the join\'s own index write (one request, no second row)', async () => {
+  it("is the group joined last, set by the join's own index write (one request, no second row)", async () => {
     await store.indexUserGroup('ann', 'g2', { makeCurrent: true });
     await sleep(2);
     await store.indexUserGroup('ann', 'g1', { makeCurrent: true });

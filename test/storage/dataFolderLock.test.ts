@@ -48,7 +48,10 @@ describe('The data folder lock', () => {
     try {
       await assert.rejects(acquireDataFolderLock(dataDir), (err: Error) => {
         assert.ok(err instanceof DataFolderInUseError);
-        assert.equal(err.message, `Data folder ${dataDir} is in use by another bot (pid ${process.pid}). Stop it or set DATA_DIR to another folder.`);
+        assert.equal(
+          err.message,
+          `Data folder ${dataDir} is in use by another bot (pid ${process.pid}). Stop it or set DATA_DIR to another folder.`,
+        );
         return true;
       });
     } finally {
@@ -73,7 +76,11 @@ describe('The data folder lock', () => {
     await new Promise((resolve) => holder.once('spawn', resolve));
     holdFor(dataDir, holder.pid!);
     await assert.rejects(acquireDataFolderLock(dataDir, { waitMs: 500 }), new DataFolderInUseError(dataDir, holder.pid!));
-    assert.equal(existsSync(path.join(lockDirOf(dataDir), entryName(identityOf(process.pid)))), false, 'the refused contender leaves no entry');
+    assert.equal(
+      existsSync(path.join(lockDirOf(dataDir), entryName(identityOf(process.pid)))),
+      false,
+      'the refused contender leaves no entry',
+    );
   });
 
   it('takes the folder once a live holder goes away within the wait', async () => {
@@ -92,7 +99,10 @@ describe('The data folder lock', () => {
     await new Promise((resolve) => storage.once('spawn', resolve));
     const pidFile = path.join(dataDir, 'azurite-table.pid');
     writeFileSync(pidFile, `${storage.pid}\n`);
-    await assert.rejects(acquireDataFolderLock(dataDir, { waitMs: 500, childPidFiles: [pidFile] }), new DataFolderInUseError(dataDir, storage.pid!));
+    await assert.rejects(
+      acquireDataFolderLock(dataDir, { waitMs: 500, childPidFiles: [pidFile] }),
+      new DataFolderInUseError(dataDir, storage.pid!),
+    );
     await gone(storage);
     const lock = await acquireDataFolderLock(dataDir, { waitMs: 0, childPidFiles: [pidFile] });
     lock.release();

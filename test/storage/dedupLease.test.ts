@@ -52,7 +52,7 @@ describe('DedupStore leases (one row per activity, on Azurite)', () => {
     const second = leaseOf(await dedup.acquireLease('s', 'act-1', LEASE_MS));
     assert.equal(second.takenOver, true);
     assert.notEqual(second.owner, first.owner);
-    assert.equal(await dedup.completeLease(first), false, 'the lease is no longer the first owner\'s');
+    assert.equal(await dedup.completeLease(first), false, "the lease is no longer the first owner's");
     assert.equal(await dedup.completeLease(second), true);
   });
 

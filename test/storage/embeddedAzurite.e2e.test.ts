@@ -124,12 +124,18 @@ describe('startEmbeddedAzurite with the queue service', () => {
     this.timeout(30_000);
     const azurite = await startEmbeddedAzurite({ queue: true });
     try {
-      assert.match(azurite.connectionString, /TableEndpoint=http:\/\/127\.0\.0\.1:\d+\/devstoreaccount1;QueueEndpoint=http:\/\/127\.0\.0\.1:\d+\/devstoreaccount1;/);
+      assert.match(
+        azurite.connectionString,
+        /TableEndpoint=http:\/\/127\.0\.0\.1:\d+\/devstoreaccount1;QueueEndpoint=http:\/\/127\.0\.0\.1:\d+\/devstoreaccount1;/,
+      );
       const queue = QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient('work');
       await queue.create();
       await queue.sendMessage('hello');
       const received = await queue.receiveMessages({ numberOfMessages: 1 });
-      assert.deepEqual(received.receivedMessageItems.map((m) => m.messageText), ['hello']);
+      assert.deepEqual(
+        received.receivedMessageItems.map((m) => m.messageText),
+        ['hello'],
+      );
 
       const table = TableClient.fromConnectionString(azurite.connectionString, 'things', { allowInsecureConnection: true });
       await table.createTable();

@@ -2,7 +2,17 @@ import assert from 'node:assert/strict';
 import { isProcessAlive } from '../../src/storage/dataFolderLock';
 import { testUser } from '../helpers/activities';
 import { textOf } from '../helpers/chat';
-import { azuriteProcessesOn, createGroupWithLink, healthStatus, joinStorm, logLines, pidFileOf, say, storedMembership, waitFor } from '../helpers/botProcess';
+import {
+  azuriteProcessesOn,
+  createGroupWithLink,
+  healthStatus,
+  joinStorm,
+  logLines,
+  pidFileOf,
+  say,
+  storedMembership,
+  waitFor,
+} from '../helpers/botProcess';
 import { embeddedStoreFixture, SAVED_AFTER_MS, figure } from './embeddedStoreFixture';
 
 /**
@@ -38,7 +48,10 @@ describe('The embedded store (process level: the bot as npm start runs it)', fun
     // The bot logs asynchronously (pino, sync: false): its line can reach the pipe after /healthz already answers.
     const replaced = () => logLines(bot.output()).filter((l) => l.msg === 'embedded Azurite replaced');
     await waitFor(() => replaced().length > 0, 'the replacement in the bot log', 5_000);
-    assert.ok(logLines(bot.output()).some((l) => l.msg === 'embedded Azurite replaced' && l.port === bot.storagePort), 'the new child listens on the same port');
+    assert.ok(
+      logLines(bot.output()).some((l) => l.msg === 'embedded Azurite replaced' && l.port === bot.storagePort),
+      'the new child listens on the same port',
+    );
 
     const later = joinStorm({ url: bot.url, channel, link, groupName: 'Survivors', joiners: 30, inFlight: 5 });
     await later.done;

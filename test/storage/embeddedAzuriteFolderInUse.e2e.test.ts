@@ -28,7 +28,10 @@ describe('The embedded store (process level: the bot as npm start runs it)', fun
     const code = await new Promise<number | null>((resolve) => second.once('exit', resolve));
     assert.equal(code, 2);
     // Node's own deprecation warnings (from a dependency, at every start) aside, the refusal is one line.
-    const lines = stderr.trim().split('\n').filter((line) => !/^\(node:\d+\)|^\(Use `node --trace/.test(line));
+    const lines = stderr
+      .trim()
+      .split('\n')
+      .filter((line) => !/^\(node:\d+\)|^\(Use `node --trace/.test(line));
     assert.deepEqual(lines, [
       `Data folder ${dataDir} is in use by another bot (pid ${first.child.pid}). Stop it or set DATA_DIR to another folder.`,
     ]);

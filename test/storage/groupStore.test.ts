@@ -63,7 +63,10 @@ describe('TableGroupStore specifics (Azurite)', () => {
     assert.ok(outcomes.every((o) => o === 'added'));
     // 60 joins in at most 49 per transaction: two transactions when nothing collides, a few more if it does.
     assert.ok(batches.callCount >= 2 && batches.callCount < 10, `${batches.callCount} transactions`);
-    assert.ok(reads.every((r) => r === reads[0]), 'overlapping reads share one answer');
+    assert.ok(
+      reads.every((r) => r === reads[0]),
+      'overlapping reads share one answer',
+    );
     assert.ok(queries.callCount < 10, `${queries.callCount} queries for 10 overlapping reads and the joins`);
     assert.equal((await store.getGroup(id))?.group.memberCount, 61);
   });
@@ -76,7 +79,14 @@ describe('TableGroupStore specifics (Azurite)', () => {
     await store.addMember(member(id, odd), joined(id, odd));
     const record = (await store.getGroup(id))!;
     const ban: Ban = { groupId: id, user: odd, bannedBy: alice, bannedAt: record.group.createdAt };
-    await store.changeMembership({ groupId: id, expectedVersion: record.version, adminIds: [alice.id], remove: [odd.id], ban: [ban], audit: [] });
+    await store.changeMembership({
+      groupId: id,
+      expectedVersion: record.version,
+      adminIds: [alice.id],
+      remove: [odd.id],
+      ban: [ban],
+      audit: [],
+    });
     const keys = await partitionRowKeys(clients.groups, id);
     assert.ok(keys.includes('member|aad-bob%2fwith%23odd%3fchars') && keys.includes('ban|aad-bob%2fwith%23odd%3fchars'), keys.join(','));
   });

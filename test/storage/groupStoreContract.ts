@@ -49,7 +49,11 @@ const users = (n: number, prefix: string) => Array.from({ length: n }, (_, i) =>
 
 async function inFlight<T>(items: T[], limit: number, work: (item: T) => Promise<unknown>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: limit }, async () => { while (next < items.length) await work(items[next++]!); }));
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < items.length) await work(items[next++]!);
+    }),
+  );
 }
 
 export function groupStoreContract(name: string, harness: () => Promise<GroupStoreHarness>): void {
@@ -72,7 +76,10 @@ export function groupStoreContract(name: string, harness: () => Promise<GroupSto
         assert.equal(record?.linkNonce, 'nonce-1');
         assert.equal(typeof record?.version, 'string');
         assert.equal((await store.getMember(id, alice.id))?.role, 'admin');
-        assert.deepEqual((await store.listAudit(id, { pageSize: 10 })).items.map((e) => e.action), ['created']);
+        assert.deepEqual(
+          (await store.listAudit(id, { pageSize: 10 })).items.map((e) => e.action),
+          ['created'],
+        );
       });
 
       it('refuses a second insert of the same group (409) and writes nothing of it', async () => {
@@ -88,9 +95,9 @@ export function groupStoreContract(name: string, harness: () => Promise<GroupSto
         const id = freshGroupId('atomic');
         await h.groupsTable.createEntity({ partitionKey: id, rowKey: 'zz-blocker' });
         const original = h.groupsTable.submitTransaction.bind(h.groupsTable);
-        sinon.stub(h.groupsTable, 'submitTransaction').callsFake((actions: TransactionAction[]) =>
-          original([...actions, ['create', { partitionKey: id, rowKey: 'zz-blocker' }]]),
-        );
+        sinon
+          .stub(h.groupsTable, 'submitTransaction')
+          .callsFake((actions: TransactionAction[]) => original([...actions, ['create', { partitionKey: id, rowKey: 'zz-blocker' }]]));
         await assert.rejects(store.insertGroup(newGroup(id)), (err) => statusOf(err) === 409);
         sinon.restore();
         assert.deepEqual(await h.rowKeys(id), ['zz-blocker']);
@@ -196,7 +203,13 @@ export function groupStoreContract(name: string, harness: () => Promise<GroupSto
         for (const user of crowd) await store.addMember(member(id, user), joined(id, user));
         const record = (await store.getGroup(id))!;
         await assert.rejects(
-          store.changeMembership({ groupId: id, expectedVersion: record.version, adminIds: [alice.id], remove: crowd.map((u) => u.id), audit: [] }),
+          store.changeMembership({
+            groupId: id,
+            expectedVersion: record.version,
+            adminIds: [alice.id],
+            remove: crowd.map((u) => u.id),
+            audit: [],
+          }),
         );
         assert.equal((await store.getGroup(id))!.group.memberCount, 101);
         assert.equal((await store.getGroup(id))!.version, record.version);
@@ -209,10 +222,20 @@ export function groupStoreContract(name: string, harness: () => Promise<GroupSto
         await store.addMember(member(id, bob), joined(id, bob));
         const record = (await store.getGroup(id))!;
         const ban: Ban = { groupId: id, user: bob, bannedBy: alice, bannedAt: AT };
-        await store.changeMembership({ groupId: id, expectedVersion: record.version, adminIds: [alice.id], remove: [bob.id], ban: [ban], audit: [{ groupId: id, at: AT, action: 'banned', actor: alice, subject: bob }] });
+        await store.changeMembership({
+          groupId: id,
+          expectedVersion: record.version,
+          adminIds: [alice.id],
+          remove: [bob.id],
+          ban: [ban],
+          audit: [{ groupId: id, at: AT, action: 'banned', actor: alice, subject: bob }],
+        });
 
         assert.equal(await store.getMember(id, bob.id), undefined, 'a banned person is no member');
-        assert.deepEqual((await store.listMembers(id, { pageSize: 10 })).items.map((m) => m.user.id), [alice.id]);
+        assert.deepEqual(
+          (await store.listMembers(id, { pageSize: 10 })).items.map((m) => m.user.id),
+          [alice.id],
+        );
         assert.deepEqual(await store.getBan(id, bob.id), ban);
         assert.deepEqual((await store.listBans(id, { pageSize: 10 })).items, [ban]);
         assert.equal((await store.getGroup(id))!.group.memberCount, 1);
@@ -223,7 +246,13 @@ export function groupStoreContract(name: string, harness: () => Promise<GroupSto
         assert.equal((await store.getGroup(id))!.group.memberCount, 1);
 
         const now = (await store.getGroup(id))!;
-        await store.changeMembership({ groupId: id, expectedVersion: now.version, adminIds: [alice.id], allow: [bob.id], audit: [{ groupId: id, at: AT, action: 'allowed', actor: alice, subject: bob }] });
+        await store.changeMembership({
+          groupId: id,
+          expectedVersion: now.version,
+          adminIds: [alice.id],
+          allow: [bob.id],
+          audit: [{ groupId: id, at: AT, action: 'allowed', actor: alice, subject: bob }],
+        });
         assert.equal(await store.getBan(id, bob.id), undefined);
         assert.equal(await again(), 'added');
         assert.equal((await store.getGroup(id))!.group.memberCount, 2);
@@ -280,7 +309,10 @@ export function groupStoreContract(name: string, harness: () => Promise<GroupSto
         const id = freshGroupId('audit');
         await store.insertGroup(newGroup(id));
         await store.addMember(member(id, bob), { groupId: id, at: '2025-02-01T00:00:00.000Z', action: 'joined', actor: bob });
-        assert.deepEqual((await store.listAudit(id, { pageSize: 10 })).items.map((e) => e.action), ['joined', 'created']);
+        assert.deepEqual(
+          (await store.listAudit(id, { pageSize: 10 })).items.map((e) => e.action),
+          ['joined', 'created'],
+        );
         const all: string[] = [];
         for await (const entry of store.allAudit(id)) all.push(entry.action);
         assert.deepEqual(all, ['joined', 'created']);
@@ -293,13 +325,21 @@ export function groupStoreContract(name: string, harness: () => Promise<GroupSto
         await store.addMember(member(id, bob), joined(id, bob));
         await store.indexUserGroup(bob.id, id);
         const mapped = (await store.getGroup(id))!;
-        await store.updateGroup(id, mapped.version, { organization: { tenantId: tenant, organizationName: 'Contoso', mappedBy: alice, mappedAt: AT } }, { groupId: id, at: AT, action: 'mapped', actor: alice });
+        await store.updateGroup(
+          id,
+          mapped.version,
+          { organization: { tenantId: tenant, organizationName: 'Contoso', mappedBy: alice, mappedAt: AT } },
+          { groupId: id, at: AT, action: 'mapped', actor: alice },
+        );
         await store.indexOrgGroup(tenant, id);
         await store.putPhoto(id, { bytes: Buffer.from([1]), contentType: 'image/png', version: 'v1' });
         await store.deleteGroup((await store.getGroup(id))!);
         assert.equal(await store.getGroup(id), undefined);
         assert.deepEqual(await h.rowKeys(id), []);
-        assert.deepEqual((await store.listUserGroupIds(bob.id, { pageSize: 10 })).items.filter((g) => g === id), []);
+        assert.deepEqual(
+          (await store.listUserGroupIds(bob.id, { pageSize: 10 })).items.filter((g) => g === id),
+          [],
+        );
         assert.deepEqual((await store.listOrgGroupIds(tenant, { pageSize: 10 })).items, []);
         assert.equal(await store.getPhoto(id), undefined);
       });

@@ -50,7 +50,10 @@ describe('The partition sweep (deleteRows on Azurite, forEachLimited)', () => {
       done.push(item);
       inFlight--;
     });
-    assert.deepEqual(done.sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    assert.deepEqual(
+      done.sort((a, b) => a - b),
+      [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+    );
     assert.equal(most, 3);
   });
 

@@ -65,10 +65,7 @@ for (const [name, create] of implementations) {
     it('lets exactly one of two concurrent writers with the same eTag win', async () => {
       await storage.write({ k: { v: 0 } });
       const base = (await storage.read(['k'])).k;
-      const results = await Promise.allSettled([
-        storage.write({ k: { ...base, v: 'a' } }),
-        storage.write({ k: { ...base, v: 'b' } }),
-      ]);
+      const results = await Promise.allSettled([storage.write({ k: { ...base, v: 'a' } }), storage.write({ k: { ...base, v: 'b' } })]);
       assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
     });
 

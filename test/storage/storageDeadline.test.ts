@@ -10,7 +10,10 @@ import { freshTables } from '../helpers/azurite';
 
 /** A table client as the app makes one (deadline and retries), pointed at whatever listens on `port`. */
 function clientOn(port: number, timeoutMs: number): TableClient {
-  return TableClient.fromConnectionString(azuriteConnectionString(port), 'deadlines', { allowInsecureConnection: true, ...storageClientOptions(timeoutMs) });
+  return TableClient.fromConnectionString(azuriteConnectionString(port), 'deadlines', {
+    allowInsecureConnection: true,
+    ...storageClientOptions(timeoutMs),
+  });
 }
 
 describe('Storage deadlines: every call ends within STORAGE_TIMEOUT_MS, retries included', () => {
@@ -70,10 +73,13 @@ describe('Storage deadlines: every call ends within STORAGE_TIMEOUT_MS, retries 
     await assert.rejects(queue.sendMessage('hello'), (e: unknown) => e instanceof StorageUnavailableError && e.reason === 'timeout');
   });
 
-  it('leaves the service\'s answers and the caller\'s own aborts as they were', async () => {
+  it("leaves the service's answers and the caller's own aborts as they were", async () => {
     const { clients } = await freshTables();
     await assert.rejects(clients.dedup.getEntity('p', 'missing'), (e: unknown) => e instanceof RestError && e.statusCode === 404);
     const client = clientOn((silent.address() as AddressInfo).port, 5_000);
-    await assert.rejects(client.getEntity('p', 'r', { abortSignal: AbortSignal.timeout(100) }), (e: unknown) => (e as Error).name === 'AbortError');
+    await assert.rejects(
+      client.getEntity('p', 'r', { abortSignal: AbortSignal.timeout(100) }),
+      (e: unknown) => (e as Error).name === 'AbortError',
+    );
   });
 });

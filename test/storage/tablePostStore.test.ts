@@ -28,7 +28,12 @@ describe('TablePostStore (Azurite)', () => {
     const id = `g${randomUUID().replace(/-/g, '').slice(0, 20)}`;
     const group: Group = { id, name: `Group ${id}`, createdBy: ann, createdAt: AT, status: 'private', memberCount: 1 };
     const ref = JSON.stringify({ conversation: { id: 'a:ann', tenantId: 'TENANT-A' }, serviceUrl: 'http://127.0.0.1/' });
-    await groups.insertGroup({ group, linkNonce: 'n', creator: { groupId: id, user: ann, role: 'admin', joinedAt: AT, conversationRef: ref }, audit: { groupId: id, at: AT, action: 'created', actor: ann } });
+    await groups.insertGroup({
+      group,
+      linkNonce: 'n',
+      creator: { groupId: id, user: ann, role: 'admin', joinedAt: AT, conversationRef: ref },
+      audit: { groupId: id, at: AT, action: 'created', actor: ann },
+    });
     for (const user of others) {
       const m: Member = { groupId: id, user, role: 'member', joinedAt: AT };
       await groups.addMember(m, { groupId: id, at: AT, action: 'joined', actor: user });
@@ -36,19 +41,29 @@ describe('TablePostStore (Azurite)', () => {
     return id;
   }
 
-  function newPost(groupId: string, sender: UserRef, text: string, sourceKey = randomUUID().replace(/-/g, ''), createdAt = new Date().toISOString()): NewPost {
+  function newPost(
+    groupId: string,
+    sender: UserRef,
+    text: string,
+    sourceKey = randomUUID().replace(/-/g, ''),
+    createdAt = new Date().toISOString(),
+  ): NewPost {
     return { groupId, sender: { userId: sender.id, name: sender.name, tenantId: 'tenant-a' }, text, createdAt, sourceKey };
   }
 
-  it('numbers a group\'s posts 1, 2, 3 in storage, with the post, its idempotency row and the counter', async () => {
+  it("numbers a group's posts 1, 2, 3 in storage, with the post, its idempotency row and the counter", async () => {
     const groupId = await groupWith(bob);
     assert.deepEqual(await store.accept(newPost(groupId, ann, 'one')), { seq: 1, created: true });
     assert.deepEqual(await store.accept(newPost(groupId, bob, 'two')), { seq: 2, created: true });
     const fresh = new TablePostStore(tables); // another instance: no cached counter
     assert.deepEqual(await fresh.accept(newPost(groupId, ann, 'three')), { seq: 3, created: true });
     const keys: string[] = [];
-    for await (const row of tables.groups.listEntities({ queryOptions: { filter: odata`PartitionKey eq ${groupId}` } })) keys.push(row.rowKey!);
-    assert.ok(keys.includes('postseq') && keys.includes(postRowKey(3)) && keys.filter((k) => k.startsWith('postsrc|')).length === 3, keys.join(' '));
+    for await (const row of tables.groups.listEntities({ queryOptions: { filter: odata`PartitionKey eq ${groupId}` } }))
+      keys.push(row.rowKey!);
+    assert.ok(
+      keys.includes('postseq') && keys.includes(postRowKey(3)) && keys.filter((k) => k.startsWith('postsrc|')).length === 3,
+      keys.join(' '),
+    );
     assert.equal((await store.get(groupId, 2))?.text, 'two');
   });
 
@@ -58,18 +73,36 @@ describe('TablePostStore (Azurite)', () => {
     const first = await store.accept(post);
     const again = await Promise.all([store.accept(post), new TablePostStore(tables).accept(post)]);
     assert.deepEqual(first, { seq: 1, created: true });
-    assert.deepEqual(again, [{ seq: 1, created: false }, { seq: 1, created: false }]);
+    assert.deepEqual(again, [
+      { seq: 1, created: false },
+      { seq: 1, created: false },
+    ]);
     assert.deepEqual(await store.findBySource('same-key-1'), { groupId, seq: 1 });
-    const twice = await Promise.all([store.accept(newPost(groupId, ann, 'x', 'same-key-2')), store.accept(newPost(groupId, ann, 'x', 'same-key-2'))]);
-    assert.deepEqual(twice, [{ seq: 2, created: true }, { seq: 2, created: false }], 'the same request twice in one moment');
+    const twice = await Promise.all([
+      store.accept(newPost(groupId, ann, 'x', 'same-key-2')),
+      store.accept(newPost(groupId, ann, 'x', 'same-key-2')),
+    ]);
+    assert.deepEqual(
+      twice,
+      [
+        { seq: 2, created: true },
+        { seq: 2, created: false },
+      ],
+      'the same request twice in one moment',
+    );
     assert.equal(await store.get(groupId, 3), undefined);
   });
 
   it('gives 20 concurrent posts (two instances) 20 distinct numbers 1..20 with nothing lost', async () => {
     const groupId = await groupWith(bob);
     const other = new TablePostStore(tables);
-    const outcomes = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? store : other).accept(newPost(groupId, i % 3 ? ann : bob, `post ${i}`))));
-    assert.deepEqual(outcomes.map((o) => o.seq).sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i + 1));
+    const outcomes = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => (i % 2 ? store : other).accept(newPost(groupId, i % 3 ? ann : bob, `post ${i}`))),
+    );
+    assert.deepEqual(
+      outcomes.map((o) => o.seq).sort((a, b) => a - b),
+      Array.from({ length: 20 }, (_, i) => i + 1),
+    );
     const texts = new Set<string>();
     for await (const post of store.all(groupId)) texts.add(post.text);
     assert.equal(texts.size, 20);
@@ -87,7 +120,11 @@ describe('TablePostStore (Azurite)', () => {
     const edit = { kind: 'edit' as const, text: 'final', at: '2025-01-01T00:01:00.000Z' };
     assert.equal((await store.change(groupId, 1, edit))?.applied, true);
     assert.equal((await store.change(groupId, 1, edit))?.applied, false, 'the same edit again');
-    assert.equal((await store.change(groupId, 1, { kind: 'edit', text: 'older', at: '2025-01-01T00:00:30.000Z' }))?.applied, false, 'an older edit');
+    assert.equal(
+      (await store.change(groupId, 1, { kind: 'edit', text: 'older', at: '2025-01-01T00:00:30.000Z' }))?.applied,
+      false,
+      'an older edit',
+    );
     await store.change(groupId, 1, { kind: 'delete', at: '2025-01-01T00:02:00.000Z', by: ann });
     const deleted = await store.get(groupId, 1);
     assert.equal(deleted?.deletedAt, '2025-01-01T00:02:00.000Z');
@@ -98,14 +135,25 @@ describe('TablePostStore (Azurite)', () => {
     assert.equal(back?.text, 'final');
     assert.equal(back?.editedAt, '2025-01-01T00:01:00.000Z');
     assert.equal(back?.version, 4);
-    assert.deepEqual(await store.getPost(groupId, 1), { groupId, seq: 1, senderUserId: ann.id, createdAt: '2025-01-01T00:00:00.000Z', deleted: false, version: 4 });
+    assert.deepEqual(await store.getPost(groupId, 1), {
+      groupId,
+      seq: 1,
+      senderUserId: ann.id,
+      createdAt: '2025-01-01T00:00:00.000Z',
+      deleted: false,
+      version: 4,
+    });
   });
 
   it('pages history 20 at a time, oldest first in a page, and starts at the join time when asked', async () => {
     const groupId = await groupWith();
-    for (let i = 1; i <= 45; i++) await store.accept(newPost(groupId, ann, `p${i}`, undefined, `2025-01-01T00:${String(i).padStart(2, '0')}:00.000Z`));
+    for (let i = 1; i <= 45; i++)
+      await store.accept(newPost(groupId, ann, `p${i}`, undefined, `2025-01-01T00:${String(i).padStart(2, '0')}:00.000Z`));
     const last = await store.page(groupId, { pageSize: 20 });
-    assert.deepEqual(last.posts.map((p) => p.seq), Array.from({ length: 20 }, (_, i) => 26 + i));
+    assert.deepEqual(
+      last.posts.map((p) => p.seq),
+      Array.from({ length: 20 }, (_, i) => 26 + i),
+    );
     assert.equal(last.earlier, 26);
     const middle = await store.page(groupId, { pageSize: 20, before: 26 });
     assert.deepEqual([middle.posts[0]!.seq, middle.posts.at(-1)!.seq, middle.earlier], [6, 25, 6]);
@@ -165,7 +213,8 @@ describe('TablePostStore (Azurite)', () => {
     await groups.deleteGroup((await groups.getGroup(groupId))!);
     assert.equal(await store.get(groupId, 1), undefined);
     const left: string[] = [];
-    for await (const row of tables.groups.listEntities({ queryOptions: { filter: odata`PartitionKey eq ${groupId}` } })) left.push(row.rowKey!);
+    for await (const row of tables.groups.listEntities({ queryOptions: { filter: odata`PartitionKey eq ${groupId}` } }))
+      left.push(row.rowKey!);
     assert.deepEqual(left, []);
   });
 });

@@ -18,21 +18,27 @@ const STALE_ETAG = `W/"datetime'2020-01-01T00%3A00%3A00.000Z'"`;
  * a transaction, read only by storageFailureOf): the real service (Azurite) and MemoryTable must agree.
  */
 const implementations: Array<[string, () => Promise<{ table: TransactionalTable; rowKeys: (pk: string) => Promise<string[]> }>]> = [
-  ['MemoryTable', async () => {
-    const table = new MemoryTable();
-    return { table, rowKeys: async (pk) => table.rowKeys(pk) };
-  }],
-  ['Table Storage (Azurite)', async () => {
-    const table = (await freshTables()).clients.groups;
-    return {
-      table,
-      rowKeys: async (pk) => {
-        const keys: string[] = [];
-        for await (const row of table.listEntities({ queryOptions: { filter: `PartitionKey eq '${pk}'` } })) keys.push(row.rowKey!);
-        return keys;
-      },
-    };
-  }],
+  [
+    'MemoryTable',
+    async () => {
+      const table = new MemoryTable();
+      return { table, rowKeys: async (pk) => table.rowKeys(pk) };
+    },
+  ],
+  [
+    'Table Storage (Azurite)',
+    async () => {
+      const table = (await freshTables()).clients.groups;
+      return {
+        table,
+        rowKeys: async (pk) => {
+          const keys: string[] = [];
+          for await (const row of table.listEntities({ queryOptions: { filter: `PartitionKey eq '${pk}'` } })) keys.push(row.rowKey!);
+          return keys;
+        },
+      };
+    },
+  ],
 ];
 
 for (const [name, create] of implementations) {
@@ -44,45 +50,74 @@ for (const [name, create] of implementations) {
     });
 
     it('commits up to 100 actions of one partition', async () => {
-      await table.submitTransaction(Array.from({ length: 100 }, (_, i): TransactionAction => ['create', { partitionKey: 'p100', rowKey: `r${String(i).padStart(3, '0')}` }]));
+      await table.submitTransaction(
+        Array.from({ length: 100 }, (_, i): TransactionAction => [
+          'create',
+          { partitionKey: 'p100', rowKey: `r${String(i).padStart(3, '0')}` },
+        ]),
+      );
       assert.equal((await rowKeys('p100')).length, 100);
     });
 
     it('refuses 101 actions (400) and writes none of them', async () => {
-      const err = await table.submitTransaction(Array.from({ length: 101 }, (_, i): TransactionAction => ['create', { partitionKey: 'p101', rowKey: `r${i}` }])).catch((e: unknown) => e);
+      const err = await table
+        .submitTransaction(Array.from({ length: 101 }, (_, i): TransactionAction => ['create', { partitionKey: 'p101', rowKey: `r${i}` }]))
+        .catch((e: unknown) => e);
       assert.equal(statusOf(err), 400);
       assert.deepEqual(await rowKeys('p101'), []);
     });
 
     it('refuses actions of two partitions in one transaction, before writing anything', async () => {
-      await assert.rejects(table.submitTransaction([['create', { partitionKey: 'two-a', rowKey: 'x' }], ['create', { partitionKey: 'two-b', rowKey: 'x' }]]));
+      await assert.rejects(
+        table.submitTransaction([
+          ['create', { partitionKey: 'two-a', rowKey: 'x' }],
+          ['create', { partitionKey: 'two-b', rowKey: 'x' }],
+        ]),
+      );
       assert.deepEqual([...(await rowKeys('two-a')), ...(await rowKeys('two-b'))], []);
     });
 
     it('refuses a second insert of a row (409), names the failed action, and rolls back the others', async () => {
       await table.createEntity({ partitionKey: 'dup', rowKey: 'taken' });
-      const err = await table.submitTransaction([['create', { partitionKey: 'dup', rowKey: 'fresh' }], ['create', { partitionKey: 'dup', rowKey: 'taken' }]]).catch((e: unknown) => e);
+      const err = await table
+        .submitTransaction([
+          ['create', { partitionKey: 'dup', rowKey: 'fresh' }],
+          ['create', { partitionKey: 'dup', rowKey: 'taken' }],
+        ])
+        .catch((e: unknown) => e);
       assert.deepEqual(storageFailureOf(err), { status: 409, failedAction: 1 });
       assert.deepEqual(await rowKeys('dup'), ['taken']);
     });
 
     it('refuses a write at a stale eTag (412) and names the failed action', async () => {
       await table.createEntity({ partitionKey: 'stale', rowKey: 'row' });
-      const err = await table.submitTransaction([
-        ['create', { partitionKey: 'stale', rowKey: 'a-new' }],
-        ['update', { partitionKey: 'stale', rowKey: 'row' }, 'Merge', { etag: STALE_ETAG }],
-      ]).catch((e: unknown) => e);
+      const err = await table
+        .submitTransaction([
+          ['create', { partitionKey: 'stale', rowKey: 'a-new' }],
+          ['update', { partitionKey: 'stale', rowKey: 'row' }, 'Merge', { etag: STALE_ETAG }],
+        ])
+        .catch((e: unknown) => e);
       assert.deepEqual(storageFailureOf(err), { status: 412, failedAction: 1 });
       assert.deepEqual(await rowKeys('stale'), ['row']);
     });
 
     it('refuses a delete of a missing row (404) at its index', async () => {
-      const err = await table.submitTransaction([['create', { partitionKey: 'missing', rowKey: 'a' }], ['delete', { partitionKey: 'missing', rowKey: 'b' }]]).catch((e: unknown) => e);
+      const err = await table
+        .submitTransaction([
+          ['create', { partitionKey: 'missing', rowKey: 'a' }],
+          ['delete', { partitionKey: 'missing', rowKey: 'b' }],
+        ])
+        .catch((e: unknown) => e);
       assert.deepEqual(storageFailureOf(err), { status: 404, failedAction: 1 });
     });
 
     it('refuses the same row twice in one transaction (400)', async () => {
-      const err = await table.submitTransaction([['create', { partitionKey: 'twice', rowKey: 'same' }], ['upsert', { partitionKey: 'twice', rowKey: 'same' }]]).catch((e: unknown) => e);
+      const err = await table
+        .submitTransaction([
+          ['create', { partitionKey: 'twice', rowKey: 'same' }],
+          ['upsert', { partitionKey: 'twice', rowKey: 'same' }],
+        ])
+        .catch((e: unknown) => e);
       assert.equal(statusOf(err), 400);
       assert.deepEqual(await rowKeys('twice'), []);
     });
@@ -91,7 +126,9 @@ for (const [name, create] of implementations) {
       await table.createEntity({ partitionKey: 'single', rowKey: 'row' });
       const conflict = await table.createEntity({ partitionKey: 'single', rowKey: 'row' }).catch((e: unknown) => e);
       assert.deepEqual(storageFailureOf(conflict), { status: 409, failedAction: undefined });
-      const stale = await table.updateEntity({ partitionKey: 'single', rowKey: 'row' }, 'Merge', { etag: STALE_ETAG }).catch((e: unknown) => e);
+      const stale = await table
+        .updateEntity({ partitionKey: 'single', rowKey: 'row' }, 'Merge', { etag: STALE_ETAG })
+        .catch((e: unknown) => e);
       assert.equal(statusOf(stale), 412);
       assert.equal(failedActionOf(stale), undefined);
     });
@@ -99,7 +136,7 @@ for (const [name, create] of implementations) {
 }
 
 describe('storageFailureOf, the one reader of storage errors', () => {
-  it('takes the status from the service\'s error code when the SDK set none', () => {
+  it("takes the status from the service's error code when the SDK set none", () => {
     assert.equal(statusOf(Object.assign(new Error('x'), { code: 'EntityAlreadyExists' })), 409);
     assert.equal(statusOf(Object.assign(new Error('x'), { code: 'UpdateConditionNotSatisfied' })), 412);
     assert.equal(statusOf(Object.assign(new Error('x'), { code: 'ResourceNotFound' })), 404);

@@ -61,7 +61,11 @@ describe('RedeliveryGuard: storage effects once, replies at least once', () => {
     await adapter.processActivity(invoke, async () => void runs++);
     assert.equal(runs, 1);
     const sent = adapter.activeQueue.find((a) => a.type === 'invokeResponse');
-    assert.deepEqual((sent?.value as { body: unknown }).body, { statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: 'Already done.' });
+    assert.deepEqual((sent?.value as { body: unknown }).body, {
+      statusCode: 200,
+      type: 'application/vnd.microsoft.activity.message',
+      value: 'Already done.',
+    });
   });
 
   it('runs the turn again when the first delivery died and its lease expired', async () => {
@@ -72,7 +76,7 @@ describe('RedeliveryGuard: storage effects once, replies at least once', () => {
     assert.equal((await clocked.acquireLease('msteams|a:1|message', 'act-1', 2_000)).kind, 'acquired');
     now += 1_999;
     await adapter.processActivity(activity('act-1'), async () => void runs++);
-    assert.equal(runs, 0, 'still inside the dead delivery\'s lease');
+    assert.equal(runs, 0, "still inside the dead delivery's lease");
     now += 2;
     await adapter.processActivity(activity('act-1'), async () => void runs++);
     assert.equal(runs, 1, 'the turn ran again after the lease expired');

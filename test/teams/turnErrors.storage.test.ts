@@ -22,7 +22,10 @@ describe('The turn error handler when storage is unavailable', () => {
 
   it('tells the user to try again, with one warning line and no stack', async () => {
     const { sent, logs } = await run({ type: 'message', text: 'help' }, timeout);
-    assert.deepEqual(sent.map((a) => a.text), [STORAGE_UNAVAILABLE]);
+    assert.deepEqual(
+      sent.map((a) => a.text),
+      [STORAGE_UNAVAILABLE],
+    );
     const lines = logs.filter((l) => l.msg === 'storage unavailable: turn answered "try again"');
     assert.equal(lines.length, 1);
     assert.equal(lines[0]!.reason, 'timeout');
@@ -34,15 +37,31 @@ describe('The turn error handler when storage is unavailable', () => {
       const context = new TurnContext(new TestAdapter(), { type: 'message' });
       return new DialogContextError(timeout(), new DialogContext(new DialogSet(), context, { dialogStack: [] }));
     });
-    assert.deepEqual(sent.map((a) => a.text), [STORAGE_UNAVAILABLE]);
+    assert.deepEqual(
+      sent.map((a) => a.text),
+      [STORAGE_UNAVAILABLE],
+    );
   });
 
   it('answers a card click with an error invoke response, and any other invoke with 503', async () => {
     const card = await run({ type: 'invoke', name: 'adaptiveCard/action' }, timeout);
-    assert.deepEqual(card.sent.map((a) => a.value), [
-      { status: 200, body: { statusCode: 503, type: 'application/vnd.microsoft.error', value: { code: 'ServiceUnavailable', message: STORAGE_UNAVAILABLE } } },
-    ]);
+    assert.deepEqual(
+      card.sent.map((a) => a.value),
+      [
+        {
+          status: 200,
+          body: {
+            statusCode: 503,
+            type: 'application/vnd.microsoft.error',
+            value: { code: 'ServiceUnavailable', message: STORAGE_UNAVAILABLE },
+          },
+        },
+      ],
+    );
     const other = await run({ type: 'invoke', name: 'composeExtension/query' }, timeout);
-    assert.deepEqual(other.sent.map((a) => (a.value as { status: number }).status), [503]);
+    assert.deepEqual(
+      other.sent.map((a) => (a.value as { status: number }).status),
+      [503],
+    );
   });
 });

@@ -17,10 +17,7 @@ interface Reply {
 }
 
 /** A real 1x1 PNG (the poster reads its header). */
-const PNG = Buffer.from(
-  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
-  'base64',
-);
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
 
 describe('web API for the tab (real HTTP, Azurite, fake Entra)', function () {
   let h: WebHarness;
@@ -39,11 +36,20 @@ describe('web API for the tab (real HTTP, Azurite, fake Entra)', function () {
     await h?.stop();
   });
 
-  async function call(method: 'GET' | 'POST', path: string, token?: string, init: { body?: unknown; headers?: Record<string, string> } = {}): Promise<Reply> {
+  async function call(
+    method: 'GET' | 'POST',
+    path: string,
+    token?: string,
+    init: { body?: unknown; headers?: Record<string, string> } = {},
+  ): Promise<Reply> {
     const headers: Record<string, string> = { accept: 'application/json', ...init.headers };
     if (token !== undefined) headers['authorization'] = `Bearer ${token}`;
     if (init.body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(`${h.url}${path}`, { method, headers, ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}) });
+    const res = await fetch(`${h.url}${path}`, {
+      method,
+      headers,
+      ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+    });
     const text = await res.text();
     return { status: res.status, headers: res.headers, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
   }
@@ -72,7 +78,10 @@ describe('web API for the tab (real HTTP, Azurite, fake Entra)', function () {
 
     it('refuses a token signed with another key and an expired token with the same body, and logs why', async () => {
       const otherKey = await newSigningKey(h.entra.published.kid);
-      const forged = await h.entra.signToken(h.entra.ssoClaims({ aud: '00000000-1111-2222-3333-444444444444', tid: alice.tid, oid: alice.id }), { key: otherKey.privateKey });
+      const forged = await h.entra.signToken(
+        h.entra.ssoClaims({ aud: '00000000-1111-2222-3333-444444444444', tid: alice.tid, oid: alice.id }),
+        { key: otherKey.privateKey },
+      );
       const expired = await h.tokenFor(alice, { expiresIn: -3600 });
       const noToken = await call('GET', '/api/me/groups');
       for (const token of [forged, expired, 'not-a-jwt', `${aliceToken}x`]) {
@@ -87,7 +96,9 @@ describe('web API for the tab (real HTTP, Azurite, fake Entra)', function () {
     });
 
     it('refuses a Basic or malformed Authorization header', async () => {
-      const reply = await call('GET', '/api/me/groups', undefined, { headers: { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` } });
+      const reply = await call('GET', '/api/me/groups', undefined, {
+        headers: { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` },
+      });
       assert.equal(reply.status, 401);
       assert.deepEqual(reply.json, { error: SIGN_IN_REQUIRED });
     });
@@ -206,7 +217,10 @@ describe('web API for the tab (real HTTP, Azurite, fake Entra)', function () {
         const shown = (await h.groups.getInvite(group.id, alice)).url;
         const path = `/api/groups/${group.id}/invite/reset?from=${encodeURIComponent(shown)}`;
         const replies = await Promise.all([call('POST', path, aliceToken), call('POST', path, aliceToken)]);
-        assert.deepEqual(replies.map((r) => r.status), [200, 200]);
+        assert.deepEqual(
+          replies.map((r) => r.status),
+          [200, 200],
+        );
         assert.deepEqual(replies.map((r) => r.json['reset']).sort(), [false, true]);
         const urls = replies.map((r) => (r.json['invite'] as Record<string, string>)['url']!);
         assert.equal(urls[0], urls[1]);
@@ -247,7 +261,11 @@ describe('web API for the tab (real HTTP, Azurite, fake Entra)', function () {
       assert.equal((await h.groups.getGroup(group.id)).status, 'private');
 
       await call('POST', `/api/groups/${group.id}/organization`, aliceToken);
-      const elsewhere = await call('POST', `/api/groups/${group.id}/organization`, await h.tokenFor(alice, { tid: '12345678-1234-1234-1234-123456789abc' }));
+      const elsewhere = await call(
+        'POST',
+        `/api/groups/${group.id}/organization`,
+        await h.tokenFor(alice, { tid: '12345678-1234-1234-1234-123456789abc' }),
+      );
       assert.equal(elsewhere.status, 403);
       assert.equal((await h.groups.getGroup(group.id)).tenantId, alice.tid.toLowerCase());
     });
@@ -270,12 +288,18 @@ describe('web API for the tab (real HTTP, Azurite, fake Entra)', function () {
       const poster = await fetch(String(links['posterUrl']));
       assert.equal(poster.status, 200);
       assert.equal(poster.headers.get('content-type'), PPTX_CONTENT_TYPE);
-      assert.match(poster.headers.get('content-disposition') ?? '', /^attachment; filename="join-Harbour-crew\.pptx"; filename\*=UTF-8''join-Harbour-crew\.pptx$/);
+      assert.match(
+        poster.headers.get('content-disposition') ?? '',
+        /^attachment; filename="join-Harbour-crew\.pptx"; filename\*=UTF-8''join-Harbour-crew\.pptx$/,
+      );
       const zip = await JSZip.loadAsync(Buffer.from(await poster.arrayBuffer()));
       const slide = await zip.file('ppt/slides/slide1.xml')?.async('string');
       assert.ok(slide?.includes('Harbour crew'), 'group name on the slide');
       assert.ok(slide?.includes(invite.joinCode), 'join code on the slide');
-      assert.ok(Object.keys(zip.files).some((name) => name.startsWith('ppt/media/')), 'images embedded');
+      assert.ok(
+        Object.keys(zip.files).some((name) => name.startsWith('ppt/media/')),
+        'images embedded',
+      );
 
       const intro = await fetch(String(links['introPosterUrl']));
       assert.equal(intro.status, 200);
@@ -371,7 +395,11 @@ describe('web API for the tab (real HTTP, Azurite, fake Entra)', function () {
       assert.equal(res.headers.get('cache-control'), 'public, max-age=86400, must-revalidate');
       assert.deepEqual(Buffer.from(await res.arrayBuffer()), PNG);
 
-      for (const path of [`/groups/${group.id}/photo?v=stale`, `/groups/${group.id}/photo`, `/groups/${randomBytes(12).toString('hex')}/photo?v=${version}`]) {
+      for (const path of [
+        `/groups/${group.id}/photo?v=stale`,
+        `/groups/${group.id}/photo`,
+        `/groups/${randomBytes(12).toString('hex')}/photo?v=${version}`,
+      ]) {
         const miss = await fetch(`${h.url}${path}`);
         assert.equal(miss.status, 404, path);
         assert.doesNotMatch(miss.headers.get('cache-control') ?? '', /immutable/);

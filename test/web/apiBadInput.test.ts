@@ -63,7 +63,12 @@ describe('web API: bad input is a 400, never a 500', () => {
     ['a quote (OData)', "a'b"],
   ] as const) {
     it(`answers a group id with ${what} with 400 on every group route`, async () => {
-      for (const [method, suffix] of [['GET', ''], ['POST', '/invite/reset'], ['POST', '/organization'], ['POST', '/documents']] as const) {
+      for (const [method, suffix] of [
+        ['GET', ''],
+        ['POST', '/invite/reset'],
+        ['POST', '/organization'],
+        ['POST', '/documents'],
+      ] as const) {
         assertBadInput(await call(method, `/api/groups/${id}${suffix}`), `${method} ${suffix}`);
       }
     });
@@ -81,6 +86,9 @@ describe('web API: bad input is a 400, never a 500', () => {
   }
 
   it('logged no failure for any of it', () => {
-    assert.ok(!h.logs.some((l) => l['msg'] === 'API request failed' || l['msg'] === 'request failed'), JSON.stringify(h.logs.filter((l) => Number(l['level']) >= 50)));
+    assert.ok(
+      !h.logs.some((l) => l['msg'] === 'API request failed' || l['msg'] === 'request failed'),
+      JSON.stringify(h.logs.filter((l) => Number(l['level']) >= 50)),
+    );
   });
 });

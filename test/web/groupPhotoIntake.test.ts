@@ -7,7 +7,13 @@ import { generate } from 'selfsigned';
 import sharp from 'sharp';
 import { isAppError } from '../../src/errors';
 import { GroupPhotoIntake, decodeImageDataUrl, type GroupPhotoIntakeOptions } from '../../src/web/groupPhotoIntake';
-import { PhotoFetchError, TEAMS_FILE_DOWNLOAD_INFO, type PhotoFetchErrorReason, type PhotoFetchOptions, type ResolvedAddress } from '../../src/web/photoFetcher';
+import {
+  PhotoFetchError,
+  TEAMS_FILE_DOWNLOAD_INFO,
+  type PhotoFetchErrorReason,
+  type PhotoFetchOptions,
+  type ResolvedAddress,
+} from '../../src/web/photoFetcher';
 
 /** Who asked a test server for what. */
 interface Seen {
@@ -75,8 +81,12 @@ describe('GroupPhotoIntake: attached pictures', function () {
   let jpeg: Buffer;
 
   before(async () => {
-    png = await sharp({ create: { width: 320, height: 240, channels: 3, background: { r: 20, g: 120, b: 90 } } }).png().toBuffer();
-    jpeg = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 200, g: 10, b: 10 } } }).jpeg().toBuffer();
+    png = await sharp({ create: { width: 320, height: 240, channels: 3, background: { r: 20, g: 120, b: 90 } } })
+      .png()
+      .toBuffer();
+    jpeg = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 200, g: 10, b: 10 } } })
+      .jpeg()
+      .toBuffer();
   });
 
   /** Fails the test if anything tries the network: every fetch needs `resolve` or an address check first. */
@@ -114,7 +124,10 @@ describe('GroupPhotoIntake: attached pictures', function () {
     it('refuses a picture over 1 MiB before decoding it, and just over the limit after', async () => {
       const intake = new GroupPhotoIntake(noNetwork);
       const huge = Buffer.concat([png.subarray(0, 16), Buffer.alloc(2 * 1024 * 1024)]);
-      await refused(intake.fromAttachment(image(`data:image/png;base64,${huge.toString('base64')}`), contextFor(undefined)), /too large.*1 MB/);
+      await refused(
+        intake.fromAttachment(image(`data:image/png;base64,${huge.toString('base64')}`), contextFor(undefined)),
+        /too large.*1 MB/,
+      );
       const justOver = Buffer.concat([png.subarray(0, 16), Buffer.alloc(1024 * 1024 - 15)]);
       assert.throws(() => decodeImageDataUrl(`data:image/png;base64,${justOver.toString('base64')}`), /too large/);
       const atLimit = Buffer.concat([png.subarray(0, 16), Buffer.alloc(1024 * 1024 - 16)]);
@@ -123,7 +136,10 @@ describe('GroupPhotoIntake: attached pictures', function () {
 
     for (const [label, url] of [
       ['HTML declared as a PNG', `data:image/png;base64,${Buffer.from('<html><script>alert(1)</script></html>').toString('base64')}`],
-      ['an SVG (scripts, external references)', `data:image/svg+xml;base64,${Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>').toString('base64')}`],
+      [
+        'an SVG (scripts, external references)',
+        `data:image/svg+xml;base64,${Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>').toString('base64')}`,
+      ],
       ['text/html', `data:text/html;base64,${Buffer.from('<b>hi</b>').toString('base64')}`],
       ['a data URL that is not base64', `data:image/png,${'%89PNG'}`],
       ['broken base64', 'data:image/png;base64,iVBORw0K*GgoAAAA'],
@@ -187,7 +203,10 @@ describe('GroupPhotoIntake: attached pictures', function () {
     const service = () => `${channel.origin}/_connector`;
 
     it('fetches an image from the channel (http, loopback) in local mode, without a token when there is none', async () => {
-      const photo = await new GroupPhotoIntake({}, local).fromAttachment(image(`${channel.origin}/attachments/a1/views/original`), contextFor(service()));
+      const photo = await new GroupPhotoIntake({}, local).fromAttachment(
+        image(`${channel.origin}/attachments/a1/views/original`),
+        contextFor(service()),
+      );
       assert.equal((await sharp(photo.bytes).metadata()).width, 192);
       assert.deepEqual(channel.seen, [{ path: '/attachments/a1/views/original', authorization: undefined }]);
     });
@@ -203,14 +222,20 @@ describe('GroupPhotoIntake: attached pictures', function () {
     });
 
     it('refuses the same attachment when the bot runs with channel authentication (the default), without a request', async () => {
-      await refused(new GroupPhotoIntake().fromAttachment(image(`${channel.origin}/attachments/a1/views/original`), contextFor(service())), 'bad_url');
+      await refused(
+        new GroupPhotoIntake().fromAttachment(image(`${channel.origin}/attachments/a1/views/original`), contextFor(service())),
+        'bad_url',
+      );
       assert.equal(channel.seen.length, 0);
     });
 
     it('refuses another origin than the serviceUrl (another port, another host, or no serviceUrl), without a request', async () => {
       const intake = new GroupPhotoIntake({}, local);
       await refused(intake.fromAttachment(image(`${elsewhere.origin}/a.png`), contextFor(service())), 'bad_url');
-      await refused(intake.fromAttachment(image(`http://localhost:${channel.port}/attachments/a1/views/original`), contextFor(service())), 'bad_url');
+      await refused(
+        intake.fromAttachment(image(`http://localhost:${channel.port}/attachments/a1/views/original`), contextFor(service())),
+        'bad_url',
+      );
       await refused(intake.fromAttachment(image(`${channel.origin}/attachments/a1/views/original`), contextFor(undefined)), 'bad_url');
       assert.equal(channel.seen.length + elsewhere.seen.length, 0);
     });
@@ -218,7 +243,10 @@ describe('GroupPhotoIntake: attached pictures', function () {
     it('in local mode still refuses a channel host at a private or link-local address (e.g. cloud metadata)', async () => {
       const resolve = async (): Promise<ResolvedAddress[]> => [{ address: '169.254.169.254', family: 4 }];
       const intake = new GroupPhotoIntake({ resolve }, local);
-      await refused(intake.fromAttachment(image('http://metadata.test/latest/meta-data'), contextFor('http://metadata.test/')), 'blocked_address');
+      await refused(
+        intake.fromAttachment(image('http://metadata.test/latest/meta-data'), contextFor('http://metadata.test/')),
+        'blocked_address',
+      );
       const direct = new GroupPhotoIntake({}, local);
       await refused(direct.fromAttachment(image('http://10.1.2.3:8080/a.png'), contextFor('http://10.1.2.3:8080/')), 'blocked_address');
     });
@@ -230,7 +258,10 @@ describe('GroupPhotoIntake: attached pictures', function () {
     });
 
     it('cuts a picture over 1 MiB', async () => {
-      await refused(new GroupPhotoIntake({}, local).fromAttachment(image(`${channel.origin}/attachments/huge.png`), contextFor(service())), 'too_large');
+      await refused(
+        new GroupPhotoIntake({}, local).fromAttachment(image(`${channel.origin}/attachments/huge.png`), contextFor(service())),
+        'too_large',
+      );
     });
 
     it('follows a redirect within the channel, and one that leaves it only under the public-https rules', async () => {

@@ -15,7 +15,7 @@ describe('the landing page preview (invitePreviewOf)', () => {
     groups = new GroupService({ store, appSecret: 'preview-test-secret-0123456789abcdef', publicUrl: 'https://bot.example.com' });
   });
 
-  it('shows a current link\'s group name, member count and photo address', async () => {
+  it("shows a current link's group name, member count and photo address", async () => {
     const group = await groups.createGroup({ name: 'Field team', creator: alice, idempotencyKey: 'conv|1' });
     const { token } = await groups.getInvite(group.id, alice);
     const preview = invitePreviewOf(groups, (g) => `https://bot.example.com/photo/${g.id}`);

@@ -265,7 +265,9 @@ describe('photo fetching', function () {
       assert.deepEqual(inline, { url: 'https://smba.trafficmanager.net/emea/v3/attachments/0-x/views/original', needsBotToken: true });
 
       assert.equal(
-        imageRefFromAttachments([{ contentType: TEAMS_FILE_DOWNLOAD_INFO, name: 'notes.docx', content: { downloadUrl: 'https://x.example/d', fileType: 'docx' } }]),
+        imageRefFromAttachments([
+          { contentType: TEAMS_FILE_DOWNLOAD_INFO, name: 'notes.docx', content: { downloadUrl: 'https://x.example/d', fileType: 'docx' } },
+        ]),
         undefined,
       );
       assert.equal(imageRefFromAttachments(undefined), undefined);
@@ -279,7 +281,10 @@ describe('photo fetching', function () {
     });
 
     it('never sends the bot token to a host outside the Bot Framework', async function () {
-      await rejectsWith(fetchAttachmentImage('https://evil.example/x.png', 'bot-token', { resolve: () => Promise.reject(new Error('x')) }), 'bad_url');
+      await rejectsWith(
+        fetchAttachmentImage('https://evil.example/x.png', 'bot-token', { resolve: () => Promise.reject(new Error('x')) }),
+        'bad_url',
+      );
     });
   });
 
@@ -295,7 +300,9 @@ describe('photo fetching', function () {
       assert.equal(thumb.contentType, 'image/jpeg');
       assert.deepEqual([meta.width, meta.height, meta.exif], [192, 192, undefined]);
 
-      const png = await sharp({ create: { width: 300, height: 100, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } }).png().toBuffer();
+      const png = await sharp({ create: { width: 300, height: 100, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } })
+        .png()
+        .toBuffer();
       const thumbPng = await makeThumbnail(png);
       assert.equal(thumbPng.contentType, 'image/png');
       assert.ok(thumbPng.bytes.length < MAX_THUMBNAIL_BYTES);

@@ -21,7 +21,7 @@ const APP_ID = '00000000-1111-2222-3333-444444444444';
 const TENANT = '11111111-2222-3333-4444-555555555555';
 
 /** The tab's conversation API on a real restify server over Azurite, with tokens from a local fake Entra. */
-describe('tab API: a group\'s posts (GET/POST /api/groups/:id/posts)', () => {
+describe("tab API: a group's posts (GET/POST /api/groups/:id/posts)", () => {
   let server: Server;
   let url: string;
   let entra: FakeEntra;
@@ -36,14 +36,39 @@ describe('tab API: a group\'s posts (GET/POST /api/groups/:id/posts)', () => {
   before(async () => {
     const [{ clients }, fake] = await Promise.all([freshTables(), FakeEntra.start()]);
     entra = fake;
-    server = createServer({ logger: createLogger({ level: 'silent' }), healthCheck: async () => true, handleMessages: async (_req, res) => void res.send(404) });
+    server = createServer({
+      logger: createLogger({ level: 'silent' }),
+      healthCheck: async () => true,
+      handleMessages: async (_req, res) => void res.send(404),
+    });
     url = await listen(server, 0, '127.0.0.1');
     groups = new GroupService({ store: new TableGroupStore(clients), appSecret: randomBytes(24).toString('hex'), publicUrl: url });
     posts = new TablePostStore(clients);
     engine = new RecordingDeliveryEngine();
-    const conversation = new ConversationService({ posts, current: new TableCurrentGroupStore(clients.usergroups), engine, limiter: new MemoryPostRateLimiter() });
-    const verifier = new EntraTokenVerifier({ metadataUrl: entra.metadataUrl, audiences: [APP_ID], requiredScope: 'access_as_user', clockSkewSeconds: 60 });
-    apiRoutes({ groups, verifier, documents: { documentLinks: async () => { throw new Error('not here'); } }, publicUrl: url, logger: createLogger({ level: 'silent' }), conversation })(server);
+    const conversation = new ConversationService({
+      posts,
+      current: new TableCurrentGroupStore(clients.usergroups),
+      engine,
+      limiter: new MemoryPostRateLimiter(),
+    });
+    const verifier = new EntraTokenVerifier({
+      metadataUrl: entra.metadataUrl,
+      audiences: [APP_ID],
+      requiredScope: 'access_as_user',
+      clockSkewSeconds: 60,
+    });
+    apiRoutes({
+      groups,
+      verifier,
+      documents: {
+        documentLinks: async () => {
+          throw new Error('not here');
+        },
+      },
+      publicUrl: url,
+      logger: createLogger({ level: 'silent' }),
+      conversation,
+    })(server);
     group = await groups.createGroup({ name: 'Field Sales North', creator: alice, idempotencyKey: randomUUID() });
     const invite = await groups.getInvite(group.id, alice);
     await groups.join({ ref: invite.url, user: bob });
@@ -63,7 +88,7 @@ describe('tab API: a group\'s posts (GET/POST /api/groups/:id/posts)', () => {
     return { status: res.status, json: (await res.json()) as Record<string, unknown> };
   }
 
-  it('posts once per Idempotency-Key (201, then 200 with the same post), with the sender\'s tenant from the token', async () => {
+  it("posts once per Idempotency-Key (201, then 200 with the same post), with the sender's tenant from the token", async () => {
     const key = `key-${randomUUID()}`;
     const first = await call('POST', `/api/groups/${group.id}/posts`, bob, { body: { text: 'From the tab\nline two' }, key });
     assert.equal(first.status, 201);
@@ -81,17 +106,26 @@ describe('tab API: a group\'s posts (GET/POST /api/groups/:id/posts)', () => {
     const carol: UserRef = { id: randomUUID(), name: 'Carol Chatty' };
     await groups.join({ ref: (await groups.getInvite(group.id, alice)).url, user: carol });
     const keys = Array.from({ length: 10 }, () => `key-${randomUUID()}`);
-    for (const key of keys) assert.equal((await call('POST', `/api/groups/${group.id}/posts`, carol, { body: { text: key }, key })).status, 201);
+    for (const key of keys)
+      assert.equal((await call('POST', `/api/groups/${group.id}/posts`, carol, { body: { text: key }, key })).status, 201);
     const repeated = await call('POST', `/api/groups/${group.id}/posts`, carol, { body: { text: keys[0] }, key: keys[0] });
     assert.equal(repeated.status, 200);
-    const headers: Record<string, string> = { authorization: `Bearer ${await token(carol)}`, 'content-type': 'application/json', 'idempotency-key': `key-${randomUUID()}` };
-    const refused = await fetch(`${url}/api/groups/${group.id}/posts`, { method: 'POST', headers, body: JSON.stringify({ text: 'eleventh' }) });
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${await token(carol)}`,
+      'content-type': 'application/json',
+      'idempotency-key': `key-${randomUUID()}`,
+    };
+    const refused = await fetch(`${url}/api/groups/${group.id}/posts`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ text: 'eleventh' }),
+    });
     assert.equal(refused.status, 429);
     assert.ok(Number(refused.headers.get('retry-after')) >= 1);
     assert.match(((await refused.json()) as { error: string }).error, /at most 10 times a minute/);
   });
 
-    it('refuses a post without an Idempotency-Key, or without text', async () => {
+  it('refuses a post without an Idempotency-Key, or without text', async () => {
     assert.equal((await call('POST', `/api/groups/${group.id}/posts`, bob, { body: { text: 'no key' } })).status, 400);
     assert.equal((await call('POST', `/api/groups/${group.id}/posts`, bob, { body: {}, key: `key-${randomUUID()}` })).status, 400);
   });
@@ -107,7 +141,13 @@ describe('tab API: a group\'s posts (GET/POST /api/groups/:id/posts)', () => {
   it('reads the conversation 20 a page with `before`, oldest first, marking deleted posts without their text', async () => {
     const g = await groups.createGroup({ name: 'Paged', creator: alice, idempotencyKey: randomUUID() });
     for (let i = 1; i <= 23; i++) {
-      await posts.accept({ groupId: g.id, sender: { userId: alice.id, name: alice.name, tenantId: TENANT }, text: `n${i}`, createdAt: new Date().toISOString(), sourceKey: `${g.id}-${i}` });
+      await posts.accept({
+        groupId: g.id,
+        sender: { userId: alice.id, name: alice.name, tenantId: TENANT },
+        text: `n${i}`,
+        createdAt: new Date().toISOString(),
+        sourceKey: `${g.id}-${i}`,
+      });
     }
     await posts.change(g.id, 23, { kind: 'delete', at: new Date(Date.now() + 1000).toISOString(), by: alice });
     const page = await call('GET', `/api/groups/${g.id}/posts`, alice);
@@ -115,7 +155,10 @@ describe('tab API: a group\'s posts (GET/POST /api/groups/:id/posts)', () => {
     assert.deepEqual([items.length, items[0]!.seq, items.at(-1)!.seq, page.json['earlier']], [20, 4, 23, 4]);
     assert.deepEqual([items.at(-1)!.deleted, items.at(-1)!.text, items[0]!.sender.isYou], [true, undefined, true]);
     const earlier = await call('GET', `/api/groups/${g.id}/posts?before=4`, alice);
-    assert.deepEqual((earlier.json['posts'] as Array<{ text: string }>).map((p) => p.text), ['n1', 'n2', 'n3']);
+    assert.deepEqual(
+      (earlier.json['posts'] as Array<{ text: string }>).map((p) => p.text),
+      ['n1', 'n2', 'n3'],
+    );
     assert.equal(earlier.json['earlier'], undefined);
     assert.equal((await call('GET', `/api/groups/${g.id}/posts?before=abc`, alice)).status, 400);
   });
@@ -123,11 +166,38 @@ describe('tab API: a group\'s posts (GET/POST /api/groups/:id/posts)', () => {
 
 describe('organization export with posts', () => {
   it('puts every post (sender, tenant, sequence, reply-to, edits, deletion) in the CSV and the JSON', async () => {
-    const group: Group = { id: 'g1', name: 'Field Sales North', createdBy: { id: 'a', name: 'Ann' }, createdAt: '2025-01-01T00:00:00.000Z', status: 'organization', tenantId: TENANT, memberCount: 1 };
+    const group: Group = {
+      id: 'g1',
+      name: 'Field Sales North',
+      createdBy: { id: 'a', name: 'Ann' },
+      createdAt: '2025-01-01T00:00:00.000Z',
+      status: 'organization',
+      tenantId: TENANT,
+      memberCount: 1,
+    };
     async function* none<T>(): AsyncIterable<T> {}
     async function* posts() {
-      yield { groupId: 'g1', seq: 1, sender: { userId: 'a', name: 'Ann', tenantId: TENANT, objectId: 'a' }, text: '=1+1 formula\nline', createdAt: '2025-01-01T00:01:00.000Z', version: 1, sourceKey: 'k1' };
-      yield { groupId: 'g1', seq: 2, sender: { userId: 'b', name: 'Bob', tenantId: TENANT }, text: 'gone', createdAt: '2025-01-01T00:02:00.000Z', version: 2, replyTo: { seq: 1, senderName: 'Ann', preview: '=1+1' }, deletedAt: '2025-01-01T00:03:00.000Z', deletedBy: { id: 'a', name: 'Ann' }, sourceKey: 'k2' };
+      yield {
+        groupId: 'g1',
+        seq: 1,
+        sender: { userId: 'a', name: 'Ann', tenantId: TENANT, objectId: 'a' },
+        text: '=1+1 formula\nline',
+        createdAt: '2025-01-01T00:01:00.000Z',
+        version: 1,
+        sourceKey: 'k1',
+      };
+      yield {
+        groupId: 'g1',
+        seq: 2,
+        sender: { userId: 'b', name: 'Bob', tenantId: TENANT },
+        text: 'gone',
+        createdAt: '2025-01-01T00:02:00.000Z',
+        version: 2,
+        replyTo: { seq: 1, senderName: 'Ann', preview: '=1+1' },
+        deletedAt: '2025-01-01T00:03:00.000Z',
+        deletedBy: { id: 'a', name: 'Ann' },
+        sourceKey: 'k2',
+      };
     }
     const csv = await groupExportCsv(group, none(), none(), posts());
     assert.match(csv, /^record,.*,detail,seq,tenant_id,reply_to,edited_at,deleted_at\r\n/);

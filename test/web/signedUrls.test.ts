@@ -71,7 +71,11 @@ describe('UrlSigner (signed download links)', () => {
       for (const replacement of ['A', 'B', 'C', 'D', '_']) {
         if (sig[index] === replacement) continue;
         const changed = sig.slice(0, index) + replacement + sig.slice(index + 1);
-        assert.deepEqual(check(s, withParam(link, 'sig', changed)), { ok: false, reason: 'bad_signature' }, `sig[${index}] = ${replacement}`);
+        assert.deepEqual(
+          check(s, withParam(link, 'sig', changed)),
+          { ok: false, reason: 'bad_signature' },
+          `sig[${index}] = ${replacement}`,
+        );
       }
     }
   });

@@ -2,7 +2,14 @@ import type { GroupService } from '../../groups/groupService';
 import { InvalidInputError } from '../../errors';
 import type { Group } from '../../groups/model';
 import type { DocumentProfile } from '../../storage/documentProfileStore';
-import { buildDocumentDetailsCard, buildEmailCard, buildPosterCard, ORGANIZATION_NAME_INPUT, PERSONAL_LINE_INPUT, SENDER_NAME_INPUT } from '../../../cards';
+import {
+  buildDocumentDetailsCard,
+  buildEmailCard,
+  buildPosterCard,
+  ORGANIZATION_NAME_INPUT,
+  PERSONAL_LINE_INPUT,
+  SENDER_NAME_INPUT,
+} from '../../../cards';
 import type { CardData } from '../../../cards/verbs';
 import type { DocumentsFlow } from '../conversation';
 import type { Requester } from './groupActions';
@@ -71,7 +78,9 @@ export class GroupDocumentsFlow implements DocumentsFlow {
       kind,
       ...(senderName ? { senderName } : {}),
       ...(profile.personalLine ? { personalLine: profile.personalLine } : {}),
-      organization: group.organizationName ? { verified: group.organizationName } : { ...(profile.organizationName ? { typed: profile.organizationName } : {}) },
+      organization: group.organizationName
+        ? { verified: group.organizationName }
+        : { ...(profile.organizationName ? { typed: profile.organizationName } : {}) },
       ...(problem ? { problem } : {}),
     });
   }
@@ -83,11 +92,20 @@ export class GroupDocumentsFlow implements DocumentsFlow {
     if (kind === 'poster') {
       return {
         cards: [
-          buildPosterCard({ groupId, groupName: group.name, joinPosterUrl: links.posterUrl, moveGroupsPosterUrl: links.introPosterUrl, expiresAt: links.expiresAt, canEdit }),
+          buildPosterCard({
+            groupId,
+            groupName: group.name,
+            joinPosterUrl: links.posterUrl,
+            moveGroupsPosterUrl: links.introPosterUrl,
+            expiresAt: links.expiresAt,
+            canEdit,
+          }),
         ],
       };
     }
-    const senderName = this.profiles ? (await this.profiles.profileFor(groupId, req.user.id)).profile.senderName ?? group.createdBy.name : undefined;
+    const senderName = this.profiles
+      ? ((await this.profiles.profileFor(groupId, req.user.id)).profile.senderName ?? group.createdBy.name)
+      : undefined;
     return {
       cards: [
         buildEmailCard({

@@ -165,11 +165,21 @@ export class GroupActions {
     if (!reference.trim()) {
       return textReply('Send **join** followed by the invite link or the join code, for example: join ABCDE-FGHJK');
     }
-    const { group, alreadyMember, admins } = await this.deps.groups.join({ ref: reference.trim(), user: req.user, conversationRef: req.conversationRef, scope: req.scope });
+    const { group, alreadyMember, admins } = await this.deps.groups.join({
+      ref: reference.trim(),
+      user: req.user,
+      conversationRef: req.conversationRef,
+      scope: req.scope,
+    });
     if (alreadyMember) return this.groupInfo(req, group.id, `You are already a member of this group.`);
     this.deps.notices.memberJoined(group, req.user, admins, req.activityId);
     // Built from what the join read: a join storm costs no extra reads for the welcome.
-    return this.groupInfoOf(group, admins, false, `Welcome, ${inline(req.user.name)}! You joined **${markdownSafe(group.name)}**. What you type here now goes to the group.`);
+    return this.groupInfoOf(
+      group,
+      admins,
+      false,
+      `Welcome, ${inline(req.user.name)}! You joined **${markdownSafe(group.name)}**. What you type here now goes to the group.`,
+    );
   }
 
   async askLeave(req: Requester, groupId: string): Promise<Reply> {
@@ -194,12 +204,18 @@ export class GroupActions {
   async removeMember(req: Requester, groupId: string, memberId: string): Promise<Reply> {
     await this.deps.groups.removeMember(groupId, { user: req.user }, memberId);
     await this.deps.onRemoved?.(groupId, memberId);
-    return this.members(req, groupId).then((r) => ({ ...r, text: 'Removed from the group. They cannot rejoin until an admin lets them back in.' }));
+    return this.members(req, groupId).then((r) => ({
+      ...r,
+      text: 'Removed from the group. They cannot rejoin until an admin lets them back in.',
+    }));
   }
 
   async allowMember(req: Requester, groupId: string, userId: string): Promise<Reply> {
     const ban = await this.deps.groups.allowMember(groupId, { user: req.user }, userId);
-    return this.members(req, groupId).then((r) => ({ ...r, text: `${markdownSafe(ban.user.name)} can join again with the group's invite link.` }));
+    return this.members(req, groupId).then((r) => ({
+      ...r,
+      text: `${markdownSafe(ban.user.name)} can join again with the group's invite link.`,
+    }));
   }
 
   async makeAdmin(req: Requester, groupId: string, memberId: string): Promise<Reply> {
@@ -232,7 +248,8 @@ export class GroupActions {
       continuationToken = page.continuationToken;
     } while (continuationToken && groups.length < NAME_LOOKUP_LIMIT);
 
-    if (groups.length === 0) return { reply: textReply("You aren't in any group yet. Type **new group** to create one, or **join** with an invite link.") };
+    if (groups.length === 0)
+      return { reply: textReply("You aren't in any group yet. Type **new group** to create one, or **join** with an invite link.") };
     if (!wanted) {
       if (groups.length === 1) return { groupId: groups[0]!.id };
       return { reply: { text: 'Which group? Pick one:', cards: (await this.myGroups(req)).cards } };
@@ -240,8 +257,11 @@ export class GroupActions {
     const exact = groups.filter((g) => g.id === name.trim() || g.name.toLowerCase() === wanted);
     const partial = exact.length ? exact : groups.filter((g) => g.name.toLowerCase().includes(wanted));
     if (partial.length === 1) return { groupId: partial[0]!.id };
-    if (partial.length === 0) return { reply: textReply(`You are not in a group called "${inline(name.trim())}". Type **my groups** to see yours.`) };
-    return { reply: { text: `More than one of your groups matches "${inline(name.trim())}". Pick one:`, cards: (await this.myGroups(req)).cards } };
+    if (partial.length === 0)
+      return { reply: textReply(`You are not in a group called "${inline(name.trim())}". Type **my groups** to see yours.`) };
+    return {
+      reply: { text: `More than one of your groups matches "${inline(name.trim())}". Pick one:`, cards: (await this.myGroups(req)).cards },
+    };
   }
 
   /** A removed person named in `allow <member>`: by exact name, else a unique part of it (as findMember). */
@@ -261,7 +281,9 @@ export class GroupActions {
     } while (continuationToken);
     if (matches.length === 1) return matches[0]!;
     if (matches.length === 0) throw new NotFoundError(`Nobody called "${name.trim()}" was removed from this group.`);
-    throw new InvalidInputError(`More than one removed person matches "${name.trim()}". Use their full name, or the buttons on the members list.`);
+    throw new InvalidInputError(
+      `More than one removed person matches "${name.trim()}". Use their full name, or the buttons on the members list.`,
+    );
   }
 
   /** A member named in `remove <member>` / `make admin <member>`: by exact name, else a unique part of it. */

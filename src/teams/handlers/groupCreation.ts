@@ -19,7 +19,11 @@ export function createGroupAndShow(groups: GroupService, actions: Pick<GroupActi
       idempotencyKey: `${context.activity.conversation.id}|${context.activity.id}`,
       conversationRef: conversationRefOf(context.activity),
     });
-    const reply = await actions.groupInfo({ user: creator, activityId: context.activity.id ?? '' }, group.id, `Your group **${markdownSafe(group.name)}** is ready. Next: Invite People. What you type here now goes to the group.`);
+    const reply = await actions.groupInfo(
+      { user: creator, activityId: context.activity.id ?? '' },
+      group.id,
+      `Your group **${markdownSafe(group.name)}** is ready. Next: Invite People. What you type here now goes to the group.`,
+    );
     if (reply.text) await context.sendActivity(reply.text);
     await context.sendActivity({ attachments: reply.cards });
     return group;

@@ -28,7 +28,14 @@ export interface HandlerContext {
 }
 
 /** The short help's headings, in the order it shows them: what people want to do. */
-export const HELP_HEADINGS = ['Start', 'Bring people in', 'Talk in the group', 'Run the group', 'Hand it to your organization', 'Organization admins'] as const;
+export const HELP_HEADINGS = [
+  'Start',
+  'Bring people in',
+  'Talk in the group',
+  'Run the group',
+  'Hand it to your organization',
+  'Organization admins',
+] as const;
 export type HelpHeading = (typeof HELP_HEADINGS)[number];
 
 /** A typed command: its words, its line in the help card, its place in the manifest's menu, and what it does. */
@@ -104,7 +111,8 @@ export function postButton(run: (posts: PostsFlow, ctx: HandlerContext, groupId:
 
 export const groupIdOf = (data: CardData): string => String(data.groupId ?? '');
 export const userIdOf = (data: CardData): string => String(data.userId ?? '');
-export const tokenOf = (data: CardData): string | undefined => (typeof data.continuationToken === 'string' ? data.continuationToken : undefined);
+export const tokenOf = (data: CardData): string | undefined =>
+  typeof data.continuationToken === 'string' ? data.continuationToken : undefined;
 
 /** A `[group]` command that runs one group action. */
 export function groupCommand(spec: Omit<TypedCommand, 'run'>, run: (ctx: HandlerContext, groupId: string) => Promise<Reply>): TypedCommand {

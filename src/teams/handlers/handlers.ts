@@ -22,7 +22,15 @@ import {
 } from './handlerKit';
 import { cardReply, textReply, type Reply } from '../replies';
 
-export { HELP_HEADINGS, NOT_UNDERSTOOD, type Clicked, type Handler, type HandlerContext, type HelpHeading, type TypedCommand } from './handlerKit';
+export {
+  HELP_HEADINGS,
+  NOT_UNDERSTOOD,
+  type Clicked,
+  type Handler,
+  type HandlerContext,
+  type HelpHeading,
+  type TypedCommand,
+} from './handlerKit';
 
 /**
  * The one handler table: every typed command and every card verb is an entry here. Typed text reaches an
@@ -36,7 +44,8 @@ const shortHelp = (ctx: HandlerContext): Reply => cardReply(buildShortHelpCard({
 export const HANDLERS = {
   newGroup: {
     typed: {
-      phrase: 'new group', heading: 'Start',
+      phrase: 'new group',
+      heading: 'Start',
       aliases: ['create group', 'newgroup'],
       args: '[name]',
       help: 'Create a group. The bot asks for the name and an optional photo.',
@@ -60,7 +69,8 @@ export const HANDLERS = {
   },
   myGroups: {
     typed: {
-      phrase: 'my groups', heading: 'Start',
+      phrase: 'my groups',
+      heading: 'Start',
       aliases: ['groups', 'mygroups'],
       args: '',
       help: 'List the groups you belong to.',
@@ -73,7 +83,8 @@ export const HANDLERS = {
   groupInfo: {
     typed: groupCommand(
       {
-        phrase: 'group', heading: 'Start',
+        phrase: 'group',
+        heading: 'Start',
         aliases: ['group info'],
         args: '[name or id]',
         help: "Show a group's info: members, admins, owner, and what you can do.",
@@ -86,7 +97,8 @@ export const HANDLERS = {
   invite: {
     typed: groupCommand(
       {
-        phrase: 'invite', heading: 'Bring people in',
+        phrase: 'invite',
+        heading: 'Bring people in',
         aliases: ['invite people'],
         args: '[group]',
         help: 'Get the invite link, join code and QR code, with buttons to share them.',
@@ -99,7 +111,8 @@ export const HANDLERS = {
   join: {
     idempotent: true,
     typed: {
-      phrase: 'join', heading: 'Bring people in',
+      phrase: 'join',
+      heading: 'Bring people in',
       aliases: [],
       args: '<link or code>',
       help: 'Join a group with its invite link or join code.',
@@ -111,7 +124,8 @@ export const HANDLERS = {
   members: {
     typed: groupCommand(
       {
-        phrase: 'members', heading: 'Run the group',
+        phrase: 'members',
+        heading: 'Run the group',
         aliases: ['show members'],
         args: '[group]',
         help: "List a group's members; admins can remove members and make admins.",
@@ -124,7 +138,8 @@ export const HANDLERS = {
   membersPage: { clicked: (ctx, data) => ctx.actions.members(ctx.req, groupIdOf(data), tokenOf(data)) },
   remove: {
     typed: {
-      phrase: 'remove', heading: 'Run the group',
+      phrase: 'remove',
+      heading: 'Run the group',
       aliases: ['remove member'],
       args: '<member> [from <group>]',
       help: 'Remove a member from a group; they cannot rejoin until an admin allows them (group admins).',
@@ -138,7 +153,8 @@ export const HANDLERS = {
         try {
           return await actions.removeMember(req, resolved.groupId, (await actions.findMember(req, resolved.groupId, member)).user.id);
         } catch (err) {
-          if (group && err instanceof ForbiddenError && !(err instanceof LastAdminError)) return ctx.organization.removeMember(ctx.turn, req, group, member);
+          if (group && err instanceof ForbiddenError && !(err instanceof LastAdminError))
+            return ctx.organization.removeMember(ctx.turn, req, group, member);
           throw err;
         }
       },
@@ -147,33 +163,40 @@ export const HANDLERS = {
   removeMember: { clicked: (ctx, data) => ctx.actions.removeMember(ctx.req, groupIdOf(data), userIdOf(data)) },
   allow: {
     typed: {
-      phrase: 'allow', heading: 'Run the group',
+      phrase: 'allow',
+      heading: 'Run the group',
       aliases: ['let back in', 'unban'],
       args: '<member> [in <group>]',
       help: 'Let someone an admin removed join the group again (group admins).',
       run: (ctx, args) => {
         const { member, group } = splitMemberAndGroup(args, 'in');
-        return withGroup(ctx, group ?? '', async (id) => ctx.actions.allowMember(ctx.req, id, (await ctx.actions.findRemoved(ctx.req, id, member)).user.id));
+        return withGroup(ctx, group ?? '', async (id) =>
+          ctx.actions.allowMember(ctx.req, id, (await ctx.actions.findRemoved(ctx.req, id, member)).user.id),
+        );
       },
     },
   },
   allowMember: { clicked: (ctx, data) => ctx.actions.allowMember(ctx.req, groupIdOf(data), userIdOf(data)) },
   makeAdmin: {
     typed: {
-      phrase: 'make admin', heading: 'Run the group',
+      phrase: 'make admin',
+      heading: 'Run the group',
       aliases: ['makeadmin'],
       args: '<member> [in <group>]',
       help: 'Make a member an admin of the group (group admins).',
       run: (ctx, args) => {
         const { member, group } = splitMemberAndGroup(args, 'in');
-        return withGroup(ctx, group ?? '', async (id) => ctx.actions.makeAdmin(ctx.req, id, (await ctx.actions.findMember(ctx.req, id, member)).user.id));
+        return withGroup(ctx, group ?? '', async (id) =>
+          ctx.actions.makeAdmin(ctx.req, id, (await ctx.actions.findMember(ctx.req, id, member)).user.id),
+        );
       },
     },
     clicked: (ctx, data) => ctx.actions.makeAdmin(ctx.req, groupIdOf(data), userIdOf(data)),
   },
   settings: {
     typed: {
-      phrase: 'settings', heading: 'Run the group',
+      phrase: 'settings',
+      heading: 'Run the group',
       aliases: [],
       args: '[group]',
       help: 'Who can post, and whether new members see earlier posts (group admins).',
@@ -183,7 +206,13 @@ export const HANDLERS = {
   saveSettings: { clicked: postButton((posts, ctx, groupId, data) => posts.saveSettings(ctx.req, groupId, data)) },
   resetLink: {
     typed: groupCommand(
-      { phrase: 'reset link', heading: 'Run the group', aliases: ['reset invite link', 'resetlink'], args: '[group]', help: 'Revoke the invite link and make a new one (group admins).' },
+      {
+        phrase: 'reset link',
+        heading: 'Run the group',
+        aliases: ['reset invite link', 'resetlink'],
+        args: '[group]',
+        help: 'Revoke the invite link and make a new one (group admins).',
+      },
       (ctx, id) => ctx.actions.askResetLink(ctx.req, id),
     ),
     clicked: groupButton((ctx, id) => ctx.actions.askResetLink(ctx.req, id)),
@@ -195,7 +224,13 @@ export const HANDLERS = {
   leave: {
     // Asks first; the confirmation card's button leaves.
     typed: groupCommand(
-      { phrase: 'leave', heading: 'Run the group', aliases: ['leave group'], args: '[group]', help: 'Leave a group (you are asked to confirm).' },
+      {
+        phrase: 'leave',
+        heading: 'Run the group',
+        aliases: ['leave group'],
+        args: '[group]',
+        help: 'Leave a group (you are asked to confirm).',
+      },
       (ctx, id) => ctx.actions.askLeave(ctx.req, id),
     ),
   },
@@ -206,7 +241,8 @@ export const HANDLERS = {
   addToOrganization: {
     typed: groupCommand(
       {
-        phrase: 'add to organization', heading: 'Hand it to your organization',
+        phrase: 'add to organization',
+        heading: 'Hand it to your organization',
         aliases: ['add to org', 'add to organisation'],
         args: '[group]',
         help: 'Make your organization the owner of the group; you sign in with your work account (group admins).',
@@ -221,7 +257,8 @@ export const HANDLERS = {
   },
   orgGroups: {
     typed: {
-      phrase: 'org groups', heading: 'Organization admins',
+      phrase: 'org groups',
+      heading: 'Organization admins',
       aliases: ['organization groups', 'organisation groups'],
       args: '',
       help: "List all of your organization's groups (organization admins).",
@@ -231,7 +268,8 @@ export const HANDLERS = {
   orgGroupsPage: { clicked: (ctx, data) => ctx.organization.orgGroups(ctx.turn, ctx.req, tokenOf(data)) },
   export: {
     typed: {
-      phrase: 'export', heading: 'Organization admins',
+      phrase: 'export',
+      heading: 'Organization admins',
       aliases: [],
       args: '<group>',
       help: "Export a group's members and history (organization admins).",
@@ -242,7 +280,8 @@ export const HANDLERS = {
   poster: {
     typed: groupCommand(
       {
-        phrase: 'poster', heading: 'Bring people in',
+        phrase: 'poster',
+        heading: 'Bring people in',
         aliases: [],
         args: '[group]',
         help: 'Download a poster that asks everyone to move to the group, with its link and QR code.',
@@ -255,7 +294,8 @@ export const HANDLERS = {
   email: {
     typed: groupCommand(
       {
-        phrase: 'email', heading: 'Bring people in',
+        phrase: 'email',
+        heading: 'Bring people in',
         aliases: ['e-mail'],
         args: '[group]',
         help: 'Get an email template that asks everyone to move to the group.',
@@ -268,7 +308,9 @@ export const HANDLERS = {
   saveDocumentDetails: {
     clicked: (ctx, data) => {
       const { documents, req } = ctx;
-      return documents.saveDetails ? documents.saveDetails(req, groupIdOf(data), data) : documents.documents(req, groupIdOf(data), data.kind === 'email' ? 'email' : 'poster');
+      return documents.saveDetails
+        ? documents.saveDetails(req, groupIdOf(data), data)
+        : documents.documents(req, groupIdOf(data), data.kind === 'email' ? 'email' : 'poster');
     },
   },
   help: {
@@ -284,13 +326,20 @@ export const HANDLERS = {
     clicked: async (ctx, data) => (data.details === true ? cardReply(buildHelpCard({ commands: ctx.help.entries() })) : shortHelp(ctx)),
   },
   cancel: {
-    typed: { phrase: 'cancel', aliases: ['stop'], args: '', help: 'Stop what you are doing (for example creating a group).', run: async () => textReply('There is nothing to cancel.') },
+    typed: {
+      phrase: 'cancel',
+      aliases: ['stop'],
+      args: '',
+      help: 'Stop what you are doing (for example creating a group).',
+      run: async () => textReply('There is nothing to cancel.'),
+    },
     confirmation: true,
     clicked: async () => textReply('Cancelled. Nothing was changed.'),
   },
   switch: {
     typed: {
-      phrase: 'switch', heading: 'Talk in the group',
+      phrase: 'switch',
+      heading: 'Talk in the group',
       aliases: [],
       args: '[group]',
       help: 'Choose the group your typed messages go to.',
@@ -300,7 +349,8 @@ export const HANDLERS = {
   switchGroup: { clicked: postButton((posts, ctx, groupId) => posts.switchTo(ctx.req, groupId)) },
   open: {
     typed: {
-      phrase: 'open', heading: 'Talk in the group',
+      phrase: 'open',
+      heading: 'Talk in the group',
       aliases: [],
       args: '<group>',
       help: 'Open a group: its info, and your messages go to it.',
@@ -310,7 +360,8 @@ export const HANDLERS = {
   openGroup: { clicked: postButton((posts, ctx, groupId) => posts.open(ctx.req, groupId)) },
   history: {
     typed: {
-      phrase: 'history', heading: 'Talk in the group',
+      phrase: 'history',
+      heading: 'Talk in the group',
       aliases: [],
       args: '[group]',
       help: "Read a group's earlier posts, 20 at a time.",
@@ -318,11 +369,14 @@ export const HANDLERS = {
     },
   },
   historyPage: {
-    clicked: postButton((posts, ctx, groupId, data) => posts.history(ctx.req, groupId, Number.isInteger(Number(data.before)) ? Number(data.before) : undefined)),
+    clicked: postButton((posts, ctx, groupId, data) =>
+      posts.history(ctx.req, groupId, Number.isInteger(Number(data.before)) ? Number(data.before) : undefined),
+    ),
   },
   mute: {
     typed: {
-      phrase: 'mute', heading: 'Talk in the group',
+      phrase: 'mute',
+      heading: 'Talk in the group',
       aliases: [],
       args: '[group]',
       help: "Stop getting a group's posts (its history stays).",
@@ -331,7 +385,8 @@ export const HANDLERS = {
   },
   unmute: {
     typed: {
-      phrase: 'unmute', heading: 'Talk in the group',
+      phrase: 'unmute',
+      heading: 'Talk in the group',
       aliases: [],
       args: '[group]',
       help: "Get a group's posts again.",
@@ -339,7 +394,9 @@ export const HANDLERS = {
     },
   },
   replyToPost: {
-    clicked: postButton((posts, ctx, groupId, data) => posts.reply(ctx.turn, groupId, Number(data.seq), typeof data.replyText === 'string' ? data.replyText : '')),
+    clicked: postButton((posts, ctx, groupId, data) =>
+      posts.reply(ctx.turn, groupId, Number(data.seq), typeof data.replyText === 'string' ? data.replyText : ''),
+    ),
   },
   deletePost: { clicked: postButton((posts, ctx, groupId, data) => posts.deletePost(ctx.req, groupId, Number(data.seq))) },
 } satisfies Record<string, Handler>;
@@ -354,10 +411,12 @@ const BY_COMMAND: Record<CommandName, Handler & { typed: TypedCommand }> = HANDL
 const BY_VERB: Record<CardVerb, Handler & { clicked: Clicked }> = HANDLERS;
 
 /** The table's typed commands in table order (the help card's and the manifest menu's order). */
-export const TYPED_COMMANDS: ReadonlyArray<{ name: CommandName } & TypedCommand> = (Object.keys(HANDLERS) as Array<keyof Table>).flatMap((key) => {
-  const typed = (HANDLERS[key] as Handler).typed;
-  return typed ? [{ name: key as CommandName, ...typed }] : [];
-});
+export const TYPED_COMMANDS: ReadonlyArray<{ name: CommandName } & TypedCommand> = (Object.keys(HANDLERS) as Array<keyof Table>).flatMap(
+  (key) => {
+    const typed = (HANDLERS[key] as Handler).typed;
+    return typed ? [{ name: key as CommandName, ...typed }] : [];
+  },
+);
 
 export function commandHandler(name: CommandName): TypedCommand {
   return BY_COMMAND[name].typed;

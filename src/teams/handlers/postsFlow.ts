@@ -63,16 +63,20 @@ export class PostsFlow {
     const attachments = input.kind === 'command' ? [] : input.attachments;
     if (input.kind === 'empty') return attachments.length > 0 ? textReply(NOT_SUPPORTED) : undefined;
     const typed = input.text;
-    if (await isCommandForMemberWithCurrentGroup(typed, this.resolver(req, current.groupId, postSenderOf(activity).tenantId))) return undefined;
+    if (await isCommandForMemberWithCurrentGroup(typed, this.resolver(req, current.groupId, postSenderOf(activity).tenantId)))
+      return undefined;
     if (attachments.length > 0) return textReply(NOT_SUPPORTED);
     try {
-      const { created } = await this.deps.conversation.post({
-        groupId: current.groupId,
-        sender: postSenderOf(activity),
-        // The text as sent (line breaks kept), not the command parser's one-line form.
-        text: withoutBotMention(activity.text ?? '', activity.recipient?.name),
-        sourceKey: postSourceKey(activity.conversation.id, activity.id ?? ''),
-      }, current.context);
+      const { created } = await this.deps.conversation.post(
+        {
+          groupId: current.groupId,
+          sender: postSenderOf(activity),
+          // The text as sent (line breaks kept), not the command parser's one-line form.
+          text: withoutBotMention(activity.text ?? '', activity.recipient?.name),
+          sourceKey: postSourceKey(activity.conversation.id, activity.id ?? ''),
+        },
+        current.context,
+      );
       if (created && !current.confirmed) {
         await this.deps.conversation.markConfirmed(req.user.id, current.groupId);
         return textReply(`Sent to **${markdownSafe(current.groupName)}**. Type \`switch\` to choose another group.`);
@@ -193,9 +197,13 @@ export class PostsFlow {
       this.deps.groups.listMyGroups(req.user.id, { pageSize: SWITCH_GROUPS }),
       this.deps.conversation.currentGroup(req.user.id),
     ]);
-    if (page.items.length === 0) return textReply("You aren't in any group yet. Type **new group** to create one, or **join** with an invite link.");
+    if (page.items.length === 0)
+      return textReply("You aren't in any group yet. Type **new group** to create one, or **join** with an invite link.");
     return cardReply(
-      buildSwitchGroupCard({ groups: page.items.map(({ group }) => ({ groupId: group.id, name: group.name })), currentGroupId: current?.groupId }),
+      buildSwitchGroupCard({
+        groups: page.items.map(({ group }) => ({ groupId: group.id, name: group.name })),
+        currentGroupId: current?.groupId,
+      }),
     );
   }
 

@@ -38,9 +38,7 @@ export const COMMANDS: readonly CommandSpec[] = TYPED_COMMANDS.map(({ name, phra
 
 export const COMMAND_NAMES: readonly CommandName[] = COMMANDS.map((c) => c.name);
 
-export type ParsedCommand =
-  | { command: CommandName; args: string }
-  | { command: 'unknown'; text: string };
+export type ParsedCommand = { command: CommandName; args: string } | { command: 'unknown'; text: string };
 
 export interface ParseCommandOptions {
   /** The bot's display name: its `<at>name</at>` mention is removed wherever it appears. */
@@ -77,9 +75,7 @@ export function parseCommand(text: string, options: ParseCommandOptions = {}): P
 
   const botName = options.botName?.trim().toLowerCase();
   if (botName !== undefined && botName !== '') {
-    t = t.replace(MENTION, (whole, inner: string) =>
-      decodeEntities(inner).trim().toLowerCase() === botName ? ' ' : whole,
-    );
+    t = t.replace(MENTION, (whole, inner: string) => (decodeEntities(inner).trim().toLowerCase() === botName ? ' ' : whole));
   } else {
     t = t.replace(/^\s*(?:<at(?:\s[^>]*)?>[\s\S]*?<\/at>\s*)+/i, ' ');
   }
@@ -121,9 +117,7 @@ export interface ManifestCommandList {
 export const MANIFEST_LIMITS = { commandsPerScope: 10, titleChars: 32, descriptionChars: 128 } as const;
 
 /** The manifest's `bots[0].commandLists`: one list for the given scopes, the table's menu commands in order. */
-export function manifestCommandList(
-  scopes: ManifestScope[] = ['personal', 'team', 'groupChat'],
-): ManifestCommandList[] {
+export function manifestCommandList(scopes: ManifestScope[] = ['personal', 'team', 'groupChat']): ManifestCommandList[] {
   const commands = COMMANDS.flatMap((c) =>
     c.manifest === undefined ? [] : [{ title: c.manifest.title, description: c.manifest.description }],
   );

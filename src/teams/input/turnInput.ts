@@ -59,4 +59,3 @@ export function stripMention(text: string, botName?: string): string {
     .trim();
   return withoutMention;
 }
-

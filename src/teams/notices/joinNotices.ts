@@ -56,10 +56,14 @@ export class AdminJoinNotices implements JoinNotices {
     const card = buildMemberJoinedNoticeCard({
       groupId: group.id,
       groupName: group.name,
-      memberName: joiners.length === 1 ? joiners[0]!.name : `${joiners[0]!.name} and ${joiners.length - 1} other${joiners.length === 2 ? '' : 's'}`,
+      memberName:
+        joiners.length === 1 ? joiners[0]!.name : `${joiners[0]!.name} and ${joiners.length - 1} other${joiners.length === 2 ? '' : 's'}`,
       memberCount: group.memberCount,
     });
-    const joins = createHash('sha256').update([...joinKeys].sort().join('\n'), 'utf8').digest('hex').slice(0, 32);
+    const joins = createHash('sha256')
+      .update([...joinKeys].sort().join('\n'), 'utf8')
+      .digest('hex')
+      .slice(0, 32);
     const joinerIds = new Set(joiners.map((j) => j.id));
     for (const admin of admins) {
       const recipient = admin.conversationRef ? recipientOf(admin.user.id, admin.conversationRef) : undefined;

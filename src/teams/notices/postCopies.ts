@@ -28,7 +28,12 @@ const CACHE_ENTRIES = 1_000;
 export function createPostCopyRenderer(source: PostCopySource, publicUrl: string, now: () => number = Date.now): PostCopyRenderer {
   const posts = new Map<string, { at: number; value: Promise<Post | undefined> }>();
   const groups = new Map<string, { at: number; value: Promise<GroupView | undefined> }>();
-  const cached = <T>(cache: Map<string, { at: number; value: Promise<T> }>, key: string, ttl: number, read: () => Promise<T>): Promise<T> => {
+  const cached = <T>(
+    cache: Map<string, { at: number; value: Promise<T> }>,
+    key: string,
+    ttl: number,
+    read: () => Promise<T>,
+  ): Promise<T> => {
     const hit = cache.get(key);
     if (hit && now() - hit.at < ttl) return hit.value;
     const value = read();

@@ -107,7 +107,11 @@ export function tabRoutes(options: TabPageOptions) {
         res.end();
         return;
       }
-      res.writeHead(200, { ...headers, 'Content-Type': 'text/javascript; charset=utf-8', 'Content-Length': String(Buffer.byteLength(loaded.code)) });
+      res.writeHead(200, {
+        ...headers,
+        'Content-Type': 'text/javascript; charset=utf-8',
+        'Content-Length': String(Buffer.byteLength(loaded.code)),
+      });
       res.end(loaded.code);
     });
   };

@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import { CARD_VERBS, isCardVerb } from '../../../cards/verbs';
 import { COMMAND_NAMES, COMMANDS, HELP_TASKS } from '../../../src/teams/input/commands';
 import { readTurnInput } from '../../../src/teams/input/turnInput';
-import { HANDLERS, HELP_HEADINGS, TYPED_COMMANDS, commandHandler, isIdempotentRequest, verbHandler, type Handler } from '../../../src/teams/handlers/handlers';
+import {
+  HANDLERS,
+  HELP_HEADINGS,
+  TYPED_COMMANDS,
+  commandHandler,
+  isIdempotentRequest,
+  verbHandler,
+  type Handler,
+} from '../../../src/teams/handlers/handlers';
 
 const entries = Object.entries(HANDLERS) as Array<[string, Handler]>;
 
@@ -17,7 +25,10 @@ describe('src/teams/handlers: the one handler table', () => {
       COMMANDS.map((c) => c.name),
       entries.filter(([, h]) => h.typed).map(([key]) => key),
     );
-    assert.deepEqual(TYPED_COMMANDS.map((c) => c.phrase), COMMANDS.map((c) => c.phrase));
+    assert.deepEqual(
+      TYPED_COMMANDS.map((c) => c.phrase),
+      COMMANDS.map((c) => c.phrase),
+    );
   });
 
   it('reaches every entry: each is typed, or clicked through a card verb of the same name', () => {
@@ -28,24 +39,42 @@ describe('src/teams/handlers: the one handler table', () => {
   });
 
   it('marks the confirmation buttons (their card is retired after a click) and the create dialog own buttons', () => {
-    const flagged = (flag: 'confirmation' | 'dialog') => entries.filter(([, h]) => h[flag]).map(([key]) => key).sort();
+    const flagged = (flag: 'confirmation' | 'dialog') =>
+      entries
+        .filter(([, h]) => h[flag])
+        .map(([key]) => key)
+        .sort();
     assert.deepEqual(flagged('confirmation'), ['cancel', 'confirmDelete', 'confirmLeave', 'confirmResetLink']);
     assert.deepEqual(flagged('dialog'), ['createGroup', 'skipPhoto']);
   });
 
   it('lists each command under the help heading its entry names, headings in their order and commands in table order', () => {
-    assert.deepEqual(HELP_TASKS.map((t) => t.task), [...HELP_HEADINGS]);
+    assert.deepEqual(
+      HELP_TASKS.map((t) => t.task),
+      [...HELP_HEADINGS],
+    );
     for (const { task, commands } of HELP_TASKS) {
       assert.ok(commands.length > 0, `the heading "${task}" has commands`);
-      assert.deepEqual(commands, COMMANDS.filter((c) => c.heading === task).map((c) => c.name));
+      assert.deepEqual(
+        commands,
+        COMMANDS.filter((c) => c.heading === task).map((c) => c.name),
+      );
     }
     // Commands without a heading are in the full list only; the everyday ones all have one.
-    const unheaded = COMMANDS.filter((c) => !c.heading).map((c) => c.name).sort();
+    const unheaded = COMMANDS.filter((c) => !c.heading)
+      .map((c) => c.name)
+      .sort();
     assert.deepEqual(unheaded, ['cancel', 'help']);
   });
 
   it('marks joins idempotent (no lease, no dialog state): by link, by code and by button, and nothing else', () => {
-    assert.deepEqual(entries.filter(([, h]) => h.idempotent).map(([key]) => key).sort(), ['join', 'joinGroup']);
+    assert.deepEqual(
+      entries
+        .filter(([, h]) => h.idempotent)
+        .map(([key]) => key)
+        .sort(),
+      ['join', 'joinGroup'],
+    );
     const idempotent = (activity: object) => isIdempotentRequest(readTurnInput(activity));
     assert.equal(idempotent({ text: 'join https://bots.example/join/AAAAAAAAAAAAAAAAAAAAAA' }), true);
     assert.equal(idempotent({ text: '/join K7Q-4MZ' }), true);

@@ -60,8 +60,15 @@ export class ConversationPanel {
 
   private readonly list = el('ol', { class: 'posts', id: 'posts', 'aria-labelledby': 'conversation-heading', tabindex: '0' });
   private readonly empty = el('p', { class: 'help posts-empty', hidden: true }, 'No posts yet. Write the first one below.');
-  private readonly earlierButton = button('Earlier posts', () => void this.loadEarlier(), { class: 'secondary', hidden: true, 'aria-controls': 'posts' });
-  private readonly newerButton = button('Check for new posts', () => void this.loadLatest(true), { class: 'secondary', 'aria-controls': 'posts' });
+  private readonly earlierButton = button('Earlier posts', () => void this.loadEarlier(), {
+    class: 'secondary',
+    hidden: true,
+    'aria-controls': 'posts',
+  });
+  private readonly newerButton = button('Check for new posts', () => void this.loadLatest(true), {
+    class: 'secondary',
+    'aria-controls': 'posts',
+  });
   private readonly text = el('textarea', {
     id: 'compose-text',
     name: 'text',

@@ -22,10 +22,19 @@ export class DocumentsPanel {
   /** The documents card of a group. */
   section(groupId: string): HTMLElement {
     const list = el('ul', { class: 'downloads' });
-    const section = el('section', { class: 'card', 'aria-labelledby': 'documents-heading' }, el('h3', { id: 'documents-heading' }, 'Ask everyone to move'));
-    section.append(el('p', { class: 'help' }, 'A poster to print or post, and an email to send. Both carry the invite link and QR code.'), list);
+    const section = el(
+      'section',
+      { class: 'card', 'aria-labelledby': 'documents-heading' },
+      el('h3', { id: 'documents-heading' }, 'Ask everyone to move'),
+    );
+    section.append(
+      el('p', { class: 'help' }, 'A poster to print or post, and an email to send. Both carry the invite link and QR code.'),
+      list,
+    );
     if (!this.links) {
-      section.append(button('Get the poster and email', () => void this.refresh(groupId).then(() => this.render(list, groupId)), { class: 'secondary' }));
+      section.append(
+        button('Get the poster and email', () => void this.refresh(groupId).then(() => this.render(list, groupId)), { class: 'secondary' }),
+      );
       return section;
     }
     this.render(list, groupId);
@@ -54,7 +63,11 @@ export class DocumentsPanel {
       download(links.posterUrl, 'Download the poster (PowerPoint): "Join" this group, for its members', 'posterUrl'),
       download(links.emailFileUrl, 'Download the email (.eml)', 'emailFileUrl'),
       el('li', {}, el('a', { href: links.mailtoUrl, target: '_blank', rel: 'noopener' }, 'Write the email in your mail app')),
-      download(links.introPosterUrl, 'Download "Bring your work groups to Teams" (PowerPoint), for people who run other groups', 'introPosterUrl'),
+      download(
+        links.introPosterUrl,
+        'Download "Bring your work groups to Teams" (PowerPoint), for people who run other groups',
+        'introPosterUrl',
+      ),
     );
   }
 

@@ -64,7 +64,10 @@ async function chooseTokenProvider(): Promise<TokenProvider | undefined> {
     return undefined;
   }
   app.notifySuccess();
-  app.getContext().then((context) => applyTheme(context.app.theme), () => undefined);
+  app.getContext().then(
+    (context) => applyTheme(context.app.theme),
+    () => undefined,
+  );
   app.registerOnThemeChangeHandler(applyTheme);
   return () => authentication.getAuthToken();
 }

@@ -30,7 +30,13 @@ export class TabView {
       el(
         'div',
         { class: 'layout' },
-        el('section', { class: 'groups', 'aria-labelledby': 'groups-heading' }, el('h2', { id: 'groups-heading' }, 'Your groups'), this.list, this.more),
+        el(
+          'section',
+          { class: 'groups', 'aria-labelledby': 'groups-heading' },
+          el('h2', { id: 'groups-heading' }, 'Your groups'),
+          this.list,
+          this.more,
+        ),
         this.detail,
       ),
     );
@@ -64,10 +70,17 @@ export class TabView {
     }
     this.list.replaceChildren(
       ...this.groups.map((group) => {
-        const pick = button('', () => void this.select(group.id), { class: 'group', 'aria-current': group.id === this.selectedId ? 'true' : false });
+        const pick = button('', () => void this.select(group.id), {
+          class: 'group',
+          'aria-current': group.id === this.selectedId ? 'true' : false,
+        });
         pick.replaceChildren(
           el('span', { class: 'group-name' }, group.name),
-          el('span', { class: 'group-meta' }, `${members(group.memberCount)} · ${group.role === 'admin' ? 'Admin' : 'Member'} · ${statusLabel(group)}`),
+          el(
+            'span',
+            { class: 'group-meta' },
+            `${members(group.memberCount)} · ${group.role === 'admin' ? 'Admin' : 'Member'} · ${statusLabel(group)}`,
+          ),
         );
         return el('li', {}, pick);
       }),
@@ -103,12 +116,23 @@ export class TabView {
   private renderDetail(detail: GroupDetail): void {
     const { group, invite } = detail;
     const adminNames = detail.admins.map((a) => (a.isYou ? `${a.name || 'You'} (you)` : a.name || 'Unnamed')).join(', ');
-    const inviteField = el('input', { id: 'invite-link', class: 'invite-link', type: 'text', readonly: true, value: invite.url, 'aria-describedby': 'invite-help' });
+    const inviteField = el('input', {
+      id: 'invite-link',
+      class: 'invite-link',
+      type: 'text',
+      readonly: true,
+      value: invite.url,
+      'aria-describedby': 'invite-help',
+    });
     const copy = button('Copy link', () => void this.copyLink(inviteField), { class: 'primary' });
 
     const sections: Child[] = [
       el('h2', { id: 'detail-heading', tabindex: '-1' }, group.name),
-      el('p', { class: 'meta' }, `${members(group.memberCount)} · ${statusLabel(group)}${detail.viewerIsAdmin ? ' · You are an admin' : ''}`),
+      el(
+        'p',
+        { class: 'meta' },
+        `${members(group.memberCount)} · ${statusLabel(group)}${detail.viewerIsAdmin ? ' · You are an admin' : ''}`,
+      ),
       adminNames ? el('p', { class: 'meta' }, `Admins: ${adminNames}`) : undefined,
       this.conversationFor(group.id),
 
@@ -167,30 +191,48 @@ export class TabView {
    * A button that asks before it acts, in the page itself: Teams clients (mobile web views in particular) do not
    * reliably show window.confirm() from a tab.
    */
-  private confirmable(options: { id: string; label: string; question: string; confirmLabel: string; run: () => Promise<void> }): HTMLElement {
+  private confirmable(options: {
+    id: string;
+    label: string;
+    question: string;
+    confirmLabel: string;
+    run: () => Promise<void>;
+  }): HTMLElement {
     const questionId = `${options.id}-question`;
     const panel = el('div', { class: 'confirm', role: 'group', 'aria-labelledby': questionId, hidden: true });
-    const open = button(options.label, () => {
-      panel.hidden = false;
-      open.setAttribute('aria-expanded', 'true');
-      cancel.focus();
-    }, { class: 'secondary', 'aria-expanded': 'false', 'aria-controls': `${options.id}-confirm` });
+    const open = button(
+      options.label,
+      () => {
+        panel.hidden = false;
+        open.setAttribute('aria-expanded', 'true');
+        cancel.focus();
+      },
+      { class: 'secondary', 'aria-expanded': 'false', 'aria-controls': `${options.id}-confirm` },
+    );
     panel.id = `${options.id}-confirm`;
     const close = () => {
       panel.hidden = true;
       open.setAttribute('aria-expanded', 'false');
     };
-    const yes = button(options.confirmLabel, () => {
-      yes.disabled = true;
-      void options.run().finally(() => {
-        yes.disabled = false;
+    const yes = button(
+      options.confirmLabel,
+      () => {
+        yes.disabled = true;
+        void options.run().finally(() => {
+          yes.disabled = false;
+          close();
+        });
+      },
+      { class: 'danger' },
+    );
+    const cancel = button(
+      'Cancel',
+      () => {
         close();
-      });
-    }, { class: 'danger' });
-    const cancel = button('Cancel', () => {
-      close();
-      open.focus();
-    }, { class: 'secondary' });
+        open.focus();
+      },
+      { class: 'secondary' },
+    );
     panel.append(el('p', { id: questionId }, options.question), el('div', { class: 'row' }, yes, cancel));
     return el('div', { class: 'action' }, open, panel);
   }
@@ -204,7 +246,10 @@ export class TabView {
       field.focus();
       field.select();
       const copied = document.execCommand?.('copy') ?? false;
-      this.status.show(copied ? 'Invite link copied.' : 'The link is selected: copy it with your keyboard or menu.', copied ? 'success' : 'info');
+      this.status.show(
+        copied ? 'Invite link copied.' : 'The link is selected: copy it with your keyboard or menu.',
+        copied ? 'success' : 'info',
+      );
     }
   }
 
@@ -240,8 +285,13 @@ export class TabView {
 
   private async addToOrganization(groupId: string): Promise<void> {
     try {
-      const detail = await this.api.call<GroupDetail & { changed: boolean }>('POST', `api/groups/${encodeURIComponent(groupId)}/organization`);
-      this.groups = this.groups.map((g) => (g.id === groupId ? { ...g, status: detail.group.status, organizationName: detail.group.organizationName } : g));
+      const detail = await this.api.call<GroupDetail & { changed: boolean }>(
+        'POST',
+        `api/groups/${encodeURIComponent(groupId)}/organization`,
+      );
+      this.groups = this.groups.map((g) =>
+        g.id === groupId ? { ...g, status: detail.group.status, organizationName: detail.group.organizationName } : g,
+      );
       this.renderList();
       if (groupId !== this.selectedId) return;
       this.renderDetail(detail);
