@@ -1,4 +1,5 @@
 import { InvalidInputError } from '../errors';
+import { sniffImageType } from '../imageType';
 
 /** What the poster needs to place a photo: its real format and its size in pixels. */
 export interface ImageInfo {
@@ -6,8 +7,6 @@ export interface ImageInfo {
   width: number;
   height: number;
 }
-
-const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 /**
  * Reads the format and pixel size of a PNG or JPEG from its bytes (the declared content type is only a hint and
@@ -25,10 +24,11 @@ export function readImageInfo(bytes: Buffer, contentType: string): ImageInfo {
 }
 
 function sniff(bytes: Buffer): ImageInfo | undefined {
-  if (bytes.length >= 24 && bytes.subarray(0, 8).equals(PNG_SIGNATURE) && bytes.toString('latin1', 12, 16) === 'IHDR') {
+  const type = sniffImageType(bytes);
+  if (type === 'image/png' && bytes.length >= 24 && bytes.toString('latin1', 12, 16) === 'IHDR') {
     return positive({ format: 'png', width: bytes.readUInt32BE(16), height: bytes.readUInt32BE(20) });
   }
-  if (bytes.length >= 4 && bytes[0] === 0xff && bytes[1] === 0xd8) return jpegSize(bytes);
+  if (type === 'image/jpeg' && bytes.length >= 4) return jpegSize(bytes);
   return undefined;
 }
 

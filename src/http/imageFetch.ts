@@ -13,7 +13,8 @@
  */
 import { InvalidInputError } from '../errors';
 
-export type ImageContentType = 'image/png' | 'image/jpeg' | 'image/gif' | 'image/webp';
+export { sniffImageType, type ImageContentType } from '../imageType';
+import type { ImageContentType } from '../imageType';
 
 export interface FetchedImage {
   bytes: Buffer;
@@ -81,13 +82,3 @@ export const DEFAULT_MAX_BYTES = 1024 * 1024;
 export const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_MAX_REDIRECTS = 3;
 export const MAX_URL_LENGTH = 2048;
-
-/** The image type by its magic numbers (the declared Content-Type is not trusted). */
-export function sniffImageType(bytes: Uint8Array): ImageContentType | undefined {
-  const starts = (sig: number[], at = 0) => bytes.length >= at + sig.length && sig.every((x, i) => bytes[at + i] === x);
-  if (starts([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return 'image/png';
-  if (starts([0xff, 0xd8, 0xff])) return 'image/jpeg';
-  if (starts([0x47, 0x49, 0x46, 0x38, 0x37, 0x61]) || starts([0x47, 0x49, 0x46, 0x38, 0x39, 0x61])) return 'image/gif';
-  if (starts([0x52, 0x49, 0x46, 0x46]) && starts([0x57, 0x45, 0x42, 0x50], 8)) return 'image/webp';
-  return undefined;
-}
