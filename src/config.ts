@@ -31,6 +31,9 @@ const commaList = z.preprocess(
 
 const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** The Bot Framework connector's hosts (public cloud): where replies go, and where the bot's token may be sent. */
+export const BOT_FRAMEWORK_HOSTS: readonly string[] = ['smba.trafficmanager.net', '*.smba.trafficmanager.net', '*.botframework.com'];
+
 const schema = z.object({
   NODE_ENV: z.preprocess(emptyToUndefined, z.enum(['development', 'production', 'test']).default('development')),
   PORT: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).max(65535).default(3978)),
@@ -65,7 +68,7 @@ const schema = z.object({
   ToChannelFromBotOAuthScope: optionalString,
   OAuthUrl: optionalUrl,
   /** Hosts the bot may send proactive messages to (a leading `*.` matches subdomains). */
-  ALLOWED_SERVICE_URL_HOSTS: commaList.default(['smba.trafficmanager.net', '*.smba.trafficmanager.net', '*.botframework.com']),
+  ALLOWED_SERVICE_URL_HOSTS: commaList.default([...BOT_FRAMEWORK_HOSTS]),
 
   // Teams SSO and organization mapping (step 3).
   SSO_CONNECTION_NAME: optionalString,

@@ -2,6 +2,7 @@
  * Group photos from Teams attachments, fetched with the rules of any photo URL. The outbound HTTP itself and its
  * SSRF guard are in src/http (imageFetch.ts has the rules); they are re-exported here for the web's callers.
  */
+import { BOT_FRAMEWORK_HOSTS } from '../config';
 import { HttpsPhotoSource } from '../http/httpsPhotoSource';
 import { PhotoFetchError, type FetchedImage, type PhotoFetchOptions } from '../http/imageFetch';
 
@@ -48,7 +49,7 @@ export const TEAMS_FILE_DOWNLOAD_INFO = 'application/vnd.microsoft.teams.file.do
 const IMAGE_FILE_TYPES = new Set(['png', 'jpg', 'jpeg', 'gif', 'webp']);
 
 /** Hosts the bot's token may be sent to when fetching an inline image (the Bot Framework connector). */
-export const BOT_TOKEN_HOSTS: readonly string[] = ['smba.trafficmanager.net', '*.smba.trafficmanager.net', '*.botframework.com'];
+export const BOT_TOKEN_HOSTS: readonly string[] = BOT_FRAMEWORK_HOSTS;
 
 export function hostMatches(host: string, patterns: readonly string[]): boolean {
   const h = host.toLowerCase();
