@@ -38,6 +38,13 @@ export class ConflictError extends AppError {
   readonly httpStatus = 409;
 }
 
+/** A conditional write lost to someone else's (412 at a stale eTag, or the row deleted meanwhile): try again. */
+export class ConcurrentWriteError extends ConflictError {
+  constructor(options?: { cause?: unknown }) {
+    super('Someone else changed this at the same moment. Please try again.', options);
+  }
+}
+
 export class UnauthenticatedError extends AppError {
   readonly code = 'unauthenticated';
   readonly httpStatus = 401;

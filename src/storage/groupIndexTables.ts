@@ -1,6 +1,6 @@
 import type { GroupPhoto, Page } from '../groups/model';
 import type { PageQuery } from '../groups/ports';
-import { ConflictError } from '../errors';
+import { ConcurrentWriteError } from '../errors';
 import { forEachLimited } from './partitionSweep';
 import { isBanned, type InviteEntity, type MemberEntity, type PhotoEntity, type UserGroupEntity } from './groupEntities';
 import { memberRowKey, toKey } from './groupPartition';
@@ -125,7 +125,7 @@ export class GroupIndexTables {
     try {
       await this.userGroups.delete(toKey(userId), groupId, row.etag);
     } catch (err) {
-      if (!(err instanceof ConflictError)) throw err;
+      if (!(err instanceof ConcurrentWriteError)) throw err;
     }
   }
 

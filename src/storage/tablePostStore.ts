@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { odata } from '@azure/data-tables';
-import { ConflictError, NotFoundError } from '../errors';
+import { ConcurrentWriteError, ConflictError, NotFoundError } from '../errors';
 import type { FanoutSource, PostForDelivery, Recipient } from '../delivery/ports';
 import {
   DEFAULT_POST_SETTINGS,
@@ -175,7 +175,7 @@ export class TablePostStore implements PostStore, FanoutSource {
         await this.rows.update({ partitionKey: groupId, rowKey: postRowKey(seq), ...patch, etag: row.etag } as never);
         return { post: fromPostEntity(groupId, { ...row, ...patch } as PostEntity), applied: true };
       } catch (err) {
-        if (!(err instanceof ConflictError)) throw err;
+        if (!(err instanceof ConcurrentWriteError)) throw err;
         await sleep(randomInt(1, 10));
       }
     }

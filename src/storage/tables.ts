@@ -1,5 +1,5 @@
 import { TableClient, type TableEntity, type TableEntityResult, odata, RestError } from '@azure/data-tables';
-import { ConflictError, InvalidInputError } from '../errors';
+import { ConcurrentWriteError, InvalidInputError } from '../errors';
 import { DEFAULT_STORAGE_TIMEOUT_MS, storageClientOptions } from './storageDeadline';
 
 /**
@@ -139,7 +139,7 @@ export class TableRepository<T extends object> {
     }
   }
 
-  /** Replaces or merges an entity read earlier; throws ConflictError when someone changed it since. */
+  /** Replaces or merges an entity read earlier; throws ConcurrentWriteError (a ConflictError) when someone changed it since. */
   async update(entity: TableEntity<T> & { etag: string }, mode: 'Merge' | 'Replace' = 'Merge'): Promise<string> {
     const { etag, ...rest } = entity;
     try {
@@ -147,7 +147,7 @@ export class TableRepository<T extends object> {
       return result.etag ?? '';
     } catch (err) {
       if (isPreconditionFailed(err) || isNotFound(err)) {
-        throw new ConflictError('Someone else changed this at the same moment. Please try again.', { cause: err });
+        throw new ConcurrentWriteError({ cause: err });
       }
       throw err;
     }
@@ -160,7 +160,7 @@ export class TableRepository<T extends object> {
     } catch (err) {
       if (isNotFound(err)) return;
       if (isPreconditionFailed(err)) {
-        throw new ConflictError('Someone else changed this at the same moment. Please try again.', { cause: err });
+        throw new ConcurrentWriteError({ cause: err });
       }
       throw err;
     }
