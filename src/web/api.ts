@@ -64,30 +64,9 @@ interface Caller {
 type ApiResult = { status?: number; body: unknown };
 type ApiHandler = (caller: Caller, req: Request) => Promise<ApiResult>;
 
-/** One of the caller's groups, as the tab lists it. */
-export interface GroupSummary {
-  id: string;
-  name: string;
-  memberCount: number;
-  role: 'admin' | 'member';
-  status: Group['status'];
-  organizationName?: string;
-  photoUrl?: string;
-}
+import type { GroupDetail, GroupSummary, InviteView } from './apiViews';
 
-export interface InviteView {
-  url: string;
-  joinCode: string;
-  /** `data:image/png;base64,…` (the CSP allows data: images). */
-  qrDataUrl: string;
-}
-
-export interface GroupDetail {
-  group: Omit<GroupSummary, 'role'> & { createdAt: string; mappedAt?: string };
-  viewerIsAdmin: boolean;
-  invite: InviteView;
-  admins: Array<{ name: string; isYou: boolean }>;
-}
+export type { GroupDetail, GroupSummary, InviteView } from './apiViews';
 
 export function apiRoutes(deps: ApiDependencies) {
   const directory = deps.organizationDirectory ?? new DomainOrganizationDirectory();

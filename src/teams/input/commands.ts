@@ -4,26 +4,13 @@
  * `parseCommand` turns a message into a command and its arguments.
  */
 
-import { HELP_HEADINGS, TYPED_COMMANDS, type CommandName, type HelpHeading } from '../handlers/handlers';
+import { HELP_HEADINGS, TYPED_COMMANDS, type CommandName, type HelpHeading, type TypedCommand } from '../handlers/handlers';
 
 export type { CommandName } from '../handlers/handlers';
 export { splitMemberAndGroup } from './commandArgs';
 
-export interface CommandSpec {
-  readonly name: CommandName;
-  /** The canonical words, lower case. */
-  readonly phrase: string;
-  /** Other accepted words, lower case. */
-  readonly aliases: readonly string[];
-  /** How the arguments are written in help: `[optional]`, `<required>`; '' for none. */
-  readonly args: string;
-  /** One line for the help card. */
-  readonly help: string;
-  /** The short help's heading it is listed under; absent: only in the full list. */
-  readonly heading?: HelpHeading;
-  /** Present when the command appears in the manifest's command menu (at most 10 per scope). */
-  readonly manifest?: { readonly title: string; readonly description: string };
-}
+/** A typed command as the parser, the help card and the manifest see it: its table entry's words, without `run`. */
+export type CommandSpec = { readonly name: CommandName } & Omit<TypedCommand, 'run'>;
 
 /** The typed entries of the handler table (src/teams/handlers/handlers.ts), in its order. */
 export const COMMANDS: readonly CommandSpec[] = TYPED_COMMANDS.map(({ name, phrase, aliases, args, help, heading, manifest }) => ({

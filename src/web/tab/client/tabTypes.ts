@@ -1,27 +1,8 @@
-/* What the tab reads from the API (mirror src/web/api.ts), and the labels it shows for it. Browser code. */
+/* What the tab reads from the API (the shapes are src/web/apiViews.ts), and the labels it shows for it. Browser code. */
 
-export interface GroupSummary {
-  id: string;
-  name: string;
-  memberCount: number;
-  role: 'admin' | 'member';
-  status: 'private' | 'organization';
-  organizationName?: string;
-  photoUrl?: string;
-}
+import type { GroupSummary } from '../../apiViews';
 
-export interface InviteView {
-  url: string;
-  joinCode: string;
-  qrDataUrl: string;
-}
-
-export interface GroupDetail {
-  group: Omit<GroupSummary, 'role'> & { createdAt: string };
-  viewerIsAdmin: boolean;
-  invite: InviteView;
-  admins: Array<{ name: string; isYou: boolean }>;
-}
+export type { GroupDetail, GroupSummary, InviteView } from '../../apiViews';
 
 export interface DocumentLinks {
   posterUrl: string;
