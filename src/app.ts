@@ -89,10 +89,9 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
       async stop() {
         account.embedded?.shuttingDown();
         await close(server);
-        await redelivery.drain();
-        await retention?.stop();
-        // Pending join notices and copy deletions hand their work to the engine's queue first.
-        await background.drain();
+        // Side by side: each waits at most a storage timeout when storage is down, and none needs another.
+        // Pending join notices and copy deletions hand their work to the engine's queue before it stops.
+        await Promise.all([redelivery.drain(), retention?.stop(), background.drain()]);
         await engine.stop();
         await account.embedded?.stop();
       },
