@@ -2,6 +2,7 @@ import http from 'node:http';
 import { rmSync, writeFileSync } from 'node:fs';
 import type { Logger } from '../logger';
 import { spawnAzuriteChild, type AzuriteChild, type AzuriteChildOptions, type AzuriteService } from './azuriteChild';
+import { isProcessStopped } from './dataFolderLock';
 
 export interface SupervisionOptions {
   /** Time between health probes. */
@@ -23,13 +24,17 @@ export interface AzuriteSupervisorOptions extends AzuriteChildOptions {
 }
 
 const RESTART_DELAYS_MS = [500, 1_000, 2_000, 5_000];
-/** How long a child that stopped answering gets to close (and save) before it is killed. */
-const GRACEFUL_CLOSE_MS = 2_000;
+/**
+ * How long a child that stopped answering gets to close (and save) before it is killed. A running child that
+ * is only slow (a busy machine) gets the time to save what it was told; a stopped one cannot close at all.
+ */
+const SLOW_CHILD_CLOSE_MS = 10_000;
+const STOPPED_CHILD_CLOSE_MS = 0;
 
 /**
  * Keeps one Azurite service alive on one port and folder: probes it over HTTP, and when it has died or has not
- * answered a few probes in a row, closes it (killed if it does not close within 2 s: SIGKILL works on a stopped
- * process too) and starts a new one on the same port and folder. `healthy` is false from the first sign of
+ * answered a few probes in a row, closes it (a stopped one is killed at once; a running one has 10 s to save and
+ * close before it is killed) and starts a new one on the same port and folder. `healthy` is false from the first sign of
  * trouble until the replacement is up.
  */
 export class AzuriteSupervisor {
@@ -129,8 +134,9 @@ export class AzuriteSupervisor {
     if (this.replacing || this.stopped || this.closing) return;
     this.replacing = true;
     const old = this.child;
-    // A child that is only slow saves on a graceful close; a stopped or hung one is killed after the deadline.
-    await old.stop(GRACEFUL_CLOSE_MS);
+    // A child that is only slow saves on a graceful close (killing it would lose its writes since the last
+    // save); a stopped one is killed at once, and a hung one after the deadline.
+    await old.stop(isProcessStopped(old.pid) ? STOPPED_CHILD_CLOSE_MS : SLOW_CHILD_CLOSE_MS);
     for (let attempt = 0; !this.stopped; attempt++) {
       // A pause before each start: a child that crashes at once does not spin the CPU.
       await sleep(RESTART_DELAYS_MS[Math.min(attempt, RESTART_DELAYS_MS.length - 1)]!);

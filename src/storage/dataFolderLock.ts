@@ -175,6 +175,12 @@ export function isProcessAlive(pid: number): boolean {
   return procStat(pid)?.[0] !== 'Z';
 }
 
+/** True when the process is stopped (SIGSTOP, or stopped by a debugger): it cannot close by itself. */
+export function isProcessStopped(pid: number): boolean {
+  const state = procStat(pid)?.[0];
+  return state === 'T' || state === 't';
+}
+
 function looksLikeAzurite(pid: number): boolean {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('azurite');

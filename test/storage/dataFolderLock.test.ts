@@ -3,7 +3,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { acquireDataFolderLock, DataFolderInUseError, entryName, identityOf, lockDirOf } from '../../src/storage/dataFolderLock';
+import {
+  acquireDataFolderLock,
+  DataFolderInUseError,
+  entryName,
+  identityOf,
+  isProcessStopped,
+  lockDirOf,
+} from '../../src/storage/dataFolderLock';
 
 /** A process that only sleeps; `azurite` in its arguments makes it look like a storage child. */
 function sleeper(...args: string[]): ChildProcess {
@@ -108,3 +115,27 @@ describe('The data folder lock', () => {
     lock.release();
   });
 });
+
+describe('isProcessStopped: what the storage supervisor asks before it closes a child that stopped answering', () => {
+  it('tells a stopped process (it cannot close by itself: killed at once) from a running one (given time to save)', async function () {
+    if (!existsSync('/proc/self/stat')) this.skip();
+    const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      await new Promise<void>((resolve) => sleeper.once('spawn', () => resolve()));
+      const pid = sleeper.pid!;
+      assert.equal(isProcessStopped(pid), false, 'running');
+      process.kill(pid, 'SIGSTOP');
+      await waitUntil(() => isProcessStopped(pid));
+      process.kill(pid, 'SIGCONT');
+      await waitUntil(() => !isProcessStopped(pid));
+    } finally {
+      sleeper.kill('SIGKILL');
+    }
+    assert.equal(isProcessStopped(999_999_999), false, 'a pid that does not exist is not stopped');
+  });
+});
+
+async function waitUntil(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.ok(condition());
+}
