@@ -5,7 +5,8 @@
 //    the parent pid changing (the child is reparented when its parent dies) is the other, polled every 250 ms,
 //    because a channel can stay open when another process inherited its end.
 // 2. Exit once Azurite says it has closed (its timers would otherwise keep the process alive, and the parent
-//    would have to kill it after the save), and close only once however many close requests arrive.
+//    would have to kill it after the save) and no save is still writing its file, and close only once however
+//    many close requests arrive.
 // 3. Save more often than Azurite's 5 s (AZURITE_AUTOSAVE_MS): its Loki stores autosave on a fixed interval,
 //    and whatever was written since the last save is lost if the process is killed. (lokijs 1.5's
 //    autosaveEnable, rewritten with an interval that adapts to what a save costs.)
@@ -16,6 +17,15 @@ const PARENT_POLL_MS = 250;
 const CLOSE_DEADLINE_MS = 8_000;
 
 const expectedParent = Number(process.env.AZURITE_PARENT_PID) || process.ppid;
+/** Loki saves still writing their file (see the autosave below), and what waits for none to be left. */
+let savesInFlight = 0;
+const whenSaved = [];
+
+/** Exits once no save is writing: exiting mid-write leaves the previous file, without what that save held. */
+function exitOnceSaved(code) {
+  if (savesInFlight === 0) process.exit(code);
+  else whenSaved.push(() => process.exit(code));
+}
 let ready = false;
 let closeStarted = false;
 
@@ -24,7 +34,7 @@ console.log = (...args) => {
   log(...args);
   const line = String(args[0]);
   if (/successfully (started|listens)/.test(line)) ready = true;
-  if (line.includes('successfully closed')) setImmediate(() => process.exit(0));
+  if (line.includes('successfully closed')) setImmediate(() => exitOnceSaved(0));
 };
 
 // Azurite closes (and saves) on an IPC "shutdown", SIGINT or (queue) SIGTERM, each registered with
@@ -77,6 +87,19 @@ if (autosaveMs > 0) {
   // A save serializes the whole database on Azurite's event loop (about 4 ms for 2,000 rows, 90 ms for 20,000,
   // 700 ms for 100,000). To keep that under a tenth of the process's time, the interval grows to ten times the
   // last save, but never beyond Azurite's own 5 s.
+  // Loki clears its dirty flags when a save begins and writes the file afterwards (to `<name>~`, then renames).
+  // When nothing changed since an autosave began, Loki's close has nothing to save and Azurite reports closed at
+  // once: exiting then would cut that save's write short, losing what it held. So saves in flight are counted.
+  const saveDatabase = Loki.prototype.saveDatabase;
+  Loki.prototype.saveDatabase = function (callback) {
+    savesInFlight++;
+    return saveDatabase.call(this, (err) => {
+      savesInFlight--;
+      if (savesInFlight === 0) for (const done of whenSaved.splice(0)) done();
+      if (typeof callback === 'function') callback(err);
+      else if (err) throw err;
+    });
+  };
   const SAVE_SHARE = 10;
   const AZURITE_DEFAULT_MS = 5_000;
   Loki.prototype.autosaveEnable = function (_options, callback) {
