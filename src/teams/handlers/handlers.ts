@@ -21,6 +21,7 @@ import {
   type TypedCommand,
 } from './handlerKit';
 import { cardReply, textReply, type Reply } from '../replies';
+import { CONVERSATION_HANDLERS } from './conversationHandlers';
 
 export {
   HELP_HEADINGS,
@@ -336,69 +337,8 @@ export const HANDLERS = {
     confirmation: true,
     clicked: async () => textReply('Cancelled. Nothing was changed.'),
   },
-  switch: {
-    typed: {
-      phrase: 'switch',
-      heading: 'Talk in the group',
-      aliases: [],
-      args: '[group]',
-      help: 'Choose the group your typed messages go to.',
-      run: (ctx, args) => withPosts(ctx, (posts) => posts.switchGroup(ctx.req, args)),
-    },
-  },
-  switchGroup: { clicked: postButton((posts, ctx, groupId) => posts.switchTo(ctx.req, groupId)) },
-  open: {
-    typed: {
-      phrase: 'open',
-      heading: 'Talk in the group',
-      aliases: [],
-      args: '<group>',
-      help: 'Open a group: its info, and your messages go to it.',
-      run: (ctx, args) => withGroup(ctx, args, (id) => (ctx.posts ? ctx.posts.open(ctx.req, id) : ctx.actions.groupInfo(ctx.req, id))),
-    },
-  },
-  openGroup: { clicked: postButton((posts, ctx, groupId) => posts.open(ctx.req, groupId)) },
-  history: {
-    typed: {
-      phrase: 'history',
-      heading: 'Talk in the group',
-      aliases: [],
-      args: '[group]',
-      help: "Read a group's earlier posts, 20 at a time.",
-      run: (ctx, args) => withPosts(ctx, (posts) => withGroup(ctx, args, (id) => posts.history(ctx.req, id))),
-    },
-  },
-  historyPage: {
-    clicked: postButton((posts, ctx, groupId, data) =>
-      posts.history(ctx.req, groupId, Number.isInteger(Number(data.before)) ? Number(data.before) : undefined),
-    ),
-  },
-  mute: {
-    typed: {
-      phrase: 'mute',
-      heading: 'Talk in the group',
-      aliases: [],
-      args: '[group]',
-      help: "Stop getting a group's posts (its history stays).",
-      run: (ctx, args) => withPosts(ctx, (posts) => withGroup(ctx, args, (id) => posts.mute(ctx.req, id, true))),
-    },
-  },
-  unmute: {
-    typed: {
-      phrase: 'unmute',
-      heading: 'Talk in the group',
-      aliases: [],
-      args: '[group]',
-      help: "Get a group's posts again.",
-      run: (ctx, args) => withPosts(ctx, (posts) => withGroup(ctx, args, (id) => posts.mute(ctx.req, id, false))),
-    },
-  },
-  replyToPost: {
-    clicked: postButton((posts, ctx, groupId, data) =>
-      posts.reply(ctx.turn, groupId, Number(data.seq), typeof data.replyText === 'string' ? data.replyText : ''),
-    ),
-  },
-  deletePost: { clicked: postButton((posts, ctx, groupId, data) => posts.deletePost(ctx.req, groupId, Number(data.seq))) },
+  // The group conversation's commands and buttons (issue 10), last in help and menu order.
+  ...CONVERSATION_HANDLERS,
 } satisfies Record<string, Handler>;
 
 type Table = typeof HANDLERS;
