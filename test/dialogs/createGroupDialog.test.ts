@@ -188,7 +188,7 @@ describe('CreateGroupDialog (new group: the name, an optional photo, then the gr
   });
 
   it('creates nothing when cancelled before the last answer', async () => {
-    // What dialogs/conversation.ts does with Cancel: it ends the running dialog before the dialog sees the click.
+    // What src/teams/conversation.ts does with Cancel: it ends the running dialog before the dialog sees the click.
     const cancel: Middleware = {
       async onTurn(context: TurnContext, next: () => Promise<void>) {
         if ((context.activity.value as { verb?: string } | undefined)?.verb !== 'cancel') return next();
