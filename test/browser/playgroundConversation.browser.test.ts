@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { CHROMIUM_MISSING, chromiumAvailable } from './chromium';
+import { networkNamespaceProblem, runWalkInNetworkNamespace } from './networkNamespace';
 import type { ConversationResult } from './playgroundConversationWalk';
 
 /**
@@ -19,14 +19,6 @@ const SCREENSHOTS = path.join(ROOT, 'build', 'screenshots');
 const RESULT = path.join(ROOT, 'build', 'playground', 'conversation-result.json');
 const WALK = path.join(__dirname, 'playgroundConversationWalk.ts');
 const BUDGET_MS = 75_000;
-
-function networkNamespaceProblem(): string | undefined {
-  if (process.platform !== 'linux') return 'network namespaces need Linux';
-  const probe = spawnSync('unshare', ['-n', 'ip', 'link', 'set', 'lo', 'up'], { stdio: 'ignore', timeout: 5000 });
-  if (probe.error) return `unshare or ip is not available (${probe.error.message})`;
-  if (probe.status !== 0) return 'unshare -n is not permitted here (needs root or user namespaces)';
-  return undefined;
-}
 
 describe('Agents Playground: two members post and reply to each other', function () {
   this.timeout(BUDGET_MS + 15_000);
@@ -45,29 +37,12 @@ describe('Agents Playground: two members post and reply to each other', function
       );
       this.skip();
     }
-    rmSync(RESULT, { force: true });
-
-    const command = `ip link set lo up && exec "${process.execPath}" --import tsx "${WALK}" --watch-stdin --screenshots "${SCREENSHOTS}" --result "${RESULT}"`;
-    const child = spawn('unshare', ['-n', 'bash', '-c', command], { cwd: ROOT, stdio: ['pipe', 'ignore', 'pipe'] });
-    child.stderr!.on('data', (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString('utf8')).slice(-8000);
-    });
-    const exitCode = await new Promise<number | null>((resolve) => {
-      const timer = setTimeout(() => {
-        // By PID: the walk stops its playground and browser on SIGTERM; SIGKILL if it does not.
-        if (child.pid) process.kill(child.pid, 'SIGTERM');
-        setTimeout(() => {
-          if (child.exitCode === null && child.signalCode === null && child.pid) process.kill(child.pid, 'SIGKILL');
-        }, 5000);
-      }, BUDGET_MS);
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        resolve(code);
-      });
-    });
-    child.stdin!.destroy();
-    assert.ok(existsSync(RESULT), `the walk wrote no result (exit ${exitCode}); its output:\n${stderr}`);
-    result = JSON.parse(readFileSync(RESULT, 'utf8')) as ConversationResult;
+    ({ result, output: stderr } = await runWalkInNetworkNamespace<ConversationResult>({
+      script: WALK,
+      screenshots: SCREENSHOTS,
+      result: RESULT,
+      budgetMs: BUDGET_MS,
+    }));
   });
 
   it('walks from "new group" to a reply on a reply, with a screenshot of each step and no errors', () => {

@@ -27,17 +27,12 @@
  *   to her go to a conversation the playground knows.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readdirSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Browser, Locator } from 'playwright-core';
-import { loadConfig } from '../../src/config';
-import { createLogger } from '../../src/logger';
-import { startApp, type RunningApp } from '../../src/app';
-import { freeLoopbackPort } from '../../src/storage/embeddedAzurite';
-import { sharedAzurite, stopSharedAzurite, uniquePrefix } from '../helpers/azurite';
-import { launchChromium } from './chromium';
-import { startPlayground, stopPlayground } from './playgroundProcess';
+import { stopSharedAzurite } from '../helpers/azurite';
+import { stopPlayground } from './playgroundProcess';
+import { openPlaygroundSession, type HeldParts } from './playgroundSession';
 
 const ROOT = path.join(__dirname, '..', '..');
 const STEP_TIMEOUT_MS = 20_000;
@@ -107,8 +102,8 @@ const { values: args } = parseArgs({
 
 const started = Date.now();
 const result: ConversationResult = { ok: false, steps: [], botProblems: [], pageProblems: [], durationMs: 0 };
-let browser: Browser | undefined;
-let app: RunningApp | undefined;
+/** What the clean-up stops, filled in as each part starts. */
+const held: HeldParts = {};
 
 function log(message: string): void {
   process.stderr.write(`[conversation +${Date.now() - started}ms] ${message}\n`);
@@ -117,9 +112,9 @@ function log(message: string): void {
 let cleaning: Promise<void> | undefined;
 function cleanUp(): Promise<void> {
   cleaning ??= (async () => {
-    await browser?.close().catch(() => undefined);
+    await held.browser?.close().catch(() => undefined);
     await stopPlayground().catch(() => undefined);
-    await app?.stop().catch(() => undefined);
+    await held.app?.stop().catch(() => undefined);
     await stopSharedAzurite().catch(() => undefined);
   })();
   return cleaning;
@@ -149,78 +144,16 @@ async function walk(): Promise<void> {
     if (file.startsWith(SCREENSHOT_PREFIX)) rmSync(path.join(args.screenshots!, file), { force: true });
   }
 
-  // --- the bot, in process, on a free loopback port with an in-memory Azurite (tables and queues) ---
-  const azurite = await sharedAzurite();
-  const botPort = await freeLoopbackPort();
-  const config = loadConfig({
-    PORT: String(botPort),
-    HOST: '127.0.0.1',
-    PUBLIC_URL: `http://127.0.0.1:${botPort}`,
-    STORAGE_CONNECTION_STRING: azurite.connectionString,
-    LOG_LEVEL: 'info',
-    NODE_ENV: 'test',
+  const { app, page, pgPort, pgUrl, cards, screenshot, newCardWith, say } = await openPlaygroundSession({
+    record: result,
+    held,
+    botLogFile: path.join(path.dirname(args.result!), 'conversation-bot.log'),
+    screenshots: args.screenshots!,
+    screenshotPrefix: SCREENSHOT_PREFIX,
+    stepTimeoutMs: STEP_TIMEOUT_MS,
+    startedAt: started,
+    log,
   });
-  const botLog = createWriteStream(path.join(path.dirname(args.result!), 'conversation-bot.log'));
-  const logger = createLogger({
-    level: 'info',
-    destination: {
-      write(line: string) {
-        botLog.write(line);
-        try {
-          const entry = JSON.parse(line) as { level?: number; msg?: string; err?: { message?: string } };
-          if ((entry.level ?? 0) >= 40) result.botProblems.push(`${entry.msg ?? ''} ${entry.err?.message ?? ''}`.trim());
-        } catch {
-          // not JSON
-        }
-      },
-    },
-  });
-  app = await startApp(config, { logger, tablePrefix: uniquePrefix() });
-  log(`bot on ${app.url}`);
-
-  // --- the playground and the browser ---
-  const pgPort = await startPlayground(app.url, log);
-  const pgUrl = `http://127.0.0.1:${pgPort}`;
-  log(`playground on ${pgUrl}`);
-  browser = await launchChromium();
-  const context = await browser.newContext({ viewport: { width: 1360, height: 1000 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(STEP_TIMEOUT_MS);
-  page.on('console', (m) => {
-    const where = m.location().url;
-    if (
-      m.type() === 'error' &&
-      !/cdn\.office\.net|ERR_INTERNET_DISCONNECTED|ERR_NAME_NOT_RESOLVED|favicon\.ico/.test(`${m.text()} ${where}`)
-    ) {
-      result.pageProblems.push(`${m.text()}${where ? ` (${where})` : ''}`);
-    }
-  });
-  page.on('pageerror', (err) => result.pageProblems.push(err.message));
-  page.on('response', (r) => {
-    if (r.status() >= 400) result.pageProblems.push(`HTTP ${r.status()} ${r.request().method()} ${r.url()}`);
-  });
-
-  let shot = 0;
-  const screenshot = async (name: string) => {
-    const file = path.join(args.screenshots!, `${SCREENSHOT_PREFIX}${String(++shot).padStart(2, '0')}-${name}.png`);
-    await page.screenshot({ path: file });
-    result.steps.push({ name, screenshot: path.relative(ROOT, file), atMs: Date.now() - started });
-    log(`step ${name}`);
-  };
-  const cards = page.locator('.ac-adaptiveCard');
-  /** Waits until a new card containing `text` is shown after `before` cards. */
-  const newCardWith = async (before: number, text: string | RegExp): Promise<Locator> => {
-    const card = cards.filter({ hasText: text }).last();
-    await card.waitFor();
-    await page.waitForFunction((n) => document.querySelectorAll('.ac-adaptiveCard').length > n, before);
-    return card;
-  };
-  const say = async (text: string) => {
-    const composer = page.locator('[role=textbox], [contenteditable=true]').first();
-    await composer.click();
-    await page.keyboard.type(text);
-    await page.keyboard.press('Enter');
-  };
   /** Mock an Activity > Custom activity: the playground forwards the JSON to the bot as it is. */
   const customActivity = async (build: (template: Record<string, unknown>) => Record<string, unknown>, shotName: string) => {
     await page.getByRole('button', { name: /Mock an Activity/ }).click();

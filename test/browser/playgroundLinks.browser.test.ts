@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Locator } from 'playwright-core';
 import { CHROMIUM_MISSING, chromiumAvailable, launchChromium, offlineContext } from './chromium';
+import { networkNamespaceProblem } from './networkNamespace';
 
 /**
  * `npm run playground` as a new user runs it, on a machine where port 3978 is taken by another process: the
@@ -16,12 +17,10 @@ import { CHROMIUM_MISSING, chromiumAvailable, launchChromium, offlineContext } f
 const ROOT = path.join(__dirname, '..', '..');
 const READY = /Playground ready\. Open http:\/\/127\.0\.0\.1:(\d+)\/ .* The links the bot shows open at (http:\/\/127\.0\.0\.1:\d+)\./;
 
-function networkNamespaceProblem(): string | undefined {
-  if (process.platform !== 'linux' || process.getuid?.() !== 0)
-    return 'the playground script uses a network namespace only as root on Linux';
-  const probe = spawnSync('unshare', ['-n', 'ip', 'link', 'set', 'lo', 'up'], { stdio: 'ignore', timeout: 5000 });
-  if (probe.error || probe.status !== 0) return 'unshare -n is not available here';
-  return undefined;
+/** The playground script (npm run playground) uses a network namespace only as root. */
+function playgroundScriptProblem(): string | undefined {
+  if (process.getuid?.() !== 0) return 'the playground script uses a network namespace only as root on Linux';
+  return networkNamespaceProblem();
 }
 
 describe('npm run playground: every server link the cards show answers from this machine', function () {
@@ -41,7 +40,7 @@ describe('npm run playground: every server link the cards show answers from this
       console.warn(CHROMIUM_MISSING);
       this.skip();
     }
-    const problem = networkNamespaceProblem();
+    const problem = playgroundScriptProblem();
     if (problem) {
       console.warn(`playground links test skipped: ${problem}`);
       this.skip();

@@ -9,6 +9,7 @@ import { tabRoutes } from '../../src/web/tab/tabPage';
 import type { Group } from '../../src/groups/model';
 import { startWebHarness, type TestUser, type WebHarness } from '../web/webHarness';
 import { CHROMIUM_MISSING, DESKTOP, PHONE, chromiumAvailable, launchChromium, offlineContext } from './chromium';
+import { openTab as openTabAs } from './tabPage';
 
 /**
  * The Teams tab in headless Chromium against the real server. Inside Teams the tab gets its token from Teams
@@ -41,20 +42,7 @@ describe('Teams tab in a browser', function () {
   });
 
   /** A page whose token provider answers with the user's token; console errors and CSP violations are collected. */
-  async function openTab(context: BrowserContext, user: TestUser): Promise<{ page: Page; problems: string[] }> {
-    const token = await h.tokenFor(user);
-    await context.addInitScript((t: string) => {
-      (window as unknown as { __kaizalaTestTokenProvider: () => Promise<string> }).__kaizalaTestTokenProvider = () => Promise.resolve(t);
-    }, token);
-    const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('console', (message) => {
-      if (message.type() === 'error') problems.push(message.text());
-    });
-    page.on('pageerror', (err) => problems.push(err.message));
-    await page.goto(`${h.url}/tab`);
-    return { page, problems };
-  }
+  const openTab = (context: BrowserContext, user: TestUser) => openTabAs(h, context, user);
 
   async function downloadBytes(page: Page, linkName: RegExp): Promise<{ bytes: Buffer; filename: string }> {
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: linkName }).click()]);

@@ -4,6 +4,7 @@ import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
 import type { Group } from '../../src/groups/model';
 import { startWebHarness, type TestUser, type WebHarness } from '../web/webHarness';
 import { CHROMIUM_MISSING, DESKTOP, PHONE, chromiumAvailable, launchChromium, offlineContext } from './chromium';
+import { openTab } from './tabPage';
 
 /**
  * A group's conversation in the Teams tab, in headless Chromium against the real server and the real posts API
@@ -79,21 +80,7 @@ describe("Teams tab: a group's conversation in a browser", function () {
   });
 
   async function openGroup(context: BrowserContext, user: TestUser, group: Group): Promise<{ page: Page; problems: string[] }> {
-    const token = await h.tokenFor(user);
-    await context.addInitScript((t: string) => {
-      (window as unknown as { __kaizalaTestTokenProvider: () => Promise<string> }).__kaizalaTestTokenProvider = () => Promise.resolve(t);
-    }, token);
-    const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('console', (message) => {
-      if (message.type() === 'error') problems.push(message.text());
-    });
-    page.on('pageerror', (err) => problems.push(err.message));
-    page.on('dialog', (dialog) => {
-      problems.push(`dialog: ${dialog.message()}`);
-      void dialog.dismiss();
-    });
-    await page.goto(`${h.url}/tab`);
+    const { page, problems } = await openTab(h, context, user, { refuseDialogs: true });
     await page
       .locator('#group-list')
       .getByRole('button', { name: new RegExp(group.name) })

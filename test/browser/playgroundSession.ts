@@ -1,0 +1,141 @@
+/**
+ * What both playground walks (playgroundWalkthrough.ts, playgroundConversationWalk.ts) start with: the bot in
+ * process on a loopback port with an in-memory Azurite and a log that records its warnings and errors, the Agents
+ * Playground in front of it, and a Chromium page that records the page's errors and failed requests. Plus the
+ * helpers each walk drives the chat with.
+ */
+import { createWriteStream } from 'node:fs';
+import path from 'node:path';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { loadConfig } from '../../src/config';
+import { createLogger } from '../../src/logger';
+import { startApp, type RunningApp } from '../../src/app';
+import { freeLoopbackPort } from '../../src/storage/embeddedAzurite';
+import { sharedAzurite, uniquePrefix } from '../helpers/azurite';
+import { launchChromium } from './chromium';
+import { startPlayground } from './playgroundProcess';
+
+const ROOT = path.join(__dirname, '..', '..');
+
+/** What a walk records as it goes (its result file holds these). */
+export interface WalkRecord {
+  steps: Array<{ name: string; screenshot: string; atMs: number }>;
+  botProblems: string[];
+  pageProblems: string[];
+}
+
+/** What a walk's clean-up must stop, filled in as soon as each part is running. */
+export interface HeldParts {
+  app?: RunningApp;
+  browser?: Browser;
+}
+
+export interface PlaygroundSessionOptions {
+  record: WalkRecord;
+  held: HeldParts;
+  /** The bot's log file. */
+  botLogFile: string;
+  screenshots: string;
+  /** Screenshot names start with this (a walk clears only its own). */
+  screenshotPrefix?: string;
+  stepTimeoutMs: number;
+  startedAt: number;
+  log: (message: string) => void;
+}
+
+export interface PlaygroundSession {
+  app: RunningApp;
+  page: Page;
+  pgPort: number;
+  pgUrl: string;
+  /** Every Adaptive Card the chat shows. */
+  cards: Locator;
+  /** A numbered screenshot, recorded as a step. */
+  screenshot(name: string): Promise<void>;
+  /** Waits until a new card containing `text` is shown after `before` cards. */
+  newCardWith(before: number, text: string | RegExp): Promise<Locator>;
+  /** Types a message in the composer and sends it. */
+  say(text: string): Promise<void>;
+}
+
+export async function openPlaygroundSession(options: PlaygroundSessionOptions): Promise<PlaygroundSession> {
+  const { record, held, log } = options;
+  const azurite = await sharedAzurite();
+  const botPort = await freeLoopbackPort();
+  const config = loadConfig({
+    PORT: String(botPort),
+    HOST: '127.0.0.1',
+    PUBLIC_URL: `http://127.0.0.1:${botPort}`,
+    STORAGE_CONNECTION_STRING: azurite.connectionString,
+    LOG_LEVEL: 'info',
+    NODE_ENV: 'test',
+  });
+  const botLog = createWriteStream(options.botLogFile);
+  const logger = createLogger({
+    level: 'info',
+    destination: {
+      write(line: string) {
+        botLog.write(line);
+        try {
+          const entry = JSON.parse(line) as { level?: number; msg?: string; err?: { message?: string } };
+          if ((entry.level ?? 0) >= 40) record.botProblems.push(`${entry.msg ?? ''} ${entry.err?.message ?? ''}`.trim());
+        } catch {
+          // not JSON
+        }
+      },
+    },
+  });
+  const app = await startApp(config, { logger, tablePrefix: uniquePrefix() });
+  held.app = app;
+  log(`bot on ${app.url}`);
+
+  const pgPort = await startPlayground(app.url, log);
+  const pgUrl = `http://127.0.0.1:${pgPort}`;
+  log(`playground on ${pgUrl}`);
+  const browser = await launchChromium();
+  held.browser = browser;
+  const context = await browser.newContext({ viewport: { width: 1360, height: 1000 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(options.stepTimeoutMs);
+  page.on('console', (m) => {
+    const where = m.location().url;
+    if (
+      m.type() === 'error' &&
+      !/cdn\.office\.net|ERR_INTERNET_DISCONNECTED|ERR_NAME_NOT_RESOLVED|favicon\.ico/.test(`${m.text()} ${where}`)
+    ) {
+      record.pageProblems.push(`${m.text()}${where ? ` (${where})` : ''}`);
+    }
+  });
+  page.on('pageerror', (err) => record.pageProblems.push(err.message));
+  page.on('response', (r) => {
+    if (r.status() >= 400) record.pageProblems.push(`HTTP ${r.status()} ${r.request().method()} ${r.url()}`);
+  });
+
+  let shot = 0;
+  const cards = page.locator('.ac-adaptiveCard');
+  return {
+    app,
+    page,
+    pgPort,
+    pgUrl,
+    cards,
+    async screenshot(name) {
+      const file = path.join(options.screenshots, `${options.screenshotPrefix ?? ''}${String(++shot).padStart(2, '0')}-${name}.png`);
+      await page.screenshot({ path: file });
+      record.steps.push({ name, screenshot: path.relative(ROOT, file), atMs: Date.now() - options.startedAt });
+      log(`step ${name}`);
+    },
+    async newCardWith(before, text) {
+      const card = cards.filter({ hasText: text }).last();
+      await card.waitFor();
+      await page.waitForFunction((n) => document.querySelectorAll('.ac-adaptiveCard').length > n, before);
+      return card;
+    },
+    async say(text) {
+      const composer = page.locator('[role=textbox], [contenteditable=true]').first();
+      await composer.click();
+      await page.keyboard.type(text);
+      await page.keyboard.press('Enter');
+    },
+  };
+}
