@@ -4,11 +4,24 @@ import {
   CloudAdapter,
   ConfigurationBotFrameworkAuthentication,
   ConfigurationServiceClientCredentialFactory,
+  type TurnContext,
 } from 'botbuilder';
 import type { AddressInfo } from 'node:net';
 
+export interface PlainBot {
+  url: string;
+  stop(): Promise<void>;
+}
+
 /** The baseline: a plain echo bot on the same stack (restify + CloudAdapter), no storage. */
-export async function startEchoBot(): Promise<{ url: string; stop(): Promise<void> }> {
+export function startEchoBot(): Promise<PlainBot> {
+  return startPlainBot(async (context) => {
+    await context.sendActivity(`Echo: ${context.activity.text}`);
+  });
+}
+
+/** restify + CloudAdapter (no channel authentication) + an ActivityHandler whose message handler is `onMessage`. */
+export async function startPlainBot(onMessage: (context: TurnContext) => Promise<void>): Promise<PlainBot> {
   const adapter = new CloudAdapter(
     new ConfigurationBotFrameworkAuthentication(
       {},
@@ -22,7 +35,7 @@ export async function startEchoBot(): Promise<{ url: string; stop(): Promise<voi
   );
   const bot = new ActivityHandler();
   bot.onMessage(async (context, next) => {
-    await context.sendActivity(`Echo: ${context.activity.text}`);
+    await onMessage(context);
     await next();
   });
   const server = restify.createServer();

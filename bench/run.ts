@@ -21,8 +21,15 @@ async function main(): Promise<void> {
 
   if (want('turns')) {
     console.log('Turns: 10 conversations in flight');
-    const { ratio } = await benchTurns(2_000);
+    const { ratio, floorRatio } = await benchTurns(2_000);
     verdicts.push({ section: 'turns', figure: 'dialog turn / echo turn', value: ratio.toFixed(2), target: '>= 0.5', met: ratio >= 0.5 });
+    verdicts.push({
+      section: 'turns',
+      figure: 'floor (echo + the turn storage calls) / echo turn',
+      value: floorRatio.toFixed(2),
+      target: '(none)',
+      met: undefined,
+    });
   }
 
   if (want('joins')) {

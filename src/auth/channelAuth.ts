@@ -6,11 +6,18 @@ import {
 } from 'botbuilder';
 import type { Activity, CloudAdapter, Request as BotRequest, Response as BotResponse, TurnContext } from 'botbuilder';
 import { AuthenticationConstants, AuthenticationError, ServiceClientCredentialsFactory } from 'botframework-connector';
-import type { AuthenticateRequestResult, AuthenticationConfiguration, Claim, ClaimsIdentity } from 'botframework-connector';
+import type {
+  AuthenticateRequestResult,
+  AuthenticationConfiguration,
+  Claim,
+  ClaimsIdentity,
+  ConnectorFactory,
+} from 'botframework-connector';
 import { ToBotFromBotOrEmulatorTokenValidationParameters } from 'botframework-connector/lib/auth/tokenValidationParameters';
 import type { AppConfig } from '../config';
 import type { Logger } from '../logger';
 import { BOT_FRAMEWORK_CHANNEL_ISSUER, type ChannelGate } from './channelGate';
+import { ConnectorClientCache } from './connectorCache';
 import { isLoopbackUrl, LoopbackClientCredentialsFactory } from './loopbackCredentials';
 
 export {
@@ -198,6 +205,8 @@ export class ChannelUnauthorizedError extends AuthenticationError {
 }
 
 class GuardedBotFrameworkAuthentication extends ConfigurationBotFrameworkAuthentication {
+  private readonly connectors = new ConnectorClientCache();
+
   constructor(
     settings: Record<string, string | boolean | undefined>,
     credentialsFactory: ServiceClientCredentialsFactory,
@@ -208,11 +217,18 @@ class GuardedBotFrameworkAuthentication extends ConfigurationBotFrameworkAuthent
   }
 
   override async authenticateRequest(activity: Activity, authHeader: string): Promise<AuthenticateRequestResult> {
+    let result: AuthenticateRequestResult;
     try {
-      return await super.authenticateRequest(activity, authHeader);
+      result = await super.authenticateRequest(activity, authHeader);
     } catch (err) {
       throw this.refuse(err);
     }
+    const factory = result.connectorFactory;
+    return factory ? { ...result, connectorFactory: this.connectors.wrap(factory, appIdOf(result.claimsIdentity)) } : result;
+  }
+
+  override createConnectorFactory(claimsIdentity: ClaimsIdentity): ConnectorFactory {
+    return this.connectors.wrap(super.createConnectorFactory(claimsIdentity), appIdOf(claimsIdentity));
   }
 
   override async authenticateStreamingRequest(authHeader: string, channelIdHeader: string): Promise<AuthenticateRequestResult> {
@@ -239,6 +255,13 @@ class GuardedBotFrameworkAuthentication extends ConfigurationBotFrameworkAuthent
     else this.logger?.warn({ reason }, 'channel request refused');
     return new ChannelUnauthorizedError(reason);
   }
+}
+
+/** The app a connector factory is made for, read as the SDK reads it (audience, else the appid claim). */
+function appIdOf(identity: ClaimsIdentity): string | undefined {
+  return (
+    identity.getClaimValue(AuthenticationConstants.AudienceClaim) ?? identity.getClaimValue(AuthenticationConstants.AppIdClaim) ?? undefined
+  );
 }
 
 /** A short reason for logs. SDK and jsonwebtoken messages name claims, never the token itself. */

@@ -1,0 +1,44 @@
+import type { ConnectorClient, ConnectorFactory } from 'botframework-connector';
+
+/** Distinct (app, service URL, audience) clients kept; Teams uses a handful of regional service URLs. */
+export const CONNECTOR_CACHE_SIZE = 64;
+
+/**
+ * One ConnectorClient per (app id, service URL, audience), reused across turns. The SDK's CloudAdapter builds a
+ * fresh ConnectorClient (its whole HTTP pipeline, and credentials with an empty token cache) on every turn, which
+ * measured as about 3% of a turn's CPU here; BotFrameworkAdapter, its predecessor, kept them per service URL the
+ * same way. A client holds no per-turn state, so turns share it. The cache is bounded (least recently used goes)
+ * because without channel authentication the service URL is whatever a caller sent.
+ */
+export class ConnectorClientCache {
+  private readonly clients = new Map<string, Promise<ConnectorClient>>();
+
+  constructor(private readonly capacity = CONNECTOR_CACHE_SIZE) {}
+
+  /** `factory`, with its clients kept here under `appId` (the app the factory was made for). */
+  wrap(factory: ConnectorFactory, appId: string | undefined): ConnectorFactory {
+    return {
+      create: (serviceUrl: string, audience?: string) =>
+        this.get(`${appId ?? ''}\n${serviceUrl}\n${audience ?? ''}`, () => factory.create(serviceUrl, audience)),
+    } as ConnectorFactory;
+  }
+
+  get size(): number {
+    return this.clients.size;
+  }
+
+  private get(key: string, create: () => Promise<ConnectorClient>): Promise<ConnectorClient> {
+    const cached = this.clients.get(key);
+    if (cached) {
+      this.clients.delete(key);
+      this.clients.set(key, cached);
+      return cached;
+    }
+    const created = create();
+    // A failed creation (credentials could not be built) is not kept: the next turn tries again.
+    created.catch(() => this.clients.get(key) === created && this.clients.delete(key));
+    this.clients.set(key, created);
+    if (this.clients.size > this.capacity) this.clients.delete(this.clients.keys().next().value!);
+    return created;
+  }
+}
