@@ -7,7 +7,7 @@ import type { TableClients } from './storage/tables';
 import type { GroupService } from './groups/groupService';
 import type { ConversationService } from './groups/conversationService';
 import type { TablePostStore } from './storage/tablePostStore';
-import type { PostRetentionSweeper } from './postRetention';
+import type { RetentionSweeper } from './retentionSweeper';
 import type { PhotoFetchOptions } from './web/photoFetcher';
 import type { DeliveryEngine, FanoutSource, RenderCopy } from './delivery/ports';
 import type { QueueDeliveryEngineOptions } from './delivery/engine';
@@ -45,7 +45,7 @@ export interface RunningApp {
   readonly conversation: ConversationService;
   readonly delivery: DeliveryEngine;
   /** Present when MESSAGE_RETENTION_DAYS is set. */
-  readonly retention?: PostRetentionSweeper;
+  readonly retention?: RetentionSweeper;
   stop(): Promise<void>;
 }
 
@@ -58,7 +58,7 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
   const account = await openStorageAccount(config, logger);
   try {
     const domain = await wireDomain(config, account, options.tablePrefix);
-    const { adapter, redelivery } = wireAdapter(config, options, domain);
+    const { adapter, redelivery, leaseSweep } = wireAdapter(config, options, domain);
     const background = new BackgroundWork(logger);
     const chat = wireConversation(config, options, account, domain, background);
     const signIn = wireSignIn(config, options);
@@ -76,6 +76,7 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
       'bot listening',
     );
     retention?.start();
+    leaseSweep.start();
 
     return {
       url,
@@ -91,7 +92,7 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
         await close(server);
         // Side by side: each waits at most a storage timeout when storage is down, and none needs another.
         // Pending join notices and copy deletions hand their work to the engine's queue before it stops.
-        await Promise.all([redelivery.drain(), retention?.stop(), background.drain()]);
+        await Promise.all([redelivery.drain(), retention?.stop(), leaseSweep.stop(), background.drain()]);
         await engine.stop();
         await account.embedded?.stop();
       },

@@ -1,10 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import os from 'node:os';
-import type { TableClient } from '@azure/data-tables';
+import { odata, type TableClient } from '@azure/data-tables';
+import { forEachLimited } from './partitionSweep';
 import { isAlreadyExists, isNotFound, isPreconditionFailed } from './tables';
 
 /** Names this process in lease owners (host, pid and a random part, so a restarted process is someone else). */
 const INSTANCE_ID = `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+
+/** Parallel deletes of a lease sweep: enough to keep up with the turns, few enough to leave the account to them. */
+const SWEEP_DELETE_CONCURRENCY = 8;
 
 /** A turn's hold on an activity id, from acquireLease; complete or release it with the eTag it was taken at. */
 export interface Lease {
@@ -141,6 +145,31 @@ export class DedupStore {
     } catch (err) {
       if (!isNotFound(err) && !isPreconditionFailed(err)) throw err;
     }
+  }
+
+  /**
+   * Deletes the leases (done, or expired long ago) claimed before `cutoff`, never the claims: a welcome already
+   * sent or a token exchange already handled stays marked for ever. Without this every turn ever taken would keep
+   * its row, and the embedded store, which saves all its rows on every autosave, would save more each time. Each
+   * delete is conditional on the eTag listed, so a lease taken over meanwhile stays. How many rows went.
+   */
+  async deleteLeasesClaimedBefore(cutoff: string): Promise<number> {
+    const filter = odata`claimedAt lt ${cutoff} and (state eq 'done' or state eq 'leased')`;
+    let deleted = 0;
+    const pages = this.table
+      .listEntities<LeaseEntity>({ queryOptions: { filter, select: ['PartitionKey', 'RowKey'] } })
+      .byPage({ maxPageSize: 1000 });
+    for await (const page of pages) {
+      await forEachLimited(page, SWEEP_DELETE_CONCURRENCY, async (row) => {
+        try {
+          await this.table.deleteEntity(row.partitionKey!, row.rowKey!, { etag: row.etag });
+          deleted++;
+        } catch (err) {
+          if (!isNotFound(err) && !isPreconditionFailed(err)) throw err;
+        }
+      });
+    }
+    return deleted;
   }
 
   /** Gives a claim back, so that a redelivery of work that failed half-way is handled again. */

@@ -7,7 +7,7 @@ import { deleteCopiesIfOwned } from '../groups/removedMemberCopies';
 import { TablePostStore } from '../storage/tablePostStore';
 import { TableCurrentGroupStore } from '../storage/tableCurrentGroupStore';
 import { MemoryPostRateLimiter } from '../groups/postRateLimiter';
-import { PostRetentionSweeper } from '../postRetention';
+import { DAY_MS, RetentionSweeper } from '../retentionSweeper';
 import { queueEngineOrExplain } from '../startupErrors';
 import type { DeliveryEngine } from '../delivery/ports';
 import { createDeliveryEngine } from '../delivery/index';
@@ -66,7 +66,9 @@ export function wireConversation(
     engine,
     conversation,
     onRemoved: deleteCopiesIfOwned({ groups, engine, background }),
-    retention: config.MESSAGE_RETENTION_DAYS ? new PostRetentionSweeper(postStore, config.MESSAGE_RETENTION_DAYS, logger) : undefined,
+    retention: config.MESSAGE_RETENTION_DAYS
+      ? new RetentionSweeper(postStore, { what: 'posts', keepMs: config.MESSAGE_RETENTION_DAYS * DAY_MS }, logger)
+      : undefined,
   };
 }
 

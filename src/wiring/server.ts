@@ -2,6 +2,7 @@ import { CloudAdapter } from 'botbuilder';
 import type { AppConfig } from '../config';
 import type { AppOptions } from '../app';
 import { RedeliveryGuard } from '../teams/dedupMiddleware';
+import { DAY_MS, RetentionSweeper } from '../retentionSweeper';
 import { createTurnErrorHandler } from '../teams/turnErrors';
 import { createServer } from '../server';
 import { messagesEndpoint } from '../teams/messagesEndpoint';
@@ -20,7 +21,10 @@ import type { Domain, StorageAccount } from './storage';
 import type { ConversationWiring } from './conversation';
 import type { BotWiring, SignIn } from './dialogs';
 
-/** The Bot Framework adapter, with the turn error handler and the redelivery guard in front of every turn. */
+/**
+ * The Bot Framework adapter, with the turn error handler and the redelivery guard in front of every turn, and the
+ * sweep that deletes the guard's leases a day after their turn (Teams redelivers within minutes).
+ */
 export function wireAdapter(config: AppConfig, options: AppOptions, domain: Domain) {
   const { logger } = options;
   const adapter = new CloudAdapter(createBotFrameworkAuthentication(config, { logger }));
@@ -31,7 +35,12 @@ export function wireAdapter(config: AppConfig, options: AppOptions, domain: Doma
     leaseMs: config.REDELIVERY_LEASE_MS,
   });
   adapter.use(redelivery);
-  return { adapter, redelivery };
+  const leaseSweep = new RetentionSweeper(
+    { deleteOlderThan: (cutoff) => domain.dedup.deleteLeasesClaimedBefore(cutoff) },
+    { what: 'redelivery leases', keepMs: DAY_MS },
+    logger,
+  );
+  return { adapter, redelivery, leaseSweep };
 }
 
 /** The HTTP server: /api/messages, the health check, and the web routes (pages, API, downloads, the tab). */

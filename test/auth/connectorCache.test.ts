@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { CloudAdapter, type TurnContext } from 'botbuilder';
+import { CloudAdapter, type Activity, type TurnContext } from 'botbuilder';
 import type { ConnectorClient, ConnectorFactory } from 'botframework-connector';
 import { ConnectorClientCache } from '../../src/auth/connectorCache';
 import { createBotFrameworkAuthentication } from '../../src/auth/channelAuth';
+import { loadConfig } from '../../src/config';
 import { messageActivity, testUser } from '../helpers/activities';
 
 /** A factory that makes a new stand-in client per call and records what it was asked for. */
@@ -75,11 +76,11 @@ describe('ConnectorClientCache: one ConnectorClient per app, service URL and aud
   });
 
   it("is what the bot's CloudAdapter uses: two turns from one service URL get the same client", async () => {
-    const adapter = new CloudAdapter(createBotFrameworkAuthentication({}));
+    const adapter = new CloudAdapter(createBotFrameworkAuthentication(loadConfig({})));
     const seen: unknown[] = [];
     const user = testUser();
     for (let turn = 0; turn < 2; turn++) {
-      const activity = messageActivity('https://smba.example/amer/', user, { text: 'help', id: randomUUID() });
+      const activity = messageActivity('https://smba.example/amer/', user, { text: 'help', id: randomUUID() }) as unknown as Activity;
       await adapter.processActivityDirect('', activity, async (context: TurnContext) => {
         seen.push(context.turnState.get(adapter.ConnectorClientKey));
       });

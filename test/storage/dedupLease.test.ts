@@ -102,4 +102,61 @@ describe('DedupStore leases (one row per activity, on Azurite)', () => {
     assert.equal(await dedup.claim('s', 'act-old'), true);
     assert.deepEqual(await dedup.acquireLease('s', 'act-old', LEASE_MS), { kind: 'done' });
   });
+
+  describe('the sweep of old leases (deleteLeasesClaimedBefore)', () => {
+    const DAY = 24 * 60 * 60 * 1000;
+    const count = async () => {
+      let rows = 0;
+      for await (const _row of table.listEntities()) rows++;
+      return rows;
+    };
+
+    it('deletes done and long-expired leases claimed before the cutoff, and keeps newer leases and every claim', async () => {
+      const done = leaseOf(await dedup.acquireLease('s', 'old-done', LEASE_MS));
+      assert.equal(await dedup.completeLease(done), true);
+      leaseOf(await dedup.acquireLease('s', 'old-died-mid-turn', LEASE_MS));
+      assert.equal(await dedup.claim('welcome', 'a:1'), true);
+      clock.advance(DAY);
+      const recent = leaseOf(await dedup.acquireLease('s', 'recent-done', LEASE_MS));
+      await dedup.completeLease(recent);
+      leaseOf(await dedup.acquireLease('s', 'recent-live', LEASE_MS));
+      assert.equal(await count(), 5);
+
+      const cutoff = new Date(clock.now().getTime() - DAY / 2).toISOString();
+      assert.equal(await dedup.deleteLeasesClaimedBefore(cutoff), 2);
+      assert.equal(await count(), 3);
+      assert.equal(await dedup.claim('welcome', 'a:1'), false, 'the welcome claim stays');
+      assert.equal((await dedup.acquireLease('s', 'recent-done', LEASE_MS)).kind, 'done');
+      assert.equal((await dedup.acquireLease('s', 'recent-live', LEASE_MS)).kind, 'busy');
+      // A delivery of a swept activity, a day later, is a new activity to the guard.
+      assert.equal((await dedup.acquireLease('s', 'old-done', LEASE_MS)).kind, 'acquired');
+    });
+
+    it('pages through more rows than one page holds', async () => {
+      await Promise.all(
+        Array.from({ length: 1_050 }, async (_, i) =>
+          dedup.completeLease(leaseOf(await dedup.acquireLease(`s${i % 7}`, `a${i}`, LEASE_MS))),
+        ),
+      );
+      clock.advance(DAY);
+      assert.equal(await dedup.deleteLeasesClaimedBefore(clock.now().toISOString()), 1_050);
+      assert.equal(await count(), 0);
+    });
+
+    it('leaves a lease taken over between the listing and its delete (the delete is conditional on the listed eTag)', async () => {
+      leaseOf(await dedup.acquireLease('s', 'act-1', LEASE_MS));
+      clock.advance(LEASE_MS + 1);
+      const deleteEntity = table.deleteEntity.bind(table);
+      let taken: Lease | undefined;
+      const racing = Object.create(table) as TableClient;
+      racing.deleteEntity = async (...args: Parameters<TableClient['deleteEntity']>) => {
+        taken ??= leaseOf(await dedup.acquireLease('s', 'act-1', LEASE_MS));
+        return deleteEntity(...args);
+      };
+      const sweeping = new DedupStore(racing, clock.now);
+      assert.equal(await sweeping.deleteLeasesClaimedBefore(clock.now().toISOString()), 0);
+      assert.equal(taken?.takenOver, true);
+      assert.equal(await dedup.completeLease(taken!), true, 'the new delivery still holds its lease');
+    });
+  });
 });
