@@ -5,9 +5,10 @@ import type { TableClients } from '../src/storage/tables';
 import { startPlainBot, type PlainBot } from './echoBot';
 
 /**
- * The floor under our turn: the echo bot plus exactly the storage calls issue 8 asks of every turn, made by the
- * bot's own storage code on the app's table clients on its embedded Azurite (the lease insert beside the state read, the state write,
- * the "done" mark), and nothing else: no dialog, router or middleware. A real turn costs this and more.
+ * The floor under our turn: the echo bot plus exactly the storage calls issue 8 asks of every turn (the lease
+ * insert beside the state read, the state write, the "done" mark), made by the bot's own storage code through the
+ * app's table clients on its embedded Azurite, and nothing else: no dialog, router or middleware. A real turn
+ * costs this and more.
  */
 export function startFloorBot(tables: Pick<TableClients, 'dedup' | 'botstate'>): Promise<PlainBot> {
   const dedup = new DedupStore(tables.dedup);

@@ -5,9 +5,10 @@ export const CONNECTOR_CACHE_SIZE = 64;
 
 /**
  * One ConnectorClient per (app id, service URL, audience), reused across turns. The SDK's CloudAdapter builds a
- * fresh ConnectorClient (its whole HTTP pipeline) on every turn, which measured as about 3% of a turn's CPU here; BotFrameworkAdapter, its predecessor, kept them per service URL the
- * same way. A client holds no per-turn state, so turns share it. The cache is bounded (least recently used goes)
- * because without channel authentication the service URL is whatever a caller sent.
+ * fresh ConnectorClient (its whole HTTP pipeline) on every turn, which measured as about 3% of a turn's CPU here;
+ * BotFrameworkAdapter, its predecessor, kept them per service URL the same way. A client holds no per-turn state,
+ * so turns share it. The cache is bounded (least recently used goes) because without channel authentication the
+ * service URL is whatever a caller sent.
  */
 export class ConnectorClientCache {
   private readonly clients = new Map<string, Promise<ConnectorClient>>();

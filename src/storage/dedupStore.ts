@@ -140,11 +140,7 @@ export class DedupStore {
 
   /** Gives a lease back (its turn failed), so that a redelivery runs the turn again at once; only if still ours. */
   async releaseLease(lease: Lease): Promise<void> {
-    try {
-      await this.table.deleteEntity(lease.partitionKey, lease.rowKey, { etag: lease.etag });
-    } catch (err) {
-      if (!isNotFound(err) && !isPreconditionFailed(err)) throw err;
-    }
+    await this.deleteUnchanged(lease.partitionKey, lease.rowKey, lease.etag);
   }
 
   /**
@@ -161,15 +157,21 @@ export class DedupStore {
       .byPage({ maxPageSize: 1000 });
     for await (const page of pages) {
       await forEachLimited(page, SWEEP_DELETE_CONCURRENCY, async (row) => {
-        try {
-          await this.table.deleteEntity(row.partitionKey!, row.rowKey!, { etag: row.etag });
-          deleted++;
-        } catch (err) {
-          if (!isNotFound(err) && !isPreconditionFailed(err)) throw err;
-        }
+        if (await this.deleteUnchanged(row.partitionKey!, row.rowKey!, row.etag)) deleted++;
       });
     }
     return deleted;
+  }
+
+  /** Deletes the row if it is still at `etag`; false when it changed (someone took it over) or is gone. */
+  private async deleteUnchanged(partitionKey: string, rowKey: string, etag: string): Promise<boolean> {
+    try {
+      await this.table.deleteEntity(partitionKey, rowKey, { etag });
+      return true;
+    } catch (err) {
+      if (isNotFound(err) || isPreconditionFailed(err)) return false;
+      throw err;
+    }
   }
 
   /** Gives a claim back, so that a redelivery of work that failed half-way is handled again. */

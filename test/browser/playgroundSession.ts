@@ -7,11 +7,10 @@
 import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
-import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { startApp, type RunningApp } from '../../src/app';
-import { freeLoopbackPort } from '../../src/storage/embeddedAzurite';
-import { sharedAzurite, uniquePrefix } from '../helpers/azurite';
+import { uniquePrefix } from '../helpers/azurite';
+import { testAppConfig } from '../helpers/testApp';
 import { launchChromium } from './chromium';
 import { startPlayground } from './playgroundProcess';
 
@@ -60,16 +59,7 @@ export interface PlaygroundSession {
 
 export async function openPlaygroundSession(options: PlaygroundSessionOptions): Promise<PlaygroundSession> {
   const { record, held, log } = options;
-  const azurite = await sharedAzurite();
-  const botPort = await freeLoopbackPort();
-  const config = loadConfig({
-    PORT: String(botPort),
-    HOST: '127.0.0.1',
-    PUBLIC_URL: `http://127.0.0.1:${botPort}`,
-    STORAGE_CONNECTION_STRING: azurite.connectionString,
-    LOG_LEVEL: 'info',
-    NODE_ENV: 'test',
-  });
+  const config = await testAppConfig({ LOG_LEVEL: 'info' });
   const botLog = createWriteStream(options.botLogFile);
   const logger = createLogger({
     level: 'info',

@@ -31,22 +31,26 @@ export function memoryLogger(): { logger: Logger; logs: Array<Record<string, unk
 /** What a test may pass to startApp besides the logger and table prefix (e.g. photoFetchOptions). */
 export type TestAppOptions = Omit<AppOptions, 'logger' | 'tablePrefix'>;
 
+/** The config of a bot in a test: a free loopback port, the shared Azurite, `env` on top. */
+export async function testAppConfig(env: Record<string, string> = {}): Promise<AppConfig> {
+  const azurite = await sharedAzurite();
+  const port = await freeLoopbackPort();
+  return loadConfig({
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    STORAGE_CONNECTION_STRING: azurite.connectionString,
+    NODE_ENV: 'test',
+    ...env,
+  });
+}
+
 /**
  * The whole bot, in process, on the shared Azurite (own table prefix), listening on a free loopback port, with
  * a fake channel for its replies.
  */
 export async function startTestApp(env: Record<string, string> = {}, appOptions: TestAppOptions = {}): Promise<TestApp> {
-  const azurite = await sharedAzurite();
-  const port = await freeLoopbackPort();
-  const config = loadConfig({
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    PUBLIC_URL: `http://127.0.0.1:${port}`,
-    STORAGE_CONNECTION_STRING: azurite.connectionString,
-    LOG_LEVEL: 'debug',
-    NODE_ENV: 'test',
-    ...env,
-  });
+  const config = await testAppConfig({ LOG_LEVEL: 'debug', ...env });
   const { logger, logs } = memoryLogger();
   const channel = await new FakeChannel().start();
   const app = await startApp(config, { ...appOptions, logger, tablePrefix: uniquePrefix() });
