@@ -2,7 +2,7 @@ import type { Attachment } from 'botbuilder';
 import { button } from './actions';
 import { heading, paragraph } from './layout';
 import { adaptiveCard, toAttachment } from './schema';
-import { inline, richText, run, shown } from './text';
+import { inline, richText, run } from './text';
 
 export interface HelpCommandEntry {
   /** How to type it, e.g. `new group [name]`. Shown literally (it contains brackets). */
@@ -30,7 +30,7 @@ export function buildHelpCard(data: HelpCardData): Attachment {
         ),
       ],
       [button('New group', 'createGroup', {}, { style: 'positive' }), button('My groups', 'myGroups')],
-      'Commands: ' + data.commands.map((c) => shown(c.usage, 80)).join(', '),
+      'Commands: ' + data.commands.map((c) => inline(c.usage, 80)).join(', '),
     ),
   );
 }

@@ -23,6 +23,16 @@ export class InvalidInputError extends AppError {
   readonly httpStatus = 400;
 }
 
+/**
+ * A page token (a card's Next button, the tab's query) that cannot be used: damaged, forged or from an older
+ * version. Its own type so that it is logged at warn: the client sent something we never made.
+ */
+export class StalePageError extends InvalidInputError {
+  constructor(options?: { cause?: unknown }) {
+    super('That page is no longer available. Start again from the first page.', options);
+  }
+}
+
 export class NotFoundError extends AppError {
   readonly code = 'not_found';
   readonly httpStatus = 404;

@@ -57,7 +57,7 @@ describe('Bad input, end to end', () => {
   it('answers a "next page" button with a damaged continuation token with a friendly refusal, not a failed turn', async () => {
     const user = testUser();
     const reply = await chat.submit(user, 'myGroupsPage', { continuationToken: 'abc' });
-    assert.match(textOf(reply), /page of results does not exist/);
+    assert.match(textOf(reply), /That page is no longer available/);
     assert.ok(!t.logs.some((l) => l.msg === 'turn failed'), 'no failed turn');
   });
 

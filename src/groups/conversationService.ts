@@ -2,7 +2,9 @@ import { ForbiddenError, InvalidInputError, NotFoundError, RateLimitedError, Too
 import type { DeliveryEngine } from '../delivery/ports';
 import type { UserRef } from './model';
 import {
+  canSee,
   HISTORY_PAGE_SIZE,
+  isBlankText,
   MAX_POST_CHARS,
   normalizePostText,
   postLength,
@@ -16,6 +18,7 @@ import {
   type PostRateLimiter,
   type PostSender,
   type PostStore,
+  visibleFrom,
 } from './posts';
 
 export interface ConversationServiceOptions {
@@ -45,6 +48,8 @@ export interface PostOutcome {
 }
 
 const GROUP_NOT_FOUND = 'This group does not exist any more.';
+const REPLY_TARGET_NOT_FOUND = 'That post was not found.';
+const POST_NOT_FOUND = 'That post does not exist any more.';
 
 /**
  * A group's conversation: accepting posts (the rules: membership, settings, length, rate), edits and deletes,
@@ -67,7 +72,7 @@ export class ConversationService {
   async post(input: PostInput, known?: PostingContext): Promise<PostOutcome> {
     const { posts } = this.options;
     const text = normalizePostText(input.text ?? '');
-    if (text === '') throw new InvalidInputError('There is nothing to post. Type some text.');
+    if (isBlankText(text)) throw new InvalidInputError('There is nothing to post. Type some text.');
     const length = postLength(text);
     if (length > MAX_POST_CHARS) {
       throw new TooLargeError(
@@ -87,7 +92,9 @@ export class ConversationService {
     let replyTo: Post['replyTo'];
     if (input.replyToSeq !== undefined) {
       const answered = await posts.get(input.groupId, input.replyToSeq);
-      if (!answered || answered.deletedAt) throw new NotFoundError('The post you are replying to was deleted.');
+      // A post the replier may not see is "not found", exactly like one that never existed: no name, no quote.
+      if (!answered || !canSee(context, answered)) throw new NotFoundError(REPLY_TARGET_NOT_FOUND);
+      if (answered.deletedAt) throw new NotFoundError('The post you are replying to was deleted.');
       replyTo = { seq: answered.seq, senderName: answered.sender.name, preview: previewOf(answered.text) };
     }
     const sender: PostSender = {
@@ -109,13 +116,28 @@ export class ConversationService {
   /** The member may post in the group now (member, and an admin when only admins may post). */
   private async requirePoster(groupId: string, userId: string, known?: PostingContext): Promise<PostingContext> {
     const context =
-      known?.groupId === groupId && known.member?.userId === userId ? known : await this.options.posts.postingContext(groupId, userId);
-    if (!context) throw new NotFoundError(GROUP_NOT_FOUND);
-    if (!context.member) throw new ForbiddenError(`You are not a member of ${context.groupName}, so you cannot post there.`);
+      known?.groupId === groupId && known.member?.userId === userId
+        ? known
+        : await this.requireMember(groupId, userId, (name) => `You are not a member of ${name}, so you cannot post there.`);
     if (context.settings.onlyAdminsPost && !context.adminIds.includes(userId)) {
       throw new ForbiddenError(`Only admins can post in ${context.groupName}.`);
     }
     return context;
+  }
+
+  /**
+   * The one membership check of the conversation's doors (typed text, every card verb, the tab's API): the
+   * group exists and the user is a member of it now (a removed member's ban is not a membership).
+   */
+  async requireMember(
+    groupId: string,
+    userId: string,
+    notMember: (groupName: string) => string = (name) => `You are not a member of ${name}.`,
+  ): Promise<PostingContext & { member: NonNullable<PostingContext['member']> }> {
+    const context = await this.options.posts.postingContext(groupId, userId);
+    if (!context) throw new NotFoundError(GROUP_NOT_FOUND);
+    if (!context.member) throw new ForbiddenError(notMember(context.groupName));
+    return context as PostingContext & { member: NonNullable<PostingContext['member']> };
   }
 
   // ---- edits and deletes ----------------------------------------------------------------------------------
@@ -137,10 +159,10 @@ export class ConversationService {
     return this.apply(found.groupId, found.seq, change);
   }
 
-  /** "Delete post": group admins and the sender. */
+  /** "Delete post": group admins and the sender, while they are members, of a post they may see. */
   async deletePost(groupId: string, seq: number, actor: UserRef): Promise<Post> {
-    const [context, post] = await Promise.all([this.options.posts.postingContext(groupId, actor.id), this.options.posts.get(groupId, seq)]);
-    if (!context || !post) throw new NotFoundError('That post does not exist any more.');
+    const [context, post] = await Promise.all([this.requireMember(groupId, actor.id), this.options.posts.get(groupId, seq)]);
+    if (!post || !canSee(context, post)) throw new NotFoundError(POST_NOT_FOUND);
     if (!context.adminIds.includes(actor.id) && post.sender.userId !== actor.id)
       throw new ForbiddenError('Only group admins and the sender can delete a post.');
     if (post.deletedAt) return post;
@@ -158,25 +180,16 @@ export class ConversationService {
 
   /** Members only: 20 posts before `before` (the latest when absent), oldest first. */
   async history(groupId: string, userId: string, before?: number): Promise<PostPage & { groupName: string }> {
-    const context = await this.options.posts.postingContext(groupId, userId);
-    if (!context) throw new NotFoundError(GROUP_NOT_FOUND);
-    if (!context.member) throw new ForbiddenError(`You are not a member of ${context.groupName}.`);
-    // Without "New members see earlier posts", a member's history starts when they joined.
-    const visibleFrom = context.settings.historyForNewMembers ? undefined : context.member.joinedAt;
-    const page = await this.options.posts.page(groupId, { before, pageSize: HISTORY_PAGE_SIZE, visibleFrom });
-    return { ...page, groupName: context.groupName };
-  }
-
-  async getPost(groupId: string, seq: number): Promise<Post | undefined> {
-    return this.options.posts.get(groupId, seq);
+    const context = await this.requireMember(groupId, userId);
+    const page = await this.options.posts.page(groupId, { before, pageSize: HISTORY_PAGE_SIZE, visibleFrom: visibleFrom(context) });
+    // The store cuts the page by sequence number; the rule is per post (clocks of two instances may disagree).
+    return { ...page, posts: page.posts.filter((p) => canSee(context, p)), groupName: context.groupName };
   }
 
   // ---- settings and mute ----------------------------------------------------------------------------------
 
   async settings(groupId: string, userId: string): Promise<{ groupName: string; settings: GroupPostSettings; viewerIsAdmin: boolean }> {
-    const context = await this.options.posts.postingContext(groupId, userId);
-    if (!context) throw new NotFoundError(GROUP_NOT_FOUND);
-    if (!context.member) throw new ForbiddenError(`You are not a member of ${context.groupName}.`);
+    const context = await this.requireMember(groupId, userId);
     return { groupName: context.groupName, settings: context.settings, viewerIsAdmin: context.adminIds.includes(userId) };
   }
 
@@ -193,9 +206,8 @@ export class ConversationService {
 
   /** No deliveries while muted (the engine checks each recipient before sending); history stays. */
   async setMuted(groupId: string, userId: string, muted: boolean): Promise<string> {
-    const context = await this.options.posts.postingContext(groupId, userId);
-    if (!context) throw new NotFoundError(GROUP_NOT_FOUND);
-    if (!context.member || !(await this.options.posts.setMuted(groupId, userId, muted))) {
+    const context = await this.requireMember(groupId, userId);
+    if (!(await this.options.posts.setMuted(groupId, userId, muted))) {
       throw new ForbiddenError(`You are not a member of ${context.groupName}.`);
     }
     return context.groupName;

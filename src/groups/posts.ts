@@ -74,8 +74,28 @@ export interface PostingContext {
   groupName: string;
   adminIds: readonly string[];
   settings: GroupPostSettings;
-  /** Absent when the user is not a member. */
+  /**
+   * The one membership answer every door asks (typed text, each card verb, each API route): absent when the user
+   * is not a member, and a removed member's ban is never a membership.
+   */
   member?: PostingMember;
+}
+
+/**
+ * The one visibility rule: the first moment of the conversation a member may see (undefined: all of it). Without
+ * "New members see earlier posts", a member sees posts from when they joined. History, replies (what they may
+ * target and quote), the tab's API and every later feature ask this, never the setting itself.
+ */
+export function visibleFrom(context: PostingContext): string | undefined {
+  if (!context.member || context.settings.historyForNewMembers) return undefined;
+  return context.member.joinedAt;
+}
+
+/** May this member see this post (whatever its state)? Non-members see nothing. */
+export function canSee(context: PostingContext, post: Pick<Post, 'createdAt'>): boolean {
+  if (!context.member) return false;
+  const from = visibleFrom(context);
+  return from === undefined || post.createdAt >= from;
 }
 
 export interface PostPage {
@@ -151,6 +171,18 @@ export function normalizePostText(raw: string): string {
     .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '')
     .replace(/\u00a0/g, ' ')
     .trim();
+}
+
+/**
+ * Characters that show nothing (zero-width spaces and joiners, direction marks, the BOM, the soft hyphen...). Kept
+ * inside a post (a joiner builds an emoji), but a post made only of them and spaces is empty.
+ */
+const INVISIBLE =
+  /[\u00ad\u061c\u115f\u1160\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufeff\uffa0]|\u034f|\u17b4|\u17b5|\ufe0e|\ufe0f/gu;
+
+/** True when nothing would show: only spaces and invisible characters. */
+export function isBlankText(text: string): boolean {
+  return text.replace(INVISIBLE, '').trim() === '';
 }
 
 /** Length as people count it: code points, not UTF-16 units. */

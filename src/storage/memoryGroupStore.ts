@@ -1,5 +1,5 @@
 import type { TransactionAction } from '@azure/data-tables';
-import { InvalidInputError, NotFoundError } from '../errors';
+import { NotFoundError, StalePageError } from '../errors';
 import type { AuditEntry, Ban, Group, GroupPhoto, Member, Page } from '../groups/model';
 import {
   ConcurrentChangeError,
@@ -51,7 +51,7 @@ function pageOf<T>(keys: readonly string[], page: PageQuery, item: (key: string)
   if (page.continuationToken !== undefined) {
     const token = page.continuationToken;
     const next = token.startsWith('m.') ? Buffer.from(token.slice(2), 'base64url').toString('utf8') : undefined;
-    if (next === undefined) throw new InvalidInputError('That page of results does not exist. Start again from the first page.');
+    if (next === undefined) throw new StalePageError();
     start = keys.findIndex((key) => key >= next);
     if (start < 0) start = keys.length;
   }

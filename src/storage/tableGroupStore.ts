@@ -10,7 +10,15 @@ import {
   type NewGroup,
   type PageQuery,
 } from '../groups/ports';
-import { failedActionOf, isAlreadyExists, isNotFound, isPreconditionFailed, TableRepository, type TableClients } from './tables';
+import {
+  assertContinuationToken,
+  failedActionOf,
+  isAlreadyExists,
+  isNotFound,
+  isPreconditionFailed,
+  TableRepository,
+  type TableClients,
+} from './tables';
 import { backoff, CounterShards, type Shard } from './counterShards';
 import {
   auditRowKey,
@@ -304,6 +312,7 @@ export class TableGroupStore extends GroupIndexTables implements GroupStore {
 
   async listMembers(groupId: string, page: PageQuery): Promise<Page<Member>> {
     // Tombstones are filtered out by the query itself; a page may then hold fewer rows than asked (bans are few).
+    assertContinuationToken(page.continuationToken);
     const upper = `${MEMBER_PREFIX}\uffff`;
     const filter = odata`PartitionKey eq ${groupId} and RowKey ge ${MEMBER_PREFIX} and RowKey lt ${upper} and role ne ${BANNED}`;
     const iterator = this.tables.groups

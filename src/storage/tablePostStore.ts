@@ -13,7 +13,7 @@ import {
   type PostPage,
   type PostStore,
 } from '../groups/posts';
-import { isNotFound, TableRepository, type TableClients } from './tables';
+import { isNotFound, isPreconditionFailed, TableRepository, type TableClients } from './tables';
 import { PostAcceptor } from './postAcceptor';
 import {
   fromPostEntity,
@@ -30,6 +30,7 @@ import {
 } from './postEntities';
 import { deleteRows } from './partitionSweep';
 import { GROUP_ROW, MEMBER_PREFIX, MEMBER_RANGE_END, memberRowKey } from './groupPartition';
+import { isBanned } from './groupEntities';
 
 /*
  * Layout (issue 10). A group's conversation lives in the group's own partition of `groups`, beside its members:
@@ -98,8 +99,9 @@ export class TablePostStore implements PostStore, FanoutSource {
   }
 
   async postingContext(groupId: string, userId: string): Promise<PostingContext | undefined> {
-    const [view, member] = await Promise.all([this.groupView(groupId), this.members.find(groupId, memberRowKey(userId))]);
+    const [view, row] = await Promise.all([this.groupView(groupId), this.members.find(groupId, memberRowKey(userId))]);
     if (!view) return undefined;
+    const member = isBanned(row) ? undefined : row;
     return {
       groupId,
       groupName: view.name,
@@ -122,13 +124,20 @@ export class TablePostStore implements PostStore, FanoutSource {
   }
 
   async setMuted(groupId: string, userId: string, muted: boolean): Promise<boolean> {
-    try {
-      await this.tables.groups.updateEntity({ partitionKey: groupId, rowKey: memberRowKey(userId), muted }, 'Merge', { etag: '*' });
-      return true;
-    } catch (err) {
-      if (isNotFound(err)) return false;
-      throw err;
+    // Conditional on the member row as read, so a removal in between (its tombstone replaces the row) wins; a
+    // post's lastPostAt written meanwhile only makes it read again.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const row = await this.members.find(groupId, memberRowKey(userId));
+      if (!row || isBanned(row)) return false;
+      try {
+        await this.tables.groups.updateEntity({ partitionKey: groupId, rowKey: memberRowKey(userId), muted }, 'Merge', { etag: row.etag });
+        return true;
+      } catch (err) {
+        if (isNotFound(err)) return false;
+        if (!isPreconditionFailed(err)) throw err;
+      }
     }
+    throw new ConcurrentWriteError();
   }
 
   /**
@@ -272,8 +281,8 @@ export class TablePostStore implements PostStore, FanoutSource {
           more = true;
           break;
         }
-        recipients.push(toRecipient(row));
         lastKey = row.rowKey!;
+        if (!isBanned(row)) recipients.push(toRecipient(row));
       }
       if (recipients.length >= limit) {
         more = more || Boolean(page.continuationToken);
@@ -285,6 +294,6 @@ export class TablePostStore implements PostStore, FanoutSource {
 
   async getRecipient(groupId: string, userId: string): Promise<Recipient | undefined> {
     const row = await this.members.find(groupId, memberRowKey(userId));
-    return row ? toRecipient(row) : undefined;
+    return row && !isBanned(row) ? toRecipient(row) : undefined;
   }
 }

@@ -1,5 +1,5 @@
 import { TableClient, type TableEntity, type TableEntityResult, odata, RestError } from '@azure/data-tables';
-import { ConcurrentWriteError, InvalidInputError } from '../errors';
+import { ConcurrentWriteError, StalePageError } from '../errors';
 import { DEFAULT_STORAGE_TIMEOUT_MS, storageClientOptions } from './storageDeadline';
 
 /**
@@ -172,10 +172,7 @@ export class TableRepository<T extends object> {
     rowKeyPrefix: string,
     options: { pageSize: number; continuationToken?: string; below?: string },
   ): Promise<{ items: Stored<T>[]; continuationToken?: string }> {
-    if (options.continuationToken !== undefined && !isContinuationToken(options.continuationToken)) {
-      // Tokens come back from clients (a card button, the tab's query string): a damaged one is their mistake.
-      throw new InvalidInputError('That page of results does not exist. Start again from the first page.');
-    }
+    assertContinuationToken(options.continuationToken);
     const upper = options.below ?? `${rowKeyPrefix}\uffff`;
     const iterator = this.table
       .listEntities<T>({
@@ -200,6 +197,11 @@ export class TableRepository<T extends object> {
       yield entity as unknown as Stored<T>;
     }
   }
+}
+
+/** Tokens come back from clients (a card button, the tab's query string): a damaged one is their mistake. */
+export function assertContinuationToken(token: string | undefined): void {
+  if (token !== undefined && !isContinuationToken(token)) throw new StalePageError();
 }
 
 /** The SDK's continuation token: base64 of `{"nextPartitionKey":"…","nextRowKey":"…"}`. The SDK throws a bare

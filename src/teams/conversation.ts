@@ -10,7 +10,7 @@ import {
 import { DialogSet, DialogTurnStatus, type DialogContext, type DialogState, type DialogTurnResult } from 'botbuilder-dialogs';
 import type { Logger } from '../logger';
 import type { TurnHandlers } from './bot';
-import { appErrorIn, type AppError, type AppErrorCode } from '../errors';
+import { appErrorIn, StalePageError, type AppError, type AppErrorCode } from '../errors';
 import { inline } from '../../cards/text';
 import {
   buildErrorCard,
@@ -271,7 +271,9 @@ export class Conversation implements TurnHandlers {
   }
 
   private refusal(context: TurnContext, err: AppError): Reply {
-    this.deps.logger.info({ activityId: context.activity.id, code: err.code }, 'request refused');
+    // A page token we never made is worth a look (a damaged client, a forgery); other refusals are routine.
+    const level = err instanceof StalePageError ? 'warn' : 'info';
+    this.deps.logger[level]({ activityId: context.activity.id, code: err.code }, 'request refused');
     return { cards: [buildErrorCard({ title: ERROR_TITLES[err.code], message: err.userMessage })] };
   }
 

@@ -32,6 +32,9 @@ export function content(a: Attachment): Json {
 /** Every string Teams processes as Markdown: TextBlock.text, Fact.title, Fact.value. */
 export function markdownTexts(a: Attachment): string[] {
   const out: string[] = [];
+  // fallbackText is what a client that cannot draw the card shows instead, and Teams reads it as Markdown.
+  const fallback = content(a)['fallbackText'];
+  if (typeof fallback === 'string') out.push(fallback);
   walk(content(a), (o) => {
     if (o['type'] === 'TextBlock' && typeof o['text'] === 'string') out.push(o['text']);
     if (Array.isArray(o['facts'])) {

@@ -88,6 +88,23 @@ describe('post cards', () => {
     assert.deepEqual(verbs(empty), []);
   });
 
+  it('keeps a hostile group name literal in the history and settings cards, their fallbackText included', () => {
+    for (const name of HOSTILE_NAMES) {
+      const history = buildPostHistoryCard({ groupId: 'g1', groupName: name, posts: [] });
+      const settings = buildPostSettingsCard({
+        groupId: 'g1',
+        groupName: name,
+        onlyAdminsPost: false,
+        historyForNewMembers: true,
+        viewerIsAdmin: true,
+      });
+      for (const card of [history, settings]) {
+        assertShownLiterally(card, name);
+        assert.ok(!String((card.content as { fallbackText?: string }).fallbackText).includes(name), 'the raw name in fallbackText');
+      }
+    }
+  });
+
   it("lists the member's groups to switch to, the current one marked", () => {
     const card = buildSwitchGroupCard({
       groups: [

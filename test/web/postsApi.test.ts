@@ -29,6 +29,7 @@ describe("tab API: a group's posts (GET/POST /api/groups/:id/posts)", () => {
   let posts: TablePostStore;
   let engine: RecordingDeliveryEngine;
   let group: Group;
+  let conversation: ConversationService;
   const alice: UserRef = { id: randomUUID(), name: 'Alice Admin' };
   const bob: UserRef = { id: randomUUID(), name: 'Bob Member' };
   const eve: UserRef = { id: randomUUID(), name: 'Eve Elsewhere' };
@@ -45,7 +46,7 @@ describe("tab API: a group's posts (GET/POST /api/groups/:id/posts)", () => {
     groups = new GroupService({ store: new TableGroupStore(clients), appSecret: randomBytes(24).toString('hex'), publicUrl: url });
     posts = new TablePostStore(clients);
     engine = new RecordingDeliveryEngine();
-    const conversation = new ConversationService({
+    conversation = new ConversationService({
       posts,
       current: new TableCurrentGroupStore(clients.usergroups),
       engine,
@@ -136,6 +137,41 @@ describe("tab API: a group's posts (GET/POST /api/groups/:id/posts)", () => {
     const missing = await call('GET', '/api/groups/nosuchgroup/posts', eve);
     assert.deepEqual([read.status, write.status, missing.status], [404, 404, 404]);
     assert.deepEqual([read.json, write.json], [{ error: GROUP_NOT_VISIBLE }, { error: GROUP_NOT_VISIBLE }]);
+  });
+
+  it('refuses a reply by number to a post the member may not see (404, no name, no quote), and a removed member outright', async () => {
+    const g = await groups.createGroup({ name: 'Hidden History', creator: alice, idempotencyKey: randomUUID() });
+    await conversation.updateSettings(g.id, alice, { historyForNewMembers: false });
+    const secret = await call('POST', `/api/groups/${g.id}/posts`, alice, {
+      body: { text: 'the safe code is 4711' },
+      key: `key-${randomUUID()}`,
+    });
+    const secretSeq = (secret.json['post'] as { seq: number }).seq;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const late: UserRef = { id: randomUUID(), name: 'Lena Late' };
+    await groups.join({ ref: (await groups.getInvite(g.id, alice)).url, user: late });
+    const reply = await call('POST', `/api/groups/${g.id}/posts`, late, {
+      body: { text: 'what code?', replyToSeq: secretSeq },
+      key: `key-${randomUUID()}`,
+    });
+    assert.equal(reply.status, 404);
+    assert.doesNotMatch(JSON.stringify(reply.json), /Alice|4711/);
+    const read = await call('GET', `/api/groups/${g.id}/posts`, late);
+    assert.doesNotMatch(JSON.stringify(read.json), /4711/);
+    await groups.removeMember(g.id, { user: alice }, late.id);
+    const removed = await call('POST', `/api/groups/${g.id}/posts`, late, { body: { text: 'still here' }, key: `key-${randomUUID()}` });
+    assert.equal(removed.status, 404);
+    const all = [];
+    for await (const p of posts.all(g.id)) all.push(p.text);
+    assert.deepEqual(all, ['the safe code is 4711']);
+  });
+
+  it('refuses a post made only of invisible characters (400)', async () => {
+    const res = await call('POST', `/api/groups/${group.id}/posts`, bob, {
+      body: { text: '\u200b\u2060\ufeff' },
+      key: `key-${randomUUID()}`,
+    });
+    assert.equal(res.status, 400);
   });
 
   it('reads the conversation 20 a page with `before`, oldest first, marking deleted posts without their text', async () => {
