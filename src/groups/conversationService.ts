@@ -103,7 +103,15 @@ export class ConversationService {
       tenantId: input.sender.tenantId.trim().toLowerCase(),
     };
     const createdAt = this.now().toISOString();
-    const { seq, created } = await posts.accept({ groupId: input.groupId, sender, text, createdAt, replyTo, sourceKey: input.sourceKey });
+    const { seq, created } = await posts.accept({
+      groupId: input.groupId,
+      sender,
+      text,
+      createdAt,
+      replyTo,
+      sourceKey: input.sourceKey,
+      senderMembership: context.member?.version,
+    });
     // Also for a redelivery: the engine's call is idempotent, and a crash before it leaves nothing unsent.
     await this.options.engine.postAccepted(input.groupId, seq);
     const post = created

@@ -46,6 +46,11 @@ export interface NewPost {
   createdAt: string;
   replyTo?: ReplyTarget;
   sourceKey: string;
+  /**
+   * The sender's membership as the rules checked it (PostingMember.version): the store accepts the post only
+   * while that membership still stands, so a removal between the check and the write wins.
+   */
+  senderMembership?: string;
 }
 
 export type PostChange =
@@ -67,6 +72,8 @@ export interface PostingMember {
   role: Role;
   joinedAt: string;
   muted: boolean;
+  /** The store's version of the membership as read (opaque; an eTag in Table Storage). */
+  version?: string;
 }
 
 export interface PostingContext {

@@ -4,6 +4,7 @@ import type { NewPost } from '../groups/posts';
 import { backoff } from './counterShards';
 import { GroupCommit } from './groupCommit';
 import { memberRowKey } from './groupPartition';
+import { BANNED } from './groupEntities';
 import { COUNTER_ROW, postRowKey, SOURCE_INDEX_ROW, SOURCE_PREFIX, toPostEntity, type PostEntity } from './postEntities';
 import { failedActionOf, statusOf, type TableRepository } from './tables';
 
@@ -79,6 +80,7 @@ export class PostAcceptor {
       };
     }
     let attempt = 0;
+    const memberships = new Map<string, string>();
     while (pending.length > 0) {
       if (attempt >= ACCEPT_ATTEMPTS) throw new ConflictError('Many people are posting in this group right now. Please try again.');
       const counter = this.counters.get(groupId) ?? (await this.readCounter(groupId));
@@ -96,11 +98,14 @@ export class PostAcceptor {
       const senders = [...new Set(pending.map((p) => p.post.sender.userId))];
       const memberIndex = actions.length;
       for (const userId of senders) {
+        // Conditional on the membership the rules checked: a removal since (its tombstone replaces the row) fails
+        // the write with 412 instead of letting a removed member's post in.
+        const version = memberships.get(userId) ?? pending.find((p) => p.post.sender.userId === userId)?.post.senderMembership ?? '*';
         actions.push([
           'update',
           { partitionKey: groupId, rowKey: memberRowKey(userId), lastPostAt: pending[0]!.post.createdAt },
           'Merge',
-          { etag: '*' },
+          { etag: version },
         ]);
       }
       try {
@@ -127,7 +132,18 @@ export class PostAcceptor {
             continue;
           }
         }
-        if (failed !== undefined && failed >= memberIndex && status === 404) {
+        if (failed !== undefined && failed >= memberIndex && status === 412) {
+          // The sender's member row changed since the check: still a member (another post's lastPostAt, a
+          // mute) means try again at the new version; a removal means refuse, as below.
+          const userId = senders[failed - memberIndex]!;
+          const row = await this.rows.find(groupId, memberRowKey(userId));
+          if (row && (row as unknown as { role?: string }).role !== BANNED) {
+            memberships.set(userId, row.etag);
+            await backoff(attempt++);
+            continue;
+          }
+        }
+        if (failed !== undefined && failed >= memberIndex && (status === 404 || status === 412)) {
           // That sender is no longer a member (or the group is gone): refuse their posts, commit the others.
           const gone = senders[failed - memberIndex]!;
           pending

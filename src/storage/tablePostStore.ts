@@ -108,7 +108,14 @@ export class TablePostStore implements PostStore, FanoutSource {
       adminIds: view.adminIds,
       settings: view.settings,
       member: member
-        ? { userId: member.userId, name: member.userName, role: member.role, joinedAt: member.joinedAt, muted: member.muted === true }
+        ? {
+            userId: member.userId,
+            name: member.userName,
+            role: member.role,
+            joinedAt: member.joinedAt,
+            muted: member.muted === true,
+            version: member.etag,
+          }
         : undefined,
     };
   }

@@ -4,6 +4,7 @@ import { odata } from '@azure/data-tables';
 import { ForbiddenError } from '../../src/errors';
 import type { Group, Member, UserRef } from '../../src/groups/model';
 import type { NewPost } from '../../src/groups/posts';
+import { GroupService } from '../../src/groups/groupService';
 import { TableGroupStore } from '../../src/storage/tableGroupStore';
 import { TablePostStore, postRowKey } from '../../src/storage/tablePostStore';
 import type { TableClients } from '../../src/storage/tables';
@@ -112,6 +113,24 @@ describe('TablePostStore (Azurite)', () => {
     const groupId = await groupWith();
     await assert.rejects(store.accept(newPost(groupId, bob, 'sneaky')), ForbiddenError);
     assert.deepEqual(await store.accept(newPost(groupId, ann, 'fine')), { seq: 1, created: true });
+  });
+
+  it('refuses a post whose sender was removed between the rules check and the write, and accepts one whose row only changed', async () => {
+    const service = new GroupService({ store: groups, appSecret: 'k'.repeat(48), publicUrl: 'http://127.0.0.1' });
+    const groupId = await groupWith(bob);
+    const checked = (await store.postingContext(groupId, bob.id))!.member!;
+    await store.setMuted(groupId, bob.id, true); // a change that is no removal: the post is still accepted
+    assert.deepEqual(await store.accept({ ...newPost(groupId, bob, 'muted but a member'), senderMembership: checked.version }), {
+      seq: 1,
+      created: true,
+    });
+    const again = (await store.postingContext(groupId, bob.id))!.member!;
+    await service.removeMember(groupId, { user: ann }, bob.id);
+    await assert.rejects(store.accept({ ...newPost(groupId, bob, 'after removal'), senderMembership: again.version }), ForbiddenError);
+    assert.equal((await store.postingContext(groupId, bob.id))?.member, undefined, 'a ban is no membership');
+    const texts: string[] = [];
+    for await (const post of store.all(groupId)) texts.push(post.text);
+    assert.deepEqual(texts, ['muted but a member']);
   });
 
   it('applies an edit, a delete and an undelete once each, in time order, bumping the version', async () => {
