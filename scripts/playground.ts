@@ -21,7 +21,7 @@
  * watches its stdin pipe).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,6 +31,81 @@ import { loadConfig } from '../src/config';
 const ROOT = path.join(__dirname, '..');
 const PLAYGROUND_BIN = path.join(ROOT, 'node_modules', '.bin', 'agentsplayground');
 const READY = 'PLAYGROUND-READY ';
+const FIRST_PLAYGROUND_PORT = 56150;
+
+interface PlaygroundPorts {
+  /** Your window: the playground's own user, Alex Wilber. */
+  first: number;
+  /** The second person's window: Megan Bowen. */
+  second: number;
+}
+
+/**
+ * The second playground's mock data: the first one's (tenant, bot, people), with Megan Bowen as the one who types
+ * and a personal chat of her own. The schema is the playground's (version 0.1.1: exactly five other users).
+ */
+const SECOND_PERSON_CONFIG = `version: "0.1.1"
+tenantId: 00000000-0000-0000-0000-0000000000001
+bot:
+  id: 00000000-0000-0000-0000-00000000000011
+  name: Test Bot
+currentUser:
+  id: user-id-1
+  name: Megan Bowen
+  userPrincipleName: meganb@example.com
+  aadObjectId: 00000000-0000-0000-0000-0000000000021
+  givenName: Megan
+  surname: Bowen
+  email: meganb@example.com
+users:
+  - id: user-id-0
+    name: Alex Wilber
+    userPrincipleName: alexw@example.com
+    aadObjectId: 00000000-0000-0000-0000-0000000000020
+    givenName: Alex
+    surname: Wilber
+    email: alexw@example.com
+  - id: user-id-2
+    name: Adele Vance
+    userPrincipleName: adelev@example.com
+    aadObjectId: 00000000-0000-0000-0000-0000000000022
+    givenName: Adele
+    surname: Vance
+    email: adelev@example.com
+  - id: user-id-3
+    name: Isaiah Langer
+    userPrincipleName: isaiah@example.com
+    aadObjectId: 00000000-0000-0000-0000-0000000000023
+    givenName: Isaiah
+    surname: Langer
+    email: isaiahl@example.com
+  - id: user-id-4
+    name: Patti Fernandez
+    userPrincipleName: pattif@example.com
+    aadObjectId: 00000000-0000-0000-0000-0000000000024
+    givenName: Patti
+    surname: Fernandez
+    email: pattif@example.com
+  - id: user-id-5
+    name: Lynne Robbins
+    userPrincipleName: lynner@example.com
+    aadObjectId: 00000000-0000-0000-0000-0000000000025
+    givenName: Lynne
+    surname: Robbins
+    email: lynner@example.com
+personalChat:
+  id: personal-chat-megan-bowen
+groupChat:
+  id: group-chat-megan-bowen
+  name: Group Chat
+team:
+  id: team-id
+  name: My Team
+  aadGroupId: 00000000-0000-0000-0000-000000000031
+  channels:
+    - id: channel-announcements-id
+      name: Announcements
+`;
 
 const { values: args } = parseArgs({
   options: {
@@ -111,15 +186,15 @@ function listenPreferring(server: net.Server, preferred: number): Promise<number
 }
 
 /**
- * Starts the bot and the playground in this process's network namespace; resolves to the playground port.
- * `publicUrl`: where a browser on this machine reaches the bot (the relay of the outer half).
+ * Starts the bot and the two playgrounds (you, and Megan Bowen as a second person) in this process's network
+ * namespace; resolves to their ports. `publicUrl`: where a browser on this machine reaches the bot.
  */
 async function startBotAndPlayground(
   children: ChildProcess[],
   onExit: (name: string, code: number | null) => void,
   port: number,
   publicUrl: string,
-): Promise<number> {
+): Promise<PlaygroundPorts> {
   const bot = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
     cwd: ROOT,
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: publicUrl, DATA_DIR: PLAYGROUND_DATA_DIR },
@@ -130,19 +205,44 @@ async function startBotAndPlayground(
   log(`bot pid ${bot.pid} on http://127.0.0.1:${port}/api/messages (links: ${publicUrl}, data: ${PLAYGROUND_DATA_DIR})`);
   await waitForPort(port, 60_000);
 
-  const playground = spawn(PLAYGROUND_BIN, ['-e', `http://127.0.0.1:${port}/api/messages`, '-c', 'msteams', '--disable-telemetry'], {
-    cwd: ROOT,
-    // NO_STATSBEAT stops the telemetry SDK's remaining outbound connections; BROWSER=none: don't open one.
-    env: { ...process.env, APPLICATION_INSIGHTS_NO_STATSBEAT: 'true', TEAMSAPPTESTER_BROWSER: 'none' },
-    stdio: ['ignore', 'pipe', 'inherit'],
+  const first = await startPlayground(children, onExit, port, { name: 'playground', cwd: ROOT, port: FIRST_PLAYGROUND_PORT });
+  // The second person: another playground whose own user is Megan Bowen (the first one's mock user), talking to
+  // the same bot. Her chat, and every copy the bot delivers to it, shows in her own window.
+  const meganDir = mkdtempSync(path.join(os.tmpdir(), 'kaizala-playground-megan-'));
+  writeFileSync(path.join(meganDir, '.m365agentsplayground.yml'), SECOND_PERSON_CONFIG);
+  const second = await startPlayground(children, onExit, port, {
+    name: 'second playground',
+    cwd: meganDir,
+    port: FIRST_PLAYGROUND_PORT + 1,
   });
+  children.at(-1)!.once('exit', () => rmSync(meganDir, { recursive: true, force: true }));
+  return { first, second };
+}
+
+/** One playground process; resolves to the port it listens on (its own, or a random one when that is taken). */
+function startPlayground(
+  children: ChildProcess[],
+  onExit: (name: string, code: number | null) => void,
+  botPortNumber: number,
+  options: { name: string; cwd: string; port: number },
+): Promise<number> {
+  const playground = spawn(
+    PLAYGROUND_BIN,
+    ['-e', `http://127.0.0.1:${botPortNumber}/api/messages`, '-c', 'msteams', '--disable-telemetry', '-p', String(options.port)],
+    {
+      cwd: options.cwd,
+      // NO_STATSBEAT stops the telemetry SDK's remaining outbound connections; BROWSER=none: don't open one.
+      env: { ...process.env, APPLICATION_INSIGHTS_NO_STATSBEAT: 'true', TEAMSAPPTESTER_BROWSER: 'none' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   children.push(playground);
-  playground.once('exit', (code) => onExit('playground', code));
-  log(`playground pid ${playground.pid}`);
+  playground.once('exit', (code) => onExit(options.name, code));
+  log(`${options.name} pid ${playground.pid}`);
 
   return new Promise((resolve, reject) => {
     let buffered = '';
-    const timer = setTimeout(() => reject(new Error('the playground printed no "Listening on" line in 60 s')), 60_000);
+    const timer = setTimeout(() => reject(new Error(`the ${options.name} printed no "Listening on" line in 60 s`)), 60_000);
     playground.stdout!.on('data', (chunk: Buffer) => {
       process.stderr.write(chunk);
       buffered = (buffered + chunk.toString('utf8')).slice(-4096);
@@ -198,6 +298,7 @@ async function inner(socketPath: string, botSocketPath: string, publicUrl: strin
     stopping = true;
     await stopChildren(children);
     rmSync(socketPath, { force: true });
+    rmSync(secondSocketPath(socketPath), { force: true });
     rmSync(botSocketPath, { force: true });
     process.exit(code);
   };
@@ -208,7 +309,7 @@ async function inner(socketPath: string, botSocketPath: string, publicUrl: strin
 
   // Alone in this namespace, so the bot's usual port is always free here.
   const port = botPort();
-  const pgPort = await startBotAndPlayground(
+  const ports = await startBotAndPlayground(
     children,
     (name, code) => {
       if (!stopping) log(`${name} exited (${code}); stopping`);
@@ -220,15 +321,23 @@ async function inner(socketPath: string, botSocketPath: string, publicUrl: strin
   const botServer = net.createServer();
   relay(botServer, () => net.connect(port, '127.0.0.1'));
   await new Promise<void>((resolve) => botServer.listen(botSocketPath, resolve));
-  const unixServer = net.createServer();
-  relay(unixServer, () => net.connect(pgPort, '127.0.0.1'));
-  await new Promise<void>((resolve) => unixServer.listen(socketPath, resolve));
-  process.stdout.write(`${READY}${JSON.stringify({ port: pgPort })}\n`);
+  for (const [file, uiPort] of [
+    [socketPath, ports.first],
+    [secondSocketPath(socketPath), ports.second],
+  ] as const) {
+    const unixServer = net.createServer();
+    relay(unixServer, () => net.connect(uiPort, '127.0.0.1'));
+    await new Promise<void>((resolve) => unixServer.listen(file, resolve));
+  }
+  process.stdout.write(`${READY}${JSON.stringify(ports)}\n`);
 }
 
-function printOpen(port: number, botUrl: string, extra = ''): void {
+/** The second window's Unix socket, beside the first's. */
+const secondSocketPath = (socketPath: string) => socketPath.replace(/\.sock$/, '-second.sock');
+
+function printOpen(ports: PlaygroundPorts, botUrl: string, extra = ''): void {
   process.stdout.write(
-    `\nPlayground ready. Open http://127.0.0.1:${port}/ in a browser${extra}. The links the bot shows open at ${botUrl}. Ctrl-C stops the bot and the playground.\n\n`,
+    `\nPlayground ready. Open http://127.0.0.1:${ports.first}/ in a browser${extra}. A second person (Megan Bowen, her own chat with the bot): http://127.0.0.1:${ports.second}/ . The links the bot shows open at ${botUrl}. Ctrl-C stops the bot and the playground.\n\n`,
   );
 }
 
@@ -270,12 +379,15 @@ async function outerWithNetns(): Promise<void> {
   log(`network namespace pid ${child.pid}; the bot's links relayed at ${publicUrl}`);
   const tcpServer = net.createServer();
   relay(tcpServer, () => net.connect(socketPath));
+  const secondTcpServer = net.createServer();
+  relay(secondTcpServer, () => net.connect(secondSocketPath(socketPath)));
 
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
     tcpServer.close();
+    secondTcpServer.close();
     botRelay.close();
     await stopChildren([child]);
     rmSync(dir, { recursive: true, force: true });
@@ -296,9 +408,11 @@ async function outerWithNetns(): Promise<void> {
         process.stdout.write(`${line}\n`);
         continue;
       }
-      const { port } = JSON.parse(line.slice(READY.length)) as { port: number };
-      // Same port number as inside when it is free here, so absolute URLs in the page still work.
-      void listenPreferring(tcpServer, port).then((uiPort) => printOpen(uiPort, publicUrl, ' (relayed into the network namespace)'));
+      const inside = JSON.parse(line.slice(READY.length)) as PlaygroundPorts;
+      // Same port numbers as inside when they are free here, so absolute URLs in the pages still work.
+      void Promise.all([listenPreferring(tcpServer, inside.first), listenPreferring(secondTcpServer, inside.second)]).then(
+        ([first, second]) => printOpen({ first, second }, publicUrl, ' (relayed into the network namespace)'),
+      );
     }
   });
 }
@@ -318,7 +432,7 @@ async function outerDirect(): Promise<void> {
   process.once('SIGTERM', () => void stop(0));
   const botListenPort = botPort();
   const publicUrl = `http://127.0.0.1:${botListenPort}`;
-  const port = await startBotAndPlayground(
+  const ports = await startBotAndPlayground(
     children,
     (name, code) => {
       if (!stopping) log(`${name} exited (${code}); stopping`);
@@ -327,7 +441,7 @@ async function outerDirect(): Promise<void> {
     botListenPort,
     publicUrl,
   );
-  printOpen(port, publicUrl);
+  printOpen(ports, publicUrl);
 }
 
 const run = args.inner
