@@ -1,3 +1,4 @@
+import { isNotFound } from '../storage/tables';
 import { postPartition, type StoredDelivery } from './deliveryStore';
 import type { Lane, LaneOp } from './lane';
 import type { WorkBody } from './workBody';
@@ -47,11 +48,19 @@ export class PurgeItem extends BaseItem {
   private async remove(copy: { seq: number } & StoredDelivery, ref: unknown, conversationId: string, attempt: number): Promise<void> {
     try {
       await this.ctx.sender.delete(ref, copy.id!);
-      await this.ctx.store.record(postPartition(this.groupId, copy.seq), [{ rowKey: copy.rowKey, st: 'removed', del: true }]);
+      await this.forget(copy);
     } catch (err) {
       const final = this.onFailure(err, conversationId, attempt, (next) => this.remove(copy, ref, conversationId, next));
-      if (final) await this.ctx.store.record(postPartition(this.groupId, copy.seq), [{ rowKey: copy.rowKey, st: 'removed' }]);
+      // Given up (the chat is gone, or the app was removed there): nothing more can be done with the row either.
+      if (final) await this.forget(copy);
     }
+  }
+
+  /** The copy's row (its activity id and the member's conversation reference) goes with the copy. */
+  private async forget(copy: { seq: number } & StoredDelivery): Promise<void> {
+    await this.ctx.store.deliveries.deleteEntity(postPartition(this.groupId, copy.seq), copy.rowKey).catch((err: unknown) => {
+      if (!isNotFound(err)) throw err;
+    });
   }
 
   protected afterCall(): void {

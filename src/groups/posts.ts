@@ -130,8 +130,11 @@ export interface PostStore {
   /** Up to `pageSize` posts with seq < `before` (all when absent) and seq >= the first the viewer may see. */
   page(groupId: string, options: { before?: number; pageSize: number; visibleFrom?: string }): Promise<PostPage>;
   all(groupId: string): AsyncIterable<Post>;
-  /** Retention: deletes every post created before `cutoff` in every group; returns how many. */
-  deleteOlderThan(cutoff: string): Promise<number>;
+  /**
+   * Retention: deletes every post created before `cutoff` in every group; returns how many. `afterGroup` runs
+   * for each group's posts before they go (what others keep about them goes with them).
+   */
+  deleteOlderThan(cutoff: string, afterGroup?: (groupId: string, seqs: number[]) => Promise<void>): Promise<number>;
   setSettings(groupId: string, settings: GroupPostSettings): Promise<void>;
   /** False when the user is not a member. */
   setMuted(groupId: string, userId: string, muted: boolean): Promise<boolean>;

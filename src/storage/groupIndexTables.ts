@@ -42,10 +42,17 @@ export class GroupIndexTables {
 
   /** After a group's rows are gone: nothing outside its partition may survive it, whatever state it is in. */
   protected async sweepOutside(groupId: string, memberIds: readonly string[], tenantId: string | undefined): Promise<void> {
-    await forEachLimited(memberIds, INDEX_CLEANUP_CONCURRENCY, (userId) =>
+    await forEachLimited(memberIds, INDEX_CLEANUP_CONCURRENCY, async (userId) => {
       // '*' on purpose: the group is gone, so any index row pointing at it is stale whatever its state.
-      this.userGroups.delete(toKey(userId), groupId, '*'),
-    );
+      await this.userGroups.delete(toKey(userId), groupId, '*');
+      // The member's "Sent to <group>" confirmation names the group too; conditional, as it may name another by now.
+      const current = (await this.userGroups.find(toKey(userId), CURRENT_GROUP_ROW)) as
+        { confirmedGroupId?: string; etag: string } | undefined;
+      if (current?.confirmedGroupId !== groupId) return;
+      await this.userGroups.delete(toKey(userId), CURRENT_GROUP_ROW, current.etag).catch((err: unknown) => {
+        if (!(err instanceof ConcurrentWriteError)) throw err; // confirmed another group meanwhile: keep it
+      });
+    });
     // '*' for the same reason: nothing may survive the group, whatever state these rows are in.
     if (tenantId) await this.orgGroups.delete(tenantId, groupId, '*');
     await this.photos.delete(groupId, PHOTO_ROW, '*');

@@ -46,7 +46,8 @@ import { GroupIndexTables } from './groupIndexTables';
 import { AUDIT_PREFIX, BAN_PREFIX, GROUP_ROW, MEMBER_PREFIX, memberRowKey, toKey } from './groupPartition';
 import { deleteGroupRow, submitGroupChange } from './guardedGroupWrites';
 import { JoinBatcher, type JoinOutcome } from './joinBatcher';
-import { deleteRows } from './partitionSweep';
+import { deleteRows, forEachLimited } from './partitionSweep';
+import { SOURCE_INDEX_ROW, SOURCE_PREFIX } from './postEntities';
 import { SingleFlight } from './singleFlight';
 
 /*
@@ -96,6 +97,7 @@ export class TableGroupStore extends GroupIndexTables implements GroupStore {
   private readonly shards: CounterShards;
   private readonly groupReads = new SingleFlight<GroupRecord | undefined>();
   private readonly joins: JoinBatcher;
+  private readonly sources: TableRepository<object>;
 
   constructor(tables: TableClients) {
     super(tables);
@@ -103,6 +105,7 @@ export class TableGroupStore extends GroupIndexTables implements GroupStore {
     this.auditRows = new TableRepository(tables.groups);
     this.shards = new CounterShards(tables.groups);
     this.joins = new JoinBatcher(tables.groups, this.shards, this.memberRows);
+    this.sources = new TableRepository(tables.postsources);
   }
 
   /** Forgets every cached read (counter shards, shared group reads): storage may have gone back in time. */
@@ -216,6 +219,9 @@ export class TableGroupStore extends GroupIndexTables implements GroupStore {
     await deleteRows(this.tables.groups, groupId, rowKeys);
 
     await this.sweepOutside(groupId, memberIds, record.group.tenantId);
+    // The posts' request index (request key -> group), kept outside the partition.
+    const sourceKeys = rowKeys.filter((key) => key.startsWith(SOURCE_PREFIX)).map((key) => key.slice(SOURCE_PREFIX.length));
+    await forEachLimited(sourceKeys, 16, (sourceKey) => this.sources.delete(sourceKey, SOURCE_INDEX_ROW, '*'));
   }
 
   // ---- membership -----------------------------------------------------------------------------------------

@@ -241,7 +241,7 @@ export class TablePostStore implements PostStore, FanoutSource {
    * post and idempotency rows in transactions per group, then their index rows. The counter stays, so numbers
    * never repeat.
    */
-  async deleteOlderThan(cutoff: string): Promise<number> {
+  async deleteOlderThan(cutoff: string, afterGroup?: (groupId: string, seqs: number[]) => Promise<void>): Promise<number> {
     const byGroup = new Map<string, Array<{ rowKey: string; sourceKey: string }>>();
     const filter = odata`RowKey ge ${POST_PREFIX} and RowKey lt ${POST_RANGE_END} and createdAt lt ${cutoff}`;
     for await (const row of this.tables.groups.listEntities<PostEntity>({
@@ -253,6 +253,12 @@ export class TablePostStore implements PostStore, FanoutSource {
     }
     let deleted = 0;
     for (const [groupId, rows] of byGroup) {
+      // What others keep about these posts (the engine's delivery rows) goes first: should that fail, the posts
+      // are still here for the next sweep to try again.
+      await afterGroup?.(
+        groupId,
+        rows.map((r) => Number(r.rowKey.slice(POST_PREFIX.length))),
+      );
       const keys = rows.flatMap((r) => [r.rowKey, `${SOURCE_PREFIX}${r.sourceKey}`]);
       await deleteRows(this.tables.groups, groupId, keys);
       await Promise.all(rows.map((r) => this.sources.delete(r.sourceKey, SOURCE_INDEX_ROW, '*')));

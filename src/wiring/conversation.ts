@@ -11,6 +11,7 @@ import { DAY_MS, RetentionSweeper } from '../retentionSweeper';
 import { queueEngineOrExplain } from '../startupErrors';
 import type { DeliveryEngine } from '../delivery/ports';
 import { createDeliveryEngine } from '../delivery/index';
+import { DeliveryCleanup } from '../delivery/deliveryCleanup';
 import { createPostCopyRenderer } from '../teams/notices/postCopies';
 import type { Domain, StorageAccount } from './storage';
 
@@ -61,13 +62,30 @@ export function wireConversation(
     },
     limiter: new MemoryPostRateLimiter(),
   });
+  // What the engine keeps about a post or a group (recipients' rows, outbox, markers) goes with it.
+  const cleanup = new DeliveryCleanup(tables.deliveries, tables.outbox);
   return {
     postStore,
     engine,
     conversation,
     onRemoved: deleteCopiesIfOwned({ groups, engine, background }),
+    onGroupDeleted: async (groupId: string) => {
+      background.run("forget a deleted group's deliveries", async () => {
+        await cleanup.forgetGroup(groupId);
+      });
+    },
     retention: config.MESSAGE_RETENTION_DAYS
-      ? new RetentionSweeper(postStore, { what: 'posts', keepMs: config.MESSAGE_RETENTION_DAYS * DAY_MS }, logger)
+      ? new RetentionSweeper(
+          {
+            deleteOlderThan: (cutoff) =>
+              postStore.deleteOlderThan(cutoff, async (groupId, seqs) => {
+                for (const seq of seqs) copies.forget(groupId, seq);
+                await cleanup.forgetPosts(groupId, seqs);
+              }),
+          },
+          { what: 'posts', keepMs: config.MESSAGE_RETENTION_DAYS * DAY_MS },
+          logger,
+        )
       : undefined,
   };
 }

@@ -50,12 +50,13 @@ export function wireBot(
 ) {
   const { logger } = options;
   const { groups, dedup, conversationState, userState } = domain;
-  const { engine, onRemoved } = chat;
+  const { engine, onRemoved, onGroupDeleted } = chat;
   const actions = new GroupActions({
     groups,
     notices: new AdminJoinNotices(engine, settings.background),
     publicUrl: config.PUBLIC_URL,
     onRemoved,
+    onGroupDeleted,
     unreachableCount: (groupId) => engine.unreachableCount(groupId),
   });
   // Attachments hosted by the channel itself are fetched from it; with channel authentication on, only from

@@ -3,6 +3,7 @@ import type { AppConfig } from '../config';
 import type { AppOptions } from '../app';
 import { RedeliveryGuard } from '../teams/dedupMiddleware';
 import { DAY_MS, RetentionSweeper } from '../retentionSweeper';
+import { DeliveryCleanup } from '../delivery/deliveryCleanup';
 import { createTurnErrorHandler } from '../teams/turnErrors';
 import { createServer } from '../server';
 import { messagesEndpoint } from '../teams/messagesEndpoint';
@@ -35,9 +36,15 @@ export function wireAdapter(config: AppConfig, options: AppOptions, domain: Doma
     leaseMs: config.REDELIVERY_LEASE_MS,
   });
   adapter.use(redelivery);
+  // One-off send records (admins' notices) guard against a second send for as long as a redelivery can come: a
+  // day, like the leases, and they go in the same sweep.
+  const oneOffs = new DeliveryCleanup(domain.tables.deliveries, domain.tables.outbox);
   const leaseSweep = new RetentionSweeper(
-    { deleteOlderThan: (cutoff) => domain.dedup.deleteLeasesClaimedBefore(cutoff) },
-    { what: 'redelivery leases', keepMs: DAY_MS },
+    {
+      deleteOlderThan: async (cutoff) =>
+        (await domain.dedup.deleteLeasesClaimedBefore(cutoff)) + (await oneOffs.deleteOneOffsBefore(cutoff)),
+    },
+    { what: 'redelivery leases and one-off send records', keepMs: DAY_MS },
     logger,
   );
   return { adapter, redelivery, leaseSweep };

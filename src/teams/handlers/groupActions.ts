@@ -39,6 +39,8 @@ export interface GroupActionsDependencies {
   publicUrl: string;
   /** Issue 10: after a removal (the app deletes a removed member's delivered copies in organization groups). */
   onRemoved?(groupId: string, userId: string): Promise<void>;
+  /** After a group is deleted: what the delivery engine kept about its posts goes too (runs after the answer). */
+  onGroupDeleted?(groupId: string): Promise<void>;
   /** Issue 10: members Teams refused to reach (blocked or removed the app), told to admins in Group Info. */
   unreachableCount?(groupId: string): Promise<number>;
 }
@@ -231,6 +233,7 @@ export class GroupActions {
 
   async deleteGroup(req: Requester, groupId: string): Promise<Reply> {
     await this.deps.groups.deleteGroup(groupId, { user: req.user });
+    await this.deps.onGroupDeleted?.(groupId);
     return textReply('The group is deleted. Its invite link no longer works.');
   }
 
