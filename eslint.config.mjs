@@ -155,6 +155,23 @@ export default defineConfig(
     ),
   },
   {
+    // Bulk add (issue 18): a room of its own over the domain; Graph and storage only behind its ports.
+    files: ['src/bulkadd/**/*.ts'],
+    rules: boundary(
+      teamsPackages('Bulk add knows nothing of Teams or botbuilder; the Teams glue calls it.'),
+      forbid('Bulk add reaches storage through the domain and its own ports.', inside('storage')),
+      forbid(
+        'Bulk add knows nothing of the Teams glue, the web, dialogs or cards.',
+        pkg('restify'),
+        inside('teams'),
+        inside('web'),
+        inside('dialogs'),
+        inside('cards'),
+      ),
+      noTests,
+    ),
+  },
+  {
     // The delivery engine: no botbuilder at all; the Bot Connector client only in its sender.
     files: ['src/delivery/**/*.ts'],
     ignores: ['src/delivery/botFrameworkSender.ts'],

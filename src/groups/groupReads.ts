@@ -26,6 +26,10 @@ import type {
   UserRef,
 } from './model';
 import { ConcurrentChangeError, type GroupRecord, type GroupStore, type JoinCodeAttempts } from './ports';
+
+/** Where a person stands in a group, for bulk add. */
+export type Standing = 'admin' | 'member' | 'removed' | 'left' | 'none';
+const STANDING_READS_AT_ONCE = 16;
 import type { GroupExport, GroupServiceOptions } from './groupInputs';
 import {
   CACHE_ENTRIES,
@@ -207,6 +211,40 @@ export abstract class GroupReads {
   async listBans(groupId: string, actor: Actor, page: PageRequest = {}): Promise<Page<Ban>> {
     requireAdmin(await this.requireGroup(groupId), actor, 'Only group admins can see who was removed.');
     return this.store.listBans(groupId, pageQuery(page));
+  }
+
+  /**
+   * Where each of these people stands in the group (for bulk add's dry run): admin, member, removed by an
+   * admin, left on their own (per the audit trail), or none of these. Group admins and organization admins only.
+   */
+  async standingsFor(groupId: string, actor: Actor, userIds: readonly string[]): Promise<Map<string, Standing>> {
+    requireAdmin(await this.requireGroup(groupId), actor, 'Only group admins can add people in bulk.');
+    const standings = new Map<string, Standing>();
+    const unknown = new Set<string>();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(STANDING_READS_AT_ONCE, userIds.length) }, async () => {
+        while (next < userIds.length) {
+          const userId = userIds[next++]!;
+          const member = await this.store.getMember(groupId, userId);
+          if (member) standings.set(userId, member.role);
+          else if (await this.store.getBan(groupId, userId)) standings.set(userId, 'removed');
+          else unknown.add(userId);
+        }
+      }),
+    );
+    // Leaving bans nobody and leaves no row but its audit entry.
+    let continuationToken: string | undefined;
+    while (unknown.size > 0) {
+      const page = await this.store.listAudit(groupId, pageQuery({ pageSize: 200, continuationToken }));
+      for (const entry of page.items) {
+        if (entry.action === 'left' && unknown.delete(entry.actor.id)) standings.set(entry.actor.id, 'left');
+      }
+      continuationToken = page.continuationToken;
+      if (!continuationToken) break;
+    }
+    for (const userId of unknown) standings.set(userId, 'none');
+    return standings;
   }
 
   // ---- listings -------------------------------------------------------------------------------------------
