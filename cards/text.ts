@@ -1,5 +1,5 @@
 /**
- * The one text policy for user text (group names, display names, organization names, anything a person typed)
+ * The one text policy for user text (group names, display names, typed organization names, anything a person typed)
  * in everything the bot sends: cards and plain messages. Whatever such text contains, it never becomes a link,
  * a mention or formatting.
  *
@@ -25,6 +25,9 @@
  * All of them first pass the text through `plain`: control characters and line breaks become spaces (a name is
  * one line; a newline would start a new Markdown block where `# ` or `- ` means something), and bidirectional
  * override characters are removed (they can make "gnp.exe" read as "exe.png").
+ *
+ * Proven names (a verified organization's name or domain, `ProvenName` below) are not typed text: they keep
+ * their dots (`provenRun`, `provenShown`, `provenInline`), and only lose live schemes and Markdown.
  *
  * The bot's own words go into TextBlocks and messages as they are (they may use **bold**); the bot's own links
  * (the invite link) go into `ownRun`, which does not defang. Cards never build an adaptivecards-templating
@@ -56,15 +59,18 @@ const DOTTED = /[\p{L}\p{N}-]+(?:[.\u3002\uff0e\uff61][\p{L}\p{N}-]+)+/gu;
 const TLD_LIKE = /^(?:\p{L}{2,}|xn--[a-z0-9-]+)$/iu;
 const IPV4_LIKE = /^\d{1,3}(?:[.\u3002\uff0e\uff61]\d{1,3}){3}$/u;
 
+/** Schemes made unclickable (`https://x` -> `https[:]//x`); dotted names are left as they are. */
+function defangSchemes(text: string): string {
+  return text.replace(SCHEME, (_m, slashed: string | undefined, bare: string | undefined) => `${slashed ?? bare}[:]`);
+}
+
 /** URLs, host names and e-mail domains made unclickable: `https://evil.example` -> `https[:]//evil[.]example`. */
 export function defang(text: string): string {
-  return text
-    .replace(SCHEME, (_m, slashed: string | undefined, bare: string | undefined) => `${slashed ?? bare}[:]`)
-    .replace(DOTTED, (token) => {
-      const labels = token.split(/[.\u3002\uff0e\uff61]/u);
-      const looksLikeHost = TLD_LIKE.test(labels[labels.length - 1]!) || IPV4_LIKE.test(token);
-      return looksLikeHost ? labels.join('[.]') : token;
-    });
+  return defangSchemes(text).replace(DOTTED, (token) => {
+    const labels = token.split(/[.\u3002\uff0e\uff61]/u);
+    const looksLikeHost = TLD_LIKE.test(labels[labels.length - 1]!) || IPV4_LIKE.test(token);
+    return looksLikeHost ? labels.join('[.]') : token;
+  });
 }
 
 /** User text where nothing is interpreted (TextRun, altText): as typed, cleaned, URLs defanged. */
@@ -97,17 +103,55 @@ const MARKUP = /[*_~`[\]<>#&|\\]/g;
  * `［x］(https[:]//evil[.]example) ∗∗hi∗∗ ‹at›a‹/at›`.
  */
 export function inline(text: string, maxChars: number = MAX_DISPLAY_CHARS): string {
-  const out = plain(text, maxChars)
-    .replace(MARKUP, (c) => LOOK_ALIKES[c]!)
-    // At the start only (newlines are gone): list markers "- ", "+ " and "1. " / "1) ".
-    .replace(/^(\s*)([-+])(?=\s)/, (_m, space: string, marker: string) => `${space}${marker === '-' ? '\u2011' : '\uff0b'}`)
-    .replace(/^(\s*\d+)[.)](?=\s|$)/, '$1\u2024');
-  return defang(out);
+  return defang(withoutMarkup(text, maxChars));
+}
+
+/** Plain text with every Markdown or HTML character replaced by its look-alike (see `inline`). */
+function withoutMarkup(text: string, maxChars: number): string {
+  return (
+    plain(text, maxChars)
+      .replace(MARKUP, (c) => LOOK_ALIKES[c]!)
+      // At the start only (newlines are gone): list markers "- ", "+ " and "1. " / "1) ".
+      .replace(/^(\s*)([-+])(?=\s)/, (_m, space: string, marker: string) => `${space}${marker === '-' ? '\u2011' : '\uff0b'}`)
+      .replace(/^(\s*\d+)[.)](?=\s|$)/, '$1\u2024')
+  );
 }
 
 /** The older name of `inline`, for Markdown-processed card fields (Fact values, TextBlock text). */
 export function literal(text: string, maxChars: number = MAX_DISPLAY_CHARS): string {
   return inline(text, maxChars);
+}
+
+declare const PROVEN: unique symbol;
+
+/**
+ * A name the bot proved instead of one somebody typed: the organization of a tenant mapping, which is the
+ * tenant's display name from Microsoft Graph or a domain Entra ID verified for the tenant (the sign-in's
+ * domain). Such a name is shown as it is: "Owned by contoso-field.example", never "contoso-field[.]example";
+ * the domain is the proof people should be able to read. Only `provenName` makes one, and only code that read
+ * the name from the mapping (never from a message, a card input or a document profile) calls it.
+ *
+ * Still cleaned (one line, no bidi overrides), still free of Markdown in Markdown-processed fields (a tenant's
+ * admin chooses its display name), and a scheme is still made unclickable (`https[:]//`): no organization's
+ * name needs a live link in it, and a name is where a phishing tenant would put one.
+ */
+export type ProvenName = string & { readonly [PROVEN]: true };
+
+/** Marks a name as proven. For the organization name of a tenant mapping only (see ProvenName). */
+export function provenName(name: string): ProvenName;
+export function provenName(name: string | undefined): ProvenName | undefined;
+export function provenName(name: string | undefined): ProvenName | undefined {
+  return name as ProvenName | undefined;
+}
+
+/** A proven name where nothing is interpreted (TextRun, altText): cleaned, domains as they are. */
+export function provenShown(name: ProvenName, maxChars: number = MAX_DISPLAY_CHARS): string {
+  return defangSchemes(plain(name, maxChars));
+}
+
+/** A proven name inside Markdown-processed text (fallbackText, Fact values, messages): look-alikes, domains as they are. */
+export function provenInline(name: ProvenName, maxChars: number = MAX_DISPLAY_CHARS): string {
+  return defangSchemes(withoutMarkup(name, maxChars));
 }
 
 export interface RunStyle {
@@ -122,6 +166,11 @@ export interface RunStyle {
 /** A TextRun: shown as is by every client (no Markdown), URLs defanged. Safe for user text. */
 export function run(text: string, style: RunStyle = {}, maxChars: number = MAX_DISPLAY_CHARS): TextRun {
   return { type: 'TextRun', text: shown(text, maxChars), ...style };
+}
+
+/** A TextRun of a proven name (a verified organization): shown as it is, domains not defanged. */
+export function provenRun(name: ProvenName, style: RunStyle = {}, maxChars: number = MAX_DISPLAY_CHARS): TextRun {
+  return { type: 'TextRun', text: provenShown(name, maxChars), ...style };
 }
 
 /** A TextRun of the bot's own text that must stay usable as is (the invite link); never user text. */

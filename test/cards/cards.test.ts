@@ -25,19 +25,24 @@ import {
   deleteConfirmation,
   inviteQrDataUrl,
   leaveConfirmation,
+  provenName,
   resetLinkConfirmation,
 } from '../../cards';
 import { helpEntries, helpTasks } from '../../src/teams/input/commands';
-import { HOSTILE_NAMES, assertShownLiterally, assertValidCard, verbs } from './cardTestKit';
+import { HOSTILE_NAMES, assertLocalTimes, assertShownLiterally, assertValidCard, verbs } from './cardTestKit';
 
 const LINK = 'https://groups.contoso.example/join/AbCdEfGhIjKlMnOpQrStUv';
 const WHEN = new Date(Date.UTC(2025, 10, 26, 5, 35));
+/** A verified organization (the tenant mapping's name): not user text, shown as it is (test/cards/provenNames.test.ts). */
+const ORG = provenName('contoso-field.example');
 
 interface CardCase {
   name: string;
   /** Builds the card with `text` as every user-supplied name. */
   build: (text: string) => Attachment;
   verbs: string[];
+  /** How many times the card shows (each in the reader's local time); none by default. */
+  times?: number;
 }
 
 let qr = '';
@@ -69,7 +74,7 @@ const CASES: CardCase[] = [
   {
     name: 'group info (member, owned by an organization)',
     build: (t) =>
-      buildGroupInfoCard({ groupId: 'g1', name: t, memberCount: 2, adminNames: [t], organizationName: t, viewerIsAdmin: false }),
+      buildGroupInfoCard({ groupId: 'g1', name: t, memberCount: 2, adminNames: [t], organizationName: ORG, viewerIsAdmin: false }),
     verbs: ['showInvite', 'showMembers', 'poster', 'leaveGroup'],
   },
   {
@@ -121,7 +126,7 @@ const CASES: CardCase[] = [
       buildMyGroupsCard({
         groups: [
           { groupId: 'g1', name: t, memberCount: 12, role: 'admin' },
-          { groupId: 'g2', name: 'Sales', memberCount: 1, role: 'member', organizationName: t },
+          { groupId: 'g2', name: t, memberCount: 1, role: 'member', organizationName: ORG },
         ],
         continuationToken: 'tok',
       }),
@@ -134,8 +139,9 @@ const CASES: CardCase[] = [
   },
   {
     name: 'organization mapped',
-    build: (t) => buildOrganizationMappedCard({ groupId: 'g1', groupName: t, organizationName: t, mappedBy: t, mappedAt: WHEN }),
+    build: (t) => buildOrganizationMappedCard({ groupId: 'g1', groupName: t, organizationName: ORG, mappedBy: t, mappedAt: WHEN }),
     verbs: ['poster', 'showInvite', 'showGroupInfo'],
+    times: 1,
   },
   {
     name: 'short help',
@@ -151,7 +157,7 @@ const CASES: CardCase[] = [
         kind: 'poster',
         senderName: t,
         personalLine: t,
-        organization: { verified: t },
+        organization: { verified: ORG },
       }),
     verbs: ['saveDocumentDetails', 'cancel'],
   },
@@ -179,6 +185,7 @@ const CASES: CardCase[] = [
         canEdit: true,
       }),
     verbs: ['poster', 'email'],
+    times: 1,
   },
   {
     name: 'email',
@@ -193,17 +200,19 @@ const CASES: CardCase[] = [
         canEdit: true,
       }),
     verbs: ['email', 'poster'],
+    times: 1,
   },
   {
     name: 'organization groups',
     build: (t) =>
       buildOrgGroupsCard({
-        organizationName: t,
+        organizationName: ORG,
         totalCount: 40,
         groups: [{ groupId: 'g1', name: t, memberCount: 3, mappedBy: t, mappedAt: WHEN }],
         continuationToken: 'tok',
       }),
     verbs: ['showGroupInfo', 'exportGroup', 'orgGroupsPage'],
+    times: 1,
   },
   {
     name: 'error',
@@ -230,6 +239,10 @@ describe('cards', () => {
 
       it(`has buttons with the verbs ${c.verbs.join(', ')}`, () => {
         assert.deepEqual(verbs(c.build('Field team North')), c.verbs);
+      });
+
+      it(`shows ${c.times ?? 'no'} time${c.times === 1 ? '' : 's'}, in the reader's time zone, and never "UTC"`, () => {
+        assertLocalTimes(c.build('Field team North'), c.times ?? 0);
       });
 
       it('stays under 28 KB with names of 100 characters', () => {
