@@ -68,6 +68,8 @@ export const buildMoveEmail = buildJoinEmail;
 
 interface Content {
   organization?: string;
+  /** The organization owns the group (it is mapped); otherwise the email does not say it does. */
+  owned?: true;
   sender?: string;
   line?: string;
   groupName: string;
@@ -81,8 +83,10 @@ function subjectFor(groupName: string): string {
   return `Join ${groupName} on Microsoft Teams`;
 }
 
-function movingSentence(c: Pick<Content, 'groupName' | 'organization'>): string {
-  return `I am moving ${c.groupName} from a personal chat app to Microsoft Teams${c.organization ? `, where ${c.organization} owns it` : ''}. Please join the group there.`;
+/** "... where Fabrikam owns it" only for a group the organization owns: a private group is not owned by anyone's employer. */
+function movingSentence(c: Pick<Content, 'groupName' | 'organization' | 'owned'>): string {
+  const owner = c.organization && c.owned ? `, where ${c.organization} owns it` : '';
+  return `I am moving ${c.groupName} from a personal chat app to Microsoft Teams${owner}. Please join the group there.`;
 }
 
 function plainText(c: Content): string {
@@ -111,9 +115,12 @@ function plainText(c: Content): string {
 
 function htmlBody(c: Content, subject: string): string {
   const e = escapeHtml;
+  // The whole list, numbered from 1: the first step points at the button, link and QR code above it.
   const steps = joinSteps(c.botName)
-    .slice(1)
-    .map((step) => `<li style="margin:0 0 8px 0"><strong>${e(step.title)}.</strong> ${e(step.detail)}</li>`)
+    .map((step, i) => {
+      const title = i === 0 ? (c.hasQr ? 'Open the link above or scan the QR code' : 'Open the link above') : step.title;
+      return `<li style="margin:0 0 8px 0"><strong>${e(title)}.</strong> ${e(step.detail)}</li>`;
+    })
     .join('\n');
   const qr = c.hasQr
     ? `<p><img src="cid:${QR_CONTENT_ID}" width="180" height="180" alt="QR code of the invite link to ${e(c.groupName)}" style="display:block;width:180px;height:180px"></p>\n`
@@ -132,7 +139,7 @@ ${c.line ? `<p style="font-style:italic">${e(c.line)}</p>\n` : ''}<p>${e(movingS
 <p><a href="${e(c.inviteUrl)}" style="display:inline-block;padding:10px 18px;background:#464EB8;color:#ffffff;text-decoration:none;border-radius:4px;font-weight:bold">Join ${e(c.groupName)}</a></p>
 ${qr}<p style="font-size:13px;color:#616161">Or open this link: <a href="${e(c.inviteUrl)}">${e(c.inviteUrl)}</a><br>
 Join code, if you would rather type it: <strong>${e(c.joinCode)}</strong></p>
-<ol start="2" style="padding-left:20px">
+<ol style="padding-left:20px">
 ${steps}
 </ol>
 <p style="font-size:13px;color:#616161">Anyone with the link can join, so please keep it within the group.</p>
@@ -211,15 +218,7 @@ function buildMailto(c: Content): string {
     const join = ['Open this link to join:', c.inviteUrl, `Join code: ${c.joinCode}`];
     const signOff = ['', 'Thanks,', c.sender ?? 'See you there'];
     const bodies = [
-      [
-        'Hello,',
-        '',
-        ...(c.line ? [c.line, ''] : []),
-        movingSentence({ groupName, ...(c.organization ? { organization: c.organization } : {}) }),
-        '',
-        ...join,
-        ...signOff,
-      ],
+      ['Hello,', '', ...(c.line ? [c.line, ''] : []), movingSentence({ ...c, groupName }), '', ...join, ...signOff],
       ['Hello,', '', movingSentence({ groupName }), '', ...join, ...signOff],
       join,
       [c.inviteUrl],

@@ -307,7 +307,8 @@ export async function buildMoveGroupsPoster(data: IntroPosterData): Promise<Buff
   const findRuns: PptxGenJS.TextProps[] = [
     { text: 'Run a work group on WhatsApp or another personal app?', options: { fontSize: 18, bold: true, color: INK, breakLine: true } },
     {
-      text: `${botName} moves it into a Teams chat that ${orgSentence} owns, with the same people.`,
+      // Owned only after step 4 (Add to organization): the poster says "can own", never "owns".
+      text: `${botName} moves it into Teams, with the same people, where ${orgSentence} can own it.`,
       options: { fontSize: 13, color: INK, breakLine: true },
     },
     { text: findBotLine(botName), options: { fontSize: 13, color: INK, breakLine: installUrl !== undefined } },

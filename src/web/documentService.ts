@@ -151,6 +151,8 @@ export class DocumentService {
     const senderName = profile.senderName ?? group.createdBy.name;
     return {
       ...(organizationName ? { organizationName } : {}),
+      // Mapped (step 3 done): only then do the documents say the organization owns the group.
+      ...(group.tenantId !== undefined ? { organizationOwnsGroup: true } : {}),
       ...(senderName ? { senderName } : {}),
       ...(profile.personalLine ? { personalLine: profile.personalLine } : {}),
     };
