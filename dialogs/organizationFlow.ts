@@ -4,7 +4,7 @@ import type { Logger } from '../src/logger';
 import type { GroupService } from '../src/groups/groupService';
 import type { EntraTokenVerifier, VerifiedUser } from '../src/auth/entraTokenVerifier';
 import { TeamsSsoExchange, type ExchangeDedup } from '../src/auth/tokenExchange';
-import type { OrganizationDirectory } from '../src/auth/organizationDirectory';
+import { signInDomain, type OrganizationDirectory } from '../src/auth/organizationDirectory';
 import { isAppError } from '../src/errors';
 import { buildErrorCard, buildOrgGroupsCard, provenInline, provenName } from '../cards';
 import type { OrganizationFlow } from '../src/teams/conversation';
@@ -199,7 +199,8 @@ export class OrganizationSignInFlow implements OrganizationFlow {
     return {
       cards: [
         buildOrgGroupsCard({
-          organizationName: provenName(page.items[0]?.organizationName),
+          // The name the mapping stored; before any group is mapped, the domain the admin's sign-in verified.
+          organizationName: provenName(page.items[0]?.organizationName ?? signInDomain(user)),
           groups: page.items.map((g) => ({
             groupId: g.id,
             name: g.name,
