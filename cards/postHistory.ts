@@ -3,7 +3,7 @@ import { button } from './actions';
 import { paragraph, richHeading } from './layout';
 import { postByline, postTextBlocks, replyContext } from './post';
 import { adaptiveCard, toAttachment, type CardAction, type CardElement, type Container } from './schema';
-import { plain, richText, run } from './text';
+import { inline, richText, run } from './text';
 
 /** 20 posts of up to 4,000 characters would not fit in one card (28 KB): history shows each post's start. */
 const HISTORY_POST_CHARS = 500;
@@ -45,5 +45,5 @@ export function buildPostHistoryCard(data: PostHistoryCardData): Attachment {
   body.push(...data.posts.map(postRow));
   const actions: CardAction[] = [];
   if (data.earlier !== undefined) actions.push(button('Earlier', 'historyPage', { groupId: data.groupId, before: data.earlier }));
-  return toAttachment(adaptiveCard(body, actions, `Conversation of ${plain(data.groupName)} (${data.posts.length} posts)`));
+  return toAttachment(adaptiveCard(body, actions, `Conversation of ${inline(data.groupName)} (${data.posts.length} posts)`));
 }

@@ -2,7 +2,7 @@ import type { Attachment } from 'botbuilder';
 import { button } from './actions';
 import { paragraph, richHeading } from './layout';
 import { adaptiveCard, toAttachment, type CardAction, type CardElement } from './schema';
-import { plain, richText, run } from './text';
+import { inline, richText, run } from './text';
 
 export interface PostSettingsCardData {
   groupId: string;
@@ -49,5 +49,5 @@ export function buildPostSettingsCard(data: PostSettingsCardData): Attachment {
       paragraph('Only group admins can change these.', { isSubtle: true }),
     );
   }
-  return toAttachment(adaptiveCard(body, actions, `Settings of ${plain(data.groupName)}`));
+  return toAttachment(adaptiveCard(body, actions, `Settings of ${inline(data.groupName)}`));
 }

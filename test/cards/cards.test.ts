@@ -21,6 +21,11 @@ import {
   buildMyGroupsCard,
   buildOrganizationMappedCard,
   buildOrgGroupsCard,
+  buildPostCard,
+  buildPostHistoryCard,
+  buildPostSettingsCard,
+  buildResolvedCard,
+  buildSwitchGroupCard,
   buildWelcomeCard,
   deleteConfirmation,
   inviteQrDataUrl,
@@ -41,6 +46,8 @@ interface CardCase {
   /** Builds the card with `text` as every user-supplied name. */
   build: (text: string) => Attachment;
   verbs: string[];
+  /** False for a card of the bot's own words only (no hostile-name cases). */
+  userText?: false;
   /** How many times the card shows (each in the reader's local time); none by default. */
   times?: number;
 }
@@ -215,6 +222,64 @@ const CASES: CardCase[] = [
     times: 1,
   },
   {
+    name: 'post (for an admin)',
+    build: (t) =>
+      buildPostCard({
+        groupId: 'g1',
+        groupName: t,
+        photoUrl: 'https://bot.contoso.example/groups/g1/photo?v=1',
+        seq: 7,
+        senderName: t,
+        text: t,
+        createdAt: WHEN.toISOString(),
+        edited: true,
+        replyTo: { senderName: t, preview: t },
+        canDelete: true,
+      }),
+    verbs: ['replyToPost', 'openGroup', 'deletePost'],
+    times: 1,
+  },
+  {
+    name: 'post history',
+    build: (t) =>
+      buildPostHistoryCard({
+        groupId: 'g1',
+        groupName: t,
+        posts: [
+          { seq: 1, senderName: t, text: t, createdAt: WHEN.toISOString() },
+          { seq: 2, senderName: 'Bob', text: '', createdAt: WHEN.toISOString(), deleted: true },
+        ],
+        earlier: 1,
+      }),
+    verbs: ['historyPage'],
+    times: 2,
+  },
+  {
+    name: 'switch group',
+    build: (t) =>
+      buildSwitchGroupCard({
+        groups: [
+          { groupId: 'g1', name: t },
+          { groupId: 'g2', name: 'Sales' },
+        ],
+        currentGroupId: 'g1',
+      }),
+    verbs: ['switchGroup', 'switchGroup'],
+  },
+  {
+    name: 'post settings (admin)',
+    build: (t) =>
+      buildPostSettingsCard({ groupId: 'g1', groupName: t, onlyAdminsPost: true, historyForNewMembers: false, viewerIsAdmin: true }),
+    verbs: ['saveSettings'],
+  },
+  {
+    name: 'resolved confirmation',
+    // The bot's own words only: no user text to show.
+    build: () => buildResolvedCard({ message: 'Done. See the answer below.' }),
+    verbs: [],
+    userText: false,
+  },
+  {
     name: 'error',
     build: (t) =>
       buildErrorCard({ message: `No group called ${t}.`, referenceId: 'f:123', retry: { title: 'My groups', verb: 'myGroups' } }),
@@ -229,7 +294,7 @@ describe('cards', () => {
         assertValidCard(c.build('Field team North'));
       });
 
-      for (const hostile of HOSTILE_NAMES) {
+      for (const hostile of c.userText === false ? [] : HOSTILE_NAMES) {
         it(`shows the name ${hostile} literally and stays valid`, () => {
           const card = c.build(hostile);
           assertValidCard(card);
