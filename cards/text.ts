@@ -26,8 +26,9 @@
  * one line; a newline would start a new Markdown block where `# ` or `- ` means something), and bidirectional
  * override characters are removed (they can make "gnp.exe" read as "exe.png").
  *
- * Proven names (a verified organization's name or domain, `ProvenName` below) are not typed text: they keep
- * their dots (`provenRun`, `provenShown`, `provenInline`), and only lose live schemes and Markdown.
+ * Proven names (a verified organization's name or domain, `ProvenName` below) are not typed text: a verified
+ * domain keeps its dots (`provenRun`, `provenShown`, `provenInline`); only Markdown, and the URLs inside a
+ * display name, are still taken from them.
  *
  * The bot's own words go into TextBlocks and messages as they are (they may use **bold**); the bot's own links
  * (the invite link) go into `ownRun`, which does not defang. Cards never build an adaptivecards-templating
@@ -59,18 +60,15 @@ const DOTTED = /[\p{L}\p{N}-]+(?:[.\u3002\uff0e\uff61][\p{L}\p{N}-]+)+/gu;
 const TLD_LIKE = /^(?:\p{L}{2,}|xn--[a-z0-9-]+)$/iu;
 const IPV4_LIKE = /^\d{1,3}(?:[.\u3002\uff0e\uff61]\d{1,3}){3}$/u;
 
-/** Schemes made unclickable (`https://x` -> `https[:]//x`); dotted names are left as they are. */
-function defangSchemes(text: string): string {
-  return text.replace(SCHEME, (_m, slashed: string | undefined, bare: string | undefined) => `${slashed ?? bare}[:]`);
-}
-
 /** URLs, host names and e-mail domains made unclickable: `https://evil.example` -> `https[:]//evil[.]example`. */
 export function defang(text: string): string {
-  return defangSchemes(text).replace(DOTTED, (token) => {
-    const labels = token.split(/[.\u3002\uff0e\uff61]/u);
-    const looksLikeHost = TLD_LIKE.test(labels[labels.length - 1]!) || IPV4_LIKE.test(token);
-    return looksLikeHost ? labels.join('[.]') : token;
-  });
+  return text
+    .replace(SCHEME, (_m, slashed: string | undefined, bare: string | undefined) => `${slashed ?? bare}[:]`)
+    .replace(DOTTED, (token) => {
+      const labels = token.split(/[.\u3002\uff0e\uff61]/u);
+      const looksLikeHost = TLD_LIKE.test(labels[labels.length - 1]!) || IPV4_LIKE.test(token);
+      return looksLikeHost ? labels.join('[.]') : token;
+    });
 }
 
 /** User text where nothing is interpreted (TextRun, altText): as typed, cleaned, URLs defanged. */
@@ -127,13 +125,14 @@ declare const PROVEN: unique symbol;
 /**
  * A name the bot proved instead of one somebody typed: the organization of a tenant mapping, which is the
  * tenant's display name from Microsoft Graph or a domain Entra ID verified for the tenant (the sign-in's
- * domain). Such a name is shown as it is: "Owned by contoso-field.example", never "contoso-field[.]example";
- * the domain is the proof people should be able to read. Only `provenName` makes one, and only code that read
- * the name from the mapping (never from a message, a card input or a document profile) calls it.
+ * domain). Only `provenName` makes one, and only code that read the name from the mapping (never from a
+ * message, a card input or a document profile) calls it.
  *
- * Still cleaned (one line, no bidi overrides), still free of Markdown in Markdown-processed fields (a tenant's
- * admin chooses its display name), and a scheme is still made unclickable (`https[:]//`): no organization's
- * name needs a live link in it, and a name is where a phishing tenant would put one.
+ * A proven name that is a domain shows as it is: "Owned by contoso-field.example", never
+ * "contoso-field[.]example"; the domain is the proof people should be able to read. A display name shows as it
+ * is too ("Contoso Field Services Ltd."), except a URL or host name inside it, which is defanged as in typed text:
+ * any tenant's admin chooses its display name, and "[Sign in](https://evil.example)" is where a phishing tenant
+ * would put a link. Either is cleaned (one line, no bidi overrides) and free of Markdown where Markdown is read.
  */
 export type ProvenName = string & { readonly [PROVEN]: true };
 
@@ -144,14 +143,22 @@ export function provenName(name: string | undefined): ProvenName | undefined {
   return name as ProvenName | undefined;
 }
 
-/** A proven name where nothing is interpreted (TextRun, altText): cleaned, domains as they are. */
-export function provenShown(name: ProvenName, maxChars: number = MAX_DISPLAY_CHARS): string {
-  return defangSchemes(plain(name, maxChars));
+// The whole name one dotted host name (what a verified domain is): nothing around it to hide a link in.
+const WHOLE_DOMAIN = /^[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+$/u;
+
+/** A domain as it is; a display name with the hosts and URLs in it defanged. */
+function provenDefang(cleaned: string): string {
+  return WHOLE_DOMAIN.test(cleaned) ? cleaned : defang(cleaned);
 }
 
-/** A proven name inside Markdown-processed text (fallbackText, Fact values, messages): look-alikes, domains as they are. */
+/** A proven name where nothing is interpreted (TextRun, altText): cleaned, a domain as it is. */
+export function provenShown(name: ProvenName, maxChars: number = MAX_DISPLAY_CHARS): string {
+  return provenDefang(plain(name, maxChars));
+}
+
+/** A proven name inside Markdown-processed text (fallbackText, Fact values, messages): look-alikes, a domain as it is. */
 export function provenInline(name: ProvenName, maxChars: number = MAX_DISPLAY_CHARS): string {
-  return defangSchemes(withoutMarkup(name, maxChars));
+  return provenDefang(withoutMarkup(name, maxChars));
 }
 
 export interface RunStyle {

@@ -19,7 +19,7 @@ const DOMAIN = provenName('contoso-field.example');
 const WHEN = new Date(Date.UTC(2025, 10, 26, 5, 35));
 
 describe('proven names (a verified organization) and typed text', () => {
-  it('keeps the dots of a proven domain, and defangs the same text when someone typed it', () => {
+  it('keeps the dots of a proven domain (the whole name), and defangs the same text when someone typed it', () => {
     assert.equal(provenShown(DOMAIN), 'contoso-field.example');
     assert.equal(provenInline(DOMAIN), 'contoso-field.example');
     assert.equal(shown('contoso-field.example'), 'contoso-field[.]example');
@@ -31,12 +31,13 @@ describe('proven names (a verified organization) and typed text', () => {
     assert.equal(provenShown(provenName('Contoso\nField\u202e')), 'Contoso Field');
   });
 
-  it('still gives a proven name no live scheme and, where Markdown is read, no Markdown', () => {
+  it('defangs the URLs and hosts inside a display name, as in typed text: a tenant names itself', () => {
     const hostile = provenName('[Verify](https://evil.example/login) **URGENT** <at>Boss</at>');
-    assert.equal(provenShown(hostile), '[Verify](https[:]//evil.example/login) **URGENT** <at>Boss</at>');
+    assert.equal(provenShown(hostile), '[Verify](https[:]//evil[.]example/login) **URGENT** <at>Boss</at>');
+    assert.equal(provenShown(provenName('Contoso.com Ltd')), 'Contoso[.]com Ltd');
     const markdown = provenInline(hostile);
-    assert.ok(!markdown.includes('https://'));
-    for (const fragment of ['](', '**', '<at']) assert.ok(!markdown.includes(fragment), markdown);
+    assert.equal(markdown, inline('[Verify](https://evil.example/login) **URGENT** <at>Boss</at>'));
+    for (const fragment of ['](', '**', '<at', 'evil.example']) assert.ok(!markdown.includes(fragment), markdown);
   });
 
   it('is a type of its own: a plain string is not proven', () => {
