@@ -170,6 +170,11 @@ describe('Poster and email (step 4), end to end from the chat', () => {
       assert.doesNotMatch(part, /\bowns?\b|\bowned\b/, 'a private group: the email does not say the organization owns it');
     }
     assert.match(email.text ?? '', /^I am moving Night Crew from a personal chat app to Microsoft Teams\. Please join the group there\.$/m);
+    // This bot has no app id, so its invite page has no Open in Teams button: the documents say what the page has.
+    for (const part of [joinPoster, email.text ?? '']) {
+      assert.ok(part.includes('Send the join message'), part);
+      assert.doesNotMatch(part, /Open in Teams|Press Send/);
+    }
   });
 
   it('refuses a personal line that is too long, keeping what was typed on the card', async () => {

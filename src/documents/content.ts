@@ -169,11 +169,27 @@ export function whyLineFor(organization: string | undefined): string {
     : whyLine(organization);
 }
 
+/**
+ * How the invite page lets people join: its Open in Teams button (a bot with an app id, as deployed), or, for a
+ * bot tried locally without one, the join message the page shows, to send to the bot by hand.
+ */
+export type JoinPath = 'teamsButton' | 'message';
+
 /** The three steps of joining a group from its link, for the join poster and the email. */
-export function joinSteps(botName: string): MoveStep[] {
+export function joinSteps(botName: string, path: JoinPath = 'teamsButton'): MoveStep[] {
   return [
-    { title: 'Scan the code or open the link', detail: 'On your phone or computer. The page shows the group and an Open in Teams button.' },
-    { title: 'Press Send', detail: `Teams opens a chat with ${botName} with the join message ready.` },
+    path === 'teamsButton'
+      ? {
+          title: 'Scan the code or open the link',
+          detail: 'On your phone or computer. The page shows the group and an Open in Teams button.',
+        }
+      : {
+          title: 'Scan the code or open the link',
+          detail: 'On your phone or computer. The page shows the group and its join message.',
+        },
+    path === 'teamsButton'
+      ? { title: 'Press Send', detail: `Teams opens a chat with ${botName} with the join message ready.` }
+      : { title: 'Send the join message', detail: `Copy the message the page shows and send it to ${botName} in your chat with it.` },
     { title: "You're in", detail: `Sign in with your work account if Teams asks. The group's posts come to your chat with ${botName}.` },
   ];
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { foldLines, encodeWords, isPlainText } from 'nodemailer/lib/mime-funcs';
 import { encode as qpEncode, wrap as qpWrap } from 'nodemailer/lib/qp';
-import { checkJoinCode, checkLink, cleanText, cleanVoice, joinSteps, requireName, type Voice } from './content';
+import { checkJoinCode, checkLink, cleanText, cleanVoice, joinSteps, requireName, type JoinPath, type Voice } from './content';
 
 /**
  * Step 4 of the move as an email to the group's members, as
@@ -26,6 +26,8 @@ export interface EmailData extends Voice {
   qrPng?: Buffer;
   /** The Date header; now by default. */
   date?: Date;
+  /** How the invite page lets people join (its Open in Teams button by default). */
+  joinPath?: JoinPath;
 }
 
 export interface MoveEmail {
@@ -53,7 +55,15 @@ export function buildJoinEmail(data: EmailData): MoveEmail {
   const inviteUrl = checkLink(data.inviteUrl, 'invite link');
   const joinCode = checkJoinCode(data.joinCode);
   const voice = cleanVoice(data);
-  const content: Content = { ...voice, groupName, botName, inviteUrl, joinCode, hasQr: data.qrPng !== undefined };
+  const content: Content = {
+    ...voice,
+    groupName,
+    botName,
+    inviteUrl,
+    joinCode,
+    hasQr: data.qrPng !== undefined,
+    joinPath: data.joinPath ?? 'teamsButton',
+  };
 
   const subject = subjectFor(groupName);
   const text = plainText(content);
@@ -77,6 +87,7 @@ interface Content {
   inviteUrl: string;
   joinCode: string;
   hasQr: boolean;
+  joinPath: JoinPath;
 }
 
 function subjectFor(groupName: string): string {
@@ -93,7 +104,7 @@ function plainText(c: Content): string {
   const lines = ['Hello,', ''];
   if (c.line) lines.push(c.line, '');
   lines.push(movingSentence(c), '');
-  joinSteps(c.botName).forEach((step, i) => {
+  joinSteps(c.botName, c.joinPath).forEach((step, i) => {
     lines.push(
       i === 0
         ? `1. Open this link on your phone or computer${c.hasQr ? ' (or scan the QR code)' : ''}:`
@@ -116,7 +127,7 @@ function plainText(c: Content): string {
 function htmlBody(c: Content, subject: string): string {
   const e = escapeHtml;
   // The whole list, numbered from 1: the first step points at the button, link and QR code above it.
-  const steps = joinSteps(c.botName)
+  const steps = joinSteps(c.botName, c.joinPath)
     .map((step, i) => {
       const title = i === 0 ? (c.hasQr ? 'Open the link above or scan the QR code' : 'Open the link above') : step.title;
       return `<li style="margin:0 0 8px 0"><strong>${e(title)}.</strong> ${e(step.detail)}</li>`;

@@ -3,7 +3,14 @@ import type { Group, GroupPhoto, Invite } from '../groups/model';
 import { buildJoinPoster, buildMoveGroupsPoster, qrCodePng } from '../documents/poster';
 import { buildJoinEmail } from '../documents/emailTemplate';
 import { readImageInfo } from '../documents/imageInfo';
-import { MAX_NAME_LENGTH, MAX_PERSONAL_LINE_LENGTH, MAX_SENDER_NAME_LENGTH, cleanText, type Voice } from '../documents/content';
+import {
+  MAX_NAME_LENGTH,
+  MAX_PERSONAL_LINE_LENGTH,
+  MAX_SENDER_NAME_LENGTH,
+  cleanText,
+  type JoinPath,
+  type Voice,
+} from '../documents/content';
 import { ForbiddenError, InvalidInputError, isAppError } from '../errors';
 import type { DocumentProfile, DocumentProfileStore } from '../storage/documentProfileStore';
 import type { UrlSigner } from './signedUrls';
@@ -60,6 +67,11 @@ export interface DocumentServiceOptions {
   botName: string;
   /** Opens or installs the bot in Teams (a deep link); printed with a QR code on the intro poster when given. */
   botInstallUrl?: string;
+  /**
+   * How the invite page lets people join, so the poster and the email describe the page they will see: its Open
+   * in Teams button (default; a bot with an app id) or, for a bot tried locally, the message to send.
+   */
+  joinPath?: JoinPath;
   linkTtlSeconds?: number;
   /** Told when the group photo cannot go on the poster (the poster is made without it). */
   onPhotoSkipped?: (groupId: string, reason: string) => void;
@@ -120,6 +132,7 @@ export class DocumentService {
           inviteUrl: invite.url,
           joinCode: invite.joinCode,
           botName: this.options.botName,
+          ...(this.options.joinPath ? { joinPath: this.options.joinPath } : {}),
           ...(photo ? { photo } : {}),
         });
         return { bytes, contentType: PPTX_CONTENT_TYPE, filename: `join-${base}.pptx` };
@@ -213,6 +226,7 @@ export class DocumentService {
       inviteUrl: invite.url,
       joinCode: invite.joinCode,
       botName: this.options.botName,
+      ...(this.options.joinPath ? { joinPath: this.options.joinPath } : {}),
     };
   }
 

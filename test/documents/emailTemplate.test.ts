@@ -183,6 +183,15 @@ describe('move email (.eml, html, text, mailto)', () => {
     }
   });
 
+  it('describes the invite page people will see: the join message to send when the bot has no Teams button', () => {
+    const email = buildMoveEmail({ ...base, joinPath: 'message' });
+    for (const part of [email.text, email.html]) {
+      assert.ok(part.includes('Send the join message'), part);
+      assert.doesNotMatch(part, /Open in Teams|Press Send|Teams opens/);
+    }
+    assert.match(buildMoveEmail(base).text, /2\. Press Send: Teams opens a chat with Kaizala Groups/);
+  });
+
   it('names no organization when the group has none (nothing like "Your organization")', () => {
     const email = buildMoveEmail({ ...base, organizationName: undefined });
     assert.doesNotMatch(email.text + email.html, /organization/i);

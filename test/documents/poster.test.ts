@@ -207,6 +207,14 @@ describe('"Join <group>" poster for members (pptx)', () => {
     });
   }
 
+  it('describes the invite page people will see: no Open in Teams button for a bot tried without an app id', async () => {
+    const deployed = await slideText(await open(await buildMovePoster(base)));
+    assert.ok(deployed.includes('Open in Teams button') && deployed.includes('Press Send'));
+    const local = await slideText(await open(await buildMovePoster({ ...base, joinPath: 'message' })));
+    assert.ok(local.includes('its join message') && local.includes('Send the join message'), local);
+    assert.doesNotMatch(local, /Open in Teams|Press Send|Teams opens/);
+  });
+
   it('names no organization when the group has none (no "Your organization" placeholder)', async () => {
     const zip = await open(await buildMovePoster({ ...base, organizationName: undefined }));
     const text = await slideText(zip);
