@@ -96,7 +96,7 @@ export class DocumentService {
    */
   async documentLinks(groupId: string, userId: string): Promise<DocumentLinks> {
     const { group, invite } = await this.groupAndInvite({ groupId, userId });
-    const email = buildJoinEmail(this.emailData(group, invite, await this.voice(group)));
+    const email = buildJoinEmail(this.joinData(group, invite, await this.voice(group)));
     const params = { group: group.id, user: userId };
     const posterUrl = this.options.signer.sign(DOWNLOAD_PATHS.poster, params, this.ttl);
     const introPosterUrl = this.options.signer.sign(DOWNLOAD_PATHS.introPoster, params, this.ttl);
@@ -126,15 +126,7 @@ export class DocumentService {
     switch (kind) {
       case 'poster': {
         const photo = await this.posterPhoto(group);
-        const bytes = await buildJoinPoster({
-          ...voice,
-          groupName: group.name,
-          inviteUrl: invite.url,
-          joinCode: invite.joinCode,
-          botName: this.options.botName,
-          ...(this.options.joinPath ? { joinPath: this.options.joinPath } : {}),
-          ...(photo ? { photo } : {}),
-        });
+        const bytes = await buildJoinPoster({ ...this.joinData(group, invite, voice), ...(photo ? { photo } : {}) });
         return { bytes, contentType: PPTX_CONTENT_TYPE, filename: `join-${base}.pptx` };
       }
       case 'introPoster': {
@@ -147,7 +139,7 @@ export class DocumentService {
       }
       case 'email': {
         const qrPng = await qrCodePng(invite.url, 360);
-        const { eml } = buildJoinEmail({ ...this.emailData(group, invite, voice), qrPng });
+        const { eml } = buildJoinEmail({ ...this.joinData(group, invite, voice), qrPng });
         return { bytes: eml, contentType: EML_CONTENT_TYPE, filename: `join-${base}.eml` };
       }
     }
@@ -216,10 +208,11 @@ export class DocumentService {
   }
 
   /**
+   * What the join poster and the email say: the voice, the group, its invite and how its page lets people join.
    * The email deliberately carries no poster link: recipients read it days later, long after a signed link
    * has expired, and the link would name the sender's account.
    */
-  private emailData(group: Group, invite: Invite, voice: Voice) {
+  private joinData(group: Group, invite: Invite, voice: Voice) {
     return {
       ...voice,
       groupName: group.name,
