@@ -1,8 +1,9 @@
 import type { Attachment } from 'botbuilder';
 import { button, openUrl } from './actions';
-import { formatUtc, paragraph, richHeading } from './layout';
+import { paragraph, richHeading } from './layout';
+import { localDateTime } from './localTime';
 import { adaptiveCard, toAttachment, type CardAction, type CardElement } from './schema';
-import { inline, plain, richText, run, shown } from './text';
+import { inline, plain, provenRun, richText, run, shown, type ProvenName } from './text';
 
 /** RFC 6068: every character outside the unreserved set percent-encoded; line breaks as %0D%0A. */
 export function mailtoUrl(subject: string, body: string): string {
@@ -34,7 +35,7 @@ export interface DocumentDetailsCardData {
   senderName?: string;
   personalLine?: string;
   /** The verified organization of a mapped group (shown, not editable), or the name the owner typed. */
-  organization: { verified: string } | { typed?: string };
+  organization: { verified: ProvenName } | { typed?: string };
   problem?: string;
 }
 
@@ -50,7 +51,7 @@ export function buildDocumentDetailsCard(data: DocumentDetailsCardData): Attachm
       ? [
           richText([
             run('Organization: ', { weight: 'Bolder' }),
-            run(data.organization.verified),
+            provenRun(data.organization.verified),
             run(' (verified when the group was added to it)', { isSubtle: true }),
           ]),
         ]
@@ -197,5 +198,5 @@ export function buildEmailCard(data: EmailCardData): Attachment {
 function expiry(expiresAt: Date | undefined): CardElement[] {
   return expiresAt === undefined
     ? []
-    : [paragraph(`The download links work until ${formatUtc(expiresAt)}.`, { isSubtle: true, size: 'Small' })];
+    : [paragraph(`The download links work until ${localDateTime(expiresAt)}.`, { isSubtle: true, size: 'Small' })];
 }

@@ -2,7 +2,7 @@ import type { Attachment } from 'botbuilder';
 import { button, showCard } from './actions';
 import { actionSet, namesAndMore, paragraph, plural, richHeading } from './layout';
 import { adaptiveCard, subCard, toAttachment, type CardAction, type CardElement } from './schema';
-import { inline, richText, run, shown } from './text';
+import { inline, provenRun, richText, run, shown, type ProvenName } from './text';
 
 export interface GroupInfoCardData {
   groupId: string;
@@ -14,8 +14,8 @@ export interface GroupInfoCardData {
   adminNames: readonly string[];
   /** All admins; defaults to `adminNames.length`. */
   adminCount?: number;
-  /** Set once the group is mapped: "Owned by <organizationName>". Absent: "Private". */
-  organizationName?: string;
+  /** Set once the group is mapped: "Owned by <organizationName>", the verified name as it is. Absent: "Private". */
+  organizationName?: ProvenName;
   /** Whether the person looking is an admin of this group: admin-only buttons appear only then. */
   viewerIsAdmin: boolean;
   /** Admins only: members Teams refused to reach (they blocked or removed the app). Shown when above 0. */
@@ -61,7 +61,7 @@ export function buildGroupInfoCard(data: GroupInfoCardData): Attachment {
         }),
         data.organizationName === undefined
           ? richText([run('Status: ', { weight: 'Bolder' }), 'Private'], { spacing: 'Small' })
-          : richText([run('Status: ', { weight: 'Bolder' }), 'Owned by ', run(data.organizationName, { color: 'Good' })], {
+          : richText([run('Status: ', { weight: 'Bolder' }), 'Owned by ', provenRun(data.organizationName, { color: 'Good' })], {
               spacing: 'Small',
             }),
         ...(data.organizationName === undefined && data.viewerIsAdmin

@@ -1,7 +1,7 @@
 /** Every card builder, the verb table and the button helpers, for the bot glue and the dialogs. */
 export * from './verbs';
 export * from './actions';
-export { defang, inline, literal, plain, shown } from './text';
+export { defang, inline, literal, plain, provenInline, provenName, shown, type ProvenName } from './text';
 export { validateCard, cardBytes, MAX_CARD_BYTES } from './validate';
 export { inviteQrDataUrl, inviteQrPng } from './qr';
 export * from './welcome';

@@ -1,5 +1,5 @@
 /** Small element helpers shared by the cards. Only for the bot's own words; user text goes through `text.ts`. */
-import type { ActionSet, CardAction, RichTextBlock, Spacing, TextBlock, TextColor } from './schema';
+import type { ActionSet, CardAction, RichTextBlock, Spacing, TextBlock, TextColor, TextRun } from './schema';
 import { richText, run } from './text';
 
 export function heading(text: string): TextBlock {
@@ -30,14 +30,11 @@ export function plural(count: number, one: string, many = `${one}s`): string {
   return `${count.toLocaleString('en-US')} ${count === 1 ? one : many}`;
 }
 
-/** "26 Nov 2025, 05:35 UTC": unambiguous across locales; Teams has no per-viewer date formatting in TextRun. */
-export function formatUtc(date: Date): string {
-  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-  const pad = (n: number): string => String(n).padStart(2, '0');
-  return `${date.getUTCDate()} ${months[date.getUTCMonth()]} ${date.getUTCFullYear()}, ${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())} UTC`;
-}
-
-/** A heading made of TextRuns, so parts may be user text (shown literally). */
-export function richHeading(...parts: string[]): RichTextBlock {
-  return richText(parts.map((part) => run(part, { size: 'Large', weight: 'Bolder' })));
+/**
+ * A heading made of TextRuns, so parts may be user text (strings, shown literally) or runs made already (a
+ * proven name's `provenRun`), which take the heading's size and weight.
+ */
+export function richHeading(...parts: Array<string | TextRun>): RichTextBlock {
+  const style = { size: 'Large', weight: 'Bolder' } as const;
+  return richText(parts.map((part) => (typeof part === 'string' ? run(part, style) : { ...part, ...style })));
 }

@@ -2,7 +2,7 @@ import type { Attachment } from 'botbuilder';
 import { button } from './actions';
 import { heading, paragraph, plural } from './layout';
 import { adaptiveCard, toAttachment, type CardAction, type CardElement, type ColumnSet } from './schema';
-import { richText, run } from './text';
+import { provenRun, richText, run, type ProvenName } from './text';
 
 export const MY_GROUPS_PAGE_MAX = 25;
 
@@ -11,8 +11,8 @@ export interface MyGroupRow {
   name: string;
   memberCount: number;
   role: 'admin' | 'member';
-  /** Set when the group is owned by an organization. */
-  organizationName?: string;
+  /** Set when the group is owned by an organization: its verified name, shown as it is. */
+  organizationName?: ProvenName;
 }
 
 export interface MyGroupsCardData {
@@ -36,7 +36,9 @@ function groupRow(g: MyGroupRow): ColumnSet {
           richText(
             [
               run(`${plural(g.memberCount, 'member')} · ${g.role === 'admin' ? 'Admin' : 'Member'} · `, { isSubtle: true, size: 'Small' }),
-              run(g.organizationName === undefined ? 'Private' : `Owned by ${g.organizationName}`, { isSubtle: true, size: 'Small' }),
+              ...(g.organizationName === undefined
+                ? [run('Private', { isSubtle: true, size: 'Small' })]
+                : [run('Owned by ', { isSubtle: true, size: 'Small' }), provenRun(g.organizationName, { isSubtle: true, size: 'Small' })]),
             ],
             { spacing: 'None' },
           ),

@@ -1,8 +1,9 @@
 import type { Attachment } from 'botbuilder';
 import { button } from './actions';
-import { formatUtc, paragraph, plural, richHeading } from './layout';
+import { paragraph, plural, richHeading } from './layout';
+import { localDate } from './localTime';
 import { adaptiveCard, toAttachment, type CardAction, type CardElement, type Container } from './schema';
-import { inline, richText, run } from './text';
+import { provenInline, provenRun, richText, run, type ProvenName } from './text';
 
 export const ORG_GROUPS_PAGE_MAX = 20;
 
@@ -15,15 +16,16 @@ export interface OrgGroupRow {
 }
 
 export interface OrgGroupsCardData {
-  organizationName: string;
+  /** The verified organization, shown as it is; absent (no group yet): "your organization". */
+  organizationName?: ProvenName;
   groups: readonly OrgGroupRow[];
   totalCount?: number;
   continuationToken?: string;
 }
 
 function row(g: OrgGroupRow): Container {
-  const meta = [plural(g.memberCount, 'member')];
-  if (g.mappedAt !== undefined) meta.push(`added ${formatUtc(g.mappedAt)}`);
+  // The date is a TextBlock of its own: only there do clients show it in the reader's time zone.
+  const added = g.mappedAt === undefined ? '' : localDate(g.mappedAt);
   return {
     type: 'Container',
     separator: true,
@@ -32,13 +34,14 @@ function row(g: OrgGroupRow): Container {
       richText([run(g.name, { weight: 'Bolder' }, 100)]),
       richText(
         [
-          run(meta.join(' · '), { isSubtle: true, size: 'Small' }),
+          run(plural(g.memberCount, 'member'), { isSubtle: true, size: 'Small' }),
           ...(g.mappedBy === undefined
             ? []
-            : [run(' by ', { isSubtle: true, size: 'Small' }), run(g.mappedBy, { isSubtle: true, size: 'Small' }, 100)]),
+            : [run(' · added by ', { isSubtle: true, size: 'Small' }), run(g.mappedBy, { isSubtle: true, size: 'Small' }, 100)]),
         ],
         { spacing: 'None' },
       ),
+      ...(added === '' ? [] : [paragraph(`Added ${added}`, { isSubtle: true, size: 'Small', spacing: 'None' })]),
       {
         type: 'ActionSet',
         spacing: 'Small',
@@ -55,7 +58,7 @@ function row(g: OrgGroupRow): Container {
 export function buildOrgGroupsCard(data: OrgGroupsCardData): Attachment {
   const rows = data.groups.slice(0, ORG_GROUPS_PAGE_MAX);
   const body: CardElement[] = [
-    richHeading('Groups owned by ', data.organizationName),
+    richHeading('Groups owned by ', data.organizationName === undefined ? 'your organization' : provenRun(data.organizationName)),
     ...(data.totalCount === undefined ? [] : [paragraph(plural(data.totalCount, 'group'), { isSubtle: true, spacing: 'None' })]),
     ...(rows.length === 0 ? [paragraph('No group has been added to the organization yet.')] : rows.map(row)),
   ];
@@ -63,5 +66,11 @@ export function buildOrgGroupsCard(data: OrgGroupsCardData): Attachment {
   if (data.continuationToken !== undefined && data.continuationToken !== '') {
     actions.push(button('Next page', 'orgGroupsPage', { continuationToken: data.continuationToken }));
   }
-  return toAttachment(adaptiveCard(body, actions, `Groups owned by ${inline(data.organizationName)}`));
+  return toAttachment(
+    adaptiveCard(
+      body,
+      actions,
+      `Groups owned by ${data.organizationName === undefined ? 'your organization' : provenInline(data.organizationName)}`,
+    ),
+  );
 }

@@ -1,7 +1,7 @@
 import type { Attachment } from 'botbuilder';
 import { button, showCard } from './actions';
-import { formatUtc } from './layout';
-import { adaptiveCard, subCard, toAttachment, type CardAction, type CardElement, type RichTextBlock } from './schema';
+import { localDateTime } from './localTime';
+import { adaptiveCard, subCard, toAttachment, type CardAction, type CardElement, type ColumnSet, type RichTextBlock } from './schema';
 import { inline, richText, run, shown } from './text';
 
 /** A post's text is at most 4,000 characters; a card shows it whole, one block per line. */
@@ -61,13 +61,7 @@ function fallbackOf(data: PostCardData): string {
 
 function header(data: PostCardData): CardElement {
   const title = richText([run(data.groupName, { weight: 'Bolder' }, 100)]);
-  const byline = richText(
-    [
-      run(data.senderName, { weight: 'Bolder', size: 'Small' }, 100),
-      run(` · ${formatUtc(new Date(data.createdAt))}${data.edited ? ' · edited' : ''}`, { isSubtle: true, size: 'Small' }),
-    ],
-    { spacing: 'None' },
-  );
+  const byline = postByline(data.senderName, data.createdAt, data.edited === true, 'None');
   if (data.photoUrl === undefined || !/^(https:\/\/|http:\/\/(localhost|127\.0\.0\.1)(:\d+)?\/)/i.test(data.photoUrl)) {
     return { type: 'Container', items: [title, byline] };
   }
@@ -82,6 +76,25 @@ function header(data: PostCardData): CardElement {
       { type: 'Column', width: 'stretch', verticalContentAlignment: 'Center', items: [title, byline] },
     ],
   };
+}
+
+/**
+ * "Ann · Wed, Nov 26, 2025 5:35 AM · edited". The name is user text, so a TextRun; the time is a TextBlock of
+ * its own, the only element where clients fill in DATE/TIME with the reader's local time (cards/localTime.ts).
+ */
+export function postByline(senderName: string, createdAt: string, edited: boolean, spacing?: 'None' | 'Small'): ColumnSet {
+  const when = [localDateTime(createdAt), edited ? 'edited' : ''].filter((part) => part !== '').join(' · ');
+  const name = richText([run(senderName, { weight: 'Bolder', size: 'Small' }, 100)]);
+  const byline: ColumnSet = { type: 'ColumnSet', columns: [{ type: 'Column', width: 'auto', items: [name] }] };
+  if (when !== '') {
+    byline.columns.push({
+      type: 'Column',
+      width: 'stretch',
+      spacing: 'Small',
+      items: [{ type: 'TextBlock', text: `· ${when}`, isSubtle: true, size: 'Small', wrap: true }],
+    });
+  }
+  return spacing === undefined ? byline : { ...byline, spacing };
 }
 
 /** "replying to Ann: first words..." above a reply's text. */

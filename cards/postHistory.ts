@@ -1,7 +1,7 @@
 import type { Attachment } from 'botbuilder';
 import { button } from './actions';
-import { formatUtc, paragraph, richHeading } from './layout';
-import { postTextBlocks, replyContext } from './post';
+import { paragraph, richHeading } from './layout';
+import { postByline, postTextBlocks, replyContext } from './post';
 import { adaptiveCard, toAttachment, type CardAction, type CardElement, type Container } from './schema';
 import { inline, richText, run } from './text';
 
@@ -28,12 +28,7 @@ export interface PostHistoryCardData {
 }
 
 function postRow(post: HistoryPostRow): Container {
-  const items: CardElement[] = [
-    richText([
-      run(post.senderName, { weight: 'Bolder', size: 'Small' }, 100),
-      run(` · ${formatUtc(new Date(post.createdAt))}${post.edited && !post.deleted ? ' · edited' : ''}`, { isSubtle: true, size: 'Small' }),
-    ]),
-  ];
+  const items: CardElement[] = [postByline(post.senderName, post.createdAt, post.edited === true && post.deleted !== true)];
   if (post.deleted) {
     items.push(richText([run('This post was deleted.', { isSubtle: true, italic: true })], { spacing: 'None' }));
   } else {

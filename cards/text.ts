@@ -1,5 +1,5 @@
 /**
- * The one text policy for user text (group names, display names, organization names, anything a person typed)
+ * The one text policy for user text (group names, display names, typed organization names, anything a person typed)
  * in everything the bot sends: cards and plain messages. Whatever such text contains, it never becomes a link,
  * a mention or formatting.
  *
@@ -25,6 +25,10 @@
  * All of them first pass the text through `plain`: control characters and line breaks become spaces (a name is
  * one line; a newline would start a new Markdown block where `# ` or `- ` means something), and bidirectional
  * override characters are removed (they can make "gnp.exe" read as "exe.png").
+ *
+ * Proven names (a verified organization's name or domain, `ProvenName` below) are not typed text: a verified
+ * domain keeps its dots (`provenRun`, `provenShown`, `provenInline`); only Markdown, and the URLs inside a
+ * display name, are still taken from them.
  *
  * The bot's own words go into TextBlocks and messages as they are (they may use **bold**); the bot's own links
  * (the invite link) go into `ownRun`, which does not defang. Cards never build an adaptivecards-templating
@@ -97,17 +101,64 @@ const MARKUP = /[*_~`[\]<>#&|\\]/g;
  * `［x］(https[:]//evil[.]example) ∗∗hi∗∗ ‹at›a‹/at›`.
  */
 export function inline(text: string, maxChars: number = MAX_DISPLAY_CHARS): string {
-  const out = plain(text, maxChars)
-    .replace(MARKUP, (c) => LOOK_ALIKES[c]!)
-    // At the start only (newlines are gone): list markers "- ", "+ " and "1. " / "1) ".
-    .replace(/^(\s*)([-+])(?=\s)/, (_m, space: string, marker: string) => `${space}${marker === '-' ? '\u2011' : '\uff0b'}`)
-    .replace(/^(\s*\d+)[.)](?=\s|$)/, '$1\u2024');
-  return defang(out);
+  return defang(withoutMarkup(text, maxChars));
+}
+
+/** Plain text with every Markdown or HTML character replaced by its look-alike (see `inline`). */
+function withoutMarkup(text: string, maxChars: number): string {
+  return (
+    plain(text, maxChars)
+      .replace(MARKUP, (c) => LOOK_ALIKES[c]!)
+      // At the start only (newlines are gone): list markers "- ", "+ " and "1. " / "1) ".
+      .replace(/^(\s*)([-+])(?=\s)/, (_m, space: string, marker: string) => `${space}${marker === '-' ? '\u2011' : '\uff0b'}`)
+      .replace(/^(\s*\d+)[.)](?=\s|$)/, '$1\u2024')
+  );
 }
 
 /** The older name of `inline`, for Markdown-processed card fields (Fact values, TextBlock text). */
 export function literal(text: string, maxChars: number = MAX_DISPLAY_CHARS): string {
   return inline(text, maxChars);
+}
+
+declare const PROVEN: unique symbol;
+
+/**
+ * A name the bot proved instead of one somebody typed: the organization of a tenant mapping, which is the
+ * tenant's display name from Microsoft Graph or a domain Entra ID verified for the tenant (the sign-in's
+ * domain). Only `provenName` makes one, and only code that read the name from the mapping (never from a
+ * message, a card input or a document profile) calls it.
+ *
+ * A proven name that is a domain shows as it is: "Owned by contoso-field.example", never
+ * "contoso-field[.]example"; the domain is the proof people should be able to read. A display name shows as it
+ * is too ("Contoso Field Services Ltd."), except a URL or host name inside it, which is defanged as in typed text:
+ * any tenant's admin chooses its display name, and "[Sign in](https://evil.example)" is where a phishing tenant
+ * would put a link. Either is cleaned (one line, no bidi overrides) and free of Markdown where Markdown is read.
+ */
+export type ProvenName = string & { readonly [PROVEN]: true };
+
+/** Marks a name as proven. For the organization name of a tenant mapping only (see ProvenName). */
+export function provenName(name: string): ProvenName;
+export function provenName(name: string | undefined): ProvenName | undefined;
+export function provenName(name: string | undefined): ProvenName | undefined {
+  return name as ProvenName | undefined;
+}
+
+// The whole name one dotted host name (what a verified domain is): nothing around it to hide a link in.
+const WHOLE_DOMAIN = /^[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+$/u;
+
+/** A domain as it is; a display name with the hosts and URLs in it defanged. */
+function provenDefang(cleaned: string): string {
+  return WHOLE_DOMAIN.test(cleaned) ? cleaned : defang(cleaned);
+}
+
+/** A proven name where nothing is interpreted (TextRun, altText): cleaned, a domain as it is. */
+export function provenShown(name: ProvenName, maxChars: number = MAX_DISPLAY_CHARS): string {
+  return provenDefang(plain(name, maxChars));
+}
+
+/** A proven name inside Markdown-processed text (fallbackText, Fact values, messages): look-alikes, a domain as it is. */
+export function provenInline(name: ProvenName, maxChars: number = MAX_DISPLAY_CHARS): string {
+  return provenDefang(withoutMarkup(name, maxChars));
 }
 
 export interface RunStyle {
@@ -122,6 +173,11 @@ export interface RunStyle {
 /** A TextRun: shown as is by every client (no Markdown), URLs defanged. Safe for user text. */
 export function run(text: string, style: RunStyle = {}, maxChars: number = MAX_DISPLAY_CHARS): TextRun {
   return { type: 'TextRun', text: shown(text, maxChars), ...style };
+}
+
+/** A TextRun of a proven name (a verified organization): shown as it is, domains not defanged. */
+export function provenRun(name: ProvenName, style: RunStyle = {}, maxChars: number = MAX_DISPLAY_CHARS): TextRun {
+  return { type: 'TextRun', text: provenShown(name, maxChars), ...style };
 }
 
 /** A TextRun of the bot's own text that must stay usable as is (the invite link); never user text. */

@@ -14,7 +14,7 @@ import type { Logger } from '../src/logger';
 import type { GroupService } from '../src/groups/groupService';
 import type { VerifiedUser } from '../src/auth/entraTokenVerifier';
 import type { OrganizationDirectory } from '../src/auth/organizationDirectory';
-import { buildOrganizationMappedCard } from '../cards';
+import { buildOrganizationMappedCard, provenName } from '../cards';
 import { userFromActivity } from '../src/teams/input/identity';
 import { textReply, type Reply } from '../src/teams/replies';
 import { deliverSignIn, SignInPrompt, type SignedIn, type SsoSettings } from './signInPrompt';
@@ -96,7 +96,8 @@ export class AddToOrganizationDialog extends ComponentDialog {
         buildOrganizationMappedCard({
           groupId: group.id,
           groupName: group.name,
-          organizationName: group.organizationName ?? organizationName,
+          // The directory's answer for the verified tenant (Graph's display name, or a verified domain).
+          organizationName: provenName(group.organizationName ?? organizationName),
           mappedBy: group.mappedBy?.name ?? actor.name,
           mappedAt: new Date(group.mappedAt ?? this.now()),
         }),

@@ -4,9 +4,9 @@ import type { Logger } from '../src/logger';
 import type { GroupService } from '../src/groups/groupService';
 import type { EntraTokenVerifier, VerifiedUser } from '../src/auth/entraTokenVerifier';
 import { TeamsSsoExchange, type ExchangeDedup } from '../src/auth/tokenExchange';
-import type { OrganizationDirectory } from '../src/auth/organizationDirectory';
+import { signInDomain, type OrganizationDirectory } from '../src/auth/organizationDirectory';
 import { isAppError } from '../src/errors';
-import { buildErrorCard, buildOrgGroupsCard } from '../cards';
+import { buildErrorCard, buildOrgGroupsCard, provenInline, provenName } from '../cards';
 import type { OrganizationFlow } from '../src/teams/conversation';
 import { markdownSafe, type Requester } from '../src/teams/handlers/groupActions';
 import { inline } from '../cards/text';
@@ -69,7 +69,7 @@ export class OrganizationSignInFlow implements OrganizationFlow {
     if (member.role !== 'admin') return textReply('Only group admins can add the group to an organization.');
     if (group.tenantId)
       return textReply(
-        `This group is already owned by ${group.organizationName ? inline(group.organizationName) : 'an organization'}. Mapping is one-way.`,
+        `This group is already owned by ${group.organizationName ? provenInline(provenName(group.organizationName)) : 'an organization'}. Mapping is one-way.`,
       );
     return this.withSignIn(context, { kind: 'map', groupId, requestedAt: new Date().toISOString() });
   }
@@ -199,7 +199,8 @@ export class OrganizationSignInFlow implements OrganizationFlow {
     return {
       cards: [
         buildOrgGroupsCard({
-          organizationName: page.items[0]?.organizationName ?? 'Your organization',
+          // The name the mapping stored; before any group is mapped, the domain the admin's sign-in verified.
+          organizationName: provenName(page.items[0]?.organizationName ?? signInDomain(user)),
           groups: page.items.map((g) => ({
             groupId: g.id,
             name: g.name,

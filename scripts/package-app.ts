@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { manifestCommandList } from '../src/teams/input/commands';
 import { ConfigError, loadPackagingConfig } from '../src/config';
 import { AppPackageError, DEV_PLACEHOLDER_GUID, buildAppPackage, placeholderValues } from './appPackageBuilder';
+import { packageSettingsProblem } from './packageSettings';
 
 const ROOT = path.join(__dirname, '..');
 
@@ -29,12 +30,9 @@ async function main(): Promise<number> {
   const config = loadPackagingConfig();
   const dev = args.dev === true;
 
-  if (!config.MicrosoftAppId && !dev) {
-    console.error('package-app: MicrosoftAppId must be set for a real package (or pass --dev for a local try).');
-    return 1;
-  }
-  if (!dev && !config.PUBLIC_URL.startsWith('https://')) {
-    console.error(`package-app: PUBLIC_URL must be an https URL Teams can reach for a real package (got ${config.PUBLIC_URL}).`);
+  const problem = dev ? undefined : packageSettingsProblem(config);
+  if (problem !== undefined) {
+    console.error(problem);
     return 1;
   }
   const botId = config.MicrosoftAppId ?? DEV_PLACEHOLDER_GUID;

@@ -1,6 +1,7 @@
 import { loadConfig, ConfigError, verifyLoopbackHost } from './config';
 import { createLogger } from './logger';
 import { startApp } from './app';
+import { readyLine } from './readyLine';
 import { startupFailureLine } from './startupErrors';
 import { DataFolderInUseError } from './storage/dataFolderLock';
 
@@ -29,6 +30,8 @@ async function main(): Promise<void> {
     process.stderr.write(`${startupFailureLine(err, config)}\n`);
     process.exit(1);
   }
+  // For the person at the terminal; the JSON lines (the "bot listening" entry among them) are for machines.
+  process.stdout.write(`${readyLine(app.url, config)}\n`);
 
   let stopping = false;
   const stop = async (signal: string) => {

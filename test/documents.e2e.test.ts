@@ -110,6 +110,7 @@ describe('Poster and email (step 4), end to end from the chat', () => {
     for (const expected of ['Bring your work groups to Teams', 'Contoso Logistics', 'Dana from Depot West']) {
       assert.ok(movePoster.text.includes(expected), `the move poster says "${expected}"`);
     }
+    assert.doesNotMatch(movePoster.text, /\bcopy\b|\bfiles?\b/i, 'no copy button, no files: the product has neither');
 
     // `email` gives its own card; the saved details are kept for the group.
     const emailDetails = cardsIn(await chat.say(owner, '/email'))[0]!;
@@ -138,6 +139,9 @@ describe('Poster and email (step 4), end to end from the chat', () => {
         assert.ok(part.includes(expected), `the email says "${expected}"`);
       }
     }
+    // Mapped: the organization owns the group, and the email may say so. Its steps are numbered from 1.
+    assert.match(email.text ?? '', /to Microsoft Teams, where Contoso Logistics owns it\./);
+    assert.match(String(email.html), /<ol style="[^"]*">\s*<li[^>]*><strong>Open the link above or scan the QR code\.<\/strong>/);
     const qr = email.attachments.find((a) => a.cid === QR_CONTENT_ID);
     assert.ok(qr && qr.contentType === 'image/png' && qr.contentDisposition === 'inline', 'the QR code is an inline image part');
     assert.ok(String(email.html).includes(`cid:${QR_CONTENT_ID}`));
@@ -145,12 +149,32 @@ describe('Poster and email (step 4), end to end from the chat', () => {
     assert.equal((await fetch(local(join!).replace(/sig=[^&]+/, 'sig=AAAA'))).status, 403);
   });
 
-  it('for an unmapped group: the organization name the owner typed, shown as typed', async () => {
+  it('for an unmapped group: the organization name the owner typed, shown as typed, never said to own the group', async () => {
     const owner = testUser('Sam Owner');
     const groupId = await chat.createGroup(owner, 'Night Crew');
     const posters = await saveDetails(owner, 'poster Night', { senderName: 'Sam', personalLine: '', organizationName: 'fabrikam & co' });
-    assert.ok((await slideText(urlsOf(posters)[0]!)).text.includes('fabrikam & co'));
+    const joinPoster = (await slideText(urlsOf(posters)[0]!)).text;
+    assert.ok(joinPoster.includes('fabrikam & co'));
+    assert.doesNotMatch(joinPoster, /\bowns?\b|\bowned\b/);
     assert.ok(groupId);
+
+    const emailCard = await saveDetails(owner, '/email', {});
+    const emlUrl = urlsOf(emailCard).find((u) => u.includes('/downloads/move-email.eml'))!;
+    const email = await simpleParser(Buffer.from(await (await fetch(local(emlUrl))).arrayBuffer()));
+    assert.ok(String(email.html).includes('fabrikam &amp; co'), 'who the sender works for');
+    for (const part of [
+      email.text ?? '',
+      String(email.html),
+      decodeURIComponent(urlsOf(emailCard).find((u) => u.startsWith('mailto:'))!),
+    ]) {
+      assert.doesNotMatch(part, /\bowns?\b|\bowned\b/, 'a private group: the email does not say the organization owns it');
+    }
+    assert.match(email.text ?? '', /^I am moving Night Crew from a personal chat app to Microsoft Teams\. Please join the group there\.$/m);
+    // This bot has no app id, so its invite page has no Open in Teams button: the documents say what the page has.
+    for (const part of [joinPoster, email.text ?? '']) {
+      assert.ok(part.includes('Send the join message'), part);
+      assert.doesNotMatch(part, /Open in Teams|Press Send/);
+    }
   });
 
   it('refuses a personal line that is too long, keeping what was typed on the card', async () => {

@@ -286,6 +286,16 @@ describe('Add to organization (step 3), end to end with Teams SSO', function () 
       ]);
     });
 
+    it("names the organization plainly in org groups: the mapping's name, or the sign-in's verified domain before any group", async () => {
+      const admin = testUser('Nia Newtenant');
+      const tenant = randomUUID();
+      bf.userTokens.set(`${admin.id}|${CONNECTION}`, await ssoToken(admin, tenant, { extra: { roles: ['OrgAdmin'] } }));
+      const card = cardsIn(await chat.say(admin, 'org groups'))[0]!;
+      assert.match(textOf(card), /Groups owned by\s*contoso\.example/);
+      assert.doesNotMatch(JSON.stringify(card), /contoso\[\.\]example/, 'a verified domain is not defanged');
+      assert.match(textOf(card), /No group has been added/);
+    });
+
     it('lets an organization admin remove a member from a group the organization owns', async () => {
       const owner = testUser('Olga Owner');
       const groupId = await chat.createGroup(owner, 'Org Removal');

@@ -51,6 +51,44 @@ describe('The README packaging example', function () {
   });
 });
 
+describe('A bare npm run package', function () {
+  this.timeout(120_000);
+
+  it('says in one line what a real package needs (the three settings) and how to try one (--dev), and builds nothing', () => {
+    const home = mkdtempSync(path.join(os.tmpdir(), 'package-bare-'));
+    const out = path.join(home, 'bare.zip');
+    try {
+      const run = spawnSync('bash', ['-c', `npm run --silent package -- --out ${out}`], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home },
+        encoding: 'utf8',
+      });
+      assert.equal(run.status, 1);
+      assert.equal(run.stdout, '');
+      const lines = run.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, run.stderr);
+      for (const part of [
+        'MicrosoftAppId=',
+        'TEAMS_APP_ID=',
+        'PUBLIC_URL=https://',
+        'npm run package -- --dev',
+        'MicrosoftAppId is not set',
+      ]) {
+        assert.ok(lines[0]!.includes(part), `"${part}" in: ${lines[0]}`);
+      }
+      assert.throws(() => readFileSync(out), /ENOENT/);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it('is shown both ways in the README: with the three settings, and with --dev', () => {
+    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    assert.match(readmePackageCommand(), /MicrosoftAppId=\S+ TEAMS_APP_ID=\S+ PUBLIC_URL=https:\/\/\S+ npm run package$/);
+    assert.match(readme, /```bash\n\s*npm run package -- --dev\n\s*```/);
+  });
+});
+
 describe('The privacy page', () => {
   it('states how long data is kept: until the group is deleted, or the retention setting when there is one', () => {
     assert.match(renderPrivacyPage(), /kept until the group is deleted/);

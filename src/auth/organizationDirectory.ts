@@ -139,21 +139,26 @@ export class GraphOrganizationDirectory implements OrganizationDirectory {
 }
 
 /**
- * Without Graph: the domain of the user's sign-in name (the part after @ of preferred_username / upn), which Entra
- * only issues for domains verified in the tenant (or the tenant's onmicrosoft.com domain). Falls back to the tenant
- * id when the token carries no such name.
+ * The domain of the user's sign-in name (the part after @ of preferred_username / upn), which Entra only issues
+ * for domains verified in the tenant (or the tenant's onmicrosoft.com domain); undefined when the token carries
+ * no such name.
  */
+export function signInDomain(user: Pick<VerifiedUser, 'preferredUsername'>): string | undefined {
+  const at = user.preferredUsername?.lastIndexOf('@') ?? -1;
+  const domain =
+    at >= 0
+      ? user
+          .preferredUsername!.slice(at + 1)
+          .trim()
+          .toLowerCase()
+      : '';
+  return /^[a-z0-9.-]+\.[a-z]{2,}$/.test(domain) ? domain : undefined;
+}
+
+/** Without Graph: the sign-in's verified domain, or the tenant id when the token carries no such name. */
 export class DomainOrganizationDirectory implements OrganizationDirectory {
   async organizationName(user: VerifiedUser): Promise<string> {
-    const at = user.preferredUsername?.lastIndexOf('@') ?? -1;
-    const domain =
-      at >= 0
-        ? user
-            .preferredUsername!.slice(at + 1)
-            .trim()
-            .toLowerCase()
-        : '';
-    return /^[a-z0-9.-]+\.[a-z]{2,}$/.test(domain) ? domain : user.tenantId;
+    return signInDomain(user) ?? user.tenantId;
   }
 }
 

@@ -87,8 +87,9 @@ export function checkJoinCode(joinCode: string): string {
 }
 
 /**
- * The four steps of moving a group, for someone who has a group on another chat app.
- * `botName` must already be cleaned.
+ * The four steps of moving a group, for someone who has a group on another chat app. Each step names only what
+ * the product has: the Group Info card and its buttons, the Invite card's link, code, QR code and share buttons
+ * (no copy button), and posts (no files). `botName` must already be cleaned.
  */
 export function moveSteps(botName: string, organization: string): MoveStep[] {
   return [
@@ -98,17 +99,19 @@ export function moveSteps(botName: string, organization: string): MoveStep[] {
     },
     {
       title: 'Open Group Info',
-      detail: 'Open your new group in Teams and choose Group Info: this is where its settings live.',
+      // With a leading "/" a command is never taken for a post to the group, whatever the member's current group.
+      detail: `${botName} answers with the new group's Group Info card; send "/group" to see it again.`,
     },
     {
       title: 'Invite your people',
       detail:
-        'Choose Invite People, copy the link, and post it in your old group on the other app. ' +
+        "Choose Invite People: it shows the group's link, a join code, a QR code and buttons that share the link " +
+        'on WhatsApp, Telegram, SMS, email or Teams. Post the link in your old group on the other app. ' +
         'Whoever has the link can join, so share it only where it belongs.',
     },
     {
       title: 'Add it to the organization',
-      detail: `Choose More > Add to organization. From then on the chat and its files belong to ${organization}, not to a personal account.`,
+      detail: `Choose More > Add to organization and sign in with your work account. From then on the group, its members and its posts belong to ${organization}, not to a personal account.`,
     },
   ];
 }
@@ -127,6 +130,11 @@ export function findBotLine(botName: string): string {
 export interface Voice {
   /** The verified organization name of a mapped group, or the name the owner typed for an unmapped one. */
   organizationName?: string;
+  /**
+   * True when the group is mapped to the organization (step 3 done). Only then may a document say that the
+   * organization owns the group; for a private group the organization is only who the sender works for.
+   */
+  organizationOwnsGroup?: boolean;
   /** The person the email is from and posters name for questions. */
   senderName?: string;
   /** A short personal line from the sender, printed as a quote. */
@@ -138,7 +146,7 @@ export const MAX_SENDER_NAME_LENGTH = 60;
 export const MAX_PERSONAL_LINE_LENGTH = 160;
 
 /** Cleans the optional parts of a voice: blank means absent. */
-export function cleanVoice(voice: Voice): { organization?: string; sender?: string; line?: string } {
+export function cleanVoice(voice: Voice): { organization?: string; owned?: true; sender?: string; line?: string } {
   const opt = (value: string | undefined, max: number) => {
     const cleaned = value === undefined ? '' : cleanText(value, max);
     return cleaned === '' ? undefined : cleaned;
@@ -146,7 +154,12 @@ export function cleanVoice(voice: Voice): { organization?: string; sender?: stri
   const organization = opt(voice.organizationName, MAX_NAME_LENGTH);
   const sender = opt(voice.senderName, MAX_SENDER_NAME_LENGTH);
   const line = opt(voice.personalLine, MAX_PERSONAL_LINE_LENGTH);
-  return { ...(organization ? { organization } : {}), ...(sender ? { sender } : {}), ...(line ? { line } : {}) };
+  return {
+    ...(organization ? { organization } : {}),
+    ...(organization && voice.organizationOwnsGroup === true ? { owned: true as const } : {}),
+    ...(sender ? { sender } : {}),
+    ...(line ? { line } : {}),
+  };
 }
 
 /** The "why" line without an organization name. */
@@ -156,12 +169,28 @@ export function whyLineFor(organization: string | undefined): string {
     : whyLine(organization);
 }
 
+/**
+ * How the invite page lets people join: its Open in Teams button (a bot with an app id, as deployed), or, for a
+ * bot tried locally without one, the join message the page shows, to send to the bot by hand.
+ */
+export type JoinPath = 'teamsButton' | 'message';
+
 /** The three steps of joining a group from its link, for the join poster and the email. */
-export function joinSteps(botName: string): MoveStep[] {
+export function joinSteps(botName: string, path: JoinPath = 'teamsButton'): MoveStep[] {
   return [
-    { title: 'Scan the code or open the link', detail: 'On your phone or computer. The page shows the group and an Open in Teams button.' },
-    { title: 'Press Send', detail: `Teams opens a chat with ${botName} with the join message ready.` },
-    { title: "You're in", detail: 'Sign in with your work account if Teams asks. The group shows up in your chats.' },
+    path === 'teamsButton'
+      ? {
+          title: 'Scan the code or open the link',
+          detail: 'On your phone or computer. The page shows the group and an Open in Teams button.',
+        }
+      : {
+          title: 'Scan the code or open the link',
+          detail: 'On your phone or computer. The page shows the group and its join message.',
+        },
+    path === 'teamsButton'
+      ? { title: 'Press Send', detail: `Teams opens a chat with ${botName} with the join message ready.` }
+      : { title: 'Send the join message', detail: `Copy the message the page shows and send it to ${botName} in your chat with it.` },
+    { title: "You're in", detail: `Sign in with your work account if Teams asks. The group's posts come to your chat with ${botName}.` },
   ];
 }
 

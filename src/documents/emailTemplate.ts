@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { foldLines, encodeWords, isPlainText } from 'nodemailer/lib/mime-funcs';
 import { encode as qpEncode, wrap as qpWrap } from 'nodemailer/lib/qp';
-import { checkJoinCode, checkLink, cleanText, cleanVoice, joinSteps, requireName, type Voice } from './content';
+import { checkJoinCode, checkLink, cleanText, cleanVoice, joinSteps, requireName, type JoinPath, type Voice } from './content';
 
 /**
  * Step 4 of the move as an email to the group's members, as
@@ -26,6 +26,8 @@ export interface EmailData extends Voice {
   qrPng?: Buffer;
   /** The Date header; now by default. */
   date?: Date;
+  /** How the invite page lets people join (its Open in Teams button by default). */
+  joinPath?: JoinPath;
 }
 
 export interface MoveEmail {
@@ -53,7 +55,15 @@ export function buildJoinEmail(data: EmailData): MoveEmail {
   const inviteUrl = checkLink(data.inviteUrl, 'invite link');
   const joinCode = checkJoinCode(data.joinCode);
   const voice = cleanVoice(data);
-  const content: Content = { ...voice, groupName, botName, inviteUrl, joinCode, hasQr: data.qrPng !== undefined };
+  const content: Content = {
+    ...voice,
+    groupName,
+    botName,
+    inviteUrl,
+    joinCode,
+    hasQr: data.qrPng !== undefined,
+    joinPath: data.joinPath ?? 'teamsButton',
+  };
 
   const subject = subjectFor(groupName);
   const text = plainText(content);
@@ -68,6 +78,8 @@ export const buildMoveEmail = buildJoinEmail;
 
 interface Content {
   organization?: string;
+  /** The organization owns the group (it is mapped); otherwise the email does not say it does. */
+  owned?: true;
   sender?: string;
   line?: string;
   groupName: string;
@@ -75,21 +87,24 @@ interface Content {
   inviteUrl: string;
   joinCode: string;
   hasQr: boolean;
+  joinPath: JoinPath;
 }
 
 function subjectFor(groupName: string): string {
   return `Join ${groupName} on Microsoft Teams`;
 }
 
-function movingSentence(c: Pick<Content, 'groupName' | 'organization'>): string {
-  return `I am moving ${c.groupName} from a personal chat app to Microsoft Teams${c.organization ? `, where ${c.organization} owns it` : ''}. Please join the group there.`;
+/** "... where Fabrikam owns it" only for a group the organization owns: a private group is not owned by anyone's employer. */
+function movingSentence(c: Pick<Content, 'groupName' | 'organization' | 'owned'>): string {
+  const owner = c.organization && c.owned ? `, where ${c.organization} owns it` : '';
+  return `I am moving ${c.groupName} from a personal chat app to Microsoft Teams${owner}. Please join the group there.`;
 }
 
 function plainText(c: Content): string {
   const lines = ['Hello,', ''];
   if (c.line) lines.push(c.line, '');
   lines.push(movingSentence(c), '');
-  joinSteps(c.botName).forEach((step, i) => {
+  joinSteps(c.botName, c.joinPath).forEach((step, i) => {
     lines.push(
       i === 0
         ? `1. Open this link on your phone or computer${c.hasQr ? ' (or scan the QR code)' : ''}:`
@@ -111,9 +126,12 @@ function plainText(c: Content): string {
 
 function htmlBody(c: Content, subject: string): string {
   const e = escapeHtml;
-  const steps = joinSteps(c.botName)
-    .slice(1)
-    .map((step) => `<li style="margin:0 0 8px 0"><strong>${e(step.title)}.</strong> ${e(step.detail)}</li>`)
+  // The whole list, numbered from 1: the first step points at the button, link and QR code above it.
+  const steps = joinSteps(c.botName, c.joinPath)
+    .map((step, i) => {
+      const title = i === 0 ? (c.hasQr ? 'Open the link above or scan the QR code' : 'Open the link above') : step.title;
+      return `<li style="margin:0 0 8px 0"><strong>${e(title)}.</strong> ${e(step.detail)}</li>`;
+    })
     .join('\n');
   const qr = c.hasQr
     ? `<p><img src="cid:${QR_CONTENT_ID}" width="180" height="180" alt="QR code of the invite link to ${e(c.groupName)}" style="display:block;width:180px;height:180px"></p>\n`
@@ -132,7 +150,7 @@ ${c.line ? `<p style="font-style:italic">${e(c.line)}</p>\n` : ''}<p>${e(movingS
 <p><a href="${e(c.inviteUrl)}" style="display:inline-block;padding:10px 18px;background:#464EB8;color:#ffffff;text-decoration:none;border-radius:4px;font-weight:bold">Join ${e(c.groupName)}</a></p>
 ${qr}<p style="font-size:13px;color:#616161">Or open this link: <a href="${e(c.inviteUrl)}">${e(c.inviteUrl)}</a><br>
 Join code, if you would rather type it: <strong>${e(c.joinCode)}</strong></p>
-<ol start="2" style="padding-left:20px">
+<ol style="padding-left:20px">
 ${steps}
 </ol>
 <p style="font-size:13px;color:#616161">Anyone with the link can join, so please keep it within the group.</p>
@@ -211,15 +229,7 @@ function buildMailto(c: Content): string {
     const join = ['Open this link to join:', c.inviteUrl, `Join code: ${c.joinCode}`];
     const signOff = ['', 'Thanks,', c.sender ?? 'See you there'];
     const bodies = [
-      [
-        'Hello,',
-        '',
-        ...(c.line ? [c.line, ''] : []),
-        movingSentence({ groupName, ...(c.organization ? { organization: c.organization } : {}) }),
-        '',
-        ...join,
-        ...signOff,
-      ],
+      ['Hello,', '', ...(c.line ? [c.line, ''] : []), movingSentence({ ...c, groupName }), '', ...join, ...signOff],
       ['Hello,', '', movingSentence({ groupName }), '', ...join, ...signOff],
       join,
       [c.inviteUrl],

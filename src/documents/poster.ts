@@ -10,6 +10,7 @@ import {
   joinSteps,
   linkFontSize,
   moveSteps,
+  type JoinPath,
   organizationInSentence,
   requireName,
   whyLineFor,
@@ -52,6 +53,8 @@ export interface PosterData extends Voice {
   inviteUrl: string;
   joinCode: string;
   botName: string;
+  /** How the invite page lets people join (its Open in Teams button by default). */
+  joinPath?: JoinPath;
 }
 
 export interface IntroPosterData extends Voice {
@@ -175,7 +178,7 @@ export async function buildJoinPoster(data: PosterData): Promise<Buffer> {
   const rightX = MARGIN + qrSize + 0.35;
   const rightW = SLIDE_W - MARGIN - rightX;
   const stepRuns: PptxGenJS.TextProps[] = [{ text: 'Scan to join', options: { fontSize: 22, bold: true, color: INK, breakLine: true } }];
-  joinSteps(botName).forEach((step, i) => {
+  joinSteps(botName, data.joinPath).forEach((step, i) => {
     stepRuns.push({ text: `${i + 1}. ${step.title}`, options: { fontSize: 14, bold: true, color: INK, breakLine: true } });
     stepRuns.push({ text: step.detail, options: { fontSize: 11, color: MUTED, breakLine: true } });
   });
@@ -307,7 +310,8 @@ export async function buildMoveGroupsPoster(data: IntroPosterData): Promise<Buff
   const findRuns: PptxGenJS.TextProps[] = [
     { text: 'Run a work group on WhatsApp or another personal app?', options: { fontSize: 18, bold: true, color: INK, breakLine: true } },
     {
-      text: `${botName} moves it into a Teams chat that ${orgSentence} owns, with the same people.`,
+      // Owned only after step 4 (Add to organization): the poster says "can own", never "owns".
+      text: `${botName} moves it into Teams, with the same people, where ${orgSentence} can own it.`,
       options: { fontSize: 13, color: INK, breakLine: true },
     },
     { text: findBotLine(botName), options: { fontSize: 13, color: INK, breakLine: installUrl !== undefined } },

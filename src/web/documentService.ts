@@ -3,7 +3,14 @@ import type { Group, GroupPhoto, Invite } from '../groups/model';
 import { buildJoinPoster, buildMoveGroupsPoster, qrCodePng } from '../documents/poster';
 import { buildJoinEmail } from '../documents/emailTemplate';
 import { readImageInfo } from '../documents/imageInfo';
-import { MAX_NAME_LENGTH, MAX_PERSONAL_LINE_LENGTH, MAX_SENDER_NAME_LENGTH, cleanText, type Voice } from '../documents/content';
+import {
+  MAX_NAME_LENGTH,
+  MAX_PERSONAL_LINE_LENGTH,
+  MAX_SENDER_NAME_LENGTH,
+  cleanText,
+  type JoinPath,
+  type Voice,
+} from '../documents/content';
 import { ForbiddenError, InvalidInputError, isAppError } from '../errors';
 import type { DocumentProfile, DocumentProfileStore } from '../storage/documentProfileStore';
 import type { UrlSigner } from './signedUrls';
@@ -60,6 +67,11 @@ export interface DocumentServiceOptions {
   botName: string;
   /** Opens or installs the bot in Teams (a deep link); printed with a QR code on the intro poster when given. */
   botInstallUrl?: string;
+  /**
+   * How the invite page lets people join, so the poster and the email describe the page they will see: its Open
+   * in Teams button (default; a bot with an app id) or, for a bot tried locally, the message to send.
+   */
+  joinPath?: JoinPath;
   linkTtlSeconds?: number;
   /** Told when the group photo cannot go on the poster (the poster is made without it). */
   onPhotoSkipped?: (groupId: string, reason: string) => void;
@@ -84,7 +96,7 @@ export class DocumentService {
    */
   async documentLinks(groupId: string, userId: string): Promise<DocumentLinks> {
     const { group, invite } = await this.groupAndInvite({ groupId, userId });
-    const email = buildJoinEmail(this.emailData(group, invite, await this.voice(group)));
+    const email = buildJoinEmail(this.joinData(group, invite, await this.voice(group)));
     const params = { group: group.id, user: userId };
     const posterUrl = this.options.signer.sign(DOWNLOAD_PATHS.poster, params, this.ttl);
     const introPosterUrl = this.options.signer.sign(DOWNLOAD_PATHS.introPoster, params, this.ttl);
@@ -114,14 +126,7 @@ export class DocumentService {
     switch (kind) {
       case 'poster': {
         const photo = await this.posterPhoto(group);
-        const bytes = await buildJoinPoster({
-          ...voice,
-          groupName: group.name,
-          inviteUrl: invite.url,
-          joinCode: invite.joinCode,
-          botName: this.options.botName,
-          ...(photo ? { photo } : {}),
-        });
+        const bytes = await buildJoinPoster({ ...this.joinData(group, invite, voice), ...(photo ? { photo } : {}) });
         return { bytes, contentType: PPTX_CONTENT_TYPE, filename: `join-${base}.pptx` };
       }
       case 'introPoster': {
@@ -134,7 +139,7 @@ export class DocumentService {
       }
       case 'email': {
         const qrPng = await qrCodePng(invite.url, 360);
-        const { eml } = buildJoinEmail({ ...this.emailData(group, invite, voice), qrPng });
+        const { eml } = buildJoinEmail({ ...this.joinData(group, invite, voice), qrPng });
         return { bytes: eml, contentType: EML_CONTENT_TYPE, filename: `join-${base}.eml` };
       }
     }
@@ -151,6 +156,8 @@ export class DocumentService {
     const senderName = profile.senderName ?? group.createdBy.name;
     return {
       ...(organizationName ? { organizationName } : {}),
+      // Mapped (step 3 done): only then do the documents say the organization owns the group.
+      ...(group.tenantId !== undefined ? { organizationOwnsGroup: true } : {}),
       ...(senderName ? { senderName } : {}),
       ...(profile.personalLine ? { personalLine: profile.personalLine } : {}),
     };
@@ -201,16 +208,18 @@ export class DocumentService {
   }
 
   /**
+   * What the join poster and the email say: the voice, the group, its invite and how its page lets people join.
    * The email deliberately carries no poster link: recipients read it days later, long after a signed link
    * has expired, and the link would name the sender's account.
    */
-  private emailData(group: Group, invite: Invite, voice: Voice) {
+  private joinData(group: Group, invite: Invite, voice: Voice) {
     return {
       ...voice,
       groupName: group.name,
       inviteUrl: invite.url,
       joinCode: invite.joinCode,
       botName: this.options.botName,
+      ...(this.options.joinPath ? { joinPath: this.options.joinPath } : {}),
     };
   }
 

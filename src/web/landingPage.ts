@@ -81,6 +81,18 @@ export function openInTeamsUrl(botAppId: string, command: string): string {
   return `https://teams.microsoft.com/l/chat/0/0?users=28:${encodeURIComponent(botAppId)}&message=${encodeURIComponent(command)}`;
 }
 
+/**
+ * The page's own address for one of our assets (the group photo): relative to the page, `../groups/<id>/photo`,
+ * when the asset is under PUBLIC_URL. An absolute PUBLIC_URL address breaks when the page is opened by another
+ * name for the same server (http://127.0.0.1:3978 while PUBLIC_URL says localhost): another origin, which the
+ * page's CSP (img-src 'self') refuses. Relative to `<PUBLIC_URL>/join/<token>`, so a path prefix in PUBLIC_URL
+ * (a reverse proxy) still works. Any other address is left as it is.
+ */
+export function pageRelativeUrl(url: string, publicUrl: string): string {
+  const base = `${publicUrl.replace(/\/+$/, '')}/`;
+  return url.startsWith(base) ? `../${url.slice(base.length)}` : url;
+}
+
 export function addAppUrl(teamsAppId: string): string {
   return `https://teams.microsoft.com/l/app/${encodeURIComponent(teamsAppId)}`;
 }
@@ -126,7 +138,7 @@ ${deps.teamsAppId ? `<a class="secondary" id="add-app" href="${escapeHtml(addApp
     : `<p class="note" id="local">This bot runs on a test machine without a Teams app id, so there is no Teams button. To join, send the message below to the bot in the chat you use to try it (for example the Agents Playground of <code>npm run playground</code>).</p>\n`;
 
   const main = `<div class="group">
-${preview.photoUrl ? `<img class="photo" src="${escapeHtml(preview.photoUrl)}" alt="">` : `<div class="initial" aria-hidden="true">${initial}</div>`}
+${preview.photoUrl ? `<img class="photo" src="${escapeHtml(pageRelativeUrl(preview.photoUrl, deps.publicUrl))}" alt="">` : `<div class="initial" aria-hidden="true">${initial}</div>`}
 <div><h1>${name}</h1>
 <p class="meta">${members}${preview.organizationName ? '' : ' · A group on Microsoft Teams'}</p>
 ${preview.organizationName ? `<p><span class="owner">Owned by ${escapeHtml(preview.organizationName)}</span></p>` : ''}</div>

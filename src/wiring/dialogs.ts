@@ -88,6 +88,8 @@ export function wireBot(
     signer: domain.signer,
     botName: settings.botName,
     ...(config.MicrosoftAppId ? { botInstallUrl: `https://teams.microsoft.com/l/chat/0/0?users=28:${config.MicrosoftAppId}` } : {}),
+    // The invite page has its Open in Teams button only with an app id (src/web/landingPage.ts).
+    joinPath: config.MicrosoftAppId ? 'teamsButton' : 'message',
     onPhotoSkipped: (groupId, reason) => logger.info({ groupId, reason }, 'poster made without the group photo'),
   });
   const conversation = new Conversation({

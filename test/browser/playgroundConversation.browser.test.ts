@@ -90,7 +90,9 @@ describe('Agents Playground: two members post and reply to each other', function
   });
 
   it("shows Megan's reply to the owner as a post card that says what it answers", () => {
-    assert.match(result.meganReplyCardText ?? '', /^Field Sales North\nMegan Bowen · /);
+    // The time as the playground's renderer fills in DATE and TIME: the reader's own zone and locale, no "UTC".
+    assert.match(result.meganReplyCardText ?? '', /^Field Sales North\nMegan Bowen\s+· \w+, \w+ \d+, \d{4},? \d+:\d{2}/);
+    assert.doesNotMatch(result.meganReplyCardText ?? '', /UTC|\{\{/);
     assert.match(result.meganReplyCardText ?? '', /replying to Alex Wilber: Truck 4 is late, ETA 5 pm\nOn my way\n/);
   });
 

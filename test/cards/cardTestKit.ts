@@ -1,6 +1,7 @@
 /** Helpers for the card tests: walk a card's JSON, and assert a card is valid, small and safe. */
 import assert from 'node:assert/strict';
 import type { Attachment } from 'botbuilder';
+import { formatText } from 'adaptivecards/lib/text-formatters';
 import { MAX_CARD_BYTES, cardBytes, validateCard } from '../../cards/validate';
 import { inline, plain, shown } from '../../cards/text';
 
@@ -115,9 +116,35 @@ export function assertShownLiterally(a: Attachment, hostile: string): void {
     (key === 'value' && typeof value === 'string') || (typeof value === 'string' && value.startsWith('mailto:')) ? '' : value,
   );
   for (const live of ['://evil', 'evil.example']) assert.ok(!json.includes(live), `a live "${live}" in the card: ${json}`);
-  const inRun = literalTexts(a).some((t) => t.includes(shown(hostile)) || t.startsWith(plain(hostile, 50).slice(0, 49)));
+  // Whole, or cut where a card cuts names (100 characters: a list's rows, a byline).
+  const inRun = literalTexts(a).some(
+    (t) => t.includes(shown(hostile)) || t.includes(shown(hostile, 100)) || t.startsWith(plain(hostile, 50).slice(0, 49)),
+  );
   const inMarkdown = markdownTexts(a).some((t) => t.includes(inline(hostile)));
   assert.ok(inRun || inMarkdown, `"${hostile}" is not shown anywhere`);
+}
+
+/** A DATE or TIME function as clients fill it in: upper case, strict RFC 3339 in UTC, no milliseconds. */
+const TIME_FUNCTION = /\{\{(?:DATE\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z, SHORT\)|TIME\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z\))\}\}/g;
+
+/**
+ * The card shows `count` times, each as a DATE function (with its TIME where it has one) inside TextBlock text,
+ * the one place the functions are documented to work; every function is one the adaptivecards renderer fills
+ * in (none is left as raw `{{...}}` text), and "UTC" appears nowhere, fallbackText included.
+ */
+export function assertLocalTimes(a: Attachment, count: number): void {
+  // Images are data URLs (the QR code), whose base64 may hold any three letters.
+  const json = JSON.stringify(content(a), (_key, value: unknown) => (typeof value === 'string' && value.startsWith('data:') ? '' : value));
+  assert.ok(!json.includes('UTC'), `"UTC" in the card: ${json}`);
+  const blocks = markdownTexts(a);
+  const dates = blocks.flatMap((t) => t.match(/\{\{DATE\(/g) ?? []).length;
+  assert.equal(dates, count, `${count} dates in TextBlocks: ${blocks.join(' | ')}`);
+  assert.equal(json.split('{{').length - 1, blocks.flatMap((t) => t.match(/\{\{/g) ?? []).length, 'a function outside a TextBlock');
+  for (const text of blocks) {
+    for (const fn of text.match(/\{\{[^}]*\}\}/g) ?? []) assert.match(fn, new RegExp(`^${TIME_FUNCTION.source}$`));
+    const rendered = formatText('de-DE', text) ?? '';
+    assert.ok(!rendered.includes('{{'), `a function the renderer does not fill in: ${text}`);
+  }
 }
 
 /** Text Teams processes as Markdown (or HTML) holds no link, emphasis, mention, tag or live URL. */

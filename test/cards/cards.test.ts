@@ -21,23 +21,35 @@ import {
   buildMyGroupsCard,
   buildOrganizationMappedCard,
   buildOrgGroupsCard,
+  buildPostCard,
+  buildPostHistoryCard,
+  buildPostSettingsCard,
+  buildResolvedCard,
+  buildSwitchGroupCard,
   buildWelcomeCard,
   deleteConfirmation,
   inviteQrDataUrl,
   leaveConfirmation,
+  provenName,
   resetLinkConfirmation,
 } from '../../cards';
 import { helpEntries, helpTasks } from '../../src/teams/input/commands';
-import { HOSTILE_NAMES, assertShownLiterally, assertValidCard, verbs } from './cardTestKit';
+import { HOSTILE_NAMES, assertLocalTimes, assertShownLiterally, assertValidCard, verbs } from './cardTestKit';
 
 const LINK = 'https://groups.contoso.example/join/AbCdEfGhIjKlMnOpQrStUv';
 const WHEN = new Date(Date.UTC(2025, 10, 26, 5, 35));
+/** A verified organization (the tenant mapping's name): not user text, shown as it is (test/cards/provenNames.test.ts). */
+const ORG = provenName('contoso-field.example');
 
 interface CardCase {
   name: string;
   /** Builds the card with `text` as every user-supplied name. */
   build: (text: string) => Attachment;
   verbs: string[];
+  /** False for a card of the bot's own words only (no hostile-name cases). */
+  userText?: false;
+  /** How many times the card shows (each in the reader's local time); none by default. */
+  times?: number;
 }
 
 let qr = '';
@@ -69,7 +81,7 @@ const CASES: CardCase[] = [
   {
     name: 'group info (member, owned by an organization)',
     build: (t) =>
-      buildGroupInfoCard({ groupId: 'g1', name: t, memberCount: 2, adminNames: [t], organizationName: t, viewerIsAdmin: false }),
+      buildGroupInfoCard({ groupId: 'g1', name: t, memberCount: 2, adminNames: [t], organizationName: ORG, viewerIsAdmin: false }),
     verbs: ['showInvite', 'showMembers', 'poster', 'leaveGroup'],
   },
   {
@@ -121,7 +133,7 @@ const CASES: CardCase[] = [
       buildMyGroupsCard({
         groups: [
           { groupId: 'g1', name: t, memberCount: 12, role: 'admin' },
-          { groupId: 'g2', name: 'Sales', memberCount: 1, role: 'member', organizationName: t },
+          { groupId: 'g2', name: t, memberCount: 1, role: 'member', organizationName: ORG },
         ],
         continuationToken: 'tok',
       }),
@@ -134,8 +146,9 @@ const CASES: CardCase[] = [
   },
   {
     name: 'organization mapped',
-    build: (t) => buildOrganizationMappedCard({ groupId: 'g1', groupName: t, organizationName: t, mappedBy: t, mappedAt: WHEN }),
+    build: (t) => buildOrganizationMappedCard({ groupId: 'g1', groupName: t, organizationName: ORG, mappedBy: t, mappedAt: WHEN }),
     verbs: ['poster', 'showInvite', 'showGroupInfo'],
+    times: 1,
   },
   {
     name: 'short help',
@@ -151,7 +164,7 @@ const CASES: CardCase[] = [
         kind: 'poster',
         senderName: t,
         personalLine: t,
-        organization: { verified: t },
+        organization: { verified: ORG },
       }),
     verbs: ['saveDocumentDetails', 'cancel'],
   },
@@ -179,6 +192,7 @@ const CASES: CardCase[] = [
         canEdit: true,
       }),
     verbs: ['poster', 'email'],
+    times: 1,
   },
   {
     name: 'email',
@@ -193,17 +207,77 @@ const CASES: CardCase[] = [
         canEdit: true,
       }),
     verbs: ['email', 'poster'],
+    times: 1,
   },
   {
     name: 'organization groups',
     build: (t) =>
       buildOrgGroupsCard({
-        organizationName: t,
+        organizationName: ORG,
         totalCount: 40,
         groups: [{ groupId: 'g1', name: t, memberCount: 3, mappedBy: t, mappedAt: WHEN }],
         continuationToken: 'tok',
       }),
     verbs: ['showGroupInfo', 'exportGroup', 'orgGroupsPage'],
+    times: 1,
+  },
+  {
+    name: 'post (for an admin)',
+    build: (t) =>
+      buildPostCard({
+        groupId: 'g1',
+        groupName: t,
+        photoUrl: 'https://bot.contoso.example/groups/g1/photo?v=1',
+        seq: 7,
+        senderName: t,
+        text: t,
+        createdAt: WHEN.toISOString(),
+        edited: true,
+        replyTo: { senderName: t, preview: t },
+        canDelete: true,
+      }),
+    verbs: ['replyToPost', 'openGroup', 'deletePost'],
+    times: 1,
+  },
+  {
+    name: 'post history',
+    build: (t) =>
+      buildPostHistoryCard({
+        groupId: 'g1',
+        groupName: t,
+        posts: [
+          { seq: 1, senderName: t, text: t, createdAt: WHEN.toISOString() },
+          { seq: 2, senderName: 'Bob', text: '', createdAt: WHEN.toISOString(), deleted: true },
+        ],
+        earlier: 1,
+      }),
+    verbs: ['historyPage'],
+    times: 2,
+  },
+  {
+    name: 'switch group',
+    build: (t) =>
+      buildSwitchGroupCard({
+        groups: [
+          { groupId: 'g1', name: t },
+          { groupId: 'g2', name: 'Sales' },
+        ],
+        currentGroupId: 'g1',
+      }),
+    verbs: ['switchGroup', 'switchGroup'],
+  },
+  {
+    name: 'post settings (admin)',
+    build: (t) =>
+      buildPostSettingsCard({ groupId: 'g1', groupName: t, onlyAdminsPost: true, historyForNewMembers: false, viewerIsAdmin: true }),
+    verbs: ['saveSettings'],
+  },
+  {
+    name: 'resolved confirmation',
+    // The bot's own words only: no user text to show.
+    build: () => buildResolvedCard({ message: 'Done. See the answer below.' }),
+    verbs: [],
+    userText: false,
   },
   {
     name: 'error',
@@ -220,7 +294,7 @@ describe('cards', () => {
         assertValidCard(c.build('Field team North'));
       });
 
-      for (const hostile of HOSTILE_NAMES) {
+      for (const hostile of c.userText === false ? [] : HOSTILE_NAMES) {
         it(`shows the name ${hostile} literally and stays valid`, () => {
           const card = c.build(hostile);
           assertValidCard(card);
@@ -230,6 +304,10 @@ describe('cards', () => {
 
       it(`has buttons with the verbs ${c.verbs.join(', ')}`, () => {
         assert.deepEqual(verbs(c.build('Field team North')), c.verbs);
+      });
+
+      it(`shows ${c.times ?? 'no'} time${c.times === 1 ? '' : 's'}, in the reader's time zone, and never "UTC"`, () => {
+        assertLocalTimes(c.build('Field team North'), c.times ?? 0);
       });
 
       it('stays under 28 KB with names of 100 characters', () => {

@@ -12,7 +12,7 @@ import {
   shareLinks,
   type MemberRow,
 } from '../../cards';
-import { shown } from '../../cards/text';
+import { provenName, shown } from '../../cards/text';
 import { actions, assertValidCard, button, content, literalTexts, verbs } from './cardTestKit';
 
 const LINK = 'https://groups.contoso.example/join/AbCdEfGhIjKlMnOpQrStUv';
@@ -91,7 +91,7 @@ describe('the group info card', () => {
 
   it('says Private until the group is owned by an organization', () => {
     assert.ok(literalTexts(buildGroupInfoCard({ ...base, viewerIsAdmin: true })).includes('Private'));
-    const owned = buildGroupInfoCard({ ...base, organizationName: 'Contoso', viewerIsAdmin: true });
+    const owned = buildGroupInfoCard({ ...base, organizationName: provenName('Contoso'), viewerIsAdmin: true });
     assert.ok(literalTexts(owned).includes('Contoso'));
     assert.ok(!verbs(owned).includes('addToOrganization'), 'mapping is one-way');
   });

@@ -7,7 +7,16 @@ import {
   buildSwitchGroupCard,
   postSummary,
 } from '../../cards';
-import { HOSTILE_NAMES, assertShownLiterally, assertValidCard, button, literalTexts, verbs } from './cardTestKit';
+import {
+  HOSTILE_NAMES,
+  assertLocalTimes,
+  assertShownLiterally,
+  assertValidCard,
+  button,
+  literalTexts,
+  markdownTexts,
+  verbs,
+} from './cardTestKit';
 
 const base = {
   groupId: 'g1',
@@ -26,7 +35,19 @@ describe('post cards', () => {
     const texts = literalTexts(card);
     for (const expected of ['Field Sales North', 'Ann', 'Truck 4 is late.', 'Call me before 5.', 'Thanks'])
       assert.ok(texts.includes(expected), `${expected} in ${texts.join(' | ')}`);
-    assert.ok(texts.some((t) => t.includes('30 Nov 2026, 14:05 UTC')));
+    // The time in the reader's zone and locale: the client fills in DATE and TIME (no milliseconds, no "UTC").
+    assert.ok(markdownTexts(card).includes('· {{DATE(2026-11-30T14:05:00Z, SHORT)}} {{TIME(2026-11-30T14:05:00Z)}}'));
+    assertLocalTimes(card, 1);
+  });
+
+  it('marks an edited post after its time, and leaves the time out (never "Invalid Date") when it cannot be read', () => {
+    const edited = buildPostCard({ ...base, edited: true });
+    assertValidCard(edited);
+    assert.ok(markdownTexts(edited).some((t) => t.endsWith('{{TIME(2026-11-30T14:05:00Z)}} · edited')));
+    const unreadable = buildPostCard({ ...base, createdAt: 'not a time' });
+    assertValidCard(unreadable);
+    assertLocalTimes(unreadable, 0);
+    assert.ok(!JSON.stringify(unreadable.content).includes('Invalid'));
   });
 
   it('offers Reply (inline replyText + Send to that post) and Open group; Delete post only when rendered for an admin or the sender', () => {
@@ -82,7 +103,8 @@ describe('post cards', () => {
     assertValidCard(card);
     assert.deepEqual(button(card, 'Earlier').data, { verb: 'historyPage', groupId: 'g1', before: 21 });
     assert.ok(literalTexts(card).includes('This post was deleted.'));
-    assert.ok(literalTexts(card).some((t) => t.includes('edited')));
+    assert.ok(markdownTexts(card).some((t) => t.endsWith(' · edited')));
+    assertLocalTimes(card, 20);
     const empty = buildPostHistoryCard({ groupId: 'g1', groupName: HOSTILE_NAMES[0], posts: [] });
     assertValidCard(empty);
     assert.deepEqual(verbs(empty), []);

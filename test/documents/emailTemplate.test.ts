@@ -6,8 +6,10 @@ import { qrCodePng } from '../../src/documents/poster';
 
 const HOSTILE = `Night <b>shift</b> & "co" 'ops' ]]> <script>alert(1)</script>`;
 
+/** A group the organization owns (mapped): the email may say so. */
 const base: EmailData = {
   organizationName: 'Fabrikam Logistics',
+  organizationOwnsGroup: true,
   groupName: 'Warehouse night shift',
   inviteUrl: 'https://bot.example.com/join/ABCD-2345?src=email&lang=en',
   joinCode: 'ABCD-2345',
@@ -154,6 +156,40 @@ describe('move email (.eml, html, text, mailto)', () => {
     );
     assert.match(email.text, /Thanks,\nDana Foreman\n$/);
     for (const part of [email.text, email.html]) assert.doesNotMatch(part, /\b(our|we|Your organization|your organization)\b/);
+  });
+
+  it('for a private group, names the organization the owner typed but never says it owns the group', () => {
+    const email = buildMoveEmail({ ...base, organizationOwnsGroup: false });
+    assert.match(email.text, /^I am moving Warehouse night shift from a personal chat app to Microsoft Teams\. Please join/m);
+    assert.ok(email.html.includes('Fabrikam Logistics'), 'who the sender works for, above the title');
+    for (const part of [email.text, email.html, decodeURIComponent(email.mailto)]) assert.doesNotMatch(part, /\bowns?\b|\bowned\b/);
+    const owned = buildMoveEmail(base);
+    for (const part of [owned.text, owned.html, decodeURIComponent(owned.mailto)]) assert.match(part, /where Fabrikam Logistics owns it/);
+  });
+
+  it('numbers the HTML steps from 1: all three, the first pointing at the link and the QR code above', async () => {
+    for (const qrPng of [undefined, await qrCodePng(base.inviteUrl, 360)]) {
+      const html = buildMoveEmail({ ...base, ...(qrPng ? { qrPng } : {}) }).html;
+      const list = /<ol([^>]*)>([\s\S]*?)<\/ol>/.exec(html);
+      assert.ok(list, 'one ordered list');
+      assert.doesNotMatch(list[1]!, /start=/, 'numbered from 1');
+      const items = list[2]!.match(/<li[\s\S]*?<\/li>/g) ?? [];
+      assert.equal(items.length, 3);
+      assert.match(items[0]!, qrPng ? /Open the link above or scan the QR code\./ : /Open the link above\./);
+      assert.match(items[1]!, /Press Send/);
+      assert.match(items[2]!, /You&#39;re in/);
+      // The HTML says exactly the steps of the text part, in the same order.
+      assert.match(buildMoveEmail(base).text, /^1\. Open this link.*\n.*\n2\. Press Send.*\n3\. You're in/m);
+    }
+  });
+
+  it('describes the invite page people will see: the join message to send when the bot has no Teams button', () => {
+    const email = buildMoveEmail({ ...base, joinPath: 'message' });
+    for (const part of [email.text, email.html]) {
+      assert.ok(part.includes('Send the join message'), part);
+      assert.doesNotMatch(part, /Open in Teams|Press Send|Teams opens/);
+    }
+    assert.match(buildMoveEmail(base).text, /2\. Press Send: Teams opens a chat with Kaizala Groups/);
   });
 
   it('names no organization when the group has none (nothing like "Your organization")', () => {

@@ -199,6 +199,22 @@ describe('"Join <group>" poster for members (pptx)', () => {
     assert.deepEqual(textOf(await read(zip, 'docProps/app.xml'), 'Company'), ['Fabrikam Logistics']);
   });
 
+  for (const owned of [true, false]) {
+    it(`says only what is true for a group ${owned ? 'the organization owns' : 'that is still private'}: no owner, copy button or files`, async () => {
+      const text = await slideText(await open(await buildMovePoster({ ...base, organizationOwnsGroup: owned })));
+      assert.ok(text.includes('Fabrikam Logistics') && text.includes("The group's posts come to your chat with Kaizala Groups."), text);
+      assert.doesNotMatch(text, /\bowns?\b|\bowned\b|\bcopy\b|\bfiles?\b/i);
+    });
+  }
+
+  it('describes the invite page people will see: no Open in Teams button for a bot tried without an app id', async () => {
+    const deployed = await slideText(await open(await buildMovePoster(base)));
+    assert.ok(deployed.includes('Open in Teams button') && deployed.includes('Press Send'));
+    const local = await slideText(await open(await buildMovePoster({ ...base, joinPath: 'message' })));
+    assert.ok(local.includes('its join message') && local.includes('Send the join message'), local);
+    assert.doesNotMatch(local, /Open in Teams|Press Send|Teams opens/);
+  });
+
   it('names no organization when the group has none (no "Your organization" placeholder)', async () => {
     const zip = await open(await buildMovePoster({ ...base, organizationName: undefined }));
     const text = await slideText(zip);
@@ -251,6 +267,25 @@ describe('"Bring your work groups to Teams" poster for owners of other groups (p
     const text = await slideText(zip);
     assert.ok(!text.includes('Your organization'));
     assert.ok(text.includes('nobody at work owns it'));
+  });
+
+  it("names only what the product has: the Invite card's link, code, QR code and share buttons; posts, not files", async () => {
+    for (const owned of [true, false]) {
+      const zip = await open(
+        await buildIntroPoster({ organizationName: 'Fabrikam Logistics', organizationOwnsGroup: owned, botName: 'Kaizala Groups' }),
+      );
+      const text = await slideText(zip);
+      assert.doesNotMatch(text, /\bcopy\b|\bfiles?\b/i);
+      for (const expected of [
+        'a join code, a QR code and buttons that share the link',
+        'its members and its posts belong to Fabrikam Logistics',
+        '"/group"',
+      ]) {
+        assert.ok(text.includes(expected), `the slide says "${expected}"`);
+      }
+      // About the reader's own groups: owned only once they add them (step 4), so "can own", never "owns".
+      assert.ok(text.includes('where Fabrikam Logistics can own it'), text);
+    }
   });
 
   it('names the sender for questions', async () => {

@@ -8,6 +8,7 @@ import {
   buildPosterCard,
   ORGANIZATION_NAME_INPUT,
   PERSONAL_LINE_INPUT,
+  provenName,
   SENDER_NAME_INPUT,
 } from '../../../cards';
 import type { CardData } from '../../../cards/verbs';
@@ -79,7 +80,7 @@ export class GroupDocumentsFlow implements DocumentsFlow {
       ...(senderName ? { senderName } : {}),
       ...(profile.personalLine ? { personalLine: profile.personalLine } : {}),
       organization: group.organizationName
-        ? { verified: group.organizationName }
+        ? { verified: provenName(group.organizationName) }
         : { ...(profile.organizationName ? { typed: profile.organizationName } : {}) },
       ...(problem ? { problem } : {}),
     });

@@ -13,7 +13,7 @@ import {
   leaveConfirmation,
   resetLinkConfirmation,
 } from '../../../cards';
-import { inline } from '../../../cards/text';
+import { inline, provenName } from '../../../cards/text';
 import { cardReply, textReply, type Reply } from '../replies';
 
 /** Who is acting, and where they can be reached later. */
@@ -79,7 +79,8 @@ export class GroupActions {
       memberCount: group.memberCount,
       adminNames: admins.slice(0, 3).map((a) => a.user.name),
       adminCount: admins.length,
-      organizationName: group.organizationName,
+      // Only a tenant mapping writes it (GroupService.mapToOrganization, from the verified sign-in).
+      organizationName: provenName(group.organizationName),
       viewerIsAdmin,
       unreachableCount,
     });
@@ -156,7 +157,7 @@ export class GroupActions {
           name: group.name,
           memberCount: group.memberCount,
           role,
-          organizationName: group.organizationName,
+          organizationName: provenName(group.organizationName),
         })),
         continuationToken: page.continuationToken,
       }),
