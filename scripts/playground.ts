@@ -198,7 +198,12 @@ async function startBotAndPlayground(
   const bot = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
     cwd: ROOT,
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: publicUrl, DATA_DIR: PLAYGROUND_DATA_DIR },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  // The bot's own "chat with it: npm run playground" line is for `npm start`; here this script says where to go.
+  bot.stdout!.on('data', (chunk: Buffer) => {
+    const lines = chunk.toString('utf8').split(/(?<=\n)/);
+    process.stdout.write(lines.filter((line) => !line.startsWith('Kaizala Groups bot on ')).join(''));
   });
   children.push(bot);
   bot.once('exit', (code) => onExit('bot', code));
