@@ -1,4 +1,5 @@
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 /** One recorded request to a loopback test double (headers as received; tests may inspect them). */
@@ -21,17 +22,21 @@ export type LoopbackHandler = (req: RecordedRequest) => JsonReply | Promise<Json
 /** A minimal HTTP server on 127.0.0.1:<ephemeral> that records every request and answers JSON. */
 export class LoopbackServer {
   readonly requests: RecordedRequest[] = [];
-  private server?: http.Server;
+  private server?: http.Server | https.Server;
   private base = '';
 
-  constructor(private readonly handler: LoopbackHandler) {}
+  /** `tls`: serve HTTPS with this key and certificate (clients that insist on https, such as MSAL's authority). */
+  constructor(
+    private readonly handler: LoopbackHandler,
+    private readonly tls?: { key: string; cert: string },
+  ) {}
 
   get url(): string {
     return this.base;
   }
 
   async start(): Promise<this> {
-    const server = http.createServer((req, res) => {
+    const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
@@ -56,11 +61,12 @@ export class LoopbackServer {
             res.end(payload);
           });
       });
-    });
+    };
+    const server = this.tls ? https.createServer(this.tls, onRequest) : http.createServer(onRequest);
     server.keepAliveTimeout = 1000;
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     this.server = server;
-    this.base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    this.base = `${this.tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
     return this;
   }
 
