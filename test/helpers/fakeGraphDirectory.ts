@@ -26,6 +26,18 @@ export class FakeGraphDirectory {
   throttleNext = 0;
   /** Sub-requests answered (each counts as one Graph request against the budget). */
   subRequests = 0;
+  /** HTTP requests to Graph ($batch and direct calls). */
+  httpRequests = 0;
+  /** The app in the organization's catalog: manifest (external) id -> catalog id. */
+  readonly catalog = new Map<string, string>();
+  /** Users the app permission policy blocks (403 on install). */
+  readonly blocked = new Set<string>();
+  /** Users without Teams: the install is accepted but no installation shows (a license missing). */
+  readonly withoutTeams = new Set<string>();
+  /** user id -> installation id, for installs made (or present before). */
+  readonly installations = new Map<string, string>();
+  /** Installs answered 201 per user (an install made twice would show here). */
+  readonly installsMade = new Map<string, number>();
 
   private constructor(
     readonly ca: string,
@@ -103,21 +115,29 @@ export class FakeGraphDirectory {
   }
 
   private routeGraph(req: RecordedRequest): JsonReply {
+    this.httpRequests++;
     const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
     if (!bearer || !this.tokens.has(bearer)) return { status: 401, body: { error: { code: 'InvalidAuthenticationToken' } } };
+    if (req.method === 'GET' && req.path === '/v1.0/appCatalogs/teamsApps') {
+      const external = /^externalId eq '(.*)'$/.exec(req.query.get('$filter') ?? '')?.[1];
+      const id = external ? this.catalog.get(external) : undefined;
+      return { status: 200, body: { value: id ? [{ id, externalId: external, displayName: 'Kaizala Groups' }] : [] } };
+    }
     if (req.method !== 'POST' || req.path !== '/v1.0/$batch') return { status: 404, body: { error: { code: 'NotFound' } } };
-    const { requests } = JSON.parse(req.body) as { requests: Array<{ id: string; method: string; url: string }> };
+    const { requests } = JSON.parse(req.body) as { requests: Array<{ id: string; method: string; url: string; body?: unknown }> };
     if (requests.length > 20) return { status: 400, body: { error: { code: 'BadRequest', message: 'more than 20 requests' } } };
-    return { status: 200, body: { responses: requests.map((r) => ({ id: r.id, ...this.answer(r.url) })) } };
+    return { status: 200, body: { responses: requests.map((r) => ({ id: r.id, ...this.answer(r.url, r.method, r.body) })) } };
   }
 
-  private answer(url: string): { status: number; headers?: Record<string, string>; body?: unknown } {
+  private answer(url: string, method: string, body: unknown): { status: number; headers?: Record<string, string>; body?: unknown } {
     this.subRequests++;
     if (this.throttleNext > 0) {
       this.throttleNext--;
       return { status: 429, headers: { 'Retry-After': '0.05' }, body: { error: { code: 'TooManyRequests' } } };
     }
     const parsed = new URL(url, 'http://graph.invalid');
+    const apps = /^\/users\/([^/]+)\/teamwork\/installedApps(?:\/([^/]+)\/chat)?$/.exec(parsed.pathname);
+    if (apps) return this.installedApps(decodeURIComponent(apps[1]!), apps[2] ? decodeURIComponent(apps[2]) : undefined, method, body);
     const view = (p: DirectoryPerson) => ({
       id: p.id,
       displayName: p.displayName,
@@ -135,5 +155,32 @@ export class FakeGraphDirectory {
       return { status: 404, body: { error: { code: 'Request_ResourceNotFound', message: `Resource '${key}' does not exist.` } } };
     }
     return { status: 200, body: view(person) };
+  }
+
+  private installedApps(userId: string, installationId: string | undefined, method: string, body: unknown) {
+    const person = this.people.find((p) => p.id === userId);
+    if (!person)
+      return { status: 404, body: { error: { code: 'Request_ResourceNotFound', message: `Resource '${userId}' does not exist.` } } };
+    if (method === 'POST') {
+      const bind = String((body as Record<string, unknown> | undefined)?.['teamsApp@odata.bind'] ?? '');
+      if (![...this.catalog.values()].some((id) => bind.endsWith(`/appCatalogs/teamsApps/${id}`)))
+        return { status: 404, body: { error: { code: 'NotFound' } } };
+      if (this.blocked.has(userId)) {
+        return {
+          status: 403,
+          body: { error: { code: 'Forbidden', message: 'App is blocked by app permission policy', innerError: { code: 'AccessDenied' } } },
+        };
+      }
+      if (this.installations.has(userId)) return { status: 409, body: { error: { code: 'Conflict' } } };
+      this.installsMade.set(userId, (this.installsMade.get(userId) ?? 0) + 1);
+      if (!this.withoutTeams.has(userId)) this.installations.set(userId, `inst-${userId}`);
+      return { status: 201 };
+    }
+    if (installationId === undefined) {
+      const installation = this.installations.get(userId);
+      return { status: 200, body: { value: installation ? [{ id: installation }] : [] } };
+    }
+    if (this.installations.get(userId) !== installationId) return { status: 404, body: { error: { code: 'NotFound' } } };
+    return { status: 200, body: { id: `19:${userId}_bot@unq.gbl.spaces` } };
   }
 }
