@@ -305,6 +305,30 @@ export class GroupService extends GroupReads {
     await this.store.deleteInvites(this.inviteHashes(record));
   }
 
+  /**
+   * An admin adds someone (bulk add, issue 18): no invite, audited as "added" by the admin. Someone an admin
+   * removed is not added (they need `allow` first); a member already stays as they are, except that `admin`
+   * makes them one. Idempotent: a rerun after a crash finds them a member.
+   */
+  async addByAdmin(
+    groupId: string,
+    actor: Actor,
+    person: { user: UserRef; role: Role; conversationRef?: string },
+  ): Promise<'added' | 'already_member' | 'removed'> {
+    const user = checkUser(person.user);
+    const conversationRef = checkConversationRef(person.conversationRef);
+    requireAdmin(await this.requireGroup(groupId), actor, 'Only group admins can add people.');
+    const at = this.timestamp();
+    const outcome = await this.store.addMember(
+      { groupId, user, role: 'member', joinedAt: at, ...(conversationRef ? { conversationRef } : {}) },
+      { groupId, at, action: 'added', actor: actor.user, subject: user },
+    );
+    if (outcome === 'banned') return 'removed';
+    if (person.role === 'admin') await this.makeAdmin(groupId, actor, user.id);
+    await this.store.indexUserGroup(user.id, groupId, { makeCurrent: outcome === 'added' });
+    return outcome;
+  }
+
   // ---- organization ---------------------------------------------------------------------------------------
 
   /**

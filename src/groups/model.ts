@@ -49,7 +49,18 @@ export interface Member {
 }
 
 export type AuditAction =
-  'created' | 'joined' | 'left' | 'removed' | 'role_changed' | 'link_reset' | 'mapped' | 'photo_set' | 'exported' | 'banned' | 'allowed';
+  | 'created'
+  | 'joined'
+  | 'added'
+  | 'left'
+  | 'removed'
+  | 'role_changed'
+  | 'link_reset'
+  | 'mapped'
+  | 'photo_set'
+  | 'exported'
+  | 'banned'
+  | 'allowed';
 
 export interface AuditEntry {
   groupId: string;
