@@ -23,6 +23,8 @@ export const TABLE_NAMES = [
   'deliveries',
   'outbox',
   'lanes',
+  // Bulk add (src/bulkadd/): jobs, their rows and leases.
+  'bulkjobs',
 ] as const;
 export type TableName = (typeof TABLE_NAMES)[number];
 

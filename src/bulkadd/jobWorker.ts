@@ -1,0 +1,116 @@
+/**
+ * Works through bulk add jobs (issue 18): for each person of a job, reach them (install the app, find their
+ * chat), add them to the group through the domain, and welcome them through the delivery engine. Each job is
+ * worked by one instance at a time (a lease in its partition, renewed per chunk); when an instance dies its
+ * lease runs out and another one goes on from the rows not done. Every step is idempotent per person (an
+ * install made already answers 409, an add finds a member, a welcome is a one-off send by key), so a chunk that
+ * was cut short is done again without adding or welcoming anyone twice.
+ */
+import { isAppError } from '../errors';
+import type { GroupService } from '../groups/groupService';
+import type { Reach } from './graphInstaller';
+import type { BulkJobStore, JobHeader, JobRow, RowOutcome } from './jobStore';
+
+export interface Reacher {
+  reach(userIds: readonly string[]): Promise<Map<string, Reach>>;
+}
+
+export interface Welcomer {
+  /** "<admin> added you to <group>": once per (group, person), however often it is asked. */
+  welcome(job: JobHeader, row: JobRow, conversationRef: string): Promise<void>;
+}
+
+export interface BulkAddWorkerOptions {
+  store: BulkJobStore;
+  groups: Pick<GroupService, 'addByAdmin'>;
+  /** Per tenant: Graph for a real organization, or the local stand-in. */
+  reacherFor(tenantId: string): Reacher;
+  welcomer: Welcomer;
+  /** This instance, in leases. */
+  holder: string;
+  /** The bot's own Teams id (`28:<app id>`), for the conversation references it stores. */
+  botId: string;
+  leaseMs?: number;
+  chunk?: number;
+}
+
+const DEFAULT_LEASE_MS = 60_000;
+const DEFAULT_CHUNK = 20;
+
+export class BulkAddWorker {
+  private running?: Promise<void>;
+
+  constructor(private readonly o: BulkAddWorkerOptions) {}
+
+  /** Works every open job this instance can lease; overlapping calls share one run. */
+  runOnce(): Promise<void> {
+    this.running ??= (async () => {
+      try {
+        for (const jobId of await this.o.store.openJobs()) await this.work(jobId);
+      } finally {
+        this.running = undefined;
+      }
+    })();
+    return this.running;
+  }
+
+  private async work(jobId: string): Promise<void> {
+    const leaseMs = this.o.leaseMs ?? DEFAULT_LEASE_MS;
+    if (!(await this.o.store.lease(jobId, this.o.holder, leaseMs))) return;
+    const job = await this.o.store.header(jobId);
+    if (!job) return; // rows without a header: a creation cut short, never confirmed
+    const pending = await this.o.store.rows(jobId, true);
+    const size = this.o.chunk ?? DEFAULT_CHUNK;
+    for (let i = 0; i < pending.length; i += size) {
+      // Renewed per chunk: a chunk that outlives the lease may be done again by another instance, harmlessly.
+      if (!(await this.o.store.lease(jobId, this.o.holder, leaseMs))) return;
+      await this.chunk(job, pending.slice(i, i + size));
+    }
+    await this.o.store.finishJob(jobId);
+  }
+
+  private async chunk(job: JobHeader, rows: JobRow[]): Promise<void> {
+    const resumed = new Set(rows.filter((r) => r.state === 'adding').map((r) => r.line));
+    await this.o.store.markAdding(
+      job.jobId,
+      rows.filter((r) => r.state === 'pending').map((r) => r.line),
+    );
+    const reach = await this.o.reacherFor(job.tenantId).reach([...new Set(rows.map((r) => r.userId))]);
+    const actor = { user: { id: job.createdById, name: job.createdByName }, ...(job.orgAdmin ? { orgAdminOfTenant: job.tenantId } : {}) };
+    const done: Array<Pick<JobRow, 'line' | 'outcome' | 'detail'>> = [];
+    for (const row of rows) {
+      const reached = reach.get(row.userId);
+      if (!reached || 'failed' in reached) {
+        done.push({ line: row.line, outcome: 'not_reached', detail: reached && 'failed' in reached ? reached.detail : 'not reached' });
+        continue;
+      }
+      const conversationRef = JSON.stringify({
+        channelId: 'msteams',
+        serviceUrl: job.serviceUrl,
+        conversation: { id: reached.chatId, conversationType: 'personal', tenantId: job.tenantId },
+        bot: { id: this.o.botId },
+        user: { id: row.userId, aadObjectId: row.userId, name: row.name },
+      });
+      let outcome: RowOutcome;
+      let detail = '';
+      try {
+        const added = await this.o.groups.addByAdmin(row.groupId, actor, {
+          user: { id: row.userId, name: row.name },
+          role: row.role,
+          conversationRef,
+        });
+        // A member already, after a chunk of ours was cut short: our own add.
+        outcome = added === 'already_member' && resumed.has(row.line) ? 'added' : added;
+      } catch (err) {
+        // A refusal (no longer an admin, the group deleted) is this row's outcome; anything else (storage down)
+        // stops the chunk, which is done again later.
+        if (!isAppError(err)) throw err;
+        outcome = 'failed';
+        detail = err.userMessage;
+      }
+      if (outcome === 'added') await this.o.welcomer.welcome(job, row, conversationRef);
+      done.push({ line: row.line, outcome, detail });
+    }
+    await this.o.store.finishRows(job.jobId, done);
+  }
+}

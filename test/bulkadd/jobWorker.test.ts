@@ -1,0 +1,158 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { ClientSecretCredential } from '@azure/identity';
+import { GraphClient } from '../../src/bulkadd/graphClient';
+import { GraphInstaller } from '../../src/bulkadd/graphInstaller';
+import { BulkJobStore, jobIdOf, type JobRow } from '../../src/bulkadd/jobStore';
+import { BulkAddWorker, type Reacher, type Welcomer } from '../../src/bulkadd/jobWorker';
+import { GroupService } from '../../src/groups/groupService';
+import type { UserRef } from '../../src/groups/model';
+import { TableGroupStore } from '../../src/storage/tableGroupStore';
+import type { TableClients } from '../../src/storage/tables';
+import { freshTables } from '../helpers/azurite';
+import { FakeGraphDirectory, type DirectoryPerson } from '../helpers/fakeGraphDirectory';
+
+const TENANT = '11111111-2222-3333-4444-555555555555';
+const APP_ID = '99999999-8888-7777-6666-555555555555';
+const SECRET = 'not-a-real-secret';
+
+/** Bulk add jobs on Azurite, reaching people through the Graph stand-in: each person added once, welcomed once. */
+describe('bulk add: the job', function () {
+  this.timeout(60_000);
+  let tables: TableClients;
+  let fake: FakeGraphDirectory;
+  let service: GroupService;
+  let store: BulkJobStore;
+  const admin: UserRef = { id: randomUUID(), name: 'Ann Admin' };
+  const people: DirectoryPerson[] = Array.from({ length: 50 }, (_, i) => ({
+    id: randomUUID(),
+    displayName: `Person ${i}`,
+    userPrincipalName: `person${i}@contoso.example`,
+  }));
+
+  before(async () => {
+    ({ clients: tables } = await freshTables());
+    fake = await FakeGraphDirectory.start({ appId: APP_ID, secret: SECRET, people });
+    fake.catalog.set(APP_ID, 'catalog-app');
+    fake.blocked.add(people[0]!.id);
+    service = new GroupService({ store: new TableGroupStore(tables), appSecret: 'k'.repeat(48), publicUrl: 'http://127.0.0.1:3978' });
+    store = new BulkJobStore(tables.bulkjobs);
+  });
+  after(async () => {
+    await fake?.close();
+  });
+
+  const graphReacher = (): Reacher =>
+    new GraphInstaller({
+      client: new GraphClient({
+        baseUrl: fake.graphBaseUrl,
+        credential: new ClientSecretCredential(TENANT, APP_ID, SECRET, {
+          authorityHost: fake.entraUrl,
+          disableInstanceDiscovery: true,
+          tlsOptions: { ca: fake.ca },
+        }),
+      }),
+      manifestAppId: APP_ID,
+    });
+
+  /** Welcomes as the engine's one-off sends do: once per key, however often asked. */
+  class KeyedWelcomes implements Welcomer {
+    readonly asked: string[] = [];
+    readonly sent = new Set<string>();
+    async welcome(_job: unknown, row: JobRow): Promise<void> {
+      const key = `bulk|${row.groupId}|${row.userId}`;
+      this.asked.push(key);
+      this.sent.add(key);
+    }
+  }
+
+  async function newJob(groupId: string, who: DirectoryPerson[]): Promise<string> {
+    const rows = who.map((p, i) => ({
+      line: i + 2,
+      groupId,
+      groupName: 'Depot',
+      userId: p.id,
+      name: p.displayName,
+      role: 'member' as const,
+    }));
+    const jobId = jobIdOf(admin.id, rows);
+    await store.create(
+      {
+        jobId,
+        tenantId: TENANT,
+        createdById: admin.id,
+        createdByName: admin.name,
+        createdAt: new Date().toISOString(),
+        serviceUrl: 'https://smba.trafficmanager.net/amer/',
+        orgAdmin: false,
+      },
+      rows,
+    );
+    return jobId;
+  }
+
+  const worker = (holder: string, welcomes: Welcomer, reacher: () => Reacher = graphReacher, leaseMs = 60_000) =>
+    new BulkAddWorker({
+      store,
+      groups: service,
+      reacherFor: reacher,
+      welcomer: welcomes,
+      holder,
+      botId: `28:${APP_ID}`,
+      leaseMs,
+      chunk: 10,
+    });
+
+  it('adds and welcomes everyone it reaches, says why for everyone it does not, and a second confirm of the same plan adds no one', async () => {
+    const group = await service.createGroup({ name: 'Depot', creator: admin, idempotencyKey: randomUUID() });
+    const who = people.slice(0, 25);
+    const jobId = await newJob(group.id, who);
+    const welcomes = new KeyedWelcomes();
+    await worker('instance-a', welcomes).runOnce();
+    const rows = await store.rows(jobId);
+    assert.deepEqual(rows.filter((r) => r.outcome === 'added').length, 24);
+    const blocked = rows.find((r) => r.userId === people[0]!.id)!;
+    assert.equal(blocked.outcome, 'not_reached');
+    assert.match(blocked.detail!, /app permission policy/);
+    assert.equal((await service.getGroup(group.id)).memberCount, 25);
+    assert.equal(welcomes.sent.size, 24);
+    assert.equal((await store.header(jobId))?.status, 'done');
+    assert.deepEqual(await store.openJobs(), []);
+    // The same plan again: the same job, nothing new.
+    const again = await newJob(group.id, who);
+    assert.equal(again, jobId);
+    await worker('instance-b', welcomes).runOnce();
+    assert.equal(welcomes.asked.length, 24);
+    const member = await new TableGroupStore(tables).getMember(group.id, people[5]!.id);
+    assert.equal(JSON.parse(member!.conversationRef!).conversation.id, `19:${people[5]!.id}_bot@unq.gbl.spaces`);
+  });
+
+  it('goes on from where a dead instance stopped once its lease runs out: each person added once and welcomed once', async () => {
+    const group = await service.createGroup({ name: 'Depot', creator: admin, idempotencyKey: randomUUID() });
+    const who = people.slice(25, 50);
+    const jobId = await newJob(group.id, who);
+    const welcomes = new KeyedWelcomes();
+    // Instance A dies in its second chunk, after the rows were marked and before anything of it was written.
+    let calls = 0;
+    const dying = (): Reacher => ({
+      reach: async (ids) => {
+        if (++calls === 2) throw new Error('SIGKILL');
+        return graphReacher().reach(ids);
+      },
+    });
+    await assert.rejects(worker('instance-a', welcomes, dying, 1_500).runOnce(), /SIGKILL/);
+    // Instance B: the lease is A's until it runs out.
+    await worker('instance-b', welcomes, graphReacher, 1_500).runOnce();
+    assert.equal((await store.header(jobId))?.status, 'running', 'not taken while A holds the lease');
+    await new Promise((resolve) => setTimeout(resolve, 1_600));
+    await worker('instance-b', welcomes, graphReacher, 1_500).runOnce();
+    const rows = await store.rows(jobId);
+    assert.equal(rows.filter((r) => r.outcome === 'added').length, 25);
+    assert.equal((await service.getGroup(group.id)).memberCount, 26);
+    assert.equal(welcomes.sent.size, 25);
+    assert.ok(
+      who.every((p) => fake.installsMade.get(p.id) === 1),
+      'installed once each',
+    );
+  });
+});
