@@ -160,7 +160,10 @@ export default defineConfig(
     rules: boundary(
       teamsPackages('Bulk add knows nothing of Teams or botbuilder; the Teams glue calls it.'),
       // Its own tables (jobs) through the storage kit, as the delivery engine does; the groups through the domain.
-      forbid('Bulk add uses the storage kit (src/storage/tables.ts) only; groups go through the domain.', '^(\\.\\./)+(src/)?storage/(?!tables$|partitionSweep$)'),
+      forbid(
+        'Bulk add uses the storage kit (src/storage/tables.ts) only; groups go through the domain.',
+        '^(\\.\\./)+(src/)?storage/(?!tables$|partitionSweep$)',
+      ),
       forbid(
         'Bulk add knows nothing of the Teams glue, the web, dialogs or cards.',
         pkg('restify'),
