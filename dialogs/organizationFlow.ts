@@ -8,7 +8,7 @@ import type { OrganizationDirectory } from '../src/auth/organizationDirectory';
 import { isAppError } from '../src/errors';
 import { buildErrorCard, buildOrgGroupsCard } from '../cards';
 import type { OrganizationFlow } from '../src/teams/conversation';
-import { markdownSafe, type Requester } from '../src/teams/handlers/groupActions';
+import { markdownSafe, type RemovalNotices, type Requester } from '../src/teams/handlers/groupActions';
 import { inline } from '../cards/text';
 import type { Group } from '../src/groups/model';
 import { userFromActivity } from '../src/teams/input/identity';
@@ -41,6 +41,8 @@ export interface OrganizationFlowDependencies {
   exportLinks(groupId: string, admin: VerifiedUser): { jsonUrl: string; csvUrl: string; expiresAt: Date };
   /** Issue 10: after an organization admin's removal (the app deletes the copies delivered to that member). */
   onRemoved?(groupId: string, userId: string): Promise<void>;
+  /** Issue 17: the removed member is told, as when a group admin removes them. */
+  removalNotices?: RemovalNotices;
 }
 
 const NOT_CONFIGURED =
@@ -237,8 +239,9 @@ export class OrganizationSignInFlow implements OrganizationFlow {
       const page = await this.deps.groups.listMembers(group.id, actor, { pageSize: 100, continuationToken });
       const member = page.items.find((m) => m.user.name.toLowerCase() === wanted || m.user.id === memberName.trim());
       if (member) {
-        await this.deps.groups.removeMember(group.id, actor, member.user.id);
+        const removed = await this.deps.groups.removeMember(group.id, actor, member.user.id);
         await this.deps.onRemoved?.(group.id, member.user.id);
+        this.deps.removalNotices?.memberRemoved(removed.group, removed.member, context.activity.id ?? '');
         this.deps.logger.info({ groupId: group.id, tenantId: user.tenantId }, 'organization admin removed a member');
         return textReply(`${markdownSafe(member.user.name, 'The member')} was removed from **${markdownSafe(group.name)}**.`);
       }

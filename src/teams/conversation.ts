@@ -21,7 +21,7 @@ import {
   toInvokeResponse,
 } from '../../cards';
 import type { CardData, CardVerb } from '../../cards/verbs';
-import { helpEntries, helpTasks } from './input/commands';
+import { closestCommand, helpEntries, helpTasks } from './input/commands';
 import { commandHandler, isIdempotentRequest, NOT_UNDERSTOOD, verbHandler, type HandlerContext } from './handlers/handlers';
 import { buildShortHelpCard } from '../../cards/help';
 import { readTurnInput, turnInputOf, type TurnInput } from './input/turnInput';
@@ -30,7 +30,7 @@ import { CREATE_GROUP_DIALOG, type CreateGroupDialog } from '../../dialogs/creat
 import type { GroupActions, Requester } from './handlers/groupActions';
 import { conversationRefOf, userFromActivity } from './input/identity';
 import { textReply, type Reply } from './replies';
-import type { MessageChangeKind, PostsFlow } from './handlers/postsFlow';
+import type { MessageChangeKind, PostsFlow, TypedOutcome } from './handlers/postsFlow';
 
 /** Step 3: sign-in and mapping, and the organization admin's commands. */
 export interface OrganizationFlow {
@@ -129,18 +129,16 @@ export class Conversation implements TurnHandlers {
       // be a join (a wrong one gets "not valid", never posted to the group), and skipping the current-group read
       // keeps a join storm at its storage cost.
       const unmistakable = input.kind === 'command' && isUnmistakablyInvite(input.args);
-      const posted = unmistakable ? undefined : await this.deps.posts?.tryPost(context, input);
-      if (posted) return this.send(context, posted);
+      const typed = unmistakable ? undefined : await this.deps.posts?.tryPost(context, input);
+      if (typed?.kind === 'answered') return this.send(context, typed.reply);
       // Answered without reading dialog state (see isIdempotentRequest); a question being asked stays open.
-      await this.send(context, await this.replyTo(context, NO_DIALOGS, input));
+      await this.send(context, withOffer(await this.replyTo(context, NO_DIALOGS, input), typed));
       return;
     }
     const dc = await this.dialogContext(context);
-    if (!dc.activeDialog) {
-      // A member with a current group talks to it: what is not a command is a post.
-      const posted = await this.deps.posts?.tryPost(context, input);
-      if (posted) return this.send(context, posted);
-    }
+    // A member with a current group talks to it: what is not a command is a post.
+    const typed = dc.activeDialog ? undefined : await this.deps.posts?.tryPost(context, input);
+    if (typed?.kind === 'answered') return this.send(context, typed.reply);
     if (dc.activeDialog) {
       if (isCancel(input)) {
         await dc.cancelAllDialogs();
@@ -159,7 +157,7 @@ export class Conversation implements TurnHandlers {
       }
     }
     const reply = await this.replyTo(context, dc, input);
-    await this.send(context, reply);
+    await this.send(context, withOffer(reply, typed));
     if (input.kind === 'action') await this.retireConfirmation(context, input.verb);
   }
 
@@ -283,7 +281,11 @@ export class Conversation implements TurnHandlers {
         return verbHandler(input.verb).clicked(this.handlerContext(context, dc), input.data);
       case 'badAction':
         return textReply(`That button did not work: ${inline(input.error, 300)}`);
-      case 'text':
+      case 'text': {
+        // An unknown "/word" was meant as a command: the closest one by spelling (`/invte`: "/invite").
+        const meant = input.text.startsWith('/') ? closestCommand(input.text) : undefined;
+        return textReply(meant ? `Did you mean \`/${meant}\`? Type **help** to see what I can do.` : NOT_UNDERSTOOD);
+      }
       case 'empty':
         return textReply(NOT_UNDERSTOOD);
     }
@@ -326,6 +328,12 @@ export class Conversation implements TurnHandlers {
       ...(reply.cards.length ? { attachments: reply.cards } : {}),
     });
   }
+}
+
+/** A command's answer, then the Post it card its typed text earned (`export the report`: sign in, or post it). */
+function withOffer(reply: Reply, typed: TypedOutcome | undefined): Reply {
+  const offer = typed?.kind === 'command' ? typed.offer : undefined;
+  return offer ? { ...reply, cards: [...reply.cards, ...offer.cards] } : reply;
 }
 
 function textOrUndefined(value: unknown): string | undefined {
