@@ -208,6 +208,7 @@ export const HANDLERS = {
   removeAdmin: {
     typed: {
       phrase: 'remove admin',
+      heading: 'Run the group',
       aliases: ['removeadmin'],
       args: '<admin> [in <group>]',
       rest: { person: 'admin', separator: 'in' },

@@ -85,15 +85,12 @@ export function parseCommand(text: string, options: ParseCommandOptions = {}): P
 
   const body = t.startsWith('/') ? t.slice(1).trimStart() : t;
   const lower = body.toLowerCase();
-  for (const { words, name } of PHRASES) {
-    if (lower === words || lower.startsWith(`${words} `)) {
-      return { command: name, args: body.slice(words.length).trim() };
-    }
-  }
   // "invite?" and "Help!": a phrase typed alone with trailing punctuation is that command.
   const bare = withoutTrailingPunctuation(lower);
-  const alone = PHRASES.find(({ words }) => words === bare);
-  if (alone) return { command: alone.name, args: '' };
+  for (const { words, name } of PHRASES) {
+    if (lower === words || bare === words) return { command: name, args: '' };
+    if (lower.startsWith(`${words} `)) return { command: name, args: body.slice(words.length).trim() };
+  }
   return { command: 'unknown', text: t };
 }
 
@@ -106,13 +103,15 @@ const MAX_TYPO_EDITS = 2;
  */
 export function closestCommand(typed: string): string | undefined {
   const words = typed.replace(/^\s*\//, '').trim().toLowerCase().split(/\s+/);
-  let best: { phrase: string; distance: number } | undefined;
+  let best: { phrase: string; distance: number; words: number } | undefined;
   for (const c of COMMANDS) {
     for (const candidate of [c.phrase, ...c.aliases]) {
-      const said = words.slice(0, candidate.split(' ').length).join(' ');
-      const distance = editDistance(said, candidate);
+      const count = candidate.split(' ').length;
+      const distance = editDistance(words.slice(0, count).join(' '), candidate);
       const allowed = Math.min(MAX_TYPO_EDITS, Math.floor(candidate.length / 3));
-      if (distance <= allowed && distance < (best?.distance ?? Infinity)) best = { phrase: c.phrase, distance };
+      // Equally close: the phrase that explains more of what was typed ("/remov admin" is `remove admin`).
+      const closer = best === undefined || distance < best.distance || (distance === best.distance && count > best.words);
+      if (distance <= allowed && closer) best = { phrase: c.phrase, distance, words: count };
     }
   }
   return best?.phrase;
