@@ -221,7 +221,7 @@ describe('Group conversation, delivered: the real engine through /api/messages t
     await w.fannedOut(groupId);
     const del = buttonData(cardsIn(w.copiesTo(owner))[0]!, 'deletePost');
     assert.match(textOf(await chat().submit(owner, 'deletePost', del)), /Delete this post for everyone\?/);
-    assert.match(textOf(await chat().submit(owner, 'confirmDeletePost', del)), /deleted for everyone/);
+    assert.match(textOf(await chat().submit(owner, 'confirmDeletePost', { groupId: del.groupId, seq: del.seq })), /deleted for everyone/);
     for (const member of [owner, bob]) await until(`${member.name}'s copy deleted`, () => w.callsTo(member, 'DELETE').length === 1);
   });
 
@@ -275,10 +275,7 @@ describe('Group conversation, delivered: the real engine through /api/messages t
       .filter((c) => textOf([c]).includes(org.groupId))
       .map((c) => c.id);
     assert.equal(delivered.length, 2);
-    assert.match(
-      textOf(await chat().submit(org.owner, 'confirmRemove', { groupId: org.groupId, userId: uid(bob) })),
-      /Removed .* from /,
-    );
+    assert.match(textOf(await chat().submit(org.owner, 'confirmRemove', { groupId: org.groupId, userId: uid(bob) })), /Removed .* from /);
     await until("Bob's two copies deleted", () => w.callsTo(bob, 'DELETE').length === 2);
     assert.deepEqual(
       w

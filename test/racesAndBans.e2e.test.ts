@@ -161,7 +161,10 @@ describe('Races and bans, end to end', () => {
       await chat.say(ann, `join ${old.link}`);
       const ask = await chat.say(owner, 'remove Ann Lee from Night Shift');
       assert.match(textOf(ask), /Remove Ann Lee from Night Shift\?/);
-      assert.match(textOf(await chat.submit(owner, 'confirmRemove', buttonData(cardsIn(ask)[0]!, 'confirmRemove'))), /Removed Ann Lee from Night Shift\./);
+      assert.match(
+        textOf(await chat.submit(owner, 'confirmRemove', buttonData(cardsIn(ask)[0]!, 'confirmRemove'))),
+        /Removed Ann Lee from Night Shift\./,
+      );
 
       const tenantId = randomUUID();
       for (const ref of [old.link, old.code]) {
@@ -222,7 +225,11 @@ describe('Races and bans, end to end', () => {
       const { link } = await inviteOf(owner, groupId);
       const dan = testUser('Dan Dropped');
       await chat.say(dan, `join ${link}`);
-      await chat.submit(owner, 'confirmRemove', buttonData(cardsIn(await chat.say(owner, 'remove Dan Dropped from Typed Allow'))[0]!, 'confirmRemove'));
+      await chat.submit(
+        owner,
+        'confirmRemove',
+        buttonData(cardsIn(await chat.say(owner, 'remove Dan Dropped from Typed Allow'))[0]!, 'confirmRemove'),
+      );
       assert.match(textOf(await chat.say(owner, '/allow Nobody in Typed Allow')), /Nobody called "Nobody" was removed/);
       assert.match(textOf(await chat.say(owner, 'allow dan in Typed Allow')), /Dan Dropped can join again/);
       assert.match(textOf(await chat.say(dan, `join ${link}`)), /You joined/);

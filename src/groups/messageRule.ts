@@ -75,9 +75,13 @@ function normalize(text: string): string {
     .trim();
 }
 
-/** "Invite?" and "help!" are the commands: a phrase's trailing punctuation is how people type, not a sentence. */
+/**
+ * "Invite?" and "help!" are the commands: punctuation at the end of a phrase is how people type, not a sentence.
+ * Only punctuation right after a word: "join !!!" is `join` with something that is not a link (and says so).
+ */
 export function withoutTrailingPunctuation(text: string): string {
-  return text.replace(/[\s.!?,;:…]+$/u, '');
+  const match = /^(.*[^\s.!?,;:…])[.!?,;:…]+$/u.exec(text.trimEnd());
+  return match ? match[1]! : text.trimEnd();
 }
 
 /** Text that is a command with or without a current group (no storage needed): "/..." or a phrase typed alone. */

@@ -213,7 +213,12 @@ export class GroupActions {
   /** Asks first (issue 17): the card names who and from what; its button removes (removeMember). */
   async askRemove(req: Requester, groupId: string, memberId: string): Promise<Reply> {
     if (memberId === req.user.id) throw new InvalidInputError('To leave the group yourself, use "Leave group".');
-    const { group, member } = await this.deps.groups.memberForAdmin(groupId, { user: req.user }, memberId, 'Only group admins can remove members.');
+    const { group, member } = await this.deps.groups.memberForAdmin(
+      groupId,
+      { user: req.user },
+      memberId,
+      'Only group admins can remove members.',
+    );
     return cardReply(
       buildConfirmationCard(removeConfirmation({ groupId, groupName: group.name, userId: memberId, memberName: member.user.name })),
     );

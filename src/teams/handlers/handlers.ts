@@ -238,7 +238,7 @@ export const HANDLERS = {
         aliases: ['reset invite link', 'resetlink'],
         args: '[group]',
         rest: 'group',
-          unresolved: 'ask',
+        unresolved: 'ask',
         help: 'Revoke the invite link and make a new one (group admins).',
       },
       (ctx, id) => ctx.actions.askResetLink(ctx.req, id),
@@ -275,7 +275,7 @@ export const HANDLERS = {
         aliases: ['add to org', 'add to organisation'],
         args: '[group]',
         rest: 'group',
-          unresolved: 'ask',
+        unresolved: 'ask',
         help: 'Make your organization the owner of the group; you sign in with your work account (group admins).',
         manifest: {
           title: 'add to organization',

@@ -308,7 +308,9 @@ export class PostsFlow {
     if (!post || post.deletedAt) return textReply('That post is already deleted.');
     if (!viewerIsAdmin && post.sender.userId !== req.user.id) return textReply('Only group admins and the sender can delete a post.');
     return cardReply(
-      buildConfirmationCard(deletePostConfirmation({ groupId, groupName, seq, senderName: post.sender.name, preview: previewOf(post.text) })),
+      buildConfirmationCard(
+        deletePostConfirmation({ groupId, groupName, seq, senderName: post.sender.name, preview: previewOf(post.text) }),
+      ),
     );
   }
 

@@ -14,17 +14,19 @@ export { splitMemberAndGroup } from './commandArgs';
 export type CommandSpec = { readonly name: CommandName } & Omit<TypedCommand, 'run'>;
 
 /** The typed entries of the handler table (src/teams/handlers/handlers.ts), in its order. */
-export const COMMANDS: readonly CommandSpec[] = TYPED_COMMANDS.map(({ name, phrase, aliases, args, rest, unresolved, help, heading, manifest }) => ({
-  name,
-  phrase,
-  aliases,
-  args,
-  rest,
-  ...(unresolved ? { unresolved } : {}),
-  help,
-  ...(heading ? { heading } : {}),
-  ...(manifest ? { manifest } : {}),
-}));
+export const COMMANDS: readonly CommandSpec[] = TYPED_COMMANDS.map(
+  ({ name, phrase, aliases, args, rest, unresolved, help, heading, manifest }) => ({
+    name,
+    phrase,
+    aliases,
+    args,
+    rest,
+    ...(unresolved ? { unresolved } : {}),
+    help,
+    ...(heading ? { heading } : {}),
+    ...(manifest ? { manifest } : {}),
+  }),
+);
 
 export const COMMAND_NAMES: readonly CommandName[] = COMMANDS.map((c) => c.name);
 
@@ -102,7 +104,11 @@ const MAX_TYPO_EDITS = 2;
  * as many of the typed words as the phrase has); undefined when nothing is close.
  */
 export function closestCommand(typed: string): string | undefined {
-  const words = typed.replace(/^\s*\//, '').trim().toLowerCase().split(/\s+/);
+  const words = typed
+    .replace(/^\s*\//, '')
+    .trim()
+    .toLowerCase()
+    .split(/\s+/);
   let best: { phrase: string; distance: number; words: number } | undefined;
   for (const c of COMMANDS) {
     for (const candidate of [c.phrase, ...c.aliases]) {

@@ -103,6 +103,7 @@ describe('src/teams/input/commands', () => {
       assert.deepEqual(parseCommand('remove Dave.'), { command: 'remove', args: 'Dave.' });
       assert.deepEqual(parseCommand('?'), { command: 'help', args: '' });
       assert.deepEqual(parseCommand('invite people?'), { command: 'invite', args: '' });
+      assert.deepEqual(parseCommand('join !!!'), { command: 'join', args: '!!!' });
     });
 
     it('needs a whole word: "helpful" is not "help"', () => {
@@ -133,7 +134,8 @@ describe('src/teams/input/commands', () => {
       ['/xyz', undefined],
     ];
     for (const [typed, expected] of cases) {
-      it(`suggests ${expected === undefined ? 'nothing' : `"${expected}"`} for "${typed}"`, () => assert.equal(closestCommand(typed), expected));
+      it(`suggests ${expected === undefined ? 'nothing' : `"${expected}"`} for "${typed}"`, () =>
+        assert.equal(closestCommand(typed), expected));
     }
   });
 
