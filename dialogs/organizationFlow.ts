@@ -12,7 +12,7 @@ import { markdownSafe, type RemovalNotices, type Requester } from '../src/teams/
 import { inline } from '../cards/text';
 import type { Group } from '../src/groups/model';
 import { userFromActivity } from '../src/teams/input/identity';
-import { textReply, type Reply } from '../src/teams/replies';
+import { followedBy, textReply, type Reply } from '../src/teams/replies';
 import {
   AddToOrganizationDialog,
   OrganizationSignIn,
@@ -82,10 +82,15 @@ export class OrganizationSignInFlow implements OrganizationFlow {
     return this.listOrgGroups(signedIn.user, continuationToken);
   }
 
-  async exportGroup(context: TurnContext, _req: Requester, groupName: string): Promise<Reply> {
+  /**
+   * The name is checked against the groups the signed-in admin may export. Typed with a current group, `postIt`
+   * offers to post the message instead: beside the sign-in card, or when the name finds nothing.
+   */
+  async exportGroup(context: TurnContext, _req: Requester, groupName: string, postIt?: Reply): Promise<Reply> {
     const signedIn = await this.silentUser(context);
-    if (!signedIn) return this.withSignIn(context, { kind: 'export', groupName, requestedAt: new Date().toISOString() });
-    return this.exportFor(signedIn.user, groupName);
+    if (!signedIn)
+      return followedBy(await this.withSignIn(context, { kind: 'export', groupName, requestedAt: new Date().toISOString() }), postIt);
+    return this.exportFor(signedIn.user, groupName, postIt);
   }
 
   /** An organization admin removes someone from any group their organization owns. */
@@ -215,12 +220,16 @@ export class OrganizationSignInFlow implements OrganizationFlow {
     };
   }
 
-  private async exportFor(user: VerifiedUser, groupNameOrId: string): Promise<Reply> {
-    if (!this.isOrgAdmin(user)) return textReply('Only organization admins can export a group. You are not allowed to do this.');
+  private async exportFor(user: VerifiedUser, groupNameOrId: string, postIt?: Reply): Promise<Reply> {
+    if (!this.isOrgAdmin(user))
+      return followedBy(textReply('Only organization admins can export a group. You are not allowed to do this.'), postIt);
     if (!groupNameOrId.trim()) return textReply('Say which group, for example: export Field Sales North');
     const match = await this.findOrgGroup(user, groupNameOrId);
     if (!match)
-      return textReply(`Your organization has no group called "${inline(groupNameOrId.trim())}". Type **org groups** to see them.`);
+      return followedBy(
+        textReply(`Your organization has no group called "${inline(groupNameOrId.trim())}". Type **org groups** to see them.`),
+        postIt,
+      );
     const links = this.deps.exportLinks(match.id, user);
     return textReply(
       `Export of **${markdownSafe(match.name)}**: [members and history as JSON](${links.jsonUrl}) · [as CSV](${links.csvUrl}). The links work for one hour.`,

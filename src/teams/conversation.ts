@@ -39,7 +39,8 @@ export interface OrganizationFlow {
   onVerifyState(context: TurnContext): Promise<InvokeResponse>;
   onSignInFailure(context: TurnContext): Promise<void>;
   orgGroups(context: TurnContext, req: Requester, continuationToken?: string): Promise<Reply>;
-  exportGroup(context: TurnContext, req: Requester, groupId: string): Promise<Reply>;
+  /** `postIt`: the typed message's Post it offer, shown when the name finds no group (or a sign-in comes first). */
+  exportGroup(context: TurnContext, req: Requester, groupId: string, postIt?: Reply): Promise<Reply>;
   /** An organization admin removes a member from a group their organization owns. */
   removeMember(context: TurnContext, req: Requester, groupName: string, memberName: string): Promise<Reply>;
 }
@@ -132,7 +133,7 @@ export class Conversation implements TurnHandlers {
       const typed = unmistakable ? undefined : await this.deps.posts?.tryPost(context, input);
       if (typed?.kind === 'answered') return this.send(context, typed.reply);
       // Answered without reading dialog state (see isIdempotentRequest); a question being asked stays open.
-      await this.send(context, withOffer(await this.replyTo(context, NO_DIALOGS, input), typed));
+      await this.send(context, await this.replyTo(context, NO_DIALOGS, input, postItOf(typed)));
       return;
     }
     const dc = await this.dialogContext(context);
@@ -156,8 +157,8 @@ export class Conversation implements TurnHandlers {
         await dc.cancelAllDialogs();
       }
     }
-    const reply = await this.replyTo(context, dc, input);
-    await this.send(context, withOffer(reply, typed));
+    const reply = await this.replyTo(context, dc, input, postItOf(typed));
+    await this.send(context, reply);
     if (input.kind === 'action') await this.retireConfirmation(context, input.verb);
   }
 
@@ -258,9 +259,9 @@ export class Conversation implements TurnHandlers {
    * Runs the input; a typed error becomes its friendly card (the answer, in the chat or as the refreshed card),
    * anything else goes to onTurnError.
    */
-  private async replyTo(context: TurnContext, dc: TurnDialogs, input: TurnInput): Promise<Reply> {
+  private async replyTo(context: TurnContext, dc: TurnDialogs, input: TurnInput, postIt?: Reply): Promise<Reply> {
     try {
-      return await this.dispatch(context, dc, input);
+      return await this.dispatch(context, dc, input, postIt);
     } catch (err) {
       const refused = appErrorIn(err);
       if (!refused) throw err;
@@ -273,10 +274,10 @@ export class Conversation implements TurnHandlers {
     return { cards: [buildErrorCard({ title: ERROR_TITLES[err.code], message: err.userMessage })] };
   }
 
-  private async dispatch(context: TurnContext, dc: TurnDialogs, input: TurnInput): Promise<Reply> {
+  private async dispatch(context: TurnContext, dc: TurnDialogs, input: TurnInput, postIt?: Reply): Promise<Reply> {
     switch (input.kind) {
       case 'command':
-        return commandHandler(input.command).run(this.handlerContext(context, dc), input.args);
+        return commandHandler(input.command).run(this.handlerContext(context, dc, postIt), input.args);
       case 'action':
         return verbHandler(input.verb).clicked(this.handlerContext(context, dc), input.data);
       case 'badAction':
@@ -304,7 +305,7 @@ export class Conversation implements TurnHandlers {
     };
   }
 
-  private handlerContext(context: TurnContext, dc: TurnDialogs): HandlerContext {
+  private handlerContext(context: TurnContext, dc: TurnDialogs, postIt?: Reply): HandlerContext {
     const { actions, organization, documents, joinLimiter, posts } = this.deps;
     return {
       turn: context,
@@ -315,6 +316,7 @@ export class Conversation implements TurnHandlers {
       joinLimiter,
       posts,
       help: { entries: helpEntries, tasks: helpTasks },
+      ...(postIt ? { postIt } : {}),
       beginCreateGroup: (options) => dc.beginDialog(CREATE_GROUP_DIALOG, options),
     };
   }
@@ -330,10 +332,9 @@ export class Conversation implements TurnHandlers {
   }
 }
 
-/** A command's answer, then the Post it card its typed text earned (`export the report`: sign in, or post it). */
-function withOffer(reply: Reply, typed: TypedOutcome | undefined): Reply {
-  const offer = typed?.kind === 'command' ? typed.offer : undefined;
-  return offer ? { ...reply, cards: [...reply.cards, ...offer.cards] } : reply;
+/** The Post it card typed text earned for a command that may still find nothing (`export the report`). */
+function postItOf(typed: TypedOutcome | undefined): Reply | undefined {
+  return typed?.kind === 'command' ? typed.offer : undefined;
 }
 
 function textOrUndefined(value: unknown): string | undefined {

@@ -25,6 +25,11 @@ export interface HandlerContext {
     entries(): Array<{ usage: string; description: string }>;
     tasks(): Array<{ task: string; usages: string[] }>;
   };
+  /**
+   * The typed message's Post it offer (src/teams/handlers/postsFlow.ts), for a command whose words may only be
+   * checked later: `export <group>` resolves once signed in, and shows it when the name finds nothing.
+   */
+  readonly postIt?: Reply;
   /** Starts "new group" (createGroupDialog.ts); its questions come in this turn's reply. */
   beginCreateGroup(options: CreateGroupOptions): Promise<void>;
 }

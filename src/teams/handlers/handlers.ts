@@ -307,7 +307,7 @@ export const HANDLERS = {
       rest: 'orgGroup',
       unresolved: 'ask',
       help: "Export a group's members and history (organization admins).",
-      run: (ctx, args) => ctx.organization.exportGroup(ctx.turn, ctx.req, args),
+      run: (ctx, args) => ctx.organization.exportGroup(ctx.turn, ctx.req, args, ctx.postIt),
     },
   },
   exportGroup: { clicked: groupButton((ctx, id) => ctx.organization.exportGroup(ctx.turn, ctx.req, id)) },

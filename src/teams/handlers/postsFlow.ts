@@ -37,7 +37,7 @@ export type MessageChangeKind = 'edit' | 'softDelete' | 'undelete';
 export type TypedOutcome =
   /** Answered here: a post (or a refused one), or what an admin's word could not find with its Post it card. */
   | { kind: 'answered'; reply: Reply }
-  /** The command runs; `offer` (a Post it card) goes after its answer: `export` asks for the sign-in, never posts. */
+  /** The command runs; `offer` is its Post it card should it find nothing: `export` resolves once signed in, never posts. */
   | { kind: 'command'; offer?: Reply };
 
 const RUN_COMMAND: TypedOutcome = { kind: 'command' };
