@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { startTestApp, type TestApp } from './helpers/testApp';
-import { invokeActivity, testUser, type TestUser } from './helpers/activities';
+import { invokeActivity, messageActivity, testUser, type TestUser } from './helpers/activities';
 import { Chat, buttonData, cardsIn, textOf } from './helpers/chat';
 import { FakeBotFramework } from './helpers/fakeBotFramework';
 import { FakeEntra } from './helpers/fakeEntra';
 import { FakeGraph } from './helpers/fakeGraph';
+import { enc } from '../src/delivery/deliveryStore';
 
 const APP_ID = '3f2504e0-4f89-41d3-9a0c-0305e82c3301';
 const APP_PASSWORD = 'test-password-not-a-secret';
@@ -93,6 +94,42 @@ describe('Commands of organization admins with a current group, end to end', fun
     assert.match(textOf(missing), /Your organization has no group called "the weekly report"/);
     assert.equal(buttonData(cardsIn(missing).at(-1)!, 'postIt').text, 'export the weekly report');
     assert.deepEqual(await posts(ownGroup), []);
+  });
+
+  it("asks an organization admin before removing someone, and hands the removed member's notice to the engine", async () => {
+    const groupId = await contosoGroup('Depot South');
+    const owner = (await t.app.groups.listAdmins(groupId))[0]!.user;
+    const invite = await t.app.groups.getInvite(groupId, owner);
+    const mallory = testUser('Mallory Member');
+    await chat.say(mallory, `join ${invite.url}`);
+    const admin = testUser('Ida IT');
+    await chat.createGroup(admin, 'IT Desk'); // her current group: the command must not be posted there
+    bf.userTokens.set(`${admin.id}|${CONNECTION}`, await ssoToken(admin, { extra: { roles: ['OrgAdmin'] } }));
+
+    // Teams says the tenant of the chat, which is the admin's organization (in capitals, as some clients do).
+    const typed = messageActivity(t.channel.serviceUrl, admin, { text: 'remove Mallory Member from Depot South' });
+    (typed.conversation as Record<string, unknown>).tenantId = CONTOSO.toUpperCase();
+    typed.channelData = { tenant: { id: CONTOSO.toUpperCase() } };
+    const { sent: ask } = await chat.post(typed, `a:personal-${admin.id}`);
+    assert.match(textOf(ask), /Remove Mallory Member from Depot South\?/);
+    assert.equal((await t.app.groups.getGroup(groupId)).memberCount, 2, 'nobody removed before the answer');
+    const clickId = `act-${randomUUID()}`;
+    const done = await chat.submit(admin, 'confirmRemove', buttonData(cardsIn(ask)[0]!, 'confirmRemove'), { id: clickId });
+    assert.match(textOf(done), /Mallory Member was removed from \*\*Depot South\*\*/);
+    assert.equal((await t.app.groups.getGroup(groupId)).memberCount, 1);
+    // "An admin removed you from Depot South." is handed to the delivery engine, keyed by the click (this app's
+    // channel authentication keeps the engine off the loopback channel: test/commands.e2e.test.ts sees it arrive).
+    const key = enc(`removed|${groupId}|${mallory.aadObjectId}|${clickId}`);
+    const deadline = Date.now() + 5_000;
+    while (
+      !(await t.app.tables.deliveries.getEntity('oneoff', key).then(
+        () => true,
+        () => false,
+      ))
+    ) {
+      assert.ok(Date.now() < deadline, 'the removed member notice reached the engine');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   });
 
   it('asks someone not yet signed in to sign in (Post it beside), and never posts', async () => {

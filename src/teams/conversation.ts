@@ -43,6 +43,8 @@ export interface OrganizationFlow {
   exportGroup(context: TurnContext, req: Requester, groupId: string, postIt?: Reply): Promise<Reply>;
   /** An organization admin removes a member from a group their organization owns. */
   removeMember(context: TurnContext, req: Requester, groupName: string, memberName: string): Promise<Reply>;
+  /** The remove confirmation's button pressed by an organization admin who is not an admin of the group. */
+  confirmRemove(context: TurnContext, req: Requester, groupId: string, memberId: string): Promise<Reply>;
 }
 
 /** Step 4: the poster and email for a group. */

@@ -173,7 +173,19 @@ export const HANDLERS = {
     },
   },
   removeMember: { clicked: (ctx, data) => ctx.actions.askRemove(ctx.req, groupIdOf(data), userIdOf(data)) },
-  confirmRemove: { confirmation: true, clicked: (ctx, data) => ctx.actions.removeMember(ctx.req, groupIdOf(data), userIdOf(data)) },
+  confirmRemove: {
+    confirmation: true,
+    clicked: async (ctx, data) => {
+      try {
+        return await ctx.actions.removeMember(ctx.req, groupIdOf(data), userIdOf(data));
+      } catch (err) {
+        // Not an admin of the group: an organization admin of its owner may still remove (signed in).
+        if (err instanceof ForbiddenError && !(err instanceof LastAdminError))
+          return ctx.organization.confirmRemove(ctx.turn, ctx.req, groupIdOf(data), userIdOf(data));
+        throw err;
+      }
+    },
+  },
   allow: {
     typed: {
       phrase: 'allow',

@@ -174,7 +174,8 @@ export class PostsFlow {
       },
       isOrgGroup: async (name) => {
         if (!tenantId) return false;
-        const page = await this.deps.groups.listOrgGroups(tenantId, { pageSize: 100 });
+        // Organizations are stored by lower-case tenant id (the verified token's); an activity may say it in capitals.
+        const page = await this.deps.groups.listOrgGroups(tenantId.toLowerCase(), { pageSize: 100 });
         return matchByName(page.items, name) !== undefined;
       },
     };
