@@ -1,9 +1,8 @@
 /**
  * The questions issue 17 added, as data for the one confirmation card (confirmation.ts): removing a member and
- * deleting a post ask first, as leaving and resetting the link do; an admin's command that found nothing offers
- * to post what was typed instead.
+ * deleting a post ask first, as leaving and resetting the link do.
  */
-import type { ConfirmationCardData, GroupRef, TextPart } from './confirmation';
+import type { ConfirmationCardData, GroupRef } from './confirmation';
 
 export function removeConfirmation(g: GroupRef & { userId: string; memberName: string }): ConfirmationCardData {
   return {
@@ -34,25 +33,5 @@ export function deletePostConfirmation(g: GroupRef & { seq: number; senderName: 
     confirmVerb: 'confirmDeletePost',
     data: { groupId: g.groupId, seq: g.seq },
     destructive: true,
-  };
-}
-
-export interface PostItOffer extends GroupRef {
-  /** What was not found, in the bot's words with the names as typed: `['Nobody called "', 'Dave', '" is ...']`. */
-  notFound: readonly string[];
-  /** The message as typed (what Post it posts). */
-  text: string;
-  /** The typed message's activity id: Post it pressed twice (or redelivered) posts once. */
-  source: string;
-}
-
-export function postItOffer(o: PostItOffer): ConfirmationCardData {
-  const message: TextPart[] = ['Nothing was sent to ', { emphasis: o.groupName }, '. If you meant it as a post, press Post it.'];
-  return {
-    title: o.notFound,
-    message,
-    confirmTitle: 'Post it',
-    confirmVerb: 'postIt',
-    data: { groupId: o.groupId, text: o.text, source: o.source },
   };
 }

@@ -36,7 +36,7 @@ export const CARD_VERBS = [
   'openGroup', // { groupId }: makes it the current group and shows Group Info
   'deletePost', // { groupId, seq }: asks for confirmation (admins and the sender)
   'confirmDeletePost', // { groupId, seq }: deletes the post for everyone
-  'postIt', // { groupId, text, source }: posts what was typed (an admin's word that found nothing) when asked
+  'postIt', // { groupId, source } + input postText: posts what was typed (an admin's word that found nothing) when asked
   'switchGroup', // { groupId }: makes it the current group
   'historyPage', // { groupId, before }: earlier posts
   'saveSettings', // { groupId } + toggles onlyAdminsPost, historyForNewMembers (admins)

@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import type { Attachment } from 'botbuilder';
-import { buildConfirmationCard, buildMembersCard, deletePostConfirmation, postItOffer, removeConfirmation } from '../../cards';
-import { HOSTILE_NAMES, assertShownLiterally, assertValidCard, button, verbs } from './cardTestKit';
+import { buildConfirmationCard, buildMembersCard, buildPostItCard, deletePostConfirmation, removeConfirmation } from '../../cards';
+import { HOSTILE_NAMES, assertShownLiterally, assertValidCard, button, content, verbs } from './cardTestKit';
 
 interface CardCase {
   name: string;
@@ -26,16 +26,15 @@ const CASES: CardCase[] = [
   },
   {
     name: 'post it',
+    // The typed message itself is hostile too: it is the input's value (the sender's own typing, for editing).
     build: (t) =>
-      buildConfirmationCard(
-        postItOffer({
-          groupId: 'g1',
-          groupName: t,
-          notFound: ['Nobody called “', t, '” is a member of ', t, '.'],
-          text: 'remove the boxes from the van',
-          source: 'activity-1',
-        }),
-      ),
+      buildPostItCard({
+        groupId: 'g1',
+        groupName: t,
+        notFound: ['Nobody called “', t, '” is a member of ', t, '.'],
+        text: `remove ${t}`,
+        source: 'activity-1',
+      }),
     verbs: ['postIt', 'cancel'],
   },
   {
@@ -74,13 +73,19 @@ describe("issue 17's cards", () => {
     });
   }
 
-  it('Post it carries what was typed (line breaks kept, up to a full post) and the message it came from', () => {
+  it('Post it carries what was typed in its box (line breaks kept, up to a full post), and the message it came from', () => {
     const text = `remove the boxes\nfrom the van ${'x'.repeat(3_950)}`;
-    const card = buildConfirmationCard(
-      postItOffer({ groupId: 'g1', groupName: 'Alpha Crew', notFound: ['You are not in a group called “the van”.'], text, source: 'a-1' }),
-    );
+    const card = buildPostItCard({
+      groupId: 'g1',
+      groupName: 'Alpha Crew',
+      notFound: ['You are not in a group called “the van”.'],
+      text,
+      source: 'a-1',
+    });
     assertValidCard(card);
-    assert.deepEqual(button(card, 'Post it').data, { verb: 'postIt', groupId: 'g1', text, source: 'a-1' });
+    assert.deepEqual(button(card, 'Post it').data, { verb: 'postIt', groupId: 'g1', source: 'a-1' });
+    const input = (content(card)['body'] as Array<Record<string, unknown>>).find((e) => e['type'] === 'Input.Text');
+    assert.deepEqual([input?.['id'], input?.['value'], input?.['isMultiline']], ['postText', text, true]);
   });
 
   it('Remove names who and from what, and carries both ids', () => {

@@ -10,11 +10,12 @@ import type { Logger } from '../../logger';
 import {
   buildConfirmationCard,
   buildPostHistoryCard,
+  buildPostItCard,
   buildPostSettingsCard,
   buildSwitchGroupCard,
   deletePostConfirmation,
   literal,
-  postItOffer,
+  POST_IT_INPUT,
   type CardData,
 } from '../../../cards';
 import type { GroupActions, Requester } from './groupActions';
@@ -128,17 +129,17 @@ export class PostsFlow {
       removed: ['Nobody called “', name, '” was removed from ', group, '.'],
       orgGroup: ['Was it a post for ', post.groupName, '?'],
     };
-    return cardReply(buildConfirmationCard(postItOffer({ ...post, notFound: notFound[decision.missing] })));
+    return cardReply(buildPostItCard({ ...post, notFound: notFound[decision.missing] }));
   }
 
-  /** The Post it button: posts what was typed, once (keyed by the typed message, like the post it would have been). */
+  /** The Post it button: posts the card's message, once (keyed by the typed message, like the post it would have been). */
   async postIt(context: TurnContext, groupId: string, data: CardData): Promise<Reply> {
     const activity = context.activity;
     const source = typeof data.source === 'string' && data.source !== '' ? data.source : (activity.id ?? '');
     const { groupName } = await this.deps.conversation.post({
       groupId,
       sender: postSenderOf(activity),
-      text: typeof data.text === 'string' ? data.text : '',
+      text: typeof data[POST_IT_INPUT] === 'string' ? data[POST_IT_INPUT] : '',
       sourceKey: postSourceKey(activity.conversation.id, source),
     });
     return textReply(`Posted to **${markdownSafe(groupName)}**.`);
