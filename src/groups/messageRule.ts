@@ -8,7 +8,8 @@
  * - A command word with a rest is a command when the rest resolves (a valid invite, one of the member's groups,
  *   a member of the group...). When it does not, words a sentence often starts with ("join us at 5", "invite
  *   Bob to lunch") are a post; an admin's words ("remove the boxes from the van") are neither: the bot says what
- *   it could not find and posts only when asked (`notFound`).
+ *   it could not find and posts only when asked (`notFound`). `export <group>` is never a post either: which
+ *   groups someone may export is known once they sign in (missing 'orgGroup': the export asks for the sign-in).
  * - Everything else is a post.
  * Without a current group the rule does not apply: commands work as they always did.
  */

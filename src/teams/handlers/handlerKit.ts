@@ -102,6 +102,7 @@ export function groupNamed(ctx: HandlerContext, name: string): Promise<{ groupId
   return ctx.posts ? ctx.posts.groupFor(ctx.req, name) : ctx.actions.resolveGroup(ctx.req, name);
 }
 
+/** Runs `run` on the group named (or the current one), or answers why there is none. */
 export async function withGroup(ctx: HandlerContext, name: string, run: (groupId: string) => Promise<Reply>): Promise<Reply> {
   const resolved = await groupNamed(ctx, name);
   return 'reply' in resolved ? resolved.reply : run(resolved.groupId);
