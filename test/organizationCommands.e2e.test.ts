@@ -8,7 +8,9 @@ import { FakeEntra } from './helpers/fakeEntra';
 import { FakeGraph } from './helpers/fakeGraph';
 import { enc } from '../src/delivery/deliveryStore';
 
-const APP_ID = '3f2504e0-4f89-41d3-9a0c-0305e82c3301';
+// Not the app id of organization.e2e or userText.e2e: the SDK caches the bot's own access token per app id in the
+// process, and a token from another suite's Bot Framework stand-in is refused by this one's.
+const APP_ID = '5b1e7c42-9d3a-4f1e-8c2b-0a6d4e9f1c17';
 const APP_PASSWORD = 'test-password-not-a-secret';
 const CONNECTION = 'sso';
 const CONTOSO = 'a1b2c3d4-0000-4000-8000-00000000c0de';
