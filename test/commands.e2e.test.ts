@@ -112,6 +112,13 @@ describe('Commands, end to end: never a post by mistake, and asking before harm'
       assert.deepEqual(await posts(groupId), ['remove Carol', 'invite Bob to lunch']);
     });
 
+    it('runs the command for a name two members share, which asks for the full name (not "nobody called")', async () => {
+      const { groupId, owner } = await groupWith('Hotel Crew', ['Dave Smith', 'Dave Jones']);
+      assert.match(textOf(await chat.say(owner, 'remove Dave')), /More than one member matches "Dave"/);
+      assert.match(textOf(await chat.say(owner, 'remove Dave Jones')), /Remove Dave Jones from Hotel Crew\?/);
+      assert.deepEqual(await posts(groupId), []);
+    });
+
     it('asks for the sign-in for export (never posts it), with Post it beside', async () => {
       const { groupId, owner } = await groupWith('Charlie Crew', []);
       const answer = await chat.say(owner, 'export the report');

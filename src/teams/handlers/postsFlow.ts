@@ -214,15 +214,14 @@ export class PostsFlow {
   private async hasMember(req: Requester, groupId: string, name: string, role?: 'admin'): Promise<boolean> {
     const wanted = name.trim().toLowerCase();
     if (!wanted) return false;
-    let matches = 0;
     let continuationToken: string | undefined;
     try {
       do {
         const page = await this.deps.groups.listMembers(groupId, { user: req.user }, { pageSize: 100, continuationToken });
         for (const m of page.items) {
           if (role !== undefined && m.role !== role) continue;
-          if (m.user.id === name.trim() || m.user.name.toLowerCase() === wanted) return true;
-          if (m.user.name.toLowerCase().includes(wanted)) matches++;
+          // Two Daves count too: the command then asks for the full name, rather than "nobody called Dave".
+          if (m.user.id === name.trim() || m.user.name.toLowerCase().includes(wanted)) return true;
         }
         continuationToken = page.continuationToken;
       } while (continuationToken);
@@ -230,7 +229,7 @@ export class PostsFlow {
       if (isAppError(err)) return false;
       throw err;
     }
-    return matches === 1;
+    return false;
   }
 
   // ---- current group --------------------------------------------------------------------------------------
