@@ -10,6 +10,8 @@ export * from './groupInfo';
 export * from './invite';
 export * from './createGroupPrompts';
 export * from './confirmation';
+export * from './commandConfirmations';
+export * from './postIt';
 export * from './members';
 export * from './myGroups';
 export * from './memberJoinedNotice';

@@ -79,7 +79,7 @@ function memberRow(m: MemberRow, data: MembersCardData): Container {
   if (data.viewerIsAdmin && m.isViewer !== true) {
     const ref = { groupId: data.groupId, userId: m.userId };
     const buttons: CardAction[] = [];
-    if (m.role === 'member') buttons.push(button('Make admin', 'makeAdmin', ref));
+    buttons.push(m.role === 'member' ? button('Make admin', 'makeAdmin', ref) : button('Remove admin', 'removeAdmin', ref));
     buttons.push(button('Remove', 'removeMember', ref, { style: 'destructive' }));
     items.push(actionSet(buttons, 'Small'));
   }

@@ -13,7 +13,9 @@ export const CARD_VERBS = [
   'membersPage', // { groupId, continuationToken }
   'leaveGroup', // { groupId }: asks for confirmation
   'confirmLeave', // { groupId }
-  'removeMember', // { groupId, userId }: removes and bans (they cannot rejoin until allowed)
+  'removeMember', // { groupId, userId }: asks for confirmation
+  'confirmRemove', // { groupId, userId }: removes and bans (they cannot rejoin until allowed), and tells them
+  'removeAdmin', // { groupId, userId }: an admin becomes a member again (never the last admin)
   'allowMember', // { groupId, userId }: lets a removed person join again
   'makeAdmin', // { groupId, userId }
   'deleteGroup', // { groupId }: asks for confirmation
@@ -32,7 +34,9 @@ export const CARD_VERBS = [
   'exportGroup', // { groupId }: organization admins; the bot replies with a download link
   'replyToPost', // { groupId, seq } + input replyText: a reply posted to that group, whatever the current group
   'openGroup', // { groupId }: makes it the current group and shows Group Info
-  'deletePost', // { groupId, seq }: admins and the sender
+  'deletePost', // { groupId, seq }: asks for confirmation (admins and the sender)
+  'confirmDeletePost', // { groupId, seq }: deletes the post for everyone
+  'postIt', // { groupId, source } + input postText: posts what was typed (an admin's word that found nothing) when asked
   'switchGroup', // { groupId }: makes it the current group
   'historyPage', // { groupId, before }: earlier posts
   'saveSettings', // { groupId } + toggles onlyAdminsPost, historyForNewMembers (admins)

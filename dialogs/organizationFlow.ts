@@ -6,13 +6,13 @@ import type { EntraTokenVerifier, VerifiedUser } from '../src/auth/entraTokenVer
 import { TeamsSsoExchange, type ExchangeDedup } from '../src/auth/tokenExchange';
 import { signInDomain, type OrganizationDirectory } from '../src/auth/organizationDirectory';
 import { isAppError } from '../src/errors';
-import { buildErrorCard, buildOrgGroupsCard, provenInline, provenName } from '../cards';
+import { buildConfirmationCard, buildErrorCard, buildOrgGroupsCard, provenInline, provenName, removeConfirmation } from '../cards';
 import type { OrganizationFlow } from '../src/teams/conversation';
-import { markdownSafe, type Requester } from '../src/teams/handlers/groupActions';
+import { markdownSafe, type RemovalNotices, type Requester } from '../src/teams/handlers/groupActions';
 import { inline } from '../cards/text';
 import type { Group } from '../src/groups/model';
 import { userFromActivity } from '../src/teams/input/identity';
-import { textReply, type Reply } from '../src/teams/replies';
+import { cardReply, followedBy, textReply, type Reply } from '../src/teams/replies';
 import {
   AddToOrganizationDialog,
   OrganizationSignIn,
@@ -41,7 +41,11 @@ export interface OrganizationFlowDependencies {
   exportLinks(groupId: string, admin: VerifiedUser): { jsonUrl: string; csvUrl: string; expiresAt: Date };
   /** Issue 10: after an organization admin's removal (the app deletes the copies delivered to that member). */
   onRemoved?(groupId: string, userId: string): Promise<void>;
+  /** Issue 17: the removed member is told, as when a group admin removes them. */
+  removalNotices?: RemovalNotices;
 }
+
+const REMOVE_NOT_ALLOWED = 'Only group admins and organization admins can remove members. You are not allowed to do this.';
 
 const NOT_CONFIGURED =
   'Adding a group to an organization needs Microsoft 365 sign-in, which is not set up for this bot yet. ' +
@@ -80,10 +84,15 @@ export class OrganizationSignInFlow implements OrganizationFlow {
     return this.listOrgGroups(signedIn.user, continuationToken);
   }
 
-  async exportGroup(context: TurnContext, _req: Requester, groupName: string): Promise<Reply> {
+  /**
+   * The name is checked against the groups the signed-in admin may export. Typed with a current group, `postIt`
+   * offers to post the message instead: beside the sign-in card, or when the name finds nothing.
+   */
+  async exportGroup(context: TurnContext, _req: Requester, groupName: string, postIt?: Reply): Promise<Reply> {
     const signedIn = await this.silentUser(context);
-    if (!signedIn) return this.withSignIn(context, { kind: 'export', groupName, requestedAt: new Date().toISOString() });
-    return this.exportFor(signedIn.user, groupName);
+    if (!signedIn)
+      return followedBy(await this.withSignIn(context, { kind: 'export', groupName, requestedAt: new Date().toISOString() }), postIt);
+    return this.exportFor(signedIn.user, groupName, postIt);
   }
 
   /** An organization admin removes someone from any group their organization owns. */
@@ -214,21 +223,40 @@ export class OrganizationSignInFlow implements OrganizationFlow {
     };
   }
 
-  private async exportFor(user: VerifiedUser, groupNameOrId: string): Promise<Reply> {
-    if (!this.isOrgAdmin(user)) return textReply('Only organization admins can export a group. You are not allowed to do this.');
+  private async exportFor(user: VerifiedUser, groupNameOrId: string, postIt?: Reply): Promise<Reply> {
+    if (!this.isOrgAdmin(user))
+      return followedBy(textReply('Only organization admins can export a group. You are not allowed to do this.'), postIt);
     if (!groupNameOrId.trim()) return textReply('Say which group, for example: export Field Sales North');
     const match = await this.findOrgGroup(user, groupNameOrId);
     if (!match)
-      return textReply(`Your organization has no group called "${inline(groupNameOrId.trim())}". Type **org groups** to see them.`);
+      return followedBy(
+        textReply(`Your organization has no group called "${inline(groupNameOrId.trim())}". Type **org groups** to see them.`),
+        postIt,
+      );
     const links = this.deps.exportLinks(match.id, user);
     return textReply(
       `Export of **${markdownSafe(match.name)}**: [members and history as JSON](${links.jsonUrl}) · [as CSV](${links.csvUrl}). The links work for one hour.`,
     );
   }
 
+  /**
+   * The confirmation card's Remove pressed by someone who is not an admin of the group: an organization admin of
+   * its owner may remove (signed in, silently: the card was answered after a sign-in).
+   */
+  async confirmRemove(context: TurnContext, _req: Requester, groupId: string, memberId: string): Promise<Reply> {
+    const signedIn = await this.silentUser(context);
+    if (!signedIn || !this.isOrgAdmin(signedIn.user)) return textReply(REMOVE_NOT_ALLOWED);
+    const actor = { user: userFromActivity(context.activity), orgAdminOfTenant: signedIn.user.tenantId };
+    const { group, member } = await this.deps.groups.removeMember(groupId, actor, memberId);
+    await this.deps.onRemoved?.(groupId, memberId);
+    this.deps.removalNotices?.memberRemoved(group, member, context.activity.id ?? '');
+    this.deps.logger.info({ groupId, tenantId: signedIn.user.tenantId }, 'organization admin removed a member');
+    return textReply(`${markdownSafe(member.user.name, 'The member')} was removed from **${markdownSafe(group.name)}**.`);
+  }
+
+  /** Finds the member in a group of the admin's organization and asks first (issue 17); confirmRemove removes. */
   private async removeAsOrgAdmin(context: TurnContext, user: VerifiedUser, groupName: string, memberName: string): Promise<Reply> {
-    if (!this.isOrgAdmin(user))
-      return textReply('Only group admins and organization admins can remove members. You are not allowed to do this.');
+    if (!this.isOrgAdmin(user)) return textReply(REMOVE_NOT_ALLOWED);
     const group = await this.findOrgGroup(user, groupName);
     if (!group) return textReply(`Your organization has no group called "${inline(groupName.trim())}". Type **org groups** to see them.`);
     const actor = { user: userFromActivity(context.activity), orgAdminOfTenant: user.tenantId };
@@ -238,10 +266,13 @@ export class OrganizationSignInFlow implements OrganizationFlow {
       const page = await this.deps.groups.listMembers(group.id, actor, { pageSize: 100, continuationToken });
       const member = page.items.find((m) => m.user.name.toLowerCase() === wanted || m.user.id === memberName.trim());
       if (member) {
-        await this.deps.groups.removeMember(group.id, actor, member.user.id);
-        await this.deps.onRemoved?.(group.id, member.user.id);
-        this.deps.logger.info({ groupId: group.id, tenantId: user.tenantId }, 'organization admin removed a member');
-        return textReply(`${markdownSafe(member.user.name, 'The member')} was removed from **${markdownSafe(group.name)}**.`);
+        const confirmation = removeConfirmation({
+          groupId: group.id,
+          groupName: group.name,
+          userId: member.user.id,
+          memberName: member.user.name,
+        });
+        return cardReply(buildConfirmationCard(confirmation));
       }
       continuationToken = page.continuationToken;
     } while (continuationToken);

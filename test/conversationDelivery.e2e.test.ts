@@ -220,7 +220,8 @@ describe('Group conversation, delivered: the real engine through /api/messages t
     await w.say(ann, 'buy cheap watches');
     await w.fannedOut(groupId);
     const del = buttonData(cardsIn(w.copiesTo(owner))[0]!, 'deletePost');
-    assert.match(textOf(await chat().submit(owner, 'deletePost', del)), /deleted for everyone/);
+    assert.match(textOf(await chat().submit(owner, 'deletePost', del)), /Delete this post for everyone\?/);
+    assert.match(textOf(await chat().submit(owner, 'confirmDeletePost', { groupId: del.groupId, seq: del.seq })), /deleted for everyone/);
     for (const member of [owner, bob]) await until(`${member.name}'s copy deleted`, () => w.callsTo(member, 'DELETE').length === 1);
   });
 
@@ -274,10 +275,7 @@ describe('Group conversation, delivered: the real engine through /api/messages t
       .filter((c) => textOf([c]).includes(org.groupId))
       .map((c) => c.id);
     assert.equal(delivered.length, 2);
-    assert.match(
-      textOf(await chat().submit(org.owner, 'removeMember', { groupId: org.groupId, userId: uid(bob) })),
-      /Removed from the group/,
-    );
+    assert.match(textOf(await chat().submit(org.owner, 'confirmRemove', { groupId: org.groupId, userId: uid(bob) })), /Removed .* from /);
     await until("Bob's two copies deleted", () => w.callsTo(bob, 'DELETE').length === 2);
     assert.deepEqual(
       w
@@ -287,7 +285,7 @@ describe('Group conversation, delivered: the real engine through /api/messages t
       [...delivered].sort(),
     );
     const privBob = priv.members[1]!;
-    await chat().submit(priv.owner, 'removeMember', { groupId: priv.groupId, userId: uid(privBob) });
+    await chat().submit(priv.owner, 'confirmRemove', { groupId: priv.groupId, userId: uid(privBob) });
     // The organization group's deletions above went through the same lane; give the private removal its chance.
     await w.say(priv.members[0]!, `third in ${priv.groupId}`);
     await w.fannedOut(priv.groupId);
@@ -339,7 +337,7 @@ describe('Group conversation, delivered: Teams throttling, and members who go mi
     const throttledAt = t.channel.refused[0]!.at;
     // During the pause: one leaves, one is removed, one mutes.
     await w.chat().submit(leaver, 'confirmLeave', { groupId });
-    await w.chat().submit(owner, 'removeMember', { groupId, userId: uid(removed) });
+    await w.chat().submit(owner, 'confirmRemove', { groupId, userId: uid(removed) });
     await w.chat().say(muter, 'mute');
     await w.fannedOut(groupId);
     const delivered = recipients.filter((r) => w.copiesTo(r).length > 0);

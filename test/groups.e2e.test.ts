@@ -331,7 +331,13 @@ describe('Groups, end to end: create, invite, join, manage', () => {
       await chat.say(bob, `join ${link}`);
       assert.match(textOf(await chat.say(bob, 'remove Ann Lee from Team Roles')), /admin/i);
       assert.match(textOf(await chat.say(owner, 'make admin Ann in Team Roles')), /Ann Lee is now an admin/);
-      assert.match(textOf(await chat.say(owner, 'remove Bob Ray from Team Roles')), /Removed/);
+      const ask = await chat.say(owner, 'remove Bob Ray from Team Roles');
+      assert.match(textOf(ask), /Remove Bob Ray from Team Roles\?/);
+      assert.equal((await t.app.groups.getGroup(groupId)).memberCount, 3, 'nothing happens before the confirmation');
+      assert.match(
+        textOf(await chat.submit(owner, 'confirmRemove', buttonData(cardsIn(ask)[0]!, 'confirmRemove'))),
+        /Removed Bob Ray from Team Roles\./,
+      );
       assert.equal((await t.app.groups.getGroup(groupId)).memberCount, 2);
       // With a current group, "remove" + someone who is not a member would be a post (issue 10): "/" makes it a command.
       assert.match(textOf(await chat.say(owner, '/remove Nobody Here from Team Roles')), /Nobody called/);

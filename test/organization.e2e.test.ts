@@ -307,8 +307,15 @@ describe('Add to organization (step 3), end to end with Teams SSO', function () 
 
       const admin = testUser('Ida IT');
       bf.userTokens.set(`${admin.id}|${CONNECTION}`, await ssoToken(admin, CONTOSO, { extra: { roles: ['OrgAdmin'] } }));
-      assert.match(textOf(await chat.say(admin, 'remove Mallory Member from Org Removal')), /was removed/);
+      // Asked first (issue 17), as a group admin is.
+      const ask = await chat.say(admin, 'remove Mallory Member from Org Removal');
+      assert.match(textOf(ask), /Remove Mallory Member from Org Removal\?/);
+      assert.equal((await t.app.groups.getGroup(groupId)).memberCount, 2);
+      assert.match(textOf(await chat.submit(admin, 'confirmRemove', buttonData(cardsIn(ask)[0]!, 'confirmRemove'))), /was removed/);
       assert.equal((await t.app.groups.getGroup(groupId)).memberCount, 1);
+      // Someone else pressing that card's button removes nobody.
+      const stranger = testUser('Sam Stranger');
+      assert.match(textOf(await chat.submit(stranger, 'confirmRemove', { groupId, userId: owner.aadObjectId })), /not allowed/);
       // Removed means removed: the old link no longer lets Mallory in, and the group's admin sees why.
       assert.match(
         textOf(await chat.say(member, `join ${invite.url}`)),

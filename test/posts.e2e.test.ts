@@ -90,7 +90,7 @@ describe('Group conversation, end to end: posting, replies, settings, edits, his
       assert.match(textOf(await chat.say(bob, 'help')), /new group/);
       assert.match(textOf(await chat.say(bob, 'members Night Shift')), /Member 1/);
       assert.match(textOf(await chat.say(bob, `group ${groupId}`)), /Night Shift/);
-      assert.match(textOf(await chat.say(owner, `remove ${bob.name}`)), /Removed from the group/);
+      assert.match(textOf(await chat.say(owner, `remove ${bob.name}`)), /Remove Member 1 from Night Shift\?/);
       const askPhoto = await chat.say(owner, '/new group Order Desk');
       assert.match(textOf(askPhoto), /A photo for/);
       await chat.say(owner, 'cancel');
@@ -320,8 +320,10 @@ describe('Group conversation, end to end: posting, replies, settings, edits, his
       const { groupId, owner, members } = await groupWith('Moderated', 2);
       await chat.say(members[0]!, 'spam spam');
       assert.match(textOf(await chat.submit(members[1]!, 'deletePost', { groupId, seq: 1 })), /Only group admins and the sender/);
+      assert.match(textOf(await chat.submit(members[1]!, 'confirmDeletePost', { groupId, seq: 1 })), /Only group admins and the sender/);
+      assert.match(textOf(await chat.submit(owner, 'deletePost', { groupId, seq: 1 })), /Delete this post for everyone\?/);
       assert.equal((await t.app.posts.get(groupId, 1))?.deletedAt, undefined);
-      assert.match(textOf(await chat.submit(owner, 'deletePost', { groupId, seq: 1 })), /deleted for everyone/);
+      assert.match(textOf(await chat.submit(owner, 'confirmDeletePost', { groupId, seq: 1 })), /deleted for everyone/);
       const post = (await t.app.posts.get(groupId, 1))!;
       assert.ok(post.deletedAt);
       assert.equal(post.deletedBy?.id, uid(owner));
@@ -341,7 +343,7 @@ describe('Group conversation, end to end: posting, replies, settings, edits, his
       assert.ok(actionsIn(card).some((a) => a.data?.verb === 'deletePost'));
       const memberCard = (memberCopy!['attachments'] as Array<{ content: Record<string, unknown> }>)[0]!.content;
       assert.ok(!actionsIn(memberCard).some((a) => a.data?.verb === 'deletePost'));
-      await chat.submit(owner, 'deletePost', { groupId, seq: 1 });
+      await chat.submit(owner, 'confirmDeletePost', { groupId, seq: 1 });
       assert.equal(await engine.renderCopy!(groupId, 1, (await engine.source!.getRecipient(groupId, uid(owner)))!), undefined);
     });
   });

@@ -159,7 +159,12 @@ describe('Races and bans, end to end', () => {
       const old = await inviteOf(owner, groupId);
       const ann = testUser('Ann Lee');
       await chat.say(ann, `join ${old.link}`);
-      assert.match(textOf(await chat.say(owner, 'remove Ann Lee from Night Shift')), /Removed from the group/);
+      const ask = await chat.say(owner, 'remove Ann Lee from Night Shift');
+      assert.match(textOf(ask), /Remove Ann Lee from Night Shift\?/);
+      assert.match(
+        textOf(await chat.submit(owner, 'confirmRemove', buttonData(cardsIn(ask)[0]!, 'confirmRemove'))),
+        /Removed Ann Lee from Night Shift\./,
+      );
 
       const tenantId = randomUUID();
       for (const ref of [old.link, old.code]) {
@@ -196,7 +201,7 @@ describe('Races and bans, end to end', () => {
       const member = testUser('Mia Member');
       await chat.say(bob, `join ${link}`);
       await chat.say(member, `join ${link}`);
-      await chat.submit(owner, 'removeMember', { groupId, userId: bob.aadObjectId });
+      await chat.submit(owner, 'confirmRemove', { groupId, userId: bob.aadObjectId });
 
       const forMember = cardsIn(await chat.submit(member, 'showMembers', { groupId }))[0]!;
       assert.ok(!JSON.stringify(forMember).includes('allowMember'), 'members do not see who was removed');
@@ -220,7 +225,11 @@ describe('Races and bans, end to end', () => {
       const { link } = await inviteOf(owner, groupId);
       const dan = testUser('Dan Dropped');
       await chat.say(dan, `join ${link}`);
-      await chat.say(owner, 'remove Dan Dropped from Typed Allow');
+      await chat.submit(
+        owner,
+        'confirmRemove',
+        buttonData(cardsIn(await chat.say(owner, 'remove Dan Dropped from Typed Allow'))[0]!, 'confirmRemove'),
+      );
       assert.match(textOf(await chat.say(owner, '/allow Nobody in Typed Allow')), /Nobody called "Nobody" was removed/);
       assert.match(textOf(await chat.say(owner, 'allow dan in Typed Allow')), /Dan Dropped can join again/);
       assert.match(textOf(await chat.say(dan, `join ${link}`)), /You joined/);

@@ -176,6 +176,13 @@ describe('User text never becomes formatting, in any reply that echoes it', func
       );
       assertEchoedSafely(await chat.say(owner, `members ${groupId}`), 'members by id');
       assertEchoedSafely(await chat.say(owner, '/make admin [Verify](https://evil.example) **URGENT**'), 'no such member');
+      // Without "/", with a current group: "Nobody called ..." and the message in the Post it box (issue 17).
+      assertEchoedSafely(
+        await chat.say(owner, 'make admin [Verify](https://evil.example) **URGENT**'),
+        'post it offer',
+        /Verify[\s\S]*Post it/,
+      );
+      assertEchoedSafely(await chat.say(owner, '/invte [Verify](https://evil.example)'), 'did you mean', /Did you mean/);
       assertEchoedSafely(await chat.submit(owner, '[Verify](https://evil.example) **URGENT**'), 'hostile verb');
     });
 
@@ -264,7 +271,9 @@ describe('User text never becomes formatting, in any reply that echoes it', func
       assert.match(String(exported[0]!.activity.text), /\]\(http/, "the bot's own download links stay links");
       assertEchoedSafely(await chat.say(admin, 'export [Verify](https://evil.example) **URGENT**'), 'no org group called');
       assertEchoedSafely(await chat.say(admin, `remove [Verify](https://evil.example) **URGENT** from ${groupId}`), 'nobody called');
-      const removed = await chat.say(admin, `remove ${member.name} from ${groupId}`);
+      const asked = await chat.say(admin, `remove ${member.name} from ${groupId}`);
+      assertEchoedSafely(asked, 'remove confirmation for an organization admin');
+      const removed = await chat.submit(admin, 'confirmRemove', buttonData(cardsIn(asked)[0]!, 'confirmRemove'));
       assertEchoedSafely(removed, 'removed by an organization admin', /Click.*was removed from/);
     });
   });

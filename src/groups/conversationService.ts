@@ -194,6 +194,12 @@ export class ConversationService {
     return { ...page, posts: page.posts.filter((p) => canSee(context, p)), groupName: context.groupName };
   }
 
+  /** One post as this member may see it (the visibility rule); undefined when it does not exist for them. */
+  async visiblePost(groupId: string, userId: string, seq: number): Promise<Post | undefined> {
+    const [context, post] = await Promise.all([this.requireMember(groupId, userId), this.options.posts.get(groupId, seq)]);
+    return post && canSee(context, post) ? post : undefined;
+  }
+
   // ---- settings and mute ----------------------------------------------------------------------------------
 
   async settings(groupId: string, userId: string): Promise<{ groupName: string; settings: GroupPostSettings; viewerIsAdmin: boolean }> {

@@ -36,6 +36,7 @@ import {
   DECISION_ATTEMPTS,
   GROUP_NOT_FOUND,
   INVITE_NOT_VALID,
+  inviteNotValid,
   isOrgAdminOf,
   pageQuery,
   publicGroup,
@@ -203,7 +204,7 @@ export abstract class GroupReads {
     const reference = this.toReference(ref);
     const groupId = await this.inviteGroupId(hashInviteSecret(reference.kind, reference.value));
     const record = groupId ? await this.store.getGroup(groupId) : undefined;
-    if (!record || !this.isCurrentInvite(record, reference)) throw new NotFoundError(INVITE_NOT_VALID);
+    if (!record || !this.isCurrentInvite(record, reference)) throw new NotFoundError(inviteNotValid(reference.kind));
     return publicGroup(record.group);
   }
 

@@ -16,6 +16,12 @@ export const MAX_PAGE_SIZE = 100;
 export const DECISION_ATTEMPTS = 8;
 
 export const INVITE_NOT_VALID = 'This invite link is not valid any more. Ask the group admin for a new one.';
+export const JOIN_CODE_NOT_VALID = 'This join code is not valid. Check it, or ask the group admin for the current one.';
+
+/** A code is typed, a link is pasted: "this invite link is not valid" for a mistyped code misleads (issue 17). */
+export function inviteNotValid(kind: 'token' | 'code'): string {
+  return kind === 'code' ? JOIN_CODE_NOT_VALID : INVITE_NOT_VALID;
+}
 export const GROUP_NOT_FOUND = 'This group does not exist any more.';
 
 export function requireAdmin(record: GroupRecord, actor: Actor, message: string): void {

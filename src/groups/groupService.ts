@@ -15,7 +15,7 @@ import {
   checkConversationRef,
   checkUser,
   GROUP_NOT_FOUND,
-  INVITE_NOT_VALID,
+  inviteNotValid,
   isOrgAdminOf,
   MAX_ADMINS,
   preparePhoto,
@@ -23,6 +23,7 @@ import {
   requireAdmin,
 } from './groupRules';
 import { GroupReads } from './groupReads';
+import type { GroupRecord } from './ports';
 
 export {
   LastAdminError,
@@ -170,7 +171,7 @@ export class GroupService extends GroupReads {
 
     const groupId = await this.inviteGroupId(hashInviteSecret(reference.kind, reference.value));
     const record = groupId ? await this.store.getGroup(groupId) : undefined;
-    if (!groupId || !record || !this.isCurrentInvite(record, reference)) throw new NotFoundError(INVITE_NOT_VALID);
+    if (!groupId || !record || !this.isCurrentInvite(record, reference)) throw new NotFoundError(inviteNotValid(reference.kind));
 
     let group = record.group;
     const at = this.timestamp();
@@ -227,30 +228,52 @@ export class GroupService extends GroupReads {
    * Group admins, and organization admins of the tenant that owns the group. The removed member is banned in
    * the same write: no link or code, old or new, lets them back until an admin allows them (allowMember).
    */
-  async removeMember(groupId: string, actor: Actor, memberId: string): Promise<void> {
-    await this.retrying(async () => {
-      const found = await this.store.getGroupWithMember(groupId, memberId);
-      if (!found) throw new NotFoundError(GROUP_NOT_FOUND);
-      const { record, member } = found;
-      requireAdmin(record, actor, 'Only group admins can remove members.');
-      if (memberId === actor.user.id) throw new InvalidInputError('To leave the group yourself, use "Leave group".');
-      if (!member) throw new NotFoundError('That person is not a member of this group.');
+  async removeMember(groupId: string, actor: Actor, memberId: string): Promise<{ group: Group; member: Member }> {
+    const removed = await this.retrying(async () => {
+      const { record, member } = await this.memberAsAdmin(groupId, actor, memberId, 'Only group admins can remove members.', () => {
+        if (memberId === actor.user.id) throw new InvalidInputError('To leave the group yourself, use "Leave group".');
+      });
       const adminIds = record.adminIds.filter((id) => id !== memberId);
       if (adminIds.length === 0) {
         throw new LastAdminError(`${member.user.name} is the only admin of this group. Make another member admin first.`);
       }
-      const removed = this.audit(groupId, 'removed', actor.user, member.user);
+      const removal = this.audit(groupId, 'removed', actor.user, member.user);
       await this.store.changeMembership({
         groupId,
         expectedVersion: record.version,
         adminIds,
         remove: [memberId],
-        ban: [{ groupId, user: member.user, bannedBy: actor.user, bannedAt: removed.at }],
+        ban: [{ groupId, user: member.user, bannedBy: actor.user, bannedAt: removal.at }],
         // One moment for both entries: the trail lists "removed", then "banned".
-        audit: [removed, { ...removed, action: 'banned' }],
+        audit: [removal, { ...removal, action: 'banned' }],
       });
+      // Who was removed (with where they can be told) and from what: for the answer and their notice.
+      return { group: publicGroup(record.group), member };
     });
     await this.store.unindexUserGroup(memberId, groupId);
+    return removed;
+  }
+
+  /** The group and one of its members, for an admin (group or organization) about to act on them: what a confirmation card names. */
+  async memberForAdmin(groupId: string, actor: Actor, memberId: string, notAdmin: string): Promise<{ group: Group; member: Member }> {
+    const { record, member } = await this.memberAsAdmin(groupId, actor, memberId, notAdmin);
+    return { group: publicGroup(record.group), member };
+  }
+
+  /** Read, admin check, then `check` (before "not a member": removing yourself is explained as leaving). */
+  private async memberAsAdmin(
+    groupId: string,
+    actor: Actor,
+    memberId: string,
+    notAdmin: string,
+    check?: () => void,
+  ): Promise<{ record: GroupRecord; member: Member }> {
+    const found = await this.store.getGroupWithMember(groupId, memberId);
+    if (!found) throw new NotFoundError(GROUP_NOT_FOUND);
+    requireAdmin(found.record, actor, notAdmin);
+    check?.();
+    if (!found.member) throw new NotFoundError('That person is not a member of this group.');
+    return { record: found.record, member: found.member };
   }
 
   /** Lets a removed person join again (with the current link or code). Group admins and organization admins. */
@@ -274,11 +297,7 @@ export class GroupService extends GroupReads {
   /** Group admins, and organization admins of the owning tenant. Making an admin an admin again changes nothing. */
   async makeAdmin(groupId: string, actor: Actor, memberId: string): Promise<Member> {
     return this.retrying(async () => {
-      const found = await this.store.getGroupWithMember(groupId, memberId);
-      if (!found) throw new NotFoundError(GROUP_NOT_FOUND);
-      const { record, member } = found;
-      requireAdmin(record, actor, 'Only group admins can make someone an admin.');
-      if (!member) throw new NotFoundError('That person is not a member of this group.');
+      const { record, member } = await this.memberAsAdmin(groupId, actor, memberId, 'Only group admins can make someone an admin.');
       if (record.adminIds.includes(memberId)) return { ...member, role: 'admin' };
       if (record.adminIds.length >= MAX_ADMINS) {
         throw new InvalidInputError(`A group can have at most ${MAX_ADMINS} admins.`);
@@ -291,6 +310,29 @@ export class GroupService extends GroupReads {
         audit: [this.audit(groupId, 'role_changed', actor.user, member.user, 'admin')],
       });
       return { ...member, role: 'admin' };
+    });
+  }
+
+  /**
+   * An admin becomes a member again (issue 17): group admins and organization admins of the owning tenant, an
+   * admin themselves too. Never the last admin: a group always has someone to run it. A member stays a member.
+   */
+  async removeAdmin(groupId: string, actor: Actor, memberId: string): Promise<Member> {
+    return this.retrying(async () => {
+      const { record, member } = await this.memberAsAdmin(groupId, actor, memberId, 'Only group admins can change who is an admin.');
+      if (!record.adminIds.includes(memberId)) return { ...member, role: 'member' };
+      const adminIds = record.adminIds.filter((id) => id !== memberId);
+      if (adminIds.length === 0) {
+        throw new LastAdminError(`${member.user.name} is the only admin of this group. Make another member admin first.`);
+      }
+      await this.store.changeMembership({
+        groupId,
+        expectedVersion: record.version,
+        adminIds,
+        setRoles: [{ userId: memberId, role: 'member' }],
+        audit: [this.audit(groupId, 'role_changed', actor.user, member.user, 'member')],
+      });
+      return { ...member, role: 'member' };
     });
   }
 

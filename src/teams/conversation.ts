@@ -21,7 +21,7 @@ import {
   toInvokeResponse,
 } from '../../cards';
 import type { CardData, CardVerb } from '../../cards/verbs';
-import { helpEntries, helpTasks } from './input/commands';
+import { closestCommand, helpEntries, helpTasks } from './input/commands';
 import { commandHandler, isIdempotentRequest, NOT_UNDERSTOOD, verbHandler, type HandlerContext } from './handlers/handlers';
 import { buildShortHelpCard } from '../../cards/help';
 import { readTurnInput, turnInputOf, type TurnInput } from './input/turnInput';
@@ -30,7 +30,7 @@ import { CREATE_GROUP_DIALOG, type CreateGroupDialog } from '../../dialogs/creat
 import type { GroupActions, Requester } from './handlers/groupActions';
 import { conversationRefOf, userFromActivity } from './input/identity';
 import { textReply, type Reply } from './replies';
-import type { MessageChangeKind, PostsFlow } from './handlers/postsFlow';
+import type { MessageChangeKind, PostsFlow, TypedOutcome } from './handlers/postsFlow';
 
 /** Step 3: sign-in and mapping, and the organization admin's commands. */
 export interface OrganizationFlow {
@@ -39,9 +39,12 @@ export interface OrganizationFlow {
   onVerifyState(context: TurnContext): Promise<InvokeResponse>;
   onSignInFailure(context: TurnContext): Promise<void>;
   orgGroups(context: TurnContext, req: Requester, continuationToken?: string): Promise<Reply>;
-  exportGroup(context: TurnContext, req: Requester, groupId: string): Promise<Reply>;
+  /** `postIt`: the typed message's Post it offer, shown when the name finds no group (or a sign-in comes first). */
+  exportGroup(context: TurnContext, req: Requester, groupId: string, postIt?: Reply): Promise<Reply>;
   /** An organization admin removes a member from a group their organization owns. */
   removeMember(context: TurnContext, req: Requester, groupName: string, memberName: string): Promise<Reply>;
+  /** The remove confirmation's button pressed by an organization admin who is not an admin of the group. */
+  confirmRemove(context: TurnContext, req: Requester, groupId: string, memberId: string): Promise<Reply>;
 }
 
 /** Step 4: the poster and email for a group. */
@@ -129,18 +132,16 @@ export class Conversation implements TurnHandlers {
       // be a join (a wrong one gets "not valid", never posted to the group), and skipping the current-group read
       // keeps a join storm at its storage cost.
       const unmistakable = input.kind === 'command' && isUnmistakablyInvite(input.args);
-      const posted = unmistakable ? undefined : await this.deps.posts?.tryPost(context, input);
-      if (posted) return this.send(context, posted);
+      const typed = unmistakable ? undefined : await this.deps.posts?.tryPost(context, input);
+      if (typed?.kind === 'answered') return this.send(context, typed.reply);
       // Answered without reading dialog state (see isIdempotentRequest); a question being asked stays open.
-      await this.send(context, await this.replyTo(context, NO_DIALOGS, input));
+      await this.send(context, await this.replyTo(context, NO_DIALOGS, input, postItOf(typed)));
       return;
     }
     const dc = await this.dialogContext(context);
-    if (!dc.activeDialog) {
-      // A member with a current group talks to it: what is not a command is a post.
-      const posted = await this.deps.posts?.tryPost(context, input);
-      if (posted) return this.send(context, posted);
-    }
+    // A member with a current group talks to it: what is not a command is a post.
+    const typed = dc.activeDialog ? undefined : await this.deps.posts?.tryPost(context, input);
+    if (typed?.kind === 'answered') return this.send(context, typed.reply);
     if (dc.activeDialog) {
       if (isCancel(input)) {
         await dc.cancelAllDialogs();
@@ -158,7 +159,7 @@ export class Conversation implements TurnHandlers {
         await dc.cancelAllDialogs();
       }
     }
-    const reply = await this.replyTo(context, dc, input);
+    const reply = await this.replyTo(context, dc, input, postItOf(typed));
     await this.send(context, reply);
     if (input.kind === 'action') await this.retireConfirmation(context, input.verb);
   }
@@ -260,9 +261,9 @@ export class Conversation implements TurnHandlers {
    * Runs the input; a typed error becomes its friendly card (the answer, in the chat or as the refreshed card),
    * anything else goes to onTurnError.
    */
-  private async replyTo(context: TurnContext, dc: TurnDialogs, input: TurnInput): Promise<Reply> {
+  private async replyTo(context: TurnContext, dc: TurnDialogs, input: TurnInput, postIt?: Reply): Promise<Reply> {
     try {
-      return await this.dispatch(context, dc, input);
+      return await this.dispatch(context, dc, input, postIt);
     } catch (err) {
       const refused = appErrorIn(err);
       if (!refused) throw err;
@@ -277,15 +278,19 @@ export class Conversation implements TurnHandlers {
     return { cards: [buildErrorCard({ title: ERROR_TITLES[err.code], message: err.userMessage })] };
   }
 
-  private async dispatch(context: TurnContext, dc: TurnDialogs, input: TurnInput): Promise<Reply> {
+  private async dispatch(context: TurnContext, dc: TurnDialogs, input: TurnInput, postIt?: Reply): Promise<Reply> {
     switch (input.kind) {
       case 'command':
-        return commandHandler(input.command).run(this.handlerContext(context, dc), input.args);
+        return commandHandler(input.command).run(this.handlerContext(context, dc, postIt), input.args);
       case 'action':
         return verbHandler(input.verb).clicked(this.handlerContext(context, dc), input.data);
       case 'badAction':
         return textReply(`That button did not work: ${inline(input.error, 300)}`);
-      case 'text':
+      case 'text': {
+        // An unknown "/word" was meant as a command: the closest one by spelling (`/invte`: "/invite").
+        const meant = input.text.startsWith('/') ? closestCommand(input.text) : undefined;
+        return textReply(meant ? `Did you mean \`/${meant}\`? Type **help** to see what I can do.` : NOT_UNDERSTOOD);
+      }
       case 'empty':
         return textReply(NOT_UNDERSTOOD);
     }
@@ -304,7 +309,7 @@ export class Conversation implements TurnHandlers {
     };
   }
 
-  private handlerContext(context: TurnContext, dc: TurnDialogs): HandlerContext {
+  private handlerContext(context: TurnContext, dc: TurnDialogs, postIt?: Reply): HandlerContext {
     const { actions, organization, documents, joinLimiter, posts } = this.deps;
     return {
       turn: context,
@@ -315,6 +320,7 @@ export class Conversation implements TurnHandlers {
       joinLimiter,
       posts,
       help: { entries: helpEntries, tasks: helpTasks },
+      ...(postIt ? { postIt } : {}),
       beginCreateGroup: (options) => dc.beginDialog(CREATE_GROUP_DIALOG, options),
     };
   }
@@ -328,6 +334,11 @@ export class Conversation implements TurnHandlers {
       ...(reply.cards.length ? { attachments: reply.cards } : {}),
     });
   }
+}
+
+/** The Post it card typed text earned for a command that may still find nothing (`export the report`). */
+function postItOf(typed: TypedOutcome | undefined): Reply | undefined {
+  return typed?.kind === 'command' ? typed.offer : undefined;
 }
 
 function textOrUndefined(value: unknown): string | undefined {

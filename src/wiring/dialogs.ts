@@ -14,6 +14,7 @@ import { CreateGroupDialog } from '../../dialogs/createGroupDialog';
 import { createGroupAndShow } from '../teams/handlers/groupCreation';
 import { GroupActions } from '../teams/handlers/groupActions';
 import { AdminJoinNotices } from '../teams/notices/joinNotices';
+import { RemovedMemberNotices } from '../teams/notices/removalNotices';
 import { OrganizationSignInFlow } from '../../dialogs/organizationFlow';
 import { GroupDocumentsFlow } from '../teams/handlers/documentsFlow';
 import { PostsFlow } from '../teams/handlers/postsFlow';
@@ -51,12 +52,14 @@ export function wireBot(
   const { logger } = options;
   const { groups, dedup, conversationState, userState } = domain;
   const { engine, onRemoved, onGroupDeleted } = chat;
+  const removalNotices = new RemovedMemberNotices(engine, settings.background);
   const actions = new GroupActions({
     groups,
     notices: new AdminJoinNotices(engine, settings.background),
     publicUrl: config.PUBLIC_URL,
     onRemoved,
     onGroupDeleted,
+    removalNotices,
     unreachableCount: (groupId) => engine.unreachableCount(groupId),
   });
   // Attachments hosted by the channel itself are fetched from it; with channel authentication on, only from
@@ -72,6 +75,7 @@ export function wireBot(
     orgAdminObjectIds: config.ORG_ADMIN_OBJECT_IDS,
     exportLinks: exportLinks(domain.signer),
     onRemoved,
+    removalNotices,
     sso:
       signIn.verifier && config.SSO_CONNECTION_NAME
         ? {

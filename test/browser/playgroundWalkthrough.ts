@@ -278,7 +278,7 @@ async function walk(): Promise<void> {
     .waitFor();
   await screenshot('owner-told-of-join');
   before = await cards.count();
-  await say('/group info'); // with a current group, "group info" alone would be a post (issue 10)
+  await say('/group info'); // the deliberate form; "group info" alone is a command too (issue 17)
   const finalInfo = await newCardWith(before, 'Invite People');
   result.groupInfoMembersText = /\b\d+ members?\b/.exec(await finalInfo.innerText())?.[0];
   await finalInfo.scrollIntoViewIfNeeded();

@@ -186,6 +186,19 @@ export function groupStoreContract(name: string, harness: () => Promise<GroupSto
         assert.equal((await store.getMember(id, bob.id))?.role, 'admin');
       });
 
+      it('makes an admin a member again: the role and the admins in one change (issue 17, remove admin)', async () => {
+        const id = freshGroupId('demote');
+        await store.insertGroup(newGroup(id));
+        await store.addMember(member(id, bob), joined(id, bob));
+        const promoted = { groupId: id, adminIds: [alice.id, bob.id], setRoles: [{ userId: bob.id, role: 'admin' as const }], audit: [] };
+        await store.changeMembership({ ...promoted, expectedVersion: (await store.getGroup(id))!.version });
+        const demoted = { groupId: id, adminIds: [alice.id], setRoles: [{ userId: bob.id, role: 'member' as const }], audit: [] };
+        await store.changeMembership({ ...demoted, expectedVersion: (await store.getGroup(id))!.version });
+        assert.deepEqual((await store.getGroup(id))!.adminIds, [alice.id]);
+        assert.equal((await store.getMember(id, bob.id))?.role, 'member');
+        assert.equal((await store.getGroup(id))!.group.memberCount, 2);
+      });
+
       it('refuses a group change at a stale version too', async () => {
         const id = freshGroupId('stale-update');
         await store.insertGroup(newGroup(id));

@@ -12,6 +12,7 @@ export const CONVERSATION_HANDLERS = {
       heading: 'Talk in the group',
       aliases: [],
       args: '[group]',
+      rest: 'group',
       help: 'Choose the group your typed messages go to.',
       run: (ctx, args) => withPosts(ctx, (posts) => posts.switchGroup(ctx.req, args)),
     },
@@ -23,6 +24,7 @@ export const CONVERSATION_HANDLERS = {
       heading: 'Talk in the group',
       aliases: [],
       args: '<group>',
+      rest: 'group',
       help: 'Open a group: its info, and your messages go to it.',
       run: (ctx, args) => withGroup(ctx, args, (id) => (ctx.posts ? ctx.posts.open(ctx.req, id) : ctx.actions.groupInfo(ctx.req, id))),
     },
@@ -34,6 +36,7 @@ export const CONVERSATION_HANDLERS = {
       heading: 'Talk in the group',
       aliases: [],
       args: '[group]',
+      rest: 'group',
       help: "Read a group's earlier posts, 20 at a time.",
       run: (ctx, args) => withPosts(ctx, (posts) => withGroup(ctx, args, (id) => posts.history(ctx.req, id))),
     },
@@ -49,6 +52,7 @@ export const CONVERSATION_HANDLERS = {
       heading: 'Talk in the group',
       aliases: [],
       args: '[group]',
+      rest: 'group',
       help: "Stop getting a group's posts (its history stays).",
       run: (ctx, args) => withPosts(ctx, (posts) => withGroup(ctx, args, (id) => posts.mute(ctx.req, id, true))),
     },
@@ -59,6 +63,7 @@ export const CONVERSATION_HANDLERS = {
       heading: 'Talk in the group',
       aliases: [],
       args: '[group]',
+      rest: 'group',
       help: "Get a group's posts again.",
       run: (ctx, args) => withPosts(ctx, (posts) => withGroup(ctx, args, (id) => posts.mute(ctx.req, id, false))),
     },
@@ -68,5 +73,12 @@ export const CONVERSATION_HANDLERS = {
       posts.reply(ctx.turn, groupId, Number(data.seq), typeof data.replyText === 'string' ? data.replyText : ''),
     ),
   },
-  deletePost: { clicked: postButton((posts, ctx, groupId, data) => posts.deletePost(ctx.req, groupId, Number(data.seq))) },
+  // Asks first (issue 17); the confirmation card's button deletes.
+  deletePost: { clicked: postButton((posts, ctx, groupId, data) => posts.askDeletePost(ctx.req, groupId, Number(data.seq))) },
+  confirmDeletePost: {
+    confirmation: true,
+    clicked: postButton((posts, ctx, groupId, data) => posts.deletePost(ctx.req, groupId, Number(data.seq))),
+  },
+  // "Nobody called ... : Post it?" (issue 17): an admin's word that found nothing is posted only when asked.
+  postIt: { confirmation: true, clicked: postButton((posts, ctx, groupId, data) => posts.postIt(ctx.turn, groupId, data)) },
 } satisfies Record<string, Handler>;

@@ -11,6 +11,7 @@ import {
   deleteConfirmation,
   inviteQrDataUrl,
   leaveConfirmation,
+  removeConfirmation,
   resetLinkConfirmation,
 } from '../../../cards';
 import { inline, provenName } from '../../../cards/text';
@@ -33,6 +34,12 @@ export interface JoinNotices {
   memberJoined(group: Group, member: UserRef, admins: readonly Member[], joinKey?: string): void;
 }
 
+/** Tells a removed member, in their own chat, who did it to which group (issue 17); runs after the answer. */
+export interface RemovalNotices {
+  /** `requestKey`: the removing request's id (a redelivered removal tells them once). */
+  memberRemoved(group: Group, member: Member, requestKey: string): void;
+}
+
 export interface GroupActionsDependencies {
   groups: GroupService;
   notices: JoinNotices;
@@ -41,6 +48,8 @@ export interface GroupActionsDependencies {
   onRemoved?(groupId: string, userId: string): Promise<void>;
   /** After a group is deleted: what the delivery engine kept about its posts goes too (runs after the answer). */
   onGroupDeleted?(groupId: string): Promise<void>;
+  /** Issue 17: "An admin removed you from <group>." to the removed member. */
+  removalNotices?: RemovalNotices;
   /** Issue 10: members Teams refused to reach (blocked or removed the app), told to admins in Group Info. */
   unreachableCount?(groupId: string): Promise<number>;
 }
@@ -204,12 +213,27 @@ export class GroupActions {
     return textReply(`You left the group. You can join again with its invite link.`);
   }
 
+  /** Asks first (issue 17): the card names who and from what; its button removes (removeMember). */
+  async askRemove(req: Requester, groupId: string, memberId: string): Promise<Reply> {
+    if (memberId === req.user.id) throw new InvalidInputError('To leave the group yourself, use "Leave group".');
+    const { group, member } = await this.deps.groups.memberForAdmin(
+      groupId,
+      { user: req.user },
+      memberId,
+      'Only group admins can remove members.',
+    );
+    return cardReply(
+      buildConfirmationCard(removeConfirmation({ groupId, groupName: group.name, userId: memberId, memberName: member.user.name })),
+    );
+  }
+
   async removeMember(req: Requester, groupId: string, memberId: string): Promise<Reply> {
-    await this.deps.groups.removeMember(groupId, { user: req.user }, memberId);
+    const { group, member } = await this.deps.groups.removeMember(groupId, { user: req.user }, memberId);
     await this.deps.onRemoved?.(groupId, memberId);
+    this.deps.removalNotices?.memberRemoved(group, member, req.activityId);
     return this.members(req, groupId).then((r) => ({
       ...r,
-      text: 'Removed from the group. They cannot rejoin until an admin lets them back in.',
+      text: `Removed ${markdownSafe(member.user.name, 'the member')} from ${markdownSafe(group.name)}. They cannot rejoin until an admin lets them back in.`,
     }));
   }
 
@@ -224,6 +248,15 @@ export class GroupActions {
   async makeAdmin(req: Requester, groupId: string, memberId: string): Promise<Reply> {
     const member = await this.deps.groups.makeAdmin(groupId, { user: req.user }, memberId);
     return this.members(req, groupId).then((r) => ({ ...r, text: `${markdownSafe(member.user.name, 'The member')} is now an admin.` }));
+  }
+
+  /** `remove admin` and the members card's button (issue 17): never the last admin (the domain refuses). */
+  async removeAdmin(req: Requester, groupId: string, memberId: string): Promise<Reply> {
+    const member = await this.deps.groups.removeAdmin(groupId, { user: req.user }, memberId);
+    return this.members(req, groupId).then((r) => ({
+      ...r,
+      text: `${markdownSafe(member.user.name, 'The member')} is a member again, no longer an admin.`,
+    }));
   }
 
   async askDelete(req: Requester, groupId: string): Promise<Reply> {

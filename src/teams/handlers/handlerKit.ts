@@ -1,6 +1,8 @@
 /** The shape of the handler table's entries (src/teams/handlers/handlers.ts) and the helpers its entries share. */
 import type { TurnContext } from 'botbuilder';
 import { isAppError } from '../../errors';
+import type { CommandRest } from '../../groups/messageRule';
+import { splitMemberAndGroup } from '../input/commandArgs';
 import type { CardData } from '../../../cards/verbs';
 // Types only: commands.ts reads the handler table while loading, so nothing here may load turnInput.ts (a cycle).
 import type { CreateGroupOptions } from '../../../dialogs/createGroupDialog';
@@ -23,6 +25,11 @@ export interface HandlerContext {
     entries(): Array<{ usage: string; description: string }>;
     tasks(): Array<{ task: string; usages: string[] }>;
   };
+  /**
+   * The typed message's Post it offer (src/teams/handlers/postsFlow.ts), for a command whose words may only be
+   * checked later: `export <group>` resolves once signed in, and shows it when the name finds nothing.
+   */
+  readonly postIt?: Reply;
   /** Starts "new group" (createGroupDialog.ts); its questions come in this turn's reply. */
   beginCreateGroup(options: CreateGroupOptions): Promise<void>;
 }
@@ -46,6 +53,16 @@ export interface TypedCommand {
   readonly aliases: readonly string[];
   /** How the arguments are written in help: `[optional]`, `<required>`; '' for none. */
   readonly args: string;
+  /**
+   * What the arguments name, for the posts rule (src/groups/messageRule.ts): with a current group, the command
+   * with arguments runs only when they resolve.
+   */
+  readonly rest: CommandRest;
+  /**
+   * 'ask' for an admin's command: arguments that do not resolve get "nobody called ..." with a Post it button,
+   * never a post unasked. Absent: such a message is a post (a sentence often starts with the word).
+   */
+  readonly unresolved?: 'ask';
   /** One line for the help card. */
   readonly help: string;
   /** The short help's heading it is listed under (in table order); absent: only in the full list. */
@@ -81,9 +98,25 @@ export const NOT_UNDERSTOOD = "Sorry, I didn't get that. Type **help** to see wh
 const NO_POST_BUTTON = 'That button does not work here.';
 
 /** The group named (without a name: the member's current group, when they have one), or why there is none. */
+export function groupNamed(ctx: HandlerContext, name: string): Promise<{ groupId: string } | { reply: Reply }> {
+  return ctx.posts ? ctx.posts.groupFor(ctx.req, name) : ctx.actions.resolveGroup(ctx.req, name);
+}
+
+/** Runs `run` on the group named (or the current one), or answers why there is none. */
 export async function withGroup(ctx: HandlerContext, name: string, run: (groupId: string) => Promise<Reply>): Promise<Reply> {
-  const resolved = ctx.posts ? await ctx.posts.groupFor(ctx.req, name) : await ctx.actions.resolveGroup(ctx.req, name);
+  const resolved = await groupNamed(ctx, name);
   return 'reply' in resolved ? resolved.reply : run(resolved.groupId);
+}
+
+/** `make admin <member> [in <group>]` and the like: the member found by name in the group (or the current one). */
+export function onMember(
+  separator: 'from' | 'in',
+  act: (ctx: HandlerContext, groupId: string, memberId: string) => Promise<Reply>,
+): TypedCommand['run'] {
+  return (ctx, args) => {
+    const { member, group } = splitMemberAndGroup(args, separator);
+    return withGroup(ctx, group ?? '', async (id) => act(ctx, id, (await ctx.actions.findMember(ctx.req, id, member)).user.id));
+  };
 }
 
 /** A join by link or code; only wrong links and codes count against the limit, not a join refused otherwise. */

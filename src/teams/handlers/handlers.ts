@@ -9,7 +9,9 @@ import {
   groupButton,
   groupCommand,
   groupIdOf,
+  groupNamed,
   join,
+  onMember,
   postButton,
   tokenOf,
   userIdOf,
@@ -49,6 +51,7 @@ export const HANDLERS = {
       heading: 'Start',
       aliases: ['create group', 'newgroup'],
       args: '[name]',
+      rest: 'text',
       help: 'Create a group. The bot asks for the name and an optional photo.',
       manifest: { title: 'new group', description: 'Create a group for your team, then invite people with a link' },
       run: async (ctx, args) => {
@@ -74,6 +77,7 @@ export const HANDLERS = {
       heading: 'Start',
       aliases: ['groups', 'mygroups'],
       args: '',
+      rest: 'none',
       help: 'List the groups you belong to.',
       manifest: { title: 'my groups', description: 'List the groups you belong to' },
       run: (ctx) => ctx.actions.myGroups(ctx.req),
@@ -88,6 +92,7 @@ export const HANDLERS = {
         heading: 'Start',
         aliases: ['group info'],
         args: '[name or id]',
+        rest: 'group',
         help: "Show a group's info: members, admins, owner, and what you can do.",
         manifest: { title: 'group', description: "Show a group's info: type 'group' and the group's name" },
       },
@@ -102,6 +107,7 @@ export const HANDLERS = {
         heading: 'Bring people in',
         aliases: ['invite people'],
         args: '[group]',
+        rest: 'group',
         help: 'Get the invite link, join code and QR code, with buttons to share them.',
         manifest: { title: 'invite', description: 'Get the invite link and QR code to share in WhatsApp, Telegram, SMS, email or Teams' },
       },
@@ -116,6 +122,7 @@ export const HANDLERS = {
       heading: 'Bring people in',
       aliases: [],
       args: '<link or code>',
+      rest: 'invite',
       help: 'Join a group with its invite link or join code.',
       manifest: { title: 'join', description: 'Join a group: paste the invite link or type the join code' },
       run: (ctx, args) => join(ctx, args),
@@ -129,6 +136,7 @@ export const HANDLERS = {
         heading: 'Run the group',
         aliases: ['show members'],
         args: '[group]',
+        rest: 'group',
         help: "List a group's members; admins can remove members and make admins.",
         manifest: { title: 'members', description: "List a group's members" },
       },
@@ -143,16 +151,19 @@ export const HANDLERS = {
       heading: 'Run the group',
       aliases: ['remove member'],
       args: '<member> [from <group>]',
+      rest: { person: 'member', separator: 'from', orgGroups: true },
+      unresolved: 'ask',
       help: 'Remove a member from a group; they cannot rejoin until an admin allows them (group admins).',
       run: async (ctx, args) => {
         const { req, actions } = ctx;
         const { member, group } = splitMemberAndGroup(args, 'from');
-        const resolved = await actions.resolveGroup(req, group ?? '');
+        const resolved = await groupNamed(ctx, group ?? '');
         // Not one of the user's groups, or not their admin: an organization admin may still remove people
         // from any group the organization owns (after signing in).
         if ('reply' in resolved) return group ? ctx.organization.removeMember(ctx.turn, req, group, member) : resolved.reply;
         try {
-          return await actions.removeMember(req, resolved.groupId, (await actions.findMember(req, resolved.groupId, member)).user.id);
+          // Asks first (issue 17): the confirmation card's button removes.
+          return await actions.askRemove(req, resolved.groupId, (await actions.findMember(req, resolved.groupId, member)).user.id);
         } catch (err) {
           if (group && err instanceof ForbiddenError && !(err instanceof LastAdminError))
             return ctx.organization.removeMember(ctx.turn, req, group, member);
@@ -161,13 +172,28 @@ export const HANDLERS = {
       },
     },
   },
-  removeMember: { clicked: (ctx, data) => ctx.actions.removeMember(ctx.req, groupIdOf(data), userIdOf(data)) },
+  removeMember: { clicked: (ctx, data) => ctx.actions.askRemove(ctx.req, groupIdOf(data), userIdOf(data)) },
+  confirmRemove: {
+    confirmation: true,
+    clicked: async (ctx, data) => {
+      try {
+        return await ctx.actions.removeMember(ctx.req, groupIdOf(data), userIdOf(data));
+      } catch (err) {
+        // Not an admin of the group: an organization admin of its owner may still remove (signed in).
+        if (err instanceof ForbiddenError && !(err instanceof LastAdminError))
+          return ctx.organization.confirmRemove(ctx.turn, ctx.req, groupIdOf(data), userIdOf(data));
+        throw err;
+      }
+    },
+  },
   allow: {
     typed: {
       phrase: 'allow',
       heading: 'Run the group',
       aliases: ['let back in', 'unban'],
       args: '<member> [in <group>]',
+      rest: { person: 'removed', separator: 'in' },
+      unresolved: 'ask',
       help: 'Let someone an admin removed join the group again (group admins).',
       run: (ctx, args) => {
         const { member, group } = splitMemberAndGroup(args, 'in');
@@ -184,15 +210,25 @@ export const HANDLERS = {
       heading: 'Run the group',
       aliases: ['makeadmin'],
       args: '<member> [in <group>]',
+      rest: { person: 'member', separator: 'in' },
+      unresolved: 'ask',
       help: 'Make a member an admin of the group (group admins).',
-      run: (ctx, args) => {
-        const { member, group } = splitMemberAndGroup(args, 'in');
-        return withGroup(ctx, group ?? '', async (id) =>
-          ctx.actions.makeAdmin(ctx.req, id, (await ctx.actions.findMember(ctx.req, id, member)).user.id),
-        );
-      },
+      run: onMember('in', (ctx, groupId, memberId) => ctx.actions.makeAdmin(ctx.req, groupId, memberId)),
     },
     clicked: (ctx, data) => ctx.actions.makeAdmin(ctx.req, groupIdOf(data), userIdOf(data)),
+  },
+  removeAdmin: {
+    typed: {
+      phrase: 'remove admin',
+      heading: 'Run the group',
+      aliases: ['removeadmin'],
+      args: '<admin> [in <group>]',
+      rest: { person: 'admin', separator: 'in' },
+      unresolved: 'ask',
+      help: 'Make an admin a member again; a group always keeps one admin (group admins).',
+      run: onMember('in', (ctx, groupId, memberId) => ctx.actions.removeAdmin(ctx.req, groupId, memberId)),
+    },
+    clicked: (ctx, data) => ctx.actions.removeAdmin(ctx.req, groupIdOf(data), userIdOf(data)),
   },
   settings: {
     typed: {
@@ -200,6 +236,7 @@ export const HANDLERS = {
       heading: 'Run the group',
       aliases: [],
       args: '[group]',
+      rest: 'group',
       help: 'Who can post, and whether new members see earlier posts (group admins).',
       run: (ctx, args) => withPosts(ctx, (posts) => withGroup(ctx, args, (id) => posts.settings(ctx.req, id))),
     },
@@ -212,6 +249,8 @@ export const HANDLERS = {
         heading: 'Run the group',
         aliases: ['reset invite link', 'resetlink'],
         args: '[group]',
+        rest: 'group',
+        unresolved: 'ask',
         help: 'Revoke the invite link and make a new one (group admins).',
       },
       (ctx, id) => ctx.actions.askResetLink(ctx.req, id),
@@ -230,6 +269,7 @@ export const HANDLERS = {
         heading: 'Run the group',
         aliases: ['leave group'],
         args: '[group]',
+        rest: 'group',
         help: 'Leave a group (you are asked to confirm).',
       },
       (ctx, id) => ctx.actions.askLeave(ctx.req, id),
@@ -246,6 +286,8 @@ export const HANDLERS = {
         heading: 'Hand it to your organization',
         aliases: ['add to org', 'add to organisation'],
         args: '[group]',
+        rest: 'group',
+        unresolved: 'ask',
         help: 'Make your organization the owner of the group; you sign in with your work account (group admins).',
         manifest: {
           title: 'add to organization',
@@ -262,6 +304,7 @@ export const HANDLERS = {
       heading: 'Organization admins',
       aliases: ['organization groups', 'organisation groups'],
       args: '',
+      rest: 'none',
       help: "List all of your organization's groups (organization admins).",
       run: (ctx) => ctx.organization.orgGroups(ctx.turn, ctx.req),
     },
@@ -273,8 +316,10 @@ export const HANDLERS = {
       heading: 'Organization admins',
       aliases: [],
       args: '<group>',
+      rest: 'orgGroup',
+      unresolved: 'ask',
       help: "Export a group's members and history (organization admins).",
-      run: (ctx, args) => ctx.organization.exportGroup(ctx.turn, ctx.req, args),
+      run: (ctx, args) => ctx.organization.exportGroup(ctx.turn, ctx.req, args, ctx.postIt),
     },
   },
   exportGroup: { clicked: groupButton((ctx, id) => ctx.organization.exportGroup(ctx.turn, ctx.req, id)) },
@@ -285,6 +330,7 @@ export const HANDLERS = {
         heading: 'Bring people in',
         aliases: [],
         args: '[group]',
+        rest: 'group',
         help: 'Download a poster that asks everyone to move to the group, with its link and QR code.',
         manifest: { title: 'poster', description: 'Download a poster asking everyone to move to the group, with its link and QR code' },
       },
@@ -299,6 +345,7 @@ export const HANDLERS = {
         heading: 'Bring people in',
         aliases: ['e-mail'],
         args: '[group]',
+        rest: 'group',
         help: 'Get an email template that asks everyone to move to the group.',
         manifest: { title: 'email', description: 'Get an email template asking everyone to move to the group' },
       },
@@ -319,6 +366,7 @@ export const HANDLERS = {
       phrase: 'help',
       aliases: ['?', 'commands'],
       args: '',
+      rest: 'none',
       help: 'Show this list.',
       manifest: { title: 'help', description: 'What the bot does and the commands you can use' },
       run: async (ctx) => shortHelp(ctx),
@@ -331,6 +379,7 @@ export const HANDLERS = {
       phrase: 'cancel',
       aliases: ['stop'],
       args: '',
+      rest: 'none',
       help: 'Stop what you are doing (for example creating a group).',
       run: async () => textReply('There is nothing to cancel.'),
     },

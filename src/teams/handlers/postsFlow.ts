@@ -4,15 +4,26 @@ import { isAppError } from '../../errors';
 import type { ConversationService } from '../../groups/conversationService';
 import type { GroupService } from '../../groups/groupService';
 import type { Group } from '../../groups/model';
-import { isCommandForMemberWithCurrentGroup, isCommandWhateverTheGroup, type CommandResolver } from '../../groups/messageRule';
+import { decideMessage, type CommandResolver, type MessageDecision } from '../../groups/messageRule';
 import { previewOf, type PostChange, type PostSender } from '../../groups/posts';
 import type { Logger } from '../../logger';
-import { buildPostHistoryCard, buildPostSettingsCard, buildSwitchGroupCard, literal, type CardData } from '../../../cards';
+import {
+  buildConfirmationCard,
+  buildPostHistoryCard,
+  buildPostItCard,
+  buildPostSettingsCard,
+  buildSwitchGroupCard,
+  deletePostConfirmation,
+  literal,
+  POST_IT_INPUT,
+  type CardData,
+} from '../../../cards';
 import type { GroupActions, Requester } from './groupActions';
 import { markdownSafe } from './groupActions';
 import { userFromActivity } from '../input/identity';
 import { cardReply, textReply, type Reply } from '../replies';
 import type { TurnInput } from '../input/turnInput';
+import { COMMAND_VOCABULARY } from '../input/commands';
 
 export interface PostsFlowDependencies {
   conversation: ConversationService;
@@ -22,6 +33,15 @@ export interface PostsFlowDependencies {
 }
 
 export type MessageChangeKind = 'edit' | 'softDelete' | 'undelete';
+
+/** What typed text is, for a member with a current group (and for everyone else: a command). */
+export type TypedOutcome =
+  /** Answered here: a post (or a refused one), or what an admin's word could not find with its Post it card. */
+  | { kind: 'answered'; reply: Reply }
+  /** The command runs; `offer` is its Post it card should it find nothing: `export` resolves once signed in, never posts. */
+  | { kind: 'command'; offer?: Reply };
+
+const RUN_COMMAND: TypedOutcome = { kind: 'command' };
 
 const NOT_SUPPORTED = 'Files and pictures are not supported yet. Only text is posted to the group.';
 const SWITCH_GROUPS = 25;
@@ -48,45 +68,81 @@ export class PostsFlow {
   constructor(private readonly deps: PostsFlowDependencies) {}
 
   /**
-   * With a current group, typed text that is not a command is a post. Returns the answer when the message was
-   * a post (or a refused one), undefined when the turn is a command and goes on as usual.
+   * With a current group, typed text that is not a command is a post (src/groups/messageRule.ts). Returns the
+   * answer when the message was a post, a refused one, or an admin's word that found nothing; otherwise the
+   * turn is a command and goes on as usual.
    */
-  async tryPost(context: TurnContext, input: TurnInput): Promise<Reply | undefined> {
+  async tryPost(context: TurnContext, input: TurnInput): Promise<TypedOutcome> {
     const activity = context.activity;
-    if (activity.conversation?.conversationType !== 'personal') return undefined;
-    if (input.kind !== 'command' && input.kind !== 'text' && input.kind !== 'empty') return undefined;
-    // "help", "/new group ..." and the like are commands whatever the current group: no need to look it up.
-    if (input.kind === 'command' && (input.slash || isCommandWhateverTheGroup(input.text))) return undefined;
+    if (activity.conversation?.conversationType !== 'personal') return RUN_COMMAND;
+    if (input.kind !== 'command' && input.kind !== 'text' && input.kind !== 'empty') return RUN_COMMAND;
+    // "/..." and a command typed alone ("invite", "Help!") are commands whatever the current group: no look-up.
+    if (input.kind === 'command' && (input.slash || input.args === '')) return RUN_COMMAND;
     const req = requesterOf(activity);
     const current = await this.deps.conversation.currentGroup(req.user.id);
-    if (!current) return undefined;
+    if (!current) return RUN_COMMAND;
     const attachments = input.kind === 'command' ? [] : input.attachments;
-    if (input.kind === 'empty') return attachments.length > 0 ? textReply(NOT_SUPPORTED) : undefined;
-    const typed = input.text;
-    if (await isCommandForMemberWithCurrentGroup(typed, this.resolver(req, current.groupId, postSenderOf(activity).tenantId)))
-      return undefined;
-    if (attachments.length > 0) return textReply(NOT_SUPPORTED);
+    if (input.kind === 'empty') return attachments.length > 0 ? answered(textReply(NOT_SUPPORTED)) : RUN_COMMAND;
+    const resolver = this.resolver(req, current.groupId, postSenderOf(activity).tenantId);
+    const decision = await decideMessage(input.text, COMMAND_VOCABULARY, resolver);
+    // The text as sent (line breaks kept), not the command parser's one-line form.
+    const text = withoutBotMention(activity.text ?? '', activity.recipient?.name);
+    if (decision.kind === 'command') return RUN_COMMAND;
+    if (decision.kind === 'notFound') {
+      const offer = this.postItOffer(decision, { groupId: current.groupId, groupName: current.groupName, text, source: activity.id ?? '' });
+      return decision.missing === 'orgGroup' ? { kind: 'command', offer } : answered(offer);
+    }
+    if (attachments.length > 0) return answered(textReply(NOT_SUPPORTED));
     try {
       const { created } = await this.deps.conversation.post(
         {
           groupId: current.groupId,
           sender: postSenderOf(activity),
-          // The text as sent (line breaks kept), not the command parser's one-line form.
-          text: withoutBotMention(activity.text ?? '', activity.recipient?.name),
+          text,
           sourceKey: postSourceKey(activity.conversation.id, activity.id ?? ''),
         },
         current.context,
       );
       if (created && !current.confirmed) {
         await this.deps.conversation.markConfirmed(req.user.id, current.groupId);
-        return textReply(`Sent to **${markdownSafe(current.groupName)}**. Type \`switch\` to choose another group.`);
+        return answered(textReply(`Sent to **${markdownSafe(current.groupName)}**. Type \`switch\` to choose another group.`));
       }
-      return { cards: [] };
+      return answered({ cards: [] });
     } catch (err) {
       if (!isAppError(err)) throw err;
       this.deps.logger.info({ activityId: activity.id, code: err.code }, 'post refused');
-      return textReply(err.userMessage);
+      return answered(textReply(err.userMessage));
     }
+  }
+
+  /** "Nobody called "Dave" is a member of Alpha Crew." with Post it: nothing is posted unless it is pressed. */
+  private postItOffer(
+    decision: Extract<MessageDecision, { kind: 'notFound' }>,
+    post: { groupId: string; groupName: string; text: string; source: string },
+  ): Reply {
+    const { name } = decision;
+    const group = decision.groupName ?? post.groupName;
+    const notFound: Record<typeof decision.missing, string[]> = {
+      group: ['You are not in a group called “', name, '”.'],
+      member: ['Nobody called “', name, '” is a member of ', group, '.'],
+      admin: ['Nobody called “', name, '” is an admin of ', group, '.'],
+      removed: ['Nobody called “', name, '” was removed from ', group, '.'],
+      orgGroup: ['Was it a post for ', post.groupName, '?'],
+    };
+    return cardReply(buildPostItCard({ ...post, notFound: notFound[decision.missing] }));
+  }
+
+  /** The Post it button: posts the card's message, once (keyed by the typed message, like the post it would have been). */
+  async postIt(context: TurnContext, groupId: string, data: CardData): Promise<Reply> {
+    const activity = context.activity;
+    const source = typeof data.source === 'string' && data.source !== '' ? data.source : (activity.id ?? '');
+    const { groupName } = await this.deps.conversation.post({
+      groupId,
+      sender: postSenderOf(activity),
+      text: typeof data[POST_IT_INPUT] === 'string' ? data[POST_IT_INPUT] : '',
+      sourceKey: postSourceKey(activity.conversation.id, source),
+    });
+    return textReply(`Posted to **${markdownSafe(groupName)}**.`);
   }
 
   /** "Does the rest resolve", against this member's groups (read once per turn) and members. */
@@ -109,13 +165,18 @@ export class PostsFlow {
         const groupId = groupName === undefined ? currentGroupId : (await findGroup(groupName))?.id;
         return groupId !== undefined && (await this.hasMember(req, groupId, memberName));
       },
+      isAdmin: async (memberName, groupName) => {
+        const groupId = groupName === undefined ? currentGroupId : (await findGroup(groupName))?.id;
+        return groupId !== undefined && (await this.hasMember(req, groupId, memberName, 'admin'));
+      },
       isRemoved: async (memberName, groupName) => {
         const groupId = groupName === undefined ? currentGroupId : (await findGroup(groupName))?.id;
         return groupId !== undefined && (await this.hasRemoved(req, groupId, memberName));
       },
       isOrgGroup: async (name) => {
         if (!tenantId) return false;
-        const page = await this.deps.groups.listOrgGroups(tenantId, { pageSize: 100 });
+        // Organizations are stored by lower-case tenant id (the verified token's); an activity may say it in capitals.
+        const page = await this.deps.groups.listOrgGroups(tenantId.toLowerCase(), { pageSize: 100 });
         return matchByName(page.items, name) !== undefined;
       },
     };
@@ -150,17 +211,17 @@ export class PostsFlow {
     return false;
   }
 
-  private async hasMember(req: Requester, groupId: string, name: string): Promise<boolean> {
+  private async hasMember(req: Requester, groupId: string, name: string, role?: 'admin'): Promise<boolean> {
     const wanted = name.trim().toLowerCase();
     if (!wanted) return false;
-    let matches = 0;
     let continuationToken: string | undefined;
     try {
       do {
         const page = await this.deps.groups.listMembers(groupId, { user: req.user }, { pageSize: 100, continuationToken });
         for (const m of page.items) {
-          if (m.user.id === name.trim() || m.user.name.toLowerCase() === wanted) return true;
-          if (m.user.name.toLowerCase().includes(wanted)) matches++;
+          if (role !== undefined && m.role !== role) continue;
+          // Two Daves count too: the command then asks for the full name, rather than "nobody called Dave".
+          if (m.user.id === name.trim() || m.user.name.toLowerCase().includes(wanted)) return true;
         }
         continuationToken = page.continuationToken;
       } while (continuationToken);
@@ -168,7 +229,7 @@ export class PostsFlow {
       if (isAppError(err)) return false;
       throw err;
     }
-    return matches === 1;
+    return false;
   }
 
   // ---- current group --------------------------------------------------------------------------------------
@@ -237,6 +298,23 @@ export class PostsFlow {
     await this.deps.conversation.setCurrentGroup(req.user.id, groupId);
     const to = post.replyTo?.senderName ?? 'the post';
     return textReply(`You replied in ${literal(groupName, 100)} to ${literal(to, 100)}: ${literal(previewOf(post.text), 100)}`);
+  }
+
+  /** Asks first (issue 17): the card names the post; its button deletes it (deletePost). */
+  async askDeletePost(req: Requester, groupId: string, seq: number): Promise<Reply> {
+    const [{ groupName, viewerIsAdmin }, post] = await Promise.all([
+      this.deps.conversation.settings(groupId, req.user.id), // members only
+      this.deps.conversation.visiblePost(groupId, req.user.id, seq),
+    ]);
+    // A post this member may not see is "not found" (the visibility rule), never a preview.
+    if (!post) return textReply('That post does not exist any more.');
+    if (post.deletedAt) return textReply('That post is already deleted.');
+    if (!viewerIsAdmin && post.sender.userId !== req.user.id) return textReply('Only group admins and the sender can delete a post.');
+    return cardReply(
+      buildConfirmationCard(
+        deletePostConfirmation({ groupId, groupName, seq, senderName: post.sender.name, preview: previewOf(post.text) }),
+      ),
+    );
   }
 
   async deletePost(req: Requester, groupId: string, seq: number): Promise<Reply> {
@@ -310,6 +388,10 @@ export class PostsFlow {
         : `**${markdownSafe(groupName)}** is unmuted: you get its new posts again.`,
     );
   }
+}
+
+function answered(reply: Reply): TypedOutcome {
+  return { kind: 'answered', reply };
 }
 
 function requesterOf(activity: Partial<Activity>): Requester {

@@ -5,6 +5,7 @@
  */
 
 import { HELP_HEADINGS, TYPED_COMMANDS, type CommandName, type HelpHeading, type TypedCommand } from '../handlers/handlers';
+import { withoutTrailingPunctuation, type CommandVocabulary } from '../../groups/messageRule';
 
 export type { CommandName } from '../handlers/handlers';
 export { splitMemberAndGroup } from './commandArgs';
@@ -13,17 +14,28 @@ export { splitMemberAndGroup } from './commandArgs';
 export type CommandSpec = { readonly name: CommandName } & Omit<TypedCommand, 'run'>;
 
 /** The typed entries of the handler table (src/teams/handlers/handlers.ts), in its order. */
-export const COMMANDS: readonly CommandSpec[] = TYPED_COMMANDS.map(({ name, phrase, aliases, args, help, heading, manifest }) => ({
-  name,
-  phrase,
-  aliases,
-  args,
-  help,
-  ...(heading ? { heading } : {}),
-  ...(manifest ? { manifest } : {}),
-}));
+export const COMMANDS: readonly CommandSpec[] = TYPED_COMMANDS.map(
+  ({ name, phrase, aliases, args, rest, unresolved, help, heading, manifest }) => ({
+    name,
+    phrase,
+    aliases,
+    args,
+    rest,
+    ...(unresolved ? { unresolved } : {}),
+    help,
+    ...(heading ? { heading } : {}),
+    ...(manifest ? { manifest } : {}),
+  }),
+);
 
 export const COMMAND_NAMES: readonly CommandName[] = COMMANDS.map((c) => c.name);
+
+/** The posts rule's words (src/groups/messageRule.ts), from the table: a new command is never born a post. */
+export const COMMAND_VOCABULARY: CommandVocabulary = COMMANDS.map((c) => ({
+  words: [c.phrase, ...c.aliases],
+  rest: c.rest,
+  unresolved: c.unresolved ?? 'post',
+}));
 
 export type ParsedCommand = { command: CommandName; args: string } | { command: 'unknown'; text: string };
 
@@ -75,12 +87,53 @@ export function parseCommand(text: string, options: ParseCommandOptions = {}): P
 
   const body = t.startsWith('/') ? t.slice(1).trimStart() : t;
   const lower = body.toLowerCase();
+  // "invite?" and "Help!": a phrase typed alone with trailing punctuation is that command.
+  const bare = withoutTrailingPunctuation(lower);
   for (const { words, name } of PHRASES) {
-    if (lower === words || lower.startsWith(`${words} `)) {
-      return { command: name, args: body.slice(words.length).trim() };
-    }
+    if (lower === words || bare === words) return { command: name, args: '' };
+    if (lower.startsWith(`${words} `)) return { command: name, args: body.slice(words.length).trim() };
   }
   return { command: 'unknown', text: t };
+}
+
+/** Past this many edits a word is not a typo of a phrase (`/invte` is `/invite`; `/hello` is nothing). */
+const MAX_TYPO_EDITS = 2;
+
+/**
+ * The phrase an unknown `/word` most likely meant, by edit distance over every phrase and alias (compared with
+ * as many of the typed words as the phrase has); undefined when nothing is close.
+ */
+export function closestCommand(typed: string): string | undefined {
+  const words = typed
+    .replace(/^\s*\//, '')
+    .trim()
+    .toLowerCase()
+    .split(/\s+/);
+  let best: { phrase: string; distance: number; words: number } | undefined;
+  for (const c of COMMANDS) {
+    for (const candidate of [c.phrase, ...c.aliases]) {
+      const count = candidate.split(' ').length;
+      const distance = editDistance(words.slice(0, count).join(' '), candidate);
+      const allowed = Math.min(MAX_TYPO_EDITS, Math.floor(candidate.length / 3));
+      // Equally close: the phrase that explains more of what was typed ("/remov admin" is `remove admin`).
+      const closer = best === undefined || distance < best.distance || (distance === best.distance && count > best.words);
+      if (distance <= allowed && closer) best = { phrase: c.phrase, distance, words: count };
+    }
+  }
+  return best?.phrase;
+}
+
+/** Edit distance with adjacent transpositions ("jion" is one edit from "join"): optimal string alignment. */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
 }
 
 export function commandSpec(name: CommandName): CommandSpec {

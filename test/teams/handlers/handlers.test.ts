@@ -44,7 +44,15 @@ describe('src/teams/handlers: the one handler table', () => {
         .filter(([, h]) => h[flag])
         .map(([key]) => key)
         .sort();
-    assert.deepEqual(flagged('confirmation'), ['cancel', 'confirmDelete', 'confirmLeave', 'confirmResetLink']);
+    assert.deepEqual(flagged('confirmation'), [
+      'cancel',
+      'confirmDelete',
+      'confirmDeletePost',
+      'confirmLeave',
+      'confirmRemove',
+      'confirmResetLink',
+      'postIt',
+    ]);
     assert.deepEqual(flagged('dialog'), ['createGroup', 'skipPhoto']);
   });
 

@@ -3,6 +3,7 @@ import {
   COMMANDS,
   COMMAND_NAMES,
   MANIFEST_LIMITS,
+  closestCommand,
   helpEntries,
   manifestCommandList,
   parseCommand,
@@ -27,6 +28,13 @@ describe('src/teams/input/commands', () => {
       ['leave Sales', { command: 'leave', args: 'Sales' }],
       ['remove Ann from Sales', { command: 'remove', args: 'Ann from Sales' }],
       ['make admin Ann', { command: 'makeAdmin', args: 'Ann' }],
+      ['remove admin Ann in Sales', { command: 'removeAdmin', args: 'Ann in Sales' }],
+      ['removeadmin Ann', { command: 'removeAdmin', args: 'Ann' }],
+      ['remove Ann', { command: 'remove', args: 'Ann' }],
+      ['invite?', { command: 'invite', args: '' }],
+      ['Poster.', { command: 'poster', args: '' }],
+      ['/reset link!', { command: 'resetLink', args: '' }],
+      ['help?!', { command: 'help', args: '' }],
       ['reset link', { command: 'resetLink', args: '' }],
       ['add to organization Sales', { command: 'addToOrganization', args: 'Sales' }],
       ['add to org Sales', { command: 'addToOrganization', args: 'Sales' }],
@@ -91,6 +99,13 @@ describe('src/teams/input/commands', () => {
       assert.equal(parseCommand('group info Sales')?.command, 'groupInfo');
     });
 
+    it('keeps trailing punctuation in arguments ("remove Dave." names "Dave."), and reads "?" as help', () => {
+      assert.deepEqual(parseCommand('remove Dave.'), { command: 'remove', args: 'Dave.' });
+      assert.deepEqual(parseCommand('?'), { command: 'help', args: '' });
+      assert.deepEqual(parseCommand('invite people?'), { command: 'invite', args: '' });
+      assert.deepEqual(parseCommand('join !!!'), { command: 'join', args: '!!!' });
+    });
+
     it('needs a whole word: "helpful" is not "help"', () => {
       assert.deepEqual(parseCommand('helpful'), { command: 'unknown', text: 'helpful' });
     });
@@ -104,6 +119,24 @@ describe('src/teams/input/commands', () => {
       assert.equal(parseCommand('   '), undefined);
       assert.equal(parseCommand('<at>Kaizala Groups</at>'), undefined);
     });
+  });
+
+  describe('closestCommand()', () => {
+    const cases: Array<[string, string | undefined]> = [
+      ['/invte', 'invite'],
+      ['/invte Night Shift', 'invite'],
+      ['/jion ABCDE-FGHJK', 'join'],
+      ['/memebrs', 'members'],
+      ['/histroy', 'history'],
+      ['/remov admin Ann', 'remove admin'],
+      ['/my grups', 'my groups'],
+      ['/hello', undefined],
+      ['/xyz', undefined],
+    ];
+    for (const [typed, expected] of cases) {
+      it(`suggests ${expected === undefined ? 'nothing' : `"${expected}"`} for "${typed}"`, () =>
+        assert.equal(closestCommand(typed), expected));
+    }
   });
 
   describe('splitMemberAndGroup()', () => {
