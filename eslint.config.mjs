@@ -176,6 +176,27 @@ export default defineConfig(
     ),
   },
   {
+    // Announcements and polls (issue 19): a room of its own over the domain, its own table through the kit.
+    files: ['src/actions/**/*.ts'],
+    rules: boundary(
+      teamsPackages('Actions know nothing of Teams or botbuilder; the Teams glue calls them.'),
+      // Its own tables (jobs) through the storage kit, as the delivery engine does; the groups through the domain.
+      forbid(
+        'Actions use the storage kit (src/storage/tables.ts) only; groups go through the domain.',
+        '^(\\.\\./)+(src/)?storage/(?!tables$|partitionSweep$)',
+      ),
+      forbid(
+        'Actions know nothing of the Teams glue, the web, dialogs or cards.',
+        pkg('restify'),
+        inside('teams'),
+        inside('web'),
+        inside('dialogs'),
+        inside('cards'),
+      ),
+      noTests,
+    ),
+  },
+  {
     // The delivery engine: no botbuilder at all; the Bot Connector client only in its sender.
     files: ['src/delivery/**/*.ts'],
     ignores: ['src/delivery/botFrameworkSender.ts'],

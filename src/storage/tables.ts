@@ -25,6 +25,8 @@ export const TABLE_NAMES = [
   'lanes',
   // Bulk add (src/bulkadd/): jobs, their rows and leases.
   'bulkjobs',
+  // Announcements and polls (src/actions/): the action, who answered, the tallies.
+  'actions',
 ] as const;
 export type TableName = (typeof TABLE_NAMES)[number];
 

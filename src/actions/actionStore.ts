@@ -1,0 +1,194 @@
+/**
+ * Announcements and polls in Table Storage (`actions`), one partition per action (`<group>|<action>`):
+ * - `action`: the action itself (JSON), `closedAt` once closed;
+ * - `voter|<user>`: this member answered (a confirmation, or a vote) and when; for a named poll also their
+ *   choices. An anonymous poll's voter row has no choice in it: participation is known, choices are not;
+ * - `tally|<option>|<shard>`: counters, 16 shards per option, so that thousands answering at once rarely
+ *   write the same row; `confirmed|<shard>` for an announcement;
+ * - `remind`: when the last reminder went out.
+ * An answer is one entity-group transaction of its voter row and its counters: exact under any number of
+ * instances (a conflict is read again and retried), and idempotent per (action, member): the voter row is
+ * created once.
+ */
+import { randomInt, randomUUID } from 'node:crypto';
+import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
+import { ConflictError } from '../errors';
+import { failedActionOf, isAlreadyExists, isNotFound, isPreconditionFailed, statusOf } from '../storage/tables';
+import type { GroupAction } from './model';
+
+const ACTION_ROW = 'action';
+const REMIND_ROW = 'remind';
+const SHARDS = 16;
+const ATTEMPTS = 20;
+const partitionOf = (groupId: string, actionId: string) => `${groupId}|${actionId}`;
+const voterKey = (userId: string) => `voter|${userId}`;
+const counterPrefix = (option: number | 'confirmed') =>
+  option === 'confirmed' ? 'confirmed|' : `tally|${String(option).padStart(2, '0')}|`;
+
+/** An action before it has its id (Omit over each member of the union, not over their common keys). */
+export type NewAction = GroupAction extends infer A ? (A extends GroupAction ? Omit<A, 'actionId'> : never) : never;
+
+export type AnswerOutcome = 'counted' | 'changed' | 'unchanged' | 'final';
+
+interface Shard {
+  rowKey: string;
+  count: number;
+  etag?: string;
+}
+
+export class ActionStore {
+  constructor(private readonly table: TableClient) {}
+
+  async create(action: NewAction): Promise<GroupAction> {
+    const actionId = randomUUID().replace(/-/g, '').slice(0, 20);
+    const stored = { ...action, actionId } as GroupAction;
+    await this.table.createEntity({
+      partitionKey: partitionOf(action.groupId, actionId),
+      rowKey: ACTION_ROW,
+      json: JSON.stringify(stored),
+    });
+    return stored;
+  }
+
+  async get(groupId: string, actionId: string): Promise<GroupAction | undefined> {
+    try {
+      const row = await this.table.getEntity<{ json: string; closedAt?: string }>(partitionOf(groupId, actionId), ACTION_ROW);
+      const action = JSON.parse(row.json) as GroupAction;
+      return action.kind === 'poll' && row.closedAt ? { ...action, closedAt: row.closedAt } : action;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async close(groupId: string, actionId: string, at: string): Promise<void> {
+    await this.table.updateEntity({ partitionKey: partitionOf(groupId, actionId), rowKey: ACTION_ROW, closedAt: at }, 'Merge');
+  }
+
+  /**
+   * Records one member's answer: `choices` (option indexes) for a poll, none for a confirmation. A first answer
+   * is counted; a named poll's new choices replace the old ones (`changed`, or `unchanged` when the same);
+   * an anonymous vote or a confirmation given before is `final` and changes nothing.
+   */
+  async answer(
+    groupId: string,
+    actionId: string,
+    userId: string,
+    options: { choices?: number[]; named: boolean; at: string },
+  ): Promise<AnswerOutcome> {
+    const partitionKey = partitionOf(groupId, actionId);
+    const counters: Array<number | 'confirmed'> = options.choices ?? ['confirmed'];
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      const voter = await this.voter(partitionKey, userId);
+      let before: number[] = [];
+      if (voter) {
+        if (!options.named || !options.choices) return 'final';
+        before = JSON.parse(voter.choices ?? '[]') as number[];
+        if (sameSet(before, options.choices)) return 'unchanged';
+      }
+      const shards = await this.shards(partitionKey);
+      const actions: TransactionAction[] = [];
+      const voterRow = {
+        partitionKey,
+        rowKey: voterKey(userId),
+        at: options.at,
+        ...(options.named && options.choices ? { choices: JSON.stringify(options.choices) } : {}),
+      };
+      actions.push(voter ? ['update', voterRow, 'Replace', { etag: voter.etag }] : ['create', voterRow]);
+      const add = counters.filter((c) => !before.includes(c as number));
+      const remove = before.filter((c) => !counters.includes(c));
+      for (const c of add) actions.push(counterChange(partitionKey, pickShard(shards, c, +1), +1));
+      for (const c of remove) actions.push(counterChange(partitionKey, pickShard(shards, c, -1), -1));
+      try {
+        await this.table.submitTransaction(actions);
+        return voter ? 'changed' : 'counted';
+      } catch (err) {
+        // Someone else wrote a counter or this voter row meanwhile (another answer, a double tap): read again.
+        const failed = failedActionOf(err);
+        if (!voter && failed === 0 && isAlreadyExists(err)) continue;
+        if (!isPreconditionFailed(err) && !isAlreadyExists(err) && statusOf(err) !== 404) throw err;
+        await new Promise((resolve) => setTimeout(resolve, randomInt(1, 5 + attempt * 5)));
+      }
+    }
+    throw new ConflictError('Many people are answering right now. Please try again.');
+  }
+
+  /** Counts per option (a poll), or confirmations (an announcement: key 'confirmed'). */
+  async tallies(groupId: string, actionId: string): Promise<Map<number | 'confirmed', number>> {
+    const counts = new Map<number | 'confirmed', number>();
+    for (const shard of await this.shards(partitionOf(groupId, actionId))) {
+      const key = shard.rowKey.startsWith('confirmed|') ? 'confirmed' : Number(shard.rowKey.split('|')[1]);
+      counts.set(key, (counts.get(key) ?? 0) + shard.count);
+    }
+    return counts;
+  }
+
+  /** Everyone who answered (participation only), with a named poll's choices. */
+  async voters(groupId: string, actionId: string): Promise<Map<string, { at: string; choices?: number[] }>> {
+    const partitionKey = partitionOf(groupId, actionId);
+    const filter = odata`PartitionKey eq ${partitionKey} and RowKey ge ${'voter|'} and RowKey lt ${'voter}'}`;
+    const out = new Map<string, { at: string; choices?: number[] }>();
+    for await (const row of this.table.listEntities<{ at: string; choices?: string }>({ queryOptions: { filter } })) {
+      out.set(row.rowKey!.slice('voter|'.length), { at: row.at, ...(row.choices ? { choices: JSON.parse(row.choices) as number[] } : {}) });
+    }
+    return out;
+  }
+
+  /** True when a reminder may go now (none within `windowMs`), and records it; false otherwise. */
+  async tryRemind(groupId: string, actionId: string, now: Date, windowMs: number): Promise<boolean> {
+    const partitionKey = partitionOf(groupId, actionId);
+    const row = { partitionKey, rowKey: REMIND_ROW, at: now.toISOString() };
+    let last: { at: string; etag: string } | undefined;
+    try {
+      last = (await this.table.getEntity<{ at: string }>(partitionKey, REMIND_ROW)) as typeof last;
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    if (last && Date.parse(last.at) + windowMs > now.getTime()) return false;
+    try {
+      if (last) await this.table.updateEntity(row, 'Replace', { etag: last.etag });
+      else await this.table.createEntity(row);
+      return true;
+    } catch (err) {
+      if (isPreconditionFailed(err) || isAlreadyExists(err)) return false; // another instance reminded just now
+      throw err;
+    }
+  }
+
+  private async voter(partitionKey: string, userId: string): Promise<{ etag: string; choices?: string } | undefined> {
+    try {
+      return (await this.table.getEntity<{ choices?: string }>(partitionKey, voterKey(userId))) as { etag: string; choices?: string };
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  private async shards(partitionKey: string): Promise<Shard[]> {
+    const filter = odata`PartitionKey eq ${partitionKey} and ((RowKey ge ${'confirmed|'} and RowKey lt ${'confirmed}'}) or (RowKey ge ${'tally|'} and RowKey lt ${'tally}'}))`;
+    const out: Shard[] = [];
+    for await (const row of this.table.listEntities<{ count: number }>({ queryOptions: { filter } }))
+      out.push({ rowKey: row.rowKey!, count: Number(row.count), etag: row.etag });
+    return out;
+  }
+}
+
+/** A random shard of the counter to add to; to take from, one that has something. */
+function pickShard(shards: readonly Shard[], counter: number | 'confirmed', delta: number): Shard {
+  const prefix = counterPrefix(counter);
+  if (delta < 0) {
+    const nonEmpty = shards.filter((s) => s.rowKey.startsWith(prefix) && s.count > 0);
+    if (nonEmpty.length > 0) return nonEmpty[randomInt(nonEmpty.length)]!;
+  }
+  const rowKey = `${prefix}${String(randomInt(SHARDS)).padStart(2, '0')}`;
+  return shards.find((s) => s.rowKey === rowKey) ?? { rowKey, count: 0 };
+}
+
+function counterChange(partitionKey: string, shard: Shard, delta: number): TransactionAction {
+  const entity = { partitionKey, rowKey: shard.rowKey, count: shard.count + delta };
+  return shard.etag ? ['update', entity, 'Replace', { etag: shard.etag }] : ['create', entity];
+}
+
+function sameSet(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
+}

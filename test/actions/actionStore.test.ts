@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { odata } from '@azure/data-tables';
+import { ActionStore } from '../../src/actions/actionStore';
+import type { Poll } from '../../src/actions/model';
+import { forEachLimited } from '../../src/storage/partitionSweep';
+import type { TableClients } from '../../src/storage/tables';
+import { freshTables } from '../helpers/azurite';
+
+/** Announcements' confirmations and polls' votes on Azurite: exact under many at once, once per member. */
+describe('ActionStore (Azurite)', function () {
+  this.timeout(60_000);
+  let tables: TableClients;
+  let store: ActionStore;
+  const groupId = `g${randomUUID().replace(/-/g, '').slice(0, 16)}`;
+  const creator = { id: 'aad-ann', name: 'Ann' };
+
+  before(async () => {
+    ({ clients: tables } = await freshTables());
+    store = new ActionStore(tables.actions);
+  });
+
+  const newPoll = (overrides: Partial<Poll> = {}) =>
+    store.create({
+      kind: 'poll',
+      groupId,
+      question: 'Lunch?',
+      options: ['Pizza', 'Salad', 'Soup'],
+      multi: false,
+      anonymous: true,
+      resultsFor: 'everyone',
+      createdBy: creator,
+      createdAt: new Date().toISOString(),
+      ...overrides,
+    });
+
+  it('counts 300 anonymous votes from 300 members, 16 at a time, exactly; a second vote is final and counts nothing', async () => {
+    const poll = await newPoll();
+    const members = Array.from({ length: 300 }, (_, i) => `member-${i}`);
+    const outcomes = new Map<string, number>();
+    await forEachLimited(members, 16, async (userId) => {
+      const i = Number(userId.split('-')[1]);
+      const outcome = await store.answer(groupId, poll.actionId, userId, { choices: [i % 3], named: false, at: new Date().toISOString() });
+      outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+    });
+    assert.deepEqual([...outcomes], [['counted', 300]]);
+    assert.deepEqual([...(await store.tallies(groupId, poll.actionId))].sort(), [
+      [0, 100],
+      [1, 100],
+      [2, 100],
+    ]);
+    assert.equal(
+      await store.answer(groupId, poll.actionId, 'member-0', { choices: [1], named: false, at: new Date().toISOString() }),
+      'final',
+    );
+    assert.deepEqual([...(await store.tallies(groupId, poll.actionId))].sort(), [
+      [0, 100],
+      [1, 100],
+      [2, 100],
+    ]);
+    assert.equal((await store.voters(groupId, poll.actionId)).size, 300);
+  });
+
+  it('keeps no row that joins a member to a choice in an anonymous poll', async () => {
+    const poll = await newPoll();
+    await store.answer(groupId, poll.actionId, 'aad-secret-voter', { choices: [2], named: false, at: new Date().toISOString() });
+    const rows = [];
+    for await (const row of tables.actions.listEntities({
+      queryOptions: { filter: odata`PartitionKey eq ${`${groupId}|${poll.actionId}`}` },
+    }))
+      rows.push(row);
+    for (const row of rows) {
+      const text = JSON.stringify(row);
+      const namesVoter = text.includes('aad-secret-voter');
+      const namesChoice = /"choices"|tally\|02/.test(text);
+      assert.ok(!(namesVoter && namesChoice), `a row names both the voter and the choice: ${text}`);
+    }
+    assert.ok(
+      rows.some((r) => r.rowKey === 'voter|aad-secret-voter' && !('choices' in r)),
+      'participation is kept, without the choice',
+    );
+  });
+
+  it('moves a named vote from one option to another, and counts a double tap once', async () => {
+    const poll = await newPoll({ anonymous: false, multi: true });
+    const at = () => new Date().toISOString();
+    const [a, b] = await Promise.all([
+      store.answer(groupId, poll.actionId, 'bob', { choices: [0, 1], named: true, at: at() }),
+      store.answer(groupId, poll.actionId, 'bob', { choices: [0, 1], named: true, at: at() }),
+    ]);
+    assert.deepEqual([a, b].sort(), ['counted', 'unchanged']);
+    assert.equal(await store.answer(groupId, poll.actionId, 'bob', { choices: [2], named: true, at: at() }), 'changed');
+    assert.deepEqual(
+      [...(await store.tallies(groupId, poll.actionId))].filter(([, n]) => n > 0),
+      [[2, 1]],
+    );
+    assert.deepEqual((await store.voters(groupId, poll.actionId)).get('bob')?.choices, [2]);
+  });
+
+  it('counts each confirmation of an announcement once, and allows one reminder per window', async () => {
+    const announcement = await store.create({
+      kind: 'announcement',
+      groupId,
+      title: 'Gate code',
+      text: 'The gate code changes on Monday.',
+      askConfirm: true,
+      createdBy: creator,
+      createdAt: new Date().toISOString(),
+    });
+    await forEachLimited(
+      Array.from({ length: 60 }, (_, i) => `m${i % 40}`),
+      16,
+      (userId) => store.answer(groupId, announcement.actionId, userId, { named: true, at: new Date().toISOString() }),
+    );
+    assert.equal((await store.tallies(groupId, announcement.actionId)).get('confirmed'), 40);
+    const now = new Date();
+    assert.equal(await store.tryRemind(groupId, announcement.actionId, now, 4 * 3600_000), true);
+    assert.equal(await store.tryRemind(groupId, announcement.actionId, new Date(now.getTime() + 3600_000), 4 * 3600_000), false);
+    assert.equal(await store.tryRemind(groupId, announcement.actionId, new Date(now.getTime() + 5 * 3600_000), 4 * 3600_000), true);
+  });
+});
