@@ -154,18 +154,21 @@ export default defineConfig(
       noTests,
     ),
   },
-  {
-    // Bulk add (issue 18): a room of its own over the domain; Graph and storage only behind its ports.
-    files: ['src/bulkadd/**/*.ts'],
+  // Rooms of their own beside the domain (bulk add, issue 18; announcements and polls, issue 19): over the domain,
+  // their own tables through the storage kit (as the delivery engine does), no Teams, web, dialogs or cards.
+  ...[
+    ['src/bulkadd', 'Bulk add'],
+    ['src/actions', 'Announcements and polls'],
+  ].map(([folder, room]) => ({
+    files: [`${folder}/**/*.ts`],
     rules: boundary(
-      teamsPackages('Bulk add knows nothing of Teams or botbuilder; the Teams glue calls it.'),
-      // Its own tables (jobs) through the storage kit, as the delivery engine does; the groups through the domain.
+      teamsPackages(`${room}: nothing of Teams or botbuilder; the Teams glue calls it.`),
       forbid(
-        'Bulk add uses the storage kit (src/storage/tables.ts) only; groups go through the domain.',
+        `${room}: the storage kit (src/storage/tables.ts) only; groups go through the domain.`,
         '^(\\.\\./)+(src/)?storage/(?!tables$|partitionSweep$)',
       ),
       forbid(
-        'Bulk add knows nothing of the Teams glue, the web, dialogs or cards.',
+        `${room}: nothing of the Teams glue, the web, dialogs or cards.`,
         pkg('restify'),
         inside('teams'),
         inside('web'),
@@ -174,28 +177,7 @@ export default defineConfig(
       ),
       noTests,
     ),
-  },
-  {
-    // Announcements and polls (issue 19): a room of its own over the domain, its own table through the kit.
-    files: ['src/actions/**/*.ts'],
-    rules: boundary(
-      teamsPackages('Actions know nothing of Teams or botbuilder; the Teams glue calls them.'),
-      // Its own tables (jobs) through the storage kit, as the delivery engine does; the groups through the domain.
-      forbid(
-        'Actions use the storage kit (src/storage/tables.ts) only; groups go through the domain.',
-        '^(\\.\\./)+(src/)?storage/(?!tables$|partitionSweep$)',
-      ),
-      forbid(
-        'Actions know nothing of the Teams glue, the web, dialogs or cards.',
-        pkg('restify'),
-        inside('teams'),
-        inside('web'),
-        inside('dialogs'),
-        inside('cards'),
-      ),
-      noTests,
-    ),
-  },
+  })),
   {
     // The delivery engine: no botbuilder at all; the Bot Connector client only in its sender.
     files: ['src/delivery/**/*.ts'],

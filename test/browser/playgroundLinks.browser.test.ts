@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Locator } from 'playwright-core';
 import { CHROMIUM_MISSING, chromiumAvailable, launchChromium, offlineContext } from './chromium';
-import { networkNamespaceProblem } from './networkNamespace';
+import { PlaygroundScript, playgroundScriptProblem } from './playgroundScript';
 
 /**
  * `npm run playground` as a new user runs it, on a machine where port 3978 is taken by another process: the
@@ -14,18 +13,11 @@ import { networkNamespaceProblem } from './networkNamespace';
  * loopback. Every link the cards show that points at our server (invite link, posters, email) must answer
  * here with the right content type, and the share links must carry the invite.
  */
-const ROOT = path.join(__dirname, '..', '..');
 const READY = /Playground ready\. Open http:\/\/127\.0\.0\.1:(\d+)\/ .* The links the bot shows open at (http:\/\/127\.0\.0\.1:\d+)\./;
-
-/** The playground script (npm run playground) uses a network namespace only as root. */
-function playgroundScriptProblem(): string | undefined {
-  if (process.getuid?.() !== 0) return 'the playground script uses a network namespace only as root on Linux';
-  return networkNamespaceProblem();
-}
 
 describe('npm run playground: every server link the cards show answers from this machine', function () {
   this.timeout(150_000);
-  let child: ChildProcess | undefined;
+  let script: PlaygroundScript | undefined;
   let browser: Browser | undefined;
   let blocker: net.Server | undefined;
   let output = '';
@@ -50,40 +42,17 @@ describe('npm run playground: every server link the cards show answers from this
     await new Promise<void>((resolve) => blocker!.listen(0, '127.0.0.1', resolve));
     busyPort = (blocker.address() as net.AddressInfo).port;
 
-    child = spawn(process.execPath, ['--import', 'tsx', 'scripts/playground.ts', '--data-dir', dataDir], {
-      cwd: ROOT,
-      env: { ...process.env, PORT: String(busyPort), LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const ready = new Promise<RegExpExecArray>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the playground was not ready in 90 s:\n${output}`)), 90_000);
-      const onData = (chunk: Buffer) => {
-        output = (output + chunk.toString('utf8')).slice(-20_000);
-        const match = READY.exec(output);
-        if (match) {
-          clearTimeout(timer);
-          resolve(match);
-        }
-      };
-      child!.stdout!.on('data', onData);
-      child!.stderr!.on('data', onData);
-      child!.once('exit', (code) => reject(new Error(`the playground script exited (${code}):\n${output}`)));
-    });
-    const match = await ready;
-    uiUrl = `http://127.0.0.1:${match[1]}`;
-    botUrl = match[2]!;
+    const started = await PlaygroundScript.start({ dataDir, env: { PORT: String(busyPort) }, ready: READY, timeoutMs: 90_000 });
+    script = started.script;
+    output = script.printed;
+    uiUrl = `http://127.0.0.1:${started.match[1]}`;
+    botUrl = started.match[2]!;
     browser = await launchChromium();
   });
 
   after(async () => {
     await browser?.close();
-    if (child?.pid && child.exitCode === null) {
-      const exited = new Promise((resolve) => child!.once('exit', resolve));
-      process.kill(child.pid, 'SIGTERM');
-      const timer = setTimeout(() => child?.pid && child.exitCode === null && process.kill(child.pid, 'SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await script?.stop();
     blocker?.close();
     rmSync(dataDir, { recursive: true, force: true });
   });

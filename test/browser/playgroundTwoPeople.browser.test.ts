@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { CHROMIUM_MISSING, chromiumAvailable, launchChromium, offlineContext } from './chromium';
-import { networkNamespaceProblem } from './networkNamespace';
+import { PlaygroundScript, playgroundScriptProblem } from './playgroundScript';
 
 /**
  * `npm run playground` with two people, as the README shows it: Alex in the first window, Megan Bowen in the
@@ -17,11 +16,6 @@ const ROOT = path.join(__dirname, '..', '..');
 const READY =
   /Playground ready\. Open http:\/\/127\.0\.0\.1:(\d+)\/ .* A second person \(Megan Bowen, her own chat with the bot\): http:\/\/127\.0\.0\.1:(\d+)\/ /;
 const SHOTS = path.join(ROOT, 'build', 'screenshots', 'two-people');
-
-function playgroundScriptProblem(): string | undefined {
-  if (process.getuid?.() !== 0) return 'the playground script uses a network namespace only as root on Linux';
-  return networkNamespaceProblem();
-}
 
 /** One person's window: type, wait for a new card with some text, screenshot. */
 class Window {
@@ -55,9 +49,8 @@ class Window {
 
 describe('npm run playground: two people, each in a window of their own', function () {
   this.timeout(180_000);
-  let child: ChildProcess | undefined;
+  let script: PlaygroundScript | undefined;
   let browser: Browser | undefined;
-  let output = '';
   let alexUrl = '';
   let meganUrl = '';
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'playground-two-people-'));
@@ -74,40 +67,16 @@ describe('npm run playground: two people, each in a window of their own', functi
     }
     mkdirSync(SHOTS, { recursive: true });
     // PORT=0: any free port for the bot's relay, so this test never waits for another test's 3978.
-    child = spawn(process.execPath, ['--import', 'tsx', 'scripts/playground.ts', '--data-dir', dataDir], {
-      cwd: ROOT,
-      env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const ready = new Promise<RegExpExecArray>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the playground was not ready in 120 s:\n${output}`)), 120_000);
-      const onData = (chunk: Buffer) => {
-        output = (output + chunk.toString('utf8')).slice(-20_000);
-        const match = READY.exec(output);
-        if (match) {
-          clearTimeout(timer);
-          resolve(match);
-        }
-      };
-      child!.stdout!.on('data', onData);
-      child!.stderr!.on('data', onData);
-      child!.once('exit', (code) => reject(new Error(`the playground script exited (${code}):\n${output}`)));
-    });
-    const match = await ready;
-    alexUrl = `http://127.0.0.1:${match[1]}`;
-    meganUrl = `http://127.0.0.1:${match[2]}`;
+    const started = await PlaygroundScript.start({ dataDir, env: { PORT: '0' }, ready: READY });
+    script = started.script;
+    alexUrl = `http://127.0.0.1:${started.match[1]}`;
+    meganUrl = `http://127.0.0.1:${started.match[2]}`;
     browser = await launchChromium();
   });
 
   after(async () => {
     await browser?.close();
-    if (child?.pid && child.exitCode === null) {
-      const exited = new Promise((resolve) => child!.once('exit', resolve));
-      process.kill(child.pid, 'SIGTERM');
-      const timer = setTimeout(() => child?.pid && child.exitCode === null && process.kill(child.pid, 'SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await script?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   });
 

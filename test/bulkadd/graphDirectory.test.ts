@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { ClientSecretCredential } from '@azure/identity';
 import { personRefOf, type PersonRef } from '../../src/bulkadd/addressList';
-import { GraphClient } from '../../src/bulkadd/graphClient';
 import { GraphDirectory } from '../../src/bulkadd/graphDirectory';
 import { refKey } from '../../src/bulkadd/ports';
 import { FakeGraphDirectory, type DirectoryPerson } from '../helpers/fakeGraphDirectory';
@@ -36,14 +34,7 @@ describe('bulk add: the Graph directory', function () {
 
   const directory = (sleeps: number[] = []) =>
     new GraphDirectory({
-      client: new GraphClient({
-        baseUrl: fake.graphBaseUrl,
-        credential: new ClientSecretCredential(TENANT, APP_ID, SECRET, {
-          authorityHost: fake.entraUrl,
-          disableInstanceDiscovery: true,
-          tlsOptions: { ca: fake.ca },
-        }),
-      }),
+      client: fake.client(TENANT),
       tenantId: TENANT,
       sleep: async (ms) => {
         sleeps.push(ms);
@@ -91,14 +82,7 @@ describe('bulk add: the Graph directory', function () {
 
   it('says Graph is unavailable when the app secret is wrong, with no secret in the message', async () => {
     const wrong = new GraphDirectory({
-      client: new GraphClient({
-        baseUrl: fake.graphBaseUrl,
-        credential: new ClientSecretCredential(TENANT, APP_ID, 'wrong-secret', {
-          authorityHost: fake.entraUrl,
-          disableInstanceDiscovery: true,
-          tlsOptions: { ca: fake.ca },
-        }),
-      }),
+      client: fake.client(TENANT, 'wrong-secret'),
       tenantId: TENANT,
     });
     await assert.rejects(wrong.lookup([ref('person1@contoso.example')]), (err: Error) => {

@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { ClientSecretCredential } from '@azure/identity';
-import { GraphClient } from '../../src/bulkadd/graphClient';
 import { GraphInstaller } from '../../src/bulkadd/graphInstaller';
 import { FakeGraphDirectory, type DirectoryPerson } from '../helpers/fakeGraphDirectory';
 
@@ -29,14 +27,7 @@ describe('bulk add: installing the app through Graph and finding each personal c
 
   const installer = (manifestAppId = MANIFEST_ID) =>
     new GraphInstaller({
-      client: new GraphClient({
-        baseUrl: fake.graphBaseUrl,
-        credential: new ClientSecretCredential(TENANT, APP_ID, SECRET, {
-          authorityHost: fake.entraUrl,
-          disableInstanceDiscovery: true,
-          tlsOptions: { ca: fake.ca },
-        }),
-      }),
+      client: fake.client(TENANT),
       manifestAppId,
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     });

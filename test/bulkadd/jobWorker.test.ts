@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { ClientSecretCredential } from '@azure/identity';
-import { GraphClient } from '../../src/bulkadd/graphClient';
 import { GraphInstaller } from '../../src/bulkadd/graphInstaller';
 import { BulkJobStore, jobIdOf, type JobRow } from '../../src/bulkadd/jobStore';
 import { BulkAddWorker, type Reacher, type Welcomer } from '../../src/bulkadd/jobWorker';
@@ -44,14 +42,7 @@ describe('bulk add: the job', function () {
 
   const graphReacher = (): Reacher =>
     new GraphInstaller({
-      client: new GraphClient({
-        baseUrl: fake.graphBaseUrl,
-        credential: new ClientSecretCredential(TENANT, APP_ID, SECRET, {
-          authorityHost: fake.entraUrl,
-          disableInstanceDiscovery: true,
-          tlsOptions: { ca: fake.ca },
-        }),
-      }),
+      client: fake.client(TENANT),
       manifestAppId: APP_ID,
     });
 

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { ClientSecretCredential } from '@azure/identity';
 import { generate } from 'selfsigned';
+import { GraphClient } from '../../src/bulkadd/graphClient';
 import { LoopbackServer, type JsonReply, type RecordedRequest } from './loopbackServer';
 
 /**
@@ -70,6 +72,20 @@ export class FakeGraphDirectory {
 
   get graphBaseUrl(): string {
     return `${this.graph.url}/v1.0`;
+  }
+
+  /** The app's real credential (MSAL's client credentials), pointed at this stand-in and trusting its certificate. */
+  credential(tenantId: string, secret = this.secret): ClientSecretCredential {
+    return new ClientSecretCredential(tenantId, this.appId, secret, {
+      authorityHost: this.entraUrl,
+      disableInstanceDiscovery: true,
+      tlsOptions: { ca: this.ca },
+    });
+  }
+
+  /** A Graph client for this stand-in with the app's credential. */
+  client(tenantId: string, secret?: string): GraphClient {
+    return new GraphClient({ baseUrl: this.graphBaseUrl, credential: this.credential(tenantId, secret) });
   }
 
   get tokenRequests(): RecordedRequest[] {
