@@ -1,0 +1,176 @@
+/**
+ * The rules of announcements and polls (issue 19) over their store and the group's one membership check:
+ * who may create them (admins, and members where members may post), who may answer (members only, while a poll
+ * is open, with options that exist), who sees results (everyone after voting or once closed, or admins and
+ * the creator only), and the admins' views: who has not answered yet, and a reminder at most once per window.
+ * Delivering them is the delivery engine's job; this service knows nothing of Teams.
+ */
+import { ForbiddenError, InvalidInputError, NotFoundError } from '../errors';
+import type { ConversationService } from '../groups/conversationService';
+import type { GroupService } from '../groups/groupService';
+import type { UserRef } from '../groups/model';
+import type { ActionStore, AnswerOutcome } from './actionStore';
+import {
+  checkAnnouncement,
+  checkPoll,
+  isOpen,
+  REMIND_WINDOW_MS,
+  type Announcement,
+  type GroupAction,
+  type NewAnnouncement,
+  type NewPoll,
+  type Poll,
+} from './model';
+
+type Members = Pick<ConversationService, 'requireMember'>;
+
+/** A page of the members who have not answered (ids and names), from the group's member list. */
+export interface MemberLister {
+  members(groupId: string, viewer: UserRef): AsyncIterable<{ id: string; name: string }>;
+}
+
+export interface Results {
+  /** Counts per option (polls) or confirmations (announcements). */
+  counts: number[];
+  answered: number;
+}
+
+export class ActionService {
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: { store: ActionStore; members: Members; lister: MemberLister; now?: () => Date }) {
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  async announce(input: NewAnnouncement): Promise<Announcement> {
+    await this.requirePoster(input.groupId, input.createdBy.id);
+    const checked = checkAnnouncement(input, this.now());
+    return (await this.deps.store.create({ ...checked, kind: 'announcement', createdAt: this.now().toISOString() })) as Announcement;
+  }
+
+  async createPoll(input: NewPoll): Promise<Poll> {
+    await this.requirePoster(input.groupId, input.createdBy.id);
+    const checked = checkPoll(input, this.now());
+    return (await this.deps.store.create({ ...checked, kind: 'poll', createdAt: this.now().toISOString() })) as Poll;
+  }
+
+  /** "Got it" on an announcement: once per member (a second tap changes nothing). */
+  async confirm(groupId: string, actionId: string, user: UserRef): Promise<AnswerOutcome> {
+    const action = await this.requireAction(groupId, actionId, user.id);
+    if (action.kind !== 'announcement' || !action.askConfirm) throw new InvalidInputError('This announcement asks nobody to confirm.');
+    return this.deps.store.answer(groupId, actionId, user.id, { named: true, at: this.now().toISOString() });
+  }
+
+  /** A vote: option indexes; a named vote may change until the poll closes, an anonymous one is final. */
+  async vote(groupId: string, actionId: string, user: UserRef, choices: readonly number[]): Promise<AnswerOutcome> {
+    const poll = await this.requireAction(groupId, actionId, user.id);
+    if (poll.kind !== 'poll') throw new NotFoundError('That poll does not exist.');
+    if (!isOpen(poll, this.now())) throw new ForbiddenError('This poll is closed.');
+    const unique = [...new Set(choices)];
+    if (unique.length === 0) throw new InvalidInputError('Choose an option first.');
+    if (unique.some((c) => !Number.isInteger(c) || c < 0 || c >= poll.options.length))
+      throw new InvalidInputError('That option does not exist.');
+    if (!poll.multi && unique.length > 1) throw new InvalidInputError('This poll takes one choice.');
+    const outcome = await this.deps.store.answer(groupId, actionId, user.id, {
+      choices: unique.sort((a, b) => a - b),
+      named: !poll.anonymous,
+      at: this.now().toISOString(),
+    });
+    if (outcome === 'final') throw new ForbiddenError('Your vote is counted. An anonymous vote cannot be changed.');
+    return outcome;
+  }
+
+  /** Closes a poll (its creator or an admin); voting stops at once. */
+  async close(groupId: string, actionId: string, user: UserRef): Promise<Poll> {
+    const poll = await this.requireAction(groupId, actionId, user.id);
+    if (poll.kind !== 'poll') throw new NotFoundError('That poll does not exist.');
+    await this.requireOwner(poll, user.id);
+    const closedAt = this.now().toISOString();
+    if (!poll.closedAt) await this.deps.store.close(groupId, actionId, closedAt);
+    return { ...poll, closedAt: poll.closedAt ?? closedAt };
+  }
+
+  /** The results as this member may see them; undefined when they may not (yet). */
+  async results(groupId: string, actionId: string, user: UserRef): Promise<Results | undefined> {
+    const action = await this.requireAction(groupId, actionId, user.id);
+    const mayManage = await this.mayManage(action, user.id);
+    if (action.kind === 'poll' && !mayManage) {
+      if (action.resultsFor === 'admins') return undefined;
+      const voted = (await this.deps.store.voters(groupId, actionId)).has(user.id);
+      if (!voted && isOpen(action, this.now())) return undefined;
+    }
+    if (action.kind === 'announcement' && !mayManage) return undefined;
+    const tallies = await this.deps.store.tallies(groupId, actionId);
+    const counts = action.kind === 'poll' ? action.options.map((_, i) => tallies.get(i) ?? 0) : [tallies.get('confirmed') ?? 0];
+    return { counts, answered: (await this.deps.store.voters(groupId, actionId)).size };
+  }
+
+  /** Admins and the creator: the current members who have not answered, `search` in their names. */
+  async notAnswered(groupId: string, actionId: string, user: UserRef, options: { search?: string; limit?: number } = {}) {
+    const action = await this.requireAction(groupId, actionId, user.id);
+    await this.requireOwner(action, user.id);
+    const answered = await this.deps.store.voters(groupId, actionId);
+    const wanted = options.search?.trim().toLowerCase();
+    const limit = options.limit ?? 50;
+    const people: Array<{ id: string; name: string }> = [];
+    let total = 0;
+    // Members who left are not in the list, so they never count as "hasn't".
+    for await (const member of this.deps.lister.members(groupId, user)) {
+      if (answered.has(member.id) || member.id === action.createdBy.id) continue;
+      total++;
+      if (wanted && !member.name.toLowerCase().includes(wanted)) continue;
+      if (people.length < limit) people.push(member);
+    }
+    return { people, total };
+  }
+
+  /** Who a reminder goes to now, or why none: at most once per window per action. */
+  async remind(groupId: string, actionId: string, user: UserRef): Promise<Array<{ id: string; name: string }>> {
+    const action = await this.requireAction(groupId, actionId, user.id);
+    await this.requireOwner(action, user.id);
+    if (action.kind === 'poll' && !isOpen(action, this.now())) throw new ForbiddenError('This poll is closed.');
+    if (!(await this.deps.store.tryRemind(groupId, actionId, this.now(), REMIND_WINDOW_MS))) {
+      throw new ForbiddenError('A reminder went out less than 4 hours ago. Try again later.');
+    }
+    return (await this.notAnswered(groupId, actionId, user, { limit: Number.MAX_SAFE_INTEGER })).people;
+  }
+
+  /** The action, for a member of its group; "not found" for anyone else and for a forged id. */
+  private async requireAction(groupId: string, actionId: string, userId: string): Promise<GroupAction> {
+    await this.deps.members.requireMember(groupId, userId);
+    const action = await this.deps.store.get(groupId, actionId);
+    if (!action) throw new NotFoundError('That announcement or poll does not exist.');
+    return action;
+  }
+
+  private async requirePoster(groupId: string, userId: string): Promise<void> {
+    const context = await this.deps.members.requireMember(groupId, userId);
+    if (context.settings.onlyAdminsPost && !context.adminIds.includes(userId)) {
+      throw new ForbiddenError(`Only admins can post in ${context.groupName}.`);
+    }
+  }
+
+  private async mayManage(action: GroupAction, userId: string): Promise<boolean> {
+    if (action.createdBy.id === userId) return true;
+    const context = await this.deps.members.requireMember(action.groupId, userId);
+    return context.adminIds.includes(userId);
+  }
+
+  private async requireOwner(action: GroupAction, userId: string): Promise<void> {
+    if (!(await this.mayManage(action, userId))) throw new ForbiddenError('Only group admins and its creator can do that.');
+  }
+}
+
+/** The group's current members, page by page (members-only, as the domain checks). */
+export function groupMemberLister(groups: Pick<GroupService, 'listMembers'>): MemberLister {
+  return {
+    async *members(groupId, viewer) {
+      let continuationToken: string | undefined;
+      do {
+        const page = await groups.listMembers(groupId, { user: viewer }, { pageSize: 100, continuationToken });
+        for (const m of page.items) yield { id: m.user.id, name: m.user.name };
+        continuationToken = page.continuationToken;
+      } while (continuationToken);
+    },
+  };
+}
