@@ -110,6 +110,29 @@ describe('Add people in bulk from chat: a pasted list, checked, then added and w
     assert.equal(reports().length, 1);
   });
 
+  it('reports a person whose chat Teams would not open as not reached, with the reason, and does not add them', async () => {
+    const PATTI = '00000000-0000-0000-0000-0000000000024';
+    const creates = (body: Record<string, unknown>) => (body as { members?: Array<{ id: string }> }).members?.[0]?.id === PATTI;
+    t.channel.failWhen = { match: creates, status: 403 };
+    try {
+      const card = cardsIn(
+        await asAdmin({
+          value: { verb: 'checkBulkList', groupId, addresses: 'pattif@example.com, alexw@example.com', addLeavers: 'false' },
+        }),
+      )[0]!;
+      assert.match(textOf(card), /will add: \n?1/);
+      assert.match(textOf(card), /already members: \n?1/);
+      assert.match(textOf(await asAdmin({ value: buttonData(card, 'confirmBulkAdd') })), /^Adding 1 person to Depot Crew\./);
+      await until('the second report', () => reports().length === 2);
+      assert.match(String(reports()[1]!.activity.text), /Patti Fernandez: not reached \(Teams would not open a chat with them/);
+      const standing = await t.app.groups.standingsFor(groupId, { user: { id: admin.aadObjectId, name: admin.name } }, [PATTI]);
+      assert.equal(standing.get(PATTI), 'none');
+      assert.equal(welcomesTo(PATTI).length, 0);
+    } finally {
+      t.channel.failWhen = undefined;
+    }
+  });
+
   it('refuses a member who is not an admin with one plain line', async () => {
     const member = testUser('Bob Member');
     const invite = await t.app.groups.getInvite(groupId, { id: admin.aadObjectId, name: admin.name });
