@@ -33,6 +33,8 @@ export interface AppOptions {
    * RenderCopy (the contract in src/delivery/ports.ts). The posting tests pass a recording one.
    */
   createDeliveryEngine?: (deps: { source: FanoutSource; render: RenderCopy; logger: Logger }) => DeliveryEngine;
+  /** Tests only: the CA of a local Entra stand-in (ENTRA_AUTHORITY_HOST) that bulk add's Graph tokens come from. */
+  graphTlsCa?: string;
   /** Tests only: the real engine's timings (shorter polls and leases). */
   deliveryTuning?: Partial<QueueDeliveryEngineOptions>;
 }

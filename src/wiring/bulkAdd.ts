@@ -20,6 +20,7 @@ import type { ConversationWiring } from './conversation';
 
 /** How often each instance looks for open jobs (a confirm also starts a look at once). */
 const TICK_MS = 3_000;
+const PUBLIC_AUTHORITY_HOST = 'login.microsoftonline.com';
 
 /**
  * Bulk add (issue 18): the chat's pasted-list flow and a job worker per instance. With an app registration,
@@ -30,29 +31,7 @@ const TICK_MS = 3_000;
 export function wireBulkAdd(config: AppConfig, options: AppOptions, domain: Domain, chat: ConversationWiring) {
   const { logger } = options;
   const store = new BulkJobStore(domain.tables.bulkjobs);
-  const graphFor = graphClients(config, options);
-  const sample = new SampleDirectory();
-  const directoryFor = (tenantId: string): UserDirectory => {
-    const client = graphFor?.(tenantId);
-    return client ? new GraphDirectory({ client, tenantId }) : sample;
-  };
-  const installers = new Map<string, GraphInstaller>();
-  const sender = new BotFrameworkSender({
-    allowedServiceUrlHosts: config.ALLOWED_SERVICE_URL_HOSTS,
-    allowLoopback: !config.channelAuthEnabled,
-    getToken: channelTokenSource(config, options.fetch ? { fetch: options.fetch } : {}),
-  });
-  const reacherFor = (tenantId: string, serviceUrl: string): Reacher => {
-    const client = graphFor?.(tenantId);
-    if (!client) return new ConnectorReacher((userId, tenant, url) => sender.createConversation(userId, tenant, url), tenantId, serviceUrl);
-    // One per tenant: it looks the app's catalog id up once.
-    let installer = installers.get(tenantId);
-    if (!installer) {
-      installer = new GraphInstaller({ client, manifestAppId: config.MicrosoftAppId!, graphRoot: config.GRAPH_BASE_URL });
-      installers.set(tenantId, installer);
-    }
-    return installer;
-  };
+  const { directoryFor, reacherFor } = bulkAddReach(config, options);
   const notices = new BulkAddNotices(chat.engine);
   const worker = new BulkAddWorker({
     store,
@@ -86,8 +65,39 @@ export function wireBulkAdd(config: AppConfig, options: AppOptions, domain: Doma
 
 export type BulkAddWiring = ReturnType<typeof wireBulkAdd>;
 
+/** Who the addresses are (the directory) and how each person is reached, per tenant. */
+export function bulkAddReach(config: AppConfig, options: Pick<AppOptions, 'fetch' | 'graphTlsCa'>) {
+  const graphFor = graphClients(config, options);
+  const sample = new SampleDirectory();
+  const directoryFor = (tenantId: string): UserDirectory => {
+    const client = graphFor?.(tenantId);
+    return client ? new GraphDirectory({ client, tenantId }) : sample;
+  };
+  const installers = new Map<string, GraphInstaller>();
+  const sender = new BotFrameworkSender({
+    allowedServiceUrlHosts: config.ALLOWED_SERVICE_URL_HOSTS,
+    allowLoopback: !config.channelAuthEnabled,
+    getToken: channelTokenSource(config, options.fetch ? { fetch: options.fetch } : {}),
+  });
+  const reacherFor = (tenantId: string, serviceUrl: string): Reacher => {
+    const client = graphFor?.(tenantId);
+    if (!client) return new ConnectorReacher((userId, tenant, url) => sender.createConversation(userId, tenant, url), tenantId, serviceUrl);
+    // One per tenant: it looks the app's catalog id up once.
+    let installer = installers.get(tenantId);
+    if (!installer) {
+      installer = new GraphInstaller({ client, manifestAppId: config.MicrosoftAppId!, graphRoot: config.GRAPH_BASE_URL });
+      installers.set(tenantId, installer);
+    }
+    return installer;
+  };
+  return { directoryFor, reacherFor };
+}
+
 /** A Graph client per tenant (the organization's own token authority), when the app id and password are set. */
-function graphClients(config: AppConfig, options: AppOptions): ((tenantId: string) => GraphClient) | undefined {
+function graphClients(
+  config: AppConfig,
+  options: Pick<AppOptions, 'fetch' | 'graphTlsCa'>,
+): ((tenantId: string) => GraphClient) | undefined {
   const appId = config.MicrosoftAppId;
   const password = config.MicrosoftAppPassword;
   if (!appId || !password) return undefined;
@@ -97,7 +107,13 @@ function graphClients(config: AppConfig, options: AppOptions): ((tenantId: strin
     if (!client) {
       client = new GraphClient({
         baseUrl: config.GRAPH_BASE_URL,
-        credential: new ClientSecretCredential(tenantId, appId, password, { authorityHost: config.ENTRA_AUTHORITY_HOST }),
+        credential: new ClientSecretCredential(tenantId, appId, password, {
+          authorityHost: config.ENTRA_AUTHORITY_HOST,
+          // Instance discovery asks the public cloud about the authority: an authority set on purpose (a sovereign
+          // cloud, a local stand-in) is taken as given.
+          ...(new URL(config.ENTRA_AUTHORITY_HOST).host !== PUBLIC_AUTHORITY_HOST ? { disableInstanceDiscovery: true } : {}),
+          ...(options.graphTlsCa ? { tlsOptions: { ca: options.graphTlsCa } } : {}),
+        }),
         ...(options.fetch ? { fetch: options.fetch } : {}),
       });
       clients.set(tenantId, client);
