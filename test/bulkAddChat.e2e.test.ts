@@ -144,6 +144,19 @@ describe('Add people in bulk from chat: a pasted list, checked, then added and w
     assert.equal(textOf(click), 'Only admins of the group can add people.');
   });
 
+  it('works only in the personal chat: the list and the report name people', async () => {
+    const options = { conversationId: `19:chat-${admin.id}`, conversationType: 'groupChat' };
+    const typed = await new Chat(t).say(admin, `<at>Kaizala Groups</at> add people ${GROUP}`, options);
+    assert.equal(textOf(typed), 'Add people from your personal chat with me: the list and the report name people.');
+    const clicked = await new Chat(t).submit(
+      admin,
+      'confirmBulkAdd',
+      { groupId, addresses: 'pattif@example.com', addLeavers: false },
+      options,
+    );
+    assert.equal(textOf(clicked), 'Add people from your personal chat with me: the list and the report name people.');
+  });
+
   it('answers an empty list and a list of 51 addresses with one clear line, and changes nothing', async () => {
     const before = await jobRows();
     const empty = await asAdmin({ value: { verb: 'checkBulkList', groupId, addresses: ' \n , ', addLeavers: 'false' } });

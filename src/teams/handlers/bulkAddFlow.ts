@@ -27,6 +27,8 @@ const COUNT_LABELS: Record<RowOutcome, string> = {
   malformed: 'not an address',
 };
 
+export const PERSONAL_CHAT_ONLY = 'Add people from your personal chat with me: the list and the report name people.';
+
 /** Where the request came from, for the job: the channel to welcome people on and the admin's chat for the report. */
 export interface TurnOrigin {
   serviceUrl: string;
@@ -36,14 +38,14 @@ export class BulkAddFlow {
   constructor(private readonly requests: PastedListRequests) {}
 
   async start(req: Requester, groupId: string): Promise<Reply> {
-    return this.refusingPlainly(async () => {
+    return this.refusingPlainly(req, async () => {
       const group = await this.requests.groupForAdmin(groupId, { user: req.user });
       return cardReply(buildAddPeopleCard({ groupId: group.id, groupName: group.name, maxAddresses: MAX_PASTED_ADDRESSES }));
     });
   }
 
   async check(req: Requester, data: CardData): Promise<Reply> {
-    return this.refusingPlainly(async () => {
+    return this.refusingPlainly(req, async () => {
       const request = requestOf(req, data);
       const { group, plan } = await this.requests.check({ user: req.user }, request);
       return cardReply(
@@ -61,13 +63,13 @@ export class BulkAddFlow {
   }
 
   async confirm(req: Requester, data: CardData, origin: TurnOrigin): Promise<Reply> {
-    return this.refusingPlainly(async () => {
+    return this.refusingPlainly(req, async () => {
       const { group, added } = await this.requests.start(
         { user: req.user },
         {
           ...requestOf(req, data),
           serviceUrl: origin.serviceUrl,
-          ...(req.conversationRef ? { reportTo: req.conversationRef } : {}),
+          reportTo: req.conversationRef,
         },
       );
       if (added === 0)
@@ -78,8 +80,12 @@ export class BulkAddFlow {
     });
   }
 
-  /** Mistakes in the list and refusals are one line of text, not an error card. */
-  private async refusingPlainly(run: () => Promise<Reply>): Promise<Reply> {
+  /**
+   * Mistakes in the list and refusals are one line of text, not an error card. Only in the admin's personal
+   * chat: the list and the report name people, and the report comes back to that chat.
+   */
+  private async refusingPlainly(req: Requester, run: () => Promise<Reply>): Promise<Reply> {
+    if (!req.conversationRef) return textReply(PERSONAL_CHAT_ONLY);
     try {
       return await run();
     } catch (err) {
