@@ -23,3 +23,4 @@ export * from './post';
 export * from './postHistory';
 export * from './switchGroup';
 export * from './postSettings';
+export * from './bulkAdd';

@@ -40,6 +40,8 @@ export const CARD_VERBS = [
   'switchGroup', // { groupId }: makes it the current group
   'historyPage', // { groupId, before }: earlier posts
   'saveSettings', // { groupId } + toggles onlyAdminsPost, historyForNewMembers (admins)
+  'checkBulkList', // { groupId } + inputs addresses, addLeavers: the dry run of a pasted list (group admins)
+  'confirmBulkAdd', // { groupId, addresses, addLeavers }: plans again and starts the job (group admins)
 ] as const;
 
 export type CardVerb = (typeof CARD_VERBS)[number];

@@ -15,6 +15,7 @@ import { openStorageAccount, wireDomain } from './wiring/storage';
 import { wireConversation } from './wiring/conversation';
 import { wireBot, wireSignIn } from './wiring/dialogs';
 import { wireAdapter, wireServer } from './wiring/server';
+import { wireBulkAdd } from './wiring/bulkAdd';
 
 /** The bot's display name, as in the manifest. */
 export const BOT_NAME = 'Kaizala Groups';
@@ -32,6 +33,8 @@ export interface AppOptions {
    * RenderCopy (the contract in src/delivery/ports.ts). The posting tests pass a recording one.
    */
   createDeliveryEngine?: (deps: { source: FanoutSource; render: RenderCopy; logger: Logger }) => DeliveryEngine;
+  /** Tests only: the CA of a local Entra stand-in (ENTRA_AUTHORITY_HOST) that bulk add's Graph tokens come from. */
+  graphTlsCa?: string;
   /** Tests only: the real engine's timings (shorter polls and leases). */
   deliveryTuning?: Partial<QueueDeliveryEngineOptions>;
 }
@@ -62,7 +65,8 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
     const background = new BackgroundWork(logger);
     const chat = wireConversation(config, options, account, domain, background);
     const signIn = wireSignIn(config, options);
-    const bot = wireBot(config, options, domain, chat, signIn, { botName: BOT_NAME, background });
+    const bulkAdd = wireBulkAdd(config, options, domain, chat);
+    const bot = wireBot(config, options, domain, chat, signIn, { botName: BOT_NAME, background, bulkAdd: bulkAdd.flow });
     const server = wireServer(config, options, { account, domain, adapter, chat, signIn, bot });
     const { engine, retention } = chat;
     // The engine first: the first post accepted after listening can be delivered.
@@ -77,6 +81,7 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
     );
     retention?.start();
     leaseSweep.start();
+    bulkAdd.start();
 
     return {
       url,
@@ -92,7 +97,8 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
         await close(server);
         // Side by side: each waits at most a storage timeout when storage is down, and none needs another.
         // Pending join notices and copy deletions hand their work to the engine's queue before it stops.
-        await Promise.all([redelivery.drain(), retention?.stop(), leaseSweep.stop(), background.drain()]);
+        // Bulk add's welcomes and reports go through the engine: its worker stops first.
+        await Promise.all([redelivery.drain(), retention?.stop(), leaseSweep.stop(), background.drain(), bulkAdd.stop()]);
         await engine.stop();
         await account.embedded?.stop();
       },

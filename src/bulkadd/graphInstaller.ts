@@ -7,7 +7,7 @@
  */
 import { GraphUnavailableError, MAX_BATCH, retryAfterMs, type GraphClient, type GraphRequest, type GraphResponse } from './graphClient';
 
-export type ReachFailure = 'blocked_by_policy' | 'user_not_found' | 'no_teams' | 'app_not_in_catalog' | 'graph_error';
+export type ReachFailure = 'blocked_by_policy' | 'user_not_found' | 'no_teams' | 'app_not_in_catalog' | 'graph_error' | 'chat_refused';
 
 export type Reach = { chatId: string } | { failed: ReachFailure; detail: string };
 
@@ -17,6 +17,7 @@ export const REACH_FAILURES: Record<ReachFailure, string> = {
   no_teams: 'has no Teams (no license, or Teams is turned off for them)',
   app_not_in_catalog: "the app is not in your organization's app catalog: upload it there first",
   graph_error: 'Microsoft Graph could not complete the request; try again later',
+  chat_refused: 'Teams would not open a chat with them (the app may not be installed for them)',
 };
 
 const MAX_THROTTLED_ROUNDS = 8;

@@ -36,6 +36,8 @@ export interface JobHeader {
   total: number;
   /** Where the welcome messages go out (the admin's channel service URL). */
   serviceUrl: string;
+  /** Opaque JSON: the creator's personal chat with the bot, where the report goes ('' when none). */
+  reportTo?: string;
   /** The creator acted as an organization admin of the tenant (not as a group admin). */
   orgAdmin: boolean;
   status: 'running' | 'done';

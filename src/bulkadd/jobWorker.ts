@@ -15,6 +15,11 @@ export interface Reacher {
   reach(userIds: readonly string[]): Promise<Map<string, Reach>>;
 }
 
+/** Tells the admin how the job went, once it is done (before it is closed: a crash between them tells again). */
+export interface JobReporter {
+  finished(job: JobHeader, rows: JobRow[]): Promise<void>;
+}
+
 export interface Welcomer {
   /** "<admin> added you to <group>": once per (group, person), however often it is asked. */
   welcome(job: JobHeader, row: JobRow, conversationRef: string): Promise<void>;
@@ -23,9 +28,14 @@ export interface Welcomer {
 export interface BulkAddWorkerOptions {
   store: BulkJobStore;
   groups: Pick<GroupService, 'addByAdmin'>;
-  /** Per tenant: Graph for a real organization, or the local stand-in. */
-  reacherFor(tenantId: string): Reacher;
+  /**
+   * Per tenant: Graph for a real organization, or (without an app registration) chats created on the job's
+   * channel service URL.
+   */
+  reacherFor(tenantId: string, serviceUrl: string): Reacher;
   welcomer: Welcomer;
+  /** Optional: the admin's report when a job is done. */
+  reporter?: JobReporter;
   /** This instance, in leases. */
   holder: string;
   /** The bot's own Teams id (`28:<app id>`), for the conversation references it stores. */
@@ -39,6 +49,7 @@ const DEFAULT_CHUNK = 20;
 
 export class BulkAddWorker {
   private running?: Promise<void>;
+  private stopped = false;
 
   constructor(private readonly o: BulkAddWorkerOptions) {}
 
@@ -46,12 +57,18 @@ export class BulkAddWorker {
   runOnce(): Promise<void> {
     this.running ??= (async () => {
       try {
-        for (const jobId of await this.o.store.openJobs()) await this.work(jobId);
+        for (const jobId of await this.o.store.openJobs()) if (!this.stopped) await this.work(jobId);
       } finally {
         this.running = undefined;
       }
     })();
     return this.running;
+  }
+
+  /** Shutdown: the chunk in progress finishes (its rows recorded); the rest waits for the next instance's lease. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.running?.catch(() => undefined);
   }
 
   private async work(jobId: string): Promise<void> {
@@ -63,9 +80,11 @@ export class BulkAddWorker {
     const size = this.o.chunk ?? DEFAULT_CHUNK;
     for (let i = 0; i < pending.length; i += size) {
       // Renewed per chunk: a chunk that outlives the lease may be done again by another instance, harmlessly.
-      if (!(await this.o.store.lease(jobId, this.o.holder, leaseMs))) return;
+      if (this.stopped || !(await this.o.store.lease(jobId, this.o.holder, leaseMs))) return;
       await this.chunk(job, pending.slice(i, i + size));
     }
+    // The report is a keyed one-off send: told before the job closes, it is told once even after a crash.
+    if (this.o.reporter) await this.o.reporter.finished(job, await this.o.store.rows(jobId));
     await this.o.store.finishJob(jobId);
   }
 
@@ -75,7 +94,7 @@ export class BulkAddWorker {
       job.jobId,
       rows.filter((r) => r.state === 'pending').map((r) => r.line),
     );
-    const reach = await this.o.reacherFor(job.tenantId).reach([...new Set(rows.map((r) => r.userId))]);
+    const reach = await this.o.reacherFor(job.tenantId, job.serviceUrl).reach([...new Set(rows.map((r) => r.userId))]);
     const actor = { user: { id: job.createdById, name: job.createdByName }, ...(job.orgAdmin ? { orgAdminOfTenant: job.tenantId } : {}) };
     const done: Array<Pick<JobRow, 'line' | 'outcome' | 'detail'>> = [];
     for (const row of rows) {

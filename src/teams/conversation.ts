@@ -31,6 +31,7 @@ import type { GroupActions, Requester } from './handlers/groupActions';
 import { conversationRefOf, userFromActivity } from './input/identity';
 import { textReply, type Reply } from './replies';
 import type { MessageChangeKind, PostsFlow, TypedOutcome } from './handlers/postsFlow';
+import type { BulkAddFlow } from './handlers/bulkAddFlow';
 
 /** Step 3: sign-in and mapping, and the organization admin's commands. */
 export interface OrganizationFlow {
@@ -75,6 +76,8 @@ export interface ConversationDependencies {
   firstWelcome(conversationId: string): Promise<boolean>;
   /** Issue 10: the group's conversation (posting, switch, history, settings, mute, edits). */
   posts?: PostsFlow;
+  /** Issue 18: `add people` from a pasted list. */
+  bulkAdd?: BulkAddFlow;
 }
 
 /** The dialogs of one turn, opened (and so saved) only when a dialog is running or starts. */
@@ -310,7 +313,7 @@ export class Conversation implements TurnHandlers {
   }
 
   private handlerContext(context: TurnContext, dc: TurnDialogs, postIt?: Reply): HandlerContext {
-    const { actions, organization, documents, joinLimiter, posts } = this.deps;
+    const { actions, organization, documents, joinLimiter, posts, bulkAdd } = this.deps;
     return {
       turn: context,
       req: this.requester(context),
@@ -319,6 +322,7 @@ export class Conversation implements TurnHandlers {
       documents,
       joinLimiter,
       posts,
+      ...(bulkAdd ? { bulkAdd } : {}),
       help: { entries: helpEntries, tasks: helpTasks },
       ...(postIt ? { postIt } : {}),
       beginCreateGroup: (options) => dc.beginDialog(CREATE_GROUP_DIALOG, options),

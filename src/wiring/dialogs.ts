@@ -20,11 +20,14 @@ import { GroupDocumentsFlow } from '../teams/handlers/documentsFlow';
 import { PostsFlow } from '../teams/handlers/postsFlow';
 import type { Domain } from './storage';
 import type { ConversationWiring } from './conversation';
+import type { BulkAddFlow } from '../teams/handlers/bulkAddFlow';
 
 /** What the dialogs take besides config: the bot's name (as in the manifest) and the after-the-answer runner. */
 export interface DialogSettings {
   botName: string;
   background: BackgroundWork;
+  /** `add people` (issue 18). */
+  bulkAdd?: BulkAddFlow;
 }
 
 /** The sign-in pieces the chat and the tab's API share (one organization directory, one tenant cache). */
@@ -106,6 +109,7 @@ export function wireBot(
     joinLimiter: new JoinAttemptLimiter(),
     firstWelcome: (conversationId) => dedup.claim('welcome', conversationId),
     posts: new PostsFlow({ conversation: chat.conversation, groups, actions, logger }),
+    ...(settings.bulkAdd ? { bulkAdd: settings.bulkAdd } : {}),
   });
   return { bot: new KaizalaBot(conversation, [conversationState, userState]), actions, documentService };
 }

@@ -80,6 +80,7 @@ describe('the command-vs-post rule for a member with a current group', () => {
     'email Night Shift',
     'reset link Night Shift',
     'add to organization Night Shift',
+    'add people Night Shift',
     'settings Night Shift',
     'mute Night Shift',
     'unmute Night Shift',
@@ -111,6 +112,7 @@ describe('the command-vs-post rule for a member with a current group', () => {
       ['reset link for the printer', { kind: 'notFound', missing: 'group', name: 'for the printer' }],
       ['add to organization chart', { kind: 'notFound', missing: 'group', name: 'chart' }],
       ['export the report', { kind: 'notFound', missing: 'orgGroup', name: 'the report' }],
+      ['add people to the list', { kind: 'notFound', missing: 'group', name: 'to the list' }],
     ];
     for (const [text, expected] of cases) {
       it(`answers "${text}" with what it could not find`, async () => {

@@ -26,6 +26,8 @@ export interface SentActivity {
  */
 export class FakeChannel {
   readonly sent: SentActivity[] = [];
+  /** Conversations the bot created (POST /v3/conversations): the new id and the body it sent. */
+  readonly created: Array<{ id: string; body: { members?: Array<{ id: string }>; tenantId?: string } }> = [];
   private server?: http.Server;
   private waiters: Array<() => void> = [];
   private nextId = 1;
@@ -109,6 +111,7 @@ export class FakeChannel {
       const match = /^\/v3\/conversations\/([^/]+)\/activities(?:\/([^/]+))?$/.exec(url.pathname);
       if (create) {
         const id = `a:created-${this.nextId++}`;
+        this.created.push({ id, body });
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ id, activityId: `act-${this.nextId}` }));
         return;

@@ -9,6 +9,7 @@ import type { CreateGroupOptions } from '../../../dialogs/createGroupDialog';
 import type { DocumentsFlow, JoinAttemptLimiter, OrganizationFlow } from '../conversation';
 import type { GroupActions, Requester } from './groupActions';
 import type { PostsFlow } from './postsFlow';
+import type { BulkAddFlow } from './bulkAddFlow';
 import { textReply, type Reply } from '../replies';
 
 /** What a handler gets for one turn: who asks, the services, and the turn's dialogs. */
@@ -20,6 +21,8 @@ export interface HandlerContext {
   readonly documents: DocumentsFlow;
   readonly joinLimiter: JoinAttemptLimiter;
   readonly posts?: PostsFlow;
+  /** Bulk add from a pasted list (issue 18); absent where the app was built without it. */
+  readonly bulkAdd?: BulkAddFlow;
   /** The help card's content (derived from the handler table in src/teams/input/commands.ts). */
   readonly help: {
     entries(): Array<{ usage: string; description: string }>;
@@ -140,6 +143,11 @@ export function withPosts(ctx: HandlerContext, run: (posts: PostsFlow) => Promis
 /** A button of the group conversation: "does not work here" where there is none. */
 export function postButton(run: (posts: PostsFlow, ctx: HandlerContext, groupId: string, data: CardData) => Promise<Reply>): Clicked {
   return (ctx, data) => (ctx.posts ? run(ctx.posts, ctx, groupIdOf(data), data) : Promise.resolve(textReply(NO_POST_BUTTON)));
+}
+
+/** A bulk add button: "does not work here" where bulk add is not wired. */
+export function bulkAddButton(run: (flow: BulkAddFlow, ctx: HandlerContext, data: CardData) => Promise<Reply>): Clicked {
+  return (ctx, data) => (ctx.bulkAdd ? run(ctx.bulkAdd, ctx, data) : Promise.resolve(textReply(NO_POST_BUTTON)));
 }
 
 export const groupIdOf = (data: CardData): string => String(data.groupId ?? '');

@@ -6,11 +6,13 @@ import { splitMemberAndGroup } from '../input/commandArgs';
 // Types only: turnInput.ts loads commands.ts, which reads this table while loading.
 import type { TurnInput } from '../input/turnInput';
 import {
+  bulkAddButton,
   groupButton,
   groupCommand,
   groupIdOf,
   groupNamed,
   join,
+  NOT_UNDERSTOOD,
   onMember,
   postButton,
   tokenOf,
@@ -127,6 +129,25 @@ export const HANDLERS = {
       manifest: { title: 'join', description: 'Join a group: paste the invite link or type the join code' },
       run: (ctx, args) => join(ctx, args),
     },
+  },
+  addPeople: {
+    typed: groupCommand(
+      {
+        phrase: 'add people',
+        heading: 'Bring people in',
+        aliases: ['bulk add'],
+        args: '[group]',
+        rest: 'group',
+        unresolved: 'ask',
+        help: 'Add up to 50 people by their work email addresses; you see what would happen first (group admins).',
+      },
+      (ctx, id) => (ctx.bulkAdd ? ctx.bulkAdd.start(ctx.req, id) : Promise.resolve(textReply(NOT_UNDERSTOOD))),
+    ),
+  },
+  checkBulkList: { clicked: bulkAddButton((flow, ctx, data) => flow.check(ctx.req, data)) },
+  confirmBulkAdd: {
+    confirmation: true,
+    clicked: bulkAddButton((flow, ctx, data) => flow.confirm(ctx.req, data, { serviceUrl: ctx.turn.activity.serviceUrl })),
   },
   joinGroup: { idempotent: true, clicked: (ctx, data) => join(ctx, String(data.inviteCode ?? data.token ?? '')) },
   members: {

@@ -46,6 +46,7 @@ describe('src/teams/handlers: the one handler table', () => {
         .sort();
     assert.deepEqual(flagged('confirmation'), [
       'cancel',
+      'confirmBulkAdd',
       'confirmDelete',
       'confirmDeletePost',
       'confirmLeave',

@@ -38,6 +38,8 @@ describe('src/teams/input/commands', () => {
       ['reset link', { command: 'resetLink', args: '' }],
       ['add to organization Sales', { command: 'addToOrganization', args: 'Sales' }],
       ['add to org Sales', { command: 'addToOrganization', args: 'Sales' }],
+      ['add people Sales', { command: 'addPeople', args: 'Sales' }],
+      ['bulk add', { command: 'addPeople', args: '' }],
       ['org groups', { command: 'orgGroups', args: '' }],
       ['export Sales', { command: 'export', args: 'Sales' }],
       ['poster', { command: 'poster', args: '' }],

@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import type { JobHeader, JobRow } from '../../../src/bulkadd/jobStore';
+import type { Recipient } from '../../../src/delivery/ports';
+import { BulkAddNotices, REPORT_ROWS_SHOWN, reportText, welcomeText } from '../../../src/teams/notices/bulkAddNotices';
+
+/** Bulk add's welcome and the admin's report: one keyed one-off send each, user text never Markdown. */
+describe('bulk add notices', () => {
+  const ref = (user: string) =>
+    JSON.stringify({ serviceUrl: 'https://smba.example/', conversation: { id: `a:${user}`, tenantId: 'T1' }, user: { id: user } });
+  const job: JobHeader = {
+    jobId: 'job1',
+    tenantId: 't1',
+    createdById: 'admin',
+    createdByName: '**Ann** [x](https://evil.example)',
+    createdAt: '2026-12-07T00:00:00Z',
+    total: 2,
+    serviceUrl: 'https://smba.example/',
+    orgAdmin: false,
+    status: 'running',
+    reportTo: ref('admin'),
+  };
+  const row = (line: number, fields: Partial<JobRow> = {}): JobRow => ({
+    line,
+    groupId: 'g1',
+    groupName: 'Depot <b>',
+    userId: `u${line}`,
+    name: `Person ${line}`,
+    role: 'member',
+    state: 'done',
+    outcome: 'added',
+    ...fields,
+  });
+
+  function recording() {
+    const sent: Array<{ key: string; recipient: Recipient; activity: Record<string, unknown> }> = [];
+    return {
+      sent,
+      engine: {
+        sendOneOff: async (key: string, recipient: Recipient, activity: Record<string, unknown>) =>
+          void sent.push({ key, recipient, activity }),
+      },
+    };
+  }
+
+  it('welcomes each person once per group and person (the key), in their new chat, names never Markdown', async () => {
+    const { sent, engine } = recording();
+    await new BulkAddNotices(engine).welcome(job, row(3), ref('u3'));
+    assert.equal(sent.length, 1);
+    assert.equal(sent[0]!.key, 'bulk|g1|u3');
+    assert.equal(sent[0]!.recipient.tenantId, 't1');
+    const text = String(sent[0]!.activity.text);
+    assert.equal(text, welcomeText(job.createdByName, 'Depot <b>'));
+    assert.match(text, /added you to \*\*.*\*\*\. What you type here goes to the group\. Type \*\*leave\*\* to leave\.$/);
+    for (const fragment of ['**Ann**', '](', '<b>', 'evil.example']) assert.ok(!text.includes(fragment), fragment);
+  });
+
+  it("reports to the admin's chat under the job's key: counts, then each row's outcome and reason, the first 30 and how many more", async () => {
+    const { sent, engine } = recording();
+    const rows = [
+      row(1, { outcome: 'not_reached', detail: 'Teams would not open a chat with them' }),
+      ...Array.from({ length: 34 }, (_, i) => row(i + 2)),
+    ];
+    await new BulkAddNotices(engine).finished(job, rows);
+    assert.equal(sent.length, 1);
+    assert.equal(sent[0]!.key, 'bulkreport|job1');
+    assert.equal(sent[0]!.recipient.userId, 'admin');
+    const text = String(sent[0]!.activity.text);
+    assert.equal(text, reportText(rows));
+    assert.match(text, /added: 34 · not reached: 1|not reached: 1 · added: 34/);
+    assert.match(text, /Person 1: not reached \(Teams would not open a chat with them\)/);
+    assert.ok(text.includes(`Person ${REPORT_ROWS_SHOWN}: added`) && !text.includes(`Person ${REPORT_ROWS_SHOWN + 1}: added`));
+    assert.match(text, /and 5 more$/);
+    assert.ok(!text.includes('<b>'));
+  });
+
+  it('sends no report when the job was started outside a personal chat', async () => {
+    const { sent, engine } = recording();
+    const { reportTo: _ignored, ...withoutChat } = job;
+    await new BulkAddNotices(engine).finished(withoutChat, [row(1)]);
+    assert.equal(sent.length, 0);
+  });
+});
