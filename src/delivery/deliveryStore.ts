@@ -5,8 +5,9 @@ import { isAlreadyExists, isNotFound, isPreconditionFailed } from '../storage/ta
  * The delivery engine's tables, which are the truth (the queue only says "look here"):
  * - `deliveries`, partition `<group>|<seq>` (one per post), row = recipient: state, tenant lane, the sent
  *   activity id, the version it showed and the conversation reference it went to (for edits and deletes).
- *   Partition `unreachable`, row `<group>|<user>`: members Teams refused (403/404). Partition `oneoff`: one-off
- *   sends by key.
+ *   Partition `unreachable`, row `<group>|<user>`: members Teams refused (403/404). Partition `retry`, row
+ *   `<group>|<seq>|<user>`: copies given up after the channel failed them transiently for long (the sweep tries
+ *   them again). Partition `oneoff`: one-off sends by key.
  * - `outbox`, partition = group, row `post|<seq>`: a post whose fan-out is unfinished (`expanded` once every
  *   recipient has a delivery row; `tenants` = lanes still working). Deleted when the fan-out is done.
  */
@@ -24,6 +25,20 @@ export interface DeliveryRow {
   del?: boolean;
   /** Conversation reference JSON the copy went to. */
   ref?: string;
+  /** Queued again by the sweep after a give-up (its `retry` row goes once the copy is settled). */
+  rt?: boolean;
+}
+
+/** A copy given up for now (see DeliveryStore.markRetry). */
+export interface RetryEntry {
+  groupId: string;
+  seq: number;
+  userId: string;
+  tenant: string;
+  /** Give-ups so far. */
+  n: number;
+  /** When it was last given up or queued again (ms). */
+  at: number;
 }
 
 export interface StoredDelivery extends DeliveryRow {
@@ -45,6 +60,7 @@ export const dec = (s: string) => decodeURIComponent(s);
 export const seqKey = (seq: number) => String(seq).padStart(10, '0');
 export const postPartition = (groupId: string, seq: number) => `${enc(groupId)}|${seqKey(seq)}`;
 export const outboxRow = (seq: number) => `post|${seqKey(seq)}`;
+const retryKey = (groupId: string, seq: number, userId: string) => `${enc(groupId)}|${seqKey(seq)}|${enc(userId)}`;
 
 export class DeliveryStore {
   constructor(
@@ -220,6 +236,73 @@ export class DeliveryStore {
     await this.deliveries.deleteEntity('unreachable', `${enc(groupId)}|${enc(userId)}`).catch((err: unknown) => {
       if (!isNotFound(err)) throw err;
     });
+  }
+
+  /** A copy given up after transient failures: kept for the sweep (and counted as not reached meanwhile). */
+  async markRetry(groupId: string, seq: number, userId: string, tenant: string, now = Date.now()): Promise<void> {
+    const rowKey = retryKey(groupId, seq, userId);
+    let n = 0;
+    try {
+      n = Number((await this.deliveries.getEntity<{ n?: number }>('retry', rowKey)).n ?? 0);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    await this.deliveries.upsertEntity({ partitionKey: 'retry', rowKey, t: tenant, n: n + 1, at: now }, 'Replace');
+  }
+
+  async clearRetry(groupId: string, seq: number, userId: string): Promise<void> {
+    await this.deliveries.deleteEntity('retry', retryKey(groupId, seq, userId)).catch((err: unknown) => {
+      if (!isNotFound(err)) throw err;
+    });
+  }
+
+  /** Every copy given up for now (one partition; small unless the channel failed for hours). */
+  async *retries(): AsyncGenerator<RetryEntry> {
+    const filter = odata`PartitionKey eq ${'retry'}`;
+    for await (const row of this.deliveries.listEntities<{ t: string; n: number; at: number }>({ queryOptions: { filter } })) {
+      const [g, s, u] = row.rowKey!.split('|') as [string, string, string];
+      yield { groupId: dec(g), seq: Number(s), userId: dec(u), tenant: row.t, n: Number(row.n), at: Number(row.at) };
+    }
+  }
+
+  /**
+   * A given-up copy queued again (the sweep, before it sends the lane a `send`): its row goes back to `queued`
+   * unless it was settled meanwhile; the retry row records when. False when there was nothing to queue.
+   */
+  async requeue(entry: RetryEntry, now = Date.now()): Promise<boolean> {
+    const partitionKey = postPartition(entry.groupId, entry.seq);
+    const rowKey = enc(entry.userId);
+    let row: DeliveryRow & { etag: string };
+    try {
+      row = (await this.deliveries.getEntity<DeliveryRow>(partitionKey, rowKey)) as DeliveryRow & { etag: string };
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      await this.clearRetry(entry.groupId, entry.seq, entry.userId);
+      return false;
+    }
+    if (row.st !== 'failed') {
+      if (row.st !== 'queued' && row.st !== 'sending') await this.clearRetry(entry.groupId, entry.seq, entry.userId);
+      return row.st === 'queued';
+    }
+    await this.deliveries.updateEntity({ partitionKey, rowKey, st: 'queued', rt: true }, 'Merge', { etag: row.etag });
+    await this.deliveries.updateEntity(
+      { partitionKey: 'retry', rowKey: retryKey(entry.groupId, entry.seq, entry.userId), at: now },
+      'Merge',
+    );
+    return true;
+  }
+
+  /** Members a group's posts did not reach: refused by Teams (403/404), or given up for now (retried later). */
+  async notReachedCount(groupId: string): Promise<{ unreachable: number; retrying: number }> {
+    const unreachable = await this.unreachableUsers(groupId);
+    const retrying = new Set<string>();
+    const from = `${enc(groupId)}|`;
+    const filter = odata`PartitionKey eq ${'retry'} and RowKey gt ${from} and RowKey lt ${`${enc(groupId)}}`}`;
+    for await (const row of this.deliveries.listEntities({ queryOptions: { filter, select: ['RowKey'] } })) {
+      const user = dec(row.rowKey!.split('|')[2]!);
+      if (!unreachable.has(user)) retrying.add(user);
+    }
+    return { unreachable: unreachable.size, retrying: retrying.size };
   }
 
   async unreachableUsers(groupId: string): Promise<Set<string>> {

@@ -22,6 +22,9 @@ export interface LaneHostOptions {
   tenantBudgetRps: number;
   maxInFlight: number;
   laneIdleMs: number;
+  /** First and longest pause of a lane in a channel outage. */
+  outageBaseMs: number;
+  outageCapMs: number;
   isRunning(): boolean;
   /** Queues work on the shared queue (a doorbell). */
   enqueue(body: WorkBody): Promise<void>;
@@ -132,6 +135,8 @@ export class LaneHost {
           windows: this.o.windows,
           logger: this.o.logger,
           idleMs: this.o.laneIdleMs,
+          outageBaseMs: this.o.outageBaseMs,
+          outageCapMs: this.o.outageCapMs,
           // Messages a dead holder left invisible count too: the lane is kept (and polled) until they are done.
           mayEnd: async () => (await this.laneQueue(tenant).queue.approximateCount()) === 0,
           onEnd: (ended, items) => {
