@@ -1,5 +1,6 @@
 import restify, { type Server, type Request, type Response } from 'restify';
 import type { Logger } from './logger';
+import type { DeliveryHealth } from './delivery/health';
 
 /** Bot Framework activities are small (Teams caps a message at ~28 KB); anything far larger is refused early. */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -13,6 +14,8 @@ export interface ServerDependencies {
   handleMessages: (req: Request, res: Response) => Promise<void>;
   /** True while storage answers. */
   healthCheck: () => Promise<boolean>;
+  /** Delivery work without progress for minutes (a field of /healthz; the status code stays storage's). */
+  deliveryHealth?: () => DeliveryHealth | undefined;
   routes?: RouteModule[];
 }
 
@@ -33,8 +36,11 @@ export function createServer(deps: ServerDependencies): Server {
 
   server.get('/healthz', async (_req: Request, res: Response) => {
     const healthy = await deps.healthCheck().catch(() => false);
+    const delivery = deps.deliveryHealth?.();
     res.status(healthy ? 200 : 503);
-    res.json({ status: healthy ? 'ok' : 'storage unavailable' });
+    // A stalled lane or post is reported, not a 503: a restart does not cure a channel outage.
+    const status = !healthy ? 'storage unavailable' : delivery && !delivery.progressing ? 'delivery stalled' : 'ok';
+    res.json(delivery ? { status, delivery } : { status });
   });
 
   for (const register of deps.routes ?? []) register(server);

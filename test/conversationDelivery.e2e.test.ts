@@ -294,6 +294,15 @@ describe('Group conversation, delivered: the real engine through /api/messages t
     assert.deepEqual(w.callsTo(privBob, 'DELETE'), [], 'a private group keeps what it delivered');
   });
 
+  it('reports delivery progress in /healthz', async () => {
+    const res = await fetch(`${t.app.url}/healthz`);
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { status: string; delivery?: { progressing: boolean; receiptRaces: number } };
+    assert.equal(body.status, 'ok');
+    assert.equal(body.delivery?.progressing, true);
+    assert.equal(typeof body.delivery?.receiptRaces, 'number');
+  });
+
   it("tells admins in Group Info how many members can't be reached (Teams answered 403)", async () => {
     const { groupId, owner, members } = await w.groupWith('Reach Test', ['Ann', 'Bob', 'Cleo']);
     const [ann, bob, cleo] = members as [TestUser, TestUser, TestUser];

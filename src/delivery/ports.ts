@@ -44,6 +44,11 @@ export interface DeliveryEngine {
   sendOneOff(key: string, recipient: Recipient, activity: Record<string, unknown>): Promise<void>;
   /** Unreachable members per group (403/404 from Teams), for Group Info. */
   unreachableCount(groupId: string): Promise<number>;
+  /**
+   * Members a group's posts did not reach, for Group Info: refused by Teams (403/404), and copies given up after
+   * the channel failed them for long (the sweep keeps trying those).
+   */
+  notReachedCount?(groupId: string): Promise<{ unreachable: number; retrying: number }>;
   start(): Promise<void>;
   stop(): Promise<void>;
 }

@@ -43,21 +43,29 @@ describe('Delivery engine: channel outages delay, never drop', function () {
     assert.ok(world.log.lines.some((l) => l.msg === 'channel answers again; tenant lane resumed'));
   });
 
-  it('waits out dropped connections (connection reset) the same way', async () => {
+  it('waits out dropped connections (connection reset) the same way, and health() reports the lane meanwhile', async () => {
     world = await EngineWorld.create({ tenantRps: 1_000 });
     const members = world.addMembers('go2', 60);
     world.source.addPost({ groupId: 'go2', seq: 1, senderUserId: members[0]!.userId, text: 'reset' });
-    const engine = world.engine({ tenantBudgetRps: 40, maxInFlight: 8, outageCapMs: 1_000, maxAttempts: 2 });
+    const engine = world.engine({ tenantBudgetRps: 40, maxInFlight: 8, outageCapMs: 1_000, maxAttempts: 2, stallReportMs: 3_000 });
     await engine.start();
     await engine.postAccepted('go2', 1);
     await world.channel.waitFor(() => world.copiesOf('go2', 1).size >= 10, 20_000, 'a part of the fan-out');
+    assert.equal(engine.health().progressing, true);
     world.channel.outage = 'reset';
     await sleep(8_000);
+    const during = engine.health();
+    assert.equal(during.progressing, false, 'health reports the lane that sends nothing');
+    assert.deepEqual(
+      during.stalledLanes.map((l) => [l.tenant, l.paused]),
+      [['tenant-a', true]],
+    );
     world.channel.outage = undefined;
     await world.channel.waitFor(() => world.copiesOf('go2', 1).size >= 59, 60_000, 'every copy after the outage');
     await waitForOutboxEmpty(world, 20_000);
     assert.ok(world.channel.outageCalls > 0);
     assert.equal(engine.stats.gaveUp, 0);
+    assert.equal(engine.health().progressing, true, 'and no longer once it sends again');
     // A reset connection may have been accepted before it dropped: never more than the calls in flight repeat.
     const copies = world.copiesOf('go2', 1);
     assert.equal(copies.size, 59);
