@@ -1,6 +1,6 @@
 import type { Logger } from '../logger';
 import { classify, type ChannelError, type ChannelSender } from './channelSender';
-import type { DeliveryRow, DeliveryStore } from './deliveryStore';
+import type { DeliveryStore, Outcome } from './deliveryStore';
 import type { Lane, LaneItem, LaneOp } from './lane';
 import type { FanoutSource, RenderCopy } from './ports';
 import { backoffMs } from './rateLimits';
@@ -45,8 +45,6 @@ export function conversationIdOf(ref: unknown): string | undefined {
   const id = (ref as { conversation?: { id?: unknown } } | undefined)?.conversation?.id;
   return typeof id === 'string' && id ? id : undefined;
 }
-
-type Outcome = { rowKey: string } & Partial<DeliveryRow>;
 
 /**
  * What every item shares: the queue message it works for, buffered outcome writes (one transaction per

@@ -62,7 +62,26 @@ export const postPartition = (groupId: string, seq: number) => `${enc(groupId)}|
 export const outboxRow = (seq: number) => `post|${seqKey(seq)}`;
 const retryKey = (groupId: string, seq: number, userId: string) => `${enc(groupId)}|${seqKey(seq)}|${enc(userId)}`;
 
+/** What a copy's row becomes (merged into it). */
+export type Outcome = { rowKey: string } & Partial<DeliveryRow>;
+
+/** States a copy does not leave by itself: a row read back as `queued` or `sending` after one of these lost a write. */
+const SETTLED = new Set<DeliveryState | undefined>(['sent', 'skipped', 'unreachable', 'failed', 'removed']);
+
+/**
+ * How long recorded outcomes are remembered: far longer than the embedded store's save interval (the writes a
+ * replaced storage child can lose), short enough to stay small.
+ */
+const JOURNAL_MS = 120_000;
+
 export class DeliveryStore {
+  /**
+   * Outcomes written lately, by `<partition>\n<row>`: a storage child replaced from its last save (the embedded
+   * store after a stall or crash) loses the writes since, and its rows would say `sending` again for copies
+   * that went out. Rows read back so are taken as settled and written again (see page, replayJournal).
+   */
+  private readonly journal = new Map<string, { at: number; partitionKey: string; outcome: Outcome }>();
+
   constructor(
     readonly deliveries: TableClient,
     readonly outbox: TableClient,
@@ -195,7 +214,53 @@ export class DeliveryStore {
     const filter = `${odata`PartitionKey eq ${partitionKey} and RowKey gt ${afterRowKey} and t eq ${tenant}`} and (${stateFilter})${extra ? ` and ${extra}` : ''}`;
     const page = await this.deliveries.listEntities<DeliveryRow>({ queryOptions: { filter } }).byPage({ maxPageSize: limit }).next();
     if (page.done) return [];
-    return page.value.map((row) => ({ ...(row as unknown as DeliveryRow), userId: dec(row.rowKey!), rowKey: row.rowKey!, etag: row.etag }));
+    const rows = page.value.map((row) => ({
+      ...(row as unknown as DeliveryRow),
+      userId: dec(row.rowKey!),
+      rowKey: row.rowKey!,
+      etag: row.etag,
+    }));
+    // A row still `queued`/`sending` whose outcome we wrote lately lost that write (storage replaced): not resent.
+    const lost = rows.filter((r) => (r.st === 'queued' || r.st === 'sending') && SETTLED.has(this.remembered(partitionKey, r.rowKey)?.st));
+    if (lost.length === 0) return rows;
+    void this.record(
+      partitionKey,
+      lost.map((r) => this.remembered(partitionKey, r.rowKey)!),
+    ).catch(() => undefined);
+    return rows.filter((r) => !lost.includes(r));
+  }
+
+  private remembered(partitionKey: string, rowKey: string): Outcome | undefined {
+    return this.journal.get(`${partitionKey}\n${rowKey}`)?.outcome;
+  }
+
+  /** After storage was replaced (it may lack its last writes): every outcome written lately, written again. */
+  async replayJournal(): Promise<number> {
+    this.prune();
+    const byPartition = new Map<string, Outcome[]>();
+    for (const { partitionKey, outcome } of this.journal.values()) {
+      const list = byPartition.get(partitionKey) ?? [];
+      list.push(outcome);
+      byPartition.set(partitionKey, list);
+    }
+    let count = 0;
+    let failed: unknown;
+    for (const [partitionKey, outcomes] of byPartition) {
+      // One partition failing (its rows deleted meanwhile, a timeout) does not stop the others.
+      await this.write(partitionKey, outcomes).then(
+        () => (count += outcomes.length),
+        (err: unknown) => (failed ??= err),
+      );
+    }
+    if (failed) throw failed;
+    return count;
+  }
+
+  private prune(now = Date.now()): void {
+    for (const [key, entry] of this.journal) {
+      if (entry.at > now - JOURNAL_MS) break;
+      this.journal.delete(key);
+    }
   }
 
   /** Claims rows for sending (state `sending`) under their eTags: one transaction. False when any changed. */
@@ -217,8 +282,21 @@ export class DeliveryStore {
     }
   }
 
-  /** Writes outcomes of one post's copies: batched, up to 100 a transaction. */
-  async record(partitionKey: string, outcomes: Array<{ rowKey: string } & Partial<DeliveryRow>>): Promise<void> {
+  /** Writes outcomes of one post's copies: batched, up to 100 a transaction; settled ones are remembered a while. */
+  async record(partitionKey: string, outcomes: Outcome[]): Promise<void> {
+    await this.write(partitionKey, outcomes);
+    const now = Date.now();
+    for (const outcome of outcomes) {
+      const key = `${partitionKey}\n${outcome.rowKey}`;
+      // Re-inserted, so the map stays in time order (prune stops at the first recent entry).
+      const previous = this.journal.get(key)?.outcome;
+      this.journal.delete(key);
+      this.journal.set(key, { at: now, partitionKey, outcome: { ...previous, ...outcome } });
+    }
+    this.prune(now);
+  }
+
+  private async write(partitionKey: string, outcomes: Outcome[]): Promise<void> {
     for (let i = 0; i < outcomes.length; i += 100) {
       const slice = outcomes.slice(i, i + 100);
       // A row may appear twice in one flush (retry then success): the last outcome wins, one action per row.
@@ -285,6 +363,7 @@ export class DeliveryStore {
       return row.st === 'queued';
     }
     await this.deliveries.updateEntity({ partitionKey, rowKey, st: 'queued', rt: true }, 'Merge', { etag: row.etag });
+    this.journal.delete(`${partitionKey}\n${rowKey}`);
     await this.deliveries.updateEntity(
       { partitionKey: 'retry', rowKey: retryKey(entry.groupId, entry.seq, entry.userId), at: now },
       'Merge',

@@ -78,6 +78,7 @@ export class QueueDeliveryEngine implements DeliveryEngine {
   private sleeping?: () => void;
   /** Unfinished posts whose work showed no progress for stallReportMs, as the last sweep found them. */
   private stalledPosts: Array<{ groupId: string; seq: number; sinceMs: number }> = [];
+  private keepingAlive = false;
   private readonly o: Required<Omit<QueueDeliveryEngineOptions, 'instanceId' | 'conversationWindows'>>;
 
   constructor(options: QueueDeliveryEngineOptions) {
@@ -190,11 +191,17 @@ export class QueueDeliveryEngine implements DeliveryEngine {
   }
 
   /**
-   * After the embedded queue service was replaced (it may lack its last unsaved writes, queues created just
-   * before included): queues are ensured again when next used. Lost messages are the sweep's job.
+   * After the embedded queue or table service was replaced (it may lack its last unsaved writes, queues created
+   * just before included): queues are ensured again when next used, recent outcomes are written again (see
+   * DeliveryStore.page). Lost messages are the sweep's job.
    */
   dropCaches(): void {
     this.lanes.forgetQueues();
+    // The table child may have come back without its last writes: our recent outcomes are written again.
+    this.store.replayJournal().then(
+      (outcomes) => this.o.logger.info({ outcomes }, 'recent delivery outcomes written again after a storage restart'),
+      (err: unknown) => this.o.logger.warn({ err: (err as Error).message }, 'recent delivery outcomes not written again'),
+    );
     if (this.running)
       this.o.queue.ensure().catch((err: unknown) => this.o.logger.warn({ err: (err as Error).message }, 'work queue not re-created'));
   }
@@ -292,10 +299,22 @@ export class QueueDeliveryEngine implements DeliveryEngine {
    * its message given back, so a fresh item takes it up.
    */
   private async keepAlive(): Promise<void> {
+    // One pass at a time: a pass that outlasts the interval (slow storage) must not be doubled up.
+    if (this.keepingAlive) return;
+    this.keepingAlive = true;
+    try {
+      await this.keepAlivePass();
+    } finally {
+      this.keepingAlive = false;
+    }
+  }
+
+  private async keepAlivePass(): Promise<void> {
     const now = Date.now();
     const items = new Map<WorkMessage<WorkBody>, { lane: Lane; item: LaneItem }>();
     for (const lane of this.lanes.held()) for (const item of lane.work) items.set(item.message as WorkMessage<WorkBody>, { lane, item });
     const posts = new Map<string, [string, number]>();
+    const extending: Array<() => Promise<void>> = [];
     for (const [message, queue] of this.held) {
       const work = items.get(message);
       if (work && !work.lane.isPaused(now) && now - work.item.lastProgress > this.o.staleMs) {
@@ -308,9 +327,19 @@ export class QueueDeliveryEngine implements DeliveryEngine {
         continue;
       }
       if ('s' in message.body) posts.set(`${message.body.g}|${message.body.s}`, [message.body.g, message.body.s]);
-      await queue.extend(message).catch(() => undefined);
+      extending.push(() => queue.extend(message).catch(() => undefined));
     }
-    for (const [g, s] of posts.values()) await this.store.heartbeat(g, s).catch(() => undefined);
+    // Extends 16 at a time: one after another, a few hundred held messages on slow storage took longer than their
+    // visibility, which then lapsed (the message went to another receiver: a receipt race and repeated work).
+    await inParallel(extending, 16);
+    await inParallel(
+      [...posts.values()].map(
+        ([g, s]) =>
+          () =>
+            this.store.heartbeat(g, s).catch(() => undefined),
+      ),
+      16,
+    );
   }
 
   // ---- fan-out ----
@@ -457,4 +486,14 @@ export class QueueDeliveryEngine implements DeliveryEngine {
       this.o.logger.warn({ err: (err as Error).message }, 'outbox sweep failed');
     }
   }
+}
+
+/** Runs the calls with at most `limit` in flight. */
+async function inParallel(calls: Array<() => Promise<void>>, limit: number): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, calls.length) }, async () => {
+      while (next < calls.length) await calls[next++]!();
+    }),
+  );
 }

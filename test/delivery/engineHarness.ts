@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import type { QueueDeliveryEngine, QueueDeliveryEngineOptions } from '../../src/delivery/engine';
 import { createDeliveryEngine } from '../../src/delivery/index';
@@ -55,6 +58,34 @@ export class EngineWorld {
    */
   static async withOwnStorage(channel: ThrottlingChannelOptions, storageTimeoutMs: number): Promise<EngineWorld> {
     const azurite = await startEmbeddedAzurite({ queue: true, supervision: { intervalMs: 60_000, failures: 1_000 } });
+    return EngineWorld.onStorage(channel, azurite, storageTimeoutMs);
+  }
+
+  /**
+   * Storage as the app runs it embedded: saved to a folder (autosave), supervised with the app's defaults, so
+   * a stopped table child is replaced from its last save (the writes since then are gone), and the engines are
+   * told (dropCaches), as the app tells them.
+   */
+  static async withAppStorage(channel: ThrottlingChannelOptions, storageTimeoutMs: number): Promise<EngineWorld> {
+    const folder = mkdtempSync(path.join(os.tmpdir(), 'engine-world-'));
+    let world: EngineWorld | undefined;
+    const azurite = await startEmbeddedAzurite({
+      queue: true,
+      location: folder,
+      onRestart: () => world?.engines.forEach((engine) => engine.dropCaches()),
+    });
+    world = await EngineWorld.onStorage(channel, azurite, storageTimeoutMs);
+    world.folder = folder;
+    return world;
+  }
+
+  private folder?: string;
+
+  private static async onStorage(
+    channel: ThrottlingChannelOptions,
+    azurite: EmbeddedAzurite,
+    storageTimeoutMs: number,
+  ): Promise<EngineWorld> {
     const prefix = uniquePrefix();
     const clients = createTableClients({ connectionString: azurite.connectionString, prefix, timeoutMs: storageTimeoutMs });
     await ensureTables(clients);
@@ -69,7 +100,12 @@ export class EngineWorld {
     try {
       await new Promise((resolve) => setTimeout(resolve, ms));
     } finally {
-      process.kill(pid, 'SIGCONT');
+      // Gone already when the supervisor replaced it meanwhile.
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+      }
     }
   }
 
@@ -135,6 +171,7 @@ export class EngineWorld {
     await Promise.all(this.engines.map((e) => e.stop()));
     await this.channel.stop();
     await this.azurite?.stop();
+    if (this.folder) rmSync(this.folder, { recursive: true, force: true });
   }
 }
 

@@ -35,6 +35,23 @@ describe('Delivery engine: the table store stalls mid fan-out', function () {
     assert.ok(duplicates <= MAX_IN_FLIGHT, `${duplicates} duplicate copies (at most the ${MAX_IN_FLIGHT} sends in flight)`);
   });
 
+  it('a 10 s stall of the embedded store as the app runs it (replaced from its last save): at most the sends in flight repeat', async () => {
+    world = await EngineWorld.withAppStorage({ tenantRps: 1_000 }, 3_000);
+    const members = world.addMembers('ss3', 300);
+    world.source.addPost({ groupId: 'ss3', seq: 1, senderUserId: members[0]!.userId, text: 'stalled and replaced' });
+    const engine = world.engine({ tenantBudgetRps: 40, maxInFlight: MAX_IN_FLIGHT, leaseMs: 15_000, staleMs: 60_000, sweepMs: 5_000 });
+    await engine.start();
+    await engine.postAccepted('ss3', 1);
+    await world.channel.waitFor(() => world.copiesOf('ss3', 1).size >= 60, 30_000, 'a part of the fan-out');
+    const pid = world.azurite!.pid;
+    await world.stallTables(10_000);
+    await world.channel.waitFor(() => world.copiesOf('ss3', 1).size >= 299, 90_000, 'every copy after the stall');
+    await waitForOutboxEmpty(world, 60_000);
+    assert.notEqual(world.azurite!.pid, pid, 'the stopped table child was replaced, as in the app');
+    const duplicates = duplicatesOf(world.copiesOf('ss3', 1));
+    assert.ok(duplicates <= MAX_IN_FLIGHT, `${duplicates} duplicate copies (at most the ${MAX_IN_FLIGHT} sends in flight)`);
+  });
+
   it('a 1.5 s stop with a 500 ms storage timeout: the post finishes and the next one reaches every member without a restart', async () => {
     world = await EngineWorld.withOwnStorage({ tenantRps: 1_000 }, 500);
     const members = world.addMembers('ss2', 200);
