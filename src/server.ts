@@ -36,11 +36,11 @@ export function createServer(deps: ServerDependencies): Server {
 
   server.get('/healthz', async (_req: Request, res: Response) => {
     const healthy = await deps.healthCheck().catch(() => false);
-    const delivery = deps.deliveryHealth?.();
     res.status(healthy ? 200 : 503);
+    if (!healthy) return void res.json({ status: 'storage unavailable' });
     // A stalled lane or post is reported, not a 503: a restart does not cure a channel outage.
-    const status = !healthy ? 'storage unavailable' : delivery && !delivery.progressing ? 'delivery stalled' : 'ok';
-    res.json(delivery ? { status, delivery } : { status });
+    const delivery = deps.deliveryHealth?.();
+    res.json(delivery ? { status: delivery.progressing ? 'ok' : 'delivery stalled', delivery } : { status: 'ok' });
   });
 
   for (const register of deps.routes ?? []) register(server);
