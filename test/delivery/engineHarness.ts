@@ -68,14 +68,16 @@ export class EngineWorld {
    */
   static async withAppStorage(channel: ThrottlingChannelOptions, storageTimeoutMs: number): Promise<EngineWorld> {
     const folder = mkdtempSync(path.join(os.tmpdir(), 'engine-world-'));
-    let world: EngineWorld | undefined;
+    // The storage starts before the world it belongs to: told about the world once it exists.
+    const told: { world?: EngineWorld } = {};
     const azurite = await startEmbeddedAzurite({
       queue: true,
       location: folder,
-      onRestart: () => world?.engines.forEach((engine) => engine.dropCaches()),
+      onRestart: () => told.world?.engines.forEach((engine) => engine.dropCaches()),
     });
-    world = await EngineWorld.onStorage(channel, azurite, storageTimeoutMs);
+    const world = await EngineWorld.onStorage(channel, azurite, storageTimeoutMs);
     world.folder = folder;
+    told.world = world;
     return world;
   }
 
@@ -97,15 +99,12 @@ export class EngineWorld {
   async stallTables(ms: number): Promise<void> {
     const pid = this.azurite!.pid;
     process.kill(pid, 'SIGSTOP');
+    await new Promise((resolve) => setTimeout(resolve, ms));
     try {
-      await new Promise((resolve) => setTimeout(resolve, ms));
-    } finally {
+      process.kill(pid, 'SIGCONT');
+    } catch (err) {
       // Gone already when the supervisor replaced it meanwhile.
-      try {
-        process.kill(pid, 'SIGCONT');
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
-      }
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
     }
   }
 
