@@ -149,8 +149,9 @@ export abstract class BaseItem implements LaneItem {
    * What a failed call means. 429 pauses the tenant lane (Retry-After, else exponential with jitter) and the call
    * waits. A transient failure (5xx, timeout, network) of more than one conversation is an outage: the lane
    * pauses and probes (see Lane.transientFailure) and the call waits without spending a try, for up to
-   * `giveUpMs` (hours). Only a call whose conversation alone fails spends its tries (maxAttempts, with backoff). 403/404 (`unreachable`) and other answers (`failed`) are final. A transient give-up
-   * (`gaveUp`) is not: the sweep tries the copy again later. Returns undefined when the call will run again.
+   * `giveUpMs` (hours). Only a call whose conversation alone fails spends its tries (maxAttempts, with
+   * backoff). 403/404 (`unreachable`) and other answers (`failed`) are final. A transient give-up (`gaveUp`) is
+   * not: the sweep tries the copy again later. Returns undefined when the call will run again.
    */
   protected onFailure(err: unknown, conversationId: string, attempt: Attempt, run: Run): 'unreachable' | 'failed' | 'gaveUp' | undefined {
     const kind = classify(err);
