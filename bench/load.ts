@@ -157,7 +157,7 @@ async function acceptWithRetries(accept: () => Promise<void>, counts: { acceptRe
     try {
       return await accept();
     } catch (err) {
-      if (attempt >= 5) throw err;
+      if (attempt >= 20) throw err;
       counts.acceptRetries++;
       await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
     }

@@ -183,9 +183,7 @@ export class QueueDeliveryEngine implements DeliveryEngine {
     this.running = true;
     await this.sweep(true);
     this.timers.push(setInterval(() => void this.sweep(false), this.o.sweepMs));
-    this.timers.push(
-      setInterval(() => void this.keepAlive(), Math.max(250, Math.min(this.o.queue.visibilitySeconds * 500, this.o.staleMs / 3))),
-    );
+    this.timers.push(setInterval(() => void this.keepAlive(), this.keepAliveMs));
     this.timers.push(setInterval(() => this.windows.prune(), 60_000));
     this.loop = this.receiveLoop();
   }
@@ -451,6 +449,18 @@ export class QueueDeliveryEngine implements DeliveryEngine {
     return this.later(message, Math.min(30, Math.max(1, Math.ceil((until - Date.now()) / 1000) + 1)));
   }
 
+  /** How often held messages are extended and the posts they are about heartbeaten. */
+  private get keepAliveMs(): number {
+    return Math.max(250, Math.min(this.o.queue.visibilitySeconds * 500, this.o.staleMs / 3));
+  }
+
+  /** The posts this instance holds work for (received messages, lane items). */
+  private heldPosts(): Set<string> {
+    const posts = new Set<string>();
+    for (const message of this.held.keys()) if ('s' in message.body) posts.add(`${message.body.g}|${message.body.s}`);
+    return posts;
+  }
+
   // ---- the sweep ----
 
   /**
@@ -463,11 +473,17 @@ export class QueueDeliveryEngine implements DeliveryEngine {
       const seen = new Set<string>();
       const now = Date.now();
       const stalled: typeof this.stalledPosts = [];
+      const held = this.heldPosts();
       for await (const post of this.store.openPosts()) {
         if (seen.has(post.groupId)) continue;
         seen.add(post.groupId);
         if (post.hb < now - this.o.stallReportMs) stalled.push({ groupId: post.groupId, seq: post.seq, sinceMs: now - post.hb });
-        if (!startup && post.hb > now - this.o.staleMs) continue;
+        // Work held here is judged by its progress (keepAlive gives stalled work back). Work held nowhere (its
+        // message lost, e.g. to a receipt race) shows no heartbeat after two keep-alive passes: queued again at
+        // the next sweep, so a lost message delays a post by about a sweep interval, not staleMs. Work held by
+        // another instance heartbeats more often than that; a needless re-queue would be harmless anyway.
+        const quiet = held.has(`${post.groupId}|${post.seq}`) ? this.o.staleMs : Math.max(this.o.sweepMs, 2 * this.keepAliveMs);
+        if (!startup && post.hb > now - quiet) continue;
         await this.store.heartbeat(post.groupId, post.seq, now);
         await this.o.queue.send({ k: 'post', g: post.groupId, s: post.seq });
         this.o.logger.info({ groupId: post.groupId, seq: post.seq, startup }, 'unfinished fan-out queued again');
