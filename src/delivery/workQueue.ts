@@ -28,6 +28,8 @@ export interface WorkQueueOptions {
  * Module-wide, as a message's queue object may be replaced while it is held.
  */
 const messageCalls = new WeakMap<object, Promise<unknown>>();
+/** Messages this process deleted: a keep-alive queued behind the delete has nothing left to extend. */
+const deleted = new WeakSet<object>();
 
 function oneAtATime<R>(message: object, call: () => Promise<R>): Promise<R> {
   const previous = messageCalls.get(message) ?? Promise.resolve();
@@ -121,6 +123,7 @@ export class WorkQueue<T> {
    */
   extend(message: WorkMessage<T>, seconds = this.visibilitySeconds): Promise<void> {
     return oneAtATime(message, async () => {
+      if (deleted.has(message)) return;
       try {
         const response = await this.queue.updateMessage(message.id, message.popReceipt, undefined, seconds);
         message.popReceipt = response.popReceipt!;
@@ -147,8 +150,10 @@ export class WorkQueue<T> {
   /** Done: removes the message. One already gone (another worker finished it) or taken by another is success. */
   delete(message: WorkMessage<T>): Promise<void> {
     return oneAtATime(message, async () => {
+      if (deleted.has(message)) return;
       try {
         await this.queue.deleteMessage(message.id, message.popReceipt);
+        deleted.add(message);
       } catch (err) {
         if (isNotFound(err)) return;
         if (!isLostMessage(err)) throw err;
