@@ -34,13 +34,16 @@ export function createServer(deps: ServerDependencies): Server {
     await deps.handleMessages(req, res);
   });
 
-  server.get('/healthz', async (_req: Request, res: Response) => {
+  server.get('/healthz', async (req: Request, res: Response) => {
     const healthy = await deps.healthCheck().catch(() => false);
     res.status(healthy ? 200 : 503);
     if (!healthy) return void res.json({ status: 'storage unavailable' });
-    // A stalled lane or post is reported, not a 503: a restart does not cure a channel outage.
+    // A stalled lane or post is reported (with its details), not a 503: a restart does not cure a channel
+    // outage. `?detail` shows the delivery figures when all is well too.
     const delivery = deps.deliveryHealth?.();
-    res.json(delivery ? { status: delivery.progressing ? 'ok' : 'delivery stalled', delivery } : { status: 'ok' });
+    const detail = (req.query as Record<string, unknown> | undefined)?.['detail'] !== undefined;
+    if (delivery && !delivery.progressing) return void res.json({ status: 'delivery stalled', delivery });
+    res.json(delivery && detail ? { status: 'ok', delivery } : { status: 'ok' });
   });
 
   for (const register of deps.routes ?? []) register(server);

@@ -294,8 +294,9 @@ describe('Group conversation, delivered: the real engine through /api/messages t
     assert.deepEqual(w.callsTo(privBob, 'DELETE'), [], 'a private group keeps what it delivered');
   });
 
-  it('reports delivery progress in /healthz', async () => {
-    const res = await fetch(`${t.app.url}/healthz`);
+  it('reports delivery progress in /healthz (with ?detail, or by itself when delivery stalls)', async () => {
+    assert.deepEqual(await (await fetch(`${t.app.url}/healthz`)).json(), { status: 'ok' }, 'all well: the short answer');
+    const res = await fetch(`${t.app.url}/healthz?detail`);
     assert.equal(res.status, 200);
     const body = (await res.json()) as { status: string; delivery?: { progressing: boolean; receiptRaces: number } };
     assert.equal(body.status, 'ok');

@@ -73,6 +73,8 @@ const SETTLED = new Set<DeliveryState | undefined>(['sent', 'skipped', 'unreacha
  * replaced storage child can lose), short enough to stay small.
  */
 const JOURNAL_MS = 120_000;
+/** And at most this many (about 25 MB with their conversation references): the oldest go first. */
+const JOURNAL_MAX = 50_000;
 
 export class DeliveryStore {
   /**
@@ -258,7 +260,7 @@ export class DeliveryStore {
 
   private prune(now = Date.now()): void {
     for (const [key, entry] of this.journal) {
-      if (entry.at > now - JOURNAL_MS) break;
+      if (entry.at > now - JOURNAL_MS && this.journal.size <= JOURNAL_MAX) break;
       this.journal.delete(key);
     }
   }
