@@ -265,7 +265,8 @@ export class Lane {
     if (!this.active) return;
     try {
       const kept = await this.options.leases.renew(this.options.lease);
-      if (!kept) {
+      // A renewal that crossed the lane's own end (its release deleted the row) lost nothing.
+      if (!kept && this.active) {
         this.options.logger.warn({ tenant: this.tenant }, 'tenant lane lease lost; another instance took it over');
         await this.end(false);
       }
