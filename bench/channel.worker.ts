@@ -5,7 +5,11 @@ import { ThrottlingChannel, type ThrottlingChannelOptions } from '../test/helper
  * The worker side of bench/remoteChannel.ts: the throttling fake Teams channel on its own thread, so that its
  * HTTP handling neither takes the bot's event loop nor counts in the bot's CPU time.
  */
-type Request = { id: number; type: 'count'; prefix: string } | { id: number; type: 'dump' } | { id: number; type: 'stop' };
+type Request =
+  | { id: number; type: 'count'; prefix: string }
+  | { id: number; type: 'sends' }
+  | { id: number; type: 'dump' }
+  | { id: number; type: 'stop' };
 
 void (async () => {
   const channel = await new ThrottlingChannel(workerData as ThrottlingChannelOptions).start();
@@ -17,6 +21,8 @@ void (async () => {
         if (call.method === 'POST' && String(call.activity.text ?? '').startsWith(request.prefix)) conversations.add(call.conversationId);
       }
       parentPort!.postMessage({ id: request.id, value: conversations.size });
+    } else if (request.type === 'sends') {
+      parentPort!.postMessage({ id: request.id, value: channel.sends().length });
     } else if (request.type === 'dump') {
       parentPort!.postMessage({
         id: request.id,

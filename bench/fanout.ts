@@ -8,6 +8,7 @@ import type { WorkBody } from '../src/delivery/workBody';
 import { WorkQueue } from '../src/delivery/workQueue';
 import { createLogger } from '../src/logger';
 import { startEmbeddedAzurite } from '../src/storage/embeddedAzurite';
+import type { SupervisionOptions } from '../src/storage/azuriteSupervisor';
 import { createTableClients, ensureTables, type TableClients } from '../src/storage/tables';
 import { MemoryFanout } from '../test/helpers/memoryFanout';
 import { startCountingProxy } from './countingProxy';
@@ -24,7 +25,7 @@ const TENANT = 'tenant-bench';
 const TENANT_LIMIT = 200;
 const BUDGET = 190;
 
-interface Env {
+export interface Env {
   channel: RemoteChannel;
   source: MemoryFanout;
   tables: TableClients;
@@ -34,8 +35,9 @@ interface Env {
   stop(): Promise<void>;
 }
 
-async function startEnv(): Promise<Env> {
-  const azurite = await startEmbeddedAzurite({ queue: true });
+/** `supervision`: how patient the supervisor is with a busy storage child (an in-memory one replaced starts empty). */
+export async function startEnv(supervision?: SupervisionOptions): Promise<Env> {
+  const azurite = await startEmbeddedAzurite({ queue: true, supervision });
   const tableProxy = await startCountingProxy(azurite.port);
   const queueProxy = await startCountingProxy(azurite.queuePort!);
   const queuePort = /TableEndpoint=http:\/\/127\.0\.0\.1:(\d+)/.exec(queueProxy.connectionString)![1];
@@ -76,12 +78,12 @@ function engine(env: Env, name: string): QueueDeliveryEngine {
   });
 }
 
-function addMembers(env: Env, groupId: string, count: number): Recipient[] {
+export function addMembers(env: Env, groupId: string, count: number, tenant = TENANT): Recipient[] {
   const joinedAt = new Date(Date.now() - 3_600_000).toISOString();
   const out: Recipient[] = [];
   for (let i = 0; i < count; i++) {
     const userId = `${groupId}-u${String(i).padStart(6, '0')}`;
-    const r = { userId, tenantId: TENANT, conversationRef: env.channel.ref(userId, TENANT), muted: false, joinedAt };
+    const r = { userId, tenantId: tenant, conversationRef: env.channel.ref(userId, tenant), muted: false, joinedAt };
     env.source.addMember(groupId, r);
     out.push(r);
   }

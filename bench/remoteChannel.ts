@@ -65,6 +65,11 @@ export class RemoteChannel {
     return this.ask<number>({ type: 'count', prefix });
   }
 
+  /** Sends accepted so far (every POST of an activity). */
+  sends(): Promise<number> {
+    return this.ask<number>({ type: 'sends' });
+  }
+
   dump(): Promise<ChannelDump> {
     return this.ask<ChannelDump>({ type: 'dump' });
   }

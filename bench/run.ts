@@ -2,15 +2,16 @@ import { benchTurns } from './turns';
 import { benchJoins } from './joins';
 import { startAuthBench, benchAuthTurns, benchForgedTokens } from './auth';
 import { benchFanout } from './fanout';
+import { benchLoad } from './load';
 import { printSummary, type Verdict } from './lib';
 
 /**
  * `npm run bench [section...]`: every figure is taken in this one run, next to its baseline, and printed as a
  * ratio; nothing here asserts on time, but a section fails (exit 1) on a correctness problem such as a lost
- * member or a forged token that got anything but 401. Sections: turns, joins, auth, forged, fanout. Sized for a
- * 2-core machine.
+ * member or a forged token that got anything but 401. Sections: turns, joins, auth, forged, fanout, load. Sized
+ * for a 2-core machine.
  */
-const SECTIONS = ['turns', 'joins', 'auth', 'forged', 'fanout'] as const;
+const SECTIONS = ['turns', 'joins', 'auth', 'forged', 'fanout', 'load'] as const;
 
 async function main(): Promise<void> {
   const only = process.argv.slice(2);
@@ -92,6 +93,13 @@ async function main(): Promise<void> {
   if (want('fanout')) {
     console.log('\nFan-out: the delivery engine on Azurite queues and tables against a fake Teams channel with its limits');
     verdicts.push(...(await benchFanout(4_000)));
+  }
+
+  if (want('load')) {
+    console.log('\nLoad: 5,000 posts in 250 small groups, through the engine on Azurite to a fake Teams channel');
+    // LOAD_POSTS_PER_SECOND: the offered rate (default 20; on a busy 2-core machine storage keeps up with about 8-10).
+    const postsPerSecond = Number(process.env.LOAD_POSTS_PER_SECOND) || 20;
+    verdicts.push(...(await benchLoad({ posts: 5_000, groups: 250, membersPerGroup: 3, tenants: 10, postsPerSecond })));
   }
 
   printSummary(verdicts);

@@ -1,5 +1,6 @@
 import restify, { type Server, type Request, type Response } from 'restify';
 import type { Logger } from './logger';
+import type { DeliveryHealth } from './delivery/health';
 
 /** Bot Framework activities are small (Teams caps a message at ~28 KB); anything far larger is refused early. */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -13,6 +14,8 @@ export interface ServerDependencies {
   handleMessages: (req: Request, res: Response) => Promise<void>;
   /** True while storage answers. */
   healthCheck: () => Promise<boolean>;
+  /** Delivery work without progress for minutes (a field of /healthz; the status code stays storage's). */
+  deliveryHealth?: () => DeliveryHealth | undefined;
   routes?: RouteModule[];
 }
 
@@ -31,10 +34,16 @@ export function createServer(deps: ServerDependencies): Server {
     await deps.handleMessages(req, res);
   });
 
-  server.get('/healthz', async (_req: Request, res: Response) => {
+  server.get('/healthz', async (req: Request, res: Response) => {
     const healthy = await deps.healthCheck().catch(() => false);
     res.status(healthy ? 200 : 503);
-    res.json({ status: healthy ? 'ok' : 'storage unavailable' });
+    if (!healthy) return void res.json({ status: 'storage unavailable' });
+    // A stalled lane or post is reported (with its details), not a 503: a restart does not cure a channel
+    // outage. `?detail` shows the delivery figures when all is well too.
+    const delivery = deps.deliveryHealth?.();
+    const detail = (req.query as Record<string, unknown> | undefined)?.['detail'] !== undefined;
+    if (delivery && !delivery.progressing) return void res.json({ status: 'delivery stalled', delivery });
+    res.json(delivery && detail ? { status: 'ok', delivery } : { status: 'ok' });
   });
 
   for (const register of deps.routes ?? []) register(server);

@@ -292,6 +292,16 @@ describe('Group conversation, delivered: the real engine through /api/messages t
     assert.deepEqual(w.callsTo(privBob, 'DELETE'), [], 'a private group keeps what it delivered');
   });
 
+  it('reports delivery progress in /healthz (with ?detail, or by itself when delivery stalls)', async () => {
+    assert.deepEqual(await (await fetch(`${t.app.url}/healthz`)).json(), { status: 'ok' }, 'all well: the short answer');
+    const res = await fetch(`${t.app.url}/healthz?detail`);
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { status: string; delivery?: { progressing: boolean; receiptRaces: number } };
+    assert.equal(body.status, 'ok');
+    assert.equal(body.delivery?.progressing, true);
+    assert.equal(typeof body.delivery?.receiptRaces, 'number');
+  });
+
   it("tells admins in Group Info how many members can't be reached (Teams answered 403)", async () => {
     const { groupId, owner, members } = await w.groupWith('Reach Test', ['Ann', 'Bob', 'Cleo']);
     const [ann, bob, cleo] = members as [TestUser, TestUser, TestUser];

@@ -25,15 +25,18 @@ export class ChannelError extends Error {
   }
 }
 
-/** What the engine does about a failed send. */
+/**
+ * What the engine does about a failed send: `throttled` (429) and `retry` (the channel or the way to it is not
+ * answering: a network failure or timeout (status 0), 408, 412, any 5xx) are waited out; `unreachable`
+ * (403/404) and `failed` (any other answer, e.g. 400 or 413) say the call never will succeed.
+ */
 export type FailureKind = 'throttled' | 'retry' | 'unreachable' | 'failed';
 
 export function classify(err: unknown): FailureKind {
   if (!(err instanceof ChannelError)) return 'retry';
   if (err.status === 429) return 'throttled';
   if (err.status === 403 || err.status === 404) return 'unreachable';
-  if (err.status === 0 || err.status === 412 || err.status === 500 || err.status === 502 || err.status === 503 || err.status === 504)
-    return 'retry';
+  if (err.status === 0 || err.status === 408 || err.status === 412 || err.status >= 500) return 'retry';
   return 'failed';
 }
 

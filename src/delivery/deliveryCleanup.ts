@@ -1,16 +1,18 @@
 import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
 import { forEachLimited } from '../storage/partitionSweep';
 import { isNotFound } from '../storage/tables';
-import { dec, enc, outboxRow, postPartition } from './deliveryStore';
+import { dec, enc, outboxRow, postPartition, seqKey } from './deliveryStore';
 
 const ONE_OFF = 'oneoff';
 const UNREACHABLE = 'unreachable';
+/** Copies given up for now (`<group>|<seq>|<user>`), which the sweep queues again. */
+const RETRY = 'retry';
 /** Partitions deleted side by side: a group's posts are many small partitions. */
 const PARTITIONS_AT_ONCE = 8;
 
 /**
  * What the delivery engine keeps about a post or a group goes with it: each recipient's row (state, the sent
- * activity id, the conversation reference), the outbox row, the unreachable markers and the one-off send records
+ * activity id, the conversation reference), the outbox row, the unreachable and retry markers and the one-off send records
  * (issue 17: nothing left behind). Idempotent: a rerun after a crash deletes what is left, and a row already gone
  * is no error.
  */
@@ -25,6 +27,7 @@ export class DeliveryCleanup {
     let deleted = 0;
     await forEachLimited(seqs, PARTITIONS_AT_ONCE, async (seq) => {
       deleted += await this.deletePartition(this.deliveries, postPartition(groupId, seq));
+      deleted += await this.deleteRows(this.deliveries, RETRY, (key) => key.startsWith(`${enc(groupId)}|${seqKey(seq)}|`));
       await deleteIfThere(this.outbox, groupId, outboxRow(seq));
     });
     return deleted;
@@ -43,6 +46,7 @@ export class DeliveryCleanup {
     });
     deleted += await this.deletePartition(this.outbox, groupId);
     deleted += await this.deleteRows(this.deliveries, UNREACHABLE, (key) => key.startsWith(`${enc(groupId)}|`));
+    deleted += await this.deleteRows(this.deliveries, RETRY, (key) => key.startsWith(`${enc(groupId)}|`));
     // One-off keys name their group second (`join|<group>|...`).
     deleted += await this.deleteRows(this.deliveries, ONE_OFF, (key) => dec(key).split('|')[1] === groupId);
     return deleted;

@@ -1,6 +1,6 @@
 import type { Logger } from '../logger';
 import { classify, type ChannelError, type ChannelSender } from './channelSender';
-import type { DeliveryRow, DeliveryStore } from './deliveryStore';
+import type { DeliveryStore, Outcome } from './deliveryStore';
 import type { Lane, LaneItem, LaneOp } from './lane';
 import type { FanoutSource, RenderCopy } from './ports';
 import { backoffMs } from './rateLimits';
@@ -15,8 +15,11 @@ export interface ItemContext {
   queue: WorkQueue<WorkBody>;
   logger: Logger;
   chunkSize: number;
+  /** Tries of a call that fails while other calls of its lane go through (its own conversation's trouble). */
   maxAttempts: number;
   backoffBaseMs: number;
+  /** A call the channel keeps failing transiently (an outage) is given up after this long (hours). */
+  giveUpMs: number;
   flushMs: number;
   flushSize: number;
   /** A post's fan-out is finished for every lane: the group's next post may start. */
@@ -24,16 +27,24 @@ export interface ItemContext {
   /** The item no longer holds its message (deleted or given back). */
   forget(message: WorkMessage<WorkBody>): void;
   /** Counts for the bench and tests. */
-  stats: { sends: number; throttled: number; retried: number; unreachable: number; failed: number };
+  stats: { sends: number; throttled: number; retried: number; unreachable: number; failed: number; gaveUp: number };
 }
+
+/** Where a call stands in its retries: `n` tries spent, and when it first failed. */
+export interface Attempt {
+  readonly n: number;
+  readonly firstFailureAt?: number;
+}
+
+export const FIRST_ATTEMPT: Attempt = { n: 1 };
+
+type Run = (attempt: Attempt) => Promise<void>;
 
 /** The conversation id inside an opaque conversation reference (the windows are per conversation). */
 export function conversationIdOf(ref: unknown): string | undefined {
   const id = (ref as { conversation?: { id?: unknown } } | undefined)?.conversation?.id;
   return typeof id === 'string' && id ? id : undefined;
 }
-
-type Outcome = { rowKey: string } & Partial<DeliveryRow>;
 
 /**
  * What every item shares: the queue message it works for, buffered outcome writes (one transaction per
@@ -46,12 +57,16 @@ export abstract class BaseItem implements LaneItem {
   protected inFlight = 0;
   /** A page fetch is on its way (see fetchPage). */
   protected fetching = false;
-  protected parked: Array<{ readyAt: number; conversationId: string; attempt: number; run: (attempt: number) => Promise<void> }> = [];
+  protected parked: Array<{ readyAt: number; conversationId: string; attempt: Attempt; run: Run }> = [];
   private outcomes: Outcome[] = [];
   private flushTimer?: NodeJS.Timeout;
   private flushing: Promise<void> = Promise.resolve();
   /** Sends done whose outcome is not yet written. */
   private pendingSends = 0;
+  private progressAt = Date.now();
+  /** Outcome rows in a write on its way (or waiting to be retried). */
+  private writing = 0;
+  private writingSends = 0;
 
   constructor(
     readonly key: string,
@@ -96,39 +111,76 @@ export abstract class BaseItem implements LaneItem {
   protected abstract afterCall(): void;
 
   /** A conversation not within its windows: the call waits, the lane serves others meanwhile. */
-  protected parkOrOp(now: number, conversationId: string, run: (attempt: number) => Promise<void>): LaneOp | undefined {
+  protected parkOrOp(now: number, conversationId: string, run: Run): LaneOp | undefined {
     const wait = this.lane.windows.waitMs(conversationId, now);
     if (wait > 0) {
-      this.parked.push({ readyAt: now + wait, conversationId, attempt: 1, run });
+      this.parked.push({ readyAt: now + wait, conversationId, attempt: FIRST_ATTEMPT, run });
       return undefined;
     }
-    return this.op(conversationId, () => run(1));
+    return this.op(conversationId, () => run(FIRST_ATTEMPT));
+  }
+
+  /** The call waits `ms` and runs again with the same attempt (nothing spent: storage, not the channel, failed). */
+  protected parkFor(ms: number, conversationId: string, attempt: Attempt, run: Run): void {
+    this.parked.push({ readyAt: Date.now() + ms, conversationId, attempt, run });
+  }
+
+  /** A channel call went through: the lane's outage (if any) is over, and the item moved on. */
+  protected wentThrough(): void {
+    this.lane.succeeded();
+    this.progressed();
+  }
+
+  protected progressed(): void {
+    this.progressAt = Date.now();
   }
 
   /**
-   * What a failed call means: 429 pauses the tenant lane (Retry-After, else exponential with jitter) and the call
-   * waits; 412/5xx/network are retried with backoff up to maxAttempts; 403/404 and the rest are final.
-   * Returns the final kind, or undefined when the call will be retried.
+   * Calls waiting on purpose (a window, a backoff), calls in flight (bounded by the sender's timeout) and
+   * outcomes being written (retried until storage answers; dropping the item then would resend them) are not a
+   * stall: the item counts as moving.
    */
-  protected onFailure(
-    err: unknown,
-    conversationId: string,
-    attempt: number,
-    run: (attempt: number) => Promise<void>,
-  ): 'unreachable' | 'failed' | undefined {
+  get lastProgress(): number {
+    if (this.parked.length || this.inFlight || this.outcomes.length || this.writing) return Date.now();
+    return this.progressAt;
+  }
+
+  /**
+   * What a failed call means. 429 pauses the tenant lane (Retry-After, else exponential with jitter) and the call
+   * waits. A transient failure (5xx, timeout, network) of more than one conversation is an outage: the lane
+   * pauses and probes (see Lane.transientFailure) and the call waits without spending a try, for up to
+   * `giveUpMs` (hours). Only a call whose conversation alone fails spends its tries (maxAttempts, with
+   * backoff). 403/404 (`unreachable`) and other answers (`failed`) are final. A transient give-up (`gaveUp`) is
+   * not: the sweep tries the copy again later. Returns undefined when the call will run again.
+   */
+  protected onFailure(err: unknown, conversationId: string, attempt: Attempt, run: Run): 'unreachable' | 'failed' | 'gaveUp' | undefined {
     const kind = classify(err);
     const status = (err as ChannelError).status;
+    const now = Date.now();
     if (kind === 'throttled') {
       this.ctx.stats.throttled++;
       const pause = (err as ChannelError).retryAfterMs ?? backoffMs(this.lane.throttleCount + 1, this.ctx.backoffBaseMs);
       this.lane.pause(pause);
-      this.parked.push({ readyAt: Date.now() + pause, conversationId, attempt, run });
+      this.parked.push({ readyAt: now + pause, conversationId, attempt, run });
       return undefined;
     }
-    if (kind === 'retry' && attempt < this.ctx.maxAttempts) {
-      this.ctx.stats.retried++;
-      this.parked.push({ readyAt: Date.now() + backoffMs(attempt, this.ctx.backoffBaseMs), conversationId, attempt: attempt + 1, run });
-      return undefined;
+    if (kind === 'retry') {
+      const firstFailureAt = attempt.firstFailureAt ?? now;
+      const outage = this.lane.transientFailure(conversationId);
+      const n = outage ? attempt.n : attempt.n + 1;
+      if (n <= this.ctx.maxAttempts && now - firstFailureAt < this.ctx.giveUpMs) {
+        this.ctx.stats.retried++;
+        // In an outage the lane's pause (and its probe) decide when the call runs again.
+        const readyAt = outage ? now : now + backoffMs(n - 1, this.ctx.backoffBaseMs);
+        this.parked.push({ readyAt, conversationId, attempt: { n, firstFailureAt }, run });
+        return undefined;
+      }
+      this.ctx.stats.gaveUp++;
+      this.ctx.logger.warn(
+        { status, item: this.key, tries: n, failingMs: now - firstFailureAt, err: (err as Error).message },
+        'delivery given up for now; the sweep tries it again later',
+      );
+      return 'gaveUp';
     }
     if (kind === 'unreachable') {
       this.ctx.stats.unreachable++;
@@ -151,20 +203,47 @@ export abstract class BaseItem implements LaneItem {
   protected flush(): Promise<void> {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
-    const batch = this.outcomes.splice(0);
-    const sends = this.pendingSends;
-    this.pendingSends = 0;
-    this.flushing = this.flushing.then(async () => {
-      if (batch.length === 0 || this.crashed) return;
+    this.flushing = this.flushing.then(() => this.writeOutcomes());
+    return this.flushing;
+  }
+
+  /**
+   * Until written: a failed or timed-out write (storage stalled) is tried again with backoff, the rows staying in
+   * progress meanwhile, so the item neither finishes with rows left `sending` (the group's next post would wait
+   * for ever) nor lets them be sent again. Writes are merges of the same values: one that timed out but landed is
+   * harmless to repeat. A halted item tries a few times only (its successor would resend what is left: a
+   * possible duplicate, never a loss).
+   */
+  private async writeOutcomes(): Promise<void> {
+    for (let failures = 0; ; failures++) {
+      if (this.crashed) return;
+      const batch = this.outcomes.splice(0);
+      const sends = this.pendingSends;
+      this.pendingSends = 0;
+      if (batch.length === 0) return;
+      this.writing = batch.length;
+      this.writingSends = sends;
       try {
         await this.ctx.store.record(this.partitionKey, batch);
+        this.writing = this.writingSends = 0;
+        this.progressed();
         this.recorded(batch.map((o) => o.rowKey));
+        if (failures > 0)
+          this.ctx.logger.info({ item: this.key, rows: batch.length, failures }, 'delivery outcomes recorded after a retry');
+        return;
       } catch (err) {
-        // Not written: those rows stay `sending` and are resent after a restart (a possible duplicate, never a loss).
-        this.ctx.logger.error({ err: (err as Error).message, item: this.key, rows: batch.length, sends }, 'delivery outcomes not recorded');
+        this.writing = this.writingSends = 0;
+        this.outcomes.unshift(...batch);
+        this.pendingSends += sends;
+        const giveUp = this.halted && failures >= 2;
+        this.ctx.logger[giveUp ? 'error' : 'warn'](
+          { err: (err as Error).message, item: this.key, rows: batch.length, sends, failures: failures + 1 },
+          giveUp ? 'delivery outcomes not recorded' : 'delivery outcomes not recorded yet; retrying',
+        );
+        if (giveUp) return;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 250 * 2 ** Math.min(failures, 5))));
       }
-    });
-    return this.flushing;
+    }
   }
 
   /** Outcomes are in the table now (the rows are no longer `sending`). */
@@ -177,7 +256,7 @@ export abstract class BaseItem implements LaneItem {
   }
 
   unrecorded(): number {
-    return this.pendingSends + this.inFlight;
+    return this.pendingSends + this.writingSends + this.inFlight;
   }
 
   async halt(crash: boolean): Promise<void> {
@@ -212,6 +291,7 @@ export abstract class BaseItem implements LaneItem {
     this.fetching = true;
     try {
       await fetch();
+      this.progressed();
     } catch (err) {
       this.ctx.logger.warn({ err: (err as Error).message, item: this.key }, `${kind} page failed; retrying`);
       await new Promise((resolve) => setTimeout(resolve, 500));

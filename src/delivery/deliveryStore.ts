@@ -5,8 +5,9 @@ import { isAlreadyExists, isNotFound, isPreconditionFailed } from '../storage/ta
  * The delivery engine's tables, which are the truth (the queue only says "look here"):
  * - `deliveries`, partition `<group>|<seq>` (one per post), row = recipient: state, tenant lane, the sent
  *   activity id, the version it showed and the conversation reference it went to (for edits and deletes).
- *   Partition `unreachable`, row `<group>|<user>`: members Teams refused (403/404). Partition `oneoff`: one-off
- *   sends by key.
+ *   Partition `unreachable`, row `<group>|<user>`: members Teams refused (403/404). Partition `retry`, row
+ *   `<group>|<seq>|<user>`: copies given up after the channel failed them transiently for long (the sweep tries
+ *   them again). Partition `oneoff`: one-off sends by key.
  * - `outbox`, partition = group, row `post|<seq>`: a post whose fan-out is unfinished (`expanded` once every
  *   recipient has a delivery row; `tenants` = lanes still working). Deleted when the fan-out is done.
  */
@@ -24,6 +25,20 @@ export interface DeliveryRow {
   del?: boolean;
   /** Conversation reference JSON the copy went to. */
   ref?: string;
+  /** Queued again by the sweep after a give-up (its `retry` row goes once the copy is settled). */
+  rt?: boolean;
+}
+
+/** A copy given up for now (see DeliveryStore.markRetry). */
+export interface RetryEntry {
+  groupId: string;
+  seq: number;
+  userId: string;
+  tenant: string;
+  /** Give-ups so far. */
+  n: number;
+  /** When it was last given up or queued again (ms). */
+  at: number;
 }
 
 export interface StoredDelivery extends DeliveryRow {
@@ -45,8 +60,30 @@ export const dec = (s: string) => decodeURIComponent(s);
 export const seqKey = (seq: number) => String(seq).padStart(10, '0');
 export const postPartition = (groupId: string, seq: number) => `${enc(groupId)}|${seqKey(seq)}`;
 export const outboxRow = (seq: number) => `post|${seqKey(seq)}`;
+const retryKey = (groupId: string, seq: number, userId: string) => `${enc(groupId)}|${seqKey(seq)}|${enc(userId)}`;
+
+/** What a copy's row becomes (merged into it). */
+export type Outcome = { rowKey: string } & Partial<DeliveryRow>;
+
+/** States a copy does not leave by itself: a row read back as `queued` or `sending` after one of these lost a write. */
+const SETTLED = new Set<DeliveryState | undefined>(['sent', 'skipped', 'unreachable', 'failed', 'removed']);
+
+/**
+ * How long recorded outcomes are remembered: far longer than the embedded store's save interval (the writes a
+ * replaced storage child can lose), short enough to stay small.
+ */
+const JOURNAL_MS = 120_000;
+/** And at most this many (about 25 MB with their conversation references): the oldest go first. */
+const JOURNAL_MAX = 50_000;
 
 export class DeliveryStore {
+  /**
+   * Outcomes written lately, by `<partition>\n<row>`: a storage child replaced from its last save (the embedded
+   * store after a stall or crash) loses the writes since, and its rows would say `sending` again for copies
+   * that went out. Rows read back so are taken as settled and written again (see page, replayJournal).
+   */
+  private readonly journal = new Map<string, { at: number; partitionKey: string; outcome: Outcome }>();
+
   constructor(
     readonly deliveries: TableClient,
     readonly outbox: TableClient,
@@ -179,7 +216,53 @@ export class DeliveryStore {
     const filter = `${odata`PartitionKey eq ${partitionKey} and RowKey gt ${afterRowKey} and t eq ${tenant}`} and (${stateFilter})${extra ? ` and ${extra}` : ''}`;
     const page = await this.deliveries.listEntities<DeliveryRow>({ queryOptions: { filter } }).byPage({ maxPageSize: limit }).next();
     if (page.done) return [];
-    return page.value.map((row) => ({ ...(row as unknown as DeliveryRow), userId: dec(row.rowKey!), rowKey: row.rowKey!, etag: row.etag }));
+    const rows = page.value.map((row) => ({
+      ...(row as unknown as DeliveryRow),
+      userId: dec(row.rowKey!),
+      rowKey: row.rowKey!,
+      etag: row.etag,
+    }));
+    // A row still `queued`/`sending` whose outcome we wrote lately lost that write (storage replaced): not resent.
+    const lost = rows.filter((r) => (r.st === 'queued' || r.st === 'sending') && SETTLED.has(this.remembered(partitionKey, r.rowKey)?.st));
+    if (lost.length === 0) return rows;
+    void this.record(
+      partitionKey,
+      lost.map((r) => this.remembered(partitionKey, r.rowKey)!),
+    ).catch(() => undefined);
+    return rows.filter((r) => !lost.includes(r));
+  }
+
+  private remembered(partitionKey: string, rowKey: string): Outcome | undefined {
+    return this.journal.get(`${partitionKey}\n${rowKey}`)?.outcome;
+  }
+
+  /** After storage was replaced (it may lack its last writes): every outcome written lately, written again. */
+  async replayJournal(): Promise<number> {
+    this.prune();
+    const byPartition = new Map<string, Outcome[]>();
+    for (const { partitionKey, outcome } of this.journal.values()) {
+      const list = byPartition.get(partitionKey) ?? [];
+      list.push(outcome);
+      byPartition.set(partitionKey, list);
+    }
+    let count = 0;
+    let failed: unknown;
+    for (const [partitionKey, outcomes] of byPartition) {
+      // One partition failing (its rows deleted meanwhile, a timeout) does not stop the others.
+      await this.write(partitionKey, outcomes).then(
+        () => (count += outcomes.length),
+        (err: unknown) => (failed ??= err),
+      );
+    }
+    if (failed) throw failed;
+    return count;
+  }
+
+  private prune(now = Date.now()): void {
+    for (const [key, entry] of this.journal) {
+      if (entry.at > now - JOURNAL_MS && this.journal.size <= JOURNAL_MAX) break;
+      this.journal.delete(key);
+    }
   }
 
   /** Claims rows for sending (state `sending`) under their eTags: one transaction. False when any changed. */
@@ -201,8 +284,21 @@ export class DeliveryStore {
     }
   }
 
-  /** Writes outcomes of one post's copies: batched, up to 100 a transaction. */
-  async record(partitionKey: string, outcomes: Array<{ rowKey: string } & Partial<DeliveryRow>>): Promise<void> {
+  /** Writes outcomes of one post's copies: batched, up to 100 a transaction; settled ones are remembered a while. */
+  async record(partitionKey: string, outcomes: Outcome[]): Promise<void> {
+    await this.write(partitionKey, outcomes);
+    const now = Date.now();
+    for (const outcome of outcomes) {
+      const key = `${partitionKey}\n${outcome.rowKey}`;
+      // Re-inserted, so the map stays in time order (prune stops at the first recent entry).
+      const previous = this.journal.get(key)?.outcome;
+      this.journal.delete(key);
+      this.journal.set(key, { at: now, partitionKey, outcome: { ...previous, ...outcome } });
+    }
+    this.prune(now);
+  }
+
+  private async write(partitionKey: string, outcomes: Outcome[]): Promise<void> {
     for (let i = 0; i < outcomes.length; i += 100) {
       const slice = outcomes.slice(i, i + 100);
       // A row may appear twice in one flush (retry then success): the last outcome wins, one action per row.
@@ -220,6 +316,74 @@ export class DeliveryStore {
     await this.deliveries.deleteEntity('unreachable', `${enc(groupId)}|${enc(userId)}`).catch((err: unknown) => {
       if (!isNotFound(err)) throw err;
     });
+  }
+
+  /** A copy given up after transient failures: kept for the sweep (and counted as not reached meanwhile). */
+  async markRetry(groupId: string, seq: number, userId: string, tenant: string, now = Date.now()): Promise<void> {
+    const rowKey = retryKey(groupId, seq, userId);
+    let n = 0;
+    try {
+      n = Number((await this.deliveries.getEntity<{ n?: number }>('retry', rowKey)).n ?? 0);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    await this.deliveries.upsertEntity({ partitionKey: 'retry', rowKey, t: tenant, n: n + 1, at: now }, 'Replace');
+  }
+
+  async clearRetry(groupId: string, seq: number, userId: string): Promise<void> {
+    await this.deliveries.deleteEntity('retry', retryKey(groupId, seq, userId)).catch((err: unknown) => {
+      if (!isNotFound(err)) throw err;
+    });
+  }
+
+  /** Every copy given up for now (one partition; small unless the channel failed for hours). */
+  async *retries(): AsyncGenerator<RetryEntry> {
+    const filter = odata`PartitionKey eq ${'retry'}`;
+    for await (const row of this.deliveries.listEntities<{ t: string; n: number; at: number }>({ queryOptions: { filter } })) {
+      const [g, s, u] = row.rowKey!.split('|') as [string, string, string];
+      yield { groupId: dec(g), seq: Number(s), userId: dec(u), tenant: row.t, n: Number(row.n), at: Number(row.at) };
+    }
+  }
+
+  /**
+   * A given-up copy queued again (the sweep, before it sends the lane a `send`): its row goes back to `queued`
+   * unless it was settled meanwhile; the retry row records when. False when there was nothing to queue.
+   */
+  async requeue(entry: RetryEntry, now = Date.now()): Promise<boolean> {
+    const partitionKey = postPartition(entry.groupId, entry.seq);
+    const rowKey = enc(entry.userId);
+    let row: DeliveryRow & { etag: string };
+    try {
+      row = (await this.deliveries.getEntity<DeliveryRow>(partitionKey, rowKey)) as DeliveryRow & { etag: string };
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      await this.clearRetry(entry.groupId, entry.seq, entry.userId);
+      return false;
+    }
+    if (row.st !== 'failed') {
+      if (row.st !== 'queued' && row.st !== 'sending') await this.clearRetry(entry.groupId, entry.seq, entry.userId);
+      return row.st === 'queued';
+    }
+    await this.deliveries.updateEntity({ partitionKey, rowKey, st: 'queued', rt: true }, 'Merge', { etag: row.etag });
+    this.journal.delete(`${partitionKey}\n${rowKey}`);
+    await this.deliveries.updateEntity(
+      { partitionKey: 'retry', rowKey: retryKey(entry.groupId, entry.seq, entry.userId), at: now },
+      'Merge',
+    );
+    return true;
+  }
+
+  /** Members a group's posts did not reach: refused by Teams (403/404), or given up for now (retried later). */
+  async notReachedCount(groupId: string): Promise<{ unreachable: number; retrying: number }> {
+    const unreachable = await this.unreachableUsers(groupId);
+    const retrying = new Set<string>();
+    const from = `${enc(groupId)}|`;
+    const filter = odata`PartitionKey eq ${'retry'} and RowKey gt ${from} and RowKey lt ${`${enc(groupId)}}`}`;
+    for await (const row of this.deliveries.listEntities({ queryOptions: { filter, select: ['RowKey'] } })) {
+      const user = dec(row.rowKey!.split('|')[2]!);
+      if (!unreachable.has(user)) retrying.add(user);
+    }
+    return { unreachable: unreachable.size, retrying: retrying.size };
   }
 
   async unreachableUsers(groupId: string): Promise<Set<string>> {

@@ -4,12 +4,15 @@ import type { Logger } from '../logger';
 import type { ChannelSender } from './channelSender';
 import { DeliveryStore, postPartition } from './deliveryStore';
 import type { ItemContext } from './items';
+import type { Lane, LaneItem } from './lane';
 import { expiredLanes, LaneLeases } from './leases';
 import type { DeliveryEngine, FanoutSource, Recipient, RenderCopy } from './ports';
 import { ConversationWindows, CONVERSATION_WINDOWS } from './rateLimits';
 import type { LaneWork, WorkBody } from './workBody';
 import { WorkQueue, type WorkMessage } from './workQueue';
 import { LaneHost } from './laneHost';
+import { requeueGiveUps } from './giveUpSweep';
+import { deliveryHealth, type DeliveryHealth } from './health';
 
 export interface QueueDeliveryEngineOptions {
   source: FanoutSource;
@@ -31,8 +34,19 @@ export interface QueueDeliveryEngineOptions {
   /** How often unfinished posts with a stale heartbeat are re-queued. */
   sweepMs?: number;
   staleMs?: number;
+  /** Tries of a call whose conversation alone fails transiently (an outage spends none). */
   maxAttempts?: number;
+  /** First backoff of a retried call, and the first pause of a lane in an outage. */
   backoffBaseMs?: number;
+  /** Longest pause of a lane between probes in an outage. */
+  outageCapMs?: number;
+  /** A call that keeps failing transiently is given up after this long (the sweep tries it again later). */
+  giveUpMs?: number;
+  /** How long after a give-up the sweep tries the copy again, and how many give-ups before it stops. */
+  retryGiveUpsAfterMs?: number;
+  maxGiveUps?: number;
+  /** A lane with work or an unfinished post without progress for this long is reported by health(). */
+  stallReportMs?: number;
   flushMs?: number;
   flushSize?: number;
   /** Messages held at once (received and not yet finished). */
@@ -50,7 +64,7 @@ export interface QueueDeliveryEngineOptions {
  */
 export class QueueDeliveryEngine implements DeliveryEngine {
   readonly instanceId: string;
-  readonly stats = { sends: 0, throttled: 0, retried: 0, unreachable: 0, failed: 0, foreignReleases: 0 };
+  readonly stats = { sends: 0, throttled: 0, retried: 0, unreachable: 0, failed: 0, gaveUp: 0, foreignReleases: 0, stalled: 0 };
   private readonly store: DeliveryStore;
   private readonly leases: LaneLeases;
   /** Messages received and not yet finished, with the queue each came from (for extending and deleting). */
@@ -62,6 +76,9 @@ export class QueueDeliveryEngine implements DeliveryEngine {
   private loop?: Promise<void>;
   private timers: NodeJS.Timeout[] = [];
   private sleeping?: () => void;
+  /** Unfinished posts whose work showed no progress for stallReportMs, as the last sweep found them. */
+  private stalledPosts: Array<{ groupId: string; seq: number; sinceMs: number }> = [];
+  private keepingAlive = false;
   private readonly o: Required<Omit<QueueDeliveryEngineOptions, 'instanceId' | 'conversationWindows'>>;
 
   constructor(options: QueueDeliveryEngineOptions) {
@@ -74,6 +91,11 @@ export class QueueDeliveryEngine implements DeliveryEngine {
       staleMs: 60_000,
       maxAttempts: 5,
       backoffBaseMs: 1_000,
+      outageCapMs: 60_000,
+      giveUpMs: 6 * 3_600_000,
+      retryGiveUpsAfterMs: 5 * 60_000,
+      maxGiveUps: 12,
+      stallReportMs: 3 * 60_000,
       flushMs: 100,
       flushSize: 25,
       maxHeld: 256,
@@ -94,6 +116,7 @@ export class QueueDeliveryEngine implements DeliveryEngine {
       chunkSize: Math.min(100, this.o.chunkSize),
       maxAttempts: this.o.maxAttempts,
       backoffBaseMs: this.o.backoffBaseMs,
+      giveUpMs: this.o.giveUpMs,
       flushMs: this.o.flushMs,
       flushSize: this.o.flushSize,
       postDone: (g, s) => this.startNextPost(g, s),
@@ -112,6 +135,8 @@ export class QueueDeliveryEngine implements DeliveryEngine {
       tenantBudgetRps: this.o.tenantBudgetRps,
       maxInFlight: this.o.maxInFlight,
       laneIdleMs: this.o.laneIdleMs,
+      outageBaseMs: this.o.backoffBaseMs,
+      outageCapMs: this.o.outageCapMs,
       isRunning: () => this.running,
       enqueue: (body) => this.enqueue(body),
     });
@@ -142,25 +167,39 @@ export class QueueDeliveryEngine implements DeliveryEngine {
     return (await this.store.unreachableUsers(groupId)).size;
   }
 
+  /** Members the group's posts did not reach: refused by Teams, or given up for now (the sweep retries them). */
+  notReachedCount(groupId: string): Promise<{ unreachable: number; retrying: number }> {
+    return this.store.notReachedCount(groupId);
+  }
+
+  /** Lanes and posts that made no progress for minutes (for /healthz), and the harmless queue races counted. */
+  health(now = Date.now()): DeliveryHealth {
+    return deliveryHealth(this.lanes.held(), this.stalledPosts, this.o.stallReportMs, this.o.queue.races.count, now);
+  }
+
   async start(): Promise<void> {
     if (this.running) return;
     await this.o.queue.ensure();
     this.running = true;
     await this.sweep(true);
     this.timers.push(setInterval(() => void this.sweep(false), this.o.sweepMs));
-    this.timers.push(
-      setInterval(() => void this.keepAlive(), Math.max(250, Math.min(this.o.queue.visibilitySeconds * 500, this.o.staleMs / 3))),
-    );
+    this.timers.push(setInterval(() => void this.keepAlive(), this.keepAliveMs));
     this.timers.push(setInterval(() => this.windows.prune(), 60_000));
     this.loop = this.receiveLoop();
   }
 
   /**
-   * After the embedded queue service was replaced (it may lack its last unsaved writes, queues created just
-   * before included): queues are ensured again when next used. Lost messages are the sweep's job.
+   * After the embedded queue or table service was replaced (it may lack its last unsaved writes, queues created
+   * just before included): queues are ensured again when next used, recent outcomes are written again (see
+   * DeliveryStore.page). Lost messages are the sweep's job.
    */
   dropCaches(): void {
     this.lanes.forgetQueues();
+    // The table child may have come back without its last writes: our recent outcomes are written again.
+    this.store.replayJournal().then(
+      (outcomes) => this.o.logger.info({ outcomes }, 'recent delivery outcomes written again after a storage restart'),
+      (err: unknown) => this.o.logger.warn({ err: (err as Error).message }, 'recent delivery outcomes not written again'),
+    );
     if (this.running)
       this.o.queue.ensure().catch((err: unknown) => this.o.logger.warn({ err: (err as Error).message }, 'work queue not re-created'));
   }
@@ -251,14 +290,54 @@ export class QueueDeliveryEngine implements DeliveryEngine {
     await this.o.queue.delete(message);
   }
 
-  /** Keeps held messages invisible while worked on, and heartbeats the posts they are about. */
+  /**
+   * Keeps held messages invisible while their work makes progress, and heartbeats the posts they are about (the
+   * heartbeat means progress: the sweep re-queues a post without one). Lane work that made no progress for
+   * `staleMs` (and is not waiting out a pause its lane chose) is not kept alive: it is taken out of its lane and
+   * its message given back, so a fresh item takes it up.
+   */
   private async keepAlive(): Promise<void> {
-    const posts = new Map<string, [string, number]>();
-    for (const [message, queue] of this.held) {
-      if ('s' in message.body) posts.set(`${message.body.g}|${message.body.s}`, [message.body.g, message.body.s]);
-      await queue.extend(message).catch(() => undefined);
+    // One pass at a time: a pass that outlasts the interval (slow storage) must not be doubled up.
+    if (this.keepingAlive) return;
+    this.keepingAlive = true;
+    try {
+      await this.keepAlivePass();
+    } finally {
+      this.keepingAlive = false;
     }
-    for (const [g, s] of posts.values()) await this.store.heartbeat(g, s).catch(() => undefined);
+  }
+
+  private async keepAlivePass(): Promise<void> {
+    const now = Date.now();
+    const items = new Map<WorkMessage<WorkBody>, { lane: Lane; item: LaneItem }>();
+    for (const lane of this.lanes.held()) for (const item of lane.work) items.set(item.message as WorkMessage<WorkBody>, { lane, item });
+    const posts = new Map<string, [string, number]>();
+    const extending: Array<() => Promise<void>> = [];
+    for (const [message, queue] of this.held) {
+      const work = items.get(message);
+      if (work && !work.lane.isPaused(now) && now - work.item.lastProgress > this.o.staleMs) {
+        this.stats.stalled++;
+        this.o.logger.warn(
+          { item: work.item.key, tenant: work.lane.tenant, noProgressMs: now - work.item.lastProgress },
+          'delivery work made no progress; given back to its queue',
+        );
+        void work.lane.drop(work.item).catch(() => undefined);
+        continue;
+      }
+      if ('s' in message.body) posts.set(`${message.body.g}|${message.body.s}`, [message.body.g, message.body.s]);
+      extending.push(() => queue.extend(message).catch(() => undefined));
+    }
+    // Extends 16 at a time: one after another, a few hundred held messages on slow storage took longer than their
+    // visibility, which then lapsed (the message went to another receiver: a receipt race and repeated work).
+    await inParallel(extending, 16);
+    await inParallel(
+      [...posts.values()].map(
+        ([g, s]) =>
+          () =>
+            this.store.heartbeat(g, s).catch(() => undefined),
+      ),
+      16,
+    );
   }
 
   // ---- fan-out ----
@@ -306,7 +385,8 @@ export class QueueDeliveryEngine implements DeliveryEngine {
       return all.length === 0 ? 'delete' : { expanded: true, tenants: JSON.stringify(all), hb: Date.now() };
     });
     await this.finished(message);
-    if (result === 'deleted') await this.startNextPost(groupId, seq);
+    // Undefined: the row was gone (our delete timed out but landed): the next post's turn all the same.
+    if (result === 'deleted' || result === undefined) await this.startNextPost(groupId, seq);
   }
 
   private async startNextPost(groupId: string, after: number): Promise<void> {
@@ -369,6 +449,18 @@ export class QueueDeliveryEngine implements DeliveryEngine {
     return this.later(message, Math.min(30, Math.max(1, Math.ceil((until - Date.now()) / 1000) + 1)));
   }
 
+  /** How often held messages are extended and the posts they are about heartbeaten. */
+  private get keepAliveMs(): number {
+    return Math.max(250, Math.min(this.o.queue.visibilitySeconds * 500, this.o.staleMs / 3));
+  }
+
+  /** The posts this instance holds work for (received messages, lane items). */
+  private heldPosts(): Set<string> {
+    const posts = new Set<string>();
+    for (const message of this.held.keys()) if ('s' in message.body) posts.add(`${message.body.g}|${message.body.s}`);
+    return posts;
+  }
+
   // ---- the sweep ----
 
   /**
@@ -380,18 +472,44 @@ export class QueueDeliveryEngine implements DeliveryEngine {
     try {
       const seen = new Set<string>();
       const now = Date.now();
+      const stalled: typeof this.stalledPosts = [];
+      const held = this.heldPosts();
       for await (const post of this.store.openPosts()) {
         if (seen.has(post.groupId)) continue;
         seen.add(post.groupId);
-        if (!startup && post.hb > now - this.o.staleMs) continue;
+        if (post.hb < now - this.o.stallReportMs) stalled.push({ groupId: post.groupId, seq: post.seq, sinceMs: now - post.hb });
+        // Work held here is judged by its progress (keepAlive gives stalled work back). Work held nowhere (its
+        // message lost, e.g. to a receipt race) shows no heartbeat after two keep-alive passes: queued again at
+        // the next sweep, so a lost message delays a post by about a sweep interval, not staleMs. Work held by
+        // another instance heartbeats more often than that; a needless re-queue would be harmless anyway.
+        const quiet = held.has(`${post.groupId}|${post.seq}`) ? this.o.staleMs : Math.max(this.o.sweepMs, 2 * this.keepAliveMs);
+        if (!startup && post.hb > now - quiet) continue;
         await this.store.heartbeat(post.groupId, post.seq, now);
         await this.o.queue.send({ k: 'post', g: post.groupId, s: post.seq });
         this.o.logger.info({ groupId: post.groupId, seq: post.seq, startup }, 'unfinished fan-out queued again');
       }
+      this.stalledPosts = stalled;
       // A lane whose holder died may still have work in its queue: ring its doorbell.
       for await (const tenant of expiredLanes(this.o.tables.lanes, now)) await this.enqueue({ k: 'lane', t: tenant });
+      await requeueGiveUps(
+        this.store,
+        (work) => this.lanes.toLaneQueue(work),
+        { retryAfterMs: this.o.retryGiveUpsAfterMs, maxGiveUps: this.o.maxGiveUps },
+        this.o.logger,
+        now,
+      );
     } catch (err) {
       this.o.logger.warn({ err: (err as Error).message }, 'outbox sweep failed');
     }
   }
+}
+
+/** Runs the calls with at most `limit` in flight. */
+async function inParallel(calls: Array<() => Promise<void>>, limit: number): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, calls.length) }, async () => {
+      while (next < calls.length) await calls[next++]!();
+    }),
+  );
 }

@@ -1,6 +1,6 @@
 import type { Logger } from '../logger';
 import { isLease, type Lease, type LaneLeases } from './leases';
-import { ConversationWindows, TokenBucket } from './rateLimits';
+import { backoffMs, ConversationWindows, TokenBucket } from './rateLimits';
 
 /** One channel call, ready to go now: its conversation is within Teams' windows. */
 export interface LaneOp {
@@ -21,6 +21,8 @@ export interface LaneItem {
   halt(crash: boolean): Promise<void>;
   /** Sends made whose outcome is not yet in the table (what a crash now could repeat). */
   unrecorded(): number;
+  /** When the item last moved on (a page read, an outcome written, a call that went through). */
+  readonly lastProgress: number;
 }
 
 export interface LaneOptions {
@@ -36,6 +38,9 @@ export interface LaneOptions {
   idleMs: number;
   /** Whether the lane may be given up when idle (its queue holds nothing, not even invisible messages). */
   mayEnd(): Promise<boolean>;
+  /** First pause of an outage (the channel not answering); each further failed probe doubles it, up to the cap. */
+  outageBaseMs?: number;
+  outageCapMs?: number;
 }
 
 /**
@@ -52,10 +57,18 @@ export class Lane {
   private inFlight = 0;
   private pausedUntil = 0;
   private throttles = 0;
+  /** Failed probes in a row while the channel does not answer (0: no outage). */
+  private outageStreak = 0;
+  private outageStartedAt = 0;
+  /** Conversations that failed transiently since the last call that went through. */
+  private readonly failingConversations = new Set<string>();
+  private lastSuccess = Date.now();
   private active = true;
   private wakeUp?: () => void;
   private renewTimer?: NodeJS.Timeout;
   private idleSince = Date.now();
+  /** When the lane last went from no work to some. */
+  private busySince = Date.now();
   private pumping?: Promise<void>;
   private readonly flights = new Set<Promise<void>>();
 
@@ -78,6 +91,7 @@ export class Lane {
   /** False when the lane has just ended (idle or lease lost): the caller looks for the lane again. */
   add(item: LaneItem): boolean {
     if (!this.active) return false;
+    if (this.items.length === 0) this.busySince = Date.now();
     this.items.push(item);
     item.start();
     this.wake();
@@ -105,6 +119,68 @@ export class Lane {
 
   get throttleCount(): number {
     return this.throttles;
+  }
+
+  /**
+   * A transient failure (5xx, timeout, connection refused or reset). Once two or more conversations have failed
+   * so since the last call that went through, the channel itself is not answering: like a 429, the whole lane
+   * waits, so that an outage costs the copies none of their tries. After the pause a single call goes as a
+   * probe; each failed probe doubles the pause (up to the cap), the first call that goes through ends the outage.
+   * Calls already in flight when the outage began fail together and count once. Returns whether it is an outage
+   * (false: so far only this conversation fails, which is its own trouble).
+   */
+  transientFailure(conversationId: string): boolean {
+    this.failingConversations.add(conversationId);
+    if (this.failingConversations.size < 2) return false;
+    const now = Date.now();
+    if (this.pausedUntil > now && this.outageStreak > 0) return true;
+    if (this.outageStreak === 0) {
+      this.outageStartedAt = now;
+      this.options.logger.warn({ tenant: this.tenant }, 'channel not answering; tenant lane paused, copies wait');
+    }
+    this.outageStreak++;
+    const ms = backoffMs(this.outageStreak, this.options.outageBaseMs ?? 1_000, this.options.outageCapMs ?? 60_000);
+    this.pausedUntil = Math.max(this.pausedUntil, now + ms);
+    this.options.logger.debug({ tenant: this.tenant, pauseMs: ms, probes: this.outageStreak }, 'tenant lane paused for an outage');
+    return true;
+  }
+
+  /** A call went through: an outage, if any, is over. */
+  succeeded(): void {
+    this.lastSuccess = Date.now();
+    this.failingConversations.clear();
+    if (this.outageStreak > 0) {
+      this.options.logger.info(
+        { tenant: this.tenant, outageMs: this.lastSuccess - this.outageStartedAt, probes: this.outageStreak },
+        'channel answers again; tenant lane resumed',
+      );
+      this.outageStreak = 0;
+      this.wake();
+    }
+  }
+
+  /** Waiting out a pause it chose (429 or an outage): the lane is not stalled meanwhile. */
+  isPaused(now = Date.now()): boolean {
+    return this.pausedUntil > now || this.outageStreak > 0;
+  }
+
+  /** Since when the lane has had work and sent nothing (undefined: it has none, or sends). */
+  noProgressSince(): number | undefined {
+    if (this.items.length === 0) return undefined;
+    return Math.max(this.lastSuccess, this.busySince);
+  }
+
+  /** An item that made no progress: out of the lane, its message given back (a fresh item takes it up). */
+  async drop(item: LaneItem): Promise<void> {
+    if (!this.items.includes(item)) return;
+    this.items = this.items.filter((i) => i !== item);
+    if (this.items.length === 0) this.idleSince = Date.now();
+    await item.halt(false);
+  }
+
+  /** The items in the lane (the engine checks their progress). */
+  get work(): readonly LaneItem[] {
+    return this.items;
   }
 
   private sleep(ms: number): Promise<void> {
@@ -135,7 +211,8 @@ export class Lane {
         await this.sleep(this.pausedUntil - now);
         continue;
       }
-      if (this.inFlight >= this.options.maxInFlight) {
+      // During an outage one call at a time probes the channel.
+      if (this.inFlight >= (this.outageStreak > 0 ? 1 : this.options.maxInFlight)) {
         await this.sleep(1_000);
         continue;
       }
@@ -188,7 +265,8 @@ export class Lane {
     if (!this.active) return;
     try {
       const kept = await this.options.leases.renew(this.options.lease);
-      if (!kept) {
+      // A renewal that crossed the lane's own end (its release deleted the row) lost nothing.
+      if (!kept && this.active) {
         this.options.logger.warn({ tenant: this.tenant }, 'tenant lane lease lost; another instance took it over');
         await this.end(false);
       }

@@ -57,22 +57,38 @@ export class LaneLeases {
     }
   }
 
-  /** Extends a held lease; false when it was lost (someone took it over after it expired). */
+  /**
+   * Extends a held lease; false when it was lost (someone took it over after it expired). A renewal that timed
+   * out may still have landed (a stalled store answers late), leaving us an old eTag: a 412 on a row that still
+   * names us is our own earlier write, so the lease is kept with the row's eTag, not given up (giving it up
+   * would hand its items to a successor that resends what they sent).
+   */
   async renew(lease: Lease, now = Date.now()): Promise<boolean> {
     const expiresAt = now + this.durationMs;
-    try {
-      const result = await this.table.updateEntity<LeaseRow>(
-        { partitionKey: 'lane', rowKey: laneKey(lease.lane), owner: this.owner, expiresAt },
-        'Replace',
-        { etag: lease.etag },
-      );
-      lease.etag = result.etag ?? '';
-      lease.expiresAt = expiresAt;
-      return true;
-    } catch (err) {
-      if (isPreconditionFailed(err) || isNotFound(err)) return false;
-      throw err;
+    const rowKey = laneKey(lease.lane);
+    for (let tries = 0; tries < 2; tries++) {
+      try {
+        const result = await this.table.updateEntity<LeaseRow>({ partitionKey: 'lane', rowKey, owner: this.owner, expiresAt }, 'Replace', {
+          etag: lease.etag,
+        });
+        lease.etag = result.etag ?? '';
+        lease.expiresAt = expiresAt;
+        return true;
+      } catch (err) {
+        if (isNotFound(err)) return false;
+        if (!isPreconditionFailed(err)) throw err;
+      }
+      let current: LeaseRow & { etag?: string };
+      try {
+        current = await this.table.getEntity<LeaseRow>('lane', rowKey);
+      } catch (err) {
+        if (isNotFound(err)) return false;
+        throw err;
+      }
+      if (current.owner !== this.owner || !current.etag) return false;
+      lease.etag = current.etag;
     }
+    return false;
   }
 
   /**

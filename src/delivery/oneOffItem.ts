@@ -2,7 +2,7 @@ import type { Lane, LaneOp } from './lane';
 import type { Recipient } from './ports';
 import type { WorkBody } from './workBody';
 import type { WorkMessage } from './workQueue';
-import { BaseItem, conversationIdOf, type ItemContext } from './deliveryItem';
+import { BaseItem, conversationIdOf, type Attempt, type ItemContext } from './deliveryItem';
 
 /** One proactive message (admin notices): once per key, through the same lane and windows. */
 export class OneOffItem extends BaseItem {
@@ -40,13 +40,14 @@ export class OneOffItem extends BaseItem {
     return this.parkOrOp(now, conversationId, (attempt) => this.send(conversationId, attempt));
   }
 
-  private async send(conversationId: string, attempt: number): Promise<void> {
+  private async send(conversationId: string, attempt: Attempt): Promise<void> {
     try {
       const { id } = await this.ctx.sender.send(this.recipient.conversationRef, this.activity);
+      this.wentThrough();
       await this.ctx.store.recordOneOff(this.oneOffKey, { st: 'sent', t: this.lane.tenant, id });
     } catch (err) {
       const final = this.onFailure(err, conversationId, attempt, (next) => this.send(conversationId, next));
-      if (final) await this.ctx.store.recordOneOff(this.oneOffKey, { st: final, t: this.lane.tenant });
+      if (final) await this.ctx.store.recordOneOff(this.oneOffKey, { st: final === 'unreachable' ? final : 'failed', t: this.lane.tenant });
     }
   }
 

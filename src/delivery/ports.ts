@@ -21,8 +21,16 @@ export interface FanoutSource {
   /** Current state of one member (undefined = not a member any more: stop delivering at once). */
   getRecipient(groupId: string, userId: string): Promise<Recipient | undefined>;
 }
-/** Builds the outgoing activity for one copy (the card); plain JSON activity. */
-export type RenderCopy = (groupId: string, seq: number, recipient: Recipient) => Promise<Record<string, unknown> | undefined>;
+/**
+ * Builds the outgoing activity for one copy (the card); plain JSON activity. `atLeastVersion`: the engine has
+ * seen this version of the post, so a render from anything older (a cached read) would be stale.
+ */
+export type RenderCopy = (
+  groupId: string,
+  seq: number,
+  recipient: Recipient,
+  atLeastVersion?: number,
+) => Promise<Record<string, unknown> | undefined>;
 
 export interface DeliveryEngine {
   /** After a post row is written (idempotent: calling twice changes nothing). */
@@ -36,6 +44,11 @@ export interface DeliveryEngine {
   sendOneOff(key: string, recipient: Recipient, activity: Record<string, unknown>): Promise<void>;
   /** Unreachable members per group (403/404 from Teams), for Group Info. */
   unreachableCount(groupId: string): Promise<number>;
+  /**
+   * Members a group's posts did not reach, for Group Info: refused by Teams (403/404), and copies given up after
+   * the channel failed them for long (the sweep keeps trying those).
+   */
+  notReachedCount?(groupId: string): Promise<{ unreachable: number; retrying: number }>;
   start(): Promise<void>;
   stop(): Promise<void>;
 }

@@ -3,7 +3,7 @@ import { postPartition, type StoredDelivery } from './deliveryStore';
 import type { Lane, LaneOp } from './lane';
 import type { WorkBody } from './workBody';
 import type { WorkMessage } from './workQueue';
-import { BaseItem, conversationIdOf, type ItemContext } from './deliveryItem';
+import { BaseItem, conversationIdOf, type Attempt, type ItemContext } from './deliveryItem';
 
 /** Organization groups: a removed member's delivered copies are deleted in Teams. */
 export class PurgeItem extends BaseItem {
@@ -45,9 +45,10 @@ export class PurgeItem extends BaseItem {
     return undefined;
   }
 
-  private async remove(copy: { seq: number } & StoredDelivery, ref: unknown, conversationId: string, attempt: number): Promise<void> {
+  private async remove(copy: { seq: number } & StoredDelivery, ref: unknown, conversationId: string, attempt: Attempt): Promise<void> {
     try {
       await this.ctx.sender.delete(ref, copy.id!);
+      this.wentThrough();
       await this.forget(copy);
     } catch (err) {
       const final = this.onFailure(err, conversationId, attempt, (next) => this.remove(copy, ref, conversationId, next));

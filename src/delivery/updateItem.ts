@@ -3,7 +3,7 @@ import type { Lane, LaneOp } from './lane';
 import type { PostForDelivery } from './ports';
 import type { WorkBody } from './workBody';
 import type { WorkMessage } from './workQueue';
-import { BaseItem, conversationIdOf, type ItemContext } from './deliveryItem';
+import { BaseItem, conversationIdOf, type Attempt, type ItemContext } from './deliveryItem';
 
 /**
  * After an edit, delete or undelete: every copy of this lane showing an older version is updated (or deleted,
@@ -65,11 +65,12 @@ export class UpdateItem extends BaseItem {
     return undefined;
   }
 
-  private async apply(post: PostForDelivery, row: StoredDelivery, ref: unknown, conversationId: string, attempt: number): Promise<void> {
+  private async apply(post: PostForDelivery, row: StoredDelivery, ref: unknown, conversationId: string, attempt: Attempt): Promise<void> {
     if (this.halted) return;
     try {
       if (post.deleted) {
         if (!row.del) await this.ctx.sender.delete(ref, row.id!);
+        this.wentThrough();
         this.record({ rowKey: row.rowKey, v: post.version, del: true });
         return;
       }
@@ -81,9 +82,11 @@ export class UpdateItem extends BaseItem {
       }
       if (row.del) {
         const { id } = await this.ctx.sender.send(ref, activity);
+        this.wentThrough();
         this.record({ rowKey: row.rowKey, v: post.version, del: false, id }, true);
       } else {
         await this.ctx.sender.update(ref, row.id!, activity);
+        this.wentThrough();
         this.record({ rowKey: row.rowKey, v: post.version });
       }
     } catch (err) {

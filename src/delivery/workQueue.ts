@@ -1,6 +1,6 @@
 import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
 import type { Logger } from '../logger';
-import { isNotFound } from '../storage/tables';
+import { isNotFound, statusOf } from '../storage/tables';
 
 /** A message taken from the queue: its body and what is needed to extend, release or delete it. */
 export interface WorkMessage<T> {
@@ -23,6 +23,35 @@ export interface WorkQueueOptions {
 }
 
 /**
+ * Calls on one message run one after another (a keep-alive's extend and the item's delete or release would
+ * otherwise race: the loser's pop receipt is stale, and a release that loses leaves the message hidden).
+ * Module-wide, as a message's queue object may be replaced while it is held.
+ */
+const messageCalls = new WeakMap<object, Promise<unknown>>();
+/** Messages this process deleted: a keep-alive queued behind the delete has nothing left to extend. */
+const deleted = new WeakSet<object>();
+
+function oneAtATime<R>(message: object, call: () => Promise<R>): Promise<R> {
+  const previous = messageCalls.get(message) ?? Promise.resolve();
+  const next = previous.then(call, call);
+  messageCalls.set(
+    message,
+    next.catch(() => undefined),
+  );
+  return next;
+}
+
+/**
+ * The message is no longer ours: its pop receipt did not match (its visibility lapsed and another receiver took
+ * it, or it was updated elsewhere) or it is gone. Harmless: whoever holds it now does the work, and the work is
+ * idempotent; the sweep covers a message that is lost for good.
+ */
+function isLostMessage(err: unknown): boolean {
+  const status = statusOf(err);
+  return status === 404 || (status === 400 && (err as { code?: string }).code === 'PopReceiptMismatch');
+}
+
+/**
  * A work queue on Azure Storage Queues (Azurite locally): at-least-once, unordered, so the work it carries must
  * be idempotent and the tables stay the truth. The SDK's own retries are left at their default for storage (a
  * queue call that fails is retried by the caller's loop anyway).
@@ -33,8 +62,14 @@ export class WorkQueue<T> {
   private readonly poison: QueueClient;
   private readonly maxDequeues: number;
   readonly visibilitySeconds: number;
+  /** Messages found no longer ours (see isLostMessage), across this queue and its siblings. */
+  readonly races: { count: number };
 
-  constructor(private readonly options: WorkQueueOptions) {
+  constructor(
+    private readonly options: WorkQueueOptions,
+    races: { count: number } = { count: 0 },
+  ) {
+    this.races = races;
     if (!/^[a-z0-9](?:[a-z0-9]|-(?!-)){2,55}$/.test(options.name)) throw new Error(`Invalid queue name ${options.name}`);
     this.name = options.name;
     const service = QueueServiceClient.fromConnectionString(options.connectionString);
@@ -46,7 +81,7 @@ export class WorkQueue<T> {
 
   /** Another queue on the same account, named `<name>-<suffix>` (with its own poison queue). */
   sibling(suffix: string): WorkQueue<T> {
-    return new WorkQueue<T>({ ...this.options, name: `${this.name}-${suffix}` });
+    return new WorkQueue<T>({ ...this.options, name: `${this.name}-${suffix}` }, this.races);
   }
 
   async ensure(): Promise<void> {
@@ -82,10 +117,29 @@ export class WorkQueue<T> {
     return out;
   }
 
-  /** Keeps a message invisible for another `seconds` while it is being worked on. */
-  async extend(message: WorkMessage<T>, seconds = this.visibilitySeconds): Promise<void> {
-    const response = await this.queue.updateMessage(message.id, message.popReceipt, undefined, seconds);
-    message.popReceipt = response.popReceipt!;
+  /**
+   * Keeps a message invisible for another `seconds` while it is being worked on. A message no longer ours is
+   * counted and logged at info (a harmless race), not thrown.
+   */
+  extend(message: WorkMessage<T>, seconds = this.visibilitySeconds): Promise<void> {
+    return oneAtATime(message, async () => {
+      if (deleted.has(message)) return;
+      try {
+        const response = await this.queue.updateMessage(message.id, message.popReceipt, undefined, seconds);
+        message.popReceipt = response.popReceipt!;
+      } catch (err) {
+        if (!isLostMessage(err)) throw err;
+        this.lost(message, 'update');
+      }
+    });
+  }
+
+  private lost(message: WorkMessage<T>, call: string): void {
+    this.races.count++;
+    this.options.logger.info(
+      { queue: this.name, messageId: message.id, call, races: this.races.count },
+      'work message no longer ours (harmless)',
+    );
   }
 
   /** Gives a message back: visible again after `delaySeconds` (its dequeue count stays). */
@@ -93,13 +147,19 @@ export class WorkQueue<T> {
     await this.extend(message, Math.max(0, Math.round(delaySeconds)));
   }
 
-  /** Done: removes the message. One already gone (another worker finished it) is success. */
-  async delete(message: WorkMessage<T>): Promise<void> {
-    try {
-      await this.queue.deleteMessage(message.id, message.popReceipt);
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+  /** Done: removes the message. One already gone (another worker finished it) or taken by another is success. */
+  delete(message: WorkMessage<T>): Promise<void> {
+    return oneAtATime(message, async () => {
+      if (deleted.has(message)) return;
+      try {
+        await this.queue.deleteMessage(message.id, message.popReceipt);
+        deleted.add(message);
+      } catch (err) {
+        if (isNotFound(err)) return;
+        if (!isLostMessage(err)) throw err;
+        this.lost(message, 'delete');
+      }
+    });
   }
 
   /** Everything still waiting (tests: a lost queue). */

@@ -10,6 +10,7 @@ import { MemoryPostRateLimiter } from '../groups/postRateLimiter';
 import { DAY_MS, RetentionSweeper } from '../retentionSweeper';
 import { queueEngineOrExplain } from '../startupErrors';
 import type { DeliveryEngine } from '../delivery/ports';
+import type { DeliveryHealth } from '../delivery/health';
 import { createDeliveryEngine } from '../delivery/index';
 import { DeliveryCleanup } from '../delivery/deliveryCleanup';
 import { createPostCopyRenderer } from '../teams/notices/postCopies';
@@ -31,7 +32,7 @@ export function wireConversation(
   const { logger, tablePrefix } = options;
   const postStore = new TablePostStore(tables);
   const copies = createPostCopyRenderer(postStore, config.PUBLIC_URL);
-  const engine: DeliveryEngine & { dropCaches?(): void } =
+  const engine: DeliveryEngine & { dropCaches?(): void; health?(): DeliveryHealth } =
     options.createDeliveryEngine?.({ source: postStore, render: copies.render, logger }) ??
     queueEngineOrExplain(() =>
       createDeliveryEngine({

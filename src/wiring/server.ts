@@ -63,6 +63,7 @@ export function wireServer(
   return createServer({
     logger,
     healthCheck: account.embedded ? withEmbeddedHealth(account.embedded, storageHealth) : storageHealth,
+    deliveryHealth: () => chat.engine.health?.(),
     handleMessages: messagesEndpoint({ adapter: parts.adapter, gate: createChannelGate(config), logger, bot: bot.bot }),
     routes: [
       landingPageRoutes({

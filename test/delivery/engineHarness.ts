@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import type { QueueDeliveryEngine, QueueDeliveryEngineOptions } from '../../src/delivery/engine';
 import { createDeliveryEngine } from '../../src/delivery/index';
@@ -5,7 +8,9 @@ import type { Recipient } from '../../src/delivery/ports';
 import type { WorkBody } from '../../src/delivery/workBody';
 import { WorkQueue } from '../../src/delivery/workQueue';
 import { createLogger, type Logger } from '../../src/logger';
-import { freshTables } from '../helpers/azurite';
+import { startEmbeddedAzurite, type EmbeddedAzurite } from '../../src/storage/embeddedAzurite';
+import { createTableClients, ensureTables } from '../../src/storage/tables';
+import { freshTables, uniquePrefix } from '../helpers/azurite';
 import { MemoryFanout } from '../helpers/memoryFanout';
 import { ThrottlingChannel, type ThrottlingChannelOptions } from '../helpers/throttlingChannel';
 
@@ -35,6 +40,8 @@ export class EngineWorld {
     readonly tables: Awaited<ReturnType<typeof freshTables>>,
     readonly connectionString: string,
     readonly queueName: string,
+    /** Its own storage (tests that stop the table service), stopped on close. */
+    readonly azurite?: EmbeddedAzurite,
   ) {}
 
   static async create(channel: ThrottlingChannelOptions): Promise<EngineWorld> {
@@ -42,6 +49,63 @@ export class EngineWorld {
     // The shared Azurite runs the queue service beside the tables: its connection string names both.
     const world = new EngineWorld(await new ThrottlingChannel(channel).start(), tables, tables.connectionString, `${tables.prefix}-fanout`);
     return world;
+  }
+
+  /**
+   * A world on storage of its own (table and queue services), for tests that stop the table service (SIGSTOP):
+   * storage calls are bounded by `storageTimeoutMs`, and the supervisor never replaces the stopped child (a
+   * replacement of an in-memory store would start empty).
+   */
+  static async withOwnStorage(channel: ThrottlingChannelOptions, storageTimeoutMs: number): Promise<EngineWorld> {
+    const azurite = await startEmbeddedAzurite({ queue: true, supervision: { intervalMs: 60_000, failures: 1_000 } });
+    return EngineWorld.onStorage(channel, azurite, storageTimeoutMs);
+  }
+
+  /**
+   * Storage as the app runs it embedded: saved to a folder (autosave), supervised with the app's defaults, so
+   * a stopped table child is replaced from its last save (the writes since then are gone), and the engines are
+   * told (dropCaches), as the app tells them.
+   */
+  static async withAppStorage(channel: ThrottlingChannelOptions, storageTimeoutMs: number): Promise<EngineWorld> {
+    const folder = mkdtempSync(path.join(os.tmpdir(), 'engine-world-'));
+    // The storage starts before the world it belongs to: told about the world once it exists.
+    const told: { world?: EngineWorld } = {};
+    const azurite = await startEmbeddedAzurite({
+      queue: true,
+      location: folder,
+      onRestart: () => told.world?.engines.forEach((engine) => engine.dropCaches()),
+    });
+    const world = await EngineWorld.onStorage(channel, azurite, storageTimeoutMs);
+    world.folder = folder;
+    told.world = world;
+    return world;
+  }
+
+  private folder?: string;
+
+  private static async onStorage(
+    channel: ThrottlingChannelOptions,
+    azurite: EmbeddedAzurite,
+    storageTimeoutMs: number,
+  ): Promise<EngineWorld> {
+    const prefix = uniquePrefix();
+    const clients = createTableClients({ connectionString: azurite.connectionString, prefix, timeoutMs: storageTimeoutMs });
+    await ensureTables(clients);
+    const tables = { clients, connectionString: azurite.connectionString, prefix };
+    return new EngineWorld(await new ThrottlingChannel(channel).start(), tables, azurite.connectionString, `${prefix}-fanout`, azurite);
+  }
+
+  /** Stops the table service's process (it accepts connections and answers nothing) for `ms`. */
+  async stallTables(ms: number): Promise<void> {
+    const pid = this.azurite!.pid;
+    process.kill(pid, 'SIGSTOP');
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    try {
+      process.kill(pid, 'SIGCONT');
+    } catch (err) {
+      // Gone already when the supervisor replaced it meanwhile.
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+    }
   }
 
   queue(): WorkQueue<WorkBody> {
@@ -105,6 +169,8 @@ export class EngineWorld {
   async close(): Promise<void> {
     await Promise.all(this.engines.map((e) => e.stop()));
     await this.channel.stop();
+    await this.azurite?.stop();
+    if (this.folder) rmSync(this.folder, { recursive: true, force: true });
   }
 }
 

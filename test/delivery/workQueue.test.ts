@@ -52,6 +52,23 @@ describe('Work queue on Azurite queues', function () {
     assert.ok(log.lines.some((l) => l.msg === 'work message moved to the poison queue' && l.dequeueCount === 4));
   });
 
+  it('counts a message taken over by another receiver (stale pop receipt) as a harmless race, logged at info, not thrown', async () => {
+    const { q, log } = await queue();
+    await q.send({ n: 5 });
+    const [mine] = await q.receive();
+    await q.release({ ...mine! }, 0); // as if our visibility had lapsed: another receiver takes it
+    const [theirs] = await q.receive();
+    assert.equal(theirs!.body.n, 5);
+    await q.extend(mine!); // our receipt is stale now
+    await q.delete(mine!);
+    assert.equal(q.races.count, 2);
+    const lines = log.lines.filter((l) => l.msg === 'work message no longer ours (harmless)');
+    assert.equal(lines.length, 2);
+    assert.ok(lines.every((l) => l.level === 30));
+    assert.equal((await q.receive()).length, 0, 'the other receiver still holds it');
+    await q.delete(theirs!);
+  });
+
   it('delays a message sent with a delay', async () => {
     const { q } = await queue();
     await q.send({ n: 1 }, { delaySeconds: 2 });

@@ -35,6 +35,12 @@ export class ThrottlingChannel {
   readonly throttled: Array<{ tenant: string; conversationId: string; at: number }> = [];
   /** conversation id -> status to answer (and how many more times; undefined = always). */
   readonly failures = new Map<string, { status: number; times?: number }>();
+  /**
+   * An outage of the whole channel while set: every call is answered with this status, or, with 'reset', its
+   * connection is dropped unanswered (connection reset). Counted in `outageCalls`.
+   */
+  outage?: number | 'reset';
+  outageCalls = 0;
   private server?: http.Server;
   private readonly buckets = new Map<string, { tokens: number; last: number }>();
   private readonly logs = new Map<string, number[]>();
@@ -157,6 +163,11 @@ export class ThrottlingChannel {
         activity = chunks.length ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>) : {};
       } catch {
         return answer(400, { error: { code: 'BadSyntax' } });
+      }
+      if (this.outage !== undefined) {
+        this.outageCalls++;
+        if (this.outage === 'reset') return void req.socket.destroy();
+        return answer(this.outage, { error: { code: 'ServiceUnavailable' } });
       }
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
       if (url.pathname === '/v3/conversations' && req.method === 'POST') {

@@ -47,11 +47,17 @@ export function createPostCopyRenderer(source: PostCopySource, publicUrl: string
     forget(groupId, seq) {
       posts.delete(`${groupId}|${seq}`);
     },
-    async render(groupId: string, seq: number, recipient: Recipient) {
-      const [post, group] = await Promise.all([
-        cached(posts, `${groupId}|${seq}`, POST_TTL_MS, () => source.get(groupId, seq)),
-        cached(groups, groupId, GROUP_TTL_MS, () => source.groupView(groupId)),
-      ]);
+    async render(groupId: string, seq: number, recipient: Recipient, atLeastVersion?: number) {
+      const key = `${groupId}|${seq}`;
+      const read = () => cached(posts, key, POST_TTL_MS, () => source.get(groupId, seq));
+      const groupRead = cached(groups, groupId, GROUP_TTL_MS, () => source.groupView(groupId));
+      let post = await read();
+      // The engine saw a newer version than the one cached (an edit on another instance): read it again.
+      if (post && atLeastVersion !== undefined && post.version < atLeastVersion) {
+        posts.delete(key);
+        post = await read();
+      }
+      const group = await groupRead;
       if (!post || !group || post.deletedAt) return undefined;
       return buildPostActivity({
         groupId,
