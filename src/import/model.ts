@@ -35,6 +35,8 @@ export interface ParsedExport {
   timeZone: string;
   /** The file the chat came from, inside a zip when it was one. */
   fileName: string;
+  /** sha256 of the chat's text: the same export uploaded twice is imported once. */
+  contentHash: string;
 }
 
 export const NOT_AN_EXPORT = 'This does not look like a WhatsApp or Telegram export.';

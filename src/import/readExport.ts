@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { InvalidInputError, TooLargeError } from '../errors';
 import { NOT_AN_EXPORT, type ParsedExport } from './model';
 import { parseTelegram, looksLikeTelegram } from './telegram';
@@ -28,11 +29,13 @@ export async function readExport(fileName: string, bytes: Uint8Array, options: R
   if (isZip(bytes)) ({ name: chatName, bytes: chatBytes } = await chatFileOfZip(bytes));
   const text = textOf(chatBytes);
   if (text.trim() === '') throw new InvalidInputError(NOT_AN_EXPORT);
+  // Of the text, not the upload: the same chat sent as .txt and as the .zip around it is one import.
+  const contentHash = createHash('sha256').update(text).digest('hex');
   if (looksLikeTelegram(text)) {
     const { messages } = parseTelegram(text, timeZone);
     if (messages.length === 0) throw new InvalidInputError(NOT_AN_EXPORT);
-    return { source: 'telegram', messages, dateOrder: 'year-first', timeZone, fileName: chatName };
+    return { source: 'telegram', messages, dateOrder: 'year-first', timeZone, fileName: chatName, contentHash };
   }
   const { messages, dateOrder } = parseWhatsApp(text, { timeZone, dateOrder: options.dateOrder });
-  return { source: 'whatsapp', messages, dateOrder, timeZone, fileName: chatName };
+  return { source: 'whatsapp', messages, dateOrder, timeZone, fileName: chatName, contentHash };
 }

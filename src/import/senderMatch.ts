@@ -1,0 +1,36 @@
+/*
+ * Suggests which current member an export's sender is, by name only. A name in another app proves nothing, so
+ * this is a suggestion the admin confirms or changes; an imported message always keeps the original name.
+ */
+
+export interface MemberName {
+  userId: string;
+  name: string;
+}
+
+export interface SenderMatch {
+  userId: string;
+  name: string;
+  /** exact: the whole name agrees (case, accents and spacing aside); first-name: the sender's one word is a member's first name, and only one member's. */
+  how: 'exact' | 'first-name';
+}
+
+/** "  José  LEE " and "jose lee" are one name. */
+export function nameKey(name: string): string {
+  return name
+    .normalize('NFKD')
+    .replace(/\p{M}/gu, '')
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, ' ')
+    .trim();
+}
+
+export function matchSender(sender: string, members: readonly MemberName[]): SenderMatch | undefined {
+  const key = nameKey(sender);
+  if (key === '') return undefined;
+  const exact = members.filter((m) => nameKey(m.name) === key);
+  if (exact.length === 1) return { userId: exact[0]!.userId, name: exact[0]!.name, how: 'exact' };
+  if (exact.length > 1 || key.includes(' ')) return undefined;
+  const byFirst = members.filter((m) => nameKey(m.name).split(' ')[0] === key);
+  return byFirst.length === 1 ? { userId: byFirst[0]!.userId, name: byFirst[0]!.name, how: 'first-name' } : undefined;
+}
