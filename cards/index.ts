@@ -21,3 +21,4 @@ export * from './post';
 export * from './postHistory';
 export * from './switchGroup';
 export * from './postSettings';
+export * from './importCards';

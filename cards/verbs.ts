@@ -36,6 +36,10 @@ export const CARD_VERBS = [
   'switchGroup', // { groupId }: makes it the current group
   'historyPage', // { groupId, before }: earlier posts
   'saveSettings', // { groupId } + toggles onlyAdminsPost, historyForNewMembers (admins)
+  'importPreview', // { token, dateOrder? } + input timeZone: the uploaded export's preview again (admins)
+  'importConfirm', // { token } + input timeZone: imports the uploaded export (admins)
+  'importedHistoryPage', // { groupId, before? }: imported earlier messages
+  'undoImport', // { groupId, importId }: removes an import as a whole (admins)
 ] as const;
 
 export type CardVerb = (typeof CARD_VERBS)[number];

@@ -36,6 +36,7 @@ export const ARGUMENTLESS_COMMANDS = [
   'settings',
   'mute',
   'unmute',
+  'imports',
   'new group',
 ] as const;
 
@@ -57,6 +58,7 @@ const COMMANDS_WITH_ARGUMENT: ReadonlyArray<{ words: string; kind: ArgumentKind;
     'settings',
     'mute',
     'unmute',
+    'imports',
   ].map((words) => ({ words, kind: 'group' as const })),
   { words: 'remove', kind: 'member', separator: 'from' },
   { words: 'make admin', kind: 'member', separator: 'in' },

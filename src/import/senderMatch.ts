@@ -1,3 +1,4 @@
+import type { GroupStore } from '../groups/ports';
 /*
  * Suggests which current member an export's sender is, by name only. A name in another app proves nothing, so
  * this is a suggestion the admin confirms or changes; an imported message always keeps the original name.
@@ -33,4 +34,21 @@ export function matchSender(sender: string, members: readonly MemberName[]): Sen
   if (exact.length > 1 || key.includes(' ')) return undefined;
   const byFirst = members.filter((m) => nameKey(m.name).split(' ')[0] === key);
   return byFirst.length === 1 ? { userId: byFirst[0]!.userId, name: byFirst[0]!.name, how: 'first-name' } : undefined;
+}
+
+/** Enough members for any group that moved from a phone app (WhatsApp groups hold at most 1,024). */
+const MEMBER_NAME_LIMIT = 5000;
+
+/** The current members' names, read page by page from the group store (for the preview's suggestions). */
+export function memberNamesFrom(store: Pick<GroupStore, 'listMembers'>): (groupId: string) => Promise<MemberName[]> {
+  return async (groupId) => {
+    const names: MemberName[] = [];
+    let continuationToken: string | undefined;
+    do {
+      const page = await store.listMembers(groupId, { pageSize: 500, continuationToken });
+      names.push(...page.items.map((m) => ({ userId: m.user.id, name: m.user.name })));
+      continuationToken = page.continuationToken;
+    } while (continuationToken && names.length < MEMBER_NAME_LIMIT);
+    return names;
+  };
 }

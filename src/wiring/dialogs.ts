@@ -17,6 +17,9 @@ import { AdminJoinNotices } from '../teams/notices/joinNotices';
 import { OrganizationSignInFlow } from '../../dialogs/organizationFlow';
 import { GroupDocumentsFlow } from '../teams/handlers/documentsFlow';
 import { PostsFlow } from '../teams/handlers/postsFlow';
+import { ImportFlow } from '../teams/handlers/importFlow';
+import { ExportIntake } from '../web/exportIntake';
+import { PendingUploads } from '../import/pendingUploads';
 import type { Domain } from './storage';
 import type { ConversationWiring } from './conversation';
 
@@ -101,7 +104,19 @@ export function wireBot(
     documents: new GroupDocumentsFlow(groups, (groupId, userId) => documentService.documentLinks(groupId, userId), documentService),
     joinLimiter: new JoinAttemptLimiter(),
     firstWelcome: (conversationId) => dedup.claim('welcome', conversationId),
-    posts: new PostsFlow({ conversation: chat.conversation, groups, actions, logger }),
+    posts: new PostsFlow({
+      conversation: chat.conversation,
+      groups,
+      actions,
+      logger,
+      imports: new ImportFlow({
+        imports: chat.imports,
+        intake: new ExportIntake(options.photoFetchOptions),
+        pending: new PendingUploads(),
+        logger,
+        hasRetention: config.MESSAGE_RETENTION_DAYS !== undefined,
+      }),
+    }),
   });
   return { bot: new KaizalaBot(conversation, [conversationState, userState]), actions, documentService };
 }

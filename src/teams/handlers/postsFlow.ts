@@ -13,12 +13,16 @@ import { markdownSafe } from './groupActions';
 import { userFromActivity } from '../input/identity';
 import { cardReply, textReply, type Reply } from '../replies';
 import type { TurnInput } from '../input/turnInput';
+import type { ImportFlow } from './importFlow';
+import { isFileAttachment } from '../../web/exportIntake';
 
 export interface PostsFlowDependencies {
   conversation: ConversationService;
   groups: Pick<GroupService, 'listMyGroups' | 'resolveInvite' | 'listOrgGroups' | 'listMembers' | 'listBans'>;
   actions: Pick<GroupActions, 'resolveGroup' | 'groupInfo'>;
   logger: Logger;
+  /** Importing chat exports (issue 20): a file sent while a group is current is previewed for import. */
+  imports?: ImportFlow;
 }
 
 export type MessageChangeKind = 'edit' | 'softDelete' | 'undelete';
@@ -47,6 +51,10 @@ export function postSenderOf(activity: Partial<Activity>): PostSender {
 export class PostsFlow {
   constructor(private readonly deps: PostsFlowDependencies) {}
 
+  get imports(): ImportFlow | undefined {
+    return this.deps.imports;
+  }
+
   /**
    * With a current group, typed text that is not a command is a post. Returns the answer when the message was
    * a post (or a refused one), undefined when the turn is a command and goes on as usual.
@@ -61,6 +69,8 @@ export class PostsFlow {
     const current = await this.deps.conversation.currentGroup(req.user.id);
     if (!current) return undefined;
     const attachments = input.kind === 'command' ? [] : input.attachments;
+    const file = this.deps.imports ? attachments.find(isFileAttachment) : undefined;
+    if (file && this.deps.imports) return this.deps.imports.upload(context, current.groupId, file);
     if (input.kind === 'empty') return attachments.length > 0 ? textReply(NOT_SUPPORTED) : undefined;
     const typed = input.text;
     if (await isCommandForMemberWithCurrentGroup(typed, this.resolver(req, current.groupId, postSenderOf(activity).tenantId)))
@@ -281,6 +291,7 @@ export class PostsFlow {
           replyTo: p.replyTo,
         })),
         earlier: page.earlier,
+        importedEarlier: page.earlier === undefined && (await this.deps.imports?.hasImported(groupId, req.user.id)),
       }),
     );
   }

@@ -44,7 +44,7 @@ describe('src/teams/handlers: the one handler table', () => {
         .filter(([, h]) => h[flag])
         .map(([key]) => key)
         .sort();
-    assert.deepEqual(flagged('confirmation'), ['cancel', 'confirmDelete', 'confirmLeave', 'confirmResetLink']);
+    assert.deepEqual(flagged('confirmation'), ['cancel', 'confirmDelete', 'confirmLeave', 'confirmResetLink', 'undoImport']);
     assert.deepEqual(flagged('dialog'), ['createGroup', 'skipPhoto']);
   });
 
