@@ -28,7 +28,8 @@ export interface ExportIntakeOptions extends PhotoFetchOptions {
 
 /** True when the attachment is a file the import could read (not a card, not a picture pasted inline). */
 export function isFileAttachment(attachment: Attachment): boolean {
-  if (attachment.contentType === TEAMS_FILE) return true;
+  // A Teams file by its name: an export is a .txt, .json or .zip; other files keep "not supported".
+  if (attachment.contentType === TEAMS_FILE) return /\.(txt|json|zip)$/i.test(attachment.name ?? '');
   return (
     typeof attachment.contentUrl === 'string' && /^\s*data:/i.test(attachment.contentUrl) && !/^image\//i.test(attachment.contentType ?? '')
   );
@@ -52,10 +53,11 @@ export class ExportIntake {
     if (attachment.contentType !== TEAMS_FILE || typeof url !== 'string') throw new InvalidInputError(NOT_A_FILE);
     let host: string;
     try {
-      host = this.source.checkUrl(url).hostname;
+      host = new URL(url).hostname;
     } catch {
       throw new InvalidInputError(FETCH_FAILED);
     }
+    // The host first: a URL elsewhere is refused whatever its scheme or port (those the guard checks next).
     if (!hostMatches(host, this.hosts)) throw new InvalidInputError(`Files are fetched only from Teams' own storage, not from ${host}.`);
     try {
       return { name, bytes: await this.source.fromFileUrl(url, MAX_UPLOAD_BYTES) };

@@ -111,7 +111,7 @@ export function wireBot(
       logger,
       imports: new ImportFlow({
         imports: chat.imports,
-        intake: new ExportIntake(options.photoFetchOptions),
+        intake: new ExportIntake({ ...options.photoFetchOptions, fileHosts: options.exportFileHosts }),
         pending: new PendingUploads(),
         logger,
         hasRetention: config.MESSAGE_RETENTION_DAYS !== undefined,
