@@ -2,15 +2,16 @@ import { benchTurns } from './turns';
 import { benchJoins } from './joins';
 import { startAuthBench, benchAuthTurns, benchForgedTokens } from './auth';
 import { benchFanout } from './fanout';
+import { benchImport } from './importBench';
 import { printSummary, type Verdict } from './lib';
 
 /**
  * `npm run bench [section...]`: every figure is taken in this one run, next to its baseline, and printed as a
  * ratio; nothing here asserts on time, but a section fails (exit 1) on a correctness problem such as a lost
- * member or a forged token that got anything but 401. Sections: turns, joins, auth, forged, fanout. Sized for a
+ * member or a forged token that got anything but 401. Sections: turns, joins, auth, forged, fanout, import. Sized for a
  * 2-core machine.
  */
-const SECTIONS = ['turns', 'joins', 'auth', 'forged', 'fanout'] as const;
+const SECTIONS = ['turns', 'joins', 'auth', 'forged', 'fanout', 'import'] as const;
 
 async function main(): Promise<void> {
   const only = process.argv.slice(2);
@@ -92,6 +93,11 @@ async function main(): Promise<void> {
   if (want('fanout')) {
     console.log('\nFan-out: the delivery engine on Azurite queues and tables against a fake Teams channel with its limits');
     verdicts.push(...(await benchFanout(4_000)));
+  }
+
+  if (want('import')) {
+    console.log('\nImport: a 40,000-line WhatsApp export previewed and imported into one group');
+    verdicts.push(...(await benchImport(Number(process.env.IMPORT_BENCH_LINES ?? 40_000))));
   }
 
   printSummary(verdicts);

@@ -36,13 +36,12 @@ export class ImportFlow {
   /** A file sent while a group is current: its preview (stores nothing), or one line saying why not. */
   async upload(context: TurnContext, groupId: string, attachment: Attachment): Promise<Reply> {
     const activity = context.activity;
-    const req = { id: activity.from?.aadObjectId ?? activity.from?.id ?? '', name: activity.from?.name ?? '' };
     const sender = postSenderOf(activity);
     // Teams sends the user's zone with each message; WhatsApp's export has none.
     const timeZone = typeof activity.localTimezone === 'string' && activity.localTimezone ? activity.localTimezone : DEFAULT_ZONE;
     return this.refusalAsText(async () => {
       const file = await this.deps.intake.fromAttachment(attachment);
-      const preview = await this.deps.imports.preview(groupId, { id: sender.userId, name: req.name }, file, { timeZone });
+      const preview = await this.deps.imports.preview(groupId, { id: sender.userId, name: sender.name }, file, { timeZone });
       const token = this.deps.pending.put({ groupId, userId: sender.userId, file, timeZone: preview.timeZone });
       return this.previewReply(preview, token);
     });
