@@ -82,6 +82,7 @@ export function wireServer(
         logger,
         organizationDirectory: signIn.directory,
         conversation: chat.conversation,
+        imports: chat.imports,
       }),
       downloadRoutes({ documents: bot.documentService, signer, logger }),
       groupPhotoRoutes({ groups, logger }),
