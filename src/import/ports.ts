@@ -55,6 +55,8 @@ export interface ImportStore {
   list(groupId: string): Promise<ImportRecord[]>;
   remove(groupId: string, importId: string): Promise<number>;
   page(groupId: string, options: { before?: string; pageSize: number; visibleFrom?: string }): Promise<ImportedPage>;
+  /** Every imported message of the group, oldest first (the organization admin's export). */
+  all(groupId: string): AsyncIterable<StoredImport>;
   /** Retention by original time: every imported message before `cutoff`, in every group; how many went. */
   deleteOlderThan(cutoff: string): Promise<number>;
 }

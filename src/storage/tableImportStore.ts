@@ -155,6 +155,15 @@ export class TableImportStore implements ImportStore {
     return more ? { messages, earlier: kept.at(-1)!.rowKey } : { messages };
   }
 
+  async *all(groupId: string): AsyncIterable<StoredImport> {
+    // Stored newest first; an export reads oldest first, so the group's rows are turned around in memory
+    // (WhatsApp's own cap, 40,000 messages, is a few MB).
+    const rows: StoredImport[] = [];
+    const filter = odata`PartitionKey eq ${groupId} and RowKey ge ${IMPORTED_PREFIX} and RowKey lt ${IMPORTED_RANGE_END}`;
+    for await (const row of this.table.listEntities<ImportedEntity>({ queryOptions: { filter } })) rows.push(fromImportedEntity(row));
+    yield* rows.reverse();
+  }
+
   async deleteOlderThan(cutoff: string): Promise<number> {
     const byGroup = new Map<string, string[]>();
     const filter = odata`RowKey ge ${IMPORTED_PREFIX} and RowKey lt ${IMPORTED_RANGE_END} and at lt ${cutoff}`;

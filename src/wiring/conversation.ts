@@ -82,6 +82,7 @@ export function wireConversation(
     engine,
     conversation,
     imports,
+    importStore,
     onRemoved: deleteCopiesIfOwned({ groups, engine, background }),
     onGroupDeleted: async (groupId: string) => {
       background.run("forget a deleted group's deliveries", async () => {

@@ -11,6 +11,7 @@ import { TableImportStore } from '../../src/storage/tableImportStore';
 import { TablePostStore } from '../../src/storage/tablePostStore';
 import type { TableClients } from '../../src/storage/tables';
 import { freshTables } from '../helpers/azurite';
+import { groupExportCsv, groupExportJson } from '../../src/web/groupExport';
 import { RecordingDeliveryEngine } from '../helpers/recordingEngine';
 import { BERLIN, fixture, NEW_YORK } from './exportFixtures';
 
@@ -242,6 +243,33 @@ describe('import: preview, import, undo and history (Azurite)', () => {
       (await imports.history(groupId, bob.id)).messages.map((m) => m.at),
       ['2023-12-21T13:02:00.000Z', '2023-12-21T13:05:00.000Z'],
     );
+  });
+
+  it("the organization's export lists imported messages after the posts, oldest first, with the app in the imported column", async () => {
+    const groupId = await groupWith();
+    await service().imports.importFile(groupId, annSender, usFile(), { timeZone: NEW_YORK });
+    const group: Group = { id: groupId, name: 'Depot', createdBy: ann, createdAt: AT, status: 'private', memberCount: 1 };
+    const none = async function* <T>(): AsyncIterable<T> {};
+    const csv = await groupExportCsv(group, none(), none(), none(), store.all(groupId));
+    const lines = csv.trim().split('\r\n');
+    assert.match(lines[0]!, /,deleted_at,imported$/);
+    const imported = lines.filter((l) => l.startsWith('"imported"'));
+    assert.equal(imported.length, 6);
+    assert.match(
+      imported[0]!,
+      /^"imported","[^"]+","","","Ann Lee","","text","","2023-12-20T22:46:00.000Z","hi all","","","","","","whatsapp"$/,
+    );
+    assert.match(imported[5]!, /"media",.*"IMG-20231221-WA0003\.jpg \(not imported\) /);
+    const json = JSON.parse(await groupExportJson(group, none(), none(), none(), store.all(groupId))) as {
+      imported: Array<Record<string, unknown>>;
+    };
+    assert.deepEqual(json.imported[0], {
+      at: '2023-12-20T22:46:00.000Z',
+      sender: 'Ann Lee',
+      text: 'hi all',
+      kind: 'text',
+      source: 'whatsapp',
+    });
   });
 
   it('pages newest first from a cursor, each page oldest first', async () => {

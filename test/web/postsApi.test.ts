@@ -273,7 +273,7 @@ describe('organization export with posts', () => {
       };
     }
     const csv = await groupExportCsv(group, none(), none(), posts());
-    assert.match(csv, /^record,.*,detail,seq,tenant_id,reply_to,edited_at,deleted_at\r\n/);
+    assert.match(csv, /^record,.*,detail,seq,tenant_id,reply_to,edited_at,deleted_at,imported\r\n/);
     assert.match(csv, /"post","g1","","a","Ann","","post","","2025-01-01T00:01:00.000Z","'=1\+1 formula\nline","1","11111111/);
     assert.match(csv, /"post_deleted",.*"2","11111111-2222-3333-4444-555555555555","1","","2025-01-01T00:03:00.000Z"/);
     const json = JSON.parse(await groupExportJson(group, none(), none(), posts())) as { posts: Array<Record<string, unknown>> };
