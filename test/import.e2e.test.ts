@@ -98,6 +98,15 @@ describe('Import, end to end: a WhatsApp export sent to the bot', function () {
     const json = JSON.stringify(imported);
     assert.match(json, /imported from WhatsApp/);
     assert.ok(json.indexOf('hi all') < json.indexOf('Truck 7 at bay 2'));
+
+    // `imports` lists it with Undo; undone, it is gone from history as a whole.
+    const list = cardsIn(await chat.say(owner, 'imports')).at(-1)!;
+    assert.deepEqual(validateCard(list), []);
+    const undone = await chat.submit(owner, 'undoImport', buttonData(list, 'undoImport'));
+    assert.match(textOf(undone), /Removed the import of .* from \*\*Depot North\*\*: 6 messages\./);
+    assert.deepEqual((await t.app.imports.history(groupId, owner.aadObjectId!)).messages, []);
+    const after = cardsIn(await chat.say(owner, 'history')).at(-1)!;
+    assert.ok(!JSON.stringify(after).includes('importedHistoryPage'));
   });
 
   it("fetches Teams' download-info attachment through the outbound guard", async () => {
