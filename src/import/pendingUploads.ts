@@ -9,8 +9,9 @@ import type { UploadedFile } from './importService';
  */
 
 export const PENDING_TTL_MS = 30 * 60 * 1000;
-/** Uploads held at once; the oldest goes first. */
+/** Uploads held at once, and their bytes together (20 exports of 50 MB would be 1 GB); the oldest goes first. */
 const MAX_PENDING = 20;
+export const MAX_PENDING_BYTES = 150 * 1024 * 1024;
 
 export interface PendingUpload {
   groupId: string;
@@ -28,7 +29,10 @@ export class PendingUploads {
 
   put(upload: Omit<PendingUpload, 'expiresAt'>): string {
     this.prune();
-    while (this.uploads.size >= MAX_PENDING) this.uploads.delete(this.uploads.keys().next().value!);
+    const held = () => [...this.uploads.values()].reduce((sum, u) => sum + u.file.bytes.length, 0);
+    while (this.uploads.size > 0 && (this.uploads.size >= MAX_PENDING || held() + upload.file.bytes.length > MAX_PENDING_BYTES)) {
+      this.uploads.delete(this.uploads.keys().next().value!);
+    }
     const token = randomBytes(12).toString('base64url');
     this.uploads.set(token, { ...upload, expiresAt: this.now() + PENDING_TTL_MS });
     return token;
