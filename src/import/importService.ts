@@ -78,9 +78,15 @@ export class ImportService {
       );
     }
     if (begun.kind === 'duplicate') return { record: begun.record, created: false, groupName: context.groupName };
-    // Started or resumed after a crash: every row again (the keys make it idempotent), then done, then the post.
+    // Resumed after a crash: what the first try wrote goes (it may have been read in another zone), then every
+    // row, then done, then the post.
+    if (begun.kind === 'resume') await this.options.store.clear(groupId, record.importId);
     await this.options.store.write(groupId, messages);
-    const done = await this.options.store.finish(groupId, record.importId, messages.length);
+    const done = await this.options.store.finish(groupId, record.importId, {
+      count: messages.length,
+      first: record.first,
+      last: record.last,
+    });
     await this.options.announce({
       groupId,
       sender: actor,

@@ -44,14 +44,17 @@ export interface ImportedPage {
  * What the import needs from storage. Contract:
  * - `begin` claims the group's one import slot and the content hash together; the same hash again is a
  *   duplicate (done) or a resume (running); another import while one runs is busy.
- * - `write` is idempotent per (import, index): a resumed import writes each message once.
+ * - `write` is idempotent per (import, index, time); a resumed import clears what it wrote before, so each
+ *   message is stored once even when the admin changed the time zone in between.
  * - `finish` marks the import done and frees the slot; `remove` deletes an import's messages and records.
  * - `page` reads newest first from `before`, at most `pageSize`, only messages at or after `visibleFrom`.
  */
 export interface ImportStore {
   begin(record: ImportRecord): Promise<BeginOutcome>;
   write(groupId: string, messages: readonly StoredImport[]): Promise<void>;
-  finish(groupId: string, importId: string, count: number): Promise<ImportRecord>;
+  /** A resumed import's rows from before the crash (read with other settings, their keys may differ). */
+  clear(groupId: string, importId: string): Promise<void>;
+  finish(groupId: string, importId: string, summary: Pick<ImportRecord, 'count' | 'first' | 'last'>): Promise<ImportRecord>;
   list(groupId: string): Promise<ImportRecord[]>;
   remove(groupId: string, importId: string): Promise<number>;
   page(groupId: string, options: { before?: string; pageSize: number; visibleFrom?: string }): Promise<ImportedPage>;

@@ -107,10 +107,13 @@ export class TableImportStore implements ImportStore {
     }
   }
 
-  async finish(groupId: string, importId: string, count: number): Promise<ImportRecord> {
-    await this.table.updateEntity({ partitionKey: groupId, rowKey: `${RECORD_PREFIX}${importId}`, state: 'done', count }, 'Merge', {
-      etag: '*',
-    });
+  async clear(groupId: string, importId: string): Promise<void> {
+    await deleteRows(this.table, groupId, await this.messageKeys(groupId, importId));
+  }
+
+  async finish(groupId: string, importId: string, summary: Pick<ImportRecord, 'count' | 'first' | 'last'>): Promise<ImportRecord> {
+    const entity = defined({ partitionKey: groupId, rowKey: `${RECORD_PREFIX}${importId}`, state: 'done', ...summary });
+    await this.table.updateEntity(entity, 'Merge', { etag: '*' });
     await this.pointers.delete(groupId, LOCK_ROW, '*');
     return (await this.get(groupId, importId))!;
   }
@@ -124,9 +127,7 @@ export class TableImportStore implements ImportStore {
   async remove(groupId: string, importId: string): Promise<number> {
     const record = await this.get(groupId, importId);
     if (!record) return 0;
-    const keys: string[] = [];
-    const filter = odata`PartitionKey eq ${groupId} and RowKey ge ${IMPORTED_PREFIX} and RowKey lt ${IMPORTED_RANGE_END} and importId eq ${importId}`;
-    for await (const row of this.table.listEntities({ queryOptions: { filter, select: ['RowKey'] } })) keys.push(row.rowKey!);
+    const keys = await this.messageKeys(groupId, importId);
     await deleteRows(this.table, groupId, keys);
     // The record last: should this fail half-way, the import is still listed and can be removed again.
     const lock = await this.pointers.find(groupId, LOCK_ROW);
@@ -178,6 +179,13 @@ export class TableImportStore implements ImportStore {
       deleted += keys.length;
     }
     return deleted;
+  }
+
+  private async messageKeys(groupId: string, importId: string): Promise<string[]> {
+    const keys: string[] = [];
+    const filter = odata`PartitionKey eq ${groupId} and RowKey ge ${IMPORTED_PREFIX} and RowKey lt ${IMPORTED_RANGE_END} and importId eq ${importId}`;
+    for await (const row of this.table.listEntities({ queryOptions: { filter, select: ['RowKey'] } })) keys.push(row.rowKey!);
+    return keys;
   }
 
   private async get(groupId: string, importId: string): Promise<ImportRecord | undefined> {
