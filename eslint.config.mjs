@@ -179,6 +179,23 @@ export default defineConfig(
     ),
   })),
   {
+    // Importing a WhatsApp or Telegram export (issue 20): domain-level, like bulk add; the Teams glue and the web call it.
+    files: ['src/import/**/*.ts'],
+    rules: boundary(
+      teamsPackages('The import knows nothing of Teams or botbuilder; the Teams glue calls it.'),
+      forbid('The import reaches storage through its own ports.', inside('storage'), pkg('@azure/[^/]+')),
+      forbid(
+        'The import knows nothing of the Teams glue, the web, dialogs or cards.',
+        pkg('restify'),
+        inside('teams'),
+        inside('web'),
+        inside('dialogs'),
+        inside('cards'),
+      ),
+      noTests,
+    ),
+  },
+  {
     // The delivery engine: no botbuilder at all; the Bot Connector client only in its sender.
     files: ['src/delivery/**/*.ts'],
     ignores: ['src/delivery/botFrameworkSender.ts'],

@@ -3,15 +3,16 @@ import { benchJoins } from './joins';
 import { startAuthBench, benchAuthTurns, benchForgedTokens } from './auth';
 import { benchFanout } from './fanout';
 import { benchLoad } from './load';
+import { benchImport } from './importBench';
 import { printSummary, type Verdict } from './lib';
 
 /**
  * `npm run bench [section...]`: every figure is taken in this one run, next to its baseline, and printed as a
  * ratio; nothing here asserts on time, but a section fails (exit 1) on a correctness problem such as a lost
- * member or a forged token that got anything but 401. Sections: turns, joins, auth, forged, fanout, load. Sized
- * for a 2-core machine.
+ * member or a forged token that got anything but 401. Sections: turns, joins, auth, forged, fanout, load, import.
+ * Sized for a 2-core machine.
  */
-const SECTIONS = ['turns', 'joins', 'auth', 'forged', 'fanout', 'load'] as const;
+const SECTIONS = ['turns', 'joins', 'auth', 'forged', 'fanout', 'load', 'import'] as const;
 
 async function main(): Promise<void> {
   const only = process.argv.slice(2);
@@ -101,6 +102,11 @@ async function main(): Promise<void> {
     // up with that (p99 1.9 s), while at 20 (some 500 storage calls a second) it saturates and latency is backlog.
     const postsPerSecond = Number(process.env.LOAD_POSTS_PER_SECOND) || 10;
     verdicts.push(...(await benchLoad({ posts: 5_000, groups: 250, membersPerGroup: 3, tenants: 10, postsPerSecond })));
+  }
+
+  if (want('import')) {
+    console.log('\nImport: a 40,000-line WhatsApp export previewed and imported into one group');
+    verdicts.push(...(await benchImport(Number(process.env.IMPORT_BENCH_LINES ?? 40_000))));
   }
 
   printSummary(verdicts);

@@ -24,3 +24,4 @@ export * from './postHistory';
 export * from './switchGroup';
 export * from './postSettings';
 export * from './bulkAdd';
+export * from './importCards';

@@ -25,6 +25,8 @@ export interface PostHistoryCardData {
   posts: readonly HistoryPostRow[];
   /** Present when there are earlier posts: carried by the Earlier button. */
   earlier?: number;
+  /** At the first live post, when the group has imported earlier messages: a button to them. */
+  importedEarlier?: boolean;
 }
 
 function postRow(post: HistoryPostRow): Container {
@@ -41,9 +43,11 @@ function postRow(post: HistoryPostRow): Container {
 /** `history [group]`: a page of the group's conversation, oldest first, with Earlier for the page before. */
 export function buildPostHistoryCard(data: PostHistoryCardData): Attachment {
   const body: CardElement[] = [richHeading(data.groupName)];
-  if (data.posts.length === 0) body.push(paragraph('No posts yet. Type a message to post it to the group.', { isSubtle: true }));
+  if (data.posts.length === 0 && !data.importedEarlier)
+    body.push(paragraph('No posts yet. Type a message to post it to the group.', { isSubtle: true }));
   body.push(...data.posts.map(postRow));
   const actions: CardAction[] = [];
   if (data.earlier !== undefined) actions.push(button('Earlier', 'historyPage', { groupId: data.groupId, before: data.earlier }));
+  else if (data.importedEarlier) actions.push(button('Imported earlier messages', 'importedHistoryPage', { groupId: data.groupId }));
   return toAttachment(adaptiveCard(body, actions, `Conversation of ${inline(data.groupName)} (${data.posts.length} posts)`));
 }

@@ -42,6 +42,10 @@ export const CARD_VERBS = [
   'saveSettings', // { groupId } + toggles onlyAdminsPost, historyForNewMembers (admins)
   'checkBulkList', // { groupId } + inputs addresses, addLeavers: the dry run of a pasted list (group admins)
   'confirmBulkAdd', // { groupId, addresses, addLeavers }: plans again and starts the job (group admins)
+  'importPreview', // { token, dateOrder? } + input timeZone: the uploaded export's preview again (admins)
+  'importConfirm', // { token } + input timeZone: imports the uploaded export (admins)
+  'importedHistoryPage', // { groupId, before? }: imported earlier messages
+  'undoImport', // { groupId, importId }: removes an import as a whole (admins)
 ] as const;
 
 export type CardVerb = (typeof CARD_VERBS)[number];

@@ -13,6 +13,7 @@ import type { DeliveryEngine, FanoutSource, RenderCopy } from './delivery/ports'
 import type { QueueDeliveryEngineOptions } from './delivery/engine';
 import { openStorageAccount, wireDomain } from './wiring/storage';
 import { wireConversation } from './wiring/conversation';
+import type { ImportService } from './import/importService';
 import { wireBot, wireSignIn } from './wiring/dialogs';
 import { wireAdapter, wireServer } from './wiring/server';
 import { wireBulkAdd } from './wiring/bulkAdd';
@@ -26,6 +27,8 @@ export interface AppOptions {
   tablePrefix?: string;
   /** Tests only: how group photos may be fetched (their own CA, a loopback address policy). */
   photoFetchOptions?: PhotoFetchOptions;
+  /** Hosts a chat export sent in Teams may be downloaded from (default: Teams' own file storage); tests use a stand-in. */
+  exportFileHosts?: readonly string[];
   /** Tests only: fetch used to reach Entra and Graph stand-ins. */
   fetch?: typeof fetch;
   /**
@@ -46,6 +49,8 @@ export interface RunningApp {
   readonly adapter: CloudAdapter;
   readonly posts: TablePostStore;
   readonly conversation: ConversationService;
+  /** Importing chat exports as earlier history (issue 20). */
+  readonly imports: ImportService;
   readonly delivery: DeliveryEngine;
   /** Present when MESSAGE_RETENTION_DAYS is set. */
   readonly retention?: RetentionSweeper;
@@ -90,6 +95,7 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
       adapter,
       posts: chat.postStore,
       conversation: chat.conversation,
+      imports: chat.imports,
       delivery: engine,
       retention,
       async stop() {

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import net from 'node:net';
 import { classifyAddress, isPublicAddress } from './addressClass';
 import {
@@ -12,7 +13,7 @@ import {
   type PhotoSource,
   type ResolvedAddress,
 } from './imageFetch';
-import { abortable, pinnedGet, readImageResponse, systemResolve } from './pinnedGet';
+import { abortable, pinnedGet, readImageResponse, readLimited, systemResolve } from './pinnedGet';
 
 interface FetchRequest {
   url: string;
@@ -70,11 +71,33 @@ export class HttpsPhotoSource implements PhotoSource {
     return url;
   }
 
-  private async fetchImage(request: FetchRequest): Promise<FetchedImage> {
+  /**
+   * A file, not a picture (a chat export sent to the bot): the same URL, address and redirect rules, its own
+   * size bound, the body as bytes (what it is, the caller reads).
+   */
+  fromFileUrl(url: string, maxBytes: number): Promise<Buffer> {
+    return this.fetchWith(
+      { url },
+      (res) => {
+        if (res.statusCode !== 200) {
+          res.destroy();
+          return Promise.reject(new PhotoFetchError('http_status', `status ${res.statusCode}`));
+        }
+        return readLimited(res, maxBytes);
+      },
+      '*/*',
+    );
+  }
+
+  private fetchImage(request: FetchRequest): Promise<FetchedImage> {
+    return this.fetchWith(request, (res) => readImageResponse(res, this.maxBytes));
+  }
+
+  private async fetchWith<T>(request: FetchRequest, read: (res: IncomingMessage) => Promise<T>, accept?: string): Promise<T> {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), this.timeoutMs);
     try {
-      return await this.follow(request, controller.signal);
+      return await this.follow(request, controller.signal, read, accept);
     } catch (err) {
       if (controller.signal.aborted && !(err instanceof PhotoFetchError && err.reason !== 'network')) {
         throw new PhotoFetchError('timeout', `no answer within ${this.timeoutMs} ms`, { cause: err });
@@ -85,13 +108,18 @@ export class HttpsPhotoSource implements PhotoSource {
     }
   }
 
-  private async follow(request: FetchRequest, signal: AbortSignal): Promise<FetchedImage> {
+  private async follow<T>(
+    request: FetchRequest,
+    signal: AbortSignal,
+    read: (res: IncomingMessage) => Promise<T>,
+    accept?: string,
+  ): Promise<T> {
     let url = this.checkUrl(request.url);
     let bearerToken = request.bearerToken;
     const origin = url.origin;
     for (let hop = 0; ; hop++) {
       const target = await this.resolveChecked(url, signal);
-      const res = await pinnedGet(url, target, { bearerToken, signal, ca: this.ca });
+      const res = await pinnedGet(url, target, { bearerToken, signal, ca: this.ca, ...(accept ? { accept } : {}) });
       const status = res.statusCode ?? 0;
       if (REDIRECTS.has(status)) {
         res.destroy();
@@ -108,7 +136,7 @@ export class HttpsPhotoSource implements PhotoSource {
         if (url.origin !== origin) bearerToken = undefined;
         continue;
       }
-      return readImageResponse(res, this.maxBytes);
+      return read(res);
     }
   }
 

@@ -13,11 +13,11 @@ import { PhotoFetchError, sniffImageType, type FetchedImage, type PhotoFetchOpti
 export function pinnedGet(
   url: URL,
   target: ResolvedAddress,
-  options: { bearerToken?: string; signal: AbortSignal; ca?: PhotoFetchOptions['ca'] },
+  options: { bearerToken?: string; signal: AbortSignal; ca?: PhotoFetchOptions['ca']; accept?: string },
 ): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = {
-      accept: 'image/png, image/jpeg, image/gif, image/webp',
+      accept: options.accept ?? 'image/png, image/jpeg, image/gif, image/webp',
       'user-agent': 'KaizalaGroupsForTeams/1 (group photo)',
     };
     if (options.bearerToken) headers['authorization'] = `Bearer ${options.bearerToken}`;

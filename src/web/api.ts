@@ -10,6 +10,8 @@ import { inviteQrDataUrl } from '../../cards/qr';
 import type { DocumentService } from './documentService';
 import { groupPhotoUrl } from './groupPhoto';
 import { registerPostRoutes, type PostsApiContext } from './postsApi';
+import { registerImportedRoutes } from './importedApi';
+import type { ImportService } from '../import/importService';
 
 /**
  * The tab's JSON API. Every route needs `Authorization: Bearer <Teams SSO token>`, verified exactly as the bot
@@ -33,6 +35,8 @@ export interface ApiDependencies {
   organizationDirectory?: OrganizationDirectory;
   /** Issue 10: the group's conversation (GET/POST /api/groups/:id/posts). */
   conversation?: PostsApiContext['conversation'];
+  /** Issue 20: imported earlier messages (GET /api/groups/:id/imported). */
+  imports?: Pick<ImportService, 'history'>;
 }
 
 /** Identical for "no such group" and "not your group": the body must not tell them apart. */
@@ -183,6 +187,7 @@ export function apiRoutes(deps: ApiDependencies) {
     );
 
     if (deps.conversation) registerPostRoutes(server, { route, asMember, conversation: deps.conversation });
+    if (deps.imports) registerImportedRoutes(server, { route, asMember, imports: deps.imports });
   };
 }
 

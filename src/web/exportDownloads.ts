@@ -2,6 +2,7 @@ import type { Request, Response, Server } from 'restify';
 import type { GroupService } from '../groups/groupService';
 import type { Logger } from '../logger';
 import type { Post } from '../groups/posts';
+import type { StoredImport } from '../import/ports';
 import type { UrlSigner } from './signedUrls';
 import { groupExportCsv, groupExportJson } from './groupExport';
 
@@ -28,6 +29,8 @@ export function exportRoutes(deps: {
   signer: UrlSigner;
   logger: Logger;
   posts?: { all(groupId: string): AsyncIterable<Post> };
+  /** Imported earlier messages (issue 20), after the posts. */
+  imported?: { all(groupId: string): AsyncIterable<StoredImport> };
 }) {
   return (server: Server): void => {
     for (const format of ['json', 'csv'] as const) {
@@ -58,10 +61,11 @@ export function exportRoutes(deps: {
         );
         const data = await deps.groups.exportGroup(group.id);
         const posts = deps.posts?.all(group.id);
+        const imported = deps.imported?.all(group.id);
         const body =
           format === 'csv'
-            ? await groupExportCsv(data.group, data.members, data.audit, posts)
-            : await groupExportJson(data.group, data.members, data.audit, posts);
+            ? await groupExportCsv(data.group, data.members, data.audit, posts, imported)
+            : await groupExportJson(data.group, data.members, data.audit, posts, imported);
         deps.logger.info({ groupId: group.id, tenantId: tenant, by, format }, 'organization group exported');
         res.writeHead(200, {
           'Content-Type': format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8',

@@ -1,5 +1,6 @@
 import type { AuditEntry, Group, Member } from '../groups/model';
 import type { Post } from '../groups/posts';
+import type { StoredImport } from '../import/ports';
 
 /** The fields of one CSV row; a row describes the group, a member, or an audit entry. */
 const CSV_COLUMNS = [
@@ -18,6 +19,7 @@ const CSV_COLUMNS = [
   'reply_to',
   'edited_at',
   'deleted_at',
+  'imported',
 ] as const;
 
 async function* none<T>(): AsyncIterable<T> {}
@@ -38,6 +40,7 @@ export async function groupExportCsv(
   members: AsyncIterable<Member>,
   audit: AsyncIterable<AuditEntry>,
   posts: AsyncIterable<Post> = none(),
+  imported: AsyncIterable<StoredImport> = none(),
 ): Promise<string> {
   const rows: string[] = [CSV_COLUMNS.join(',')];
   const row = (cells: Partial<Record<(typeof CSV_COLUMNS)[number], string | number>>) =>
@@ -81,6 +84,18 @@ export async function groupExportCsv(
       deleted_at: p.deletedAt,
     });
   }
+  // Imported earlier messages (issue 20): the export's sender name (never a member's id) and the app it came from.
+  for await (const m of imported) {
+    row({
+      record: 'imported',
+      group_id: group.id,
+      user_name: m.sender,
+      action: m.kind,
+      at: m.at,
+      detail: m.kind === 'media' && m.fileName ? `${m.fileName} (not imported) ${m.text}` : m.text,
+      imported: m.source,
+    });
+  }
   return `${rows.join('\r\n')}\r\n`;
 }
 
@@ -89,6 +104,7 @@ export async function groupExportJson(
   members: AsyncIterable<Member>,
   audit: AsyncIterable<AuditEntry>,
   posts: AsyncIterable<Post> = none(),
+  imported: AsyncIterable<StoredImport> = none(),
 ): Promise<string> {
   const memberList: Array<Omit<Member, 'conversationRef'>> = [];
   for await (const { conversationRef: _omitted, ...m } of members) memberList.push(m);
@@ -96,5 +112,11 @@ export async function groupExportJson(
   for await (const a of audit) auditList.push(a);
   const postList: Array<Omit<Post, 'sourceKey'>> = [];
   for await (const { sourceKey: _internal, ...p } of posts) postList.push(p);
-  return JSON.stringify({ exportedAt: new Date().toISOString(), group, members: memberList, audit: auditList, posts: postList }, null, 2);
+  const importedList: Array<Omit<StoredImport, 'importId' | 'index'>> = [];
+  for await (const { importId: _id, index: _index, ...m } of imported) importedList.push(m);
+  return JSON.stringify(
+    { exportedAt: new Date().toISOString(), group, members: memberList, audit: auditList, posts: postList, imported: importedList },
+    null,
+    2,
+  );
 }

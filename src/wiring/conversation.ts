@@ -15,6 +15,10 @@ import { createDeliveryEngine } from '../delivery/index';
 import { DeliveryCleanup } from '../delivery/deliveryCleanup';
 import { createPostCopyRenderer } from '../teams/notices/postCopies';
 import type { Domain, StorageAccount } from './storage';
+import { ImportService } from '../import/importService';
+import { memberNamesFrom } from '../import/senderMatch';
+import { TableImportStore } from '../storage/tableImportStore';
+import { TableGroupStore } from '../storage/tableGroupStore';
 
 /**
  * The group's conversation (issue 10): posts in the groups' partitions, delivered by the engine on the same
@@ -63,12 +67,23 @@ export function wireConversation(
     },
     limiter: new MemoryPostRateLimiter(),
   });
+  // Importing chat exports (issue 20): rows apart from live posts; the one announcement is a live post.
+  const importStore = new TableImportStore(tables);
+  const imports = new ImportService({
+    store: importStore,
+    posts: postStore,
+    members: memberNamesFrom(new TableGroupStore(tables)),
+    announce: async (post) => void (await conversation.post(post)),
+    retentionDays: config.MESSAGE_RETENTION_DAYS,
+  });
   // What the engine keeps about a post or a group (recipients' rows, outbox, markers) goes with it.
   const cleanup = new DeliveryCleanup(tables.deliveries, tables.outbox);
   return {
     postStore,
     engine,
     conversation,
+    imports,
+    importStore,
     onRemoved: deleteCopiesIfOwned({ groups, engine, background }),
     onGroupDeleted: async (groupId: string) => {
       background.run("forget a deleted group's deliveries", async () => {
@@ -78,11 +93,12 @@ export function wireConversation(
     retention: config.MESSAGE_RETENTION_DAYS
       ? new RetentionSweeper(
           {
-            deleteOlderThan: (cutoff) =>
-              postStore.deleteOlderThan(cutoff, async (groupId, seqs) => {
+            // Imported messages by their original time, like posts by theirs.
+            deleteOlderThan: async (cutoff) =>
+              (await postStore.deleteOlderThan(cutoff, async (groupId, seqs) => {
                 for (const seq of seqs) copies.forget(groupId, seq);
                 await cleanup.forgetPosts(groupId, seqs);
-              }),
+              })) + (await importStore.deleteOlderThan(cutoff)),
           },
           { what: 'posts', keepMs: config.MESSAGE_RETENTION_DAYS * DAY_MS },
           logger,

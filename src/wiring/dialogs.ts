@@ -18,6 +18,9 @@ import { RemovedMemberNotices } from '../teams/notices/removalNotices';
 import { OrganizationSignInFlow } from '../../dialogs/organizationFlow';
 import { GroupDocumentsFlow } from '../teams/handlers/documentsFlow';
 import { PostsFlow } from '../teams/handlers/postsFlow';
+import { ImportFlow } from '../teams/handlers/importFlow';
+import { ExportIntake } from '../web/exportIntake';
+import { PendingUploads } from '../import/pendingUploads';
 import type { Domain } from './storage';
 import type { ConversationWiring } from './conversation';
 import type { BulkAddFlow } from '../teams/handlers/bulkAddFlow';
@@ -108,7 +111,19 @@ export function wireBot(
     documents: new GroupDocumentsFlow(groups, (groupId, userId) => documentService.documentLinks(groupId, userId), documentService),
     joinLimiter: new JoinAttemptLimiter(),
     firstWelcome: (conversationId) => dedup.claim('welcome', conversationId),
-    posts: new PostsFlow({ conversation: chat.conversation, groups, actions, logger }),
+    posts: new PostsFlow({
+      conversation: chat.conversation,
+      groups,
+      actions,
+      logger,
+      imports: new ImportFlow({
+        imports: chat.imports,
+        intake: new ExportIntake({ ...options.photoFetchOptions, fileHosts: options.exportFileHosts }),
+        pending: new PendingUploads(),
+        logger,
+        hasRetention: config.MESSAGE_RETENTION_DAYS !== undefined,
+      }),
+    }),
     ...(settings.bulkAdd ? { bulkAdd: settings.bulkAdd } : {}),
   });
   return { bot: new KaizalaBot(conversation, [conversationState, userState]), actions, documentService };

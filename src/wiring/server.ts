@@ -74,7 +74,7 @@ export function wireServer(
         preview: invitePreviewOf(groups, (group) => bot.actions.photoUrl(group)),
       }),
       infoPageRoutes({ retentionDays: config.MESSAGE_RETENTION_DAYS }),
-      exportRoutes({ groups, signer, logger, posts: chat.postStore }),
+      exportRoutes({ groups, signer, logger, posts: chat.postStore, imported: chat.importStore }),
       apiRoutes({
         groups,
         verifier: signIn.verifier ?? SSO_NOT_CONFIGURED,
@@ -83,6 +83,7 @@ export function wireServer(
         logger,
         organizationDirectory: signIn.directory,
         conversation: chat.conversation,
+        imports: chat.imports,
       }),
       downloadRoutes({ documents: bot.documentService, signer, logger }),
       groupPhotoRoutes({ groups, logger }),

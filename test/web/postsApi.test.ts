@@ -16,6 +16,9 @@ import { groupExportCsv, groupExportJson } from '../../src/web/groupExport';
 import { freshTables } from '../helpers/azurite';
 import { FakeEntra } from '../helpers/fakeEntra';
 import { RecordingDeliveryEngine } from '../helpers/recordingEngine';
+import { ImportService } from '../../src/import/importService';
+import { TableImportStore } from '../../src/storage/tableImportStore';
+import { fixture } from '../import/exportFixtures';
 
 const APP_ID = '00000000-1111-2222-3333-444444444444';
 const TENANT = '11111111-2222-3333-4444-555555555555';
@@ -30,6 +33,7 @@ describe("tab API: a group's posts (GET/POST /api/groups/:id/posts)", () => {
   let engine: RecordingDeliveryEngine;
   let group: Group;
   let conversation: ConversationService;
+  let imports: ImportService;
   const alice: UserRef = { id: randomUUID(), name: 'Alice Admin' };
   const bob: UserRef = { id: randomUUID(), name: 'Bob Member' };
   const eve: UserRef = { id: randomUUID(), name: 'Eve Elsewhere' };
@@ -52,6 +56,12 @@ describe("tab API: a group's posts (GET/POST /api/groups/:id/posts)", () => {
       engine,
       limiter: new MemoryPostRateLimiter(),
     });
+    imports = new ImportService({
+      store: new TableImportStore(clients),
+      posts,
+      members: async () => [],
+      announce: async (post) => void (await conversation.post(post)),
+    });
     const verifier = new EntraTokenVerifier({
       metadataUrl: entra.metadataUrl,
       audiences: [APP_ID],
@@ -69,6 +79,7 @@ describe("tab API: a group's posts (GET/POST /api/groups/:id/posts)", () => {
       publicUrl: url,
       logger: createLogger({ level: 'silent' }),
       conversation,
+      imports,
     })(server);
     group = await groups.createGroup({ name: 'Field Sales North', creator: alice, idempotencyKey: randomUUID() });
     const invite = await groups.getInvite(group.id, alice);
@@ -88,6 +99,32 @@ describe("tab API: a group's posts (GET/POST /api/groups/:id/posts)", () => {
     const res = await fetch(`${url}${path}`, { method, headers, ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}) });
     return { status: res.status, json: (await res.json()) as Record<string, unknown> };
   }
+
+  it('reads imported earlier messages (GET /api/groups/:id/imported), members only, marked imported with the original name', async () => {
+    const imported = await groups.createGroup({ name: 'Depot West', creator: alice, idempotencyKey: randomUUID() });
+    await imports.importFile(
+      imported.id,
+      { userId: alice.id, name: alice.name, tenantId: TENANT },
+      { name: 'result.json', bytes: fixture('telegram-result.json') },
+      { timeZone: 'Europe/Berlin' },
+    );
+    const page = await call('GET', `/api/groups/${imported.id}/imported`, alice);
+    assert.equal(page.status, 200);
+    const messages = page.json['messages'] as Array<Record<string, unknown>>;
+    assert.equal(messages.length, 6);
+    assert.deepEqual(messages[2], {
+      imported: true,
+      source: 'telegram',
+      at: '2023-12-20T16:48:00.000Z',
+      senderName: 'Ann Lee',
+      kind: 'text',
+      text: 'thanks *Bob*',
+      replyTo: { sender: 'Bob Stone', preview: 'Gate code is 4411 see https://example.org/gate' },
+    });
+    assert.equal(page.json['earlier'], undefined);
+    assert.equal((await call('GET', `/api/groups/${imported.id}/imported`, eve)).status, 404);
+    assert.equal((await call('GET', `/api/groups/${imported.id}/imported?before=post%7C1`, alice)).status, 400);
+  });
 
   it("posts once per Idempotency-Key (201, then 200 with the same post), with the sender's tenant from the token", async () => {
     const key = `key-${randomUUID()}`;
@@ -236,7 +273,7 @@ describe('organization export with posts', () => {
       };
     }
     const csv = await groupExportCsv(group, none(), none(), posts());
-    assert.match(csv, /^record,.*,detail,seq,tenant_id,reply_to,edited_at,deleted_at\r\n/);
+    assert.match(csv, /^record,.*,detail,seq,tenant_id,reply_to,edited_at,deleted_at,imported\r\n/);
     assert.match(csv, /"post","g1","","a","Ann","","post","","2025-01-01T00:01:00.000Z","'=1\+1 formula\nline","1","11111111/);
     assert.match(csv, /"post_deleted",.*"2","11111111-2222-3333-4444-555555555555","1","","2025-01-01T00:03:00.000Z"/);
     const json = JSON.parse(await groupExportJson(group, none(), none(), posts())) as { posts: Array<Record<string, unknown>> };

@@ -3,7 +3,20 @@
  * they come last in the help card and the command menu): switching and opening groups, history, settings,
  * mute, and the post card's buttons.
  */
-import { postButton, withGroup, withPosts, type Handler } from './handlerKit';
+import { NOT_UNDERSTOOD, postButton, withGroup, withPosts, type Clicked, type HandlerContext, type Handler } from './handlerKit';
+import type { ImportFlow } from './importFlow';
+import { textReply, type Reply } from '../replies';
+
+/** Importing a chat export (issue 20) rides on the conversation: where there is none, neither is it. */
+function withImports(ctx: HandlerContext, run: (imports: ImportFlow) => Promise<Reply>): Promise<Reply> {
+  const imports = ctx.posts?.imports;
+  return imports ? run(imports) : Promise.resolve(textReply(NOT_UNDERSTOOD));
+}
+
+const importButton =
+  (run: (imports: ImportFlow, ctx: HandlerContext, data: Parameters<Clicked>[1]) => Promise<Reply>): Clicked =>
+  (ctx, data) =>
+    withImports(ctx, (imports) => run(imports, ctx, data));
 
 export const CONVERSATION_HANDLERS = {
   switch: {
@@ -81,4 +94,26 @@ export const CONVERSATION_HANDLERS = {
   },
   // "Nobody called ... : Post it?" (issue 17): an admin's word that found nothing is posted only when asked.
   postIt: { confirmation: true, clicked: postButton((posts, ctx, groupId, data) => posts.postIt(ctx.turn, groupId, data)) },
+  imports: {
+    typed: {
+      phrase: 'imports',
+      heading: 'Run the group',
+      aliases: [],
+      args: '[group]',
+      rest: 'group',
+      help: "See a group's imported WhatsApp or Telegram chats, and undo one (admins). To import, send me the exported file.",
+      run: (ctx, args) => withImports(ctx, (imports) => withGroup(ctx, args, (id) => imports.list(ctx.req, id))),
+    },
+  },
+  importPreview: { clicked: importButton((imports, ctx, data) => imports.previewAgain(ctx.turn, data)) },
+  importConfirm: { clicked: importButton((imports, ctx, data) => imports.confirm(ctx.turn, data)) },
+  importedHistoryPage: {
+    clicked: importButton((imports, ctx, data) =>
+      imports.history(ctx.req, String(data.groupId ?? ''), typeof data.before === 'string' ? data.before : undefined),
+    ),
+  },
+  undoImport: {
+    confirmation: true,
+    clicked: importButton((imports, ctx, data) => imports.undo(ctx.req, String(data.groupId ?? ''), String(data.importId ?? ''))),
+  },
 } satisfies Record<string, Handler>;

@@ -24,12 +24,16 @@ import { userFromActivity } from '../input/identity';
 import { cardReply, textReply, type Reply } from '../replies';
 import type { TurnInput } from '../input/turnInput';
 import { COMMAND_VOCABULARY } from '../input/commands';
+import type { ImportFlow } from './importFlow';
+import { isFileAttachment } from '../../web/exportIntake';
 
 export interface PostsFlowDependencies {
   conversation: ConversationService;
   groups: Pick<GroupService, 'listMyGroups' | 'resolveInvite' | 'listOrgGroups' | 'listMembers' | 'listBans'>;
   actions: Pick<GroupActions, 'resolveGroup' | 'groupInfo'>;
   logger: Logger;
+  /** Importing chat exports (issue 20): a file sent while a group is current is previewed for import. */
+  imports?: ImportFlow;
 }
 
 export type MessageChangeKind = 'edit' | 'softDelete' | 'undelete';
@@ -67,6 +71,10 @@ export function postSenderOf(activity: Partial<Activity>): PostSender {
 export class PostsFlow {
   constructor(private readonly deps: PostsFlowDependencies) {}
 
+  get imports(): ImportFlow | undefined {
+    return this.deps.imports;
+  }
+
   /**
    * With a current group, typed text that is not a command is a post (src/groups/messageRule.ts). Returns the
    * answer when the message was a post, a refused one, or an admin's word that found nothing; otherwise the
@@ -82,6 +90,9 @@ export class PostsFlow {
     const current = await this.deps.conversation.currentGroup(req.user.id);
     if (!current) return RUN_COMMAND;
     const attachments = input.kind === 'command' ? [] : input.attachments;
+    // An exported chat sent while a group is current is an import (issue 20), not a post.
+    const file = this.deps.imports ? attachments.find(isFileAttachment) : undefined;
+    if (file && this.deps.imports) return answered(await this.deps.imports.upload(context, current.groupId, file));
     if (input.kind === 'empty') return attachments.length > 0 ? answered(textReply(NOT_SUPPORTED)) : RUN_COMMAND;
     const resolver = this.resolver(req, current.groupId, postSenderOf(activity).tenantId);
     const decision = await decideMessage(input.text, COMMAND_VOCABULARY, resolver);
@@ -359,6 +370,7 @@ export class PostsFlow {
           replyTo: p.replyTo,
         })),
         earlier: page.earlier,
+        importedEarlier: page.earlier === undefined && (await this.deps.imports?.hasImported(groupId, req.user.id)),
       }),
     );
   }

@@ -53,6 +53,7 @@ describe('src/teams/handlers: the one handler table', () => {
       'confirmRemove',
       'confirmResetLink',
       'postIt',
+      'undoImport',
     ]);
     assert.deepEqual(flagged('dialog'), ['createGroup', 'skipPhoto']);
   });

@@ -55,6 +55,7 @@ describe('src/teams/input/commands', () => {
       ['settings Sales', { command: 'settings', args: 'Sales' }],
       ['mute', { command: 'mute', args: '' }],
       ['unmute Sales', { command: 'unmute', args: 'Sales' }],
+      ['imports Sales', { command: 'imports', args: 'Sales' }],
     ];
     for (const [text, expected] of cases) {
       it(`reads "${text}"`, () => assert.deepEqual(parseCommand(text), expected));

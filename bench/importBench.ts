@@ -1,0 +1,153 @@
+import { performance } from 'node:perf_hooks';
+import type { Group, UserRef } from '../src/groups/model';
+import { ImportService } from '../src/import/importService';
+import type { StoredImport } from '../src/import/ports';
+import { readExport } from '../src/import/readExport';
+import { memberNamesFrom } from '../src/import/senderMatch';
+import { TableGroupStore } from '../src/storage/tableGroupStore';
+import { importedRowKey, TableImportStore } from '../src/storage/tableImportStore';
+import { TablePostStore } from '../src/storage/tablePostStore';
+import { createTableClients, ensureTables } from '../src/storage/tables';
+import { createLogger } from '../src/logger';
+import { startEmbeddedAzurite } from '../src/storage/embeddedAzurite';
+import type { Verdict } from './lib';
+
+/*
+ * `npm run bench -- import`: a 40,000-line WhatsApp export (WhatsApp's own cap without media; IMPORT_BENCH_LINES
+ * sets another size) previewed and
+ * imported into a group on the embedded Azurite, against raw batched inserts of the same rows in the same run;
+ * the process's peak RSS; history's first and last page after the import.
+ */
+
+const ZONE = 'Europe/Berlin';
+const owner: UserRef = { id: 'aad-bench-owner', name: 'Ann Lee' };
+const SENDERS = ['Ann Lee', 'Bob Stone', 'Cy Park', 'Dana Ortiz', 'Eli Novak', 'Farid Haddad', '~\u202fGus', 'Hana Ito'];
+
+/** 40,000 lines: mostly one-line messages, some of two lines, media and system lines, in time order. */
+export function syntheticExport(lines: number): string {
+  const out: string[] = [];
+  let t = Date.UTC(2023, 0, 2, 7, 0);
+  for (let i = 0; out.length < lines; i++) {
+    t += 60_000 * (1 + (i % 7));
+    const d = new Date(t);
+    const stamp = `${d.getUTCMonth() + 1}/${d.getUTCDate()}/${String(d.getUTCFullYear()).slice(2)}, ${((d.getUTCHours() + 11) % 12) + 1}:${String(d.getUTCMinutes()).padStart(2, '0')}\u202f${d.getUTCHours() < 12 ? 'AM' : 'PM'}`;
+    const sender = SENDERS[i % SENDERS.length]!;
+    if (i % 500 === 0) out.push(`${stamp} - ${sender} added ${SENDERS[(i + 1) % SENDERS.length]}`);
+    else if (i % 50 === 0) out.push(`${stamp} - ${sender}: <Media omitted>`);
+    else if (i % 10 === 0)
+      out.push(`${stamp} - ${sender}: Delivery ${i} is at bay ${i % 12}.`, `Gate code ${1000 + (i % 9000)}, please close it after you.`);
+    else out.push(`${stamp} - ${sender}: Message ${i}: truck ${i % 40} leaves at ${(i % 12) + 1} o'clock, call me if it is late *urgent*`);
+  }
+  return out.slice(0, lines).join('\n');
+}
+
+async function timed<T>(run: () => Promise<T>): Promise<{ value: T; ms: number }> {
+  const start = performance.now();
+  const value = await run();
+  return { value, ms: performance.now() - start };
+}
+
+export async function benchImport(lines: number): Promise<Verdict[]> {
+  // In memory, as the tests run it: the figure compares the import with raw inserts on the same store, and a
+  // persisted store's periodic full saves of a 40,000-row table would weigh on both alike.
+  const azurite = await startEmbeddedAzurite({ logger: createLogger({ level: 'warn' }) });
+  let peakRss = process.memoryUsage().rss;
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20);
+  try {
+    const tables = createTableClients({ connectionString: azurite.connectionString, prefix: 'import' });
+    await ensureTables(tables);
+    const groups = new TableGroupStore(tables);
+    const posts = new TablePostStore(tables);
+    const store = new TableImportStore(tables);
+    const groupId = 'gbenchimport';
+    const at = new Date().toISOString();
+    const group: Group = { id: groupId, name: 'Depot North', createdBy: owner, createdAt: at, status: 'private', memberCount: 1 };
+    await groups.insertGroup({
+      group,
+      linkNonce: 'n',
+      creator: { groupId, user: owner, role: 'admin', joinedAt: at },
+      audit: { groupId, at, action: 'created', actor: owner },
+    });
+    let announced = 0;
+    const imports = new ImportService({
+      store,
+      posts,
+      members: memberNamesFrom(groups),
+      announce: async () => void announced++,
+    });
+    const text = syntheticExport(lines);
+    const file = { name: 'WhatsApp Chat with Depot North.txt', bytes: Buffer.from(text) };
+    console.log(`  export: ${lines.toLocaleString('en-US')} lines, ${(file.bytes.length / 1024 / 1024).toFixed(1)} MB`);
+
+    const preview = await timed(() => imports.preview(groupId, owner, file, { timeZone: ZONE }));
+    console.log(
+      `  preview: ${preview.ms.toFixed(0)} ms (${preview.value.found.toLocaleString('en-US')} messages, ${preview.value.importable.toLocaleString('en-US')} to import)`,
+    );
+    const sender = { userId: owner.id, name: owner.name, tenantId: 'bench' };
+    const imported = await timed(() => imports.importFile(groupId, sender, file, { timeZone: ZONE }));
+    const count = imported.value.record.count;
+    const importRate = count / (imported.ms / 1000);
+    console.log(`  import: ${imported.ms.toFixed(0)} ms, ${importRate.toFixed(0)} messages/s (parse + rows + the announcement)`);
+
+    // The same rows, written raw: transactions of 100 upserts, no parsing, no records, no lock.
+    const parsed = await readExport(file.name, file.bytes, { timeZone: ZONE });
+    const rows: StoredImport[] = parsed.messages
+      .filter((m) => m.kind === 'text' || m.kind === 'media')
+      .map((m, index) => ({ ...m, importId: 'raw', index, source: 'whatsapp' as const }));
+    const raw = await timed(async () => {
+      for (let i = 0; i < rows.length; i += 100) {
+        await tables.groups.submitTransaction(
+          rows
+            .slice(i, i + 100)
+            .map((m) => [
+              'upsert',
+              { partitionKey: 'gbenchraw', rowKey: importedRowKey(m), at: m.at, sender: m.sender, text: m.text, kind: m.kind },
+            ]),
+        );
+      }
+    });
+    const rawRate = rows.length / (raw.ms / 1000);
+    console.log(`  raw batched inserts: ${raw.ms.toFixed(0)} ms, ${rawRate.toFixed(0)} rows/s`);
+
+    const first = await timed(() => imports.history(groupId, owner.id));
+    const oldest20 = rows.slice(0, 21).at(-1)!;
+    const last = await timed(() =>
+      imports.history(groupId, owner.id, importedRowKey({ ...oldest20, importId: imported.value.record.importId })),
+    );
+    console.log(
+      `  history: first page ${first.ms.toFixed(0)} ms, last page ${last.ms.toFixed(0)} ms (${last.value.messages.length} messages)`,
+    );
+    if (announced !== 1) throw new Error(`expected one announcement, got ${announced}`);
+    if (first.value.messages.length !== 20 || last.value.messages[0]?.at !== rows[0]!.at) throw new Error('history pages are wrong');
+
+    const ratio = importRate / rawRate;
+    const rssMb = peakRss / 1024 / 1024;
+    return [
+      {
+        section: 'import',
+        figure: `preview of ${lines.toLocaleString('en-US')} lines`,
+        value: `${preview.ms.toFixed(0)} ms`,
+        target: '(none)',
+        met: undefined,
+      },
+      {
+        section: 'import',
+        figure: 'import messages/s / raw batched inserts/s',
+        value: ratio.toFixed(2),
+        target: '>= 0.5',
+        met: ratio >= 0.5,
+      },
+      { section: 'import', figure: 'peak RSS (bot process)', value: `${rssMb.toFixed(0)} MB`, target: '< 300 MB', met: rssMb < 300 },
+      {
+        section: 'import',
+        figure: 'history first / last page',
+        value: `${first.ms.toFixed(0)} / ${last.ms.toFixed(0)} ms`,
+        target: '(none)',
+        met: undefined,
+      },
+    ];
+  } finally {
+    clearInterval(sampler);
+    await azurite.stop();
+  }
+}

@@ -1,0 +1,159 @@
+import { ConflictError, ForbiddenError, NotFoundError } from '../errors';
+import type { UserRef } from '../groups/model';
+import { MAX_POST_CHARS, visibleFrom, type PostingContext, type PostSender, type PostStore } from '../groups/posts';
+import type { ExportSource, ParsedExport } from './model';
+import type { ImportedPage, ImportRecord, ImportStore, StoredImport } from './ports';
+import { isImportable, previewOf, type ImportPreview } from './preview';
+import { readExport, type ReadOptions } from './readExport';
+import type { MemberName } from './senderMatch';
+
+/*
+ * Importing a chat export as a group's earlier history (issue 20): the preview (stores nothing), the import
+ * (rows apart from live posts, one announcement post), its undo, and reading it back under the visibility
+ * rule. Group admins only. Knows nothing of Teams.
+ */
+
+export const IMPORT_PAGE_SIZE = 20;
+const SOURCE_NAMES: Record<ExportSource, string> = { whatsapp: 'WhatsApp', telegram: 'Telegram' };
+
+export interface UploadedFile {
+  name: string;
+  bytes: Uint8Array;
+}
+
+export interface ImportServiceOptions {
+  store: ImportStore;
+  posts: Pick<PostStore, 'postingContext'>;
+  /** The group's current members' names, for the preview's suggestions. */
+  members(groupId: string): Promise<MemberName[]>;
+  /** The one live post an import makes (ConversationService.post: the rules, the numbering and delivery). */
+  announce(post: { groupId: string; sender: PostSender; text: string; sourceKey: string }): Promise<void>;
+  /** MESSAGE_RETENTION_DAYS: older messages are neither counted as kept nor stored. */
+  retentionDays?: number;
+  now?: () => Date;
+}
+
+export interface ImportOutcome {
+  record: ImportRecord;
+  /** False when this file had been imported before: nothing was stored or posted. */
+  created: boolean;
+  groupName: string;
+}
+
+export class ImportService {
+  private readonly now: () => Date;
+
+  constructor(private readonly options: ImportServiceOptions) {
+    this.now = options.now ?? (() => new Date());
+  }
+
+  async preview(groupId: string, actor: UserRef, file: UploadedFile, read: ReadOptions): Promise<ImportPreview & { groupName: string }> {
+    const context = await this.requireAdmin(groupId, actor.id);
+    const parsed = await readExport(file.name, file.bytes, read);
+    const members = await this.options.members(groupId);
+    return { ...previewOf(parsed, members, { cutoff: this.cutoff() }), groupName: context.groupName };
+  }
+
+  async importFile(groupId: string, actor: PostSender, file: UploadedFile, read: ReadOptions): Promise<ImportOutcome> {
+    const context = await this.requireAdmin(groupId, actor.userId);
+    const parsed = await readExport(file.name, file.bytes, read);
+    const messages = this.storedMessages(parsed, importIdOf(parsed.contentHash));
+    const record: ImportRecord = {
+      groupId,
+      importId: importIdOf(parsed.contentHash),
+      source: parsed.source,
+      fileName: parsed.fileName,
+      contentHash: parsed.contentHash,
+      by: { id: actor.userId, name: actor.name },
+      startedAt: this.now().toISOString(),
+      state: 'running',
+      count: messages.length,
+      first: messages[0]?.at,
+      last: messages.at(-1)?.at,
+    };
+    const begun = await this.options.store.begin(record);
+    if (begun.kind === 'busy') {
+      throw new ConflictError(
+        `An import is already running in ${context.groupName} (${begun.running.fileName}, started by ${begun.running.by.name}). Wait for it to finish, or remove it.`,
+      );
+    }
+    if (begun.kind === 'duplicate') return { record: begun.record, created: false, groupName: context.groupName };
+    // Resumed after a crash: what the first try wrote goes (it may have been read in another zone), then every
+    // row, then done, then the post.
+    if (begun.kind === 'resume') await this.options.store.clear(groupId, record.importId);
+    await this.options.store.write(groupId, messages);
+    const done = await this.options.store.finish(groupId, record.importId, {
+      count: messages.length,
+      first: record.first,
+      last: record.last,
+    });
+    await this.options.announce({
+      groupId,
+      sender: actor,
+      text: announcementOf(done, actor.name, read.timeZone),
+      sourceKey: `import-${groupId}-${record.importId}`,
+    });
+    return { record: done, created: true, groupName: context.groupName };
+  }
+
+  async imports(groupId: string, actor: UserRef): Promise<{ groupName: string; imports: ImportRecord[] }> {
+    const context = await this.requireAdmin(groupId, actor.id);
+    return { groupName: context.groupName, imports: await this.options.store.list(groupId) };
+  }
+
+  /** Removes an import as a whole (its messages, its record, its hash: the file may be imported again). */
+  async undo(groupId: string, actor: UserRef, importId: string): Promise<{ groupName: string; removed: number; record: ImportRecord }> {
+    const { groupName, imports } = await this.imports(groupId, actor);
+    const record = imports.find((r) => r.importId === importId);
+    if (!record) throw new NotFoundError('That import was not found. It may have been removed already.');
+    return { groupName, removed: await this.options.store.remove(groupId, importId), record };
+  }
+
+  /** Members only, under the one visibility rule: imported messages from `before` back, oldest first. */
+  async history(groupId: string, userId: string, before?: string): Promise<ImportedPage & { groupName: string }> {
+    const context = await this.options.posts.postingContext(groupId, userId);
+    if (!context) throw new NotFoundError('This group does not exist any more.');
+    if (!context.member) throw new ForbiddenError(`You are not a member of ${context.groupName}.`);
+    const page = await this.options.store.page(groupId, { before, pageSize: IMPORT_PAGE_SIZE, visibleFrom: visibleFrom(context) });
+    return { ...page, groupName: context.groupName };
+  }
+
+  private async requireAdmin(groupId: string, userId: string): Promise<PostingContext> {
+    const context = await this.options.posts.postingContext(groupId, userId);
+    if (!context) throw new NotFoundError('This group does not exist any more.');
+    if (!context.member || !context.adminIds.includes(userId)) {
+      throw new ForbiddenError(`Only admins of ${context.groupName} can import earlier messages.`);
+    }
+    return context;
+  }
+
+  private cutoff(): string | undefined {
+    const days = this.options.retentionDays;
+    return days === undefined ? undefined : new Date(this.now().getTime() - days * 24 * 60 * 60 * 1000).toISOString();
+  }
+
+  private storedMessages(parsed: ParsedExport, importId: string): StoredImport[] {
+    const cutoff = this.cutoff();
+    return parsed.messages
+      .filter((m) => isImportable(m) && (cutoff === undefined || m.at >= cutoff))
+      .map((m, index) => ({ ...m, text: capped(m.text), importId, index, source: parsed.source }));
+  }
+}
+
+/** A group's imports are told apart by their content: the same chat is the same import. */
+function importIdOf(contentHash: string): string {
+  return contentHash.slice(0, 20);
+}
+
+/** As long as a post may be; longer messages (rare in chats) are cut, with a mark that they were. */
+function capped(text: string): string {
+  const chars = Array.from(text);
+  return chars.length <= MAX_POST_CHARS ? text : `${chars.slice(0, MAX_POST_CHARS - 20).join('')} ... (cut on import)`;
+}
+
+export function announcementOf(record: ImportRecord, adminName: string, timeZone: string): string {
+  const day = (iso: string) => new Date(iso).toLocaleDateString('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone });
+  const span = record.first && record.last ? ` (${day(record.first)} - ${day(record.last)})` : '';
+  const n = record.count.toLocaleString('en-US');
+  return `${adminName} imported ${n} earlier ${record.count === 1 ? 'message' : 'messages'} from ${SOURCE_NAMES[record.source]}${span}. Type \`history\` to read them.`;
+}

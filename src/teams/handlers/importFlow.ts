@@ -1,0 +1,174 @@
+import type { Attachment, TurnContext } from 'botbuilder';
+import { isAppError } from '../../errors';
+import type { ImportService, UploadedFile } from '../../import/importService';
+import type { ExportSource } from '../../import/model';
+import type { PendingUploads } from '../../import/pendingUploads';
+import type { ImportPreview } from '../../import/preview';
+import type { Logger } from '../../logger';
+import { buildImportedHistoryCard, buildImportPreviewCard, buildImportsCard, type CardData } from '../../../cards';
+import type { Requester } from './groupActions';
+import { markdownSafe } from './groupActions';
+import { postSenderOf } from './postsFlow';
+import { cardReply, textReply, type Reply } from '../replies';
+
+/*
+ * Importing a chat export in the personal chat (issue 20): an admin sends the file to the bot while a group is
+ * current; the bot answers with the preview card; Import stores it as the group's earlier history. The domain
+ * (src/import) does the work; this is the turn's side of it.
+ */
+
+export interface ImportFlowDependencies {
+  imports: ImportService;
+  intake: { fromAttachment(attachment: Attachment): Promise<UploadedFile> };
+  pending: PendingUploads;
+  logger: Logger;
+  /** MESSAGE_RETENTION_DAYS is set: the preview says how many messages it would keep. */
+  hasRetention: boolean;
+}
+
+const SOURCE_NAMES: Record<ExportSource, string> = { whatsapp: 'WhatsApp', telegram: 'Telegram' };
+const EXPIRED = 'That preview has expired. Send the file again to see it.';
+const DEFAULT_ZONE = 'UTC';
+
+export class ImportFlow {
+  constructor(private readonly deps: ImportFlowDependencies) {}
+
+  /** A file sent while a group is current: its preview (stores nothing), or one line saying why not. */
+  async upload(context: TurnContext, groupId: string, attachment: Attachment): Promise<Reply> {
+    const activity = context.activity;
+    const sender = postSenderOf(activity);
+    // Teams sends the user's zone with each message; WhatsApp's export has none.
+    const timeZone = typeof activity.localTimezone === 'string' && activity.localTimezone ? activity.localTimezone : DEFAULT_ZONE;
+    return this.refusalAsText(async () => {
+      const file = await this.deps.intake.fromAttachment(attachment);
+      const preview = await this.deps.imports.preview(groupId, { id: sender.userId, name: sender.name }, file, { timeZone });
+      const token = this.deps.pending.put({ groupId, userId: sender.userId, file, timeZone: preview.timeZone });
+      return this.previewReply(preview, token);
+    });
+  }
+
+  async previewAgain(context: TurnContext, data: CardData): Promise<Reply> {
+    const sender = postSenderOf(context.activity);
+    const token = String(data.token ?? '');
+    const upload = this.deps.pending.get(token, sender.userId);
+    if (!upload) return textReply(EXPIRED);
+    const timeZone = zoneOf(data) ?? upload.timeZone;
+    const dateOrder = data.dateOrder === 'day-first' || data.dateOrder === 'month-first' ? data.dateOrder : upload.dateOrder;
+    return this.refusalAsText(async () => {
+      const preview = await this.deps.imports.preview(upload.groupId, { id: sender.userId, name: sender.name }, upload.file, {
+        timeZone,
+        dateOrder,
+      });
+      this.deps.pending.update(token, { timeZone: preview.timeZone, dateOrder });
+      return this.previewReply(preview, token);
+    });
+  }
+
+  async confirm(context: TurnContext, data: CardData): Promise<Reply> {
+    const sender = postSenderOf(context.activity);
+    const token = String(data.token ?? '');
+    const upload = this.deps.pending.get(token, sender.userId);
+    if (!upload) return textReply(EXPIRED);
+    return this.refusalAsText(async () => {
+      const outcome = await this.deps.imports.importFile(upload.groupId, sender, upload.file, {
+        timeZone: zoneOf(data) ?? upload.timeZone,
+        dateOrder: upload.dateOrder,
+      });
+      this.deps.pending.delete(token);
+      const group = `**${markdownSafe(outcome.groupName)}**`;
+      this.deps.logger.info({ groupId: upload.groupId, count: outcome.record.count, created: outcome.created }, 'chat imported');
+      if (!outcome.created) return textReply(`This chat was imported into ${group} before. Nothing was imported again.`);
+      return textReply(
+        `Imported ${outcome.record.count.toLocaleString('en-US')} earlier messages into ${group}. The group got one post about it; type \`history\` to read them.`,
+      );
+    });
+  }
+
+  /** Whether the group has imported messages this member may see (history's last page links to them). */
+  async hasImported(groupId: string, userId: string): Promise<boolean> {
+    return (await this.deps.imports.history(groupId, userId)).messages.length > 0;
+  }
+
+  async history(req: Requester, groupId: string, before?: string): Promise<Reply> {
+    const page = await this.deps.imports.history(groupId, req.user.id, before);
+    return cardReply(
+      buildImportedHistoryCard({
+        groupId,
+        groupName: page.groupName,
+        messages: page.messages.map((m) => ({
+          sender: m.sender,
+          at: m.at,
+          text: m.text,
+          kind: m.kind,
+          fileName: m.fileName,
+          sourceName: SOURCE_NAMES[m.source],
+          replyTo: m.replyTo,
+        })),
+        earlier: page.earlier,
+      }),
+    );
+  }
+
+  async list(req: Requester, groupId: string): Promise<Reply> {
+    const { groupName, imports } = await this.deps.imports.imports(groupId, req.user);
+    return cardReply(
+      buildImportsCard({
+        groupId,
+        groupName,
+        imports: imports.map((i) => ({
+          importId: i.importId,
+          sourceName: SOURCE_NAMES[i.source],
+          fileName: i.fileName,
+          byName: i.by.name,
+          startedAt: i.startedAt,
+          count: i.count,
+          running: i.state === 'running',
+        })),
+      }),
+    );
+  }
+
+  async undo(req: Requester, groupId: string, importId: string): Promise<Reply> {
+    const { groupName, removed, record } = await this.deps.imports.undo(groupId, req.user, importId);
+    return textReply(
+      `Removed the import of ${markdownSafe(record.fileName)} from **${markdownSafe(groupName)}**: ${removed.toLocaleString('en-US')} messages.`,
+    );
+  }
+
+  private previewReply(preview: ImportPreview & { groupName: string }, token: string): Reply {
+    return cardReply(
+      buildImportPreviewCard({
+        groupName: preview.groupName,
+        token,
+        sourceName: SOURCE_NAMES[preview.source],
+        fileName: preview.fileName,
+        found: preview.found,
+        importable: preview.importable,
+        system: preview.system,
+        media: preview.media,
+        deleted: preview.deleted,
+        first: preview.first,
+        last: preview.last,
+        senders: preview.senders.map((s) => ({ name: s.name, messages: s.messages, matchName: s.match?.name })),
+        dateOrder: preview.dateOrder,
+        timeZone: preview.timeZone,
+        keptByRetention: this.deps.hasRetention ? preview.keptByRetention : undefined,
+      }),
+    );
+  }
+
+  /** Bad input (not an export, a zip bomb, not admin, ...) is one line, and nothing is stored. */
+  private async refusalAsText(run: () => Promise<Reply>): Promise<Reply> {
+    try {
+      return await run();
+    } catch (err) {
+      if (!isAppError(err)) throw err;
+      this.deps.logger.info({ code: err.code }, 'import refused');
+      return textReply(err.userMessage);
+    }
+  }
+}
+
+function zoneOf(data: CardData): string | undefined {
+  return typeof data.timeZone === 'string' && data.timeZone.trim() !== '' ? data.timeZone.trim() : undefined;
+}
