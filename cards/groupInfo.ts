@@ -20,6 +20,8 @@ export interface GroupInfoCardData {
   viewerIsAdmin: boolean;
   /** Admins only: members Teams refused to reach (they blocked or removed the app). Shown when above 0. */
   unreachableCount?: number;
+  /** Members whose copies are given up for now (the channel kept failing) and tried again every few minutes. */
+  retryingCount?: number;
 }
 
 export function buildGroupInfoCard(data: GroupInfoCardData): Attachment {
@@ -72,6 +74,16 @@ export function buildGroupInfoCard(data: GroupInfoCardData): Attachment {
               paragraph(`${plural(data.unreachableCount!, 'member')} can't be reached (they blocked or removed the app).`, {
                 isSubtle: true,
               }),
+            ]
+          : []),
+        ...(data.viewerIsAdmin && (data.retryingCount ?? 0) > 0
+          ? [
+              paragraph(
+                `${plural(data.retryingCount!, 'member')} did not get every post yet: Teams kept failing for them. They are tried again every few minutes.`,
+                {
+                  isSubtle: true,
+                },
+              ),
             ]
           : []),
       ],

@@ -66,7 +66,8 @@ export function wireBot(
     onRemoved,
     onGroupDeleted,
     removalNotices,
-    unreachableCount: (groupId) => engine.unreachableCount(groupId),
+    notReachedCount: async (groupId) =>
+      engine.notReachedCount ? engine.notReachedCount(groupId) : { unreachable: await engine.unreachableCount(groupId), retrying: 0 },
   });
   // Attachments hosted by the channel itself are fetched from it; with channel authentication on, only from
   // allow-listed service hosts.

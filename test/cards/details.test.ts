@@ -89,6 +89,17 @@ describe('the group info card', () => {
     assert.ok(literalTexts(card).includes('1,234 members'));
   });
 
+  it("tells admins, and only admins, how many members can't be reached and how many are still being tried", () => {
+    const counts = { unreachableCount: 3, retryingCount: 2 };
+    const admin = JSON.stringify(buildGroupInfoCard({ ...base, viewerIsAdmin: true, ...counts }).content);
+    assert.match(admin, /3 members can't be reached/);
+    assert.match(admin, /2 members did not get every post yet/);
+    assertValidCard(buildGroupInfoCard({ ...base, viewerIsAdmin: true, ...counts }));
+    const member = JSON.stringify(buildGroupInfoCard({ ...base, viewerIsAdmin: false, ...counts }).content);
+    assert.doesNotMatch(member, /can't be reached|did not get every post/);
+    assert.doesNotMatch(JSON.stringify(buildGroupInfoCard({ ...base, viewerIsAdmin: true }).content), /can't be reached|did not get/);
+  });
+
   it('says Private until the group is owned by an organization', () => {
     assert.ok(literalTexts(buildGroupInfoCard({ ...base, viewerIsAdmin: true })).includes('Private'));
     const owned = buildGroupInfoCard({ ...base, organizationName: provenName('Contoso'), viewerIsAdmin: true });

@@ -51,7 +51,7 @@ export interface GroupActionsDependencies {
   /** Issue 17: "An admin removed you from <group>." to the removed member. */
   removalNotices?: RemovalNotices;
   /** Issue 10: members Teams refused to reach (blocked or removed the app), told to admins in Group Info. */
-  unreachableCount?(groupId: string): Promise<number>;
+  notReachedCount?(groupId: string): Promise<{ unreachable: number; retrying: number }>;
 }
 
 const MEMBERS_PAGE_SIZE = 20;
@@ -76,11 +76,18 @@ export class GroupActions {
     const { group, member, admins } = await this.deps.groups.getGroupInfo(groupId, req.user.id);
     const viewerIsAdmin = member.role === 'admin';
     // A count for admins only; Group Info still opens when it cannot be read.
-    const unreachable = viewerIsAdmin && this.deps.unreachableCount ? await this.deps.unreachableCount(groupId).catch(() => 0) : 0;
-    return this.groupInfoOf(group, admins, viewerIsAdmin, lead, unreachable);
+    const notReached =
+      viewerIsAdmin && this.deps.notReachedCount ? await this.deps.notReachedCount(groupId).catch(() => undefined) : undefined;
+    return this.groupInfoOf(group, admins, viewerIsAdmin, lead, notReached);
   }
 
-  private groupInfoOf(group: Group, admins: readonly Member[], viewerIsAdmin: boolean, lead?: string, unreachableCount = 0): Reply {
+  private groupInfoOf(
+    group: Group,
+    admins: readonly Member[],
+    viewerIsAdmin: boolean,
+    lead?: string,
+    notReached?: { unreachable: number; retrying: number },
+  ): Reply {
     const card = buildGroupInfoCard({
       groupId: group.id,
       name: group.name,
@@ -91,7 +98,8 @@ export class GroupActions {
       // Only a tenant mapping writes it (GroupService.mapToOrganization, from the verified sign-in).
       organizationName: provenName(group.organizationName),
       viewerIsAdmin,
-      unreachableCount,
+      unreachableCount: notReached?.unreachable ?? 0,
+      retryingCount: notReached?.retrying ?? 0,
     });
     return { text: lead, cards: [card] };
   }
