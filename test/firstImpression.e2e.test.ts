@@ -31,7 +31,8 @@ describe('First impression: help, the optional photo, a busy port', function () 
     assert.deepEqual(validateCard(card), []);
     const text = textOf(card);
     for (const { task } of HELP_TASKS) assert.ok(text.includes(task), `the task "${task}"`);
-    assert.ok(text.length < 900, `short: ${text.length} characters`);
+    // Short: a phone screen or two. It grew past 900 with bulk add, imports and remove admin (issues 17, 18, 20).
+    assert.ok(text.length < 1000, `short: ${text.length} characters`);
     assert.doesNotMatch(text, /Remove a member from a group/, 'no descriptions on the short card');
 
     const all = cardsIn(await chat.submit(user, 'help', buttonData(card, 'help')))[0]!;
