@@ -13,9 +13,11 @@ export interface ProxyCounts {
 export interface ProxyWorkerData {
   targetPort: number;
   tablePrefix: string;
+  /** Added before each request is forwarded: one storage round trip's network time (8 ms ~ in-region Azure). */
+  delayMs: number;
 }
 
-export type ProxyRequest = { type: 'snapshot'; id: number; reset: boolean } | { type: 'close' };
+export type ProxyRequest = { type: 'snapshot'; id: number; reset: boolean } | { type: 'delay'; ms: number } | { type: 'close' };
 type ProxyReply = { type: 'listening'; port: number } | { type: 'snapshot'; id: number; counts: ProxyCounts } | { type: 'closed' };
 
 export interface CountingProxy {
@@ -23,6 +25,8 @@ export interface CountingProxy {
   readonly connectionString: string;
   /** The counts so far; `reset` starts a new count. */
   snapshot(reset?: boolean): Promise<ProxyCounts>;
+  /** From now on each request waits this long before it is forwarded. */
+  setDelay(ms: number): void;
   close(): Promise<void>;
 }
 
@@ -31,10 +35,10 @@ export interface CountingProxy {
  * receives (rather than what the code meant to send) includes SDK retries, and a transaction counts once, as the
  * one round trip it is.
  */
-export async function startCountingProxy(targetPort: number, tablePrefix = ''): Promise<CountingProxy> {
+export async function startCountingProxy(targetPort: number, tablePrefix = '', delayMs = 0): Promise<CountingProxy> {
   // tsx's loader hooks do not reach workers; its CommonJS hook, required first, does.
   const entry = path.join(__dirname, 'countingProxy.worker.ts');
-  const workerData: ProxyWorkerData = { targetPort, tablePrefix };
+  const workerData: ProxyWorkerData = { targetPort, tablePrefix, delayMs };
   const worker = new Worker(`require('tsx/cjs'); require(${JSON.stringify(entry)});`, { eval: true, workerData });
   const waiting = new Map<number, (counts: ProxyCounts) => void>();
   let onClosed: (() => void) | undefined;
@@ -53,6 +57,9 @@ export async function startCountingProxy(targetPort: number, tablePrefix = ''): 
 
   return {
     connectionString: azuriteConnectionString(port),
+    setDelay(ms) {
+      worker.postMessage({ type: 'delay', ms } satisfies ProxyRequest);
+    },
     snapshot(reset = false) {
       const id = nextId++;
       return new Promise<ProxyCounts>((resolve) => {

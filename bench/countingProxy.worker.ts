@@ -10,6 +10,7 @@ import type { ProxyCounts, ProxyRequest, ProxyWorkerData } from './countingProxy
  */
 
 const { targetPort, tablePrefix } = workerData as ProxyWorkerData;
+let { delayMs } = workerData as ProxyWorkerData;
 const upstream = new http.Agent({ keepAlive: true, maxSockets: 256 });
 const BATCH = 'transaction ($batch)';
 let counts: ProxyCounts = { total: 0, byOperation: {}, failures: {} };
@@ -76,6 +77,12 @@ function countInnerFailures(response: http.IncomingMessage): void {
 }
 
 const server = http.createServer((req, res) => {
+  // The request waits (its body buffered by the stream) as it would on the network; calls in parallel wait together.
+  if (delayMs > 0) setTimeout(() => proxy(req, res), delayMs);
+  else proxy(req, res);
+});
+
+function proxy(req: http.IncomingMessage, res: http.ServerResponse): void {
   const operation = operationOf(req.method ?? 'GET', req.url ?? '/', req.headers['if-match'] as string | undefined);
   const forward = http.request(
     { host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, headers: req.headers, agent: upstream },
@@ -92,7 +99,7 @@ const server = http.createServer((req, res) => {
     res.end(`counting proxy: ${err.message}`);
   });
   req.pipe(forward);
-});
+}
 server.keepAliveTimeout = 30_000;
 
 server.listen(0, '127.0.0.1', () => {
@@ -103,6 +110,8 @@ parentPort!.on('message', (message: ProxyRequest) => {
   if (message.type === 'snapshot') {
     parentPort!.postMessage({ type: 'snapshot', id: message.id, counts });
     if (message.reset) counts = { total: 0, byOperation: {}, failures: {} };
+  } else if (message.type === 'delay') {
+    delayMs = message.ms;
   } else if (message.type === 'close') {
     server.closeAllConnections();
     server.close(() => parentPort!.postMessage({ type: 'closed' }));

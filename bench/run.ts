@@ -1,4 +1,4 @@
-import { benchTurns } from './turns';
+import { benchTurnLatency, benchTurns } from './turns';
 import { benchJoins } from './joins';
 import { startAuthBench, benchAuthTurns, benchForgedTokens } from './auth';
 import { benchFanout } from './fanout';
@@ -23,14 +23,42 @@ async function main(): Promise<void> {
 
   if (want('turns')) {
     console.log('Turns: 10 conversations in flight');
-    const { ratio, floorRatio } = await benchTurns(2_000);
-    verdicts.push({ section: 'turns', figure: 'dialog turn / echo turn', value: ratio.toFixed(2), target: '>= 0.5', met: ratio >= 0.5 });
+    const { ratio, floorRatio, bot, floor } = await benchTurns(2_000);
+    const botOverFloor = bot.ratePerSecond / floor.ratePerSecond;
+    // Issue 21: the verdict is against the floor (the echo bot plus the storage calls a guarded turn must make);
+    // the echo ratio is still printed, its old target beside it.
+    verdicts.push({
+      section: 'turns',
+      figure: 'dialog turn / floor turn',
+      value: botOverFloor.toFixed(2),
+      target: '>= 0.9',
+      met: botOverFloor >= 0.9,
+    });
+    verdicts.push({ section: 'turns', figure: 'dialog turn / echo turn', value: ratio.toFixed(2), target: '(was >= 0.5)', met: undefined });
     verdicts.push({
       section: 'turns',
       figure: 'floor (echo + the turn storage calls) / echo turn',
       value: floorRatio.toFixed(2),
       target: '(none)',
       met: undefined,
+    });
+    const delayMs = Number(process.env.BENCH_STORAGE_DELAY_MS) || 8;
+    console.log(`\nTurn latency with ${delayMs} ms added to every storage call (an in-region Azure Storage round trip), 4 in flight`);
+    const latency = await benchTurnLatency(delayMs, 400);
+    const p50Ratio = latency.bot.delayed.p50Ms / latency.floor.delayed.p50Ms;
+    verdicts.push({
+      section: 'turns',
+      figure: `p50 this bot / p50 floor, ${delayMs} ms storage`,
+      value: `${p50Ratio.toFixed(2)} (${latency.bot.delayed.p50Ms.toFixed(0)} / ${latency.floor.delayed.p50Ms.toFixed(0)} ms)`,
+      target: '<= 1.15',
+      met: p50Ratio <= 1.15,
+    });
+    verdicts.push({
+      section: 'turns',
+      figure: 'storage calls in a row before the reply (this bot)',
+      value: String(latency.botInARow),
+      target: '<= 2',
+      met: latency.botInARow <= 2,
     });
   }
 

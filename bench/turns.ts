@@ -10,7 +10,8 @@ import { FakeChannel } from '../test/helpers/fakeChannel';
 import { messageActivity, testUser } from '../test/helpers/activities';
 import { startEchoBot } from './echoBot';
 import { startFloorBot } from './floorBot';
-import { fmt, postJson, runConcurrent, type RunStats } from './lib';
+import { fmt, postJson, runConcurrent, startBenchAzurite, type RunStats } from './lib';
+import { startCountingProxy } from './countingProxy';
 
 const CONVERSATIONS = 10;
 const WARM_UP = 1_000;
@@ -75,5 +76,84 @@ export async function benchTurns(
     await echo.stop();
     await channel.stop();
     rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+export interface LatencyFigures {
+  delayMs: number;
+  echo: RunStats;
+  floor: { fast: RunStats; delayed: RunStats };
+  bot: { fast: RunStats; delayed: RunStats };
+  /** Storage round trips that stand in a row before the reply: the added p50 over the delay (rounded). */
+  floorInARow: number;
+  botInARow: number;
+}
+
+/**
+ * Issue 21: what a storage round trip's network time does to a turn. On this machine every storage call is a
+ * loopback call; on Azure each is several milliseconds, and what decides a reply's latency is how many stand in
+ * a row. The counting proxy adds `delayMs` to each call; the turns run 4 in flight (latency, not throughput), with
+ * no delay and then with it, so (p50 with - p50 without) / delay is the number of calls in a row.
+ */
+export async function benchTurnLatency(delayMs: number, turns: number): Promise<LatencyFigures> {
+  const azurite = await startBenchAzurite();
+  const proxy = await startCountingProxy(azurite.port, 'lat');
+  const channel = await new FakeChannel().start();
+  const echo = await startEchoBot();
+  const port = await freeLoopbackPort();
+  const connectionString = `${proxy.connectionString}QueueEndpoint=http://127.0.0.1:${azurite.queuePort}/devstoreaccount1;`;
+  const config = loadConfig({ PORT: String(port), STORAGE_CONNECTION_STRING: connectionString, LOG_LEVEL: 'silent' });
+  const app = await startApp(config, { logger: createLogger({ level: 'silent' }), tablePrefix: 'lat' });
+  const floor = await startFloorBot(app.tables);
+  const inFlight = 4;
+  try {
+    const users = Array.from({ length: inFlight }, () => testUser());
+    const floorUsers = Array.from({ length: inFlight }, () => testUser());
+    const send = (url: string, text: string, worker: number, who = users) =>
+      postJson(`${url}/api/messages`, messageActivity(channel.serviceUrl, who[worker]!, { text, id: randomUUID() }));
+    const perWorker = new Array<number>(inFlight).fill(0);
+    const run = (what: 'echo' | 'floor' | 'bot', count: number) =>
+      runConcurrent(count, inFlight, async (i, w) => {
+        const status =
+          what === 'echo'
+            ? await send(echo.url, `hello ${i}`, w)
+            : what === 'floor'
+              ? await send(floor.url, `hello ${i}`, w, floorUsers)
+              : await send(app.url, perWorker[w]!++ % 2 === 0 ? 'new group' : 'cancel', w);
+        if (status !== 200) throw new Error(`${what} answered ${status}`);
+      });
+    for (const what of ['echo', 'floor', 'bot'] as const) await run(what, 300); // warm up
+    const echoStats = await run('echo', turns);
+    const floorFast = await run('floor', turns);
+    const botFast = await run('bot', turns);
+    proxy.setDelay(delayMs);
+    await run('floor', 50);
+    await run('bot', 50);
+    const floorDelayed = await run('floor', turns);
+    const botDelayed = await run('bot', turns);
+    const inARow = (fast: RunStats, delayed: RunStats) => Math.round((delayed.p50Ms - fast.p50Ms) / delayMs);
+    const figures: LatencyFigures = {
+      delayMs,
+      echo: echoStats,
+      floor: { fast: floorFast, delayed: floorDelayed },
+      bot: { fast: botFast, delayed: botDelayed },
+      floorInARow: inARow(floorFast, floorDelayed),
+      botInARow: inARow(botFast, botDelayed),
+    };
+    console.log(`  echo bot: ${fmt(echoStats)}`);
+    console.log(`  floor, no delay: ${fmt(floorFast)}; with ${delayMs} ms a call: ${fmt(floorDelayed)}`);
+    console.log(`  this bot, no delay: ${fmt(botFast)}; with ${delayMs} ms a call: ${fmt(botDelayed)}`);
+    console.log(
+      `  storage calls in a row before the reply: floor ${figures.floorInARow}, this bot ${figures.botInARow}; ` +
+        `this bot's p50 / floor's p50 with the delay: ${(botDelayed.p50Ms / floorDelayed.p50Ms).toFixed(2)} (target <= 1.15)`,
+    );
+    return figures;
+  } finally {
+    await floor.stop();
+    await app.stop();
+    await echo.stop();
+    await channel.stop();
+    await proxy.close();
+    await azurite.stop();
   }
 }
