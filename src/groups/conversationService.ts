@@ -18,6 +18,8 @@ import {
   type PostRateLimiter,
   type PostSender,
   type PostStore,
+  requireMembership,
+  type MemberContext,
   visibleFrom,
 } from './posts';
 
@@ -47,7 +49,6 @@ export interface PostOutcome {
   created: boolean;
 }
 
-const GROUP_NOT_FOUND = 'This group does not exist any more.';
 const REPLY_TARGET_NOT_FOUND = 'That post was not found.';
 const POST_NOT_FOUND = 'That post does not exist any more.';
 
@@ -133,19 +134,9 @@ export class ConversationService {
     return context;
   }
 
-  /**
-   * The one membership check of the conversation's doors (typed text, every card verb, the tab's API): the
-   * group exists and the user is a member of it now (a removed member's ban is not a membership).
-   */
-  async requireMember(
-    groupId: string,
-    userId: string,
-    notMember: (groupName: string) => string = (name) => `You are not a member of ${name}.`,
-  ): Promise<PostingContext & { member: NonNullable<PostingContext['member']> }> {
-    const context = await this.options.posts.postingContext(groupId, userId);
-    if (!context) throw new NotFoundError(GROUP_NOT_FOUND);
-    if (!context.member) throw new ForbiddenError(notMember(context.groupName));
-    return context as PostingContext & { member: NonNullable<PostingContext['member']> };
+  /** The conversation's one membership check (posts.ts requireMembership). */
+  requireMember(groupId: string, userId: string, notMember?: (groupName: string) => string): Promise<MemberContext> {
+    return requireMembership(this.options.posts, groupId, userId, notMember);
   }
 
   // ---- edits and deletes ----------------------------------------------------------------------------------

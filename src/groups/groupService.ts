@@ -1,7 +1,7 @@
 import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from '../errors';
 import { normalizeGroupName } from './groupName';
 import { deriveInviteToken, hashInviteSecret, newLinkNonce } from './inviteSecrets';
-import type { Actor, Ban, Group, Invite, Member, Role, UserRef } from './model';
+import type { Actor, Group, Invite, Member, Role, UserRef } from './model';
 import {
   inviteLinkTag,
   LastAdminError,
@@ -17,13 +17,11 @@ import {
   GROUP_NOT_FOUND,
   inviteNotValid,
   isOrgAdminOf,
-  MAX_ADMINS,
   preparePhoto,
   publicGroup,
   requireAdmin,
 } from './groupRules';
-import { GroupReads } from './groupReads';
-import type { GroupRecord } from './ports';
+import { MemberAdministration } from './memberAdministration';
 
 export {
   LastAdminError,
@@ -42,9 +40,10 @@ export { MAX_ADMINS, MAX_PHOTO_BYTES } from './groupRules';
 /**
  * Groups, members, roles, invites and organization mapping. Business rules live here; atomicity and
  * concurrency mechanics live behind GroupStore. Knows nothing of Teams. Reads and shared helpers are in
- * GroupReads (groupReads.ts), input checks and limits in groupRules.ts.
+ * GroupReads (groupReads.ts), what admins do to members in MemberAdministration (memberAdministration.ts),
+ * input checks and limits in groupRules.ts.
  */
-export class GroupService extends GroupReads {
+export class GroupService extends MemberAdministration {
   // ---- create and read ------------------------------------------------------------------------------------
 
   async createGroup(input: CreateGroupInput): Promise<Group> {
@@ -224,118 +223,6 @@ export class GroupService extends GroupReads {
     await this.store.unindexUserGroup(user.id, groupId);
   }
 
-  /**
-   * Group admins, and organization admins of the tenant that owns the group. The removed member is banned in
-   * the same write: no link or code, old or new, lets them back until an admin allows them (allowMember).
-   */
-  async removeMember(groupId: string, actor: Actor, memberId: string): Promise<{ group: Group; member: Member }> {
-    const removed = await this.retrying(async () => {
-      const { record, member } = await this.memberAsAdmin(groupId, actor, memberId, 'Only group admins can remove members.', () => {
-        if (memberId === actor.user.id) throw new InvalidInputError('To leave the group yourself, use "Leave group".');
-      });
-      const adminIds = record.adminIds.filter((id) => id !== memberId);
-      if (adminIds.length === 0) {
-        throw new LastAdminError(`${member.user.name} is the only admin of this group. Make another member admin first.`);
-      }
-      const removal = this.audit(groupId, 'removed', actor.user, member.user);
-      await this.store.changeMembership({
-        groupId,
-        expectedVersion: record.version,
-        adminIds,
-        remove: [memberId],
-        ban: [{ groupId, user: member.user, bannedBy: actor.user, bannedAt: removal.at }],
-        // One moment for both entries: the trail lists "removed", then "banned".
-        audit: [removal, { ...removal, action: 'banned' }],
-      });
-      // Who was removed (with where they can be told) and from what: for the answer and their notice.
-      return { group: publicGroup(record.group), member };
-    });
-    await this.store.unindexUserGroup(memberId, groupId);
-    return removed;
-  }
-
-  /** The group and one of its members, for an admin (group or organization) about to act on them: what a confirmation card names. */
-  async memberForAdmin(groupId: string, actor: Actor, memberId: string, notAdmin: string): Promise<{ group: Group; member: Member }> {
-    const { record, member } = await this.memberAsAdmin(groupId, actor, memberId, notAdmin);
-    return { group: publicGroup(record.group), member };
-  }
-
-  /** Read, admin check, then `check` (before "not a member": removing yourself is explained as leaving). */
-  private async memberAsAdmin(
-    groupId: string,
-    actor: Actor,
-    memberId: string,
-    notAdmin: string,
-    check?: () => void,
-  ): Promise<{ record: GroupRecord; member: Member }> {
-    const found = await this.store.getGroupWithMember(groupId, memberId);
-    if (!found) throw new NotFoundError(GROUP_NOT_FOUND);
-    requireAdmin(found.record, actor, notAdmin);
-    check?.();
-    if (!found.member) throw new NotFoundError('That person is not a member of this group.');
-    return { record: found.record, member: found.member };
-  }
-
-  /** Lets a removed person join again (with the current link or code). Group admins and organization admins. */
-  async allowMember(groupId: string, actor: Actor, userId: string): Promise<Ban> {
-    return this.retrying(async () => {
-      const record = await this.requireGroup(groupId);
-      requireAdmin(record, actor, 'Only group admins can let removed people back in.');
-      const ban = await this.store.getBan(groupId, userId);
-      if (!ban) throw new NotFoundError('That person is not on the removed list of this group.');
-      await this.store.changeMembership({
-        groupId,
-        expectedVersion: record.version,
-        adminIds: record.adminIds,
-        allow: [userId],
-        audit: [this.audit(groupId, 'allowed', actor.user, ban.user)],
-      });
-      return ban;
-    });
-  }
-
-  /** Group admins, and organization admins of the owning tenant. Making an admin an admin again changes nothing. */
-  async makeAdmin(groupId: string, actor: Actor, memberId: string): Promise<Member> {
-    return this.retrying(async () => {
-      const { record, member } = await this.memberAsAdmin(groupId, actor, memberId, 'Only group admins can make someone an admin.');
-      if (record.adminIds.includes(memberId)) return { ...member, role: 'admin' };
-      if (record.adminIds.length >= MAX_ADMINS) {
-        throw new InvalidInputError(`A group can have at most ${MAX_ADMINS} admins.`);
-      }
-      await this.store.changeMembership({
-        groupId,
-        expectedVersion: record.version,
-        adminIds: [...record.adminIds, memberId],
-        setRoles: [{ userId: memberId, role: 'admin' }],
-        audit: [this.audit(groupId, 'role_changed', actor.user, member.user, 'admin')],
-      });
-      return { ...member, role: 'admin' };
-    });
-  }
-
-  /**
-   * An admin becomes a member again (issue 17): group admins and organization admins of the owning tenant, an
-   * admin themselves too. Never the last admin: a group always has someone to run it. A member stays a member.
-   */
-  async removeAdmin(groupId: string, actor: Actor, memberId: string): Promise<Member> {
-    return this.retrying(async () => {
-      const { record, member } = await this.memberAsAdmin(groupId, actor, memberId, 'Only group admins can change who is an admin.');
-      if (!record.adminIds.includes(memberId)) return { ...member, role: 'member' };
-      const adminIds = record.adminIds.filter((id) => id !== memberId);
-      if (adminIds.length === 0) {
-        throw new LastAdminError(`${member.user.name} is the only admin of this group. Make another member admin first.`);
-      }
-      await this.store.changeMembership({
-        groupId,
-        expectedVersion: record.version,
-        adminIds,
-        setRoles: [{ userId: memberId, role: 'member' }],
-        audit: [this.audit(groupId, 'role_changed', actor.user, member.user, 'member')],
-      });
-      return { ...member, role: 'member' };
-    });
-  }
-
   /** Group admins, and organization admins of the owning tenant. */
   async deleteGroup(groupId: string, actor: Actor): Promise<void> {
     const record = await this.retrying(async () => {
@@ -345,30 +232,6 @@ export class GroupService extends GroupReads {
       return current;
     });
     await this.store.deleteInvites(this.inviteHashes(record));
-  }
-
-  /**
-   * An admin adds someone (bulk add, issue 18): no invite, audited as "added" by the admin. Someone an admin
-   * removed is not added (they need `allow` first); a member already stays as they are, except that `admin`
-   * makes them one. Idempotent: a rerun after a crash finds them a member.
-   */
-  async addByAdmin(
-    groupId: string,
-    actor: Actor,
-    person: { user: UserRef; role: Role; conversationRef?: string },
-  ): Promise<'added' | 'already_member' | 'removed'> {
-    const user = checkUser(person.user);
-    const conversationRef = checkConversationRef(person.conversationRef);
-    requireAdmin(await this.requireGroup(groupId), actor, 'Only group admins can add people.');
-    const at = this.timestamp();
-    const outcome = await this.store.addMember(
-      { groupId, user, role: 'member', joinedAt: at, ...(conversationRef ? { conversationRef } : {}) },
-      { groupId, at, action: 'added', actor: actor.user, subject: user },
-    );
-    if (outcome === 'banned') return 'removed';
-    if (person.role === 'admin') await this.makeAdmin(groupId, actor, user.id);
-    await this.store.indexUserGroup(user.id, groupId, { makeCurrent: outcome === 'added' });
-    return outcome;
   }
 
   // ---- organization ---------------------------------------------------------------------------------------

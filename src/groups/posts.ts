@@ -2,6 +2,7 @@
  * The group's conversation: posts, their rules and what the domain needs from storage for them. Plain data and
  * pure functions; no Teams, no storage.
  */
+import { ForbiddenError, NotFoundError } from '../errors';
 import type { Role, UserRef } from './model';
 
 /** Who wrote a post, as the organization keeps it. */
@@ -86,6 +87,25 @@ export interface PostingContext {
    * is not a member, and a removed member's ban is never a membership.
    */
   member?: PostingMember;
+}
+
+/** A posting context whose user is a member now. */
+export type MemberContext = PostingContext & { member: PostingMember };
+
+/**
+ * The one membership check of the conversation's doors (typed text, every card verb, the tab's API, imported
+ * history): the group exists and the user is a member of it now (a removed member's ban is not a membership).
+ */
+export async function requireMembership(
+  posts: Pick<PostStore, 'postingContext'>,
+  groupId: string,
+  userId: string,
+  notMember: (groupName: string) => string = (name) => `You are not a member of ${name}.`,
+): Promise<MemberContext> {
+  const context = await posts.postingContext(groupId, userId);
+  if (!context) throw new NotFoundError('This group does not exist any more.');
+  if (!context.member) throw new ForbiddenError(notMember(context.groupName));
+  return context as MemberContext;
 }
 
 /**

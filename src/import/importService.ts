@@ -1,6 +1,6 @@
 import { ConflictError, ForbiddenError, NotFoundError } from '../errors';
 import type { UserRef } from '../groups/model';
-import { MAX_POST_CHARS, visibleFrom, type PostingContext, type PostSender, type PostStore } from '../groups/posts';
+import { MAX_POST_CHARS, requireMembership, visibleFrom, type PostingContext, type PostSender, type PostStore } from '../groups/posts';
 import type { ExportSource, ParsedExport } from './model';
 import type { ImportedPage, ImportRecord, ImportStore, StoredImport } from './ports';
 import { isImportable, previewOf, type ImportPreview } from './preview';
@@ -111,17 +111,25 @@ export class ImportService {
 
   /** Members only, under the one visibility rule: imported messages from `before` back, oldest first. */
   async history(groupId: string, userId: string, before?: string): Promise<ImportedPage & { groupName: string }> {
-    const context = await this.options.posts.postingContext(groupId, userId);
-    if (!context) throw new NotFoundError('This group does not exist any more.');
-    if (!context.member) throw new ForbiddenError(`You are not a member of ${context.groupName}.`);
+    const context = await requireMembership(this.options.posts, groupId, userId);
     const page = await this.options.store.page(groupId, { before, pageSize: IMPORT_PAGE_SIZE, visibleFrom: visibleFrom(context) });
     return { ...page, groupName: context.groupName };
   }
 
+  /** Whether this member may see any imported message (history's "Imported earlier messages" button): one row read. */
+  async hasImported(groupId: string, userId: string): Promise<boolean> {
+    const context = await requireMembership(this.options.posts, groupId, userId);
+    return (await this.options.store.page(groupId, { pageSize: 1, visibleFrom: visibleFrom(context) })).messages.length > 0;
+  }
+
   private async requireAdmin(groupId: string, userId: string): Promise<PostingContext> {
-    const context = await this.options.posts.postingContext(groupId, userId);
-    if (!context) throw new NotFoundError('This group does not exist any more.');
-    if (!context.member || !context.adminIds.includes(userId)) {
+    const context = await requireMembership(
+      this.options.posts,
+      groupId,
+      userId,
+      (name) => `Only admins of ${name} can import earlier messages.`,
+    );
+    if (!context.adminIds.includes(userId)) {
       throw new ForbiddenError(`Only admins of ${context.groupName} can import earlier messages.`);
     }
     return context;

@@ -1,8 +1,5 @@
-import { ForbiddenError } from '../../errors';
-import { LastAdminError } from '../../groups/groupService';
 import { buildHelpCard, buildShortHelpCard } from '../../../cards/help';
 import type { CardVerb } from '../../../cards/verbs';
-import { splitMemberAndGroup } from '../input/commandArgs';
 // Types only: turnInput.ts loads commands.ts, which reads this table while loading.
 import type { TurnInput } from '../input/turnInput';
 import {
@@ -10,13 +7,10 @@ import {
   groupButton,
   groupCommand,
   groupIdOf,
-  groupNamed,
   join,
   NOT_UNDERSTOOD,
-  onMember,
   postButton,
   tokenOf,
-  userIdOf,
   withGroup,
   withPosts,
   type Clicked,
@@ -26,6 +20,7 @@ import {
 } from './handlerKit';
 import { cardReply, textReply, type Reply } from '../replies';
 import { CONVERSATION_HANDLERS } from './conversationHandlers';
+import { MEMBER_HANDLERS } from './memberHandlers';
 
 export {
   HELP_HEADINGS,
@@ -150,107 +145,8 @@ export const HANDLERS = {
     clicked: bulkAddButton((flow, ctx, data) => flow.confirm(ctx.req, data, { serviceUrl: ctx.turn.activity.serviceUrl })),
   },
   joinGroup: { idempotent: true, clicked: (ctx, data) => join(ctx, String(data.inviteCode ?? data.token ?? '')) },
-  members: {
-    typed: groupCommand(
-      {
-        phrase: 'members',
-        heading: 'Run the group',
-        aliases: ['show members'],
-        args: '[group]',
-        rest: 'group',
-        help: "List a group's members; admins can remove members and make admins.",
-        manifest: { title: 'members', description: "List a group's members" },
-      },
-      (ctx, id) => ctx.actions.members(ctx.req, id),
-    ),
-  },
-  showMembers: { clicked: (ctx, data) => ctx.actions.members(ctx.req, groupIdOf(data), tokenOf(data)) },
-  membersPage: { clicked: (ctx, data) => ctx.actions.members(ctx.req, groupIdOf(data), tokenOf(data)) },
-  remove: {
-    typed: {
-      phrase: 'remove',
-      heading: 'Run the group',
-      aliases: ['remove member'],
-      args: '<member> [from <group>]',
-      rest: { person: 'member', separator: 'from', orgGroups: true },
-      unresolved: 'ask',
-      help: 'Remove a member from a group; they cannot rejoin until an admin allows them (group admins).',
-      run: async (ctx, args) => {
-        const { req, actions } = ctx;
-        const { member, group } = splitMemberAndGroup(args, 'from');
-        const resolved = await groupNamed(ctx, group ?? '');
-        // Not one of the user's groups, or not their admin: an organization admin may still remove people
-        // from any group the organization owns (after signing in).
-        if ('reply' in resolved) return group ? ctx.organization.removeMember(ctx.turn, req, group, member) : resolved.reply;
-        try {
-          // Asks first (issue 17): the confirmation card's button removes.
-          return await actions.askRemove(req, resolved.groupId, (await actions.findMember(req, resolved.groupId, member)).user.id);
-        } catch (err) {
-          if (group && err instanceof ForbiddenError && !(err instanceof LastAdminError))
-            return ctx.organization.removeMember(ctx.turn, req, group, member);
-          throw err;
-        }
-      },
-    },
-  },
-  removeMember: { clicked: (ctx, data) => ctx.actions.askRemove(ctx.req, groupIdOf(data), userIdOf(data)) },
-  confirmRemove: {
-    confirmation: true,
-    clicked: async (ctx, data) => {
-      try {
-        return await ctx.actions.removeMember(ctx.req, groupIdOf(data), userIdOf(data));
-      } catch (err) {
-        // Not an admin of the group: an organization admin of its owner may still remove (signed in).
-        if (err instanceof ForbiddenError && !(err instanceof LastAdminError))
-          return ctx.organization.confirmRemove(ctx.turn, ctx.req, groupIdOf(data), userIdOf(data));
-        throw err;
-      }
-    },
-  },
-  allow: {
-    typed: {
-      phrase: 'allow',
-      heading: 'Run the group',
-      aliases: ['let back in', 'unban'],
-      args: '<member> [in <group>]',
-      rest: { person: 'removed', separator: 'in' },
-      unresolved: 'ask',
-      help: 'Let someone an admin removed join the group again (group admins).',
-      run: (ctx, args) => {
-        const { member, group } = splitMemberAndGroup(args, 'in');
-        return withGroup(ctx, group ?? '', async (id) =>
-          ctx.actions.allowMember(ctx.req, id, (await ctx.actions.findRemoved(ctx.req, id, member)).user.id),
-        );
-      },
-    },
-  },
-  allowMember: { clicked: (ctx, data) => ctx.actions.allowMember(ctx.req, groupIdOf(data), userIdOf(data)) },
-  makeAdmin: {
-    typed: {
-      phrase: 'make admin',
-      heading: 'Run the group',
-      aliases: ['makeadmin'],
-      args: '<member> [in <group>]',
-      rest: { person: 'member', separator: 'in' },
-      unresolved: 'ask',
-      help: 'Make a member an admin of the group (group admins).',
-      run: onMember('in', (ctx, groupId, memberId) => ctx.actions.makeAdmin(ctx.req, groupId, memberId)),
-    },
-    clicked: (ctx, data) => ctx.actions.makeAdmin(ctx.req, groupIdOf(data), userIdOf(data)),
-  },
-  removeAdmin: {
-    typed: {
-      phrase: 'remove admin',
-      heading: 'Run the group',
-      aliases: ['removeadmin'],
-      args: '<admin> [in <group>]',
-      rest: { person: 'admin', separator: 'in' },
-      unresolved: 'ask',
-      help: 'Make an admin a member again; a group always keeps one admin (group admins).',
-      run: onMember('in', (ctx, groupId, memberId) => ctx.actions.removeAdmin(ctx.req, groupId, memberId)),
-    },
-    clicked: (ctx, data) => ctx.actions.removeAdmin(ctx.req, groupIdOf(data), userIdOf(data)),
-  },
+  // Members and their roles, in their place in the table (help and menu order).
+  ...MEMBER_HANDLERS,
   settings: {
     typed: {
       phrase: 'settings',

@@ -86,7 +86,7 @@ export class ImportFlow {
 
   /** Whether the group has imported messages this member may see (history's last page links to them). */
   async hasImported(groupId: string, userId: string): Promise<boolean> {
-    return (await this.deps.imports.history(groupId, userId)).messages.length > 0;
+    return this.deps.imports.hasImported(groupId, userId);
   }
 
   async history(req: Requester, groupId: string, before?: string): Promise<Reply> {

@@ -3,8 +3,7 @@ import type { Activity, TurnContext } from 'botbuilder';
 import { isAppError } from '../../errors';
 import type { ConversationService } from '../../groups/conversationService';
 import type { GroupService } from '../../groups/groupService';
-import type { Group } from '../../groups/model';
-import { decideMessage, type CommandResolver, type MessageDecision } from '../../groups/messageRule';
+import { decideMessage, type MessageDecision } from '../../groups/messageRule';
 import { previewOf, type PostChange, type PostSender } from '../../groups/posts';
 import type { Logger } from '../../logger';
 import {
@@ -23,6 +22,7 @@ import { markdownSafe } from './groupActions';
 import { userFromActivity } from '../input/identity';
 import { cardReply, textReply, type Reply } from '../replies';
 import type { TurnInput } from '../input/turnInput';
+import { commandResolver } from './commandResolver';
 import { COMMAND_VOCABULARY } from '../input/commands';
 import type { ImportFlow } from './importFlow';
 import { isFileAttachment } from '../../web/exportIntake';
@@ -49,7 +49,6 @@ const RUN_COMMAND: TypedOutcome = { kind: 'command' };
 
 const NOT_SUPPORTED = 'Files and pictures are not supported yet. Only text is posted to the group.';
 const SWITCH_GROUPS = 25;
-const NAME_LOOKUP_LIMIT = 500;
 
 /** The key of the request that makes a post: a redelivered message (same conversation and id) is one post. */
 export function postSourceKey(conversationId: string, activityId: string): string {
@@ -94,7 +93,7 @@ export class PostsFlow {
     const file = this.deps.imports ? attachments.find(isFileAttachment) : undefined;
     if (file && this.deps.imports) return answered(await this.deps.imports.upload(context, current.groupId, file));
     if (input.kind === 'empty') return attachments.length > 0 ? answered(textReply(NOT_SUPPORTED)) : RUN_COMMAND;
-    const resolver = this.resolver(req, current.groupId, postSenderOf(activity).tenantId);
+    const resolver = commandResolver(this.deps.groups, req, current.groupId, postSenderOf(activity).tenantId);
     const decision = await decideMessage(input.text, COMMAND_VOCABULARY, resolver);
     // The text as sent (line breaks kept), not the command parser's one-line form.
     const text = withoutBotMention(activity.text ?? '', activity.recipient?.name);
@@ -154,93 +153,6 @@ export class PostsFlow {
       sourceKey: postSourceKey(activity.conversation.id, source),
     });
     return textReply(`Posted to **${markdownSafe(groupName)}**.`);
-  }
-
-  /** "Does the rest resolve", against this member's groups (read once per turn) and members. */
-  private resolver(req: Requester, currentGroupId: string, tenantId: string): CommandResolver {
-    let mine: Promise<Group[]> | undefined;
-    const myGroups = () => (mine ??= this.allMyGroups(req.user.id));
-    const findGroup = async (name: string) => matchByName(await myGroups(), name);
-    return {
-      isValidInvite: async (rest) => {
-        try {
-          await this.deps.groups.resolveInvite(rest);
-          return true;
-        } catch (err) {
-          if (isAppError(err)) return false;
-          throw err;
-        }
-      },
-      isMyGroup: async (name) => (await findGroup(name)) !== undefined,
-      isMember: async (memberName, groupName) => {
-        const groupId = groupName === undefined ? currentGroupId : (await findGroup(groupName))?.id;
-        return groupId !== undefined && (await this.hasMember(req, groupId, memberName));
-      },
-      isAdmin: async (memberName, groupName) => {
-        const groupId = groupName === undefined ? currentGroupId : (await findGroup(groupName))?.id;
-        return groupId !== undefined && (await this.hasMember(req, groupId, memberName, 'admin'));
-      },
-      isRemoved: async (memberName, groupName) => {
-        const groupId = groupName === undefined ? currentGroupId : (await findGroup(groupName))?.id;
-        return groupId !== undefined && (await this.hasRemoved(req, groupId, memberName));
-      },
-      isOrgGroup: async (name) => {
-        if (!tenantId) return false;
-        // Organizations are stored by lower-case tenant id (the verified token's); an activity may say it in capitals.
-        const page = await this.deps.groups.listOrgGroups(tenantId.toLowerCase(), { pageSize: 100 });
-        return matchByName(page.items, name) !== undefined;
-      },
-    };
-  }
-
-  private async allMyGroups(userId: string): Promise<Group[]> {
-    const groups: Group[] = [];
-    let continuationToken: string | undefined;
-    do {
-      const page = await this.deps.groups.listMyGroups(userId, { pageSize: 100, continuationToken });
-      groups.push(...page.items.map((g) => g.group));
-      continuationToken = page.continuationToken;
-    } while (continuationToken && groups.length < NAME_LOOKUP_LIMIT);
-    return groups;
-  }
-
-  /** Only admins see who was removed; for anyone else `allow ...` never resolves (so it is a post). */
-  private async hasRemoved(req: Requester, groupId: string, name: string): Promise<boolean> {
-    const wanted = name.trim().toLowerCase();
-    if (!wanted) return false;
-    let continuationToken: string | undefined;
-    try {
-      do {
-        const page = await this.deps.groups.listBans(groupId, { user: req.user }, { pageSize: 100, continuationToken });
-        if (page.items.some((b) => b.user.id === name.trim() || b.user.name.toLowerCase().includes(wanted))) return true;
-        continuationToken = page.continuationToken;
-      } while (continuationToken);
-    } catch (err) {
-      if (isAppError(err)) return false;
-      throw err;
-    }
-    return false;
-  }
-
-  private async hasMember(req: Requester, groupId: string, name: string, role?: 'admin'): Promise<boolean> {
-    const wanted = name.trim().toLowerCase();
-    if (!wanted) return false;
-    let continuationToken: string | undefined;
-    try {
-      do {
-        const page = await this.deps.groups.listMembers(groupId, { user: req.user }, { pageSize: 100, continuationToken });
-        for (const m of page.items) {
-          if (role !== undefined && m.role !== role) continue;
-          // Two Daves count too: the command then asks for the full name, rather than "nobody called Dave".
-          if (m.user.id === name.trim() || m.user.name.toLowerCase().includes(wanted)) return true;
-        }
-        continuationToken = page.continuationToken;
-      } while (continuationToken);
-    } catch (err) {
-      if (isAppError(err)) return false;
-      throw err;
-    }
-    return false;
   }
 
   // ---- current group --------------------------------------------------------------------------------------
@@ -429,13 +341,4 @@ function withoutBotMention(text: string, botName: string | undefined): string {
   if (!botName) return text;
   const wanted = botName.trim().toLowerCase();
   return text.replace(/<at(?:\s[^>]*)?>([\s\S]*?)<\/at>/gi, (whole, inner: string) => (inner.trim().toLowerCase() === wanted ? '' : whole));
-}
-
-/** A group by id, exact name, or a unique part of its name (what a command would resolve to). */
-function matchByName(groups: readonly Group[], name: string): Group | undefined {
-  const wanted = name.trim().toLowerCase();
-  if (!wanted) return undefined;
-  const exact = groups.filter((g) => g.id === name.trim() || g.name.toLowerCase() === wanted);
-  const partial = exact.length ? exact : groups.filter((g) => g.name.toLowerCase().includes(wanted));
-  return partial.length === 1 ? partial[0] : undefined;
 }
