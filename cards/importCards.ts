@@ -15,6 +15,8 @@ import { inline, richText, run } from './text';
 /** Like live history: each message's start, so that 20 fit in a card. */
 const IMPORTED_MESSAGE_CHARS = 500;
 const SENDERS_SHOWN = 12;
+/** The choice that matches a sender to nobody: the export's name, marked imported. */
+export const KEEP_IMPORTED_NAME = 'imported';
 
 export interface ImportPreviewCardData {
   groupName: string;
@@ -29,7 +31,17 @@ export interface ImportPreviewCardData {
   deleted: number;
   first?: string;
   last?: string;
-  senders: ReadonlyArray<{ name: string; messages: number; matchName?: string }>;
+  /**
+   * The export's senders, most messages first. `choices`: the members the admin may match this sender to;
+   * `matchUserId`: the suggestion, selected to begin with (the admin confirms it by importing, or changes it).
+   */
+  senders: ReadonlyArray<{
+    name: string;
+    messages: number;
+    matchName?: string;
+    matchUserId?: string;
+    choices?: ReadonlyArray<{ userId: string; name: string }>;
+  }>;
   dateOrder: 'day-first' | 'month-first' | 'year-first' | 'either';
   timeZone: string;
   /** Present when the deployment deletes posts after a number of days. */
@@ -71,13 +83,12 @@ export function buildImportPreviewCard(d: ImportPreviewCardData): Attachment {
       spacing: 'None',
     }),
   );
-  for (const s of d.senders.slice(0, SENDERS_SHOWN)) {
-    const inlines = [run(s.name, { weight: 'Bolder' }, 80), ` ${plural(s.messages, 'message')}`];
-    if (s.matchName) inlines.push(run(` (looks like member ${s.matchName})`, { isSubtle: true }, 100));
-    body.push(richText(inlines, { spacing: 'None' }));
-  }
+  const shownSenders = d.senders.slice(0, SENDERS_SHOWN);
+  shownSenders.forEach((s, i) => body.push(...senderRow(s, i)));
   if (d.senders.length > SENDERS_SHOWN)
-    body.push(paragraph(`and ${d.senders.length - SENDERS_SHOWN} more`, { isSubtle: true, spacing: 'None' }));
+    body.push(
+      paragraph(`and ${d.senders.length - SENDERS_SHOWN} more, kept under their imported names`, { isSubtle: true, spacing: 'None' }),
+    );
   body.push({
     type: 'Input.Text',
     id: 'timeZone',
@@ -86,7 +97,13 @@ export function buildImportPreviewCard(d: ImportPreviewCardData): Attachment {
     maxLength: 64,
   });
   const actions: CardAction[] = [
-    button(`Import ${plural(d.importable, 'message')}`, 'importConfirm', { token: d.token }, { style: 'positive' }),
+    button(
+      `Import ${plural(d.importable, 'message')}`,
+      'importConfirm',
+      // Which sender each choice (sender0, sender1, ...) is about: flat data, as every button's.
+      Object.fromEntries([['token', d.token], ...shownSenders.flatMap((s, i) => (s.choices?.length ? [[`name${i}`, s.name]] : []))]),
+      { style: 'positive' },
+    ),
     button('Preview again', 'importPreview', { token: d.token }),
   ];
   if (d.dateOrder === 'day-first' || d.dateOrder === 'month-first') {
@@ -94,6 +111,27 @@ export function buildImportPreviewCard(d: ImportPreviewCardData): Attachment {
     actions.push(button(`Read dates ${other.replace('-', ' ')}`, 'importPreview', { token: d.token, dateOrder: other }));
   }
   return toAttachment(adaptiveCard(body, actions, `Import preview for ${inline(d.groupName)}`));
+}
+
+/** One sender: name and count, the suggestion, and a choice of member (or none) the admin confirms. */
+function senderRow(s: ImportPreviewCardData['senders'][number], index: number): CardElement[] {
+  const inlines = [run(s.name, { weight: 'Bolder' }, 80), ` ${plural(s.messages, 'message')}`];
+  if (s.matchName) inlines.push(run(` (looks like member ${s.matchName})`, { isSubtle: true }, 100));
+  const elements: CardElement[] = [richText(inlines, { spacing: 'Small' })];
+  if (s.choices && s.choices.length > 0) {
+    elements.push({
+      type: 'Input.ChoiceSet',
+      id: `sender${index}`,
+      style: 'compact',
+      spacing: 'None',
+      value: s.matchUserId ?? KEEP_IMPORTED_NAME,
+      choices: [
+        { title: 'Not a member: keep the name, marked imported', value: KEEP_IMPORTED_NAME },
+        ...s.choices.map((m) => ({ title: `Member ${Array.from(m.name).slice(0, 80).join('')}`, value: m.userId })),
+      ],
+    });
+  }
+  return elements;
 }
 
 export interface ImportedHistoryRow {
@@ -104,14 +142,24 @@ export interface ImportedHistoryRow {
   fileName?: string;
   sourceName: string;
   replyTo?: { sender: string; preview: string };
+  /** The member an admin confirmed this sender is; absent, the export's name is all there is. */
+  memberName?: string;
 }
 
 function importedRow(m: ImportedHistoryRow): Container {
   const items: CardElement[] = [
-    richText([
-      run(m.sender || 'Someone', { weight: 'Bolder', size: 'Small' }, 100),
-      run(` · imported from ${m.sourceName}`, { isSubtle: true, size: 'Small' }),
-    ]),
+    richText(
+      m.memberName
+        ? [
+            run(m.memberName, { weight: 'Bolder', size: 'Small' }, 100),
+            run(` · imported from ${m.sourceName}, where they were `, { isSubtle: true, size: 'Small' }),
+            run(m.sender, { isSubtle: true, size: 'Small' }, 100),
+          ]
+        : [
+            run(m.sender || 'Someone', { weight: 'Bolder', size: 'Small' }, 100),
+            run(` · imported from ${m.sourceName}`, { isSubtle: true, size: 'Small' }),
+          ],
+    ),
     { type: 'TextBlock', text: localDateTime(m.at), isSubtle: true, size: 'Small', spacing: 'None', wrap: true },
   ];
   if (m.replyTo) {

@@ -84,9 +84,24 @@ describe('Import, end to end: a WhatsApp export sent to the bot', function () {
     assert.deepEqual(validateCard(preview), []);
     assert.match(JSON.stringify(preview), /Import 6 messages/);
     assert.deepEqual(await t.app.imports.history(groupId, owner.aadObjectId!), { messages: [], groupName: 'Depot North' });
-    const { token } = buttonData(preview, 'importConfirm');
-
-    const done = await chat.submit(owner, 'importConfirm', { token, timeZone: 'America/New_York' });
+    const confirm = buttonData(preview, 'importConfirm');
+    const { token } = confirm;
+    // The senders' choices: Ann Lee is suggested as the member Ann Lee (selected); the admin confirms it and
+    // leaves the others under their imported names.
+    const choices = (preview as unknown as { body: Array<{ type: string; id?: string; value?: string }> }).body.filter(
+      (e) => e.type === 'Input.ChoiceSet',
+    );
+    assert.deepEqual(
+      choices.map((c) => [c.id, c.value]),
+      [
+        ['sender0', owner.aadObjectId],
+        ['sender1', 'imported'],
+        ['sender2', 'imported'],
+      ],
+    );
+    assert.deepEqual([confirm.name0, confirm.name1, confirm.name2], ['Ann Lee', 'Bob Stone', 'Cy Park']);
+    const picked = Object.fromEntries(choices.map((c) => [c.id!, c.value!]));
+    const done = await chat.submit(owner, 'importConfirm', { ...confirm, ...picked, timeZone: 'America/New_York' });
     assert.match(textOf(done), /Imported 6 earlier messages into \*\*Depot North\*\*/);
     const again = await chat.submit(owner, 'importConfirm', { token, timeZone: 'America/New_York' });
     assert.match(textOf(again), /preview has expired/);
@@ -97,6 +112,11 @@ describe('Import, end to end: a WhatsApp export sent to the bot', function () {
     assert.deepEqual(validateCard(imported), []);
     const json = JSON.stringify(imported);
     assert.match(json, /imported from WhatsApp/);
+    assert.match(json, /imported from WhatsApp, where they were /, 'the confirmed member is named');
+    assert.deepEqual(
+      (await t.app.imports.history(groupId, owner.aadObjectId!)).messages.map((m) => m.member?.userId ?? m.sender),
+      [owner.aadObjectId, 'Bob Stone', owner.aadObjectId, 'Bob Stone', 'Cy Park', owner.aadObjectId],
+    );
     assert.ok(json.indexOf('hi all') < json.indexOf('Truck 7 at bay 2'));
 
     // `imports` lists it with Undo; undone, it is gone from history as a whole.

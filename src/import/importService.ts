@@ -1,11 +1,11 @@
-import { ConflictError, ForbiddenError, NotFoundError } from '../errors';
+import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from '../errors';
 import type { UserRef } from '../groups/model';
 import { MAX_POST_CHARS, requireMembership, visibleFrom, type PostingContext, type PostSender, type PostStore } from '../groups/posts';
 import type { ExportSource, ParsedExport } from './model';
-import type { ImportedPage, ImportRecord, ImportStore, StoredImport } from './ports';
+import type { ImportedPage, ImportProgress, ImportRecord, ImportStore, StoredImport } from './ports';
 import { isImportable, previewOf, type ImportPreview } from './preview';
 import { readExport, type ReadOptions } from './readExport';
-import type { MemberName } from './senderMatch';
+import { confirmedMembers, type MemberName, type SenderChoices } from './senderMatch';
 
 /*
  * Importing a chat export as a group's earlier history (issue 20): the preview (stores nothing), the import
@@ -47,17 +47,40 @@ export class ImportService {
     this.now = options.now ?? (() => new Date());
   }
 
-  async preview(groupId: string, actor: UserRef, file: UploadedFile, read: ReadOptions): Promise<ImportPreview & { groupName: string }> {
+  /** The preview, and the members an admin may match senders to (the card's and the tab's choices). */
+  async preview(
+    groupId: string,
+    actor: UserRef,
+    file: UploadedFile,
+    read: ReadOptions,
+  ): Promise<ImportPreview & { groupName: string; members: MemberName[] }> {
     const context = await this.requireAdmin(groupId, actor.id);
     const parsed = await readExport(file.name, file.bytes, read);
     const members = await this.options.members(groupId);
-    return { ...previewOf(parsed, members, { cutoff: this.cutoff() }), groupName: context.groupName };
+    return { ...previewOf(parsed, members, { cutoff: this.cutoff() }), groupName: context.groupName, members };
   }
 
-  async importFile(groupId: string, actor: PostSender, file: UploadedFile, read: ReadOptions): Promise<ImportOutcome> {
+  /**
+   * `senders`: the matches the admin confirmed (export name -> member id). Only those: a suggestion the admin
+   * did not confirm is not applied, and a sender without one keeps the export's name, marked imported.
+   */
+  async importFile(
+    groupId: string,
+    actor: PostSender,
+    file: UploadedFile,
+    read: ReadOptions,
+    senders: SenderChoices = {},
+    progress?: ImportProgress,
+  ): Promise<ImportOutcome> {
     const context = await this.requireAdmin(groupId, actor.userId);
     const parsed = await readExport(file.name, file.bytes, read);
-    const messages = this.storedMessages(parsed, importIdOf(parsed.contentHash));
+    const { resolved, unknown } = confirmedMembers(senders, Object.keys(senders).length ? await this.options.members(groupId) : []);
+    if (unknown.length > 0) {
+      throw new InvalidInputError(
+        `The member chosen for ${unknown.slice(0, 3).join(', ')} is not in ${context.groupName} any more. Preview again and choose again.`,
+      );
+    }
+    const messages = this.storedMessages(parsed, importIdOf(parsed.contentHash), resolved);
     const record: ImportRecord = {
       groupId,
       importId: importIdOf(parsed.contentHash),
@@ -81,7 +104,7 @@ export class ImportService {
     // Resumed after a crash: what the first try wrote goes (it may have been read in another zone), then every
     // row, then done, then the post.
     if (begun.kind === 'resume') await this.options.store.clear(groupId, record.importId);
-    await this.options.store.write(groupId, messages);
+    await this.options.store.write(groupId, messages, progress);
     const done = await this.options.store.finish(groupId, record.importId, {
       count: messages.length,
       first: record.first,
@@ -140,11 +163,16 @@ export class ImportService {
     return days === undefined ? undefined : new Date(this.now().getTime() - days * 24 * 60 * 60 * 1000).toISOString();
   }
 
-  private storedMessages(parsed: ParsedExport, importId: string): StoredImport[] {
+  private storedMessages(parsed: ParsedExport, importId: string, members: ReadonlyMap<string, MemberName>): StoredImport[] {
     const cutoff = this.cutoff();
     return parsed.messages
       .filter((m) => isImportable(m) && (cutoff === undefined || m.at >= cutoff))
-      .map((m, index) => ({ ...m, text: capped(m.text), importId, index, source: parsed.source }));
+      .map((m, index) => {
+        const stored: StoredImport = { ...m, text: capped(m.text), importId, index, source: parsed.source };
+        const member = members.get(m.sender);
+        if (member) stored.member = { userId: member.userId, name: member.name };
+        return stored;
+      });
   }
 }
 

@@ -1,61 +1,62 @@
-import { randomBytes } from 'node:crypto';
+import type { PostSender } from '../groups/posts';
 import type { UploadedFile } from './importService';
+import type { SenderChoices } from './senderMatch';
 
 /*
- * An uploaded export between its preview and the admin's "Import N messages". Kept in this process's memory
- * for a while, not in storage: a file of up to 50 MB does not belong in a card's data or a table row, and an
- * upload nobody confirms should leave nothing behind. The price: with several instances, the click may land on
- * another one, which answers "send the file again" (the same file is never imported twice).
+ * An uploaded export between its preview and the admin's "Import N messages", and then the import job it
+ * becomes. Kept in storage (not in one process's memory), so that the click may land on any instance sharing
+ * the storage account, and a restart loses nothing; only the chat's own text is kept (not a zip's media),
+ * compressed. An upload nobody confirms expires and is swept; a job is deleted once its import is done.
  */
 
 export const PENDING_TTL_MS = 30 * 60 * 1000;
-/** Uploads held at once, and their bytes together (20 exports of 50 MB would be 1 GB); the oldest goes first. */
-const MAX_PENDING = 20;
-export const MAX_PENDING_BYTES = 150 * 1024 * 1024;
 
 export interface PendingUpload {
+  token: string;
   groupId: string;
   userId: string;
+  /** The chat file (out of its zip when it came in one). */
   file: UploadedFile;
   timeZone: string;
   dateOrder?: 'day-first' | 'month-first';
   expiresAt: number;
 }
 
-export class PendingUploads {
-  private readonly uploads = new Map<string, PendingUpload>();
+/** What the admin confirmed: the import a crash resumes from. */
+export interface ImportJobOrder {
+  actor: PostSender;
+  timeZone: string;
+  dateOrder?: 'day-first' | 'month-first';
+  senders: SenderChoices;
+}
 
-  constructor(private readonly now: () => number = Date.now) {}
+/** How far a job got (the tab's progress bar); `state` pending: not confirmed yet (or refused and back). */
+export interface JobStatus {
+  groupId: string;
+  state: 'pending' | 'importing';
+  written: number;
+  total: number;
+}
 
-  put(upload: Omit<PendingUpload, 'expiresAt'>): string {
-    this.prune();
-    const held = () => [...this.uploads.values()].reduce((sum, u) => sum + u.file.bytes.length, 0);
-    while (this.uploads.size > 0 && (this.uploads.size >= MAX_PENDING || held() + upload.file.bytes.length > MAX_PENDING_BYTES)) {
-      this.uploads.delete(this.uploads.keys().next().value!);
-    }
-    const token = randomBytes(12).toString('base64url');
-    this.uploads.set(token, { ...upload, expiresAt: this.now() + PENDING_TTL_MS });
-    return token;
-  }
-
-  /** Only for the admin who uploaded it. */
-  get(token: string, userId: string): PendingUpload | undefined {
-    this.prune();
-    const upload = this.uploads.get(token);
-    return upload?.userId === userId ? upload : undefined;
-  }
-
-  update(token: string, change: Partial<Pick<PendingUpload, 'timeZone' | 'dateOrder'>>): void {
-    const upload = this.uploads.get(token);
-    if (upload) this.uploads.set(token, { ...upload, ...change });
-  }
-
-  delete(token: string): void {
-    this.uploads.delete(token);
-  }
-
-  private prune(): void {
-    const now = this.now();
-    for (const [token, upload] of this.uploads) if (upload.expiresAt <= now) this.uploads.delete(token);
-  }
+export interface PendingUploadStore {
+  /** Keeps the upload for PENDING_TTL_MS; returns the token the preview's buttons carry. */
+  put(upload: Omit<PendingUpload, 'expiresAt' | 'token'>): Promise<string>;
+  /** Only for the admin who uploaded it; undefined when expired, gone, or someone else's. */
+  get(token: string, userId: string): Promise<PendingUpload | undefined>;
+  update(token: string, change: Partial<Pick<PendingUpload, 'timeZone' | 'dateOrder'>>): Promise<void>;
+  delete(token: string): Promise<void>;
+  /** The admin confirmed: the upload becomes an open job (kept until done, whatever its expiry). */
+  order(token: string, order: ImportJobOrder): Promise<void>;
+  /** A refused job (bad input found at import time) goes back to a pending upload. */
+  reopen(token: string): Promise<void>;
+  /** The order of an open job and its upload. */
+  job(token: string): Promise<{ upload: PendingUpload; order: ImportJobOrder } | undefined>;
+  status(token: string): Promise<JobStatus | undefined>;
+  /** Open jobs (confirmed, not done), for each instance's sweep. */
+  openJobs(): Promise<string[]>;
+  /** Takes or renews the job's lease for `holder`: false when another instance holds it. */
+  lease(token: string, holder: string, ms: number): Promise<boolean>;
+  progress(token: string, written: number, total: number): Promise<void>;
+  /** Deletes uploads past their expiry that are no job; how many. */
+  sweep(): Promise<number>;
 }

@@ -24,7 +24,15 @@ export interface StoredImport extends ImportedMessage {
   /** Its place in the export (after sorting): with the import id, its identity. */
   index: number;
   source: ExportSource;
+  /**
+   * The current member the admin confirmed this sender is (at import time). Absent: the sender is only the
+   * name the export had, shown marked imported, never taken for a member.
+   */
+  member?: { userId: string; name: string };
 }
+
+/** Rows written so far of the total; a rejection stops the import (its lease was lost). */
+export type ImportProgress = (written: number, total: number) => Promise<void>;
 
 export type BeginOutcome =
   | { kind: 'started'; record: ImportRecord }
@@ -51,7 +59,8 @@ export interface ImportedPage {
  */
 export interface ImportStore {
   begin(record: ImportRecord): Promise<BeginOutcome>;
-  write(groupId: string, messages: readonly StoredImport[]): Promise<void>;
+  /** Calls `progress` after each batch written (a job renews its lease and tells the tab how far it got). */
+  write(groupId: string, messages: readonly StoredImport[], progress?: ImportProgress): Promise<void>;
   /** A resumed import's rows from before the crash (read with other settings, their keys may differ). */
   clear(groupId: string, importId: string): Promise<void>;
   finish(groupId: string, importId: string, summary: Pick<ImportRecord, 'count' | 'first' | 'last'>): Promise<ImportRecord>;

@@ -21,12 +21,15 @@ export interface ReadOptions {
   dateOrder?: 'day-first' | 'month-first';
 }
 
-export async function readExport(fileName: string, bytes: Uint8Array, options: ReadOptions): Promise<ParsedExport> {
+/** The chat file of an upload: the upload itself, or the chat inside its zip (the media beside it are not read). */
+export async function chatFileOf(fileName: string, bytes: Uint8Array): Promise<{ name: string; bytes: Uint8Array }> {
   if (bytes.length > MAX_UPLOAD_BYTES) throw new TooLargeError(UPLOAD_TOO_LARGE);
+  return isZip(bytes) ? chatFileOfZip(bytes) : { name: fileName, bytes };
+}
+
+export async function readExport(fileName: string, bytes: Uint8Array, options: ReadOptions): Promise<ParsedExport> {
   const timeZone = checkTimeZone(options.timeZone);
-  let chatName = fileName;
-  let chatBytes = bytes;
-  if (isZip(bytes)) ({ name: chatName, bytes: chatBytes } = await chatFileOfZip(bytes));
+  const { name: chatName, bytes: chatBytes } = await chatFileOf(fileName, bytes);
   const text = textOf(chatBytes);
   if (text.trim() === '') throw new InvalidInputError(NOT_AN_EXPORT);
   // Of the text, not the upload: the same chat sent as .txt and as the .zip around it is one import.

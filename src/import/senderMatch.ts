@@ -36,6 +36,45 @@ export function matchSender(sender: string, members: readonly MemberName[]): Sen
   return byFirst.length === 1 ? { userId: byFirst[0]!.userId, name: byFirst[0]!.name, how: 'first-name' } : undefined;
 }
 
+/** Every member when the group is small; otherwise the suggestion and members sharing a word of the name. */
+export const ALL_MEMBERS_UP_TO = 25;
+const CANDIDATES = 15;
+
+/** The members an admin may choose from for one sender in a card (a card has no room for a thousand). */
+export function candidatesFor(sender: string, members: readonly MemberName[]): MemberName[] {
+  if (members.length <= ALL_MEMBERS_UP_TO) return [...members].sort((a, b) => a.name.localeCompare(b.name));
+  const words = new Set(nameKey(sender).split(' ').filter(Boolean));
+  const suggestion = matchSender(sender, members);
+  const sharing = members.filter(
+    (m) => m.userId !== suggestion?.userId && nameKey(m.name).split(' ').some((w) => words.has(w)),
+  );
+  const first = suggestion ? members.filter((m) => m.userId === suggestion.userId) : [];
+  return [...first, ...sharing.sort((a, b) => a.name.localeCompare(b.name))].slice(0, CANDIDATES);
+}
+
+/** The admin's answers: export sender name -> member id (absent: keep the name, marked imported). */
+export type SenderChoices = Readonly<Record<string, string>>;
+
+/**
+ * The admin's choices checked against the current members: a chosen id that is no member (any more) is
+ * refused by name, so nothing is ever stored under someone who is not in the group.
+ */
+export function confirmedMembers(
+  choices: SenderChoices,
+  members: readonly MemberName[],
+): { resolved: Map<string, MemberName>; unknown: string[] } {
+  const byId = new Map(members.map((m) => [m.userId, m]));
+  const resolved = new Map<string, MemberName>();
+  const unknown: string[] = [];
+  for (const [sender, userId] of Object.entries(choices)) {
+    if (!userId) continue;
+    const member = byId.get(userId);
+    if (member) resolved.set(sender, member);
+    else unknown.push(sender);
+  }
+  return { resolved, unknown };
+}
+
 /** Enough members for any group that moved from a phone app (WhatsApp groups hold at most 1,024). */
 const MEMBER_NAME_LIMIT = 5000;
 

@@ -1,5 +1,5 @@
 import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
-import type { BeginOutcome, ImportedPage, ImportRecord, ImportStore, StoredImport } from '../import/ports';
+import type { BeginOutcome, ImportedPage, ImportProgress, ImportRecord, ImportStore, StoredImport } from '../import/ports';
 import type { ExportSource, ImportedKind } from '../import/model';
 import { defined } from './groupEntities';
 import { deleteRows } from './partitionSweep';
@@ -63,6 +63,8 @@ interface ImportedEntity {
   fileName?: string;
   replyToName?: string;
   replyPreview?: string;
+  memberId?: string;
+  memberName?: string;
 }
 
 export class TableImportStore implements ImportStore {
@@ -98,12 +100,13 @@ export class TableImportStore implements ImportStore {
     return this.begin(record);
   }
 
-  async write(groupId: string, messages: readonly StoredImport[]): Promise<void> {
+  async write(groupId: string, messages: readonly StoredImport[], progress?: ImportProgress): Promise<void> {
     for (let i = 0; i < messages.length; i += MAX_BATCH) {
       const actions: TransactionAction[] = messages
         .slice(i, i + MAX_BATCH)
         .map((m) => ['upsert', { partitionKey: groupId, rowKey: importedRowKey(m), ...toImportedEntity(m) }, 'Replace']);
       await this.table.submitTransaction(actions);
+      await progress?.(Math.min(i + MAX_BATCH, messages.length), messages.length);
     }
   }
 
@@ -238,6 +241,8 @@ function toImportedEntity(m: StoredImport): ImportedEntity {
     fileName: m.fileName,
     replyToName: m.replyTo?.sender,
     replyPreview: m.replyTo?.preview,
+    memberId: m.member?.userId,
+    memberName: m.member?.name,
   });
 }
 
@@ -252,5 +257,6 @@ function fromImportedEntity(row: ImportedEntity): StoredImport {
     kind: row.kind,
     fileName: row.fileName,
     replyTo: row.replyToName !== undefined ? { sender: row.replyToName, preview: row.replyPreview ?? '' } : undefined,
+    member: row.memberId ? { userId: row.memberId, name: row.memberName ?? '' } : undefined,
   });
 }

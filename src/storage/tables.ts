@@ -27,6 +27,8 @@ export const TABLE_NAMES = [
   'bulkjobs',
   // Announcements and polls (src/actions/): the action, who answered, the tallies.
   'actions',
+  // Importing chat exports (src/import/): uploads between preview and Import, then the import job they become.
+  'importuploads',
 ] as const;
 export type TableName = (typeof TABLE_NAMES)[number];
 

@@ -36,6 +36,8 @@ export function registerImportedRoutes(
             text: m.text,
             ...(m.fileName ? { fileName: m.fileName } : {}),
             ...(m.replyTo ? { replyTo: m.replyTo } : {}),
+            // Only when an admin confirmed who this sender is; otherwise senderName is all there is.
+            ...(m.member ? { member: { id: m.member.userId, name: m.member.name } } : {}),
           })),
           ...(page.earlier !== undefined ? { earlier: page.earlier } : {}),
         },

@@ -18,6 +18,7 @@ import type { Domain, StorageAccount } from './storage';
 import { ImportService } from '../import/importService';
 import { memberNamesFrom } from '../import/senderMatch';
 import { TableImportStore } from '../storage/tableImportStore';
+import { wireImportJobs } from './importJobs';
 import { TableGroupStore } from '../storage/tableGroupStore';
 
 /**
@@ -76,6 +77,7 @@ export function wireConversation(
     announce: async (post) => void (await conversation.post(post)),
     retentionDays: config.MESSAGE_RETENTION_DAYS,
   });
+  const importJobs = wireImportJobs(tables, imports, options.logger);
   // What the engine keeps about a post or a group (recipients' rows, outbox, markers) goes with it.
   const cleanup = new DeliveryCleanup(tables.deliveries, tables.outbox);
   return {
@@ -84,6 +86,7 @@ export function wireConversation(
     conversation,
     imports,
     importStore,
+    importJobs,
     onRemoved: deleteCopiesIfOwned({ groups, engine, background }),
     onGroupDeleted: async (groupId: string) => {
       background.run("forget a deleted group's deliveries", async () => {

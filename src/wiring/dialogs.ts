@@ -20,7 +20,6 @@ import { GroupDocumentsFlow } from '../teams/handlers/documentsFlow';
 import { PostsFlow } from '../teams/handlers/postsFlow';
 import { ImportFlow } from '../teams/handlers/importFlow';
 import { ExportIntake } from '../web/exportIntake';
-import { PendingUploads } from '../import/pendingUploads';
 import type { Domain } from './storage';
 import type { ConversationWiring } from './conversation';
 import type { BulkAddFlow } from '../teams/handlers/bulkAddFlow';
@@ -120,7 +119,8 @@ export function wireBot(
       imports: new ImportFlow({
         imports: chat.imports,
         intake: new ExportIntake({ ...options.photoFetchOptions, fileHosts: options.exportFileHosts }),
-        pending: new PendingUploads(),
+        pending: chat.importJobs.pending,
+        jobs: chat.importJobs.jobs,
         logger,
         hasRetention: config.MESSAGE_RETENTION_DAYS !== undefined,
       }),

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { buildImportedHistoryCard, buildImportPreviewCard, buildImportsCard, buildPostHistoryCard } from '../../cards';
+import { buildImportedHistoryCard, buildImportPreviewCard, buildImportsCard, buildPostHistoryCard, KEEP_IMPORTED_NAME } from '../../cards';
+import { candidatesFor } from '../../src/import/senderMatch';
+import { senderChoicesOf } from '../../src/teams/handlers/importFlow';
 import { shown } from '../../cards/text';
 import { HOSTILE_NAMES, assertLocalTimes, assertShownLiterally, assertValidCard, button, literalTexts, verbs } from './cardTestKit';
 
@@ -58,6 +60,44 @@ describe('import cards', () => {
     }
   });
 
+  it('each sender has a choice of member, the suggestion selected; the Import button says which choice is whose', () => {
+    const members = [
+      { userId: 'aad-ann', name: 'Ann Lee' },
+      { userId: 'aad-cy', name: 'Cy Park-Young' },
+    ];
+    const card = buildImportPreviewCard({
+      ...preview,
+      senders: [
+        { name: 'Ann Lee', messages: 3, matchName: 'Ann Lee', matchUserId: 'aad-ann', choices: members },
+        { name: 'Cy Park', messages: 1, choices: members },
+      ],
+    });
+    assertValidCard(card);
+    const json = card.content as { body: Array<{ type: string; id?: string; value?: string; choices?: Array<{ value: string }> }> };
+    const sets = json.body.filter((e) => e.type === 'Input.ChoiceSet');
+    assert.deepEqual(
+      sets.map((e) => [e.id, e.value, e.choices!.map((c) => c.value).join(',')]),
+      [
+        ['sender0', 'aad-ann', `${KEEP_IMPORTED_NAME},aad-ann,aad-cy`],
+        ['sender1', KEEP_IMPORTED_NAME, `${KEEP_IMPORTED_NAME},aad-ann,aad-cy`],
+      ],
+    );
+    assert.deepEqual(button(card, 'Import 6 messages').data, { verb: 'importConfirm', token: 'tok123', name0: 'Ann Lee', name1: 'Cy Park' });
+    // What the card's inputs come back as: only confirmed members, never the "keep the name" choice.
+    assert.deepEqual(senderChoicesOf({ token: 't', name0: 'Ann Lee', sender0: 'aad-ann', name1: 'Cy Park', sender1: KEEP_IMPORTED_NAME }), {
+      'Ann Lee': 'aad-ann',
+    });
+  });
+
+  it('a big group: the suggestion and the members sharing a word of the name are the choices', () => {
+    const many = Array.from({ length: 200 }, (_, i) => ({ userId: `u${i}`, name: `Person ${i}` }));
+    many.push({ userId: 'aad-cy', name: 'Cy Park-Young' }, { userId: 'aad-cy2', name: 'Cy Stone' });
+    assert.deepEqual(
+      candidatesFor('Cy Park', many).map((m) => m.userId),
+      ['aad-cy', 'aad-cy2'],
+    );
+  });
+
   it('imported history: original sender marked imported, original time, media named not imported, text never formatting, Earlier', () => {
     for (const hostile of HOSTILE_NAMES) {
       const card = buildImportedHistoryCard({
@@ -65,6 +105,7 @@ describe('import cards', () => {
         groupName: 'Depot North',
         messages: [
           { sender: hostile, at: '2023-12-20T22:46:00.000Z', text: hostile, kind: 'text', sourceName: 'WhatsApp' },
+          { sender: hostile, at: '2023-12-20T22:47:00.000Z', text: 'hi', kind: 'text', sourceName: 'WhatsApp', memberName: hostile },
           {
             sender: 'Ann Lee',
             at: '2023-12-21T13:05:00.000Z',
@@ -87,7 +128,8 @@ describe('import cards', () => {
         'replying to Bob: gate code',
       ])
         assert.ok(texts.includes(expected), `${expected} in ${texts}`);
-      assertLocalTimes(card, 2);
+      assert.ok(texts.includes(' · imported from WhatsApp, where they were '), texts);
+      assertLocalTimes(card, 3);
       assert.deepEqual(button(card, 'Earlier').data, { verb: 'importedHistoryPage', groupId: 'g1', before: 'imp|999|x|1' });
     }
   });

@@ -148,6 +148,30 @@ describe('import: preview, import, undo and history (Azurite)', () => {
     assert.equal(page.messages[4]!.text, '**not bold** <b>x</b> [link](https://evil.example)');
   });
 
+  it('sender matches: only the ones the admin confirmed are stored; the others keep the imported name; a non-member is refused', async () => {
+    const groupId = await groupWith(bob);
+    const { imports } = service();
+    // Bob Stone is suggested (same name) but not confirmed; Cy Park is confirmed as the member Cy Park-Young.
+    await assert.rejects(
+      imports.importFile(groupId, annSender, usFile(), { timeZone: NEW_YORK }, { 'Cy Park': 'aad-not-a-member' }),
+      (err: Error) => /The member chosen for Cy Park is not in/.test(err.message),
+    );
+    assert.deepEqual(await store.list(groupId), [], 'a refused match stores nothing');
+    await imports.importFile(groupId, annSender, usFile(), { timeZone: NEW_YORK }, { 'Cy Park': 'aad-cy', 'Ann Lee': ann.id, Nobody: bob.id });
+    const page = await imports.history(groupId, bob.id);
+    assert.deepEqual(
+      page.messages.map((m) => [m.sender, m.member?.userId ?? '', m.member?.name ?? '']),
+      [
+        ['Ann Lee', ann.id, 'Ann Lee'],
+        ['Bob Stone', '', ''],
+        ['Ann Lee', ann.id, 'Ann Lee'],
+        ['Bob Stone', '', ''],
+        ['Cy Park', 'aad-cy', 'Cy Park-Young'],
+        ['Ann Lee', ann.id, 'Ann Lee'],
+      ],
+    );
+  });
+
   it('the same file twice is one import; another file while one runs is refused; undo removes it whole', async () => {
     const groupId = await groupWith(bob);
     const { imports } = service();

@@ -2,10 +2,13 @@ import type { Attachment, TurnContext } from 'botbuilder';
 import { isAppError } from '../../errors';
 import type { ImportService, UploadedFile } from '../../import/importService';
 import type { ExportSource } from '../../import/model';
-import type { PendingUploads } from '../../import/pendingUploads';
+import type { ImportJobs } from '../../import/importJobs';
+import type { PendingUploadStore } from '../../import/pendingUploads';
+import { chatFileOf } from '../../import/readExport';
 import type { ImportPreview } from '../../import/preview';
 import type { Logger } from '../../logger';
-import { buildImportedHistoryCard, buildImportPreviewCard, buildImportsCard, type CardData } from '../../../cards';
+import { buildImportedHistoryCard, buildImportPreviewCard, buildImportsCard, KEEP_IMPORTED_NAME, type CardData } from '../../../cards';
+import { candidatesFor, type MemberName } from '../../import/senderMatch';
 import type { Requester } from './groupActions';
 import { markdownSafe } from './groupActions';
 import { postSenderOf } from './postsFlow';
@@ -20,7 +23,8 @@ import { cardReply, textReply, type Reply } from '../replies';
 export interface ImportFlowDependencies {
   imports: ImportService;
   intake: { fromAttachment(attachment: Attachment): Promise<UploadedFile> };
-  pending: PendingUploads;
+  pending: PendingUploadStore;
+  jobs: ImportJobs;
   logger: Logger;
   /** MESSAGE_RETENTION_DAYS is set: the preview says how many messages it would keep. */
   hasRetention: boolean;
@@ -29,6 +33,7 @@ export interface ImportFlowDependencies {
 const SOURCE_NAMES: Record<ExportSource, string> = { whatsapp: 'WhatsApp', telegram: 'Telegram' };
 const EXPIRED = 'That preview has expired. Send the file again to see it.';
 const DEFAULT_ZONE = 'UTC';
+const UNDER_WAY = 'This import is already under way. The group gets a post when it is done.';
 
 export class ImportFlow {
   constructor(private readonly deps: ImportFlowDependencies) {}
@@ -40,9 +45,11 @@ export class ImportFlow {
     // Teams sends the user's zone with each message; WhatsApp's export has none.
     const timeZone = typeof activity.localTimezone === 'string' && activity.localTimezone ? activity.localTimezone : DEFAULT_ZONE;
     return this.refusalAsText(async () => {
-      const file = await this.deps.intake.fromAttachment(attachment);
+      const upload = await this.deps.intake.fromAttachment(attachment);
+      // Only the chat is kept for the Import click (not a zip's media).
+      const file = await chatFileOf(upload.name, upload.bytes);
       const preview = await this.deps.imports.preview(groupId, { id: sender.userId, name: sender.name }, file, { timeZone });
-      const token = this.deps.pending.put({ groupId, userId: sender.userId, file, timeZone: preview.timeZone });
+      const token = await this.deps.pending.put({ groupId, userId: sender.userId, file, timeZone: preview.timeZone });
       return this.previewReply(preview, token);
     });
   }
@@ -50,7 +57,7 @@ export class ImportFlow {
   async previewAgain(context: TurnContext, data: CardData): Promise<Reply> {
     const sender = postSenderOf(context.activity);
     const token = String(data.token ?? '');
-    const upload = this.deps.pending.get(token, sender.userId);
+    const upload = await this.deps.pending.get(token, sender.userId);
     if (!upload) return textReply(EXPIRED);
     const timeZone = zoneOf(data) ?? upload.timeZone;
     const dateOrder = data.dateOrder === 'day-first' || data.dateOrder === 'month-first' ? data.dateOrder : upload.dateOrder;
@@ -59,7 +66,7 @@ export class ImportFlow {
         timeZone,
         dateOrder,
       });
-      this.deps.pending.update(token, { timeZone: preview.timeZone, dateOrder });
+      await this.deps.pending.update(token, { timeZone: preview.timeZone, dateOrder });
       return this.previewReply(preview, token);
     });
   }
@@ -67,14 +74,19 @@ export class ImportFlow {
   async confirm(context: TurnContext, data: CardData): Promise<Reply> {
     const sender = postSenderOf(context.activity);
     const token = String(data.token ?? '');
-    const upload = this.deps.pending.get(token, sender.userId);
+    if ((await this.deps.pending.status(token))?.state === 'importing') return textReply(UNDER_WAY);
+    const upload = await this.deps.pending.get(token, sender.userId);
     if (!upload) return textReply(EXPIRED);
     return this.refusalAsText(async () => {
-      const outcome = await this.deps.imports.importFile(upload.groupId, sender, upload.file, {
+      const run = await this.deps.jobs.start(token, {
+        actor: sender,
         timeZone: zoneOf(data) ?? upload.timeZone,
-        dateOrder: upload.dateOrder,
+        ...(upload.dateOrder ? { dateOrder: upload.dateOrder } : {}),
+        senders: senderChoicesOf(data),
       });
-      this.deps.pending.delete(token);
+      if (run.kind === 'refused') return textReply(run.message);
+      if (run.kind === 'elsewhere') return textReply(UNDER_WAY);
+      const outcome = run.outcome;
       const group = `**${markdownSafe(outcome.groupName)}**`;
       this.deps.logger.info({ groupId: upload.groupId, count: outcome.record.count, created: outcome.created }, 'chat imported');
       if (!outcome.created) return textReply(`This chat was imported into ${group} before. Nothing was imported again.`);
@@ -103,6 +115,7 @@ export class ImportFlow {
           fileName: m.fileName,
           sourceName: SOURCE_NAMES[m.source],
           replyTo: m.replyTo,
+          memberName: m.member?.name,
         })),
         earlier: page.earlier,
       }),
@@ -135,7 +148,7 @@ export class ImportFlow {
     );
   }
 
-  private previewReply(preview: ImportPreview & { groupName: string }, token: string): Reply {
+  private previewReply(preview: ImportPreview & { groupName: string; members: MemberName[] }, token: string): Reply {
     return cardReply(
       buildImportPreviewCard({
         groupName: preview.groupName,
@@ -149,7 +162,13 @@ export class ImportFlow {
         deleted: preview.deleted,
         first: preview.first,
         last: preview.last,
-        senders: preview.senders.map((s) => ({ name: s.name, messages: s.messages, matchName: s.match?.name })),
+        senders: preview.senders.map((s) => ({
+          name: s.name,
+          messages: s.messages,
+          matchName: s.match?.name,
+          matchUserId: s.match?.userId,
+          choices: candidatesFor(s.name, preview.members),
+        })),
         dateOrder: preview.dateOrder,
         timeZone: preview.timeZone,
         keptByRetention: this.deps.hasRetention ? preview.keptByRetention : undefined,
@@ -167,6 +186,16 @@ export class ImportFlow {
       return textReply(err.userMessage);
     }
   }
+}
+
+/** The card's choices: `name<i>` says which sender `sender<i>` is about; "keep the imported name" is no match. */
+export function senderChoicesOf(data: CardData): Record<string, string> {
+  const choices: Record<string, string> = {};
+  for (let i = 0; typeof data[`name${i}`] === 'string'; i++) {
+    const chosen = data[`sender${i}`];
+    if (typeof chosen === 'string' && chosen !== '' && chosen !== KEEP_IMPORTED_NAME) choices[String(data[`name${i}`])] = chosen;
+  }
+  return choices;
 }
 
 function zoneOf(data: CardData): string | undefined {

@@ -1,0 +1,100 @@
+import { isAppError } from '../errors';
+import type { ImportOutcome, ImportService } from './importService';
+import type { ImportJobOrder, PendingUploadStore } from './pendingUploads';
+
+/*
+ * An import the admin confirmed is a job in storage (pendingUploads.ts): whichever instance took the click
+ * works it under a lease renewed per batch of rows; if that instance dies, its lease runs out and any
+ * instance's sweep resumes it. Resuming is safe: the import's rows are keyed by (import, index), a resumed
+ * import clears what the first try wrote before writing again, and the announcement is one post by key.
+ */
+
+export const IMPORT_LEASE_MS = 60_000;
+
+export interface ImportJobsOptions {
+  pending: PendingUploadStore;
+  imports: Pick<ImportService, 'importFile'>;
+  /** This instance, in leases. */
+  holder: string;
+  leaseMs?: number;
+  onError?(token: string, err: unknown): void;
+}
+
+export type JobRun =
+  | { kind: 'done'; outcome: ImportOutcome }
+  /** Another instance holds the job (it is being worked), or it is gone (done already). */
+  | { kind: 'elsewhere' }
+  /** Refused at import time (a chosen member left, ...): the upload is pending again, nothing stored. */
+  | { kind: 'refused'; message: string };
+
+export class ImportJobs {
+  private sweeping?: Promise<void>;
+  private stopped = false;
+
+  constructor(private readonly o: ImportJobsOptions) {}
+
+  /** The admin confirmed: the upload becomes a job; then this instance works it. */
+  async start(token: string, order: ImportJobOrder): Promise<JobRun> {
+    await this.o.pending.order(token, order);
+    return this.run(token);
+  }
+
+  /** Works one job if this instance can lease it. */
+  async run(token: string): Promise<JobRun> {
+    const leaseMs = this.o.leaseMs ?? IMPORT_LEASE_MS;
+    const { pending, holder } = this.o;
+    if (!(await pending.lease(token, holder, leaseMs))) return { kind: 'elsewhere' };
+    const job = await pending.job(token);
+    if (!job) return { kind: 'elsewhere' };
+    const { upload, order } = job;
+    try {
+      const outcome = await this.o.imports.importFile(
+        upload.groupId,
+        order.actor,
+        upload.file,
+        { timeZone: order.timeZone, dateOrder: order.dateOrder },
+        order.senders,
+        async (written, total) => {
+          await pending.progress(token, written, total);
+          // Lost (another instance took over after a stall): stop; that one finishes the job.
+          if (this.stopped || !(await pending.lease(token, holder, leaseMs))) throw new LeaseLost();
+        },
+      );
+      await pending.delete(token);
+      return { kind: 'done', outcome };
+    } catch (err) {
+      if (err instanceof LeaseLost) return { kind: 'elsewhere' };
+      if (!isAppError(err)) throw err;
+      await pending.reopen(token);
+      return { kind: 'refused', message: err.userMessage };
+    }
+  }
+
+  /** Every open job whose lease is free or ran out (a crashed instance's); overlapping calls share one sweep. */
+  resumeOpen(): Promise<void> {
+    this.sweeping ??= (async () => {
+      try {
+        await this.o.pending.sweep();
+        for (const token of await this.o.pending.openJobs()) {
+          if (this.stopped) return;
+          await this.run(token).catch((err: unknown) => this.o.onError?.(token, err));
+        }
+      } finally {
+        this.sweeping = undefined;
+      }
+    })();
+    return this.sweeping;
+  }
+
+  /** Shutdown: the batch in progress ends the job's work here; the lease runs out and another instance goes on. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.sweeping?.catch(() => undefined);
+  }
+}
+
+class LeaseLost extends Error {
+  constructor() {
+    super('import lease lost');
+  }
+}

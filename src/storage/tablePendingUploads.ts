@@ -1,0 +1,189 @@
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import { gunzip, gzip } from 'node:zlib';
+import { odata, type TableClient } from '@azure/data-tables';
+import { PENDING_TTL_MS, type ImportJobOrder, type JobStatus, type PendingUpload, type PendingUploadStore } from '../import/pendingUploads';
+import { defined } from './groupEntities';
+import { deleteRows } from './partitionSweep';
+import { isAlreadyExists, isNotFound, isPreconditionFailed, TableRepository } from './tables';
+
+/*
+ * Layout of `importuploads` (issue 20): one partition per upload, named by its token.
+ *   RowKey 'chunk|<0000>'  the chat file gzipped, in pieces: PIECES properties of PIECE_BYTES each (Table Storage
+ *                          allows 64 KiB per binary property and 1 MiB per entity, base64 on the wire).
+ *   RowKey 'head'          who, which group, the read options, expiry; written last, so an upload is seen whole
+ *                          or not at all. Once confirmed: state 'importing', the order (JSON), the lease
+ *                          (holder, until) and the progress (written of total).
+ * An unconfirmed upload past its expiry is swept with its chunks; a job's partition goes when its import is done.
+ */
+
+const HEAD = 'head';
+const CHUNK_PREFIX = 'chunk|';
+const PIECE_BYTES = 48 * 1024;
+const PIECES = 12;
+const CHUNK_BYTES = PIECE_BYTES * PIECES;
+
+const zip = promisify(gzip);
+const unzip = promisify(gunzip);
+
+interface HeadEntity {
+  groupId: string;
+  userId: string;
+  fileName: string;
+  timeZone: string;
+  dateOrder?: string;
+  expiresAt: number;
+  chunks: number;
+  state: 'pending' | 'importing';
+  order?: string;
+  holder?: string;
+  until?: number;
+  written?: number;
+  total?: number;
+}
+
+export class TablePendingUploads implements PendingUploadStore {
+  private readonly heads: TableRepository<HeadEntity>;
+
+  constructor(
+    private readonly table: TableClient,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.heads = new TableRepository(table);
+  }
+
+  async put(upload: Omit<PendingUpload, 'expiresAt' | 'token'>): Promise<string> {
+    const token = randomBytes(12).toString('base64url');
+    const packed = await zip(upload.file.bytes);
+    const chunks = Math.max(1, Math.ceil(packed.length / CHUNK_BYTES));
+    for (let c = 0; c < chunks; c++) {
+      const piece = packed.subarray(c * CHUNK_BYTES, (c + 1) * CHUNK_BYTES);
+      const entity: { partitionKey: string; rowKey: string } & Record<string, unknown> = { partitionKey: token, rowKey: chunkKey(c) };
+      for (let p = 0; p * PIECE_BYTES < piece.length; p++) entity[`p${p}`] = piece.subarray(p * PIECE_BYTES, (p + 1) * PIECE_BYTES);
+      await this.table.upsertEntity(entity, 'Replace');
+    }
+    const head: HeadEntity = defined({
+      groupId: upload.groupId,
+      userId: upload.userId,
+      fileName: upload.file.name,
+      timeZone: upload.timeZone,
+      dateOrder: upload.dateOrder,
+      expiresAt: this.now() + PENDING_TTL_MS,
+      chunks,
+      state: 'pending' as const,
+    });
+    await this.table.createEntity({ partitionKey: token, rowKey: HEAD, ...head });
+    return token;
+  }
+
+  async get(token: string, userId: string): Promise<PendingUpload | undefined> {
+    const head = await this.head(token);
+    // A confirmed upload is a job: it is read as one (job()), not previewed or confirmed again.
+    if (!head || head.userId !== userId || head.state !== 'pending' || head.expiresAt <= this.now()) return undefined;
+    return this.uploadOf(token, head);
+  }
+
+  async update(token: string, change: Partial<Pick<PendingUpload, 'timeZone' | 'dateOrder'>>): Promise<void> {
+    await this.merge(token, defined({ timeZone: change.timeZone, dateOrder: change.dateOrder }));
+  }
+
+  async delete(token: string): Promise<void> {
+    const keys: string[] = [];
+    for await (const row of this.table.listEntities({ queryOptions: { filter: odata`PartitionKey eq ${token}`, select: ['RowKey'] } }))
+      keys.push(row.rowKey!);
+    // The head first: a half-deleted upload is never read as whole.
+    await this.heads.delete(token, HEAD, '*');
+    await deleteRows(
+      this.table,
+      token,
+      keys.filter((k) => k !== HEAD),
+    );
+  }
+
+  async order(token: string, order: ImportJobOrder): Promise<void> {
+    await this.merge(token, { state: 'importing', order: JSON.stringify(order), written: 0, total: 0 });
+  }
+
+  async reopen(token: string): Promise<void> {
+    await this.merge(token, { state: 'pending', expiresAt: this.now() + PENDING_TTL_MS, until: 0 });
+  }
+
+  async job(token: string): Promise<{ upload: PendingUpload; order: ImportJobOrder } | undefined> {
+    const head = await this.head(token);
+    if (!head || head.state !== 'importing' || !head.order) return undefined;
+    return { upload: await this.uploadOf(token, head), order: JSON.parse(head.order) as ImportJobOrder };
+  }
+
+  async status(token: string): Promise<JobStatus | undefined> {
+    const head = await this.head(token);
+    return head && { groupId: head.groupId, state: head.state, written: Number(head.written ?? 0), total: Number(head.total ?? 0) };
+  }
+
+  async openJobs(): Promise<string[]> {
+    const tokens: string[] = [];
+    const filter = odata`RowKey eq ${HEAD} and state eq ${'importing'}`;
+    for await (const row of this.table.listEntities({ queryOptions: { filter, select: ['PartitionKey'] } })) tokens.push(row.partitionKey!);
+    return tokens;
+  }
+
+  async lease(token: string, holder: string, ms: number): Promise<boolean> {
+    const head = await this.heads.find(token, HEAD);
+    const now = this.now();
+    if (!head || head.state !== 'importing') return false;
+    if (head.holder !== holder && (head.until ?? 0) >= now) return false;
+    try {
+      await this.table.updateEntity({ partitionKey: token, rowKey: HEAD, holder, until: now + ms }, 'Merge', { etag: head.etag });
+      return true;
+    } catch (err) {
+      if (isPreconditionFailed(err) || isNotFound(err)) return false; // another instance was quicker
+      throw err;
+    }
+  }
+
+  async progress(token: string, written: number, total: number): Promise<void> {
+    await this.merge(token, { written, total });
+  }
+
+  async sweep(): Promise<number> {
+    const filter = odata`RowKey eq ${HEAD} and state eq ${'pending'} and expiresAt lt ${this.now()}`;
+    const expired: string[] = [];
+    for await (const row of this.table.listEntities({ queryOptions: { filter, select: ['PartitionKey'] } })) expired.push(row.partitionKey!);
+    for (const token of expired) await this.delete(token);
+    return expired.length;
+  }
+
+  private async head(token: string): Promise<HeadEntity | undefined> {
+    if (!/^[A-Za-z0-9_-]{16}$/.test(token)) return undefined;
+    return this.heads.find(token, HEAD);
+  }
+
+  private async uploadOf(token: string, head: HeadEntity): Promise<PendingUpload> {
+    const pieces: Buffer[] = [];
+    for (let c = 0; c < head.chunks; c++) {
+      const row = await this.table.getEntity<Record<string, unknown>>(token, chunkKey(c));
+      for (let p = 0; row[`p${p}`] !== undefined; p++) pieces.push(Buffer.from(row[`p${p}`] as Uint8Array));
+    }
+    const upload: PendingUpload = {
+      token,
+      groupId: head.groupId,
+      userId: head.userId,
+      file: { name: head.fileName, bytes: await unzip(Buffer.concat(pieces)) },
+      timeZone: head.timeZone,
+      expiresAt: head.expiresAt,
+    };
+    if (head.dateOrder === 'day-first' || head.dateOrder === 'month-first') upload.dateOrder = head.dateOrder;
+    return upload;
+  }
+
+  private async merge(token: string, change: Partial<HeadEntity>): Promise<void> {
+    try {
+      await this.table.updateEntity({ partitionKey: token, rowKey: HEAD, ...change }, 'Merge', { etag: '*' });
+    } catch (err) {
+      if (!isNotFound(err) && !isAlreadyExists(err)) throw err;
+    }
+  }
+}
+
+function chunkKey(c: number): string {
+  return `${CHUNK_PREFIX}${String(c).padStart(4, '0')}`;
+}
