@@ -139,16 +139,7 @@ export interface InputChoiceSet extends ElementBase {
 }
 
 export type CardElement =
-  | TextBlock
-  | RichTextBlock
-  | Image
-  | FactSet
-  | Container
-  | ColumnSet
-  | ActionSet
-  | InputText
-  | InputToggle
-  | InputChoiceSet;
+  TextBlock | RichTextBlock | Image | FactSet | Container | ColumnSet | ActionSet | InputText | InputToggle | InputChoiceSet;
 
 /** What every bot-bound button carries: the verb plus flat, typed data. */
 export type ActionPayload = { verb: CardVerb } & Record<string, string | number | boolean>;

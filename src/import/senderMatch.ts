@@ -46,7 +46,11 @@ export function candidatesFor(sender: string, members: readonly MemberName[]): M
   const words = new Set(nameKey(sender).split(' ').filter(Boolean));
   const suggestion = matchSender(sender, members);
   const sharing = members.filter(
-    (m) => m.userId !== suggestion?.userId && nameKey(m.name).split(' ').some((w) => words.has(w)),
+    (m) =>
+      m.userId !== suggestion?.userId &&
+      nameKey(m.name)
+        .split(' ')
+        .some((w) => words.has(w)),
   );
   const first = suggestion ? members.filter((m) => m.userId === suggestion.userId) : [];
   return [...first, ...sharing.sort((a, b) => a.name.localeCompare(b.name))].slice(0, CANDIDATES);

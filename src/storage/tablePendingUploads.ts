@@ -147,7 +147,8 @@ export class TablePendingUploads implements PendingUploadStore {
   async sweep(): Promise<number> {
     const filter = odata`RowKey eq ${HEAD} and state eq ${'pending'} and expiresAt lt ${this.now()}`;
     const expired: string[] = [];
-    for await (const row of this.table.listEntities({ queryOptions: { filter, select: ['PartitionKey'] } })) expired.push(row.partitionKey!);
+    for await (const row of this.table.listEntities({ queryOptions: { filter, select: ['PartitionKey'] } }))
+      expired.push(row.partitionKey!);
     for (const token of expired) await this.delete(token);
     return expired.length;
   }

@@ -82,7 +82,12 @@ describe('import cards', () => {
         ['sender1', KEEP_IMPORTED_NAME, `${KEEP_IMPORTED_NAME},aad-ann,aad-cy`],
       ],
     );
-    assert.deepEqual(button(card, 'Import 6 messages').data, { verb: 'importConfirm', token: 'tok123', name0: 'Ann Lee', name1: 'Cy Park' });
+    assert.deepEqual(button(card, 'Import 6 messages').data, {
+      verb: 'importConfirm',
+      token: 'tok123',
+      name0: 'Ann Lee',
+      name1: 'Cy Park',
+    });
     // What the card's inputs come back as: only confirmed members, never the "keep the name" choice.
     assert.deepEqual(senderChoicesOf({ token: 't', name0: 'Ann Lee', sender0: 'aad-ann', name1: 'Cy Park', sender1: KEEP_IMPORTED_NAME }), {
       'Ann Lee': 'aad-ann',

@@ -157,7 +157,13 @@ describe('import: preview, import, undo and history (Azurite)', () => {
       (err: Error) => /The member chosen for Cy Park is not in/.test(err.message),
     );
     assert.deepEqual(await store.list(groupId), [], 'a refused match stores nothing');
-    await imports.importFile(groupId, annSender, usFile(), { timeZone: NEW_YORK }, { 'Cy Park': 'aad-cy', 'Ann Lee': ann.id, Nobody: bob.id });
+    await imports.importFile(
+      groupId,
+      annSender,
+      usFile(),
+      { timeZone: NEW_YORK },
+      { 'Cy Park': 'aad-cy', 'Ann Lee': ann.id, Nobody: bob.id },
+    );
     const page = await imports.history(groupId, bob.id);
     assert.deepEqual(
       page.messages.map((m) => [m.sender, m.member?.userId ?? '', m.member?.name ?? '']),
