@@ -17,12 +17,24 @@ export interface ServerDependencies {
   /** Delivery work without progress for minutes (a field of /healthz; the status code stays storage's). */
   deliveryHealth?: () => DeliveryHealth | undefined;
   routes?: RouteModule[];
+  /**
+   * POST paths whose body is a file (application/octet-stream) read by the route itself, with its own limit
+   * (the tab's chat export upload, 50 MB): the JSON body parser and its 256 KB limit let them through.
+   */
+  rawBodyPaths?: RegExp[];
 }
 
 export function createServer(deps: ServerDependencies): Server {
   const server = restify.createServer({ name: 'kaizala-groups', handleUncaughtExceptions: false });
   // A body the parser cannot read is a client error; restify answers it without reaching our handlers.
   server.use(restify.plugins.queryParser({ mapParams: false }));
+  const rawBodyPaths = deps.rawBodyPaths ?? [];
+  server.pre((req, _res, next) => {
+    // restify's reader skips octet-stream bodies; its parser would refuse them (415) but for this mark.
+    if (req.method === 'POST' && req.contentType() === 'application/octet-stream' && rawBodyPaths.some((p) => p.test(req.path())))
+      (req as unknown as { _parsedBody: boolean })._parsedBody = true;
+    next();
+  });
   server.use(restify.plugins.bodyParser({ maxBodySize: MAX_BODY_BYTES, mapParams: false, rejectUnknown: true }));
   server.pre((_req, res, next) => {
     res.setHeader('X-Content-Type-Options', 'nosniff');

@@ -65,7 +65,7 @@ export class ImportJobs {
     } catch (err) {
       if (err instanceof LeaseLost) return { kind: 'elsewhere' };
       if (!isAppError(err)) throw err;
-      await pending.reopen(token);
+      await pending.reopen(token, err.userMessage);
       return { kind: 'refused', message: err.userMessage };
     }
   }

@@ -36,6 +36,8 @@ export interface JobStatus {
   state: 'pending' | 'importing';
   written: number;
   total: number;
+  /** Why the last Import was refused (the upload is waiting again). */
+  refusal?: string;
 }
 
 export interface PendingUploadStore {
@@ -48,7 +50,7 @@ export interface PendingUploadStore {
   /** The admin confirmed: the upload becomes an open job (kept until done, whatever its expiry). */
   order(token: string, order: ImportJobOrder): Promise<void>;
   /** A refused job (bad input found at import time) goes back to a pending upload. */
-  reopen(token: string): Promise<void>;
+  reopen(token: string, refusal?: string): Promise<void>;
   /** The order of an open job and its upload. */
   job(token: string): Promise<{ upload: PendingUpload; order: ImportJobOrder } | undefined>;
   status(token: string): Promise<JobStatus | undefined>;

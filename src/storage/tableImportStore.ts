@@ -6,19 +6,27 @@ import { deleteRows } from './partitionSweep';
 import { isAlreadyExists, TableRepository, type TableClients } from './tables';
 
 /*
- * Layout (issue 20). Imported history lives in the group's partition of `groups`, beside the live posts and
- * apart from them, so live sequence numbers, the counter and delivery never see it:
+ * Layout (issue 20), in `groups`. The import's records live in the group's partition (claimed in one
+ * transaction); its messages in partitions of their own, one per group and original day, apart from live
+ * posts, so live sequence numbers, the counter and delivery never see them:
  *
  *   RowKey 'import|<importId>'    the import: source, file, content hash, who, when, state (running|done), count.
  *   RowKey 'imphash|<sha256>'     { importId }: the same chat imported twice is one import.
  *   RowKey 'implock'              { importId }: one import at a time per group. Inserted with the two rows
  *                                 above in one transaction; deleted when the import is done.
- *   RowKey 'imp|<inverted original time>|<importId>|<inverted index>'
+ *   PartitionKey '<groupId>|imp|<inverted day>', RowKey 'imp|<inverted original time>|<importId>|<inverted index>'
  *                                 one imported message. Inverted so that a forward scan (the only order Table
  *                                 Storage reads) is newest first: a history page is the next N keys after the
  *                                 cursor, whatever the number of imports, in original time order across them.
  *                                 The key is a function of (import, index): a resumed import rewrites the
- *                                 same rows (upsert), so each message is stored once.
+ *                                 same rows, so each message is stored once. The day partitions are
+ *                                 inverted too: (partition, row) order is newest first across them, and a
+ *                                 row key alone names its partition (the time is in it), so a page's cursor
+ *                                 is a row key. Why not the group's partition: Azurite (the embedded store)
+ *                                 finds a row by scanning its partition, so 40,000 messages in one partition
+ *                                 made every later write to the group (an import's, a post's) slow and an
+ *                                 import quadratic (bench/importBench.ts); a day's messages are a few thousand
+ *                                 at most.
  *
  * 'imp|' sorts apart from 'import|', 'imphash|' and 'implock' ('|' is after every letter), so each prefix range
  * reads one kind of row.
@@ -32,6 +40,25 @@ const LOCK_ROW = 'implock';
 const MAX_BATCH = 100;
 const MAX_MS = 9_999_999_999_999;
 const MAX_INDEX = 999_999;
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const MAX_DAY = 99_999;
+
+/** The day partition of a message at `at` (ISO), newest day first. */
+export function importedPartition(groupId: string, at: string): string {
+  return `${groupId}|imp|${String(MAX_DAY - Math.floor(Date.parse(at) / DAY_MS)).padStart(5, '0')}`;
+}
+
+/** The partition a row key's message is in (its time is in the key). */
+function partitionOfKey(groupId: string, rowKey: string): string {
+  const time = MAX_MS - Number(rowKey.slice(IMPORTED_PREFIX.length, IMPORTED_PREFIX.length + 13));
+  return importedPartition(groupId, new Date(time).toISOString());
+}
+
+/** Every day partition of the group's imported messages: PartitionKey in [start, end). */
+function partitionRange(groupId: string): { start: string; end: string } {
+  return { start: `${groupId}|imp|`, end: `${groupId}|imp}` };
+}
 
 export function importedRowKey(message: Pick<StoredImport, 'at' | 'importId' | 'index'>): string {
   const time = String(MAX_MS - Date.parse(message.at)).padStart(13, '0');
@@ -101,24 +128,39 @@ export class TableImportStore implements ImportStore {
   }
 
   async write(groupId: string, messages: readonly StoredImport[], progress?: ImportProgress): Promise<void> {
-    for (let i = 0; i < messages.length; i += MAX_BATCH) {
-      const rows = messages.slice(i, i + MAX_BATCH).map((m) => ({ partitionKey: groupId, rowKey: importedRowKey(m), ...toImportedEntity(m) }));
-      // Inserts, not upserts: the rows are new (a resumed import clears first). Azurite finds the row an
-      // upsert replaces by scanning the whole partition, so 40,000 upserts into one group took minutes, where
-      // inserts keep their pace (bench/importBench.ts). Should rows be there after all (two instances on one
-      // job after a lost lease), the batch is written again as upserts: same keys, same content.
+    let written = 0;
+    // A transaction is one partition: batches of up to 100 of one day, in the messages' order.
+    for (let i = 0; i < messages.length;) {
+      const partitionKey = importedPartition(groupId, messages[i]!.at);
+      const rows: Array<{ partitionKey: string; rowKey: string } & Record<string, unknown>> = [];
+      for (; i < messages.length && rows.length < MAX_BATCH; i++) {
+        const m = messages[i]!;
+        if (importedPartition(groupId, m.at) !== partitionKey) break;
+        rows.push({ partitionKey, rowKey: importedRowKey(m), ...(toImportedEntity(m) as unknown as Record<string, unknown>) });
+      }
+      // Inserts, not upserts: the rows are new (a resumed import clears first), and an upsert costs Azurite a
+      // scan of the partition. Should rows be there after all (two instances on one job after a lost lease),
+      // the batch is written again as upserts: same keys, same content.
       try {
         await this.table.submitTransaction(rows.map((row): TransactionAction => ['create', row]));
       } catch (err) {
         if (!isAlreadyExists(err)) throw err;
         await this.table.submitTransaction(rows.map((row): TransactionAction => ['upsert', row, 'Replace']));
       }
-      await progress?.(Math.min(i + MAX_BATCH, messages.length), messages.length);
+      written += rows.length;
+      await progress?.(written, messages.length);
     }
   }
 
   async clear(groupId: string, importId: string): Promise<void> {
-    await deleteRows(this.table, groupId, await this.messageKeys(groupId, importId));
+    await this.deleteKeys(await this.messageKeys(groupId, importId));
+  }
+
+  /** A deleted group's imported messages (its own partition goes with the group; these are apart). */
+  async forgetGroup(groupId: string): Promise<number> {
+    const keys = await this.messageKeys(groupId);
+    await this.deleteKeys(keys);
+    return keys.length;
   }
 
   async finish(groupId: string, importId: string, summary: Pick<ImportRecord, 'count' | 'first' | 'last'>): Promise<ImportRecord> {
@@ -138,7 +180,7 @@ export class TableImportStore implements ImportStore {
     const record = await this.get(groupId, importId);
     if (!record) return 0;
     const keys = await this.messageKeys(groupId, importId);
-    await deleteRows(this.table, groupId, keys);
+    await this.deleteKeys(keys);
     // The record last: should this fail half-way, the import is still listed and can be removed again.
     const lock = await this.pointers.find(groupId, LOCK_ROW);
     if (lock?.importId === importId) await this.pointers.delete(groupId, LOCK_ROW, '*');
@@ -148,10 +190,12 @@ export class TableImportStore implements ImportStore {
   }
 
   async page(groupId: string, options: { before?: string; pageSize: number; visibleFrom?: string }): Promise<ImportedPage> {
+    const { end } = partitionRange(groupId);
     const from = options.before ?? IMPORTED_PREFIX;
-    const filter = options.visibleFrom
-      ? odata`PartitionKey eq ${groupId} and RowKey gt ${from} and RowKey lt ${IMPORTED_RANGE_END} and at ge ${options.visibleFrom}`
-      : odata`PartitionKey eq ${groupId} and RowKey gt ${from} and RowKey lt ${IMPORTED_RANGE_END}`;
+    // Rows after the cursor in its own day, and every row of the older days (their keys are all after it).
+    const start = options.before ? partitionOfKey(groupId, options.before) : partitionRange(groupId).start;
+    const range = odata`PartitionKey ge ${start} and PartitionKey lt ${end} and RowKey gt ${from} and RowKey lt ${IMPORTED_RANGE_END}`;
+    const filter = options.visibleFrom ? `${range} and ${odata`at ge ${options.visibleFrom}`}` : range;
     const rows: Array<ImportedEntity & { rowKey: string }> = [];
     // One more than a page: whether there is anything earlier, without a second query.
     for await (const page of this.table
@@ -170,32 +214,43 @@ export class TableImportStore implements ImportStore {
     // Stored newest first; an export reads oldest first, so the group's rows are turned around in memory
     // (WhatsApp's own cap, 40,000 messages, is a few MB).
     const rows: StoredImport[] = [];
-    const filter = odata`PartitionKey eq ${groupId} and RowKey ge ${IMPORTED_PREFIX} and RowKey lt ${IMPORTED_RANGE_END}`;
+    const { start, end } = partitionRange(groupId);
+    const filter = odata`PartitionKey gt ${start} and PartitionKey lt ${end}`;
     for await (const row of this.table.listEntities<ImportedEntity>({ queryOptions: { filter } })) rows.push(fromImportedEntity(row));
     yield* rows.reverse();
   }
 
   async deleteOlderThan(cutoff: string): Promise<number> {
-    const byGroup = new Map<string, string[]>();
+    const byPartition = new Map<string, string[]>();
     const filter = odata`RowKey ge ${IMPORTED_PREFIX} and RowKey lt ${IMPORTED_RANGE_END} and at lt ${cutoff}`;
     for await (const row of this.table.listEntities({ queryOptions: { filter, select: ['PartitionKey', 'RowKey'] } })) {
-      const keys = byGroup.get(row.partitionKey!) ?? [];
+      const keys = byPartition.get(row.partitionKey!) ?? [];
       keys.push(row.rowKey!);
-      byGroup.set(row.partitionKey!, keys);
+      byPartition.set(row.partitionKey!, keys);
     }
     let deleted = 0;
-    for (const [groupId, keys] of byGroup) {
-      await deleteRows(this.table, groupId, keys);
+    for (const [partitionKey, keys] of byPartition) {
+      await deleteRows(this.table, partitionKey, keys);
       deleted += keys.length;
     }
     return deleted;
   }
 
-  private async messageKeys(groupId: string, importId: string): Promise<string[]> {
-    const keys: string[] = [];
-    const filter = odata`PartitionKey eq ${groupId} and RowKey ge ${IMPORTED_PREFIX} and RowKey lt ${IMPORTED_RANGE_END} and importId eq ${importId}`;
-    for await (const row of this.table.listEntities({ queryOptions: { filter, select: ['RowKey'] } })) keys.push(row.rowKey!);
+  /** The (partition, row) keys of the group's imported messages, of one import or of all. */
+  private async messageKeys(groupId: string, importId?: string): Promise<Array<[string, string]>> {
+    const keys: Array<[string, string]> = [];
+    const { start, end } = partitionRange(groupId);
+    const range = odata`PartitionKey gt ${start} and PartitionKey lt ${end}`;
+    const filter = importId ? `${range} and ${odata`importId eq ${importId}`}` : range;
+    for await (const row of this.table.listEntities({ queryOptions: { filter, select: ['PartitionKey', 'RowKey'] } }))
+      keys.push([row.partitionKey!, row.rowKey!]);
     return keys;
+  }
+
+  private async deleteKeys(keys: ReadonlyArray<[string, string]>): Promise<void> {
+    const byPartition = new Map<string, string[]>();
+    for (const [partitionKey, rowKey] of keys) byPartition.set(partitionKey, [...(byPartition.get(partitionKey) ?? []), rowKey]);
+    for (const [partitionKey, rowKeys] of byPartition) await deleteRows(this.table, partitionKey, rowKeys);
   }
 
   private async get(groupId: string, importId: string): Promise<ImportRecord | undefined> {

@@ -40,6 +40,7 @@ interface HeadEntity {
   until?: number;
   written?: number;
   total?: number;
+  refusal?: string;
 }
 
 export class TablePendingUploads implements PendingUploadStore {
@@ -101,11 +102,11 @@ export class TablePendingUploads implements PendingUploadStore {
   }
 
   async order(token: string, order: ImportJobOrder): Promise<void> {
-    await this.merge(token, { state: 'importing', order: JSON.stringify(order), written: 0, total: 0 });
+    await this.merge(token, { state: 'importing', order: JSON.stringify(order), written: 0, total: 0, refusal: '' });
   }
 
-  async reopen(token: string): Promise<void> {
-    await this.merge(token, { state: 'pending', expiresAt: this.now() + PENDING_TTL_MS, until: 0 });
+  async reopen(token: string, refusal = ''): Promise<void> {
+    await this.merge(token, { state: 'pending', expiresAt: this.now() + PENDING_TTL_MS, until: 0, refusal });
   }
 
   async job(token: string): Promise<{ upload: PendingUpload; order: ImportJobOrder } | undefined> {
@@ -116,7 +117,15 @@ export class TablePendingUploads implements PendingUploadStore {
 
   async status(token: string): Promise<JobStatus | undefined> {
     const head = await this.head(token);
-    return head && { groupId: head.groupId, state: head.state, written: Number(head.written ?? 0), total: Number(head.total ?? 0) };
+    if (!head) return undefined;
+    const status: JobStatus = {
+      groupId: head.groupId,
+      state: head.state,
+      written: Number(head.written ?? 0),
+      total: Number(head.total ?? 0),
+    };
+    if (head.refusal) status.refusal = head.refusal;
+    return status;
   }
 
   async openJobs(): Promise<string[]> {

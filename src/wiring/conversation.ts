@@ -92,6 +92,9 @@ export function wireConversation(
       background.run("forget a deleted group's deliveries", async () => {
         await cleanup.forgetGroup(groupId);
       });
+      background.run("forget a deleted group's imported messages", async () => {
+        await importStore.forgetGroup(groupId);
+      });
     },
     retention: config.MESSAGE_RETENTION_DAYS
       ? new RetentionSweeper(

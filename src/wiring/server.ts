@@ -13,6 +13,7 @@ import { invitePreviewOf, landingPageRoutes } from '../web/landingPage';
 import { infoPageRoutes } from '../web/infoPages';
 import { exportRoutes } from '../web/exportDownloads';
 import { apiRoutes, SSO_NOT_CONFIGURED } from '../web/api';
+import { IMPORT_UPLOAD_PATH } from '../web/importApi';
 import { downloadRoutes } from '../web/downloads';
 import { groupPhotoRoutes } from '../web/groupPhoto';
 import { tabRoutes } from '../web/tab/tabPage';
@@ -64,6 +65,7 @@ export function wireServer(
     logger,
     healthCheck: account.embedded ? withEmbeddedHealth(account.embedded, storageHealth) : storageHealth,
     deliveryHealth: () => chat.engine.health?.(),
+    rawBodyPaths: [IMPORT_UPLOAD_PATH],
     handleMessages: messagesEndpoint({ adapter: parts.adapter, gate: createChannelGate(config), logger, bot: bot.bot }),
     routes: [
       landingPageRoutes({
@@ -84,6 +86,12 @@ export function wireServer(
         organizationDirectory: signIn.directory,
         conversation: chat.conversation,
         imports: chat.imports,
+        importing: {
+          imports: chat.imports,
+          pending: chat.importJobs.pending,
+          jobs: chat.importJobs.jobs,
+          onJobError: (err) => logger.warn({ err: (err as Error).message }, 'import job failed; the sweep retries it'),
+        },
       }),
       downloadRoutes({ documents: bot.documentService, signer, logger }),
       groupPhotoRoutes({ groups, logger }),

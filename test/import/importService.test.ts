@@ -178,6 +178,29 @@ describe('import: preview, import, undo and history (Azurite)', () => {
     );
   });
 
+  it('rows in day partitions apart from the group: written twice they are stored once; a deleted group forgets them', async () => {
+    const groupId = await groupWith();
+    const { imports } = service();
+    await imports.importFile(groupId, annSender, usFile(), { timeZone: NEW_YORK });
+    const rows = [];
+    for await (const m of store.all(groupId)) rows.push(m);
+    // Two instances on one job (a lease lost mid-batch): the second write meets the first's rows.
+    await store.write(groupId, rows);
+    const again = [];
+    for await (const m of store.all(groupId)) again.push(m);
+    assert.deepEqual(again, rows);
+    const partitions = new Set<string>();
+    for await (const row of tables.groups.listEntities({ queryOptions: { filter: `RowKey ge 'imp|' and RowKey lt 'imp}'` } }))
+      if (row.partitionKey!.startsWith(groupId)) partitions.add(row.partitionKey!);
+    assert.deepEqual(
+      [...partitions].map((p) => p.slice(groupId.length)),
+      ['|imp|80287', '|imp|80288'],
+      'one partition per day, newest first',
+    );
+    assert.equal(await store.forgetGroup(groupId), 6);
+    assert.deepEqual((await store.page(groupId, { pageSize: 50 })).messages, []);
+  });
+
   it('the same file twice is one import; another file while one runs is refused; undo removes it whole', async () => {
     const groupId = await groupWith(bob);
     const { imports } = service();
