@@ -17,6 +17,8 @@ export class ApiError extends Error {
 export interface CallOptions {
   /** Sent as JSON. */
   body?: unknown;
+  /** Sent as it is, application/octet-stream (a file the user chose). */
+  raw?: Blob;
   headers?: Record<string, string>;
 }
 
@@ -36,6 +38,7 @@ export class ApiClient {
     }
     const headers: Record<string, string> = { ...options.headers, authorization: `Bearer ${token}`, accept: 'application/json' };
     if (options.body !== undefined) headers['content-type'] = 'application/json';
+    if (options.raw !== undefined) headers['content-type'] = 'application/octet-stream';
     let res: Response;
     try {
       res = await fetch(new URL(path, this.base), {
@@ -44,6 +47,7 @@ export class ApiClient {
         credentials: 'omit',
         cache: 'no-store',
         ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+        ...(options.raw !== undefined ? { body: options.raw } : {}),
       });
     } catch {
       throw new ApiError(0, 'We could not reach the server. Check your connection and try again.');

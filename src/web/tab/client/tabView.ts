@@ -1,6 +1,8 @@
 import { ApiError, type ApiClient } from './apiClient';
 import { ConversationPanel } from './conversation';
 import { DocumentsPanel } from './documentsPanel';
+import { ImportedHistoryPanel } from './importedHistory';
+import { ImportPanel } from './importPanel';
 import { button, el, type Child } from './dom';
 import type { StatusRegion } from './statusRegion';
 import { members, statusLabel, type DocumentLinks, type GroupDetail, type GroupSummary, type InviteView } from './tabTypes';
@@ -15,6 +17,9 @@ export class TabView {
   private readonly documents: DocumentsPanel;
   /** The open group's conversation; kept when the detail is drawn again, so a half-written post survives. */
   private conversation: ConversationPanel | undefined;
+  /** Imported earlier messages, and (admins) importing them: kept like the conversation (issue 20). */
+  private imported: ImportedHistoryPanel | undefined;
+  private importing: ImportPanel | undefined;
 
   private readonly list = el('ul', { class: 'group-list', id: 'group-list' });
   private readonly more = button('Show more groups', () => void this.loadGroups(), { class: 'secondary', hidden: true });
@@ -135,6 +140,7 @@ export class TabView {
       ),
       adminNames ? el('p', { class: 'meta' }, `Admins: ${adminNames}`) : undefined,
       this.conversationFor(group.id),
+      this.importedFor(group.id),
 
       el(
         'section',
@@ -148,7 +154,7 @@ export class TabView {
       ),
     ];
 
-    if (detail.viewerIsAdmin) sections.push(this.adminSection(detail));
+    if (detail.viewerIsAdmin) sections.push(this.adminSection(detail), this.importFor(group.id));
     sections.push(this.documents.section(group.id));
     this.detail.replaceChildren(...sections.filter((s): s is Node | string => s !== undefined && s !== false));
   }
@@ -159,6 +165,16 @@ export class TabView {
       void this.conversation.loadLatest();
     }
     return this.conversation.element;
+  }
+
+  private importedFor(groupId: string): HTMLElement {
+    if (this.imported?.groupId !== groupId) this.imported = new ImportedHistoryPanel(this.api, groupId);
+    return this.imported.element;
+  }
+
+  private importFor(groupId: string): HTMLElement {
+    if (this.importing?.groupId !== groupId) this.importing = new ImportPanel(this.api, groupId);
+    return this.importing.element;
   }
 
   private adminSection(detail: GroupDetail): HTMLElement {
