@@ -25,6 +25,12 @@ import { ConversationService } from '../../src/groups/conversationService';
 import { MemoryPostRateLimiter } from '../../src/groups/postRateLimiter';
 import { TableCurrentGroupStore } from '../../src/storage/tableCurrentGroupStore';
 import { TablePostStore } from '../../src/storage/tablePostStore';
+import { ImportService } from '../../src/import/importService';
+import { ImportJobs } from '../../src/import/importJobs';
+import { memberNamesFrom } from '../../src/import/senderMatch';
+import { TableImportStore } from '../../src/storage/tableImportStore';
+import { TablePendingUploads } from '../../src/storage/tablePendingUploads';
+import { IMPORT_UPLOAD_PATH } from '../../src/web/importApi';
 
 /**
  * The web side of the bot on a real restify server (127.0.0.1, port 0): JSON API, downloads, group photos, tab and
@@ -46,6 +52,8 @@ export interface WebHarness {
   /** The group's conversation behind GET/POST /api/groups/:id/posts (deliveries only recorded). */
   conversation: ConversationService;
   posts: TablePostStore;
+  /** Importing chat exports (issue 20): the tab's import and imported history. */
+  imports: ImportService;
   entra: FakeEntra;
   tables: TableClients;
   logs: Array<Record<string, unknown>>;
@@ -81,6 +89,7 @@ export async function startWebHarness(
     server = createServer({
       logger,
       healthCheck: async () => true,
+      rawBodyPaths: [IMPORT_UPLOAD_PATH],
       handleMessages: async (_req, res) => {
         res.status(404);
         res.json({ error: 'not in this test' });
@@ -106,7 +115,18 @@ export async function startWebHarness(
     });
     const documents = new DocumentService({ groups, signer, botName: BOT_NAME, profiles: new TableDocumentProfileStore(clients.groups) });
 
-    apiRoutes({ groups, verifier, documents, publicUrl: url, logger, conversation })(server);
+    const groupStore = new TableGroupStore(clients);
+    const imports = new ImportService({
+      store: new TableImportStore(clients),
+      posts,
+      members: memberNamesFrom(groupStore),
+      announce: async (post) => void (await conversation.post(post)),
+    });
+    const pending = new TablePendingUploads(clients.importuploads);
+    const jobs = new ImportJobs({ pending, imports, holder: 'web-harness' });
+    apiRoutes({ groups, verifier, documents, publicUrl: url, logger, conversation, imports, importing: { imports, pending, jobs } })(
+      server,
+    );
     downloadRoutes({ documents, signer, logger })(server);
     groupPhotoRoutes({ groups, logger })(server);
     tabRoutes({ logger, publicUrl: url, allowTestHooks: options.allowTestHooks === true })(server);
@@ -138,6 +158,7 @@ export async function startWebHarness(
       groups,
       conversation,
       posts,
+      imports,
       entra,
       tables: clients,
       logs,
