@@ -37,13 +37,28 @@ export function parseWhatsApp(text: string, options: WhatsAppOptions): { message
   // A file whose first line starts no message is not an export (the parser would drop the line silently).
   if (parseString(firstLine).length !== 1) throw new InvalidInputError(NOT_AN_EXPORT);
   const yearFirst = /^\s*\u200e?\[?\s*\d{4}[-/.]/.test(firstLine);
-  const daysFirst = yearFirst || !options.dateOrder ? undefined : options.dateOrder === 'day-first';
+  // The order the dates themselves prove (a first number over 12 is a day), read in one pass over the line
+  // starts: then the parser is told it, and reads the text once instead of three times (40,000 lines).
+  const proven = yearFirst || options.dateOrder ? undefined : provenOrder(text);
+  const chosen = options.dateOrder ?? proven;
+  const daysFirst = yearFirst || !chosen ? undefined : chosen === 'day-first';
   const parsed = parseString(text, { parseAttachments: true, daysFirst });
   if (parsed.length === 0) throw new InvalidInputError(NOT_AN_EXPORT);
-  const dateOrder: DateOrder = yearFirst ? 'year-first' : (options.dateOrder ?? detectOrder(text, parsed));
+  const dateOrder: DateOrder = yearFirst ? 'year-first' : (chosen ?? detectOrder(text, parsed));
   const messages = parsed.map((m) => toMessage(m, options.timeZone));
   messages.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
   return { messages, dateOrder };
+}
+
+const LINE_DATE = /^[\u200e\s]*\[?(\d{1,2})[-/.]\s?(\d{1,2})[-/.]\s?\d{2,4}[,.]?\s/gm;
+
+/** Day first when some date's first number is over 12, month first when its second is; undefined when none is. */
+function provenOrder(text: string): 'day-first' | 'month-first' | undefined {
+  for (const match of text.matchAll(LINE_DATE)) {
+    if (Number(match[1]) > 12) return 'day-first';
+    if (Number(match[2]) > 12) return 'month-first';
+  }
+  return undefined;
 }
 
 /** Which reading the parser's inference chose: the dates equal the day-first reading, the month-first one, or both. */
