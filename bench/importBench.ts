@@ -52,8 +52,13 @@ export async function benchImport(lines: number): Promise<Verdict[]> {
   // In memory, as the tests run it: the figure compares the import with raw inserts on the same store, and a
   // persisted store's periodic full saves of a 40,000-row table would weigh on both alike.
   const azurite = await startEmbeddedAzurite({ logger: createLogger({ level: 'warn' }) });
-  let peakRss = process.memoryUsage().rss;
-  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20);
+  // Sampled while the preview and the import run (what a bot process does with an upload), not while the
+  // bench builds its export or writes the raw baseline.
+  let peakRss = 0;
+  let measuring = false;
+  const sampler = setInterval(() => {
+    if (measuring) peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  }, 20);
   try {
     const tables = createTableClients({ connectionString: azurite.connectionString, prefix: 'import' });
     await ensureTables(tables);
@@ -80,12 +85,19 @@ export async function benchImport(lines: number): Promise<Verdict[]> {
     const file = { name: 'WhatsApp Chat with Depot North.txt', bytes: Buffer.from(text) };
     console.log(`  export: ${lines.toLocaleString('en-US')} lines, ${(file.bytes.length / 1024 / 1024).toFixed(1)} MB`);
 
+    const rssBefore = process.memoryUsage().rss;
+    measuring = true;
     const preview = await timed(() => imports.preview(groupId, owner, file, { timeZone: ZONE }));
     console.log(
       `  preview: ${preview.ms.toFixed(0)} ms (${preview.value.found.toLocaleString('en-US')} messages, ${preview.value.importable.toLocaleString('en-US')} to import)`,
     );
     const sender = { userId: owner.id, name: owner.name, tenantId: 'bench' };
     const imported = await timed(() => imports.importFile(groupId, sender, file, { timeZone: ZONE }));
+    measuring = false;
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    console.log(
+      `  RSS: ${(rssBefore / 1024 / 1024).toFixed(0)} MB before the preview, peak ${(peakRss / 1024 / 1024).toFixed(0)} MB during preview and import`,
+    );
     const count = imported.value.record.count;
     const importRate = count / (imported.ms / 1000);
     console.log(`  import: ${imported.ms.toFixed(0)} ms, ${importRate.toFixed(0)} messages/s (parse + rows + the announcement)`);
@@ -138,7 +150,13 @@ export async function benchImport(lines: number): Promise<Verdict[]> {
         target: '>= 0.5',
         met: ratio >= 0.5,
       },
-      { section: 'import', figure: 'peak RSS (bot process)', value: `${rssMb.toFixed(0)} MB`, target: '< 300 MB', met: rssMb < 300 },
+      {
+        section: 'import',
+        figure: 'peak RSS during preview + import',
+        value: `${rssMb.toFixed(0)} MB`,
+        target: '< 300 MB',
+        met: rssMb < 300,
+      },
       {
         section: 'import',
         figure: 'history first / last page',
