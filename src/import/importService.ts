@@ -73,20 +73,20 @@ export class ImportService {
     progress?: ImportProgress,
   ): Promise<ImportOutcome> {
     const context = await this.requireAdmin(groupId, actor.userId);
-    const parsed = await readExport(file.name, file.bytes, read);
     const { resolved, unknown } = confirmedMembers(senders, Object.keys(senders).length ? await this.options.members(groupId) : []);
     if (unknown.length > 0) {
       throw new InvalidInputError(
         `The member chosen for ${unknown.slice(0, 3).join(', ')} is not in ${context.groupName} any more. Preview again and choose again.`,
       );
     }
-    const messages = this.storedMessages(parsed, importIdOf(parsed.contentHash), resolved);
+    // Only the rows to store are kept through the writes, not the parsed export beside them.
+    const { messages, source, fileName, contentHash } = await this.rowsOf(file, read, resolved);
     const record: ImportRecord = {
       groupId,
-      importId: importIdOf(parsed.contentHash),
-      source: parsed.source,
-      fileName: parsed.fileName,
-      contentHash: parsed.contentHash,
+      importId: importIdOf(contentHash),
+      source,
+      fileName,
+      contentHash,
       by: { id: actor.userId, name: actor.name },
       startedAt: this.now().toISOString(),
       state: 'running',
@@ -161,6 +161,16 @@ export class ImportService {
   private cutoff(): string | undefined {
     const days = this.options.retentionDays;
     return days === undefined ? undefined : new Date(this.now().getTime() - days * 24 * 60 * 60 * 1000).toISOString();
+  }
+
+  private async rowsOf(
+    file: UploadedFile,
+    read: ReadOptions,
+    members: ReadonlyMap<string, MemberName>,
+  ): Promise<Pick<ParsedExport, 'source' | 'fileName' | 'contentHash'> & { messages: StoredImport[] }> {
+    const parsed = await readExport(file.name, file.bytes, read);
+    const { source, fileName, contentHash } = parsed;
+    return { source, fileName, contentHash, messages: this.storedMessages(parsed, importIdOf(contentHash), members) };
   }
 
   private storedMessages(parsed: ParsedExport, importId: string, members: ReadonlyMap<string, MemberName>): StoredImport[] {

@@ -26,7 +26,7 @@ describe('web: the import API (POST /api/groups/:id/import ...)', function () {
     let payload: BodyInit | undefined;
     if (body instanceof Uint8Array) {
       headers['content-type'] = 'application/octet-stream';
-      payload = body;
+      payload = new Blob([Uint8Array.from(body)]);
     } else if (body) {
       headers['content-type'] = 'application/json';
       payload = JSON.stringify(body);
@@ -91,7 +91,11 @@ describe('web: the import API (POST /api/groups/:id/import ...)', function () {
     const again = await call(ann, 'POST', `/api/groups/${depot.id}/import/${token}/preview`, { timeZone: 'America/New_York' });
     assert.deepEqual([again.body.timeZone, again.body.first], ['America/New_York', '2023-12-20T22:40:00.000Z']);
     const bobs = await call(bob, 'POST', `/api/groups/${depot.id}/import/${token}`, {});
-    assert.deepEqual([bobs.status, bobs.body.error], [400, 'That preview has expired. Choose the file again.'], "only the uploader's token");
+    assert.deepEqual(
+      [bobs.status, bobs.body.error],
+      [400, 'That preview has expired. Choose the file again.'],
+      "only the uploader's token",
+    );
     const started = await call(ann, 'POST', `/api/groups/${depot.id}/import/${token}`, { senders: { 'Cy Park': bob.id } });
     assert.equal(started.status, 202);
     let state = '';
