@@ -51,7 +51,7 @@ export class ImportPanel {
   private readonly previewArea = el('div', { id: 'import-preview', hidden: true });
   private readonly progress = el('progress', { id: 'import-progress', max: '1', value: '0', hidden: true });
   private readonly message = el('p', { id: 'import-status', class: 'help', role: 'status', 'aria-live': 'polite' });
-  private readonly list = el('ul', { id: 'import-list', class: 'downloads' });
+  private readonly list = el('ul', { id: 'import-list', class: 'imports' });
 
   constructor(
     private readonly api: ApiClient,
