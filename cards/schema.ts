@@ -127,7 +127,18 @@ export interface InputToggle extends ElementBase {
   wrap?: boolean;
 }
 
-export type CardElement = TextBlock | RichTextBlock | Image | FactSet | Container | ColumnSet | ActionSet | InputText | InputToggle;
+export interface InputChoiceSet extends ElementBase {
+  type: 'Input.ChoiceSet';
+  id: string;
+  label: string;
+  value?: string;
+  choices: Array<{ title: string; value: string }>;
+  style?: 'compact' | 'expanded';
+  wrap?: boolean;
+}
+
+export type CardElement =
+  TextBlock | RichTextBlock | Image | FactSet | Container | ColumnSet | ActionSet | InputText | InputToggle | InputChoiceSet;
 
 /** What every bot-bound button carries: the verb plus flat, typed data. */
 export type ActionPayload = { verb: CardVerb } & Record<string, string | number | boolean>;

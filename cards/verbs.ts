@@ -39,7 +39,7 @@ export const CARD_VERBS = [
   'postIt', // { groupId, source } + input postText: posts what was typed (an admin's word that found nothing) when asked
   'switchGroup', // { groupId }: makes it the current group
   'historyPage', // { groupId, before }: earlier posts
-  'saveSettings', // { groupId } + toggles onlyAdminsPost, historyForNewMembers (admins)
+  'saveSettings', // { groupId } + toggles onlyAdminsPost, historyForNewMembers, membersSeeEachOther; choices memberPostsTo, joinNotices (admins)
   'checkBulkList', // { groupId } + inputs addresses, addLeavers: the dry run of a pasted list (group admins)
   'confirmBulkAdd', // { groupId, addresses, addLeavers }: plans again and starts the job (group admins)
   'importPreview', // { token, dateOrder? } + input timeZone: the uploaded export's preview again (admins)

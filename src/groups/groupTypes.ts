@@ -63,9 +63,7 @@ export function threadOfNewPost(
   return { userId: member.userId, name: member.name };
 }
 
-/** Kaizala's name for the combination, shown on the settings card. */
-export function groupTypeName(settings: GroupPostSettings): string {
-  if (settings.memberPostsTo === 'admins' && settings.onlyAdminsPost) return 'Broadcast group: members read the admins\u2019 posts';
-  if (settings.memberPostsTo === 'admins') return 'Hub-and-spoke group: members talk to the admins only';
-  return settings.onlyAdminsPost ? 'Announcement group: only admins post' : 'Discussion group: everyone talks to everyone';
+/** The line on a hub-and-spoke thread's posts: its member reads the words as they are; admins learn whose it is. */
+export function threadNote(thread: PostThread, viewerId: string): string {
+  return thread.userId === viewerId ? THREAD_NOTE : `${THREAD_NOTE} (with ${thread.name || HIDDEN_MEMBER_NAME})`;
 }

@@ -269,7 +269,15 @@ const CASES: CardCase[] = [
   {
     name: 'post settings (admin)',
     build: (t) =>
-      buildPostSettingsCard({ groupId: 'g1', groupName: t, onlyAdminsPost: true, historyForNewMembers: false, viewerIsAdmin: true }),
+      buildPostSettingsCard({
+        groupId: 'g1',
+        groupName: t,
+        onlyAdminsPost: true,
+        historyForNewMembers: false,
+        membersSeeEachOther: false,
+        memberPostsTo: 'admins',
+        viewerIsAdmin: true,
+      }),
     verbs: ['saveSettings'],
   },
   {

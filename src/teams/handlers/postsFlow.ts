@@ -4,7 +4,8 @@ import { isAppError } from '../../errors';
 import type { ConversationService } from '../../groups/conversationService';
 import type { GroupService } from '../../groups/groupService';
 import { decideMessage, type MessageDecision } from '../../groups/messageRule';
-import { previewOf, type PostChange, type PostSender } from '../../groups/posts';
+import { threadNote } from '../../groups/groupTypes';
+import { previewOf, type GroupPostSettings, type PostChange, type PostSender } from '../../groups/posts';
 import type { Logger } from '../../logger';
 import {
   buildConfirmationCard,
@@ -280,6 +281,7 @@ export class PostsFlow {
           edited: p.editedAt !== undefined,
           deleted: p.deletedAt !== undefined,
           replyTo: p.replyTo,
+          ...(p.thread ? { threadNote: threadNote(p.thread, req.user.id) } : {}),
         })),
         earlier: page.earlier,
         importedEarlier: page.earlier === undefined && (await this.deps.imports?.hasImported(groupId, req.user.id)),
@@ -296,6 +298,8 @@ export class PostsFlow {
     const settings = await this.deps.conversation.updateSettings(groupId, req.user, {
       onlyAdminsPost: toggle(data.onlyAdminsPost),
       historyForNewMembers: toggle(data.historyForNewMembers),
+      membersSeeEachOther: toggle(data.membersSeeEachOther),
+      ...groupTypeChoices(data),
     });
     const { groupName } = await this.deps.conversation.settings(groupId, req.user.id);
     return {
@@ -327,6 +331,16 @@ function toggle(value: string | number | boolean | undefined): boolean | undefin
   if (value === true || value === 'true') return true;
   if (value === false || value === 'false') return false;
   return undefined;
+}
+
+/** The card's two choice sets; a value that is none of the choices leaves the setting as it is. */
+function groupTypeChoices(data: CardData): Partial<GroupPostSettings> {
+  const patch: Partial<GroupPostSettings> = {};
+  if (data.memberPostsTo === 'everyone' || data.memberPostsTo === 'admins') patch.memberPostsTo = data.memberPostsTo;
+  const notices = data.joinNotices;
+  if (notices === 'each' || notices === 'digest' || notices === 'off') patch.joinNotices = notices;
+  if (notices === 'auto') patch.joinNotices = undefined;
+  return patch;
 }
 
 /** The time of an edit or delete event: Teams' timestamp, so a redelivered event is recognised as the same. */
