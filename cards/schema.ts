@@ -81,6 +81,8 @@ export interface Container extends ElementBase {
   type: 'Container';
   items: CardElement[];
   style?: ContainerStyle;
+  /** Tapping the container presses this (an Action.Submit reaches the bot on every client). */
+  selectAction?: SubmitAction;
 }
 
 export interface Column {

@@ -10,7 +10,7 @@ export const CARD_VERBS = [
   'resetLink', // { groupId }: asks for confirmation
   'confirmResetLink', // { groupId }
   'showMembers', // { groupId }
-  'membersPage', // { groupId, continuationToken }
+  'membersPage', // { groupId, continuationToken?, search? } + input memberSearch (the Search button)
   'leaveGroup', // { groupId }: asks for confirmation
   'confirmLeave', // { groupId }
   'removeMember', // { groupId, userId }: asks for confirmation
@@ -18,6 +18,7 @@ export const CARD_VERBS = [
   'removeAdmin', // { groupId, userId }: an admin becomes a member again (never the last admin)
   'allowMember', // { groupId, userId }: lets a removed person join again
   'makeAdmin', // { groupId, userId }
+  'manageMember', // { groupId, userId }: an admin's Manage on the members card (that member's card)
   'deleteGroup', // { groupId }: asks for confirmation
   'confirmDelete', // { groupId }
   'joinGroup', // { inviteCode } (or { token })

@@ -126,7 +126,7 @@ export class ConversationService {
       ? { groupId: input.groupId, seq, sender, text, createdAt, replyTo, thread, version: 1, sourceKey: input.sourceKey }
       : await posts.get(input.groupId, seq);
     if (!post) throw new NotFoundError('That post was deleted.');
-    return { post, groupName: context.groupName, created };
+    return { post: postAsSeenBy(context, sender.userId, post), groupName: context.groupName, created };
   }
 
   /**

@@ -28,6 +28,8 @@ export interface GroupEntity {
   linkNonce: string;
   adminIds: string;
   changedAt: string;
+  /** Written by the conversation's settings (postEntities.ts settingsColumns). */
+  membersSeeEachOther?: boolean;
 }
 
 export interface CounterEntity {
@@ -129,6 +131,7 @@ export function fromGroupEntity(groupId: string, row: GroupEntity, memberCount: 
     mappedBy: row.mappedById ? { id: row.mappedById, name: row.mappedByName ?? '' } : undefined,
     mappedAt: row.mappedAt,
     memberCount,
+    membersHidden: row.membersSeeEachOther === false ? true : undefined,
     linkNonce: row.linkNonce,
   });
 }

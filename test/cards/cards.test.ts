@@ -125,7 +125,7 @@ const CASES: CardCase[] = [
         continuationToken: 'eyJuZXh0UGFydGl0aW9uS2V5IjoiZzEiLCJuZXh0Um93S2V5IjoibWVtYmVyfHUzIn0',
         viewerIsAdmin: true,
       }),
-    verbs: ['makeAdmin', 'removeMember', 'membersPage', 'showGroupInfo'],
+    verbs: ['membersPage', 'manageMember', 'membersPage', 'showGroupInfo'],
   },
   {
     name: 'my groups (with a next page)',

@@ -105,7 +105,7 @@ export class PostsFlow {
     }
     if (attachments.length > 0) return answered(textReply(NOT_SUPPORTED));
     try {
-      const { created } = await this.deps.conversation.post(
+      const { created, post } = await this.deps.conversation.post(
         {
           groupId: current.groupId,
           sender: postSenderOf(activity),
@@ -116,7 +116,10 @@ export class PostsFlow {
       );
       if (created && !current.confirmed) {
         await this.deps.conversation.markConfirmed(req.user.id, current.groupId);
-        return answered(textReply(`Sent to **${markdownSafe(current.groupName)}**. Type \`switch\` to choose another group.`));
+        const to = post.thread
+          ? `the admins of **${markdownSafe(current.groupName)}** (only you and the admins see it)`
+          : `**${markdownSafe(current.groupName)}**`;
+        return answered(textReply(`Sent to ${to}. Type \`switch\` to choose another group.`));
       }
       return answered({ cards: [] });
     } catch (err) {
@@ -221,7 +224,8 @@ export class PostsFlow {
     });
     await this.deps.conversation.setCurrentGroup(req.user.id, groupId);
     const to = post.replyTo?.senderName ?? 'the post';
-    return textReply(`You replied in ${literal(groupName, 100)} to ${literal(to, 100)}: ${literal(previewOf(post.text), 100)}`);
+    const only = post.thread ? ` ${threadNote(post.thread, req.user.id)}.` : '';
+    return textReply(`You replied in ${literal(groupName, 100)} to ${literal(to, 100)}: ${literal(previewOf(post.text), 100)}${only}`);
   }
 
   /** Asks first (issue 17): the card names the post; its button deletes it (deletePost). */
