@@ -7,7 +7,8 @@ import type { TableClients } from './storage/tables';
 import type { GroupService } from './groups/groupService';
 import type { ConversationService } from './groups/conversationService';
 import type { TablePostStore } from './storage/tablePostStore';
-import type { RetentionSweeper } from './retentionSweeper';
+import { DAY_MS, RetentionSweeper } from './retentionSweeper';
+import type { JoinDigests } from './teams/notices/joinDigest';
 import type { PhotoFetchOptions } from './web/photoFetcher';
 import type { DeliveryEngine, FanoutSource, RenderCopy } from './delivery/ports';
 import type { QueueDeliveryEngineOptions } from './delivery/engine';
@@ -54,6 +55,8 @@ export interface RunningApp {
   readonly delivery: DeliveryEngine;
   /** Present when MESSAGE_RETENTION_DAYS is set. */
   readonly retention?: RetentionSweeper;
+  /** Daily join digests (group types): sends the digests marked before a cutoff (the hourly sweep: a day ago). */
+  readonly joinDigests: Pick<JoinDigests, 'deleteOlderThan'>;
   stop(): Promise<void>;
 }
 
@@ -85,6 +88,9 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
       'bot listening',
     );
     retention?.start();
+    // Every hour, the join digests marked a day ago or more go to their groups' admins.
+    const digestSweep = new RetentionSweeper(bot.joinDigests, { what: 'join digests sent', keepMs: DAY_MS }, logger);
+    digestSweep.start();
     leaseSweep.start();
     bulkAdd.start();
 
@@ -98,13 +104,14 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
       imports: chat.imports,
       delivery: engine,
       retention,
+      joinDigests: bot.joinDigests,
       async stop() {
         account.embedded?.shuttingDown();
         await close(server);
         // Side by side: each waits at most a storage timeout when storage is down, and none needs another.
         // Pending join notices and copy deletions hand their work to the engine's queue before it stops.
         // Bulk add's welcomes and reports go through the engine: its worker stops first.
-        await Promise.all([redelivery.drain(), retention?.stop(), leaseSweep.stop(), background.drain(), bulkAdd.stop()]);
+        await Promise.all([redelivery.drain(), retention?.stop(), digestSweep.stop(), leaseSweep.stop(), background.drain(), bulkAdd.stop()]);
         await engine.stop();
         await account.embedded?.stop();
       },

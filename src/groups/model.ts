@@ -37,6 +37,8 @@ export interface Group {
    * other members' names (groupTypes.ts). Written with the conversation's settings; absent: they see each other.
    */
   membersHidden?: boolean;
+  /** Join notices to admins as chosen (absent: automatic, groupTypes.ts joinNoticeMode). */
+  joinNotices?: 'each' | 'digest' | 'off';
   /**
    * Internal: the seed of the current invite link and join code. GroupService never returns it (it is useless
    * without the app secret, but nothing outside the domain needs it).

@@ -30,6 +30,7 @@ export interface GroupEntity {
   changedAt: string;
   /** Written by the conversation's settings (postEntities.ts settingsColumns). */
   membersSeeEachOther?: boolean;
+  joinNotices?: string;
 }
 
 export interface CounterEntity {
@@ -132,6 +133,7 @@ export function fromGroupEntity(groupId: string, row: GroupEntity, memberCount: 
     mappedAt: row.mappedAt,
     memberCount,
     membersHidden: row.membersSeeEachOther === false ? true : undefined,
+    joinNotices: row.joinNotices === 'each' || row.joinNotices === 'digest' || row.joinNotices === 'off' ? row.joinNotices : undefined,
     linkNonce: row.linkNonce,
   });
 }
