@@ -12,6 +12,7 @@ export const DIGEST_PARTITION = '~joindigest';
 
 interface DigestEntity {
   since: string;
+  firstUserId: string;
 }
 
 /** Implements src/teams/notices/joinDigest.ts JoinDigestStore (structurally: storage does not import the glue). */
@@ -22,15 +23,15 @@ export class TableJoinDigestStore {
     this.rows = new TableRepository(table);
   }
 
-  async mark(groupId: string, at: string): Promise<void> {
-    await this.rows.insert({ partitionKey: DIGEST_PARTITION, rowKey: groupId, since: at });
+  async mark(groupId: string, at: string, userId: string): Promise<void> {
+    await this.rows.insert({ partitionKey: DIGEST_PARTITION, rowKey: groupId, since: at, firstUserId: userId });
   }
 
-  async due(cutoff: string, limit: number): Promise<Array<{ groupId: string; since: string }>> {
-    const out: Array<{ groupId: string; since: string }> = [];
+  async due(cutoff: string, limit: number): Promise<Array<{ groupId: string; since: string; firstUserId: string }>> {
+    const out: Array<{ groupId: string; since: string; firstUserId: string }> = [];
     const filter = odata`PartitionKey eq ${DIGEST_PARTITION} and since lt ${cutoff}`;
     for await (const page of this.table.listEntities<DigestEntity>({ queryOptions: { filter } }).byPage({ maxPageSize: limit })) {
-      for (const row of page) if (out.length < limit) out.push({ groupId: row.rowKey!, since: row.since });
+      for (const row of page) if (out.length < limit) out.push({ groupId: row.rowKey!, since: row.since, firstUserId: row.firstUserId });
       break;
     }
     return out;

@@ -41,7 +41,7 @@ export class AdminJoinNotices implements JoinNotices {
     if (mode === 'off') return;
     if (mode === 'digest' && this.digests) {
       const digests = this.digests;
-      this.background.run('join digest mark', () => digests.joined(group.id));
+      this.background.run('join digest mark', () => digests.joined(group.id, member.id));
       return;
     }
     const key = `${member.id}|${joinKey}`;
