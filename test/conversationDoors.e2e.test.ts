@@ -146,7 +146,7 @@ describe('The conversation doors, end to end: removed means removed, hidden hist
       const sent = await chat.submit(lena, 'replyToPost', { groupId, seq: 3, replyText: 'thanks!' });
       assert.match(textOf(sent), /You replied in Quiet Crew to Alice Owner: thanks!/);
       const reply = (await storedPosts(groupId)).at(-1)!;
-      assert.deepEqual(reply.replyTo, { seq: 3, senderName: 'Alice Owner', preview: 'welcome Lena' });
+      assert.deepEqual(reply.replyTo, { seq: 3, senderName: 'Alice Owner', preview: 'welcome Lena', senderId: alice.aadObjectId });
     });
 
     it('cannot delete a hidden post by number either (an admin who joined late, too)', async () => {
