@@ -11,6 +11,7 @@ import type { DocumentService } from './documentService';
 import { groupPhotoUrl } from './groupPhoto';
 import { registerPostRoutes, type PostsApiContext } from './postsApi';
 import { registerImportedRoutes } from './importedApi';
+import { registerMemberRoutes } from './membersApi';
 import type { ImportService } from '../import/importService';
 
 /**
@@ -25,7 +26,14 @@ import type { ImportService } from '../import/importService';
 export interface ApiDependencies {
   groups: Pick<
     GroupService,
-    'listMyGroups' | 'getGroupAsMember' | 'getInvite' | 'resetInviteLink' | 'resetInviteLinkFrom' | 'mapToOrganization' | 'listAdmins'
+    | 'listMyGroups'
+    | 'getGroupAsMember'
+    | 'getInvite'
+    | 'resetInviteLink'
+    | 'resetInviteLinkFrom'
+    | 'mapToOrganization'
+    | 'listAdmins'
+    | 'listMembers'
   >;
   verifier: { verify(token: string): Promise<VerifiedUser> };
   documents: Pick<DocumentService, 'documentLinks'>;
@@ -188,6 +196,7 @@ export function apiRoutes(deps: ApiDependencies) {
 
     if (deps.conversation) registerPostRoutes(server, { route, asMember, conversation: deps.conversation });
     if (deps.imports) registerImportedRoutes(server, { route, asMember, imports: deps.imports });
+    registerMemberRoutes(server, { route, asMember, groups: deps.groups });
   };
 }
 
