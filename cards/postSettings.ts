@@ -77,11 +77,14 @@ export function buildPostSettingsCard(data: PostSettingsCardData): Attachment {
         spacing: 'None',
       }),
       choices('memberPostsTo', POSTS_TO, postsTo, POSTS_TO_CHOICES),
-      paragraph("With \u201cOnly admins can post\u201d on as well, this is a broadcast group: members answer the admins' posts with Reply.", {
-        isSubtle: true,
-        size: 'Small',
-        spacing: 'None',
-      }),
+      paragraph(
+        "With \u201cOnly admins can post\u201d on as well, this is a broadcast group: members answer the admins' posts with Reply.",
+        {
+          isSubtle: true,
+          size: 'Small',
+          spacing: 'None',
+        },
+      ),
       choices('joinNotices', JOIN_NOTICES, data.joinNotices ?? 'auto', JOIN_CHOICES),
     );
     actions.push(button('Save', 'saveSettings', { groupId: data.groupId }, { style: 'positive' }));

@@ -111,7 +111,14 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
         // Side by side: each waits at most a storage timeout when storage is down, and none needs another.
         // Pending join notices and copy deletions hand their work to the engine's queue before it stops.
         // Bulk add's welcomes and reports go through the engine: its worker stops first.
-        await Promise.all([redelivery.drain(), retention?.stop(), digestSweep.stop(), leaseSweep.stop(), background.drain(), bulkAdd.stop()]);
+        await Promise.all([
+          redelivery.drain(),
+          retention?.stop(),
+          digestSweep.stop(),
+          leaseSweep.stop(),
+          background.drain(),
+          bulkAdd.stop(),
+        ]);
         await engine.stop();
         await account.embedded?.stop();
       },

@@ -367,9 +367,7 @@ export class QueueDeliveryEngine implements DeliveryEngine {
     if (post && !post.deleted) {
       do {
         const page = await this.o.source.listRecipients(groupId, after, this.ctx.chunkSize);
-        const rows = page.recipients
-          .filter((r) => receivesCopy(post, r))
-          .map((r) => ({ userId: r.userId, tenant: r.tenantId }));
+        const rows = page.recipients.filter((r) => receivesCopy(post, r)).map((r) => ({ userId: r.userId, tenant: r.tenantId }));
         await this.store.insertQueued(groupId, seq, rows);
         for (const { tenant } of rows) {
           if (tenants.has(tenant)) continue;

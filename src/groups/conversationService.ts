@@ -100,7 +100,12 @@ export class ConversationService {
       // A post the replier may not see is "not found", exactly like one that never existed: no name, no quote.
       if (!answered || !canSee(context, answered)) throw new NotFoundError(REPLY_TARGET_NOT_FOUND);
       if (answered.deletedAt) throw new NotFoundError('The post you are replying to was deleted.');
-      replyTo = { seq: answered.seq, senderName: answered.sender.name, preview: previewOf(answered.text), senderId: answered.sender.userId };
+      replyTo = {
+        seq: answered.seq,
+        senderName: answered.sender.name,
+        preview: previewOf(answered.text),
+        senderId: answered.sender.userId,
+      };
     }
     // Hub-and-spoke (groupTypes.ts): a member's post, and the replies to it, reach the admins and that member only.
     const thread = threadOfNewPost(context as MemberContext, answered);

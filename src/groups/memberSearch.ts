@@ -22,7 +22,8 @@ function decode(token: string | undefined): Position {
   try {
     if (!token.startsWith(TOKEN_PREFIX)) throw new Error('not a search token');
     const [from, skip] = JSON.parse(Buffer.from(token.slice(TOKEN_PREFIX.length), 'base64url').toString('utf8')) as unknown[];
-    if (typeof from !== 'string' || typeof skip !== 'number' || !Number.isInteger(skip) || skip < 0 || skip > SCAN_PAGE) throw new Error('bad');
+    if (typeof from !== 'string' || typeof skip !== 'number' || !Number.isInteger(skip) || skip < 0 || skip > SCAN_PAGE)
+      throw new Error('bad');
     return { from, skip };
   } catch {
     throw new InvalidInputError('That page of the search does not exist any more. Search again.');

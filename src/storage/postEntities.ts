@@ -66,7 +66,9 @@ export function settingsOf(row: GroupViewEntity): GroupPostSettings {
 }
 
 /** The columns `settingsOf` reads (a Merge writes every one of them, so "automatic" clears a choice). */
-export function settingsColumns(settings: GroupPostSettings): Required<Omit<GroupViewEntity, 'name' | 'adminIds' | 'photoVersion' | 'photoContentType'>> {
+export function settingsColumns(
+  settings: GroupPostSettings,
+): Required<Omit<GroupViewEntity, 'name' | 'adminIds' | 'photoVersion' | 'photoContentType'>> {
   return {
     onlyAdminsPost: settings.onlyAdminsPost,
     historyForNewMembers: settings.historyForNewMembers,
@@ -97,7 +99,14 @@ export function toRecipient(row: MemberEntity): Recipient {
       conversationRef = undefined;
     }
   }
-  return { userId: row.userId, tenantId, conversationRef, muted: row.muted === true, joinedAt: row.joinedAt, isAdmin: row.role === 'admin' };
+  return {
+    userId: row.userId,
+    tenantId,
+    conversationRef,
+    muted: row.muted === true,
+    joinedAt: row.joinedAt,
+    isAdmin: row.role === 'admin',
+  };
 }
 
 export function toPostEntity(post: NewPost, seq: number): PostEntity {
@@ -130,7 +139,12 @@ export function fromPostEntity(groupId: string, row: PostEntity): Post {
     createdAt: row.createdAt,
     replyTo:
       row.replyToSeq !== undefined
-        ? defined({ seq: Number(row.replyToSeq), senderName: row.replyToName ?? '', preview: row.replyPreview ?? '', senderId: row.replyToId })
+        ? defined({
+            seq: Number(row.replyToSeq),
+            senderName: row.replyToName ?? '',
+            preview: row.replyPreview ?? '',
+            senderId: row.replyToId,
+          })
         : undefined,
     thread: row.threadId ? { userId: row.threadId, name: row.threadName ?? '' } : undefined,
     editedAt: row.editedAt,

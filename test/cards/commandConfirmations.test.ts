@@ -4,8 +4,14 @@
  */
 import assert from 'node:assert/strict';
 import type { Attachment } from 'botbuilder';
-import { buildConfirmationCard, buildMemberCard,
-  buildMembersCard, buildPostItCard, deletePostConfirmation, removeConfirmation } from '../../cards';
+import {
+  buildConfirmationCard,
+  buildMemberCard,
+  buildMembersCard,
+  buildPostItCard,
+  deletePostConfirmation,
+  removeConfirmation,
+} from '../../cards';
 import { HOSTILE_NAMES, assertShownLiterally, assertValidCard, button, content, verbs } from './cardTestKit';
 
 interface CardCase {

@@ -148,7 +148,11 @@ export class GroupActions {
 
   async members(req: Requester, groupId: string, continuationToken?: string, search?: string): Promise<Reply> {
     const { group, member } = await this.deps.groups.getGroupAsMember(groupId, req.user.id);
-    const page = await this.deps.groups.listMembers(groupId, { user: req.user }, { pageSize: MEMBERS_PAGE_SIZE, continuationToken, search });
+    const page = await this.deps.groups.listMembers(
+      groupId,
+      { user: req.user },
+      { pageSize: MEMBERS_PAGE_SIZE, continuationToken, search },
+    );
     // Admins see who was removed, on the first page only (the next pages are more members).
     const removed =
       member.role === 'admin' && continuationToken === undefined && search === undefined
