@@ -19,6 +19,7 @@ export class MembersPanel {
   private readonly more = button('Show more members', () => void this.load(false), { class: 'secondary', hidden: true });
   private readonly search = el('input', { id: 'member-search', type: 'search', maxlength: '100', placeholder: 'Part of a name' });
   private readonly note = el('p', { class: 'meta' });
+  private readonly form: HTMLFormElement;
   private token: string | undefined;
   private query = '';
 
@@ -27,13 +28,13 @@ export class MembersPanel {
     readonly groupId: string,
     private readonly showError: (err: unknown) => void,
   ) {
-    const form = el(
+    const form = (this.form = el(
       'form',
       { class: 'row', role: 'search' },
       el('label', { for: 'member-search' }, 'Search by name'),
       this.search,
       el('button', { type: 'submit' }, 'Search'),
-    );
+    ));
     form.addEventListener('submit', (event) => {
       event.preventDefault();
       this.query = this.search.value.trim();
@@ -65,7 +66,9 @@ export class MembersPanel {
       this.note.textContent = page.adminsOnly
         ? `${page.memberCount} members. In this group members see the admins, not each other.`
         : `${page.memberCount} members${this.query ? `; names containing "${this.query}"` : ''}.`;
-      (this.search.closest('form') as HTMLElement).hidden = page.adminsOnly;
+      // No search to probe names with where members do not see each other (the page's CSS shows every form).
+      if (page.adminsOnly) this.form.remove();
+      else if (!this.form.isConnected) this.list.before(this.form);
       this.token = page.continuationToken;
       this.more.hidden = this.token === undefined;
     } catch (err) {
