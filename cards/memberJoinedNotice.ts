@@ -10,6 +10,8 @@ export interface MemberJoinedNoticeCardData {
   memberName: string;
   /** The member count after the join. */
   memberCount: number;
+  /** A daily digest (group types): "in the last day" after the group's name. */
+  digest?: boolean;
 }
 
 /** For the group's admins: someone joined with the invite link. */
@@ -17,7 +19,12 @@ export function buildMemberJoinedNoticeCard(data: MemberJoinedNoticeCardData): A
   return toAttachment(
     adaptiveCard(
       [
-        richText([run(data.memberName, { weight: 'Bolder' }), ' joined ', run(data.groupName, { weight: 'Bolder' }), '.']),
+        richText([
+          run(data.memberName, { weight: 'Bolder' }),
+          ' joined ',
+          run(data.groupName, { weight: 'Bolder' }),
+          data.digest ? ' in the last day.' : '.',
+        ]),
         paragraph(
           `The group now has ${plural(data.memberCount, 'member')}. If you don't know this person, remove them and reset the invite link.`,
           {
@@ -27,7 +34,7 @@ export function buildMemberJoinedNoticeCard(data: MemberJoinedNoticeCardData): A
         ),
       ],
       [button('Members', 'showMembers', { groupId: data.groupId }), button('Reset link', 'resetLink', { groupId: data.groupId })],
-      `${inline(data.memberName)} joined ${inline(data.groupName)}.`,
+      `${inline(data.memberName)} joined ${inline(data.groupName)}${data.digest ? ' in the last day' : ''}.`,
     ),
   );
 }

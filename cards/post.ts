@@ -24,6 +24,8 @@ export interface PostCardData {
   replyTo?: { senderName: string; preview: string };
   /** Group admins and the sender: the Delete post button. Rendered per recipient. */
   canDelete: boolean;
+  /** A hub-and-spoke thread's post: "Only you and the admins see this". */
+  threadNote?: string;
 }
 
 /**
@@ -108,6 +110,11 @@ export function replyContext(replyTo: { senderName: string; preview: string }): 
   );
 }
 
+/** "Only you and the admins see this" on a hub-and-spoke thread's posts (the name in it is user text: a TextRun). */
+export function threadLine(note: string): RichTextBlock {
+  return richText([run(note, { isSubtle: true, size: 'Small', weight: 'Bolder' }, 160)], { spacing: 'Small' });
+}
+
 /** The copy of a post a member receives in their personal chat. */
 export function buildPostCard(data: PostCardData): Attachment {
   const ids = { groupId: data.groupId, seq: data.seq };
@@ -129,6 +136,7 @@ export function buildPostCard(data: PostCardData): Attachment {
   const actions: CardAction[] = [showCard('Reply', replyForm), button('Open group', 'openGroup', { groupId: data.groupId })];
   if (data.canDelete) actions.push(button('Delete post', 'deletePost', ids, { style: 'destructive', associatedInputs: 'none' }));
   const body: CardElement[] = [header(data)];
+  if (data.threadNote) body.push(threadLine(data.threadNote));
   if (data.replyTo) body.push(replyContext(data.replyTo));
   body.push(...postTextBlocks(data.text));
   return toAttachment(adaptiveCard(body, actions, fallbackOf(data)));

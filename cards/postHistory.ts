@@ -1,7 +1,7 @@
 import type { Attachment } from 'botbuilder';
 import { button } from './actions';
 import { paragraph, richHeading } from './layout';
-import { postByline, postTextBlocks, replyContext } from './post';
+import { postByline, postTextBlocks, replyContext, threadLine } from './post';
 import { adaptiveCard, toAttachment, type CardAction, type CardElement, type Container } from './schema';
 import { inline, richText, run } from './text';
 
@@ -16,6 +16,8 @@ export interface HistoryPostRow {
   edited?: boolean;
   deleted?: boolean;
   replyTo?: { senderName: string; preview: string };
+  /** A hub-and-spoke thread's post: "Only you and the admins see this". */
+  threadNote?: string;
 }
 
 export interface PostHistoryCardData {
@@ -34,6 +36,7 @@ function postRow(post: HistoryPostRow): Container {
   if (post.deleted) {
     items.push(richText([run('This post was deleted.', { isSubtle: true, italic: true })], { spacing: 'None' }));
   } else {
+    if (post.threadNote) items.push(threadLine(post.threadNote));
     if (post.replyTo) items.push(replyContext(post.replyTo));
     items.push(...postTextBlocks(post.text, HISTORY_POST_CHARS));
   }

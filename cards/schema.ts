@@ -81,6 +81,8 @@ export interface Container extends ElementBase {
   type: 'Container';
   items: CardElement[];
   style?: ContainerStyle;
+  /** Tapping the container presses this (an Action.Submit reaches the bot on every client). */
+  selectAction?: SubmitAction;
 }
 
 export interface Column {
@@ -136,6 +138,7 @@ export interface InputChoiceSet extends ElementBase {
   value?: string;
   style?: 'compact' | 'expanded';
   isRequired?: boolean;
+  wrap?: boolean;
 }
 
 export type CardElement =

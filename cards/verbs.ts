@@ -10,7 +10,7 @@ export const CARD_VERBS = [
   'resetLink', // { groupId }: asks for confirmation
   'confirmResetLink', // { groupId }
   'showMembers', // { groupId }
-  'membersPage', // { groupId, continuationToken }
+  'membersPage', // { groupId, continuationToken?, search? } + input memberSearch (the Search button)
   'leaveGroup', // { groupId }: asks for confirmation
   'confirmLeave', // { groupId }
   'removeMember', // { groupId, userId }: asks for confirmation
@@ -18,6 +18,7 @@ export const CARD_VERBS = [
   'removeAdmin', // { groupId, userId }: an admin becomes a member again (never the last admin)
   'allowMember', // { groupId, userId }: lets a removed person join again
   'makeAdmin', // { groupId, userId }
+  'manageMember', // { groupId, userId }: an admin's Manage on the members card (that member's card)
   'deleteGroup', // { groupId }: asks for confirmation
   'confirmDelete', // { groupId }
   'joinGroup', // { inviteCode } (or { token })
@@ -39,7 +40,7 @@ export const CARD_VERBS = [
   'postIt', // { groupId, source } + input postText: posts what was typed (an admin's word that found nothing) when asked
   'switchGroup', // { groupId }: makes it the current group
   'historyPage', // { groupId, before }: earlier posts
-  'saveSettings', // { groupId } + toggles onlyAdminsPost, historyForNewMembers (admins)
+  'saveSettings', // { groupId } + toggles onlyAdminsPost, historyForNewMembers, membersSeeEachOther; choices memberPostsTo, joinNotices (admins)
   'checkBulkList', // { groupId } + inputs addresses, addLeavers: the dry run of a pasted list (group admins)
   'confirmBulkAdd', // { groupId, addresses, addLeavers }: plans again and starts the job (group admins)
   'importPreview', // { token, dateOrder? } + input timeZone: the uploaded export's preview again (admins)

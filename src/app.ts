@@ -7,7 +7,8 @@ import type { TableClients } from './storage/tables';
 import type { GroupService } from './groups/groupService';
 import type { ConversationService } from './groups/conversationService';
 import type { TablePostStore } from './storage/tablePostStore';
-import type { RetentionSweeper } from './retentionSweeper';
+import { DAY_MS, RetentionSweeper } from './retentionSweeper';
+import type { JoinDigests } from './teams/notices/joinDigest';
 import type { PhotoFetchOptions } from './web/photoFetcher';
 import type { DeliveryEngine, FanoutSource, RenderCopy } from './delivery/ports';
 import type { QueueDeliveryEngineOptions } from './delivery/engine';
@@ -54,6 +55,8 @@ export interface RunningApp {
   readonly delivery: DeliveryEngine;
   /** Present when MESSAGE_RETENTION_DAYS is set. */
   readonly retention?: RetentionSweeper;
+  /** Daily join digests (group types): sends the digests marked before a cutoff (the hourly sweep: a day ago). */
+  readonly joinDigests: Pick<JoinDigests, 'deleteOlderThan'>;
   stop(): Promise<void>;
 }
 
@@ -85,6 +88,9 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
       'bot listening',
     );
     retention?.start();
+    // Every hour, the join digests marked a day ago or more go to their groups' admins.
+    const digestSweep = new RetentionSweeper(bot.joinDigests, { what: 'join digests sent', keepMs: DAY_MS }, logger);
+    digestSweep.start();
     leaseSweep.start();
     bulkAdd.start();
     chat.importJobs.start();
@@ -99,6 +105,7 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
       imports: chat.imports,
       delivery: engine,
       retention,
+      joinDigests: bot.joinDigests,
       async stop() {
         account.embedded?.shuttingDown();
         await close(server);
@@ -108,6 +115,7 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
         await Promise.all([
           redelivery.drain(),
           retention?.stop(),
+          digestSweep.stop(),
           leaseSweep.stop(),
           background.drain(),
           bulkAdd.stop(),

@@ -192,7 +192,9 @@ describe('Commands, end to end: never a post by mistake, and asking before harm'
       const dave = members[0]!;
       await chat.say(owner, 'make admin Dave');
       const members1 = cardsIn(await chat.submit(owner, 'showMembers', { groupId }))[0]!;
-      assert.deepEqual(buttonData(members1, 'removeAdmin'), { verb: 'removeAdmin', groupId, userId: uid(dave) });
+      // Tapping Dave on the members card answers his card, with Remove admin.
+      const daves = cardsIn(await chat.submit(owner, 'manageMember', buttonData(members1, 'manageMember')))[0]!;
+      assert.deepEqual(buttonData(daves, 'removeAdmin'), { verb: 'removeAdmin', groupId, userId: uid(dave) });
       assert.match(textOf(await chat.say(owner, 'remove admin Dave')), /Dave is a member again/);
       assert.deepEqual(
         (await t.app.groups.listAdmins(groupId)).map((a) => a.user.name),

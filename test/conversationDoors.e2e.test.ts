@@ -4,6 +4,7 @@ import { startTestApp, type TestApp } from './helpers/testApp';
 import { testUser, type TestUser } from './helpers/activities';
 import { Chat, cardsIn, textOf } from './helpers/chat';
 import { RecordingDeliveryEngine } from './helpers/recordingEngine';
+import { DEFAULT_POST_SETTINGS } from '../src/groups/posts';
 
 /**
  * Issue 16, items 1, 2 and 6: every door of the conversation asks one question ("is this person a member now,
@@ -89,7 +90,7 @@ describe('The conversation doors, end to end: removed means removed, hidden hist
       for (const sent of answers) assert.doesNotMatch(textOf(sent), /What you type now goes to|Settings saved|is muted/);
       assert.equal(await t.app.conversation.currentGroup(dave.aadObjectId), undefined);
       const { settings } = await t.app.conversation.settings(groupId, alice.aadObjectId);
-      assert.deepEqual(settings, { onlyAdminsPost: false, historyForNewMembers: true });
+      assert.deepEqual(settings, DEFAULT_POST_SETTINGS);
       // Typed text after all of it is no post either.
       await chat.say(dave, 'anyone there?');
       assert.equal((await storedPosts(groupId)).length, 3);
@@ -145,7 +146,7 @@ describe('The conversation doors, end to end: removed means removed, hidden hist
       const sent = await chat.submit(lena, 'replyToPost', { groupId, seq: 3, replyText: 'thanks!' });
       assert.match(textOf(sent), /You replied in Quiet Crew to Alice Owner: thanks!/);
       const reply = (await storedPosts(groupId)).at(-1)!;
-      assert.deepEqual(reply.replyTo, { seq: 3, senderName: 'Alice Owner', preview: 'welcome Lena' });
+      assert.deepEqual(reply.replyTo, { seq: 3, senderName: 'Alice Owner', preview: 'welcome Lena', senderId: alice.aadObjectId });
     });
 
     it('cannot delete a hidden post by number either (an admin who joined late, too)', async () => {

@@ -202,6 +202,7 @@ describe('Group conversation, end to end: posting, replies, settings, edits, his
       assert.deepEqual(reply.replyTo, {
         seq: 1,
         senderName: 'Owner of Alpha Team',
+        senderId: uid(a.owner),
         preview: 'Where is truck 4? It should have been here by now, everyone',
       });
       assert.deepEqual(await posts(b.groupId), []);

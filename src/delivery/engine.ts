@@ -13,6 +13,7 @@ import { WorkQueue, type WorkMessage } from './workQueue';
 import { LaneHost } from './laneHost';
 import { requeueGiveUps } from './giveUpSweep';
 import { deliveryHealth, type DeliveryHealth } from './health';
+import { receivesCopy } from './audience';
 
 export interface QueueDeliveryEngineOptions {
   source: FanoutSource;
@@ -366,9 +367,7 @@ export class QueueDeliveryEngine implements DeliveryEngine {
     if (post && !post.deleted) {
       do {
         const page = await this.o.source.listRecipients(groupId, after, this.ctx.chunkSize);
-        const rows = page.recipients
-          .filter((r) => r.userId !== post.senderUserId && !r.muted && r.joinedAt <= post.createdAt)
-          .map((r) => ({ userId: r.userId, tenant: r.tenantId }));
+        const rows = page.recipients.filter((r) => receivesCopy(post, r)).map((r) => ({ userId: r.userId, tenant: r.tenantId }));
         await this.store.insertQueued(groupId, seq, rows);
         for (const { tenant } of rows) {
           if (tenants.has(tenant)) continue;

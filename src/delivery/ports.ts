@@ -5,6 +5,7 @@ export interface Recipient {
   conversationRef: unknown; // botbuilder ConversationReference of the member's personal chat, or undefined
   muted: boolean;
   joinedAt: string; // ISO time; a post is delivered only to members who joined at or before post.createdAt
+  isAdmin?: boolean; // a group admin (receives hub-and-spoke threads: audience.ts)
 }
 export interface PostForDelivery {
   groupId: string;
@@ -13,6 +14,7 @@ export interface PostForDelivery {
   createdAt: string;
   deleted: boolean;
   version: number; // bumps on every edit/delete/undelete (engine re-renders copies whose version is older)
+  onlyAdminsAnd?: string; // a hub-and-spoke thread: only the admins and this member get copies (audience.ts)
 }
 export interface FanoutSource {
   getPost(groupId: string, seq: number): Promise<PostForDelivery | undefined>;

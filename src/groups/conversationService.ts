@@ -22,6 +22,7 @@ import {
   type MemberContext,
   visibleFrom,
 } from './posts';
+import { postAsSeenBy, threadOfNewPost } from './groupTypes';
 
 export interface ConversationServiceOptions {
   posts: PostStore;
@@ -49,6 +50,8 @@ export interface PostOutcome {
   created: boolean;
 }
 
+/** Store pages one history call reads at most while the viewer may see none of their posts. */
+const HISTORY_READS = 5;
 const REPLY_TARGET_NOT_FOUND = 'That post was not found.';
 const POST_NOT_FOUND = 'That post does not exist any more.';
 
@@ -80,7 +83,7 @@ export class ConversationService {
         `Posts can be at most ${MAX_POST_CHARS.toLocaleString('en-US')} characters; yours has ${length.toLocaleString('en-US')}. Please shorten it.`,
       );
     }
-    const context = await this.requirePoster(input.groupId, input.sender.userId, known);
+    const context = await this.requirePoster(input.groupId, input.sender.userId, known, input.replyToSeq !== undefined);
     try {
       await this.options.limiter.take(input.sender.userId);
     } catch (err) {
@@ -91,13 +94,21 @@ export class ConversationService {
       throw err;
     }
     let replyTo: Post['replyTo'];
+    let answered: Post | undefined;
     if (input.replyToSeq !== undefined) {
-      const answered = await posts.get(input.groupId, input.replyToSeq);
+      answered = await posts.get(input.groupId, input.replyToSeq);
       // A post the replier may not see is "not found", exactly like one that never existed: no name, no quote.
       if (!answered || !canSee(context, answered)) throw new NotFoundError(REPLY_TARGET_NOT_FOUND);
       if (answered.deletedAt) throw new NotFoundError('The post you are replying to was deleted.');
-      replyTo = { seq: answered.seq, senderName: answered.sender.name, preview: previewOf(answered.text) };
+      replyTo = {
+        seq: answered.seq,
+        senderName: answered.sender.name,
+        preview: previewOf(answered.text),
+        senderId: answered.sender.userId,
+      };
     }
+    // Hub-and-spoke (groupTypes.ts): a member's post, and the replies to it, reach the admins and that member only.
+    const thread = threadOfNewPost(context as MemberContext, answered);
     const sender: PostSender = {
       ...input.sender,
       name: input.sender.name.trim() || 'Someone',
@@ -110,26 +121,33 @@ export class ConversationService {
       text,
       createdAt,
       replyTo,
+      thread,
       sourceKey: input.sourceKey,
       senderMembership: context.member?.version,
     });
     // Also for a redelivery: the engine's call is idempotent, and a crash before it leaves nothing unsent.
     await this.options.engine.postAccepted(input.groupId, seq);
     const post = created
-      ? { groupId: input.groupId, seq, sender, text, createdAt, replyTo, version: 1, sourceKey: input.sourceKey }
+      ? { groupId: input.groupId, seq, sender, text, createdAt, replyTo, thread, version: 1, sourceKey: input.sourceKey }
       : await posts.get(input.groupId, seq);
     if (!post) throw new NotFoundError('That post was deleted.');
-    return { post, groupName: context.groupName, created };
+    return { post: postAsSeenBy(context, sender.userId, post), groupName: context.groupName, created };
   }
 
-  /** The member may post in the group now (member, and an admin when only admins may post). */
-  private async requirePoster(groupId: string, userId: string, known?: PostingContext): Promise<PostingContext> {
+  /**
+   * The member may post in the group now (member, and an admin when only admins may post). In a broadcast group
+   * (only admins post, members' posts go to the admins) a member may still answer a post: the answer reaches
+   * the admins only.
+   */
+  private async requirePoster(groupId: string, userId: string, known?: PostingContext, isReply = false): Promise<PostingContext> {
     const context =
       known?.groupId === groupId && known.member?.userId === userId
         ? known
         : await this.requireMember(groupId, userId, (name) => `You are not a member of ${name}, so you cannot post there.`);
     if (context.settings.onlyAdminsPost && !context.adminIds.includes(userId)) {
-      throw new ForbiddenError(`Only admins can post in ${context.groupName}.`);
+      if (isReply && context.settings.memberPostsTo === 'admins') return context;
+      const answer = context.settings.memberPostsTo === 'admins' ? ' Use Reply on a post to answer the admins.' : '';
+      throw new ForbiddenError(`Only admins can post in ${context.groupName}.${answer}`);
     }
     return context;
   }
@@ -177,18 +195,30 @@ export class ConversationService {
 
   // ---- reading --------------------------------------------------------------------------------------------
 
-  /** Members only: 20 posts before `before` (the latest when absent), oldest first. */
+  /**
+   * Members only: 20 posts before `before` (the latest when absent), oldest first, as this member may see them
+   * (the visibility rule, others' hub-and-spoke threads left out, hidden members' names hidden). A page of
+   * others' threads is skipped, a few store pages at most per call.
+   */
   async history(groupId: string, userId: string, before?: number): Promise<PostPage & { groupName: string }> {
     const context = await this.requireMember(groupId, userId);
-    const page = await this.options.posts.page(groupId, { before, pageSize: HISTORY_PAGE_SIZE, visibleFrom: visibleFrom(context) });
-    // The store cuts the page by sequence number; the rule is per post (clocks of two instances may disagree).
-    return { ...page, posts: page.posts.filter((p) => canSee(context, p)), groupName: context.groupName };
+    const posts: Post[] = [];
+    let earlier = before;
+    let page: PostPage;
+    let reads = 0;
+    do {
+      page = await this.options.posts.page(groupId, { before: earlier, pageSize: HISTORY_PAGE_SIZE, visibleFrom: visibleFrom(context) });
+      // The store cuts the page by sequence number; the rule is per post (clocks of two instances may disagree).
+      posts.unshift(...page.posts.filter((p) => canSee(context, p)).map((p) => postAsSeenBy(context, userId, p)));
+      earlier = page.earlier;
+    } while (posts.length === 0 && earlier !== undefined && ++reads < HISTORY_READS);
+    return { posts, ...(earlier !== undefined ? { earlier } : {}), groupName: context.groupName };
   }
 
   /** One post as this member may see it (the visibility rule); undefined when it does not exist for them. */
   async visiblePost(groupId: string, userId: string, seq: number): Promise<Post | undefined> {
     const [context, post] = await Promise.all([this.requireMember(groupId, userId), this.options.posts.get(groupId, seq)]);
-    return post && canSee(context, post) ? post : undefined;
+    return post && canSee(context, post) ? postAsSeenBy(context, userId, post) : undefined;
   }
 
   // ---- settings and mute ----------------------------------------------------------------------------------
@@ -204,7 +234,11 @@ export class ConversationService {
     const next: GroupPostSettings = {
       onlyAdminsPost: patch.onlyAdminsPost ?? settings.onlyAdminsPost,
       historyForNewMembers: patch.historyForNewMembers ?? settings.historyForNewMembers,
+      membersSeeEachOther: patch.membersSeeEachOther ?? settings.membersSeeEachOther,
+      memberPostsTo: patch.memberPostsTo ?? settings.memberPostsTo,
     };
+    const joinNotices = 'joinNotices' in patch ? patch.joinNotices : settings.joinNotices;
+    if (joinNotices !== undefined) next.joinNotices = joinNotices;
     await this.options.posts.setSettings(groupId, next);
     return next;
   }

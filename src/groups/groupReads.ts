@@ -31,6 +31,7 @@ import { ConcurrentChangeError, type GroupRecord, type GroupStore, type JoinCode
 export type Standing = 'admin' | 'member' | 'removed' | 'left' | 'none';
 const STANDING_READS_AT_ONCE = 16;
 import type { GroupExport, GroupServiceOptions } from './groupInputs';
+import { searchMembers } from './memberSearch';
 import {
   CACHE_ENTRIES,
   DECISION_ATTEMPTS,
@@ -250,14 +251,38 @@ export abstract class GroupReads {
 
   // ---- listings -------------------------------------------------------------------------------------------
 
-  /** Members of the group (and organization admins of the owning tenant) only. */
+  /**
+   * Members of the group (and organization admins of the owning tenant) only. When members do not see each
+   * other (group types), a member gets the admins and themselves: never other members' names.
+   */
   async listMembers(groupId: string, actor: Actor, page: PageRequest = {}): Promise<Page<Member>> {
     const found = await this.store.getGroupWithMember(groupId, actor.user.id);
     if (!found) throw new NotFoundError(GROUP_NOT_FOUND);
     if (!found.member && !isOrgAdminOf(found.record, actor)) {
       throw new ForbiddenError('Only members of this group can see who is in it.');
     }
+    if (this.seesAdminsOnly(found.record, actor)) {
+      const admins = await this.adminsOf(found.record);
+      const self = found.member && found.member.role !== 'admin' ? [found.member] : [];
+      const wanted = page.search?.trim().toLowerCase();
+      const items = [...admins, ...self].filter((m) => !wanted || m.user.name.toLowerCase().includes(wanted));
+      return { items: page.continuationToken ? [] : items };
+    }
+    if (page.search !== undefined && page.search.trim() !== '') {
+      return searchMembers((query) => this.store.listMembers(groupId, query), page.search, pageQuery(page));
+    }
     return this.store.listMembers(groupId, pageQuery(page));
+  }
+
+  /** A member of a group whose members do not see each other (admins and organization admins see everyone). */
+  protected seesAdminsOnly(record: GroupRecord, actor: Actor): boolean {
+    return record.group.membersHidden === true && !record.adminIds.includes(actor.user.id) && !isOrgAdminOf(record, actor);
+  }
+
+  /** One member of a group, for its admins (undefined: not a member now). */
+  async getMemberAsAdmin(groupId: string, actor: Actor, userId: string): Promise<Member | undefined> {
+    requireAdmin(await this.requireGroup(groupId), actor, 'Only group admins can manage members.');
+    return this.store.getMember(groupId, userId);
   }
 
   async listAdmins(groupId: string): Promise<Member[]> {

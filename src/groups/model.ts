@@ -33,6 +33,13 @@ export interface Group {
   mappedAt?: string;
   memberCount: number;
   /**
+   * Group types (issue 18): "Members see each other" is off, so members see the count and the admins, never
+   * other members' names (groupTypes.ts). Written with the conversation's settings; absent: they see each other.
+   */
+  membersHidden?: boolean;
+  /** Join notices to admins as chosen (absent: automatic, groupTypes.ts joinNoticeMode). */
+  joinNotices?: 'each' | 'digest' | 'off';
+  /**
    * Internal: the seed of the current invite link and join code. GroupService never returns it (it is useless
    * without the app secret, but nothing outside the domain needs it).
    */
@@ -80,6 +87,8 @@ export interface Page<T> {
 export interface PageRequest {
   pageSize?: number;
   continuationToken?: string;
+  /** Members only: a part of the name (any case); the token then continues the search. */
+  search?: string;
 }
 
 /** A group as one of its members sees it in "my groups". */

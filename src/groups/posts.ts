@@ -21,6 +21,17 @@ export interface ReplyTarget {
   seq: number;
   senderName: string;
   preview: string;
+  /** The answered post's sender (absent on replies kept before group types): whether a viewer may see the name. */
+  senderId?: string;
+}
+
+/**
+ * A hub-and-spoke thread (group types, issue 18): a post that only the group's admins and this member see (the
+ * member's own posts when "Members' posts go to" is "admins only", and the admins' replies to them).
+ */
+export interface PostThread {
+  userId: string;
+  name: string;
 }
 
 export interface Post {
@@ -31,6 +42,8 @@ export interface Post {
   text: string;
   createdAt: string;
   replyTo?: ReplyTarget;
+  /** Absent: everyone in the group sees the post. */
+  thread?: PostThread;
   editedAt?: string;
   /** 1 at acceptance; bumps on every edit, delete and undelete. */
   version: number;
@@ -46,6 +59,7 @@ export interface NewPost {
   text: string;
   createdAt: string;
   replyTo?: ReplyTarget;
+  thread?: PostThread;
   sourceKey: string;
   /**
    * The sender's membership as the rules checked it (PostingMember.version): the store accepts the post only
@@ -62,9 +76,23 @@ export interface GroupPostSettings {
   onlyAdminsPost: boolean;
   /** "New members see earlier posts" (default on); off: history starts at the member's join time. */
   historyForNewMembers: boolean;
+  /** "Members see each other" (default on); off: members see the count and the admins, never other members' names. */
+  membersSeeEachOther: boolean;
+  /** "Members' posts go to" everyone (default) or the admins only (hub-and-spoke). */
+  memberPostsTo: MemberPostsTo;
+  /** Join notices to admins; absent: each join up to 50 members, a daily digest above (groupTypes.ts). */
+  joinNotices?: JoinNoticeMode;
 }
 
-export const DEFAULT_POST_SETTINGS: GroupPostSettings = { onlyAdminsPost: false, historyForNewMembers: true };
+export type MemberPostsTo = 'everyone' | 'admins';
+export type JoinNoticeMode = 'each' | 'digest' | 'off';
+
+export const DEFAULT_POST_SETTINGS: GroupPostSettings = {
+  onlyAdminsPost: false,
+  historyForNewMembers: true,
+  membersSeeEachOther: true,
+  memberPostsTo: 'everyone',
+};
 
 /** One member as the posting rules need them, read with the group in one round trip. */
 export interface PostingMember {
@@ -118,9 +146,13 @@ export function visibleFrom(context: PostingContext): string | undefined {
   return context.member.joinedAt;
 }
 
-/** May this member see this post (whatever its state)? Non-members see nothing. */
-export function canSee(context: PostingContext, post: Pick<Post, 'createdAt'>): boolean {
+/**
+ * May this member see this post (whatever its state)? Non-members see nothing; a hub-and-spoke thread is seen by
+ * the admins and its member only.
+ */
+export function canSee(context: PostingContext, post: Pick<Post, 'createdAt' | 'thread'>): boolean {
   if (!context.member) return false;
+  if (post.thread && post.thread.userId !== context.member.userId && !context.adminIds.includes(context.member.userId)) return false;
   const from = visibleFrom(context);
   return from === undefined || post.createdAt >= from;
 }

@@ -28,6 +28,9 @@ export interface GroupEntity {
   linkNonce: string;
   adminIds: string;
   changedAt: string;
+  /** Written by the conversation's settings (postEntities.ts settingsColumns). */
+  membersSeeEachOther?: boolean;
+  joinNotices?: string;
 }
 
 export interface CounterEntity {
@@ -129,6 +132,8 @@ export function fromGroupEntity(groupId: string, row: GroupEntity, memberCount: 
     mappedBy: row.mappedById ? { id: row.mappedById, name: row.mappedByName ?? '' } : undefined,
     mappedAt: row.mappedAt,
     memberCount,
+    membersHidden: row.membersSeeEachOther === false ? true : undefined,
+    joinNotices: row.joinNotices === 'each' || row.joinNotices === 'digest' || row.joinNotices === 'off' ? row.joinNotices : undefined,
     linkNonce: row.linkNonce,
   });
 }

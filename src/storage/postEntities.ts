@@ -1,6 +1,6 @@
 import type { Recipient } from '../delivery/ports';
 import type { Role } from '../groups/model';
-import type { NewPost, Post } from '../groups/posts';
+import { DEFAULT_POST_SETTINGS, type GroupPostSettings, type NewPost, type Post } from '../groups/posts';
 import { defined } from './groupEntities';
 
 /*
@@ -27,6 +27,10 @@ export interface PostEntity {
   replyToSeq?: number;
   replyToName?: string;
   replyPreview?: string;
+  replyToId?: string;
+  /** A hub-and-spoke thread (groups/groupTypes.ts): only the admins and this member see the post. */
+  threadId?: string;
+  threadName?: string;
   editedAt?: string;
   version: number;
   deletedAt?: string;
@@ -43,6 +47,35 @@ export interface GroupViewEntity {
   photoContentType?: string;
   onlyAdminsPost?: boolean;
   historyForNewMembers?: boolean;
+  membersSeeEachOther?: boolean;
+  memberPostsTo?: string;
+  /** '' (or absent): automatic. */
+  joinNotices?: string;
+}
+
+/** The group types' settings as the group row keeps them (absent columns: the defaults). */
+export function settingsOf(row: GroupViewEntity): GroupPostSettings {
+  const settings: GroupPostSettings = {
+    onlyAdminsPost: row.onlyAdminsPost ?? DEFAULT_POST_SETTINGS.onlyAdminsPost,
+    historyForNewMembers: row.historyForNewMembers ?? DEFAULT_POST_SETTINGS.historyForNewMembers,
+    membersSeeEachOther: row.membersSeeEachOther ?? DEFAULT_POST_SETTINGS.membersSeeEachOther,
+    memberPostsTo: row.memberPostsTo === 'admins' ? 'admins' : 'everyone',
+  };
+  if (row.joinNotices === 'each' || row.joinNotices === 'digest' || row.joinNotices === 'off') settings.joinNotices = row.joinNotices;
+  return settings;
+}
+
+/** The columns `settingsOf` reads (a Merge writes every one of them, so "automatic" clears a choice). */
+export function settingsColumns(
+  settings: GroupPostSettings,
+): Required<Omit<GroupViewEntity, 'name' | 'adminIds' | 'photoVersion' | 'photoContentType'>> {
+  return {
+    onlyAdminsPost: settings.onlyAdminsPost,
+    historyForNewMembers: settings.historyForNewMembers,
+    membersSeeEachOther: settings.membersSeeEachOther,
+    memberPostsTo: settings.memberPostsTo,
+    joinNotices: settings.joinNotices ?? '',
+  };
 }
 
 export interface MemberEntity {
@@ -66,7 +99,14 @@ export function toRecipient(row: MemberEntity): Recipient {
       conversationRef = undefined;
     }
   }
-  return { userId: row.userId, tenantId, conversationRef, muted: row.muted === true, joinedAt: row.joinedAt };
+  return {
+    userId: row.userId,
+    tenantId,
+    conversationRef,
+    muted: row.muted === true,
+    joinedAt: row.joinedAt,
+    isAdmin: row.role === 'admin',
+  };
 }
 
 export function toPostEntity(post: NewPost, seq: number): PostEntity {
@@ -81,6 +121,9 @@ export function toPostEntity(post: NewPost, seq: number): PostEntity {
     replyToSeq: post.replyTo?.seq,
     replyToName: post.replyTo?.senderName,
     replyPreview: post.replyTo?.preview,
+    replyToId: post.replyTo?.senderId,
+    threadId: post.thread?.userId,
+    threadName: post.thread?.name,
     version: 1,
     changedAt: post.createdAt,
     sourceKey: post.sourceKey,
@@ -96,8 +139,14 @@ export function fromPostEntity(groupId: string, row: PostEntity): Post {
     createdAt: row.createdAt,
     replyTo:
       row.replyToSeq !== undefined
-        ? { seq: Number(row.replyToSeq), senderName: row.replyToName ?? '', preview: row.replyPreview ?? '' }
+        ? defined({
+            seq: Number(row.replyToSeq),
+            senderName: row.replyToName ?? '',
+            preview: row.replyPreview ?? '',
+            senderId: row.replyToId,
+          })
         : undefined,
+    thread: row.threadId ? { userId: row.threadId, name: row.threadName ?? '' } : undefined,
     editedAt: row.editedAt,
     version: Number(row.version),
     // Table Storage has no null: an undelete writes '' over the deletion fields.

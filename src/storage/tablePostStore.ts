@@ -4,7 +4,6 @@ import { odata } from '@azure/data-tables';
 import { ConcurrentWriteError, ConflictError, NotFoundError } from '../errors';
 import type { FanoutSource, PostForDelivery, Recipient } from '../delivery/ports';
 import {
-  DEFAULT_POST_SETTINGS,
   type GroupPostSettings,
   type NewPost,
   type Post,
@@ -23,6 +22,8 @@ import {
   postRowKey,
   SOURCE_INDEX_ROW,
   SOURCE_PREFIX,
+  settingsColumns,
+  settingsOf,
   toRecipient,
   type GroupViewEntity,
   type MemberEntity,
@@ -43,7 +44,8 @@ import { isBanned } from './groupEntities';
  *                                     (deletedAt, deletedBy), changedAt (last applied change), sourceKey.
  *   RowKey 'postsrc|<sourceKey>'      { seq }: insert-only; a second acceptance of the same request fails on it
  *                                     with 409 and answers the first one's seq (a redelivered post is one post).
- *   RowKey 'group'                    (GroupStore's row) also carries onlyAdminsPost and historyForNewMembers.
+ *   RowKey 'group'                    (GroupStore's row) also carries the settings: onlyAdminsPost,
+ *                                     historyForNewMembers and the group types' (postEntities.ts settingsOf).
  *   RowKey 'member|<userKey>'         (GroupStore's row) also carries muted and lastPostAt. Each acceptance
  *                                     touches the sender's row (Merge, If-Match *): a removed member's or a
  *                                     deleted group's post fails instead of being written.
@@ -91,10 +93,7 @@ export class TablePostStore implements PostStore, FanoutSource {
       name: row.name,
       photo: row.photoVersion ? { version: row.photoVersion, contentType: row.photoContentType ?? 'image/png' } : undefined,
       adminIds: parseIds(row.adminIds),
-      settings: {
-        onlyAdminsPost: row.onlyAdminsPost ?? DEFAULT_POST_SETTINGS.onlyAdminsPost,
-        historyForNewMembers: row.historyForNewMembers ?? DEFAULT_POST_SETTINGS.historyForNewMembers,
-      },
+      settings: settingsOf(row),
     };
   }
 
@@ -122,8 +121,10 @@ export class TablePostStore implements PostStore, FanoutSource {
 
   async setSettings(groupId: string, settings: GroupPostSettings): Promise<void> {
     try {
-      // Merge at '*': the two flags are independent of everything else on the row; a deleted group stays deleted.
-      await this.tables.groups.updateEntity({ partitionKey: groupId, rowKey: GROUP_ROW, ...settings }, 'Merge', { etag: '*' });
+      // Merge at '*': the settings are independent of everything else on the row; a deleted group stays deleted.
+      await this.tables.groups.updateEntity({ partitionKey: groupId, rowKey: GROUP_ROW, ...settingsColumns(settings) }, 'Merge', {
+        etag: '*',
+      });
     } catch (err) {
       if (isNotFound(err)) throw new NotFoundError('This group does not exist any more.');
       throw err;
@@ -279,6 +280,7 @@ export class TablePostStore implements PostStore, FanoutSource {
       createdAt: post.createdAt,
       deleted: Boolean(post.deletedAt),
       version: post.version,
+      ...(post.thread ? { onlyAdminsAnd: post.thread.userId } : {}),
     };
   }
 

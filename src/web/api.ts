@@ -11,6 +11,7 @@ import type { DocumentService } from './documentService';
 import { groupPhotoUrl } from './groupPhoto';
 import { registerPostRoutes, type PostsApiContext } from './postsApi';
 import { registerImportedRoutes } from './importedApi';
+import { registerMemberRoutes } from './membersApi';
 import type { ImportService } from '../import/importService';
 import { registerImportRoutes, type ImportApiDependencies } from './importApi';
 
@@ -26,7 +27,14 @@ import { registerImportRoutes, type ImportApiDependencies } from './importApi';
 export interface ApiDependencies {
   groups: Pick<
     GroupService,
-    'listMyGroups' | 'getGroupAsMember' | 'getInvite' | 'resetInviteLink' | 'resetInviteLinkFrom' | 'mapToOrganization' | 'listAdmins'
+    | 'listMyGroups'
+    | 'getGroupAsMember'
+    | 'getInvite'
+    | 'resetInviteLink'
+    | 'resetInviteLinkFrom'
+    | 'mapToOrganization'
+    | 'listAdmins'
+    | 'listMembers'
   >;
   verifier: { verify(token: string): Promise<VerifiedUser> };
   documents: Pick<DocumentService, 'documentLinks'>;
@@ -192,6 +200,7 @@ export function apiRoutes(deps: ApiDependencies) {
     if (deps.conversation) registerPostRoutes(server, { route, asMember, conversation: deps.conversation });
     if (deps.imports) registerImportedRoutes(server, { route, asMember, imports: deps.imports });
     if (deps.importing) registerImportRoutes(server, { route, asMember, importing: deps.importing });
+    registerMemberRoutes(server, { route, asMember, groups: deps.groups });
   };
 }
 

@@ -13,4 +13,6 @@ export interface PostView {
   editedAt?: string;
   deleted: boolean;
   replyTo?: { seq: number; senderName: string; preview: string };
+  /** A hub-and-spoke thread's post (group types): "Only you and the admins see this", as the viewer reads it. */
+  threadNote?: string;
 }

@@ -5,6 +5,7 @@ import type { ConversationService } from '../groups/conversationService';
 import type { Group, Member, UserRef } from '../groups/model';
 import type { Post } from '../groups/posts';
 import { InvalidInputError } from '../errors';
+import { threadNote } from '../groups/groupTypes';
 import type { PostView } from './postView';
 
 export type { PostView } from './postView';
@@ -81,6 +82,7 @@ function postView(post: Post, viewerId: string): PostView {
     createdAt: post.createdAt,
     ...(post.editedAt ? { editedAt: post.editedAt } : {}),
     deleted,
-    ...(post.replyTo ? { replyTo: post.replyTo } : {}),
+    ...(post.replyTo ? { replyTo: { seq: post.replyTo.seq, senderName: post.replyTo.senderName, preview: post.replyTo.preview } } : {}),
+    ...(post.thread ? { threadNote: threadNote(post.thread, viewerId) } : {}),
   };
 }

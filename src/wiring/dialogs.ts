@@ -15,6 +15,8 @@ import { createGroupAndShow } from '../teams/handlers/groupCreation';
 import { GroupActions } from '../teams/handlers/groupActions';
 import { AdminJoinNotices } from '../teams/notices/joinNotices';
 import { RemovedMemberNotices } from '../teams/notices/removalNotices';
+import { JoinDigests } from '../teams/notices/joinDigest';
+import { TableJoinDigestStore } from '../storage/tableJoinDigestStore';
 import { OrganizationSignInFlow } from '../../dialogs/organizationFlow';
 import { GroupDocumentsFlow } from '../teams/handlers/documentsFlow';
 import { PostsFlow } from '../teams/handlers/postsFlow';
@@ -58,9 +60,10 @@ export function wireBot(
   const { groups, dedup, conversationState, userState } = domain;
   const { engine, onRemoved, onGroupDeleted } = chat;
   const removalNotices = new RemovedMemberNotices(engine, settings.background);
+  const joinDigests = new JoinDigests(new TableJoinDigestStore(domain.tables.groups), groups, engine);
   const actions = new GroupActions({
     groups,
-    notices: new AdminJoinNotices(engine, settings.background),
+    notices: new AdminJoinNotices(engine, settings.background, undefined, joinDigests),
     publicUrl: config.PUBLIC_URL,
     onRemoved,
     onGroupDeleted,
@@ -127,7 +130,7 @@ export function wireBot(
     }),
     ...(settings.bulkAdd ? { bulkAdd: settings.bulkAdd } : {}),
   });
-  return { bot: new KaizalaBot(conversation, [conversationState, userState]), actions, documentService };
+  return { bot: new KaizalaBot(conversation, [conversationState, userState]), actions, documentService, joinDigests };
 }
 
 export type BotWiring = ReturnType<typeof wireBot>;

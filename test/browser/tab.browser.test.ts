@@ -157,6 +157,54 @@ describe('Teams tab in a browser', function () {
     }
   });
 
+  it('lists members 50 at a time with Show more and a search; a member of a hidden group sees the admins only', async () => {
+    const yard = await h.createGroup(alice, 'Big yard');
+    const workers = Array.from({ length: 55 }, (_, i) => h.newUser(`Worker ${String(i + 1).padStart(2, '0')}`));
+    for (const user of [bob, ...workers]) await h.joinGroup(yard, alice, user);
+    const context = await offlineContext(browser, { viewport: DESKTOP });
+    try {
+      const { page, problems } = await openTab(context, bob);
+      await page
+        .locator('#group-list')
+        .getByRole('button', { name: /Big yard/ })
+        .click();
+      const list = page.locator('ul.members > li');
+      await page.getByRole('button', { name: 'Show more members' }).waitFor();
+      assert.equal(await list.count(), 50);
+      await page.getByRole('button', { name: 'Show more members' }).click();
+      await page.waitForFunction(() => document.querySelectorAll('ul.members > li').length === 57);
+      assert.ok(await page.getByRole('button', { name: 'Show more members' }).isHidden());
+      await page.getByLabel('Search by name').fill('worker 5');
+      await page.getByRole('button', { name: 'Search', exact: true }).click();
+      await page.waitForFunction(() => document.querySelectorAll('ul.members > li').length === 6);
+      assert.deepEqual((await list.allTextContents()).sort(), [
+        'Worker 50',
+        'Worker 51',
+        'Worker 52',
+        'Worker 53',
+        'Worker 54',
+        'Worker 55',
+      ]);
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+    }
+    await h.conversation.updateSettings(yard.id, { id: alice.id, name: alice.name }, { membersSeeEachOther: false });
+    const hidden = await offlineContext(browser, { viewport: PHONE });
+    try {
+      const { page } = await openTab(hidden, bob);
+      await page
+        .locator('#group-list')
+        .getByRole('button', { name: /Big yard/ })
+        .click();
+      await page.getByText('In this group members see the admins, not each other.', { exact: false }).waitFor();
+      assert.deepEqual(await page.locator('ul.members > li').allTextContents(), ['Alice Admin · Admin', 'Bob Member (you)']);
+      assert.equal(await page.getByLabel('Search by name').count(), 0, 'no search to probe names with');
+    } finally {
+      await hidden.close();
+    }
+  });
+
   it('outside Teams explains how to open it there, and ignores the test hook unless the server allows it', async () => {
     // The same tab routes as production: no test hooks.
     const production = createServer({

@@ -125,7 +125,7 @@ const CASES: CardCase[] = [
         continuationToken: 'eyJuZXh0UGFydGl0aW9uS2V5IjoiZzEiLCJuZXh0Um93S2V5IjoibWVtYmVyfHUzIn0',
         viewerIsAdmin: true,
       }),
-    verbs: ['makeAdmin', 'removeMember', 'membersPage', 'showGroupInfo'],
+    verbs: ['membersPage', 'manageMember', 'membersPage', 'showGroupInfo'],
   },
   {
     name: 'my groups (with a next page)',
@@ -269,7 +269,15 @@ const CASES: CardCase[] = [
   {
     name: 'post settings (admin)',
     build: (t) =>
-      buildPostSettingsCard({ groupId: 'g1', groupName: t, onlyAdminsPost: true, historyForNewMembers: false, viewerIsAdmin: true }),
+      buildPostSettingsCard({
+        groupId: 'g1',
+        groupName: t,
+        onlyAdminsPost: true,
+        historyForNewMembers: false,
+        membersSeeEachOther: false,
+        memberPostsTo: 'admins',
+        viewerIsAdmin: true,
+      }),
     verbs: ['saveSettings'],
   },
   {

@@ -4,7 +4,14 @@
  */
 import assert from 'node:assert/strict';
 import type { Attachment } from 'botbuilder';
-import { buildConfirmationCard, buildMembersCard, buildPostItCard, deletePostConfirmation, removeConfirmation } from '../../cards';
+import {
+  buildConfirmationCard,
+  buildMemberCard,
+  buildMembersCard,
+  buildPostItCard,
+  deletePostConfirmation,
+  removeConfirmation,
+} from '../../cards';
 import { HOSTILE_NAMES, assertShownLiterally, assertValidCard, button, content, verbs } from './cardTestKit';
 
 interface CardCase {
@@ -50,7 +57,17 @@ const CASES: CardCase[] = [
         ],
         viewerIsAdmin: true,
       }),
-    verbs: ['removeAdmin', 'removeMember', 'makeAdmin', 'removeMember', 'showGroupInfo'],
+    verbs: ['membersPage', 'manageMember', 'manageMember', 'showGroupInfo'],
+  },
+  {
+    name: "member (an admin's Manage on an admin)",
+    build: (t) => buildMemberCard({ groupId: 'g1', groupName: t, userId: 'u2', name: t, role: 'admin' }),
+    verbs: ['removeAdmin', 'removeMember', 'showMembers'],
+  },
+  {
+    name: "member (an admin's Manage on a member)",
+    build: (t) => buildMemberCard({ groupId: 'g1', groupName: t, userId: 'u3', name: t, role: 'member' }),
+    verbs: ['makeAdmin', 'removeMember', 'showMembers'],
   },
 ];
 

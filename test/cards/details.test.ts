@@ -147,7 +147,47 @@ describe('the members card', () => {
       viewerIsAdmin: true,
     });
     assertValidCard(card);
-    assert.equal(actions(card).filter((a) => a.verb === 'removeMember').length, MEMBERS_PAGE_MAX);
+    assert.equal(MEMBERS_PAGE_MAX, 50);
+    assert.equal(actions(card).filter((a) => a.verb === 'manageMember').length, MEMBERS_PAGE_MAX);
+  });
+
+  it('stays under 28 KB with 50 rows, a search and the removed people (wide characters in every name)', () => {
+    const wide = '名'.repeat(100);
+    const card = buildMembersCard({
+      groupId: 'g'.repeat(40),
+      groupName: wide,
+      totalCount: 5000,
+      members: Array.from({ length: MEMBERS_PAGE_MAX }, (_, i) => ({ ...member(i), name: wide })),
+      continuationToken: token,
+      viewerIsAdmin: true,
+      search: wide,
+      removed: Array.from({ length: 12 }, (_, i) => ({ userId: `aad-removed-${i}-${'y'.repeat(30)}`, name: wide })),
+      moreRemoved: true,
+    });
+    assertValidCard(card);
+    assert.equal(actions(card).filter((a) => a.verb === 'manageMember').length, MEMBERS_PAGE_MAX, 'every member of the page stays');
+    assert.match(JSON.stringify(card.content), /Type \\"allow\\" and a name/);
+  });
+
+  it('has a search box whose Search button pages the members, and carries the search on Next page', () => {
+    const card = buildMembersCard({
+      groupId: 'g1',
+      groupName: 'S',
+      members: [member(1)],
+      continuationToken: 'tok',
+      viewerIsAdmin: false,
+      search: 'ann',
+    });
+    assert.deepEqual(button(card, 'Search').data, { groupId: 'g1', verb: 'membersPage' });
+    assert.deepEqual(button(card, 'Next page').data, { groupId: 'g1', continuationToken: 'tok', search: 'ann', verb: 'membersPage' });
+    assert.match(JSON.stringify(card.content), /"id":"memberSearch"/);
+  });
+
+  it('tells a member of a group whose members do not see each other, with no search box', () => {
+    const card = buildMembersCard({ groupId: 'g1', groupName: 'S', members: [member(1)], viewerIsAdmin: false, adminsOnly: true });
+    assertValidCard(card);
+    assert.match(JSON.stringify(card.content), /members see the admins, not each other/);
+    assert.doesNotMatch(JSON.stringify(card.content), /memberSearch/);
   });
 
   it('carries the continuation token on the Next page button', () => {
@@ -155,7 +195,7 @@ describe('the members card', () => {
     assert.deepEqual(button(card, 'Next page').data, { groupId: 'g1', continuationToken: token, verb: 'membersPage' });
   });
 
-  it('gives admins Remove and Make admin buttons carrying the member, but none on their own row', () => {
+  it('gives admins a Manage button carrying the member, but none on their own row', () => {
     const card = buildMembersCard({
       groupId: 'g1',
       groupName: 'S',
@@ -165,14 +205,13 @@ describe('the members card', () => {
       ],
       viewerIsAdmin: true,
     });
-    assert.deepEqual(button(card, 'Remove').data, { groupId: 'g1', userId: 'u2', verb: 'removeMember' });
-    assert.deepEqual(button(card, 'Make admin').data, { groupId: 'g1', userId: 'u2', verb: 'makeAdmin' });
+    assert.deepEqual(button(card, 'Manage').data, { groupId: 'g1', userId: 'u2', verb: 'manageMember' });
     assert.equal(actions(card).filter((a) => a.data?.['userId'] === 'me').length, 0);
   });
 
   it('gives members who are not admins no Remove or Make admin buttons', () => {
     const card = buildMembersCard({ groupId: 'g1', groupName: 'S', members: [member(1), member(2)], viewerIsAdmin: false });
-    assert.deepEqual(verbs(card), ['showGroupInfo']);
+    assert.deepEqual(verbs(card), ['membersPage', 'showGroupInfo']);
   });
 });
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { buildMembersCard, type MembersCardData } from '../../cards/members';
+import { buildMembersCard, REMOVED_MAX, type MembersCardData } from '../../cards/members';
 import { HOSTILE_NAMES, assertShownLiterally, assertValidCard, button, literalTexts, verbs } from './cardTestKit';
 
 const LONG_TOKEN = 'eyJuZXh0UGFydGl0aW9uS2V5IjoiZzEiLCJuZXh0Um93S2V5IjoibWVtYmVyfHUzIn0';
@@ -29,7 +29,7 @@ describe('The members card: the "Removed" section', () => {
       const card = buildMembersCard(fullCard(hostile));
       assertValidCard(card);
       assertShownLiterally(card, hostile);
-      assert.equal(verbs(card).filter((v) => v === 'allowMember').length, 10, 'at most 10 removed people on the card');
+      assert.equal(verbs(card).filter((v) => v === 'allowMember').length, REMOVED_MAX, 'at most REMOVED_MAX removed people on the card');
       assert.deepEqual(button(card, 'Let back in').data, { groupId: 'g1', userId: `aad-removed-0-${'y'.repeat(30)}`, verb: 'allowMember' });
     });
   }

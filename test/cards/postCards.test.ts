@@ -118,6 +118,8 @@ describe('post cards', () => {
         groupName: name,
         onlyAdminsPost: false,
         historyForNewMembers: true,
+        membersSeeEachOther: true,
+        memberPostsTo: 'everyone',
         viewerIsAdmin: true,
       });
       for (const card of [history, settings]) {
@@ -141,27 +143,50 @@ describe('post cards', () => {
     assert.ok(literalTexts(card).some((t) => t.includes('(current)')));
   });
 
-  it('gives admins toggles for the two settings and Save; members see them read-only', () => {
+  it('gives admins toggles and choices for the settings and Save; members see them read-only', () => {
     const admin = buildPostSettingsCard({
       groupId: 'g1',
       groupName: 'Field Sales North',
       onlyAdminsPost: false,
       historyForNewMembers: true,
+      membersSeeEachOther: true,
+      memberPostsTo: 'everyone',
       viewerIsAdmin: true,
     });
     assertValidCard(admin);
     const json = JSON.stringify(admin.content);
     assert.match(json, /"id":"onlyAdminsPost","title":"Only admins can post","value":"false"/);
     assert.match(json, /"id":"historyForNewMembers","title":"New members see earlier posts","value":"true"/);
+    assert.match(json, /"id":"membersSeeEachOther","title":"Members see each other","value":"true"/);
+    assert.match(json, /"type":"Input.ChoiceSet","id":"memberPostsTo","label":"Members' posts go to","value":"everyone"/);
+    assert.match(json, /"type":"Input.ChoiceSet","id":"joinNotices","label":"Join notices to admins","value":"auto"/);
+    assert.match(json, /Discussion group/);
     assert.deepEqual(button(admin, 'Save').data, { verb: 'saveSettings', groupId: 'g1' });
     const member = buildPostSettingsCard({
       groupId: 'g1',
       groupName: 'Field Sales North',
       onlyAdminsPost: true,
       historyForNewMembers: true,
+      membersSeeEachOther: false,
+      memberPostsTo: 'admins',
+      joinNotices: 'digest',
       viewerIsAdmin: false,
     });
     assertValidCard(member);
     assert.deepEqual(verbs(member), []);
+    assert.match(JSON.stringify(member.content), /Broadcast group/);
+    assert.match(JSON.stringify(member.content), /the admins only/);
+  });
+
+  it('names each group type on the settings card (admins get the current choices)', () => {
+    const base = { groupId: 'g1', groupName: 'G', historyForNewMembers: true, membersSeeEachOther: false, viewerIsAdmin: true };
+    const hub = buildPostSettingsCard({ ...base, onlyAdminsPost: false, memberPostsTo: 'admins', joinNotices: 'off' });
+    assertValidCard(hub);
+    assert.match(JSON.stringify(hub.content), /Hub-and-spoke group/);
+    assert.match(JSON.stringify(hub.content), /"id":"memberPostsTo","label":"Members' posts go to","value":"admins"/);
+    assert.match(JSON.stringify(hub.content), /"id":"joinNotices","label":"Join notices to admins","value":"off"/);
+    const announce = buildPostSettingsCard({ ...base, onlyAdminsPost: true, memberPostsTo: 'everyone' });
+    assertValidCard(announce);
+    assert.match(JSON.stringify(announce.content), /Announcement group/);
   });
 });

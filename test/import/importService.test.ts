@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { ConflictError, ForbiddenError } from '../../src/errors';
 import { ConversationService } from '../../src/groups/conversationService';
 import type { Group, Member, UserRef } from '../../src/groups/model';
-import type { PostSender } from '../../src/groups/posts';
+import { DEFAULT_POST_SETTINGS, type PostSender } from '../../src/groups/posts';
 import { ImportService, IMPORT_PAGE_SIZE } from '../../src/import/importService';
 import type { ImportStore } from '../../src/import/ports';
 import { TableGroupStore } from '../../src/storage/tableGroupStore';
@@ -291,9 +291,9 @@ describe('import: preview, import, undo and history (Azurite)', () => {
     await imports.importFile(groupId, annSender, usFile(), { timeZone: NEW_YORK });
     await assert.rejects(imports.history(groupId, 'aad-stranger'), ForbiddenError);
     // "New members see earlier posts" off: Bob joined in 2025, after every imported message.
-    await posts.setSettings(groupId, { onlyAdminsPost: false, historyForNewMembers: false });
+    await posts.setSettings(groupId, { ...DEFAULT_POST_SETTINGS, historyForNewMembers: false });
     assert.deepEqual((await imports.history(groupId, bob.id)).messages, []);
-    await posts.setSettings(groupId, { onlyAdminsPost: false, historyForNewMembers: true });
+    await posts.setSettings(groupId, DEFAULT_POST_SETTINGS);
     await store.deleteOlderThan('2023-12-21T00:00:00.000Z');
     assert.deepEqual(
       (await imports.history(groupId, bob.id)).messages.map((m) => m.at),

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { odata } from '@azure/data-tables';
 import { ForbiddenError } from '../../src/errors';
 import type { Group, Member, UserRef } from '../../src/groups/model';
-import type { NewPost } from '../../src/groups/posts';
+import { DEFAULT_POST_SETTINGS, type NewPost } from '../../src/groups/posts';
 import { GroupService } from '../../src/groups/groupService';
 import { TableGroupStore } from '../../src/storage/tableGroupStore';
 import { TablePostStore, postRowKey } from '../../src/storage/tablePostStore';
@@ -220,9 +220,13 @@ describe('TablePostStore (Azurite)', () => {
 
   it('keeps the settings on the group row (history for new members on by default)', async () => {
     const groupId = await groupWith();
-    assert.deepEqual((await store.groupView(groupId))?.settings, { onlyAdminsPost: false, historyForNewMembers: true });
-    await store.setSettings(groupId, { onlyAdminsPost: true, historyForNewMembers: false });
-    assert.deepEqual((await store.postingContext(groupId, 'aad-ann'))?.settings, { onlyAdminsPost: true, historyForNewMembers: false });
+    assert.deepEqual((await store.groupView(groupId))?.settings, DEFAULT_POST_SETTINGS);
+    const changed = { onlyAdminsPost: true, historyForNewMembers: false, membersSeeEachOther: false, memberPostsTo: 'admins' as const };
+    await store.setSettings(groupId, { ...changed, joinNotices: 'off' });
+    assert.deepEqual((await store.postingContext(groupId, 'aad-ann'))?.settings, { ...changed, joinNotices: 'off' });
+    // Back to automatic join notices: the choice is cleared, not kept.
+    await store.setSettings(groupId, changed);
+    assert.deepEqual((await store.groupView(groupId))?.settings, changed);
     assert.equal((await groups.getGroup(groupId))?.group.name, `Group ${groupId}`);
   });
 

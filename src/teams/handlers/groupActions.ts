@@ -6,7 +6,9 @@ import {
   buildConfirmationCard,
   buildGroupInfoCard,
   buildInviteCard,
+  buildMemberCard,
   buildMembersCard,
+  REMOVED_MAX,
   buildMyGroupsCard,
   deleteConfirmation,
   inviteQrDataUrl,
@@ -54,9 +56,10 @@ export interface GroupActionsDependencies {
   notReachedCount?(groupId: string): Promise<{ unreachable: number; retrying: number }>;
 }
 
-const MEMBERS_PAGE_SIZE = 20;
+/** Issue 18: the members card pages 50 at a time (its search too). */
+const MEMBERS_PAGE_SIZE = 50;
 /** The "Removed" section of the members card shows this many; `allow <name>` reaches the others. */
-const REMOVED_SHOWN = 10;
+const REMOVED_SHOWN = REMOVED_MAX;
 const MY_GROUPS_PAGE_SIZE = 20;
 /** How many of a user's groups `invite Field Sales` looks through to find "Field Sales". */
 const NAME_LOOKUP_LIMIT = 500;
@@ -143,12 +146,16 @@ export class GroupActions {
     return this.invite(req, groupId, reset ? done : 'This link was already reset. Here is the current one.');
   }
 
-  async members(req: Requester, groupId: string, continuationToken?: string): Promise<Reply> {
+  async members(req: Requester, groupId: string, continuationToken?: string, search?: string): Promise<Reply> {
     const { group, member } = await this.deps.groups.getGroupAsMember(groupId, req.user.id);
-    const page = await this.deps.groups.listMembers(groupId, { user: req.user }, { pageSize: MEMBERS_PAGE_SIZE, continuationToken });
+    const page = await this.deps.groups.listMembers(
+      groupId,
+      { user: req.user },
+      { pageSize: MEMBERS_PAGE_SIZE, continuationToken, search },
+    );
     // Admins see who was removed, on the first page only (the next pages are more members).
     const removed =
-      member.role === 'admin' && continuationToken === undefined
+      member.role === 'admin' && continuationToken === undefined && search === undefined
         ? await this.deps.groups.listBans(groupId, { user: req.user }, { pageSize: REMOVED_SHOWN })
         : undefined;
     return cardReply(
@@ -161,8 +168,18 @@ export class GroupActions {
         viewerIsAdmin: member.role === 'admin',
         removed: removed?.items.map((ban) => ({ userId: ban.user.id, name: ban.user.name })),
         moreRemoved: removed?.continuationToken !== undefined,
+        search,
+        adminsOnly: group.membersHidden === true && member.role !== 'admin',
       }),
     );
+  }
+
+  /** An admin's Manage on the members card: that member's card with what can be done to them. */
+  async memberCard(req: Requester, groupId: string, userId: string): Promise<Reply> {
+    const { group } = await this.deps.groups.getGroupAsMember(groupId, req.user.id);
+    const member = await this.deps.groups.getMemberAsAdmin(groupId, { user: req.user }, userId);
+    if (!member) return textReply('They are not a member of this group any more.');
+    return cardReply(buildMemberCard({ groupId, groupName: group.name, userId, name: member.user.name, role: member.role }));
   }
 
   async myGroups(req: Requester, continuationToken?: string): Promise<Reply> {

@@ -3,10 +3,17 @@
  * them in their place, so the help card and the command menu keep their order): the members card and its pages,
  * remove (asked first; organization admins of the owner too), allow, make admin, remove admin.
  */
+import type { CardData } from '../../../cards';
 import { ForbiddenError } from '../../errors';
 import { LastAdminError } from '../../groups/groupService';
 import { splitMemberAndGroup } from '../input/commandArgs';
 import { groupCommand, groupIdOf, groupNamed, onMember, tokenOf, userIdOf, withGroup, type Handler } from './handlerKit';
+
+/** The members card's search: the box's text (the Search button), else the search its Next page carries. */
+function searchOf(data: CardData): string | undefined {
+  const typed = typeof data.memberSearch === 'string' ? data.memberSearch : typeof data.search === 'string' ? data.search : '';
+  return typed.trim() === '' ? undefined : typed.trim().slice(0, 100);
+}
 
 export const MEMBER_HANDLERS = {
   members: {
@@ -24,7 +31,8 @@ export const MEMBER_HANDLERS = {
     ),
   },
   showMembers: { clicked: (ctx, data) => ctx.actions.members(ctx.req, groupIdOf(data), tokenOf(data)) },
-  membersPage: { clicked: (ctx, data) => ctx.actions.members(ctx.req, groupIdOf(data), tokenOf(data)) },
+  membersPage: { clicked: (ctx, data) => ctx.actions.members(ctx.req, groupIdOf(data), tokenOf(data), searchOf(data)) },
+  manageMember: { clicked: (ctx, data) => ctx.actions.memberCard(ctx.req, groupIdOf(data), userIdOf(data)) },
   remove: {
     typed: {
       phrase: 'remove',

@@ -4,7 +4,8 @@ import { isAppError } from '../../errors';
 import type { ConversationService } from '../../groups/conversationService';
 import type { GroupService } from '../../groups/groupService';
 import { decideMessage, type MessageDecision } from '../../groups/messageRule';
-import { previewOf, type PostChange, type PostSender } from '../../groups/posts';
+import { threadNote } from '../../groups/groupTypes';
+import { previewOf, type GroupPostSettings, type PostChange, type PostSender } from '../../groups/posts';
 import type { Logger } from '../../logger';
 import {
   buildConfirmationCard,
@@ -104,7 +105,7 @@ export class PostsFlow {
     }
     if (attachments.length > 0) return answered(textReply(NOT_SUPPORTED));
     try {
-      const { created } = await this.deps.conversation.post(
+      const { created, post } = await this.deps.conversation.post(
         {
           groupId: current.groupId,
           sender: postSenderOf(activity),
@@ -115,7 +116,10 @@ export class PostsFlow {
       );
       if (created && !current.confirmed) {
         await this.deps.conversation.markConfirmed(req.user.id, current.groupId);
-        return answered(textReply(`Sent to **${markdownSafe(current.groupName)}**. Type \`switch\` to choose another group.`));
+        const to = post.thread
+          ? `the admins of **${markdownSafe(current.groupName)}** (only you and the admins see it)`
+          : `**${markdownSafe(current.groupName)}**`;
+        return answered(textReply(`Sent to ${to}. Type \`switch\` to choose another group.`));
       }
       return answered({ cards: [] });
     } catch (err) {
@@ -220,7 +224,8 @@ export class PostsFlow {
     });
     await this.deps.conversation.setCurrentGroup(req.user.id, groupId);
     const to = post.replyTo?.senderName ?? 'the post';
-    return textReply(`You replied in ${literal(groupName, 100)} to ${literal(to, 100)}: ${literal(previewOf(post.text), 100)}`);
+    const only = post.thread ? ` ${threadNote(post.thread, req.user.id)}.` : '';
+    return textReply(`You replied in ${literal(groupName, 100)} to ${literal(to, 100)}: ${literal(previewOf(post.text), 100)}${only}`);
   }
 
   /** Asks first (issue 17): the card names the post; its button deletes it (deletePost). */
@@ -280,6 +285,7 @@ export class PostsFlow {
           edited: p.editedAt !== undefined,
           deleted: p.deletedAt !== undefined,
           replyTo: p.replyTo,
+          ...(p.thread ? { threadNote: threadNote(p.thread, req.user.id) } : {}),
         })),
         earlier: page.earlier,
         importedEarlier: page.earlier === undefined && (await this.deps.imports?.hasImported(groupId, req.user.id)),
@@ -296,6 +302,8 @@ export class PostsFlow {
     const settings = await this.deps.conversation.updateSettings(groupId, req.user, {
       onlyAdminsPost: toggle(data.onlyAdminsPost),
       historyForNewMembers: toggle(data.historyForNewMembers),
+      membersSeeEachOther: toggle(data.membersSeeEachOther),
+      ...groupTypeChoices(data),
     });
     const { groupName } = await this.deps.conversation.settings(groupId, req.user.id);
     return {
@@ -327,6 +335,16 @@ function toggle(value: string | number | boolean | undefined): boolean | undefin
   if (value === true || value === 'true') return true;
   if (value === false || value === 'false') return false;
   return undefined;
+}
+
+/** The card's two choice sets; a value that is none of the choices leaves the setting as it is. */
+function groupTypeChoices(data: CardData): Partial<GroupPostSettings> {
+  const patch: Partial<GroupPostSettings> = {};
+  if (data.memberPostsTo === 'everyone' || data.memberPostsTo === 'admins') patch.memberPostsTo = data.memberPostsTo;
+  const notices = data.joinNotices;
+  if (notices === 'each' || notices === 'digest' || notices === 'off') patch.joinNotices = notices;
+  if (notices === 'auto') patch.joinNotices = undefined;
+  return patch;
 }
 
 /** The time of an edit or delete event: Teams' timestamp, so a redelivered event is recognised as the same. */

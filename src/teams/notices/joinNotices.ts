@@ -4,6 +4,8 @@ import type { Group, Member, UserRef } from '../../groups/model';
 import type { BackgroundWork } from '../proactive';
 import { buildMemberJoinedNoticeCard } from '../../../cards';
 import type { JoinNotices } from '../handlers/groupActions';
+import { joinNoticeMode } from '../../groups/groupTypes';
+import type { JoinDigests } from './joinDigest';
 
 interface PendingNotice {
   group: Group;
@@ -20,7 +22,8 @@ interface PendingNotice {
  * delivery engine (sendOneOff), so they share the tenant's budget and the conversation's windows with the posts,
  * and each has a key made of the joins it tells: a join activity Teams delivers again adds nothing to a pending
  * notice, and a notice already sent is not sent again. Pending notices live in memory for the batching window:
- * a crash can lose a notice, never a membership.
+ * a crash can lose a notice, never a membership. Group types: admins may choose a daily digest (joinDigest.ts)
+ * or no notices; groups over 50 members get the digest unless they chose.
  */
 export class AdminJoinNotices implements JoinNotices {
   private readonly pending = new Map<string, PendingNotice>();
@@ -29,9 +32,18 @@ export class AdminJoinNotices implements JoinNotices {
     private readonly engine: Pick<DeliveryEngine, 'sendOneOff'>,
     private readonly background: BackgroundWork,
     private readonly windowMs = 2_000,
+    /** Group types: groups whose admins get a daily digest instead (joinDigest.ts); absent: each join. */
+    private readonly digests?: Pick<JoinDigests, 'joined'>,
   ) {}
 
   memberJoined(group: Group, member: UserRef, admins: readonly Member[], joinKey = member.id): void {
+    const mode = joinNoticeMode(group, group.memberCount);
+    if (mode === 'off') return;
+    if (mode === 'digest' && this.digests) {
+      const digests = this.digests;
+      this.background.run('join digest mark', () => digests.joined(group.id, member.id));
+      return;
+    }
     const key = `${member.id}|${joinKey}`;
     const existing = this.pending.get(group.id);
     if (existing) {

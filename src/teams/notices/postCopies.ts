@@ -1,5 +1,6 @@
 import type { Recipient, RenderCopy } from '../../delivery/ports';
 import type { Post } from '../../groups/posts';
+import { postAsSeenBy, threadNote } from '../../groups/groupTypes';
 import type { GroupView } from '../../storage/tablePostStore';
 import { groupPhotoUrl } from '../../web/groupPhoto';
 import { buildPostActivity } from '../../../cards/post';
@@ -59,17 +60,20 @@ export function createPostCopyRenderer(source: PostCopySource, publicUrl: string
       }
       const group = await groupRead;
       if (!post || !group || post.deletedAt) return undefined;
+      // Group types: a member who may not see other members gets "A member" for their names.
+      const seen = postAsSeenBy(group, recipient.userId, post);
       return buildPostActivity({
         groupId,
         groupName: group.name,
         photoUrl: group.photo ? groupPhotoUrl(publicUrl, groupId, group.photo.version) : undefined,
         seq,
-        senderName: post.sender.name,
+        senderName: seen.sender.name,
         text: post.text,
         createdAt: post.createdAt,
         edited: post.editedAt !== undefined,
-        replyTo: post.replyTo ? { senderName: post.replyTo.senderName, preview: post.replyTo.preview } : undefined,
+        replyTo: seen.replyTo ? { senderName: seen.replyTo.senderName, preview: seen.replyTo.preview } : undefined,
         canDelete: group.adminIds.includes(recipient.userId) || post.sender.userId === recipient.userId,
+        ...(post.thread ? { threadNote: threadNote(post.thread, recipient.userId) } : {}),
       });
     },
   };

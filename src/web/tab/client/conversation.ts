@@ -197,7 +197,8 @@ export class ConversationPanel {
     const body = post.deleted
       ? el('p', { class: 'post-text post-deleted' }, 'This post was deleted')
       : el('p', { class: 'post-text' }, post.text ?? '');
-    return el('li', { class: 'post', 'data-seq': String(post.seq) }, head, reply, body);
+    const thread = post.threadNote ? el('p', { class: 'post-thread meta' }, post.threadNote) : undefined;
+    return el('li', { class: 'post', 'data-seq': String(post.seq) }, head, thread, reply, body);
   }
 
   private updateCounter(): void {

@@ -1,5 +1,6 @@
 import { ApiError, type ApiClient } from './apiClient';
 import { ConversationPanel } from './conversation';
+import { MembersPanel } from './membersPanel';
 import { DocumentsPanel } from './documentsPanel';
 import { ImportedHistoryPanel } from './importedHistory';
 import { ImportPanel } from './importPanel';
@@ -20,6 +21,8 @@ export class TabView {
   /** Imported earlier messages, and (admins) importing them: kept like the conversation (issue 20). */
   private imported: ImportedHistoryPanel | undefined;
   private importing: ImportPanel | undefined;
+  /** The open group's members, 50 at a time (issue 18). */
+  private members: MembersPanel | undefined;
 
   private readonly list = el('ul', { class: 'group-list', id: 'group-list' });
   private readonly more = button('Show more groups', () => void this.loadGroups(), { class: 'secondary', hidden: true });
@@ -141,6 +144,7 @@ export class TabView {
       adminNames ? el('p', { class: 'meta' }, `Admins: ${adminNames}`) : undefined,
       this.conversationFor(group.id),
       this.importedFor(group.id),
+      this.membersFor(group.id),
 
       el(
         'section',
@@ -157,6 +161,14 @@ export class TabView {
     if (detail.viewerIsAdmin) sections.push(this.adminSection(detail), this.importFor(group.id));
     sections.push(this.documents.section(group.id));
     this.detail.replaceChildren(...sections.filter((s): s is Node | string => s !== undefined && s !== false));
+  }
+
+  private membersFor(groupId: string): HTMLElement {
+    if (this.members?.groupId !== groupId) {
+      this.members = new MembersPanel(this.api, groupId, (err) => this.showError(err));
+      void this.members.load(true);
+    }
+    return this.members.element;
   }
 
   private conversationFor(groupId: string): HTMLElement {
