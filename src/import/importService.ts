@@ -102,20 +102,19 @@ export class ImportService {
     }
     if (begun.kind === 'duplicate') return { record: begun.record, created: false, groupName: context.groupName };
     // Resumed after a crash: what the first try wrote goes (it may have been read in another zone), then every
-    // row, then done, then the post.
+    // row, then the post, then done. The post comes before done because it is one post by key (a resumed job
+    // posting again finds the first), while a job marked done is never resumed: done first would lose the post to
+    // a crash between the two.
     if (begun.kind === 'resume') await this.options.store.clear(groupId, record.importId);
     await this.options.store.write(groupId, messages, progress);
-    const done = await this.options.store.finish(groupId, record.importId, {
-      count: messages.length,
-      first: record.first,
-      last: record.last,
-    });
+    const summary = { count: messages.length, first: record.first, last: record.last };
     await this.options.announce({
       groupId,
       sender: actor,
-      text: announcementOf(done, actor.name, read.timeZone),
+      text: announcementOf({ ...record, ...summary }, actor.name, read.timeZone),
       sourceKey: `import-${groupId}-${record.importId}`,
     });
+    const done = await this.options.store.finish(groupId, record.importId, summary);
     return { record: done, created: true, groupName: context.groupName };
   }
 

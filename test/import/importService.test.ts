@@ -283,6 +283,29 @@ describe('import: preview, import, undo and history (Azurite)', () => {
     assert.equal(engine.calls.length, 1);
   });
 
+  it('a crash between the announcement and done: the resumed import posts nothing twice and the group has its post', async () => {
+    const groupId = await groupWith();
+    const dying: ImportStore = Object.create(store, {
+      finish: {
+        value: async () => {
+          throw new Error('the instance died');
+        },
+      },
+    });
+    await assert.rejects(service({ importStore: dying }).imports.importFile(groupId, annSender, usFile(), { timeZone: NEW_YORK }), /died/);
+    assert.deepEqual(engine.calls, [{ call: 'postAccepted', groupId, seq: 1 }], 'the post is written before the import is marked done');
+    const resumed = await service().imports.importFile(groupId, annSender, usFile(), { timeZone: NEW_YORK });
+    assert.equal(resumed.record.state, 'done');
+    // The same post by key: the resumed job finds the first announcement (handing it to the engine again is a
+    // no-op there); no second post is numbered.
+    assert.deepEqual(
+      new Set(engine.calls.map((c) => `${c.call} ${c.groupId} ${'seq' in c ? c.seq : ''}`)),
+      new Set([`postAccepted ${groupId} 1`]),
+    );
+    assert.equal(await posts.get(groupId, 2), undefined);
+    assert.equal((await store.page(groupId, { pageSize: 50 })).messages.length, 6);
+  });
+
   it('admins only; members read history under the visibility rule; retention by original time', async () => {
     const groupId = await groupWith(bob);
     const { imports } = service();
