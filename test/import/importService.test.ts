@@ -299,8 +299,8 @@ describe('import: preview, import, undo and history (Azurite)', () => {
     // The same post by key: the resumed job finds the first announcement (handing it to the engine again is a
     // no-op there); no second post is numbered.
     assert.deepEqual(
-      new Set(engine.calls.map((c) => `${c.call} ${c.groupId} ${'seq' in c ? c.seq : ''}`)),
-      new Set([`postAccepted ${groupId} 1`]),
+      new Set(engine.calls.map((c) => JSON.stringify(c))),
+      new Set([JSON.stringify({ call: 'postAccepted', groupId, seq: 1 })]),
     );
     assert.equal(await posts.get(groupId, 2), undefined);
     assert.equal((await store.page(groupId, { pageSize: 50 })).messages.length, 6);
