@@ -54,6 +54,8 @@ export interface RunningApp {
   readonly delivery: DeliveryEngine;
   /** Present when MESSAGE_RETENTION_DAYS is set. */
   readonly retention?: RetentionSweeper;
+  /** Finishes post deletions a crash left unfinished (issue 17). */
+  readonly deletedPosts: RetentionSweeper;
   stop(): Promise<void>;
 }
 
@@ -73,7 +75,7 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
     const bulkAdd = wireBulkAdd(config, options, domain, chat);
     const bot = wireBot(config, options, domain, chat, signIn, { botName: BOT_NAME, background, bulkAdd: bulkAdd.flow });
     const server = wireServer(config, options, { account, domain, adapter, chat, signIn, bot });
-    const { engine, retention } = chat;
+    const { engine, retention, deletedPosts } = chat;
     // The engine first: the first post accepted after listening can be delivered.
     await engine.start();
     const url = await listen(server, config.PORT, config.HOST).catch(async (err: unknown) => {
@@ -85,6 +87,7 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
       'bot listening',
     );
     retention?.start();
+    deletedPosts.start();
     leaseSweep.start();
     bulkAdd.start();
 
@@ -98,13 +101,21 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
       imports: chat.imports,
       delivery: engine,
       retention,
+      deletedPosts,
       async stop() {
         account.embedded?.shuttingDown();
         await close(server);
         // Side by side: each waits at most a storage timeout when storage is down, and none needs another.
         // Pending join notices and copy deletions hand their work to the engine's queue before it stops.
         // Bulk add's welcomes and reports go through the engine: its worker stops first.
-        await Promise.all([redelivery.drain(), retention?.stop(), leaseSweep.stop(), background.drain(), bulkAdd.stop()]);
+        await Promise.all([
+          redelivery.drain(),
+          retention?.stop(),
+          deletedPosts.stop(),
+          leaseSweep.stop(),
+          background.drain(),
+          bulkAdd.stop(),
+        ]);
         await engine.stop();
         await account.embedded?.stop();
       },

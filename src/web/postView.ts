@@ -12,5 +12,6 @@ export interface PostView {
   createdAt: string;
   editedAt?: string;
   deleted: boolean;
-  replyTo?: { seq: number; senderName: string; preview: string };
+  /** `deleted`: the answered post was deleted (name and preview empty): "replying to a deleted post". */
+  replyTo?: { seq: number; senderName: string; preview: string; deleted?: boolean };
 }

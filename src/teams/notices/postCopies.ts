@@ -68,7 +68,9 @@ export function createPostCopyRenderer(source: PostCopySource, publicUrl: string
         text: post.text,
         createdAt: post.createdAt,
         edited: post.editedAt !== undefined,
-        replyTo: post.replyTo ? { senderName: post.replyTo.senderName, preview: post.replyTo.preview } : undefined,
+        replyTo: post.replyTo
+          ? { senderName: post.replyTo.senderName, preview: post.replyTo.preview, deleted: post.replyTo.deleted }
+          : undefined,
         canDelete: group.adminIds.includes(recipient.userId) || post.sender.userId === recipient.userId,
       });
     },
