@@ -184,9 +184,7 @@ describe('Nothing left behind: every table read after deletions', function () {
     assert.deepEqual((await t.app.posts.get(groupId, 3))!.replyTo, { seq: 1, senderName: '', preview: '', deleted: true });
     // The reply's delivered copies are rendered again without the quote.
     await until("the reply's copies updated", async () =>
-      [owner, bob].every((m) =>
-        t.channel.to(`a:personal-${m.id}`).some((s) => s.method === 'PUT' && /a deleted post/.test(textOf([s]))),
-      ),
+      [owner, bob].every((m) => t.channel.to(`a:personal-${m.id}`).some((s) => s.method === 'PUT' && /a deleted post/.test(textOf([s])))),
     );
 
     const history = textOf(await chat.say(bob, 'history'));

@@ -27,7 +27,6 @@ export interface ReplyTarget {
   deleted?: boolean;
 }
 
-
 export interface Post {
   groupId: string;
   /** Per-group sequence number, assigned by the store when the post is accepted (1, 2, 3, ...). */
