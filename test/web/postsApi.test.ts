@@ -55,6 +55,7 @@ describe("tab API: a group's posts (GET/POST /api/groups/:id/posts)", () => {
       current: new TableCurrentGroupStore(clients.usergroups),
       engine,
       limiter: new MemoryPostRateLimiter(),
+      deleted: async (groupId, seq) => void (await posts.deletion.scrubReplies(groupId, seq)),
     });
     imports = new ImportService({
       store: new TableImportStore(clients),
@@ -234,6 +235,32 @@ describe("tab API: a group's posts (GET/POST /api/groups/:id/posts)", () => {
     );
     assert.equal(earlier.json['earlier'], undefined);
     assert.equal((await call('GET', `/api/groups/${g.id}/posts?before=abc`, alice)).status, 400);
+  });
+
+  it('shows a deleted post without sender or text, and a reply to it as "a deleted post" (no name, no preview)', async () => {
+    const g = await groups.createGroup({ name: 'Scrubbed', creator: alice, idempotencyKey: randomUUID() });
+    const sender = { userId: alice.id, name: alice.name, tenantId: TENANT };
+    await conversation.post({ groupId: g.id, sender, text: 'secret plan', sourceKey: `${g.id}-1` });
+    await conversation.post({ groupId: g.id, sender, text: 'agreed', sourceKey: `${g.id}-2`, replyToSeq: 1 });
+    await conversation.deletePost(g.id, 1, alice);
+    const page = await call('GET', `/api/groups/${g.id}/posts`, alice);
+    assert.deepEqual(page.json['posts'], [
+      {
+        seq: 1,
+        sender: { name: '', isYou: false },
+        createdAt: (page.json['posts'] as Array<{ createdAt: string }>)[0]!.createdAt,
+        deleted: true,
+      },
+      {
+        seq: 2,
+        sender: { name: alice.name, isYou: true },
+        text: 'agreed',
+        createdAt: (page.json['posts'] as Array<{ createdAt: string }>)[1]!.createdAt,
+        deleted: false,
+        replyTo: { seq: 1, senderName: '', preview: '', deleted: true },
+      },
+    ]);
+    assert.doesNotMatch(JSON.stringify(page.json), /secret plan/);
   });
 });
 
