@@ -226,6 +226,21 @@ describe('TablePostStore (Azurite)', () => {
     assert.deepEqual([page.posts.map((p) => p.seq), page.earlier], [[2, 3], undefined]);
   });
 
+  it("deletes a tombstone past retention with its index, but leaves the index and idempotency row of its undelete's post", async () => {
+    const groupId = await groupWith();
+    const [undone, gone] = [`undone-${randomUUID()}`, `gone-${randomUUID()}`];
+    await store.accept(newPost(groupId, ann, 'said twice', undone, '2000-01-01T00:00:00.000Z'));
+    await store.accept(newPost(groupId, ann, 'said once', gone, '2000-01-01T00:00:00.000Z'));
+    for (const seq of [1, 2]) await store.change(groupId, seq, { kind: 'delete', at: '2000-01-02T00:00:00.000Z', by: ann });
+    // The undelete: a fresh post under the same request key.
+    assert.deepEqual(await store.accept(newPost(groupId, ann, 'said twice', undone)), { seq: 3, created: true });
+    assert.ok((await store.deleteOlderThan('2001-01-01T00:00:00.000Z')) >= 2);
+    assert.deepEqual([await store.get(groupId, 1), await store.get(groupId, 2)], [undefined, undefined]);
+    assert.deepEqual(await store.findBySource(undone), { groupId, seq: 3 });
+    assert.equal(await store.groupOfSource(undone), groupId);
+    assert.equal(await store.groupOfSource(gone), undefined, "the tombstone's index went with it");
+  });
+
   it('lists recipients in pages with their tenant, conversation and mute, and one member at a time', async () => {
     const users = Array.from({ length: 5 }, (_, i) => ({ id: `aad-m${i}`, name: `M${i}` }));
     const groupId = await groupWith(...users);
