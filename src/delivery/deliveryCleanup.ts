@@ -34,13 +34,14 @@ export class DeliveryCleanup {
   }
 
   /**
-   * A deleted post (issue 17): once its fan-out is over (no outbox row) and no delivered copy still shows an
-   * older version than the tombstone's (the update pass deleted each, or gave it up), its rows go as for
-   * retention. False, and nothing deleted, until then.
+   * A deleted post (issue 17): once its fan-out is over (no outbox row), no delivered copy still shows an older
+   * version than the tombstone's (the update pass deleted each, or gave it up) and none is being sent, its rows
+   * go as for retention. False, and nothing deleted, until then.
    */
   async forgetDeleted(groupId: string, seq: number, version: number): Promise<boolean> {
     if (await findIfThere(this.outbox, groupId, outboxRow(seq))) return false;
-    const filter = odata`PartitionKey eq ${postPartition(groupId, seq)} and st eq ${'sent'} and v lt ${version}`;
+    // A copy being sent right now (a retry of a give-up) writes its outcome next: it waits for that too.
+    const filter = odata`PartitionKey eq ${postPartition(groupId, seq)} and ((st eq ${'sent'} and v lt ${version}) or st eq ${'sending'})`;
     for await (const _copy of this.deliveries.listEntities({ queryOptions: { filter, select: ['RowKey'] } })) return false;
     await this.forgetPosts(groupId, [seq]);
     return true;

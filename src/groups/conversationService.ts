@@ -186,6 +186,8 @@ export class ConversationService {
       return { kind: 'noText', groupName: context.groupName };
     }
     const outcome = await this.post({ groupId, sender, text, sourceKey });
+    // A post deleted before tombstones kept its idempotency row until the sweep finishes it: nothing new then.
+    if (outcome.post.deletedAt) return { kind: 'nothing' };
     return { kind: 'posted', groupName: outcome.groupName, post: outcome.post };
   }
 
