@@ -21,7 +21,7 @@ export interface PostCardData {
   /** ISO time the post was accepted. */
   createdAt: string;
   edited?: boolean;
-  replyTo?: { senderName: string; preview: string };
+  replyTo?: { senderName: string; preview: string; deleted?: boolean };
   /** Group admins and the sender: the Delete post button. Rendered per recipient. */
   canDelete: boolean;
   /** A hub-and-spoke thread's post: "Only you and the admins see this". */
@@ -99,12 +99,16 @@ export function postByline(senderName: string, createdAt: string, edited: boolea
   return spacing === undefined ? byline : { ...byline, spacing };
 }
 
-/** "replying to Ann: first words..." above a reply's text. */
-export function replyContext(replyTo: { senderName: string; preview: string }): RichTextBlock {
+/** "replying to Ann: first words..." above a reply's text; "replying to a deleted post" once that one is deleted. */
+export function replyContext(replyTo: { senderName: string; preview: string; deleted?: boolean }): RichTextBlock {
   return richText(
     [
       run('replying to ', { isSubtle: true, italic: true, size: 'Small' }),
-      run(`${replyTo.senderName}: ${replyTo.preview}`, { isSubtle: true, italic: true, size: 'Small' }, 140),
+      run(
+        replyTo.deleted ? 'a deleted post' : `${replyTo.senderName}: ${replyTo.preview}`,
+        { isSubtle: true, italic: true, size: 'Small' },
+        140,
+      ),
     ],
     { spacing: 'Small' },
   );

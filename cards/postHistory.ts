@@ -15,7 +15,7 @@ export interface HistoryPostRow {
   createdAt: string;
   edited?: boolean;
   deleted?: boolean;
-  replyTo?: { senderName: string; preview: string };
+  replyTo?: { senderName: string; preview: string; deleted?: boolean };
   /** A hub-and-spoke thread's post: "Only you and the admins see this". */
   threadNote?: string;
 }
@@ -32,14 +32,19 @@ export interface PostHistoryCardData {
 }
 
 function postRow(post: HistoryPostRow): Container {
-  const items: CardElement[] = [postByline(post.senderName, post.createdAt, post.edited === true && post.deleted !== true)];
+  // A deleted post keeps its place, nothing else: no sender, no text, no quote (issue 17).
   if (post.deleted) {
-    items.push(richText([run('This post was deleted.', { isSubtle: true, italic: true })], { spacing: 'None' }));
-  } else {
-    if (post.threadNote) items.push(threadLine(post.threadNote));
-    if (post.replyTo) items.push(replyContext(post.replyTo));
-    items.push(...postTextBlocks(post.text, HISTORY_POST_CHARS));
+    return {
+      type: 'Container',
+      items: [richText([run('This post was deleted.', { isSubtle: true, italic: true })])],
+      separator: true,
+      spacing: 'Small',
+    };
   }
+  const items: CardElement[] = [postByline(post.senderName, post.createdAt, post.edited === true)];
+  if (post.threadNote) items.push(threadLine(post.threadNote));
+  if (post.replyTo) items.push(replyContext(post.replyTo));
+  items.push(...postTextBlocks(post.text, HISTORY_POST_CHARS));
   return { type: 'Container', items, separator: true, spacing: 'Small' };
 }
 

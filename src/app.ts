@@ -57,6 +57,8 @@ export interface RunningApp {
   readonly retention?: RetentionSweeper;
   /** Daily join digests (group types): sends the digests marked before a cutoff (the hourly sweep: a day ago). */
   readonly joinDigests: Pick<JoinDigests, 'deleteOlderThan'>;
+  /** Finishes post deletions a crash left unfinished (issue 17). */
+  readonly deletedPosts: RetentionSweeper;
   stop(): Promise<void>;
 }
 
@@ -76,7 +78,7 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
     const bulkAdd = wireBulkAdd(config, options, domain, chat);
     const bot = wireBot(config, options, domain, chat, signIn, { botName: BOT_NAME, background, bulkAdd: bulkAdd.flow });
     const server = wireServer(config, options, { account, domain, adapter, chat, signIn, bot });
-    const { engine, retention } = chat;
+    const { engine, retention, deletedPosts } = chat;
     // The engine first: the first post accepted after listening can be delivered.
     await engine.start();
     const url = await listen(server, config.PORT, config.HOST).catch(async (err: unknown) => {
@@ -91,6 +93,7 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
     // Every hour, the join digests marked a day ago or more go to their groups' admins.
     const digestSweep = new RetentionSweeper(bot.joinDigests, { what: 'join digests sent', keepMs: DAY_MS }, logger);
     digestSweep.start();
+    deletedPosts.start();
     leaseSweep.start();
     bulkAdd.start();
     chat.importJobs.start();
@@ -106,6 +109,7 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
       delivery: engine,
       retention,
       joinDigests: bot.joinDigests,
+      deletedPosts,
       async stop() {
         account.embedded?.shuttingDown();
         await close(server);
@@ -120,6 +124,7 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
           background.drain(),
           bulkAdd.stop(),
           chat.importJobs.stop(),
+          deletedPosts.stop(),
         ]);
         await engine.stop();
         await account.embedded?.stop();

@@ -177,7 +177,7 @@ describe('Group conversation, delivered: the real engine through /api/messages t
     assert.equal(w.copiesTo(cleo).length, 2, 'nothing after leaving');
   });
 
-  it("updates every copy when the sender edits, deletes them on the sender's delete and sends them again on undelete", async () => {
+  it("updates every copy when the sender edits, deletes them on the sender's delete, and sends the undeleted text as a new post", async () => {
     const { groupId, members } = await w.groupWith('Edit Desk', ['Ann', 'Bob', 'Cleo']);
     const [ann, bob, cleo] = members as [TestUser, TestUser, TestUser];
     const id = `act-${randomUUID()}`;
@@ -206,11 +206,21 @@ describe('Group conversation, delivered: the real engine through /api/messages t
       await until(`${member.name}'s copy deleted`, () => w.callsTo(member, 'DELETE').length === 1);
       assert.ok(w.callsTo(member, 'DELETE')[0]!.path.endsWith(`/activities/${encodeURIComponent(w.copiesTo(member)[0]!.id!)}`));
     }
-    await t.post(change('messageUpdate', 'undeleteMessage', '2030-01-01T00:00:03.000Z'));
+    // Nothing about the deleted post is kept: its delivery rows go after the deletes.
+    await until("the deleted post's delivery rows gone", async () => {
+      for await (const row of t.app.tables.deliveries.listEntities({
+        queryOptions: { filter: odata`PartitionKey eq ${`${enc(groupId)}|0000000001`}` },
+      }))
+        return row === undefined;
+      return true;
+    });
+    await t.post(change('messageUpdate', 'undeleteMessage', '2030-01-01T00:00:03.000Z', 'meet at 5'));
     for (const member of [bob, cleo]) {
       await until(`${member.name} got the post again`, () => w.copiesTo(member).length === 2);
       assert.match(textOf([w.copiesTo(member)[1]!]), /meet at 5/);
     }
+    assert.equal((await t.app.posts.get(groupId, 2))?.text, 'meet at 5', 'a fresh post, number 2');
+    assert.match(textOf(t.channel.to(chatOf(ann)).slice(-1)), /posted to \*\*Edit Desk\*\* again/);
     assert.deepEqual(w.copiesTo(ann), []);
   });
 

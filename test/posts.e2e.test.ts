@@ -297,7 +297,7 @@ describe('Group conversation, end to end: posting, replies, settings, edits, his
       };
     }
 
-    it("follows the sender's edit, delete and undelete, once each, and tells the engine", async () => {
+    it("follows the sender's edit and delete once each; an undelete is a fresh post of its text; tells the engine", async () => {
       const { groupId, members } = await groupWith('Edits', 1);
       const ann = members[0]!;
       const id = `act-${randomUUID()}`;
@@ -311,10 +311,44 @@ describe('Group conversation, end to end: posting, replies, settings, edits, his
       post = (await t.app.posts.get(groupId, 1))!;
       assert.ok(post.deletedAt);
       assert.equal(post.deletedBy?.id, uid(ann));
-      await t.post(changeActivity(ann, 'messageUpdate', 'undeleteMessage', id, '2030-01-01T00:00:03.000Z'));
-      post = (await t.app.posts.get(groupId, 1))!;
-      assert.deepEqual([post.deletedAt, post.text, post.version], [undefined, 'meet at 5', 4]);
-      assert.deepEqual(engine.seqs('postChanged', groupId), [1, 1, 1]);
+      assert.deepEqual([post.text, post.sender.name], ['', ''], 'a tombstone');
+      const undelete = changeActivity(ann, 'messageUpdate', 'undeleteMessage', id, '2030-01-01T00:00:03.000Z', 'meet at 5');
+      const { sent } = await chat.post(undelete, chat.conversationOf(ann));
+      assert.match(textOf(sent), /You restored a message: it is posted to \*\*Edits\*\* again, as a new post\./);
+      assert.equal((await t.app.posts.get(groupId, 1))!.text, '', 'the tombstone stays');
+      post = (await t.app.posts.get(groupId, 2))!;
+      assert.deepEqual([post.text, post.version, post.deletedAt, post.sender.userId], ['meet at 5', 1, undefined, uid(ann)]);
+      assert.deepEqual((await chat.post(undelete, chat.conversationOf(ann))).sent, [], 'redelivered: nothing new');
+      assert.deepEqual(engine.seqs('postAccepted', groupId), [1, 2]);
+      assert.deepEqual(engine.seqs('postChanged', groupId), [1, 1]);
+      // The message's later edits follow the new post.
+      await t.post(changeActivity(ann, 'messageUpdate', 'editMessage', id, '2030-01-01T00:00:04.000Z', 'meet at 6'));
+      assert.equal((await t.app.posts.get(groupId, 2))!.text, 'meet at 6');
+    });
+
+    it('restores nothing when the undelete carries no text, and tells the sender; nor for a member removed since', async () => {
+      const { groupId, owner, members } = await groupWith('Undeletes', 2);
+      const [ann, bob] = members as [TestUser, TestUser];
+      const id = `act-${randomUUID()}`;
+      await t.post(messageActivity(t.channel.serviceUrl, ann, { text: 'short lived', id }));
+      await t.post(changeActivity(ann, 'messageDelete', 'softDeleteMessage', id, '2030-01-01T00:00:02.000Z'));
+      const bare = changeActivity(ann, 'messageUpdate', 'undeleteMessage', id, '2030-01-01T00:00:03.000Z');
+      const { sent } = await chat.post(bare, chat.conversationOf(ann));
+      assert.match(textOf(sent), /Teams did not send its text, so nothing was posted to \*\*Undeletes\*\* again/);
+      assert.deepEqual(
+        (await posts(groupId)).map((p) => [p.seq, p.text]),
+        [[1, '']],
+      );
+      const bobsId = `act-${randomUUID()}`;
+      await t.post(messageActivity(t.channel.serviceUrl, bob, { text: 'soon removed', id: bobsId }));
+      await t.post(changeActivity(bob, 'messageDelete', 'softDeleteMessage', bobsId, '2030-01-01T00:00:02.000Z'));
+      await t.app.groups.removeMember(groupId, { user: { id: uid(owner), name: owner.name } }, uid(bob));
+      const refused = await chat.post(
+        changeActivity(bob, 'messageUpdate', 'undeleteMessage', bobsId, '2030-01-01T00:00:03.000Z', 'soon removed'),
+        chat.conversationOf(bob),
+      );
+      assert.match(textOf(refused.sent), /it was not posted again: You are not a member of Undeletes/);
+      assert.equal((await posts(groupId)).length, 2, 'nothing new');
     });
 
     it("lets an admin delete a member's post with the card button; other members cannot", async () => {

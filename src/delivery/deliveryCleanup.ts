@@ -33,6 +33,20 @@ export class DeliveryCleanup {
     return deleted;
   }
 
+  /**
+   * A deleted post (issue 17): once its fan-out is over (no outbox row), no delivered copy still shows an older
+   * version than the tombstone's (the update pass deleted each, or gave it up) and none is being sent, its rows
+   * go as for retention. False, and nothing deleted, until then.
+   */
+  async forgetDeleted(groupId: string, seq: number, version: number): Promise<boolean> {
+    if (await findIfThere(this.outbox, groupId, outboxRow(seq))) return false;
+    // A copy being sent right now (a retry of a give-up) writes its outcome next: it waits for that too.
+    const filter = odata`PartitionKey eq ${postPartition(groupId, seq)} and ((st eq ${'sent'} and v lt ${version}) or st eq ${'sending'})`;
+    for await (const _copy of this.deliveries.listEntities({ queryOptions: { filter, select: ['RowKey'] } })) return false;
+    await this.forgetPosts(groupId, [seq]);
+    return true;
+  }
+
   /** A deleted group: every post's recipient rows, its outbox, its unreachable markers and its one-off records. */
   async forgetGroup(groupId: string): Promise<number> {
     // Partitions `<group>|<seq>`: between `<group>|` and `<group>}` ('}' sorts right after '|').
@@ -85,6 +99,16 @@ export class DeliveryCleanup {
       }
     }
     return keys.length;
+  }
+}
+
+async function findIfThere(table: TableClient, partitionKey: string, rowKey: string): Promise<boolean> {
+  try {
+    await table.getEntity(partitionKey, rowKey);
+    return true;
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
   }
 }
 

@@ -24,6 +24,8 @@ export interface ItemContext {
   flushSize: number;
   /** A post's fan-out is finished for every lane: the group's next post may start. */
   postDone(groupId: string, seq: number): Promise<void>;
+  /** A deleted post's update pass is over in this lane (issue 17: its records may go). */
+  afterUpdate?(groupId: string, seq: number): Promise<void>;
   /** The item no longer holds its message (deleted or given back). */
   forget(message: WorkMessage<WorkBody>): void;
   /** Counts for the bench and tests. */

@@ -55,6 +55,8 @@ export interface QueueDeliveryEngineOptions {
   /** A lane with nothing to do gives its lease up after this long. */
   laneIdleMs?: number;
   conversationWindows?: ReadonlyArray<readonly [number, number]>;
+  /** A deleted post's copies were deleted by the update pass (or it had none): its records may go (issue 17). */
+  afterUpdate?: (groupId: string, seq: number) => Promise<void>;
 }
 
 /**
@@ -80,7 +82,8 @@ export class QueueDeliveryEngine implements DeliveryEngine {
   /** Unfinished posts whose work showed no progress for stallReportMs, as the last sweep found them. */
   private stalledPosts: Array<{ groupId: string; seq: number; sinceMs: number }> = [];
   private keepingAlive = false;
-  private readonly o: Required<Omit<QueueDeliveryEngineOptions, 'instanceId' | 'conversationWindows'>>;
+  private readonly deletedHook?: (groupId: string, seq: number) => Promise<void>;
+  private readonly o: Required<Omit<QueueDeliveryEngineOptions, 'instanceId' | 'conversationWindows' | 'afterUpdate'>>;
 
   constructor(options: QueueDeliveryEngineOptions) {
     this.o = {
@@ -104,6 +107,7 @@ export class QueueDeliveryEngine implements DeliveryEngine {
       ...options,
     };
     this.instanceId = options.instanceId ?? randomUUID();
+    this.deletedHook = options.afterUpdate;
     this.store = new DeliveryStore(options.tables.deliveries, options.tables.outbox);
     this.leases = new LaneLeases(options.tables.lanes, this.instanceId, this.o.leaseMs);
     this.windows = new ConversationWindows(options.conversationWindows ?? CONVERSATION_WINDOWS);
@@ -122,6 +126,7 @@ export class QueueDeliveryEngine implements DeliveryEngine {
       flushSize: this.o.flushSize,
       postDone: (g, s) => this.startNextPost(g, s),
       forget: (message) => this.held.delete(message),
+      afterUpdate: (g, s) => this.afterUpdate(g, s),
       stats: this.stats,
     };
     this.lanes = new LaneHost({
@@ -425,6 +430,14 @@ export class QueueDeliveryEngine implements DeliveryEngine {
     }
     for (const t of tenants) await this.lanes.toLaneQueue({ k: 'update', g: groupId, s: seq, t });
     await this.finished(message);
+    if (post.deleted && tenants.size === 0) await this.afterUpdate(groupId, seq);
+  }
+
+  /** The hook after a deleted post's update pass; a failure is left to its sweep. */
+  private async afterUpdate(groupId: string, seq: number): Promise<void> {
+    await this.deletedHook?.(groupId, seq).catch((err: unknown) =>
+      this.o.logger.warn({ err: (err as Error).message, groupId, seq }, 'records of a deleted post not deleted yet; the sweep will'),
+    );
   }
 
   // ---- lanes (held in LaneHost) ----

@@ -6,8 +6,8 @@ import type { WorkMessage } from './workQueue';
 import { BaseItem, conversationIdOf, type Attempt, type ItemContext } from './deliveryItem';
 
 /**
- * After an edit, delete or undelete: every copy of this lane showing an older version is updated (or deleted,
- * or sent again after an undelete), with the conversation reference and activity id kept on its row.
+ * After an edit or delete: every copy of this lane showing an older version is updated (or deleted), with the
+ * conversation reference and activity id kept on its row. A deleted post's rows go after this pass (afterUpdate).
  */
 export class UpdateItem extends BaseItem {
   private post?: PostForDelivery;
@@ -95,9 +95,16 @@ export class UpdateItem extends BaseItem {
     }
   }
 
+  /** Done; for a deleted post, the engine's hook may then forget its records (when every lane is done). */
+  private async completeDeleted(): Promise<void> {
+    const first = !this.halted;
+    await this.complete();
+    if (first && this.post?.deleted) await this.ctx.afterUpdate?.(this.groupId, this.seq);
+  }
+
   protected afterCall(): void {
     if (this.halted || this.fetching || this.rows.length || !this.idle) return;
-    if (this.exhausted) void this.complete();
+    if (this.exhausted) void this.completeDeleted();
     else void this.flush().then(() => this.fill());
   }
 }

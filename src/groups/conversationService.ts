@@ -30,8 +30,18 @@ export interface ConversationServiceOptions {
   /** The delivery engine (or, before it is wired, anything that implements its interface). */
   engine: Pick<DeliveryEngine, 'postAccepted' | 'postChanged'>;
   limiter: PostRateLimiter;
+  /** After a post's deletion: what quotes it goes at once (PostDeletion.scrubQuotes); a failure is the sweep's. */
+  deleted?: (groupId: string, seq: number) => Promise<void>;
   now?: () => Date;
 }
+
+/** What a Teams undelete did: it is a fresh post of the text it carries, never the deleted one brought back. */
+export type UndeleteOutcome =
+  /** The message made no post (a command, a message of another conversation), or its post is live: nothing. */
+  | { kind: 'nothing' }
+  /** Teams sent no text with the undelete: nothing is posted, and the sender is told. */
+  | { kind: 'noText'; groupName: string }
+  | { kind: 'posted'; groupName: string; post: Post };
 
 export interface PostInput {
   groupId: string;
@@ -160,8 +170,8 @@ export class ConversationService {
   // ---- edits and deletes ----------------------------------------------------------------------------------
 
   /**
-   * The sender edited, deleted or undeleted the message that made a post (Teams tells us with the original
-   * message's id). Only the sender's own change of their own post counts. Returns the post when it changed.
+   * The sender edited or deleted the message that made a post (Teams tells us with the original message's id).
+   * Only the sender's own change of their own post counts. Returns the post when it changed.
    */
   async changeBySource(sourceKey: string, actorId: string, change: PostChange): Promise<Post | undefined> {
     const found = await this.options.posts.findBySource(sourceKey);
@@ -176,13 +186,37 @@ export class ConversationService {
     return this.apply(found.groupId, found.seq, change);
   }
 
+  /**
+   * The sender undeleted the message that made a post (issue 17). The deleted post kept nothing to bring back:
+   * the text Teams sends with the undelete is posted afresh, through every check of a post (membership, who may
+   * post, length, rate), under the same request key (so the message's later edits follow the new post). It gets
+   * a new sequence number: the old one stays a tombstone, and numbers never repeat. Throws what `post` throws.
+   */
+  async undeleteBySource(sourceKey: string, sender: PostSender, text: string): Promise<UndeleteOutcome> {
+    const { posts } = this.options;
+    const groupId = await posts.groupOfSource(sourceKey);
+    if (!groupId) return { kind: 'nothing' };
+    const live = await posts.findBySource(sourceKey);
+    // Its post is there and not deleted: a repeated undelete, or a deletion that never reached us.
+    if (live && !(await posts.get(live.groupId, live.seq))?.deletedAt) return { kind: 'nothing' };
+    if (isBlankText(normalizePostText(text ?? ''))) {
+      const context = await this.requireMember(groupId, sender.userId);
+      return { kind: 'noText', groupName: context.groupName };
+    }
+    const outcome = await this.post({ groupId, sender, text, sourceKey });
+    // A post deleted before tombstones kept its idempotency row until the sweep finishes it: nothing new then.
+    if (outcome.post.deletedAt) return { kind: 'nothing' };
+    return { kind: 'posted', groupName: outcome.groupName, post: outcome.post };
+  }
+
   /** "Delete post": group admins and the sender, while they are members, of a post they may see. */
   async deletePost(groupId: string, seq: number, actor: UserRef): Promise<Post> {
     const [context, post] = await Promise.all([this.requireMember(groupId, actor.id), this.options.posts.get(groupId, seq)]);
     if (!post || !canSee(context, post)) throw new NotFoundError(POST_NOT_FOUND);
+    // Before the sender check: a tombstone names no sender.
+    if (post.deletedAt) return post;
     if (!context.adminIds.includes(actor.id) && post.sender.userId !== actor.id)
       throw new ForbiddenError('Only group admins and the sender can delete a post.');
-    if (post.deletedAt) return post;
     return (await this.apply(groupId, seq, { kind: 'delete', at: this.now().toISOString(), by: actor })) ?? post;
   }
 
@@ -190,6 +224,7 @@ export class ConversationService {
     const result = await this.options.posts.change(groupId, seq, change);
     if (!result?.applied) return undefined;
     await this.options.engine.postChanged(groupId, seq);
+    if (change.kind === 'delete') await this.options.deleted?.(groupId, seq);
     return result.post;
   }
 

@@ -43,7 +43,8 @@ export function postAsSeenBy<P extends Pick<Post, 'sender' | 'replyTo'>>(group: 
   const senderName = shownName(group, viewerId, { id: post.sender.userId, name: post.sender.name });
   const replyTo: ReplyTarget | undefined = post.replyTo && {
     ...post.replyTo,
-    senderName: shownName(group, viewerId, { id: post.replyTo.senderId, name: post.replyTo.senderName }),
+    // A deleted answered post names no one (issue 17), hidden or not.
+    senderName: post.replyTo.deleted ? '' : shownName(group, viewerId, { id: post.replyTo.senderId, name: post.replyTo.senderName }),
   };
   return { ...post, sender: { ...post.sender, name: senderName }, ...(replyTo ? { replyTo } : {}) };
 }

@@ -16,13 +16,17 @@ export interface PostSender {
   objectId?: string;
 }
 
-/** What a reply answers, copied onto the reply when it is accepted (the answered post may change later). */
+/**
+ * What a reply answers, copied onto the reply when it is accepted (the answered post may change later). When the
+ * answered post is deleted, its name and preview are scrubbed from every reply: `deleted`, with both empty.
+ */
 export interface ReplyTarget {
   seq: number;
   senderName: string;
   preview: string;
   /** The answered post's sender (absent on replies kept before group types): whether a viewer may see the name. */
   senderId?: string;
+  deleted?: boolean;
 }
 
 /**
@@ -45,8 +49,13 @@ export interface Post {
   /** Absent: everyone in the group sees the post. */
   thread?: PostThread;
   editedAt?: string;
-  /** 1 at acceptance; bumps on every edit, delete and undelete. */
+  /** 1 at acceptance; bumps on every edit and delete (and when a quoted post's preview is scrubbed). */
   version: number;
+  /**
+   * A deleted post is a tombstone (issue 17: nothing about a post outlives its deletion): seq, createdAt (its
+   * place in time, for the visibility rule and retention), when and by whom it was deleted. Sender and text are
+   * empty, and readers show none of them.
+   */
   deletedAt?: string;
   deletedBy?: UserRef;
   /** Idempotency key of the request that made the post (hash of conversation id + activity id, or the tab's key). */
@@ -68,8 +77,8 @@ export interface NewPost {
   senderMembership?: string;
 }
 
-export type PostChange =
-  { kind: 'edit'; text: string; at: string } | { kind: 'delete'; at: string; by: UserRef } | { kind: 'undelete'; at: string };
+/** An undelete is no change: it is a fresh post (ConversationService.undeleteBySource). */
+export type PostChange = { kind: 'edit'; text: string; at: string } | { kind: 'delete'; at: string; by: UserRef };
 
 export interface GroupPostSettings {
   /** "Only admins can post": members' posts are refused. */
@@ -176,8 +185,10 @@ export interface PostStore {
   postingContext(groupId: string, userId: string): Promise<PostingContext | undefined>;
   accept(post: NewPost): Promise<{ seq: number; created: boolean }>;
   get(groupId: string, seq: number): Promise<Post | undefined>;
-  /** The post a request made, by the request's key. */
+  /** The post a request made, by the request's key (none once that post is deleted). */
   findBySource(sourceKey: string): Promise<{ groupId: string; seq: number } | undefined>;
+  /** The group a request's post went to, kept while its tombstone is (Teams' undelete names only the message). */
+  groupOfSource(sourceKey: string): Promise<string | undefined>;
   change(groupId: string, seq: number, change: PostChange): Promise<{ post: Post; applied: boolean } | undefined>;
   /** Up to `pageSize` posts with seq < `before` (all when absent) and seq >= the first the viewer may see. */
   page(groupId: string, options: { before?: number; pageSize: number; visibleFrom?: string }): Promise<PostPage>;
@@ -190,6 +201,19 @@ export interface PostStore {
   setSettings(groupId: string, settings: GroupPostSettings): Promise<void>;
   /** False when the user is not a member. */
   setMuted(groupId: string, userId: string, muted: boolean): Promise<boolean>;
+}
+
+/**
+ * What is left to do after a post's deletion, kept in storage (tables are the truth): its row is a tombstone at
+ * once; the replies quoting it are scrubbed; the tombstone is marked finished once the delivery records are gone.
+ */
+export interface DeletedPostStore {
+  /** Scrubs the name and preview of the deleted post from the replies quoting it; the seqs of those changed. */
+  scrubReplies(groupId: string, seq: number): Promise<number[]>;
+  /** Tombstones whose clean-up is unfinished, deleted before `before` (ISO 8601); `deletedAt` for each. */
+  unfinished(before: string): AsyncIterable<{ groupId: string; seq: number; deletedAt: string }>;
+  /** Everything about the post is gone: the tombstone is marked finished (the sweep passes it by). */
+  markFinished(groupId: string, seq: number): Promise<void>;
 }
 
 /** Each member's current group: where their typed text goes. */

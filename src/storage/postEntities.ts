@@ -31,6 +31,8 @@ export interface PostEntity {
   /** A hub-and-spoke thread (groups/groupTypes.ts): only the admins and this member see the post. */
   threadId?: string;
   threadName?: string;
+  /** The answered post was deleted: replyToName and replyPreview are scrubbed (empty). */
+  replyDeleted?: boolean;
   editedAt?: string;
   version: number;
   deletedAt?: string;
@@ -38,6 +40,30 @@ export interface PostEntity {
   deletedByName?: string;
   changedAt: string;
   sourceKey: string;
+  /** On a tombstone: everything else about the post is gone too (delivery records, quotes in replies). */
+  finished?: boolean;
+}
+
+/**
+ * A deleted post's row (written with Replace, so nothing else survives): its number, its place in time, the
+ * deletion, and the request key (a hash) that lets Teams' undelete find the group and retention the index row.
+ */
+export function tombstoneOf(row: PostEntity, change: { at: string; by: { id: string; name: string } }): PostEntity {
+  return {
+    seq: Number(row.seq),
+    senderId: '',
+    senderName: '',
+    senderTenantId: '',
+    text: '',
+    createdAt: row.createdAt,
+    version: Number(row.version) + 1,
+    deletedAt: change.at,
+    deletedById: change.by.id,
+    deletedByName: change.by.name,
+    changedAt: change.at,
+    sourceKey: row.sourceKey,
+    finished: false,
+  };
 }
 
 export interface GroupViewEntity {
@@ -138,18 +164,19 @@ export function fromPostEntity(groupId: string, row: PostEntity): Post {
     text: row.text,
     createdAt: row.createdAt,
     replyTo:
-      row.replyToSeq !== undefined
-        ? defined({
-            seq: Number(row.replyToSeq),
-            senderName: row.replyToName ?? '',
-            preview: row.replyPreview ?? '',
-            senderId: row.replyToId,
-          })
-        : undefined,
+      row.replyToSeq === undefined
+        ? undefined
+        : row.replyDeleted
+          ? { seq: Number(row.replyToSeq), senderName: '', preview: '', deleted: true }
+          : defined({
+              seq: Number(row.replyToSeq),
+              senderName: row.replyToName ?? '',
+              preview: row.replyPreview ?? '',
+              senderId: row.replyToId,
+            }),
     thread: row.threadId ? { userId: row.threadId, name: row.threadName ?? '' } : undefined,
     editedAt: row.editedAt,
     version: Number(row.version),
-    // Table Storage has no null: an undelete writes '' over the deletion fields.
     deletedAt: row.deletedAt || undefined,
     deletedBy: row.deletedAt && row.deletedById ? { id: row.deletedById, name: row.deletedByName ?? '' } : undefined,
     sourceKey: row.sourceKey,

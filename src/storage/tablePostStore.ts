@@ -4,6 +4,7 @@ import { odata } from '@azure/data-tables';
 import { ConcurrentWriteError, ConflictError, NotFoundError } from '../errors';
 import type { FanoutSource, PostForDelivery, Recipient } from '../delivery/ports';
 import {
+  type DeletedPostStore,
   type GroupPostSettings,
   type NewPost,
   type Post,
@@ -30,6 +31,7 @@ import {
   type PostEntity,
 } from './postEntities';
 import { deleteRows } from './partitionSweep';
+import { TablePostDeletion } from './tablePostDeletion';
 import { GROUP_ROW, MEMBER_PREFIX, MEMBER_RANGE_END, memberRowKey } from './groupPartition';
 import { isBanned } from './groupEntities';
 
@@ -40,10 +42,13 @@ import { isBanned } from './groupEntities';
  *                                     with If-Match, in the same entity-group transaction as the post rows, so
  *                                     numbers come from storage, never from clocks, and never repeat or skip.
  *   RowKey 'post|<seq, 10 digits>'    the post: sender (user id, tenant, object id, name), text, createdAt, seq,
- *                                     reply-to (seq, name, preview), edits (editedAt, version), deletion
- *                                     (deletedAt, deletedBy), changedAt (last applied change), sourceKey.
+ *                                     reply-to (seq, name, preview; replyDeleted once that post is deleted),
+ *                                     edits (editedAt, version), changedAt (last applied change), sourceKey.
+ *                                     A deleted post is a tombstone: seq, createdAt, deletedAt, deletedBy,
+ *                                     version, sourceKey, finished (tablePostDeletion.ts).
  *   RowKey 'postsrc|<sourceKey>'      { seq }: insert-only; a second acceptance of the same request fails on it
  *                                     with 409 and answers the first one's seq (a redelivered post is one post).
+ *                                     Deleted with the post (a Teams undelete is then a fresh post).
  *   RowKey 'group'                    (GroupStore's row) also carries the settings: onlyAdminsPost,
  *                                     historyForNewMembers and the group types' (postEntities.ts settingsOf).
  *   RowKey 'member|<userKey>'         (GroupStore's row) also carries muted and lastPostAt. Each acceptance
@@ -75,12 +80,17 @@ export class TablePostStore implements PostStore, FanoutSource {
   private readonly members: TableRepository<MemberEntity>;
   private readonly sources: TableRepository<{ groupId: string }>;
   private readonly acceptor: PostAcceptor;
+  /** What a post's deletion does to the partition, and what is left to finish (issue 17). */
+  readonly deletion: DeletedPostStore;
+  private readonly deleter: TablePostDeletion;
 
   constructor(private readonly tables: Pick<TableClients, 'groups' | 'postsources'>) {
     this.rows = new TableRepository(tables.groups);
     this.members = new TableRepository(tables.groups);
     this.sources = new TableRepository(tables.postsources);
     this.acceptor = new PostAcceptor(tables, this.rows);
+    this.deleter = new TablePostDeletion(tables.groups, this.rows);
+    this.deletion = this.deleter;
   }
 
   // ---- the group as posts see it ---------------------------------------------------------------------------
@@ -176,6 +186,10 @@ export class TablePostStore implements PostStore, FanoutSource {
     return row ? { groupId: index.groupId, seq: Number((row as unknown as { seq: number }).seq) } : undefined;
   }
 
+  async groupOfSource(sourceKey: string): Promise<string | undefined> {
+    return (await this.sources.find(sourceKey, SOURCE_INDEX_ROW))?.groupId;
+  }
+
   async change(groupId: string, seq: number, change: PostChange): Promise<{ post: Post; applied: boolean } | undefined> {
     for (let attempt = 0; attempt < CHANGE_ATTEMPTS; attempt++) {
       const row = await this.rows.find(groupId, postRowKey(seq));
@@ -183,12 +197,13 @@ export class TablePostStore implements PostStore, FanoutSource {
       const post = fromPostEntity(groupId, row);
       // Edits and deletes come more than once and out of order: only a later change than the last one applies.
       if (change.at <= row.changedAt) return { post, applied: false };
-      const patch: Partial<PostEntity> = { changedAt: change.at, version: post.version + 1 };
-      if (change.kind === 'edit') Object.assign(patch, { text: change.text, editedAt: change.at });
-      if (change.kind === 'delete')
-        Object.assign(patch, { deletedAt: change.at, deletedById: change.by.id, deletedByName: change.by.name });
-      if (change.kind === 'undelete') Object.assign(patch, { deletedAt: '', deletedById: '', deletedByName: '' });
+      // A deleted post stays deleted: an undelete is a fresh post, and an edit has nothing left to change.
+      if (post.deletedAt) return { post, applied: false };
       try {
+        if (change.kind === 'delete') {
+          return { post: fromPostEntity(groupId, await this.deleter.tombstone(groupId, row, change)), applied: true };
+        }
+        const patch: Partial<PostEntity> = { changedAt: change.at, version: post.version + 1, text: change.text, editedAt: change.at };
         await this.rows.update({ partitionKey: groupId, rowKey: postRowKey(seq), ...patch, etag: row.etag } as never);
         return { post: fromPostEntity(groupId, { ...row, ...patch } as PostEntity), applied: true };
       } catch (err) {
@@ -243,13 +258,19 @@ export class TablePostStore implements PostStore, FanoutSource {
    * never repeat.
    */
   async deleteOlderThan(cutoff: string, afterGroup?: (groupId: string, seqs: number[]) => Promise<void>): Promise<number> {
-    const byGroup = new Map<string, Array<{ rowKey: string; sourceKey: string }>>();
+    const byGroup = new Map<string, Array<{ rowKey: string; sourceKey: string; sourceRow: boolean; index: boolean }>>();
     const filter = odata`RowKey ge ${POST_PREFIX} and RowKey lt ${POST_RANGE_END} and createdAt lt ${cutoff}`;
     for await (const row of this.tables.groups.listEntities<PostEntity>({
-      queryOptions: { filter, select: ['PartitionKey', 'RowKey', 'sourceKey'] },
+      queryOptions: { filter, select: ['PartitionKey', 'RowKey', 'sourceKey', 'deletedAt'] },
     })) {
       const list = byGroup.get(row.partitionKey!) ?? [];
-      list.push({ rowKey: row.rowKey!, sourceKey: row.sourceKey });
+      // A tombstone's request key may belong to the post its undelete made since (a fresh post, same key): its
+      // idempotency and index rows then stay for that post.
+      // A tombstone's own idempotency row went with its deletion (rows deleted before tombstones kept theirs).
+      const own = Number(row.rowKey!.slice(POST_PREFIX.length));
+      const found = row.deletedAt && row.sourceKey ? await this.findBySource(row.sourceKey) : undefined;
+      const successor = found !== undefined && found.seq !== own;
+      list.push({ rowKey: row.rowKey!, sourceKey: row.sourceKey, sourceRow: !row.deletedAt || found?.seq === own, index: !successor });
       byGroup.set(row.partitionKey!, list);
     }
     let deleted = 0;
@@ -260,9 +281,9 @@ export class TablePostStore implements PostStore, FanoutSource {
         groupId,
         rows.map((r) => Number(r.rowKey.slice(POST_PREFIX.length))),
       );
-      const keys = rows.flatMap((r) => [r.rowKey, `${SOURCE_PREFIX}${r.sourceKey}`]);
+      const keys = rows.flatMap((r) => (r.sourceRow ? [r.rowKey, `${SOURCE_PREFIX}${r.sourceKey}`] : [r.rowKey]));
       await deleteRows(this.tables.groups, groupId, keys);
-      await Promise.all(rows.map((r) => this.sources.delete(r.sourceKey, SOURCE_INDEX_ROW, '*')));
+      await Promise.all(rows.filter((r) => r.index).map((r) => this.sources.delete(r.sourceKey, SOURCE_INDEX_ROW, '*')));
       deleted += rows.length;
     }
     return deleted;

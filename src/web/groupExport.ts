@@ -34,7 +34,10 @@ export function csvCell(value: string | number | undefined): string {
   return `"${text.replace(/"/g, '""')}"`;
 }
 
-/** The group's conversation is the organization's too: every post (deleted ones marked) in sequence order. */
+/**
+ * The group's conversation is the organization's too: every post in sequence order. A deleted post is a row
+ * without sender or text (its number, time, and who deleted it when), so the numbers stay whole.
+ */
 export async function groupExportCsv(
   group: Group,
   members: AsyncIterable<Member>,
@@ -68,20 +71,31 @@ export async function groupExportCsv(
     });
   }
   for await (const p of posts) {
+    // A deleted post keeps its row (its number, when, and who deleted it), never its sender or text (issue 17).
+    if (p.deletedAt) {
+      row({
+        record: 'post',
+        group_id: group.id,
+        action: 'post_deleted',
+        actor: p.deletedBy?.name,
+        at: p.createdAt,
+        seq: p.seq,
+        deleted_at: p.deletedAt,
+      });
+      continue;
+    }
     row({
       record: 'post',
       group_id: group.id,
       user_id: p.sender.userId,
       user_name: p.sender.name,
-      action: p.deletedAt ? 'post_deleted' : 'post',
-      actor: p.deletedBy?.name,
+      action: 'post',
       at: p.createdAt,
       detail: p.text,
       seq: p.seq,
       tenant_id: p.sender.tenantId,
       reply_to: p.replyTo?.seq,
       edited_at: p.editedAt,
-      deleted_at: p.deletedAt,
     });
   }
   // Imported earlier messages (issue 20): the export's sender name (never a member's id) and the app it came from.
@@ -110,8 +124,10 @@ export async function groupExportJson(
   for await (const { conversationRef: _omitted, ...m } of members) memberList.push(m);
   const auditList: AuditEntry[] = [];
   for await (const a of audit) auditList.push(a);
-  const postList: Array<Omit<Post, 'sourceKey'>> = [];
-  for await (const { sourceKey: _internal, ...p } of posts) postList.push(p);
+  const postList: Array<Omit<Post, 'sourceKey'> | Pick<Post, 'seq' | 'createdAt' | 'deletedAt' | 'deletedBy'>> = [];
+  for await (const { sourceKey: _internal, ...p } of posts) {
+    postList.push(p.deletedAt ? { seq: p.seq, createdAt: p.createdAt, deletedAt: p.deletedAt, deletedBy: p.deletedBy } : p);
+  }
   const importedList: Array<Omit<StoredImport, 'importId' | 'index'>> = [];
   for await (const { importId: _id, index: _index, ...m } of imported) importedList.push(m);
   return JSON.stringify(

@@ -12,7 +12,8 @@ export interface PostView {
   createdAt: string;
   editedAt?: string;
   deleted: boolean;
-  replyTo?: { seq: number; senderName: string; preview: string };
+  /** `deleted`: the answered post was deleted (name and preview empty): "replying to a deleted post". */
+  replyTo?: { seq: number; senderName: string; preview: string; deleted?: boolean };
   /** A hub-and-spoke thread's post (group types): "Only you and the admins see this", as the viewer reads it. */
   threadNote?: string;
 }

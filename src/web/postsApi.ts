@@ -77,12 +77,22 @@ function postView(post: Post, viewerId: string): PostView {
   const deleted = post.deletedAt !== undefined;
   return {
     seq: post.seq,
-    sender: { name: post.sender.name, isYou: post.sender.userId === viewerId },
+    // A deleted post keeps its place only: no sender, text or quote (issue 17).
+    sender: deleted ? { name: '', isYou: false } : { name: post.sender.name, isYou: post.sender.userId === viewerId },
     ...(deleted ? {} : { text: post.text }),
     createdAt: post.createdAt,
-    ...(post.editedAt ? { editedAt: post.editedAt } : {}),
+    ...(post.editedAt && !deleted ? { editedAt: post.editedAt } : {}),
     deleted,
-    ...(post.replyTo ? { replyTo: { seq: post.replyTo.seq, senderName: post.replyTo.senderName, preview: post.replyTo.preview } } : {}),
-    ...(post.thread ? { threadNote: threadNote(post.thread, viewerId) } : {}),
+    ...(post.replyTo && !deleted
+      ? {
+          replyTo: {
+            seq: post.replyTo.seq,
+            senderName: post.replyTo.senderName,
+            preview: post.replyTo.preview,
+            ...(post.replyTo.deleted ? { deleted: true } : {}),
+          },
+        }
+      : {}),
+    ...(post.thread && !deleted ? { threadNote: threadNote(post.thread, viewerId) } : {}),
   };
 }

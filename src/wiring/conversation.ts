@@ -13,6 +13,7 @@ import type { DeliveryEngine } from '../delivery/ports';
 import type { DeliveryHealth } from '../delivery/health';
 import { createDeliveryEngine } from '../delivery/index';
 import { DeliveryCleanup } from '../delivery/deliveryCleanup';
+import { PostDeletion } from '../groups/postDeletion';
 import { createPostCopyRenderer } from '../teams/notices/postCopies';
 import type { Domain, StorageAccount } from './storage';
 import { ImportService } from '../import/importService';
@@ -49,9 +50,18 @@ export function wireConversation(
         render: copies.render,
         logger,
         getToken: channelTokenSource(config, options.fetch ? { fetch: options.fetch } : {}),
-        tuning: options.deliveryTuning,
+        // After a deleted post's update pass, its records go (issue 17).
+        tuning: { ...options.deliveryTuning, afterUpdate: async (groupId, seq) => void (await deletion.finish(groupId, seq)) },
       }),
     );
+  // What the engine keeps about a post or a group (recipients' rows, outbox, markers) goes with it.
+  const cleanup = new DeliveryCleanup(tables.deliveries, tables.outbox);
+  const postChanged = async (groupId: string, seq: number) => {
+    copies.forget(groupId, seq);
+    await engine.postChanged(groupId, seq);
+  };
+  // Nothing about a deleted post outlives its deletion: quotes at once, records once the copies are deleted.
+  const deletion = new PostDeletion({ posts: postStore, store: postStore.deletion, records: cleanup, changed: postChanged });
   account.staleCaches.push(
     () => postStore.dropCaches(),
     () => engine.dropCaches?.(),
@@ -59,14 +69,12 @@ export function wireConversation(
   const conversation = new ConversationService({
     posts: postStore,
     current: new TableCurrentGroupStore(tables.usergroups),
-    engine: {
-      postAccepted: (groupId, seq) => engine.postAccepted(groupId, seq),
-      postChanged: async (groupId, seq) => {
-        copies.forget(groupId, seq);
-        await engine.postChanged(groupId, seq);
-      },
-    },
+    engine: { postAccepted: (groupId, seq) => engine.postAccepted(groupId, seq), postChanged },
     limiter: new MemoryPostRateLimiter(),
+    deleted: (groupId, seq) =>
+      deletion.scrubQuotes(groupId, seq).catch((err: unknown) => {
+        logger.warn({ err: (err as Error).message, groupId, seq }, 'quotes of a deleted post not scrubbed yet; the sweep will');
+      }),
   });
   // Importing chat exports (issue 20): rows apart from live posts; the one announcement is a live post.
   const importStore = new TableImportStore(tables);
@@ -78,8 +86,6 @@ export function wireConversation(
     retentionDays: config.MESSAGE_RETENTION_DAYS,
   });
   const importJobs = wireImportJobs(tables, imports, options.logger);
-  // What the engine keeps about a post or a group (recipients' rows, outbox, markers) goes with it.
-  const cleanup = new DeliveryCleanup(tables.deliveries, tables.outbox);
   return {
     postStore,
     engine,
@@ -110,7 +116,16 @@ export function wireConversation(
           logger,
         )
       : undefined,
+    // Deletions a crash or a lost message left unfinished (tables are the truth): at start-up and every hour.
+    deletedPosts: new RetentionSweeper(
+      { deleteOlderThan: (cutoff) => deletion.sweep(cutoff) },
+      { what: 'deleted posts finished', keepMs: FINISH_DELETIONS_AFTER_MS },
+      logger,
+    ),
   };
 }
+
+/** A deletion still unfinished this long after it is the sweep's (the engine's update pass takes seconds). */
+const FINISH_DELETIONS_AFTER_MS = 10 * 60_000;
 
 export type ConversationWiring = ReturnType<typeof wireConversation>;

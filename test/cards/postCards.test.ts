@@ -67,6 +67,12 @@ describe('post cards', () => {
     assert.ok(literalTexts(card).includes('replying to '));
   });
 
+  it('quotes nothing of a deleted post: "replying to a deleted post"', () => {
+    const card = buildPostCard({ ...base, replyTo: { senderName: '', preview: '', deleted: true } });
+    assertValidCard(card);
+    assert.ok(literalTexts(card).includes('a deleted post'));
+  });
+
   for (const hostile of HOSTILE_NAMES) {
     it(`shows hostile text literally in a post (${hostile})`, () => {
       const card = buildPostCard({ ...base, senderName: hostile, groupName: hostile, text: hostile });
@@ -103,8 +109,9 @@ describe('post cards', () => {
     assertValidCard(card);
     assert.deepEqual(button(card, 'Earlier').data, { verb: 'historyPage', groupId: 'g1', before: 21 });
     assert.ok(literalTexts(card).includes('This post was deleted.'));
+    assert.ok(!literalTexts(card).includes('Member 2'), 'a deleted post names no sender');
     assert.ok(markdownTexts(card).some((t) => t.endsWith(' · edited')));
-    assertLocalTimes(card, 20);
+    assertLocalTimes(card, 19);
     const empty = buildPostHistoryCard({ groupId: 'g1', groupName: HOSTILE_NAMES[0], posts: [] });
     assertValidCard(empty);
     assert.deepEqual(verbs(empty), []);

@@ -133,7 +133,7 @@ describe('TablePostStore (Azurite)', () => {
     assert.deepEqual(texts, ['muted but a member']);
   });
 
-  it('applies an edit, a delete and an undelete once each, in time order, bumping the version', async () => {
+  it('applies an edit and a delete once each, in time order; a delete leaves a tombstone without text, sender or quote', async () => {
     const groupId = await groupWith();
     await store.accept(newPost(groupId, ann, 'draft', undefined, '2025-01-01T00:00:00.000Z'));
     const edit = { kind: 'edit' as const, text: 'final', at: '2025-01-01T00:01:00.000Z' };
@@ -144,24 +144,54 @@ describe('TablePostStore (Azurite)', () => {
       false,
       'an older edit',
     );
+    const sourceKey = (await store.get(groupId, 1))!.sourceKey;
+    assert.deepEqual(await store.findBySource(sourceKey), { groupId, seq: 1 });
     await store.change(groupId, 1, { kind: 'delete', at: '2025-01-01T00:02:00.000Z', by: ann });
     const deleted = await store.get(groupId, 1);
     assert.equal(deleted?.deletedAt, '2025-01-01T00:02:00.000Z');
     assert.deepEqual(deleted?.deletedBy, ann);
-    await store.change(groupId, 1, { kind: 'undelete', at: '2025-01-01T00:03:00.000Z' });
-    const back = await store.get(groupId, 1);
-    assert.equal(back?.deletedAt, undefined);
-    assert.equal(back?.text, 'final');
-    assert.equal(back?.editedAt, '2025-01-01T00:01:00.000Z');
-    assert.equal(back?.version, 4);
+    assert.deepEqual([deleted?.text, deleted?.sender.name, deleted?.sender.userId, deleted?.editedAt], ['', '', '', undefined]);
+    assert.equal(deleted?.version, 3);
+    assert.equal(deleted?.createdAt, '2025-01-01T00:00:00.000Z', 'its place in time stays');
+    assert.equal(await store.findBySource(sourceKey), undefined, 'its idempotency row went with it');
+    assert.equal(await store.groupOfSource(sourceKey), groupId, 'the index still finds the group (for an undelete)');
+    assert.equal(
+      (await store.change(groupId, 1, { kind: 'edit', text: 'back?', at: '2025-01-01T00:03:00.000Z' }))?.applied,
+      false,
+      'a deleted post stays deleted',
+    );
     assert.deepEqual(await store.getPost(groupId, 1), {
       groupId,
       seq: 1,
-      senderUserId: ann.id,
+      senderUserId: '',
       createdAt: '2025-01-01T00:00:00.000Z',
-      deleted: false,
-      version: 4,
+      deleted: true,
+      version: 3,
     });
+  });
+
+  it('scrubs the quote of a deleted post from its replies, and lists the deletion as unfinished until marked', async () => {
+    const groupId = await groupWith();
+    await store.accept(newPost(groupId, ann, 'the question', undefined, '2025-01-01T00:00:00.000Z'));
+    await store.accept({
+      ...newPost(groupId, ann, 'the answer', undefined, '2025-01-01T00:01:00.000Z'),
+      replyTo: { seq: 1, senderName: ann.name, preview: 'the question' },
+    });
+    await store.change(groupId, 1, { kind: 'delete', at: '2025-01-01T00:02:00.000Z', by: ann });
+    const unfinished = async () => {
+      const found: number[] = [];
+      for await (const d of store.deletion.unfinished('2025-01-01T00:03:00.000Z')) if (d.groupId === groupId) found.push(d.seq);
+      return found;
+    };
+    assert.deepEqual(await unfinished(), [1]);
+    assert.deepEqual(await store.deletion.scrubReplies(groupId, 1), [2]);
+    assert.deepEqual(await store.deletion.scrubReplies(groupId, 1), [], 'once');
+    const reply = (await store.get(groupId, 2))!;
+    assert.deepEqual(reply.replyTo, { seq: 1, senderName: '', preview: '', deleted: true });
+    assert.equal(reply.version, 2, 'its copies are rendered again');
+    assert.equal(reply.text, 'the answer');
+    await store.deletion.markFinished(groupId, 1);
+    assert.deepEqual(await unfinished(), []);
   });
 
   it('pages history 20 at a time, oldest first in a page, and starts at the join time when asked', async () => {
@@ -194,6 +224,21 @@ describe('TablePostStore (Azurite)', () => {
     assert.equal((await store.accept(newPost(groupId, ann, 'next'))).seq, 3);
     const page = await store.page(groupId, { pageSize: 20 });
     assert.deepEqual([page.posts.map((p) => p.seq), page.earlier], [[2, 3], undefined]);
+  });
+
+  it("deletes a tombstone past retention with its index, but leaves the index and idempotency row of its undelete's post", async () => {
+    const groupId = await groupWith();
+    const [undone, gone] = [`undone-${randomUUID()}`, `gone-${randomUUID()}`];
+    await store.accept(newPost(groupId, ann, 'said twice', undone, '2000-01-01T00:00:00.000Z'));
+    await store.accept(newPost(groupId, ann, 'said once', gone, '2000-01-01T00:00:00.000Z'));
+    for (const seq of [1, 2]) await store.change(groupId, seq, { kind: 'delete', at: '2000-01-02T00:00:00.000Z', by: ann });
+    // The undelete: a fresh post under the same request key.
+    assert.deepEqual(await store.accept(newPost(groupId, ann, 'said twice', undone)), { seq: 3, created: true });
+    assert.ok((await store.deleteOlderThan('2001-01-01T00:00:00.000Z')) >= 2);
+    assert.deepEqual([await store.get(groupId, 1), await store.get(groupId, 2)], [undefined, undefined]);
+    assert.deepEqual(await store.findBySource(undone), { groupId, seq: 3 });
+    assert.equal(await store.groupOfSource(undone), groupId);
+    assert.equal(await store.groupOfSource(gone), undefined, "the tombstone's index went with it");
   });
 
   it('lists recipients in pages with their tenant, conversation and mute, and one member at a time', async () => {

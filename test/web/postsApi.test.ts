@@ -55,6 +55,7 @@ describe("tab API: a group's posts (GET/POST /api/groups/:id/posts)", () => {
       current: new TableCurrentGroupStore(clients.usergroups),
       engine,
       limiter: new MemoryPostRateLimiter(),
+      deleted: async (groupId, seq) => void (await posts.deletion.scrubReplies(groupId, seq)),
     });
     imports = new ImportService({
       store: new TableImportStore(clients),
@@ -235,10 +236,36 @@ describe("tab API: a group's posts (GET/POST /api/groups/:id/posts)", () => {
     assert.equal(earlier.json['earlier'], undefined);
     assert.equal((await call('GET', `/api/groups/${g.id}/posts?before=abc`, alice)).status, 400);
   });
+
+  it('shows a deleted post without sender or text, and a reply to it as "a deleted post" (no name, no preview)', async () => {
+    const g = await groups.createGroup({ name: 'Scrubbed', creator: alice, idempotencyKey: randomUUID() });
+    const sender = { userId: alice.id, name: alice.name, tenantId: TENANT };
+    await conversation.post({ groupId: g.id, sender, text: 'secret plan', sourceKey: `${g.id}-1` });
+    await conversation.post({ groupId: g.id, sender, text: 'agreed', sourceKey: `${g.id}-2`, replyToSeq: 1 });
+    await conversation.deletePost(g.id, 1, alice);
+    const page = await call('GET', `/api/groups/${g.id}/posts`, alice);
+    assert.deepEqual(page.json['posts'], [
+      {
+        seq: 1,
+        sender: { name: '', isYou: false },
+        createdAt: (page.json['posts'] as Array<{ createdAt: string }>)[0]!.createdAt,
+        deleted: true,
+      },
+      {
+        seq: 2,
+        sender: { name: alice.name, isYou: true },
+        text: 'agreed',
+        createdAt: (page.json['posts'] as Array<{ createdAt: string }>)[1]!.createdAt,
+        deleted: false,
+        replyTo: { seq: 1, senderName: '', preview: '', deleted: true },
+      },
+    ]);
+    assert.doesNotMatch(JSON.stringify(page.json), /secret plan/);
+  });
 });
 
 describe('organization export with posts', () => {
-  it('puts every post (sender, tenant, sequence, reply-to, edits, deletion) in the CSV and the JSON', async () => {
+  it('puts every post (sender, tenant, sequence, reply-to, edits) in the CSV and the JSON; a deleted one without sender or text', async () => {
     const group: Group = {
       id: 'g1',
       name: 'Field Sales North',
@@ -275,10 +302,21 @@ describe('organization export with posts', () => {
     const csv = await groupExportCsv(group, none(), none(), posts());
     assert.match(csv, /^record,.*,detail,seq,tenant_id,reply_to,edited_at,deleted_at,imported\r\n/);
     assert.match(csv, /"post","g1","","a","Ann","","post","","2025-01-01T00:01:00.000Z","'=1\+1 formula\nline","1","11111111/);
-    assert.match(csv, /"post_deleted",.*"2","11111111-2222-3333-4444-555555555555","1","","2025-01-01T00:03:00.000Z"/);
+    // Even a row deleted before tombstones (its text still stored) is exported without it.
+    assert.match(
+      csv,
+      /\r\n"post","g1","","","","","post_deleted","Ann","2025-01-01T00:02:00.000Z","","2","","","","2025-01-01T00:03:00.000Z",""\r\n/,
+    );
+    assert.doesNotMatch(csv, /gone|Bob/);
     const json = JSON.parse(await groupExportJson(group, none(), none(), posts())) as { posts: Array<Record<string, unknown>> };
     assert.equal(json.posts.length, 2);
     assert.equal(json.posts[0]!['text'], '=1+1 formula\nline');
     assert.equal(json.posts[0]!['sourceKey'], undefined);
+    assert.deepEqual(json.posts[1], {
+      seq: 2,
+      createdAt: '2025-01-01T00:02:00.000Z',
+      deletedAt: '2025-01-01T00:03:00.000Z',
+      deletedBy: { id: 'a', name: 'Ann' },
+    });
   });
 });

@@ -252,21 +252,40 @@ export class PostsFlow {
 
   /**
    * Teams tells the bot when a sender edits, deletes or undeletes a message, with the original message's id:
-   * the post it made follows (every delivered copy, through the engine).
+   * the post it made follows (every delivered copy, through the engine). An undelete is a fresh post of the text
+   * it carries (the deleted post kept none), and the sender is told what happened.
    */
   async onMessageChange(context: TurnContext, kind: MessageChangeKind): Promise<void> {
     const activity = context.activity;
     if (activity.conversation?.conversationType !== 'personal' || !activity.id) return;
+    const sourceKey = postSourceKey(activity.conversation.id, activity.id);
+    const text = withoutBotMention(activity.text ?? '', activity.recipient?.name);
+    if (kind === 'undelete') {
+      const reply = await this.undelete(activity, sourceKey, text);
+      if (reply) await context.sendActivity(reply);
+      return;
+    }
     const user = userFromActivity(activity);
     const at = timeOf(activity);
-    const change: PostChange =
-      kind === 'edit'
-        ? { kind: 'edit', text: withoutBotMention(activity.text ?? '', activity.recipient?.name), at }
-        : kind === 'softDelete'
-          ? { kind: 'delete', at, by: user }
-          : { kind: 'undelete', at };
-    const changed = await this.deps.conversation.changeBySource(postSourceKey(activity.conversation.id, activity.id), user.id, change);
+    const change: PostChange = kind === 'edit' ? { kind: 'edit', text, at } : { kind: 'delete', at, by: user };
+    const changed = await this.deps.conversation.changeBySource(sourceKey, user.id, change);
     this.deps.logger.info({ activityId: activity.id, kind, applied: Boolean(changed) }, 'message change');
+  }
+
+  private async undelete(activity: Partial<Activity>, sourceKey: string, text: string): Promise<string | undefined> {
+    try {
+      const outcome = await this.deps.conversation.undeleteBySource(sourceKey, postSenderOf(activity), text);
+      this.deps.logger.info({ activityId: activity.id, kind: 'undelete', outcome: outcome.kind }, 'message change');
+      if (outcome.kind === 'nothing') return undefined;
+      const group = `**${markdownSafe(outcome.groupName)}**`;
+      return outcome.kind === 'noText'
+        ? `You restored a message, but Teams did not send its text, so nothing was posted to ${group} again. Send it again to post it.`
+        : `You restored a message: it is posted to ${group} again, as a new post.`;
+    } catch (err) {
+      if (!isAppError(err)) throw err;
+      this.deps.logger.info({ activityId: activity.id, code: err.code }, 'undelete refused');
+      return `You restored a message, but it was not posted again: ${err.userMessage}`;
+    }
   }
 
   // ---- history, settings, mute ----------------------------------------------------------------------------
@@ -279,8 +298,8 @@ export class PostsFlow {
         groupName: page.groupName,
         posts: page.posts.map((p) => ({
           seq: p.seq,
-          senderName: p.sender.name,
-          text: p.text,
+          senderName: p.deletedAt ? '' : p.sender.name,
+          text: p.deletedAt ? '' : p.text,
           createdAt: p.createdAt,
           edited: p.editedAt !== undefined,
           deleted: p.deletedAt !== undefined,

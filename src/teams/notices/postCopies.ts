@@ -71,7 +71,9 @@ export function createPostCopyRenderer(source: PostCopySource, publicUrl: string
         text: post.text,
         createdAt: post.createdAt,
         edited: post.editedAt !== undefined,
-        replyTo: seen.replyTo ? { senderName: seen.replyTo.senderName, preview: seen.replyTo.preview } : undefined,
+        replyTo: seen.replyTo
+          ? { senderName: seen.replyTo.senderName, preview: seen.replyTo.preview, deleted: seen.replyTo.deleted }
+          : undefined,
         canDelete: group.adminIds.includes(recipient.userId) || post.sender.userId === recipient.userId,
         ...(post.thread ? { threadNote: threadNote(post.thread, recipient.userId) } : {}),
       });

@@ -182,7 +182,7 @@ export class ConversationPanel {
   }
 
   private renderPost(post: PostView): HTMLElement {
-    const sender = post.sender.isYou ? `${post.sender.name || 'You'} (you)` : post.sender.name || 'Someone';
+    const sender = post.deleted ? 'Deleted post' : post.sender.isYou ? `${post.sender.name || 'You'} (you)` : post.sender.name || 'Someone';
     const head = el(
       'p',
       { class: 'post-head' },
@@ -192,7 +192,11 @@ export class ConversationPanel {
       post.editedAt && !post.deleted ? el('span', { class: 'meta' }, ' (edited)') : undefined,
     );
     const reply = post.replyTo
-      ? el('p', { class: 'post-reply meta' }, `replying to ${post.replyTo.senderName}: ${post.replyTo.preview}`)
+      ? el(
+          'p',
+          { class: 'post-reply meta' },
+          post.replyTo.deleted ? 'replying to a deleted post' : `replying to ${post.replyTo.senderName}: ${post.replyTo.preview}`,
+        )
       : undefined;
     const body = post.deleted
       ? el('p', { class: 'post-text post-deleted' }, 'This post was deleted')
