@@ -188,7 +188,9 @@ async function killAndRestart(env: Env, groupId: string, recipients: number) {
 
 export async function benchFanout(recipients = 4_000): Promise<Verdict[]> {
   const verdicts: Verdict[] = [];
-  const env = await startEnv();
+  // Patient with a busy storage child, as load.ts is: on a loaded machine an in-memory child replaced would come
+  // back empty (its tables gone) in the middle of a figure.
+  const env = await startEnv({ intervalMs: 5_000, probeTimeoutMs: 5_000, failures: 12 });
   try {
     // 1. One instance, one post.
     const single = engine(env, 'one');

@@ -81,7 +81,9 @@ export async function burst(w: WavesContext): Promise<Verdict[]> {
   const burstCalls = calls.filter((c) => c.method === 'POST' && c.text.startsWith('burst#'));
   const lastAt = Math.max(...burstCalls.map((c) => c.at));
   const seconds = (lastAt - accepted[0]!) / 1000;
-  const { inOrder, once } = inOrderOnce(calls, 'burst', members, (index) => Array.from({ length: 20 }, (_, i) => i + 1).filter((s) => s !== index));
+  const { inOrder, once } = inOrderOnce(calls, 'burst', members, (index) =>
+    Array.from({ length: 20 }, (_, i) => i + 1).filter((s) => s !== index),
+  );
   const recipientsOf = (post: number) => members.filter((_, i) => i !== post + 1).map((m) => m.userId);
   const conversationFloor = floorMs(accepted, recipientsOf, Infinity) / 1000;
   const floor = floorMs(accepted, recipientsOf, w.budget) / 1000;
@@ -91,8 +93,20 @@ export async function burst(w: WavesContext): Promise<Verdict[]> {
   );
   console.log(`    each post once: ${once}; in order: ${inOrder}; storage requests per copy ${(requests / burstCalls.length).toFixed(3)}`);
   return [
-    { section: 'fanout', figure: 'burst: each member each post once, in order', value: `${once} / ${inOrder}`, target: 'true / true', met: once && inOrder },
-    { section: 'fanout', figure: 'burst: floor / actual (windows + budget)', value: ratio.toFixed(2), target: '>= 0.85', met: ratio >= 0.85 },
+    {
+      section: 'fanout',
+      figure: 'burst: each member each post once, in order',
+      value: `${once} / ${inOrder}`,
+      target: 'true / true',
+      met: once && inOrder,
+    },
+    {
+      section: 'fanout',
+      figure: 'burst: floor / actual (windows + budget)',
+      value: ratio.toFixed(2),
+      target: '>= 0.85',
+      met: ratio >= 0.85,
+    },
   ];
 }
 
@@ -119,7 +133,8 @@ export async function twoPosts(w: WavesContext, recipients: number): Promise<Ver
   const floor = (2 * recipients) / w.budget;
   const ratio = floor / lastOfBoth;
   const { inOrder, once } = inOrderOnce(dump.accepted, 'twice', members.slice(1), () => [1, 2]);
-  const lost = 2 * recipients - new Set(dump.accepted.filter((c) => c.text.startsWith('twice#')).map((c) => `${c.conversationId}|${c.text}`)).size;
+  const lost =
+    2 * recipients - new Set(dump.accepted.filter((c) => c.text.startsWith('twice#')).map((c) => `${c.conversationId}|${c.text}`)).size;
   console.log(
     `    second post's first copy ${firstOfSecond.toFixed(2)} s after its acceptance; last copy of both ${lastOfBoth.toFixed(1)} s after the first's (floor ${floor.toFixed(1)} s, ratio ${ratio.toFixed(2)})`,
   );
@@ -127,7 +142,13 @@ export async function twoPosts(w: WavesContext, recipients: number): Promise<Ver
     `    each copy once: ${once}; in order: ${inOrder}; lost ${lost}; storage requests per copy ${(requests / (2 * recipients)).toFixed(3)}`,
   );
   return [
-    { section: 'fanout', figure: "two posts 2 s apart: second's first copy", value: `${firstOfSecond.toFixed(2)} s`, target: '< 3 s', met: firstOfSecond < 3 },
+    {
+      section: 'fanout',
+      figure: "two posts 2 s apart: second's first copy",
+      value: `${firstOfSecond.toFixed(2)} s`,
+      target: '< 3 s',
+      met: firstOfSecond < 3,
+    },
     { section: 'fanout', figure: 'two posts 2 s apart: floor / last copy', value: ratio.toFixed(2), target: '>= 0.9', met: ratio >= 0.9 },
     {
       section: 'fanout',
@@ -136,6 +157,12 @@ export async function twoPosts(w: WavesContext, recipients: number): Promise<Ver
       target: '0 / true / true',
       met: lost === 0 && once && inOrder,
     },
-    { section: 'fanout', figure: 'two posts: storage requests per copy', value: (requests / (2 * recipients)).toFixed(3), target: '<= 1.5', met: requests / (2 * recipients) <= 1.5 },
+    {
+      section: 'fanout',
+      figure: 'two posts: storage requests per copy',
+      value: (requests / (2 * recipients)).toFixed(3),
+      target: '<= 1.5',
+      met: requests / (2 * recipients) <= 1.5,
+    },
   ];
 }

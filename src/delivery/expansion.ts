@@ -24,7 +24,8 @@ export interface ExpansionOptions {
 }
 
 /** Who of the group gets a copy of the post: the one place this is decided when a post is expanded. */
-const getsCopy = (post: PostForDelivery, r: Recipient): boolean => r.userId !== post.senderUserId && !r.muted && r.joinedAt <= post.createdAt;
+const getsCopy = (post: PostForDelivery, r: Recipient): boolean =>
+  r.userId !== post.senderUserId && !r.muted && r.joinedAt <= post.createdAt;
 
 /**
  * The shared queue's post work: a post expanded into its delivery rows, and an edit or delete handed to the

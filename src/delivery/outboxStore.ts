@@ -31,7 +31,13 @@ export class OutboxStore {
   /** Records a post as unfinished; false when it was recorded already (postAccepted called twice). */
   async openPost(groupId: string, seq: number, now = Date.now()): Promise<boolean> {
     try {
-      await this.outbox.createEntity<OutboxRow>({ partitionKey: enc(groupId), rowKey: outboxRow(seq), expanded: false, tenants: '[]', hb: now });
+      await this.outbox.createEntity<OutboxRow>({
+        partitionKey: enc(groupId),
+        rowKey: outboxRow(seq),
+        expanded: false,
+        tenants: '[]',
+        hb: now,
+      });
       return true;
     } catch (err) {
       if (isAlreadyExists(err)) return false;
@@ -66,7 +72,11 @@ export class OutboxStore {
     const filter = odata`PartitionKey eq ${enc(groupId)} and RowKey gt ${FIRST} and RowKey le ${outboxRow(seq)}`;
     const posts: OpenPost[] = [];
     for await (const row of this.outbox.listEntities<OutboxRow>({ queryOptions: { filter, select: ['RowKey', 'expanded', 'tenants'] } }))
-      posts.push({ seq: seqOfOutboxRow(row.rowKey!), expanded: Boolean(row.expanded), tenants: JSON.parse(row.tenants || '[]') as string[] });
+      posts.push({
+        seq: seqOfOutboxRow(row.rowKey!),
+        expanded: Boolean(row.expanded),
+        tenants: JSON.parse(row.tenants || '[]') as string[],
+      });
     return posts;
   }
 

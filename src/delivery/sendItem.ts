@@ -54,9 +54,6 @@ export class SendItem extends BaseItem implements WaveItem {
   private countedAll = false;
   private readTo = '';
   private readAll = false;
-  /** Earlier posts' rows looked up in the table (`<seq>|<row>`), and those being looked up. */
-  private readonly looked = new Map<string, 'none' | 'pending'>();
-  private readonly asking = new Set<string>();
   /** The waves' version at the last look at the waiting copies. */
   private scanned = -1;
 
@@ -78,7 +75,8 @@ export class SendItem extends BaseItem implements WaveItem {
 
   protected nextFresh(now: number): LaneOp | undefined {
     // Keep a chunk ahead, so that a page query and its claim never leave the lane without work.
-    if (!this.fetching && !this.passEnded && this.waiting.length + this.preparing + this.ready.length < this.ctx.chunkSize) void this.fill();
+    if (!this.fetching && !this.passEnded && this.waiting.length + this.preparing + this.ready.length < this.ctx.chunkSize)
+      void this.fill();
     this.release();
     while (this.ready.length) {
       const copy = this.ready.shift()!;
@@ -198,28 +196,15 @@ export class SendItem extends BaseItem implements WaveItem {
   }
 
   private mayGo(rowKey: string): boolean {
-    return this.waves.mayGo(
-      this.groupId,
-      this.earlier,
-      rowKey,
-      (seq) => this.looked.get(`${seq}|${rowKey}`),
-      (seq) => void this.lookUp(seq, rowKey),
-    );
+    return this.waves.mayGo(this.groupId, this.earlier, rowKey, (seq) => this.lookUp(seq, rowKey));
   }
 
   /** An earlier post's row for a member, read in the table (its item could not say). */
-  private async lookUp(seq: number, rowKey: string): Promise<void> {
-    const key = `${seq}|${rowKey}`;
-    if (this.asking.has(key) || this.halted) return;
-    this.asking.add(key);
+  private async lookUp(seq: number, rowKey: string): Promise<'none' | 'pending'> {
     try {
       const state = await this.ctx.store.copyState(this.groupId, seq, rowKey);
-      this.looked.set(key, state === 'queued' || state === 'sending' ? 'pending' : 'none');
-    } catch (err) {
-      this.ctx.logger.debug({ err: (err as Error).message, item: this.key }, 'earlier copy not looked up; looked up again');
+      return state === 'queued' || state === 'sending' ? 'pending' : 'none';
     } finally {
-      this.asking.delete(key);
-      this.waves.moved();
       this.lane.wake();
     }
   }

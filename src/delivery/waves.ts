@@ -31,6 +31,8 @@ interface GroupWaves {
   items: Map<number, WaveItem>;
   /** Posts whose part in this lane finished while items of the group were here (all their copies settled). */
   done: Set<number>;
+  /** Earlier posts' rows read in the table (`<seq>|<row>`): whether the copy was still to be sent. */
+  looked: Map<string, 'none' | 'pending' | 'asking'>;
 }
 
 /** The send items of one lane, by group. `version` moves whenever what they know moves (a later item looks again). */
@@ -41,7 +43,7 @@ export class Waves {
   /** An item joins before it reads which earlier posts it follows, so none finishes unseen in between. */
   join(item: WaveItem): void {
     let group = this.groups.get(item.groupId);
-    if (!group) this.groups.set(item.groupId, (group = { items: new Map(), done: new Set() }));
+    if (!group) this.groups.set(item.groupId, (group = { items: new Map(), done: new Set(), looked: new Map() }));
     group.items.set(item.seq, item);
     this.moved();
   }
@@ -61,16 +63,10 @@ export class Waves {
   }
 
   /**
-   * Whether a member's copy of a post may go now, given the earlier posts it follows (nearest first).
-   * `unsure` answers are looked up in the table by the caller (`lookUp`), and `looked` holds what it found.
+   * Whether a member's copy of a post may go now, given the earlier posts it follows (nearest first). An earlier
+   * item that is `unsure` is answered by the table: `lookUp` reads that post's row for the member (once per lane).
    */
-  mayGo(
-    groupId: string,
-    earlier: readonly number[],
-    rowKey: string,
-    looked: (seq: number) => 'none' | 'pending' | undefined,
-    lookUp: (seq: number) => void,
-  ): boolean {
+  mayGo(groupId: string, earlier: readonly number[], rowKey: string, lookUp: (seq: number) => Promise<'none' | 'pending'>): boolean {
     const group = this.groups.get(groupId);
     for (const seq of earlier) {
       if (group?.done.has(seq)) continue;
@@ -81,8 +77,17 @@ export class Waves {
       if (knows === 'settled') return true;
       if (knows === 'pending' || knows === 'unread') return false;
       if (knows === 'unsure') {
-        const found = looked(seq);
-        if (found === undefined) lookUp(seq);
+        const key = `${seq}|${rowKey}`;
+        const found = group!.looked.get(key);
+        if (found === undefined) {
+          group!.looked.set(key, 'asking');
+          lookUp(seq)
+            .then(
+              (answer) => group!.looked.set(key, answer),
+              () => group!.looked.delete(key),
+            )
+            .finally(() => this.moved());
+        }
         if (found !== 'none') return false;
       }
     }

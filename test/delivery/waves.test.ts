@@ -70,11 +70,16 @@ describe('Delivery engine: waves (per-recipient order)', function () {
     await engine.start();
     // The member leaves at the very moment post 3 reaches them: posts 4 to 6 must not follow.
     world.channel.onAccept = (call) => {
-      if (call.conversationId === chatOf(leaver.userId) && String(call.activity.text).startsWith('gl#3 ')) world.source.removeMember('gl', leaver.userId);
+      if (call.conversationId === chatOf(leaver.userId) && String(call.activity.text).startsWith('gl#3 '))
+        world.source.removeMember('gl', leaver.userId);
     };
     await burst(world, (seq) => engine.postAccepted('gl', seq), 'gl', [1, 2, 3, 4, 5, 6], [members[0]!, members[1]!]);
     await waitForOutboxEmpty(world, 30_000);
-    assert.deepEqual(seqsOf(world, 'gl', leaver.userId), [1, 2, 3], 'the leaver got the posts up to the one that reached them as they left');
+    assert.deepEqual(
+      seqsOf(world, 'gl', leaver.userId),
+      [1, 2, 3],
+      'the leaver got the posts up to the one that reached them as they left',
+    );
     for (const member of members.filter((m) => m !== leaver)) {
       const want = [1, 2, 3, 4, 5, 6].filter((seq) => member.userId !== [members[0]!, members[1]!][seq % 2]!.userId);
       assert.deepEqual(seqsOf(world, 'gl', member.userId), want, `${member.userId} in order, once each`);
@@ -95,7 +100,11 @@ describe('Delivery engine: waves (per-recipient order)', function () {
     assert.ok(world.copiesOf('gc', 1).size < 199, 'the crash came before the first wave ended');
     const second = world.engine({ tenantBudgetRps: 400 });
     await second.start();
-    await world.channel.waitFor(() => [1, 2, 3].every((seq) => world.copiesOf('gc', seq).size >= 199), 40_000, 'every post after the restart');
+    await world.channel.waitFor(
+      () => [1, 2, 3].every((seq) => world.copiesOf('gc', seq).size >= 199),
+      40_000,
+      'every post after the restart',
+    );
     await waitForOutboxEmpty(world, 20_000);
     let duplicates = 0;
     for (const member of members) {
@@ -103,7 +112,11 @@ describe('Delivery engine: waves (per-recipient order)', function () {
       const want = [1, 2, 3].filter((seq) => member !== senders[seq % 3]);
       assert.deepEqual([...new Set(got)], want, `${member.userId} got every post`);
       // A repeat (a send unrecorded at the crash) comes before any later post: the member's order holds.
-      assert.deepEqual(got, [...got].sort((a, b) => a - b), `${member.userId} in order across the crash`);
+      assert.deepEqual(
+        got,
+        [...got].sort((a, b) => a - b),
+        `${member.userId} in order across the crash`,
+      );
       duplicates += got.length - want.length;
     }
     assert.ok(duplicates <= unrecorded, `duplicates (${duplicates}) only for sends not recorded at the crash (${unrecorded})`);
