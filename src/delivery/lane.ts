@@ -310,6 +310,11 @@ export class Lane {
     return this.active;
   }
 
+  /** Ending cleanly: its calls in flight are still coming back (no other lane of this tenant may start here yet). */
+  get isEnding(): boolean {
+    return this.ending;
+  }
+
   async stopped(): Promise<void> {
     await this.pumping;
   }
