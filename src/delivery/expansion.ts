@@ -23,6 +23,9 @@ export interface ExpansionOptions {
   later(message: WorkMessage<WorkBody>, delaySeconds: number): Promise<void>;
 }
 
+/** Delivery-row pages of one expansion written side by side. */
+const PAGES_AT_ONCE = 4;
+
 /** Who of the group gets a copy of the post: the one place this is decided when a post is expanded. */
 const getsCopy = (post: PostForDelivery, r: Recipient): boolean =>
   r.userId !== post.senderUserId && !r.muted && r.joinedAt <= post.createdAt;
@@ -56,17 +59,26 @@ export class Expansion {
     const tenants = new Set<string>();
     let after: string | undefined;
     if (post && !post.deleted) {
+      // Pages are written a few at a time (the next post of the group expands only after this one); a lane hears
+      // of its tenant once that tenant's first rows are in.
+      const writing = new Set<Promise<void>>();
       do {
         const page = await this.o.source.listRecipients(groupId, after, this.o.chunkSize);
         const rows = page.recipients.filter((r) => getsCopy(post, r)).map((r) => ({ userId: r.userId, tenant: r.tenantId }));
-        await this.o.store.insertQueued(groupId, seq, rows);
-        for (const { tenant } of rows) {
-          if (tenants.has(tenant)) continue;
-          tenants.add(tenant);
-          await this.o.lanes.toLaneQueue({ k: 'send', g: groupId, s: seq, t: tenant });
-        }
+        const fresh = [...new Set(rows.map((r) => r.tenant))].filter((t) => !tenants.has(t));
+        for (const t of fresh) tenants.add(t);
+        const write = this.o.store.insertQueued(groupId, seq, rows).then(async () => {
+          for (const t of fresh) await this.o.lanes.toLaneQueue({ k: 'send', g: groupId, s: seq, t });
+        });
+        writing.add(write);
+        void write.then(
+          () => writing.delete(write),
+          () => undefined,
+        );
+        if (writing.size >= PAGES_AT_ONCE) await Promise.race(writing);
         after = page.next;
       } while (after !== undefined && this.o.isRunning());
+      await Promise.all(writing);
       if (!this.o.isRunning()) return;
     }
     await this.o.outbox.changePost(groupId, seq, (row) => {
