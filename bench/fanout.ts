@@ -14,6 +14,7 @@ import { MemoryFanout } from '../test/helpers/memoryFanout';
 import { startCountingProxy } from './countingProxy';
 import type { Verdict } from './lib';
 import { maxInWindow, RemoteChannel, type ChannelCall } from './remoteChannel';
+import { burst, twoPosts } from './fanoutWaves';
 
 /**
  * `npm run bench -- fanout`: the delivery engine against real Azurite (tables and queue, through counting
@@ -187,7 +188,9 @@ async function killAndRestart(env: Env, groupId: string, recipients: number) {
 
 export async function benchFanout(recipients = 4_000): Promise<Verdict[]> {
   const verdicts: Verdict[] = [];
-  const env = await startEnv();
+  // Patient with a busy storage child, as load.ts is: on a loaded machine an in-memory child replaced would come
+  // back empty (its tables gone) in the middle of a figure.
+  const env = await startEnv({ intervalMs: 5_000, probeTimeoutMs: 5_000, failures: 12 });
   try {
     // 1. One instance, one post.
     const single = engine(env, 'one');
@@ -267,40 +270,16 @@ export async function benchFanout(recipients = 4_000): Promise<Verdict[]> {
       met: b.lost === 0 && b.duplicates === 0,
     });
 
-    // 3. A burst: 20 posts by 20 members within 2 s in a 50-member group.
-    console.log('  20 posts by 20 members within 2 s in a 50-member group');
-    const members = addMembers(env, 'burst', 50);
-    const t0 = performance.now();
-    for (let seq = 1; seq <= 20; seq++) {
-      env.source.addPost({ groupId: 'burst', seq, senderUserId: members[seq]!.userId, text: `post ${seq}` });
-      await single.postAccepted('burst', seq);
-      await new Promise((resolve) => setTimeout(resolve, 90));
-    }
-    await waitForCopies(env, 'burst#20 ', 49, 120_000);
-    const burstSeconds = (performance.now() - t0) / 1000;
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-    const burstCalls = (await env.channel.dump()).accepted;
-    let inOrder = true;
-    let once = true;
-    for (const [index, member] of members.entries()) {
-      const texts = burstCalls.filter(
-        (c) => c.method === 'POST' && c.conversationId === `a:chat-${member.userId}` && c.text.startsWith('burst#'),
-      );
-      const seqs = texts.map((c) => Number(/^burst#(\d+) /.exec(c.text)![1]));
-      const want = Array.from({ length: 20 }, (_, i) => i + 1).filter((s) => s !== index);
-      if (seqs.length !== want.length || new Set(seqs).size !== seqs.length) once = false;
-      if (seqs.join() !== want.join()) inOrder = false;
-    }
-    console.log(
-      `    ${burstSeconds.toFixed(1)} s (per-conversation 8 per 2 s makes 19 posts take >= ~4.5 s); each post once: ${once}; in order: ${inOrder}`,
-    );
-    verdicts.push({
-      section: 'fanout',
-      figure: 'burst: each member each post once, in order',
-      value: `${once} / ${inOrder}`,
-      target: 'true / true',
-      met: once && inOrder,
-    });
+    // 3. A burst in a small group, and two posts 2 s apart to a large one (issue 21: waves per recipient).
+    const waves = {
+      env,
+      engine: single,
+      budget: BUDGET,
+      addMembers: (groupId: string, count: number) => addMembers(env, groupId, count),
+      waitForCopies: (prefix: string, count: number, timeoutMs: number) => waitForCopies(env, prefix, count, timeoutMs),
+    };
+    verdicts.push(...(await burst(waves)));
+    verdicts.push(...(await twoPosts(waves, recipients)));
 
     await Promise.all([single.stop(), second.stop()]);
 

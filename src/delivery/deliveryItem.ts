@@ -2,6 +2,7 @@ import type { Logger } from '../logger';
 import { classify, type ChannelError, type ChannelSender } from './channelSender';
 import type { DeliveryStore, Outcome } from './deliveryStore';
 import type { Lane, LaneItem, LaneOp } from './lane';
+import type { OutboxStore } from './outboxStore';
 import type { FanoutSource, RenderCopy } from './ports';
 import { backoffMs } from './rateLimits';
 import type { WorkBody } from './workBody';
@@ -9,6 +10,7 @@ import type { WorkMessage, WorkQueue } from './workQueue';
 
 export interface ItemContext {
   store: DeliveryStore;
+  outbox: OutboxStore;
   source: FanoutSource;
   render: RenderCopy;
   sender: ChannelSender;
@@ -22,8 +24,6 @@ export interface ItemContext {
   giveUpMs: number;
   flushMs: number;
   flushSize: number;
-  /** A post's fan-out is finished for every lane: the group's next post may start. */
-  postDone(groupId: string, seq: number): Promise<void>;
   /** A deleted post's update pass is over in this lane (issue 17: its records may go). */
   afterUpdate?(groupId: string, seq: number): Promise<void>;
   /** The item no longer holds its message (deleted or given back). */

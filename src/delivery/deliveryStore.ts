@@ -1,5 +1,6 @@
 import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
 import { isAlreadyExists, isNotFound, isPreconditionFailed } from '../storage/tables';
+import { dec, enc, postPartition, seqKey } from './deliveryKeys';
 
 /**
  * The delivery engine's tables, which are the truth (the queue only says "look here"):
@@ -8,8 +9,7 @@ import { isAlreadyExists, isNotFound, isPreconditionFailed } from '../storage/ta
  *   Partition `unreachable`, row `<group>|<user>`: members Teams refused (403/404). Partition `retry`, row
  *   `<group>|<seq>|<user>`: copies given up after the channel failed them transiently for long (the sweep tries
  *   them again). Partition `oneoff`: one-off sends by key.
- * - `outbox`, partition = group, row `post|<seq>`: a post whose fan-out is unfinished (`expanded` once every
- *   recipient has a delivery row; `tenants` = lanes still working). Deleted when the fan-out is done.
+ * The `outbox` rows (unfinished posts) are in outboxStore.ts.
  */
 export type DeliveryState = 'queued' | 'sending' | 'sent' | 'skipped' | 'unreachable' | 'failed' | 'removed';
 
@@ -47,19 +47,8 @@ export interface StoredDelivery extends DeliveryRow {
   etag: string;
 }
 
-export interface OutboxRow {
-  expanded: boolean;
-  /** JSON array of tenant lanes whose sends are unfinished (complete once expanded). */
-  tenants: string;
-  /** Heartbeat (ms): work on the post is alive; the sweep re-queues posts whose heartbeat is stale. */
-  hb: number;
-}
-
-export const enc = (s: string) => encodeURIComponent(s);
-export const dec = (s: string) => decodeURIComponent(s);
-export const seqKey = (seq: number) => String(seq).padStart(10, '0');
-export const postPartition = (groupId: string, seq: number) => `${enc(groupId)}|${seqKey(seq)}`;
-export const outboxRow = (seq: number) => `post|${seqKey(seq)}`;
+export { dec, enc, outboxRow, postPartition, seqKey } from './deliveryKeys';
+export type { OutboxRow } from './outboxStore';
 const retryKey = (groupId: string, seq: number, userId: string) => `${enc(groupId)}|${seqKey(seq)}|${enc(userId)}`;
 
 /** What a copy's row becomes (merged into it). */
@@ -84,95 +73,7 @@ export class DeliveryStore {
    */
   private readonly journal = new Map<string, { at: number; partitionKey: string; outcome: Outcome }>();
 
-  constructor(
-    readonly deliveries: TableClient,
-    readonly outbox: TableClient,
-  ) {}
-
-  // ---- outbox ----
-
-  /** Records a post as unfinished; false when it was recorded already (postAccepted called twice). */
-  async openPost(groupId: string, seq: number, now = Date.now()): Promise<boolean> {
-    try {
-      await this.outbox.createEntity<OutboxRow>({
-        partitionKey: enc(groupId),
-        rowKey: outboxRow(seq),
-        expanded: false,
-        tenants: '[]',
-        hb: now,
-      });
-      return true;
-    } catch (err) {
-      if (isAlreadyExists(err)) return false;
-      throw err;
-    }
-  }
-
-  async getPost(groupId: string, seq: number): Promise<(OutboxRow & { etag: string }) | undefined> {
-    try {
-      return (await this.outbox.getEntity<OutboxRow>(enc(groupId), outboxRow(seq))) as OutboxRow & { etag: string };
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
-  }
-
-  /** The group's lowest unfinished post (the one whose turn it is), or undefined. */
-  async firstOpenPost(groupId: string, after?: number): Promise<number | undefined> {
-    const from = after === undefined ? 'post|' : outboxRow(after);
-    const filter =
-      after === undefined
-        ? odata`PartitionKey eq ${enc(groupId)} and RowKey ge ${from} and RowKey lt ${'post}'}`
-        : odata`PartitionKey eq ${enc(groupId)} and RowKey gt ${from} and RowKey lt ${'post}'}`;
-    const page = await this.outbox
-      .listEntities<OutboxRow>({ queryOptions: { filter, select: ['RowKey'] } })
-      .byPage({ maxPageSize: 1 })
-      .next();
-    const row = page.done ? undefined : page.value[0];
-    return row ? Number(row.rowKey!.slice(5)) : undefined;
-  }
-
-  /** Every unfinished post, for the sweep: group, seq and heartbeat. */
-  async *openPosts(): AsyncGenerator<{ groupId: string; seq: number; hb: number }> {
-    const filter = odata`RowKey ge ${'post|'} and RowKey lt ${'post}'}`;
-    for await (const row of this.outbox.listEntities<OutboxRow>({ queryOptions: { filter, select: ['PartitionKey', 'RowKey', 'hb'] } })) {
-      yield { groupId: dec(row.partitionKey!), seq: Number(row.rowKey!.slice(5)), hb: Number(row.hb ?? 0) };
-    }
-  }
-
-  /** Read-modify-write of a post's outbox row under its eTag, retried on a race. Returns the row written or undefined (gone / deleted). */
-  async changePost(
-    groupId: string,
-    seq: number,
-    change: (row: OutboxRow) => OutboxRow | 'delete',
-  ): Promise<OutboxRow | 'deleted' | undefined> {
-    for (let attempt = 0; attempt < 20; attempt++) {
-      const row = await this.getPost(groupId, seq);
-      if (!row) return undefined;
-      const next = change({ expanded: row.expanded, tenants: row.tenants, hb: row.hb });
-      try {
-        if (next === 'delete') {
-          await this.outbox.deleteEntity(enc(groupId), outboxRow(seq), { etag: row.etag });
-          return 'deleted';
-        }
-        await this.outbox.updateEntity({ partitionKey: enc(groupId), rowKey: outboxRow(seq), ...next }, 'Replace', { etag: row.etag });
-        return next;
-      } catch (err) {
-        if (isPreconditionFailed(err)) continue;
-        if (isNotFound(err)) return undefined;
-        throw err;
-      }
-    }
-    throw new Error('outbox row kept changing under us');
-  }
-
-  async heartbeat(groupId: string, seq: number, now = Date.now()): Promise<void> {
-    try {
-      await this.outbox.updateEntity({ partitionKey: enc(groupId), rowKey: outboxRow(seq), hb: now }, 'Merge');
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
-  }
+  constructor(readonly deliveries: TableClient) {}
 
   // ---- deliveries ----
 
@@ -262,6 +163,16 @@ export class DeliveryStore {
     for (const [key, entry] of this.journal) {
       if (entry.at > now - JOURNAL_MS && this.journal.size <= JOURNAL_MAX) break;
       this.journal.delete(key);
+    }
+  }
+
+  /** The state of one recipient's copy of a post, or undefined when the post has no row for them. */
+  async copyState(groupId: string, seq: number, rowKey: string): Promise<DeliveryState | undefined> {
+    try {
+      return (await this.deliveries.getEntity<DeliveryRow>(postPartition(groupId, seq), rowKey, { queryOptions: { select: ['st'] } })).st;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
     }
   }
 

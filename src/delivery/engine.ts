@@ -1,19 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import { odata, type TableClient } from '@azure/data-tables';
+import type { TableClient } from '@azure/data-tables';
 import type { Logger } from '../logger';
 import type { ChannelSender } from './channelSender';
-import { DeliveryStore, postPartition } from './deliveryStore';
+import { DeliveryStore } from './deliveryStore';
+import { Expansion } from './expansion';
 import type { ItemContext } from './items';
-import type { Lane, LaneItem } from './lane';
-import { expiredLanes, LaneLeases } from './leases';
+import { LaneLeases } from './leases';
+import { OutboxStore } from './outboxStore';
 import type { DeliveryEngine, FanoutSource, Recipient, RenderCopy } from './ports';
 import { ConversationWindows, CONVERSATION_WINDOWS } from './rateLimits';
 import type { LaneWork, WorkBody } from './workBody';
 import { WorkQueue, type WorkMessage } from './workQueue';
 import { LaneHost } from './laneHost';
-import { requeueGiveUps } from './giveUpSweep';
 import { deliveryHealth, type DeliveryHealth } from './health';
-import { receivesCopy } from './audience';
+import { Upkeep } from './upkeep';
 
 export interface QueueDeliveryEngineOptions {
   source: FanoutSource;
@@ -60,15 +60,19 @@ export interface QueueDeliveryEngineOptions {
 }
 
 /**
- * The delivery engine on a storage queue and three tables (see deliveryStore.ts for the rows, workBody.ts for
- * the messages). Any instance expands posts; per tenant lane one instance (the lease holder) sends. A group's
- * posts are fanned out one after another in sequence order (the next starts when the last lane of the previous
- * one finishes), which gives each member the group's posts in order; within a lane, items take turns.
+ * The delivery engine on a storage queue and three tables (see deliveryStore.ts and outboxStore.ts for the rows,
+ * workBody.ts for the messages). Any instance expands posts (expansion.ts: a group's posts one after another);
+ * per tenant lane one instance (the lease holder) sends. Each member gets a group's posts in sequence order, but
+ * a later post goes to a member as soon as that member has every earlier one (waves.ts), not after the whole
+ * earlier fan-out; within a lane, items take turns. The keep-alive and the sweep are in upkeep.ts.
  */
 export class QueueDeliveryEngine implements DeliveryEngine {
   readonly instanceId: string;
   readonly stats = { sends: 0, throttled: 0, retried: 0, unreachable: 0, failed: 0, gaveUp: 0, foreignReleases: 0, stalled: 0 };
   private readonly store: DeliveryStore;
+  private readonly outbox: OutboxStore;
+  private readonly expansion: Expansion;
+  private readonly upkeep: Upkeep;
   private readonly leases: LaneLeases;
   /** Messages received and not yet finished, with the queue each came from (for extending and deleting). */
   private readonly held = new Map<WorkMessage<WorkBody>, WorkQueue<WorkBody>>();
@@ -79,9 +83,6 @@ export class QueueDeliveryEngine implements DeliveryEngine {
   private loop?: Promise<void>;
   private timers: NodeJS.Timeout[] = [];
   private sleeping?: () => void;
-  /** Unfinished posts whose work showed no progress for stallReportMs, as the last sweep found them. */
-  private stalledPosts: Array<{ groupId: string; seq: number; sinceMs: number }> = [];
-  private keepingAlive = false;
   private readonly deletedHook?: (groupId: string, seq: number) => Promise<void>;
   private readonly o: Required<Omit<QueueDeliveryEngineOptions, 'instanceId' | 'conversationWindows' | 'afterUpdate'>>;
 
@@ -108,11 +109,13 @@ export class QueueDeliveryEngine implements DeliveryEngine {
     };
     this.instanceId = options.instanceId ?? randomUUID();
     this.deletedHook = options.afterUpdate;
-    this.store = new DeliveryStore(options.tables.deliveries, options.tables.outbox);
+    this.store = new DeliveryStore(options.tables.deliveries);
+    this.outbox = new OutboxStore(options.tables.outbox);
     this.leases = new LaneLeases(options.tables.lanes, this.instanceId, this.o.leaseMs);
     this.windows = new ConversationWindows(options.conversationWindows ?? CONVERSATION_WINDOWS);
     this.ctx = {
       store: this.store,
+      outbox: this.outbox,
       source: options.source,
       render: options.render,
       sender: options.sender,
@@ -124,7 +127,6 @@ export class QueueDeliveryEngine implements DeliveryEngine {
       giveUpMs: this.o.giveUpMs,
       flushMs: this.o.flushMs,
       flushSize: this.o.flushSize,
-      postDone: (g, s) => this.startNextPost(g, s),
       forget: (message) => this.held.delete(message),
       afterUpdate: (g, s) => this.afterUpdate(g, s),
       stats: this.stats,
@@ -146,12 +148,43 @@ export class QueueDeliveryEngine implements DeliveryEngine {
       isRunning: () => this.running,
       enqueue: (body) => this.enqueue(body),
     });
+    this.expansion = new Expansion({
+      store: this.store,
+      outbox: this.outbox,
+      source: options.source,
+      lanes: this.lanes,
+      chunkSize: this.ctx.chunkSize,
+      isRunning: () => this.running,
+      enqueue: (body) => this.enqueue(body),
+      finished: (message) => this.finished(message),
+      later: (message, delaySeconds) => this.later(message, delaySeconds),
+      afterUpdate: (g, s) => this.afterUpdate(g, s),
+    });
+    this.upkeep = new Upkeep({
+      store: this.store,
+      outbox: this.outbox,
+      lanesTable: options.tables.lanes,
+      lanes: this.lanes,
+      queue: options.queue,
+      held: this.held,
+      logger: options.logger,
+      stats: this.stats,
+      staleMs: this.o.staleMs,
+      sweepMs: this.o.sweepMs,
+      stallReportMs: this.o.stallReportMs,
+      retryGiveUpsAfterMs: this.o.retryGiveUpsAfterMs,
+      maxGiveUps: this.o.maxGiveUps,
+      // How often held messages are extended and the posts they are about heartbeaten.
+      keepAliveMs: Math.max(250, Math.min(options.queue.visibilitySeconds * 500, this.o.staleMs / 3)),
+      isRunning: () => this.running,
+      enqueue: (body) => this.enqueue(body),
+    });
   }
 
   // ---- the contract ----
 
   async postAccepted(groupId: string, seq: number): Promise<void> {
-    await this.store.openPost(groupId, seq);
+    await this.outbox.openPost(groupId, seq);
     // Sent even when the row existed: a caller retrying after a failed send must not leave the post without work.
     await this.enqueue({ k: 'post', g: groupId, s: seq });
   }
@@ -180,16 +213,16 @@ export class QueueDeliveryEngine implements DeliveryEngine {
 
   /** Lanes and posts that made no progress for minutes (for /healthz), and the harmless queue races counted. */
   health(now = Date.now()): DeliveryHealth {
-    return deliveryHealth(this.lanes.held(), this.stalledPosts, this.o.stallReportMs, this.o.queue.races.count, now);
+    return deliveryHealth(this.lanes.held(), this.upkeep.stalledPosts, this.o.stallReportMs, this.o.queue.races.count, now);
   }
 
   async start(): Promise<void> {
     if (this.running) return;
     await this.o.queue.ensure();
     this.running = true;
-    await this.sweep(true);
-    this.timers.push(setInterval(() => void this.sweep(false), this.o.sweepMs));
-    this.timers.push(setInterval(() => void this.keepAlive(), this.keepAliveMs));
+    await this.upkeep.sweep(true);
+    this.timers.push(setInterval(() => void this.upkeep.sweep(false), this.o.sweepMs));
+    this.timers.push(setInterval(() => void this.upkeep.keepAlive(), this.upkeep.keepAliveMs));
     this.timers.push(setInterval(() => this.windows.prune(), 60_000));
     this.loop = this.receiveLoop();
   }
@@ -270,8 +303,8 @@ export class QueueDeliveryEngine implements DeliveryEngine {
   private async dispatch(message: WorkMessage<WorkBody>): Promise<void> {
     const body = message.body;
     try {
-      if (body.k === 'post') await this.expand(message, body.g, body.s);
-      else if (body.k === 'change') await this.change(message, body.g, body.s);
+      if (body.k === 'post') await this.expansion.expand(message, body.g, body.s);
+      else if (body.k === 'change') await this.expansion.change(message, body.g, body.s);
       else if (body.k === 'lane') await this.doorbell(message, body.t);
       else await this.moveToLaneQueue(message, body);
     } catch (err) {
@@ -296,148 +329,17 @@ export class QueueDeliveryEngine implements DeliveryEngine {
     await this.o.queue.delete(message);
   }
 
-  /**
-   * Keeps held messages invisible while their work makes progress, and heartbeats the posts they are about (the
-   * heartbeat means progress: the sweep re-queues a post without one). Lane work that made no progress for
-   * `staleMs` (and is not waiting out a pause its lane chose) is not kept alive: it is taken out of its lane and
-   * its message given back, so a fresh item takes it up.
-   */
-  private async keepAlive(): Promise<void> {
-    // One pass at a time: a pass that outlasts the interval (slow storage) must not be doubled up.
-    if (this.keepingAlive) return;
-    this.keepingAlive = true;
-    try {
-      await this.keepAlivePass();
-    } finally {
-      this.keepingAlive = false;
-    }
-  }
-
-  private async keepAlivePass(): Promise<void> {
-    const now = Date.now();
-    const items = new Map<WorkMessage<WorkBody>, { lane: Lane; item: LaneItem }>();
-    for (const lane of this.lanes.held()) for (const item of lane.work) items.set(item.message as WorkMessage<WorkBody>, { lane, item });
-    const posts = new Map<string, [string, number]>();
-    const extending: Array<() => Promise<void>> = [];
-    for (const [message, queue] of this.held) {
-      const work = items.get(message);
-      if (work && !work.lane.isPaused(now) && now - work.item.lastProgress > this.o.staleMs) {
-        this.stats.stalled++;
-        this.o.logger.warn(
-          { item: work.item.key, tenant: work.lane.tenant, noProgressMs: now - work.item.lastProgress },
-          'delivery work made no progress; given back to its queue',
-        );
-        void work.lane.drop(work.item).catch(() => undefined);
-        continue;
-      }
-      if ('s' in message.body) posts.set(`${message.body.g}|${message.body.s}`, [message.body.g, message.body.s]);
-      extending.push(() => queue.extend(message).catch(() => undefined));
-    }
-    // Extends 16 at a time: one after another, a few hundred held messages on slow storage took longer than their
-    // visibility, which then lapsed (the message went to another receiver: a receipt race and repeated work).
-    await inParallel(extending, 16);
-    await inParallel(
-      [...posts.values()].map(
-        ([g, s]) =>
-          () =>
-            this.store.heartbeat(g, s).catch(() => undefined),
-      ),
-      16,
+  /** The hook after a deleted post's update pass; a failure is left to its sweep. */
+  private async afterUpdate(groupId: string, seq: number): Promise<void> {
+    await this.deletedHook?.(groupId, seq).catch((err: unknown) =>
+      this.o.logger.warn({ err: (err as Error).message, groupId, seq }, 'records of a deleted post not deleted yet; the sweep will'),
     );
-  }
-
-  // ---- fan-out ----
-
-  /**
-   * Expands a post into delivery rows, page by page (insert-if-absent, one transaction per page), and queues
-   * a `send` for each tenant lane the first time it appears, so sending starts while the expansion goes on.
-   * Only the group's lowest unfinished post expands; a later one is dropped here and started by its
-   * predecessor's completion (or the sweep).
-   */
-  private async expand(message: WorkMessage<WorkBody>, groupId: string, seq: number): Promise<void> {
-    const outbox = await this.store.getPost(groupId, seq);
-    if (!outbox) return this.finished(message);
-    const first = await this.store.firstOpenPost(groupId);
-    if (first !== undefined && first < seq) return this.finished(message);
-    if (outbox.expanded) {
-      for (const t of JSON.parse(outbox.tenants) as string[]) await this.lanes.toLaneQueue({ k: 'send', g: groupId, s: seq, t });
-      if ((JSON.parse(outbox.tenants) as string[]).length === 0) {
-        if ((await this.store.changePost(groupId, seq, () => 'delete')) === 'deleted') await this.startNextPost(groupId, seq);
-      }
-      return this.finished(message);
-    }
-    const post = await this.o.source.getPost(groupId, seq);
-    const tenants = new Set<string>();
-    let after: string | undefined;
-    if (post && !post.deleted) {
-      do {
-        const page = await this.o.source.listRecipients(groupId, after, this.ctx.chunkSize);
-        const rows = page.recipients.filter((r) => receivesCopy(post, r)).map((r) => ({ userId: r.userId, tenant: r.tenantId }));
-        await this.store.insertQueued(groupId, seq, rows);
-        for (const { tenant } of rows) {
-          if (tenants.has(tenant)) continue;
-          tenants.add(tenant);
-          await this.lanes.toLaneQueue({ k: 'send', g: groupId, s: seq, t: tenant });
-        }
-        after = page.next;
-      } while (after !== undefined && this.running);
-      if (!this.running) return;
-    }
-    const result = await this.store.changePost(groupId, seq, (row) => {
-      // Lanes cannot finish before `expanded`, so the tenants written here are all still pending.
-      const all = [...new Set([...(JSON.parse(row.tenants) as string[]), ...tenants])];
-      return all.length === 0 ? 'delete' : { expanded: true, tenants: JSON.stringify(all), hb: Date.now() };
-    });
-    await this.finished(message);
-    // Undefined: the row was gone (our delete timed out but landed): the next post's turn all the same.
-    if (result === 'deleted' || result === undefined) await this.startNextPost(groupId, seq);
-  }
-
-  private async startNextPost(groupId: string, after: number): Promise<void> {
-    const next = await this.store.firstOpenPost(groupId, after);
-    if (next !== undefined) await this.enqueue({ k: 'post', g: groupId, s: next });
   }
 
   /** Queues work and polls at once (this instance is likely to take it, so it need not wait for the next poll). */
   private async enqueue(body: WorkBody): Promise<void> {
     await this.o.queue.send(body);
     this.sleeping?.();
-  }
-
-  /**
-   * An edit or delete: once the post's own fan-out is done (until then unsent copies go out with the latest
-   * version anyway), one `update` per lane with copies showing an older version.
-   */
-  private async change(message: WorkMessage<WorkBody>, groupId: string, seq: number): Promise<void> {
-    if (await this.store.getPost(groupId, seq)) return this.later(message, 2);
-    const post = await this.o.source.getPost(groupId, seq);
-    if (!post) return this.finished(message);
-    const tenants = new Set<string>();
-    let cursor = '';
-    for (;;) {
-      const rows = await this.store.deliveries
-        .listEntities<{ t: string }>({
-          queryOptions: {
-            filter: odata`PartitionKey eq ${postPartition(groupId, seq)} and st eq ${'sent'} and v lt ${post.version} and RowKey gt ${cursor}`,
-            select: ['RowKey', 't'],
-          },
-        })
-        .byPage({ maxPageSize: 1000 })
-        .next();
-      if (rows.done || rows.value.length === 0) break;
-      for (const row of rows.value) tenants.add(row.t);
-      cursor = rows.value[rows.value.length - 1]!.rowKey!;
-    }
-    for (const t of tenants) await this.lanes.toLaneQueue({ k: 'update', g: groupId, s: seq, t });
-    await this.finished(message);
-    if (post.deleted && tenants.size === 0) await this.afterUpdate(groupId, seq);
-  }
-
-  /** The hook after a deleted post's update pass; a failure is left to its sweep. */
-  private async afterUpdate(groupId: string, seq: number): Promise<void> {
-    await this.deletedHook?.(groupId, seq).catch((err: unknown) =>
-      this.o.logger.warn({ err: (err as Error).message, groupId, seq }, 'records of a deleted post not deleted yet; the sweep will'),
-    );
   }
 
   // ---- lanes (held in LaneHost) ----
@@ -460,68 +362,4 @@ export class QueueDeliveryEngine implements DeliveryEngine {
     const until = this.lanes.heldElsewhereUntil(tenant) ?? Date.now() + 1_000;
     return this.later(message, Math.min(30, Math.max(1, Math.ceil((until - Date.now()) / 1000) + 1)));
   }
-
-  /** How often held messages are extended and the posts they are about heartbeaten. */
-  private get keepAliveMs(): number {
-    return Math.max(250, Math.min(this.o.queue.visibilitySeconds * 500, this.o.staleMs / 3));
-  }
-
-  /** The posts this instance holds work for (received messages, lane items). */
-  private heldPosts(): Set<string> {
-    const posts = new Set<string>();
-    for (const message of this.held.keys()) if ('s' in message.body) posts.add(`${message.body.g}|${message.body.s}`);
-    return posts;
-  }
-
-  // ---- the sweep ----
-
-  /**
-   * Tables are the truth: every unfinished post whose work shows no heartbeat for `staleMs` (at start-up: every
-   * one) is queued again, the lowest of each group only (the rest follow in order). A lost message loses nothing.
-   */
-  private async sweep(startup: boolean): Promise<void> {
-    if (!this.running) return;
-    try {
-      const seen = new Set<string>();
-      const now = Date.now();
-      const stalled: typeof this.stalledPosts = [];
-      const held = this.heldPosts();
-      for await (const post of this.store.openPosts()) {
-        if (seen.has(post.groupId)) continue;
-        seen.add(post.groupId);
-        if (post.hb < now - this.o.stallReportMs) stalled.push({ groupId: post.groupId, seq: post.seq, sinceMs: now - post.hb });
-        // Work held here is judged by its progress (keepAlive gives stalled work back). Work held nowhere (its
-        // message lost, e.g. to a receipt race) shows no heartbeat after two keep-alive passes: queued again at
-        // the next sweep, so a lost message delays a post by about a sweep interval, not staleMs. Work held by
-        // another instance heartbeats more often than that; a needless re-queue would be harmless anyway.
-        const quiet = held.has(`${post.groupId}|${post.seq}`) ? this.o.staleMs : Math.max(this.o.sweepMs, 2 * this.keepAliveMs);
-        if (!startup && post.hb > now - quiet) continue;
-        await this.store.heartbeat(post.groupId, post.seq, now);
-        await this.o.queue.send({ k: 'post', g: post.groupId, s: post.seq });
-        this.o.logger.info({ groupId: post.groupId, seq: post.seq, startup }, 'unfinished fan-out queued again');
-      }
-      this.stalledPosts = stalled;
-      // A lane whose holder died may still have work in its queue: ring its doorbell.
-      for await (const tenant of expiredLanes(this.o.tables.lanes, now)) await this.enqueue({ k: 'lane', t: tenant });
-      await requeueGiveUps(
-        this.store,
-        (work) => this.lanes.toLaneQueue(work),
-        { retryAfterMs: this.o.retryGiveUpsAfterMs, maxGiveUps: this.o.maxGiveUps },
-        this.o.logger,
-        now,
-      );
-    } catch (err) {
-      this.o.logger.warn({ err: (err as Error).message }, 'outbox sweep failed');
-    }
-  }
-}
-
-/** Runs the calls with at most `limit` in flight. */
-async function inParallel(calls: Array<() => Promise<void>>, limit: number): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, calls.length) }, async () => {
-      while (next < calls.length) await calls[next++]!();
-    }),
-  );
 }

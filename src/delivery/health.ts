@@ -5,7 +5,7 @@ export interface DeliveryHealth {
   /** False when a lane with work or an unfinished post made no progress for `stallReportMs`. */
   progressing: boolean;
   stalledLanes: Array<{ tenant: string; sinceMs: number; paused: boolean }>;
-  /** Unfinished posts (the lowest of each group) whose work showed no progress, as the last sweep found them. */
+  /** Unfinished posts whose work showed no progress (each by its own heartbeat), as the last sweep found them. */
   stalledPosts: Array<{ groupId: string; seq: number; sinceMs: number }>;
   /** Queue messages found no longer ours (harmless pop-receipt races), since start. */
   receiptRaces: number;

@@ -64,6 +64,8 @@ export class Lane {
   private readonly failingConversations = new Set<string>();
   private lastSuccess = Date.now();
   private active = true;
+  /** Ending cleanly: the lease is kept (renewed) until the calls in flight are recorded. */
+  private ending = false;
   private wakeUp?: () => void;
   private renewTimer?: NodeJS.Timeout;
   private idleSince = Date.now();
@@ -262,7 +264,7 @@ export class Lane {
   }
 
   private async renew(): Promise<void> {
-    if (!this.active) return;
+    if (!this.active && !this.ending) return;
     try {
       const kept = await this.options.leases.renew(this.options.lease);
       // A renewal that crossed the lane's own end (its release deleted the row) lost nothing.
@@ -275,16 +277,27 @@ export class Lane {
     }
   }
 
-  /** Ends the lane: items halt (flushing what they sent unless `crash`), the lease is given up unless `crash`. */
+  /**
+   * Ends the lane: items halt (flushing what they sent unless `crash`), the lease is given up unless `crash`.
+   * On a clean end the lease is still renewed until the calls in flight are back and recorded: on a loaded
+   * machine they can take seconds, and a successor that took the lane meanwhile would send them again (out of
+   * the member's order, too).
+   */
   async end(crash: boolean): Promise<void> {
     if (!this.active) return;
     this.active = false;
-    clearInterval(this.renewTimer);
+    this.ending = !crash;
+    if (crash) clearInterval(this.renewTimer);
     this.wake();
     const items = this.items;
     this.items = [];
-    if (!crash) await Promise.all([...this.flights]);
-    await Promise.all(items.map((item) => item.halt(crash)));
+    try {
+      if (!crash) await Promise.all([...this.flights]);
+      await Promise.all(items.map((item) => item.halt(crash)));
+    } finally {
+      clearInterval(this.renewTimer);
+      this.ending = false;
+    }
     if (!crash) await this.options.leases.release(this.options.lease).catch(() => undefined);
     this.options.onEnd(this, items);
   }
@@ -295,6 +308,11 @@ export class Lane {
 
   get isActive(): boolean {
     return this.active;
+  }
+
+  /** Ending cleanly: its calls in flight are still coming back (no other lane of this tenant may start here yet). */
+  get isEnding(): boolean {
+    return this.ending;
   }
 
   async stopped(): Promise<void> {

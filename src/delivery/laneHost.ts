@@ -132,6 +132,9 @@ export class LaneHost {
   laneFor(tenant: string): Promise<Lane | undefined> {
     const existing = this.lanes.get(tenant);
     if (existing?.isActive) return Promise.resolve(existing);
+    // A lane of ours still ending holds the lease (and renews it) until its calls are recorded: a second lane of
+    // the tenant here would send them again. The doorbell comes back; the ending lane rings for what is left.
+    if (existing?.isEnding) return Promise.resolve(undefined);
     let pending = this.acquiring.get(tenant);
     if (!pending) {
       pending = (async () => {

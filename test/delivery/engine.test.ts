@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { DeliveryStore } from '../../src/delivery/deliveryStore';
+import { OutboxStore } from '../../src/delivery/outboxStore';
 import { chatOf, EngineWorld, waitForOutboxEmpty } from './engineHarness';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -161,7 +161,7 @@ describe('Delivery engine: fan-out', function () {
     await waitForOutboxEmpty(world);
 
     // Post 2's outbox row is written but its queue message never arrives: the periodic sweep finds it.
-    const store = new DeliveryStore(world.tables.clients.deliveries, world.tables.clients.outbox);
+    const store = new OutboxStore(world.tables.clients.outbox);
     await store.openPost('g6', 2, Date.now() - 10_000);
     await world.channel.waitFor(() => world.copiesOf('g6', 2).size >= 29, 15_000, 'post 2 after the periodic sweep');
     assert.ok([...world.copiesOf('g6', 2).values()].every((n) => n === 1));

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { DeliveryStore } from '../../src/delivery/deliveryStore';
+import { OutboxStore } from '../../src/delivery/outboxStore';
 import { EngineWorld, waitForOutboxEmpty } from './engineHarness';
 
 /**
@@ -22,7 +22,7 @@ describe('Delivery engine: a lost queue message', function () {
     const engine = world.engine({ staleMs: 300_000, sweepMs: 1_000 });
     await engine.start();
     // The post is accepted (outbox row, fresh heartbeat) but its queue message never arrives.
-    await new DeliveryStore(world.tables.clients.deliveries, world.tables.clients.outbox).openPost('gl', 1);
+    await new OutboxStore(world.tables.clients.outbox).openPost('gl', 1);
     await world.channel.waitFor(() => world.copiesOf('gl', 1).size >= 19, 60_000, 'the post, after the sweep queued it again');
     await waitForOutboxEmpty(world);
     assert.ok([...world.copiesOf('gl', 1).values()].every((n) => n === 1));

@@ -41,6 +41,8 @@ export class ThrottlingChannel {
    */
   outage?: number | 'reset';
   outageCalls = 0;
+  /** Called with each accepted call before it is answered (a test changes the world at that exact point). */
+  onAccept?: (call: AcceptedCall) => void;
   private server?: http.Server;
   private readonly buckets = new Map<string, { tokens: number; last: number }>();
   private readonly logs = new Map<string, number[]>();
@@ -190,7 +192,9 @@ export class ThrottlingChannel {
         return answer(429, { error: { code: 'Throttled' } }, { 'retry-after': String(this.options.retryAfterSeconds ?? 1) });
       }
       const activityId = req.method === 'POST' ? `m-${this.nextId++}` : decodeURIComponent(match[2] ?? '');
-      this.accepted.push({ method: req.method as AcceptedCall['method'], conversationId, tenant, activityId, activity, at: now });
+      const call = { method: req.method as AcceptedCall['method'], conversationId, tenant, activityId, activity, at: now };
+      this.accepted.push(call);
+      this.onAccept?.(call);
       answer(200, req.method === 'DELETE' ? undefined : { id: activityId });
     });
   }
