@@ -82,6 +82,8 @@ export class BulkAddWorker {
       // Renewed per chunk: a chunk that outlives the lease may be done again by another instance, harmlessly.
       if (this.stopped || !(await this.o.store.lease(jobId, this.o.holder, leaseMs))) return;
       await this.chunk(job, pending.slice(i, i + size));
+      const left = pending.length - Math.min(i + size, pending.length);
+      if (left > 0) await this.o.store.progress(jobId, job.total - left);
     }
     // The report is a keyed one-off send: told before the job closes, it is told once even after a crash.
     if (this.o.reporter) await this.o.reporter.finished(job, await this.o.store.rows(jobId));

@@ -10,6 +10,9 @@ import { GraphInstaller } from '../bulkadd/graphInstaller';
 import { BulkJobStore } from '../bulkadd/jobStore';
 import { BulkAddWorker, type Reacher } from '../bulkadd/jobWorker';
 import { PastedListRequests } from '../bulkadd/pastedList';
+import { UploadRequests } from '../bulkadd/uploadRequests';
+import type { VerifiedUser } from '../auth/entraTokenVerifier';
+import { ORG_ADMIN_ROLE } from '../../dialogs/organizationFlow';
 import { SampleDirectory } from '../bulkadd/sampleDirectory';
 import type { UserDirectory } from '../bulkadd/ports';
 import { BotFrameworkSender } from '../delivery/botFrameworkSender';
@@ -21,6 +24,8 @@ import type { ConversationWiring } from './conversation';
 /** How often each instance looks for open jobs (a confirm also starts a look at once). */
 const TICK_MS = 3_000;
 const PUBLIC_AUTHORITY_HOST = 'login.microsoftonline.com';
+/** Where welcomes of a job started from the tab go out (a chat turn gives its own service URL instead). */
+const TEAMS_SERVICE_URL = 'https://smba.trafficmanager.net/teams/';
 
 /**
  * Bulk add (issue 18): the chat's pasted-list flow and a job worker per instance. With an app registration,
@@ -47,9 +52,17 @@ export function wireBulkAdd(config: AppConfig, options: AppOptions, domain: Doma
       .runOnce()
       .catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'bulk add: a job run failed; retried next tick'));
   const flow = new BulkAddFlow(new PastedListRequests({ groups: domain.groups, directoryFor, jobs: store, kick: tick }));
+  // The tab's requests (lists and CSV files); its routes are wired with the server's (src/web/bulkAddApi.ts).
+  const tab = {
+    requests: new UploadRequests({ groups: domain.groups, directoryFor, jobs: store, kick: tick }),
+    isOrgAdmin: (user: VerifiedUser) =>
+      user.roles.includes(ORG_ADMIN_ROLE) || config.ORG_ADMIN_OBJECT_IDS.some((id) => id.toLowerCase() === user.objectId.toLowerCase()),
+    serviceUrl: TEAMS_SERVICE_URL,
+  };
   let timer: NodeJS.Timeout | undefined;
   return {
     flow,
+    tab,
     start() {
       timer ??= setInterval(tick, TICK_MS);
       timer.unref();

@@ -21,6 +21,7 @@ import { isIdempotentRequest } from '../teams/handlers/handlers';
 import type { Domain, StorageAccount } from './storage';
 import type { ConversationWiring } from './conversation';
 import type { BotWiring, SignIn } from './dialogs';
+import type { BulkAddWiring } from './bulkAdd';
 
 /**
  * The Bot Framework adapter, with the turn error handler and the redelivery guard in front of every turn, and the
@@ -54,7 +55,15 @@ export function wireAdapter(config: AppConfig, options: AppOptions, domain: Doma
 export function wireServer(
   config: AppConfig,
   options: AppOptions,
-  parts: { account: StorageAccount; domain: Domain; adapter: CloudAdapter; chat: ConversationWiring; signIn: SignIn; bot: BotWiring },
+  parts: {
+    account: StorageAccount;
+    domain: Domain;
+    adapter: CloudAdapter;
+    chat: ConversationWiring;
+    signIn: SignIn;
+    bot: BotWiring;
+    bulkAdd?: BulkAddWiring['tab'];
+  },
 ) {
   const { logger } = options;
   const { account, domain, chat, signIn, bot } = parts;
@@ -84,6 +93,7 @@ export function wireServer(
         organizationDirectory: signIn.directory,
         conversation: chat.conversation,
         imports: chat.imports,
+        ...(parts.bulkAdd ? { bulkAdd: parts.bulkAdd } : {}),
       }),
       downloadRoutes({ documents: bot.documentService, signer, logger }),
       groupPhotoRoutes({ groups, logger }),

@@ -18,6 +18,7 @@ const OUTCOME_WORDS: Record<RowOutcome | 'pending', string> = {
   removed: 'removed by an admin: let them back in with allow first',
   not_reached: 'not reached',
   failed: 'not added',
+  skipped: 'not added',
   pending: 'not done',
 };
 

@@ -1,5 +1,6 @@
 import { ApiError, type ApiClient } from './apiClient';
 import { ConversationPanel } from './conversation';
+import { BulkAddPanel } from './bulkAddPanel';
 import { DocumentsPanel } from './documentsPanel';
 import { button, el, type Child } from './dom';
 import type { StatusRegion } from './statusRegion';
@@ -13,6 +14,7 @@ export class TabView {
   /** Increases on every selection; answers for an older selection are dropped. */
   private selection = 0;
   private readonly documents: DocumentsPanel;
+  private readonly bulkAdd: BulkAddPanel;
   /** The open group's conversation; kept when the detail is drawn again, so a half-written post survives. */
   private conversation: ConversationPanel | undefined;
 
@@ -26,6 +28,7 @@ export class TabView {
     private readonly status: StatusRegion,
   ) {
     this.documents = new DocumentsPanel(api, (err) => this.showError(err));
+    this.bulkAdd = new BulkAddPanel(api, (err) => this.showError(err));
     root.replaceChildren(
       el(
         'div',
@@ -148,7 +151,7 @@ export class TabView {
       ),
     ];
 
-    if (detail.viewerIsAdmin) sections.push(this.adminSection(detail));
+    if (detail.viewerIsAdmin) sections.push(this.adminSection(detail), this.bulkAdd.section(group));
     sections.push(this.documents.section(group.id));
     this.detail.replaceChildren(...sections.filter((s): s is Node | string => s !== undefined && s !== false));
   }
