@@ -96,6 +96,8 @@ const schema = z.object({
   ),
   /** Proactive sends per second per tenant across all instances (Teams allows 50 per app per tenant). */
   TEAMS_TENANT_BUDGET_RPS: z.preprocess(emptyToUndefined, z.coerce.number().positive().max(50).default(40)),
+  /** Microsoft Graph calls per second per tenant across all instances, for bulk add (Graph installs 30/s per tenant). */
+  GRAPH_TENANT_BUDGET_RPS: z.preprocess(emptyToUndefined, z.coerce.number().positive().max(2000).default(25)),
   // The Teams app's developer details (the manifest's `developer`). Empty = the pages this bot serves itself:
   // PUBLIC_URL/, PUBLIC_URL/privacy and PUBLIC_URL/terms.
   WEBSITE_URL: optionalUrl,

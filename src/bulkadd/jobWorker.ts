@@ -8,6 +8,7 @@
  */
 import { isAppError } from '../errors';
 import type { GroupService } from '../groups/groupService';
+import type { Actor } from '../groups/model';
 import type { Reach } from './graphInstaller';
 import type { BulkJobStore, JobHeader, JobRow, RowOutcome } from './jobStore';
 
@@ -42,10 +43,13 @@ export interface BulkAddWorkerOptions {
   botId: string;
   leaseMs?: number;
   chunk?: number;
+  /** People added at once within a chunk. */
+  parallel?: number;
 }
 
 const DEFAULT_LEASE_MS = 60_000;
 const DEFAULT_CHUNK = 20;
+const DEFAULT_PARALLEL = 8;
 
 export class BulkAddWorker {
   private running?: Promise<void>;
@@ -99,39 +103,54 @@ export class BulkAddWorker {
     const reach = await this.o.reacherFor(job.tenantId, job.serviceUrl).reach([...new Set(rows.map((r) => r.userId))]);
     const actor = { user: { id: job.createdById, name: job.createdByName }, ...(job.orgAdmin ? { orgAdminOfTenant: job.tenantId } : {}) };
     const done: Array<Pick<JobRow, 'line' | 'outcome' | 'detail'>> = [];
-    for (const row of rows) {
-      const reached = reach.get(row.userId);
-      if (!reached || 'failed' in reached) {
-        done.push({ line: row.line, outcome: 'not_reached', detail: reached && 'failed' in reached ? reached.detail : 'not reached' });
-        continue;
+    // A few people at a time: each add is its own transaction in the group's partition (counted in shards).
+    let next = 0;
+    const lanes = Array.from({ length: Math.min(this.o.parallel ?? DEFAULT_PARALLEL, rows.length) }, async () => {
+      while (next < rows.length) {
+        const row = rows[next++]!;
+        done.push(await this.addOne(job, row, reach, actor, resumed.has(row.line)));
       }
-      const conversationRef = JSON.stringify({
-        channelId: 'msteams',
-        serviceUrl: job.serviceUrl,
-        conversation: { id: reached.chatId, conversationType: 'personal', tenantId: job.tenantId },
-        bot: { id: this.o.botId },
-        user: { id: row.userId, aadObjectId: row.userId, name: row.name },
-      });
-      let outcome: RowOutcome;
-      let detail = '';
-      try {
-        const added = await this.o.groups.addByAdmin(row.groupId, actor, {
-          user: { id: row.userId, name: row.name },
-          role: row.role,
-          conversationRef,
-        });
-        // A member already, after a chunk of ours was cut short: our own add.
-        outcome = added === 'already_member' && resumed.has(row.line) ? 'added' : added;
-      } catch (err) {
-        // A refusal (no longer an admin, the group deleted) is this row's outcome; anything else (storage down)
-        // stops the chunk, which is done again later.
-        if (!isAppError(err)) throw err;
-        outcome = 'failed';
-        detail = err.userMessage;
-      }
-      if (outcome === 'added') await this.o.welcomer.welcome(job, row, conversationRef);
-      done.push({ line: row.line, outcome, detail });
-    }
+    });
+    await Promise.all(lanes);
     await this.o.store.finishRows(job.jobId, done);
+  }
+
+  private async addOne(
+    job: JobHeader,
+    row: JobRow,
+    reach: Map<string, Reach>,
+    actor: Actor,
+    resumed: boolean,
+  ): Promise<Pick<JobRow, 'line' | 'outcome' | 'detail'>> {
+    const reached = reach.get(row.userId);
+    if (!reached || 'failed' in reached) {
+      return { line: row.line, outcome: 'not_reached', detail: reached && 'failed' in reached ? reached.detail : 'not reached' };
+    }
+    const conversationRef = JSON.stringify({
+      channelId: 'msteams',
+      serviceUrl: job.serviceUrl,
+      conversation: { id: reached.chatId, conversationType: 'personal', tenantId: job.tenantId },
+      bot: { id: this.o.botId },
+      user: { id: row.userId, aadObjectId: row.userId, name: row.name },
+    });
+    let outcome: RowOutcome;
+    let detail = '';
+    try {
+      const added = await this.o.groups.addByAdmin(row.groupId, actor, {
+        user: { id: row.userId, name: row.name },
+        role: row.role,
+        conversationRef,
+      });
+      // A member already, after a chunk of ours was cut short: our own add.
+      outcome = added === 'already_member' && resumed ? 'added' : added;
+    } catch (err) {
+      // A refusal (no longer an admin, the group deleted) is this row's outcome; anything else (storage down)
+      // stops the chunk, which is done again later.
+      if (!isAppError(err)) throw err;
+      outcome = 'failed';
+      detail = err.userMessage;
+    }
+    if (outcome === 'added') await this.o.welcomer.welcome(job, row, conversationRef);
+    return { line: row.line, outcome, detail };
   }
 }

@@ -7,6 +7,8 @@ import { ConnectorReacher } from '../bulkadd/connectorReacher';
 import { GraphClient } from '../bulkadd/graphClient';
 import { GraphDirectory } from '../bulkadd/graphDirectory';
 import { GraphInstaller } from '../bulkadd/graphInstaller';
+import { GraphBudget } from '../bulkadd/graphBudget';
+import type { TableClient } from '@azure/data-tables';
 import { BulkJobStore } from '../bulkadd/jobStore';
 import { BulkAddWorker, type Reacher } from '../bulkadd/jobWorker';
 import { PastedListRequests } from '../bulkadd/pastedList';
@@ -36,7 +38,8 @@ const TEAMS_SERVICE_URL = 'https://smba.trafficmanager.net/teams/';
 export function wireBulkAdd(config: AppConfig, options: AppOptions, domain: Domain, chat: ConversationWiring) {
   const { logger } = options;
   const store = new BulkJobStore(domain.tables.bulkjobs);
-  const { directoryFor, reacherFor } = bulkAddReach(config, options);
+  const holder = randomUUID();
+  const { directoryFor, reacherFor } = bulkAddReach(config, options, { table: domain.tables.bulkjobs, holder });
   const notices = new BulkAddNotices(chat.engine);
   const worker = new BulkAddWorker({
     store,
@@ -44,7 +47,7 @@ export function wireBulkAdd(config: AppConfig, options: AppOptions, domain: Doma
     reacherFor,
     welcomer: notices,
     reporter: notices,
-    holder: randomUUID(),
+    holder,
     botId: `28:${config.MicrosoftAppId ?? 'kaizala-bot'}`,
   });
   const tick = () =>
@@ -79,12 +82,22 @@ export function wireBulkAdd(config: AppConfig, options: AppOptions, domain: Doma
 export type BulkAddWiring = ReturnType<typeof wireBulkAdd>;
 
 /** Who the addresses are (the directory) and how each person is reached, per tenant. */
-export function bulkAddReach(config: AppConfig, options: Pick<AppOptions, 'fetch' | 'graphTlsCa'>) {
+export function bulkAddReach(
+  config: AppConfig,
+  options: Pick<AppOptions, 'fetch' | 'graphTlsCa'>,
+  shared?: { table: TableClient; holder: string },
+) {
   const graphFor = graphClients(config, options);
   const sample = new SampleDirectory();
+  // Every Graph call of every instance for a tenant within GRAPH_TENANT_BUDGET_RPS; a 429 pauses them all.
+  const budget = shared ? new GraphBudget({ ...shared, rps: config.GRAPH_TENANT_BUDGET_RPS }) : undefined;
+  const paced = (tenantId: string) => {
+    const tenant = budget?.forTenant(tenantId);
+    return tenant ? { take: (calls: number) => tenant.take(calls), sleep: (ms: number) => tenant.pause(ms) } : {};
+  };
   const directoryFor = (tenantId: string): UserDirectory => {
     const client = graphFor?.(tenantId);
-    return client ? new GraphDirectory({ client, tenantId }) : sample;
+    return client ? new GraphDirectory({ client, tenantId, ...paced(tenantId) }) : sample;
   };
   const installers = new Map<string, GraphInstaller>();
   const sender = new BotFrameworkSender({
@@ -98,7 +111,14 @@ export function bulkAddReach(config: AppConfig, options: Pick<AppOptions, 'fetch
     // One per tenant: it looks the app's catalog id up once.
     let installer = installers.get(tenantId);
     if (!installer) {
-      installer = new GraphInstaller({ client, manifestAppId: config.MicrosoftAppId!, graphRoot: config.GRAPH_BASE_URL });
+      // The install is the one Graph call a person: the channel opens the chat at the welcome (Teams' budget).
+      installer = new GraphInstaller({
+        client,
+        manifestAppId: config.MicrosoftAppId!,
+        graphRoot: config.GRAPH_BASE_URL,
+        findChat: false,
+        ...paced(tenantId),
+      });
       installers.set(tenantId, installer);
     }
     return installer;
