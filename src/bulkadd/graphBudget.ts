@@ -76,9 +76,7 @@ export class TenantBudget {
     const until = this.now() + ms;
     if (until > this.pausedUntil) {
       this.pausedUntil = until;
-      await this.o.table
-        .upsertEntity({ partitionKey: this.partition, rowKey: 'pause', until }, 'Merge')
-        .catch(() => undefined); // the others learn it from their own 429 instead
+      await this.o.table.upsertEntity({ partitionKey: this.partition, rowKey: 'pause', until }, 'Merge').catch(() => undefined); // the others learn it from their own 429 instead
     }
     await this.sleep(Math.max(0, this.pausedUntil - this.now()));
   }
