@@ -82,25 +82,40 @@ export class BulkAddWorker {
     if (!job) return; // rows without a header: a creation cut short, never confirmed
     const pending = await this.o.store.rows(jobId, true);
     const size = this.o.chunk ?? DEFAULT_CHUNK;
-    for (let i = 0; i < pending.length; i += size) {
+    const chunks: JobRow[][] = [];
+    for (let i = 0; i < pending.length; i += size) chunks.push(pending.slice(i, i + size));
+    // A pipeline of two: the next chunk's Graph calls go out while this chunk's adds are written.
+    let prepared = chunks.length > 0 ? this.prepare(job, chunks[0]!) : undefined;
+    let doneSoFar = job.total - pending.length;
+    for (let c = 0; c < chunks.length; c++) {
       // Renewed per chunk: a chunk that outlives the lease may be done again by another instance, harmlessly.
-      if (this.stopped || !(await this.o.store.lease(jobId, this.o.holder, leaseMs))) return;
-      await this.chunk(job, pending.slice(i, i + size));
-      const left = pending.length - Math.min(i + size, pending.length);
-      if (left > 0) await this.o.store.progress(jobId, job.total - left);
+      if (this.stopped || !(await this.o.store.lease(jobId, this.o.holder, leaseMs))) {
+        await prepared?.catch(() => undefined);
+        return;
+      }
+      const reach = await prepared!;
+      prepared = c + 1 < chunks.length ? this.prepare(job, chunks[c + 1]!) : undefined;
+      prepared?.catch(() => undefined); // awaited in the next round; a failure surfaces there
+      await this.chunk(job, chunks[c]!, reach);
+      doneSoFar += chunks[c]!.length;
+      if (c + 1 < chunks.length) await this.o.store.progress(jobId, doneSoFar);
     }
     // The report is a keyed one-off send: told before the job closes, it is told once even after a crash.
     if (this.o.reporter) await this.o.reporter.finished(job, await this.o.store.rows(jobId));
     await this.o.store.finishJob(jobId);
   }
 
-  private async chunk(job: JobHeader, rows: JobRow[]): Promise<void> {
-    const resumed = new Set(rows.filter((r) => r.state === 'adding').map((r) => r.line));
+  /** Marks the chunk's rows begun (a rerun after a crash knows its own adds), then reaches its people. */
+  private async prepare(job: JobHeader, rows: JobRow[]): Promise<Map<string, Reach>> {
     await this.o.store.markAdding(
       job.jobId,
       rows.filter((r) => r.state === 'pending').map((r) => r.line),
     );
-    const reach = await this.o.reacherFor(job.tenantId, job.serviceUrl).reach([...new Set(rows.map((r) => r.userId))]);
+    return this.o.reacherFor(job.tenantId, job.serviceUrl).reach([...new Set(rows.map((r) => r.userId))]);
+  }
+
+  private async chunk(job: JobHeader, rows: JobRow[], reach: Map<string, Reach>): Promise<void> {
+    const resumed = new Set(rows.filter((r) => r.state === 'adding').map((r) => r.line));
     const actor = { user: { id: job.createdById, name: job.createdByName }, ...(job.orgAdmin ? { orgAdminOfTenant: job.tenantId } : {}) };
     const done: Array<Pick<JobRow, 'line' | 'outcome' | 'detail'>> = [];
     // A few people at a time: each add is its own transaction in the group's partition (counted in shards).
