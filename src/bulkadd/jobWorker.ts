@@ -48,8 +48,8 @@ export interface BulkAddWorkerOptions {
 }
 
 const DEFAULT_LEASE_MS = 60_000;
-const DEFAULT_CHUNK = 20;
-const DEFAULT_PARALLEL = 8;
+const DEFAULT_CHUNK = 100;
+const DEFAULT_PARALLEL = 16;
 
 export class BulkAddWorker {
   private running?: Promise<void>;
