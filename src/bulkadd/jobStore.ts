@@ -53,6 +53,10 @@ export interface JobHeader {
   status: 'running' | 'done';
   /** Rows done so far (skipped ones included), written after each chunk: the progress the tab and chat show. */
   done?: number;
+  /** The groups the job adds to, as a JSON array of names (for the progress card). */
+  groups?: string;
+  /** The progress card in the creator's chat (its activity id), updated in place. */
+  progressCardId?: string;
 }
 
 const OPEN = 'open';
@@ -162,6 +166,11 @@ export class BulkJobStore {
   /** How many rows are done: one merge per chunk, read by the progress the tab polls. */
   async progress(jobId: string, done: number): Promise<void> {
     await this.table.updateEntity({ partitionKey: jobPartition(jobId), rowKey: JOB_ROW, done }, 'Merge');
+  }
+
+  /** Remembers the progress card sent to the creator's chat, so that every instance updates that one card. */
+  async setProgressCard(jobId: string, activityId: string): Promise<void> {
+    await this.table.updateEntity({ partitionKey: jobPartition(jobId), rowKey: JOB_ROW, progressCardId: activityId }, 'Merge');
   }
 
   async finishJob(jobId: string): Promise<void> {

@@ -19,6 +19,8 @@ export interface Reacher {
 /** Tells the admin how the job went, once it is done (before it is closed: a crash between them tells again). */
 export interface JobReporter {
   finished(job: JobHeader, rows: JobRow[]): Promise<void>;
+  /** After each chunk: how many rows are done (the reporter decides how often to tell). Never fails the job. */
+  progress?(job: JobHeader, done: number): Promise<void>;
 }
 
 export interface Welcomer {
@@ -98,7 +100,10 @@ export class BulkAddWorker {
       prepared?.catch(() => undefined); // awaited in the next round; a failure surfaces there
       await this.chunk(job, chunks[c]!, reach);
       doneSoFar += chunks[c]!.length;
-      if (c + 1 < chunks.length) await this.o.store.progress(jobId, doneSoFar);
+      if (c + 1 < chunks.length) {
+        await this.o.store.progress(jobId, doneSoFar);
+        await this.o.reporter?.progress?.(job, doneSoFar).catch(() => undefined);
+      }
     }
     // The report is a keyed one-off send: told before the job closes, it is told once even after a crash.
     if (this.o.reporter) await this.o.reporter.finished(job, await this.o.store.rows(jobId));

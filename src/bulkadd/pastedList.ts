@@ -82,6 +82,7 @@ export class PastedListRequests {
         createdAt: new Date().toISOString(),
         serviceUrl: request.serviceUrl,
         orgAdmin: false,
+        groups: JSON.stringify([group.name]),
         ...(request.reportTo ? { reportTo: request.reportTo } : {}),
       },
       rows,

@@ -88,6 +88,7 @@ export class UploadRequests {
         createdAt: new Date().toISOString(),
         serviceUrl,
         orgAdmin: who.orgAdmin,
+        groups: JSON.stringify([...new Set(rows.map((r) => r.groupName))].slice(0, 50)),
       },
       rows,
       skipped,

@@ -39,8 +39,9 @@ export function wireBulkAdd(config: AppConfig, options: AppOptions, domain: Doma
   const { logger } = options;
   const store = new BulkJobStore(domain.tables.bulkjobs);
   const holder = randomUUID();
-  const { directoryFor, reacherFor } = bulkAddReach(config, options, { table: domain.tables.bulkjobs, holder });
-  const notices = new BulkAddNotices(chat.engine);
+  const { directoryFor, reacherFor, sender } = bulkAddReach(config, options, { table: domain.tables.bulkjobs, holder });
+  // The progress card in the admin's chat: one card, sent once and updated at most every 5 s.
+  const notices = new BulkAddNotices(chat.engine, { channel: sender, jobs: store });
   const worker = new BulkAddWorker({
     store,
     groups: domain.groups,
@@ -123,7 +124,7 @@ export function bulkAddReach(
     }
     return installer;
   };
-  return { directoryFor, reacherFor };
+  return { directoryFor, reacherFor, sender };
 }
 
 /** A Graph client per tenant (the organization's own token authority), when the app id and password are set. */
