@@ -30,7 +30,11 @@ const BUDGET_RPS = 250;
 const INSTALL_LIMIT = 300;
 
 export async function benchBulkAdd(people: number): Promise<Verdict[]> {
-  const azurite = await startEmbeddedAzurite({ logger: createLogger({ level: 'warn' }) });
+  // A patient supervisor: on a busy shared machine an in-memory store replaced for a slow probe starts empty.
+  const azurite = await startEmbeddedAzurite({
+    logger: createLogger({ level: 'warn' }),
+    supervision: { intervalMs: 5_000, probeTimeoutMs: 30_000, failures: 20 },
+  });
   const proxy = await startCountingProxy(azurite.port);
   const directory: DirectoryPerson[] = Array.from({ length: people }, (_, i) => ({
     id: randomUUID(),

@@ -75,14 +75,14 @@ export class UploadRequests {
       for (const name of planned.plan.groupsToCreate) await this.createOrganizationGroup(who, name);
       planned = await this.plan(who, request, true);
     }
-    const { plan, rows: input, fromCsv } = planned;
+    const { plan, rows: input, fromCsv, tenantId } = planned;
     const { rows, skipped } = jobInputOf(plan, fromCsv ? 'line' : 'place');
     if (rows.length === 0) return { toAdd: 0, total: input.length };
     const jobId = jobIdOf(who.user.id, rows);
     await this.o.jobs.create(
       {
         jobId,
-        tenantId: who.tenantId.toLowerCase(),
+        tenantId,
         createdById: who.user.id,
         createdByName: who.user.name,
         createdAt: new Date().toISOString(),
@@ -117,9 +117,11 @@ export class UploadRequests {
     who: Uploader,
     request: UploadRequest,
     created: boolean,
-  ): Promise<{ plan: BulkPlan; rows: BulkRow[]; fromCsv: boolean }> {
+  ): Promise<{ plan: BulkPlan; rows: BulkRow[]; fromCsv: boolean; tenantId: string }> {
     const actor: Actor = { user: who.user, ...(who.orgAdmin ? { orgAdminOfTenant: who.tenantId.toLowerCase() } : {}) };
-    const tenantId = who.tenantId.toLowerCase();
+    // A CSV's groups are the signed-in organization's; a list's people belong to its group's organization (a
+    // private group: the admin's own).
+    let tenantId = who.tenantId.toLowerCase();
     let rows: BulkRow[];
     let targets: BulkAddGroups;
     let fromCsv = false;
@@ -129,6 +131,7 @@ export class UploadRequests {
       fromCsv = true;
     } else if (typeof request.text === 'string' && request.groupId) {
       const group = await this.groupForAdmin(request.groupId, actor);
+      tenantId = group.tenantId?.toLowerCase() ?? tenantId;
       rows = readPastedList(request.text, group.name);
       targets = oneGroup(this.o.groups, actor, group);
     } else {
@@ -141,7 +144,7 @@ export class UploadRequests {
       addLeavers: request.addLeavers,
       createMissingGroups: who.orgAdmin && fromCsv && !created,
     });
-    return { plan, rows, fromCsv };
+    return { plan, rows, fromCsv, tenantId };
   }
 
   /** A group admin's group, or (organization admins) any group of their organization. */
