@@ -45,7 +45,8 @@ export async function benchBulkAdd(people: number): Promise<Verdict[]> {
   try {
     fake.catalog.set(APP_ID, 'catalog-app');
     fake.installLimitPerSecond = INSTALL_LIMIT;
-    const tables = createTableClients({ connectionString: proxy.connectionString, prefix: 'bulkbench' });
+    // A long storage deadline: this bench runs on a shared, overloaded machine.
+    const tables = createTableClients({ connectionString: proxy.connectionString, prefix: 'bulkbench', timeoutMs: 30_000 });
     await ensureTables(tables);
     const groups = new GroupService({ store: new TableGroupStore(tables), appSecret: 'k'.repeat(48), publicUrl: 'http://127.0.0.1:3978' });
     const admin: UserRef = { id: randomUUID(), name: 'Ann Admin' };

@@ -49,6 +49,8 @@ export function wireBulkAdd(config: AppConfig, options: AppOptions, domain: Doma
     welcomer: notices,
     reporter: notices,
     holder,
+    leaseMs: config.BULKADD_LEASE_MS,
+    chunk: config.BULKADD_CHUNK,
     botId: `28:${config.MicrosoftAppId ?? 'kaizala-bot'}`,
   });
   const tick = () =>
