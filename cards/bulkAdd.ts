@@ -28,7 +28,7 @@ export function buildAddPeopleCard(data: AddPeopleCardData): Attachment {
   const body: CardElement[] = [
     richHeading('Add people to ', data.groupName),
     paragraph(
-      `Paste up to ${data.maxAddresses} work email addresses, one a line or separated by commas. You see what would happen before anyone is added.`,
+      `Paste up to ${data.maxAddresses} work email addresses, one a line or separated by commas. You see what would happen before anyone is added. For more, or a CSV file, use Add people in the My groups tab.`,
       { isSubtle: true, spacing: 'None' },
     ),
     {
