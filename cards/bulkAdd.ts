@@ -28,7 +28,7 @@ export function buildAddPeopleCard(data: AddPeopleCardData): Attachment {
   const body: CardElement[] = [
     richHeading('Add people to ', data.groupName),
     paragraph(
-      `Paste up to ${data.maxAddresses} work email addresses, one a line or separated by commas. You see what would happen before anyone is added.`,
+      `Paste up to ${data.maxAddresses} work email addresses, one a line or separated by commas. You see what would happen before anyone is added. For more, or a CSV file, use Add people in the My groups tab.`,
       { isSubtle: true, spacing: 'None' },
     ),
     {
@@ -114,4 +114,32 @@ export function buildBulkPlanCard(data: BulkPlanCardData): Attachment {
 /** The dry run's reasons name commands in backticks for plain messages; a TextRun would show the backticks. */
 function ownWords(reason: string): string {
   return reason.replace(/`/g, '');
+}
+
+export interface BulkProgressCardData {
+  groupNames: readonly string[];
+  done: number;
+  total: number;
+  /** The job is over: the report follows in the chat. */
+  finished: boolean;
+}
+
+/** A job's progress in the admin's chat: one card, updated in place (at most every few seconds). */
+export function buildBulkProgressCard(data: BulkProgressCardData): Attachment {
+  const names = data.groupNames.slice(0, 5);
+  const more = data.groupNames.length - names.length;
+  const body: CardElement[] = [
+    richHeading(
+      ...names.flatMap((name, i) => [i === 0 ? (data.finished ? 'Done: adding people to ' : 'Adding people to ') : ', ', name]),
+      more > 0 ? ` and ${more} more` : '',
+    ),
+    paragraph(`${data.done.toLocaleString('en-US')} of ${data.total.toLocaleString('en-US')} ${data.total === 1 ? 'row' : 'rows'} done.`, {
+      spacing: 'Small',
+    }),
+    paragraph(data.finished ? 'The report follows.' : 'This card shows how far it is, every few seconds.', {
+      isSubtle: true,
+      spacing: 'None',
+    }),
+  ];
+  return toAttachment(adaptiveCard(body, [], `${data.finished ? 'Done' : 'Adding people'}: ${data.done} of ${data.total}`));
 }

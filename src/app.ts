@@ -77,7 +77,7 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
     const signIn = wireSignIn(config, options);
     const bulkAdd = wireBulkAdd(config, options, domain, chat);
     const bot = wireBot(config, options, domain, chat, signIn, { botName: BOT_NAME, background, bulkAdd: bulkAdd.flow });
-    const server = wireServer(config, options, { account, domain, adapter, chat, signIn, bot });
+    const server = wireServer(config, options, { account, domain, adapter, chat, signIn, bot, bulkAdd: bulkAdd.tab });
     const { engine, retention, deletedPosts } = chat;
     // The engine first: the first post accepted after listening can be delivered.
     await engine.start();

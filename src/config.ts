@@ -96,6 +96,12 @@ const schema = z.object({
   ),
   /** Proactive sends per second per tenant across all instances (Teams allows 50 per app per tenant). */
   TEAMS_TENANT_BUDGET_RPS: z.preprocess(emptyToUndefined, z.coerce.number().positive().max(50).default(40)),
+  /** Microsoft Graph calls per second per tenant across all instances, for bulk add (Graph installs 30/s per tenant). */
+  GRAPH_TENANT_BUDGET_RPS: z.preprocess(emptyToUndefined, z.coerce.number().positive().max(2000).default(25)),
+  /** Bulk add jobs: how long an instance's lease on a job lasts unrenewed (a dead instance's job waits this long). */
+  BULKADD_LEASE_MS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1_000).default(60_000)),
+  /** Bulk add jobs: people per chunk (the lease is renewed and the progress written per chunk). */
+  BULKADD_CHUNK: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(1_000).default(100)),
   // The Teams app's developer details (the manifest's `developer`). Empty = the pages this bot serves itself:
   // PUBLIC_URL/, PUBLIC_URL/privacy and PUBLIC_URL/terms.
   WEBSITE_URL: optionalUrl,

@@ -29,6 +29,12 @@ export interface GraphInstallerOptions {
   graphRoot?: string;
   take?: (calls: number) => Promise<void>;
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * Find each chat through Graph (two more calls a person: the installation, then its chat). Off, the install is
+   * the only Graph call: the chat is left empty ('') and the channel creates it at the first send (the welcome),
+   * within Teams' budget, as for any member without a personal chat. Default on.
+   */
+  findChat?: boolean;
 }
 
 export class GraphInstaller {
@@ -59,6 +65,10 @@ export class GraphInstaller {
       const response = installed.get(id)!;
       if (response.status === 201 || response.status === 409 || response.status === 200) next.push(id);
       else results.set(id, failureOf(response));
+    }
+    if (this.options.findChat === false) {
+      for (const id of next) results.set(id, { chatId: '' });
+      return results;
     }
     // 2. The installation, then its chat.
     const filter = encodeURIComponent(`teamsApp/id eq '${catalogId}'`);

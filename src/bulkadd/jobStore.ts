@@ -11,7 +11,8 @@ import { odata, type TableClient, type TransactionAction } from '@azure/data-tab
 import { isAlreadyExists, isNotFound, isPreconditionFailed } from '../storage/tables';
 import type { MemberRole } from './addressList';
 
-export type RowOutcome = 'added' | 'already_member' | 'removed' | 'not_reached' | 'failed';
+/** `skipped`: the dry run planned no add for the row (its reason is the dry run's), kept for the report. */
+export type RowOutcome = 'added' | 'already_member' | 'removed' | 'not_reached' | 'failed' | 'skipped';
 
 export interface JobRow {
   line: number;
@@ -25,6 +26,15 @@ export interface JobRow {
   outcome?: RowOutcome;
   /** Why, for the report (a reach failure's reason). */
   detail?: string;
+}
+
+/** A row the dry run planned no add for: the report shows it with its reason. */
+export interface SkippedRow {
+  line: number;
+  groupName: string;
+  /** The address as the file or the list gave it. */
+  name: string;
+  detail: string;
 }
 
 export interface JobHeader {
@@ -41,6 +51,12 @@ export interface JobHeader {
   /** The creator acted as an organization admin of the tenant (not as a group admin). */
   orgAdmin: boolean;
   status: 'running' | 'done';
+  /** Rows done so far (skipped ones included), written after each chunk: the progress the tab and chat show. */
+  done?: number;
+  /** The groups the job adds to, as a JSON array of names (for the progress card). */
+  groups?: string;
+  /** The progress card in the creator's chat (its activity id), updated in place. */
+  progressCardId?: string;
 }
 
 const OPEN = 'open';
@@ -58,19 +74,37 @@ export function jobIdOf(createdById: string, rows: ReadonlyArray<Pick<JobRow, 'l
 export class BulkJobStore {
   constructor(private readonly table: TableClient) {}
 
-  /** Writes the job and its rows; false when this job exists already (the same plan confirmed again). */
-  async create(header: Omit<JobHeader, 'status' | 'total'>, rows: readonly Omit<JobRow, 'state'>[]): Promise<boolean> {
+  /**
+   * Writes the job and its rows; false when this job exists already (the same plan confirmed again). `skipped`:
+   * rows the dry run planned no add for, written done with their reason, so the report has every row.
+   */
+  async create(
+    header: Omit<JobHeader, 'status' | 'total' | 'done'>,
+    rows: readonly Omit<JobRow, 'state'>[],
+    skipped: readonly SkippedRow[] = [],
+  ): Promise<boolean> {
     const partitionKey = jobPartition(header.jobId);
+    const all: Array<Record<string, unknown> & { line: number }> = [
+      ...rows.map((r) => ({ ...r, state: 'pending' })),
+      ...skipped.map((r) => ({ groupId: '', userId: '', role: 'member', ...r, state: 'done', outcome: 'skipped' })),
+    ];
     // The rows first, the header last: a job is only ever seen (and only ever opened) whole.
-    for (let i = 0; i < rows.length; i += 100) {
-      const actions: TransactionAction[] = rows
+    for (let i = 0; i < all.length; i += 100) {
+      const actions: TransactionAction[] = all
         .slice(i, i + 100)
-        .map((r) => ['upsert', { partitionKey, rowKey: rowKey(r.line), ...r, state: 'pending' }, 'Replace']);
+        .map((r) => ['upsert', { partitionKey, rowKey: rowKey(r.line), ...r }, 'Replace']);
       if (await this.exists(header.jobId)) return false;
       await this.table.submitTransaction(actions);
     }
     try {
-      await this.table.createEntity({ partitionKey, rowKey: JOB_ROW, ...header, total: rows.length, status: 'running' });
+      await this.table.createEntity({
+        partitionKey,
+        rowKey: JOB_ROW,
+        ...header,
+        total: all.length,
+        done: skipped.length,
+        status: 'running',
+      });
     } catch (err) {
       if (isAlreadyExists(err)) return false;
       throw err;
@@ -127,6 +161,16 @@ export class BulkJobStore {
           ]),
       );
     }
+  }
+
+  /** How many rows are done: one merge per chunk, read by the progress the tab polls. */
+  async progress(jobId: string, done: number): Promise<void> {
+    await this.table.updateEntity({ partitionKey: jobPartition(jobId), rowKey: JOB_ROW, done }, 'Merge');
+  }
+
+  /** Remembers the progress card sent to the creator's chat, so that every instance updates that one card. */
+  async setProgressCard(jobId: string, activityId: string): Promise<void> {
+    await this.table.updateEntity({ partitionKey: jobPartition(jobId), rowKey: JOB_ROW, progressCardId: activityId }, 'Merge');
   }
 
   async finishJob(jobId: string): Promise<void> {

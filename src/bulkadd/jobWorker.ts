@@ -8,6 +8,7 @@
  */
 import { isAppError } from '../errors';
 import type { GroupService } from '../groups/groupService';
+import type { Actor } from '../groups/model';
 import type { Reach } from './graphInstaller';
 import type { BulkJobStore, JobHeader, JobRow, RowOutcome } from './jobStore';
 
@@ -18,6 +19,8 @@ export interface Reacher {
 /** Tells the admin how the job went, once it is done (before it is closed: a crash between them tells again). */
 export interface JobReporter {
   finished(job: JobHeader, rows: JobRow[]): Promise<void>;
+  /** After each chunk: how many rows are done (the reporter decides how often to tell). Never fails the job. */
+  progress?(job: JobHeader, done: number): Promise<void>;
 }
 
 export interface Welcomer {
@@ -42,10 +45,13 @@ export interface BulkAddWorkerOptions {
   botId: string;
   leaseMs?: number;
   chunk?: number;
+  /** People added at once within a chunk. */
+  parallel?: number;
 }
 
 const DEFAULT_LEASE_MS = 60_000;
-const DEFAULT_CHUNK = 20;
+const DEFAULT_CHUNK = 100;
+const DEFAULT_PARALLEL = 16;
 
 export class BulkAddWorker {
   private running?: Promise<void>;
@@ -78,58 +84,93 @@ export class BulkAddWorker {
     if (!job) return; // rows without a header: a creation cut short, never confirmed
     const pending = await this.o.store.rows(jobId, true);
     const size = this.o.chunk ?? DEFAULT_CHUNK;
-    for (let i = 0; i < pending.length; i += size) {
+    const chunks: JobRow[][] = [];
+    for (let i = 0; i < pending.length; i += size) chunks.push(pending.slice(i, i + size));
+    // A pipeline of two: the next chunk's Graph calls go out while this chunk's adds are written.
+    let prepared = chunks.length > 0 ? this.prepare(job, chunks[0]!) : undefined;
+    let doneSoFar = job.total - pending.length;
+    for (let c = 0; c < chunks.length; c++) {
       // Renewed per chunk: a chunk that outlives the lease may be done again by another instance, harmlessly.
-      if (this.stopped || !(await this.o.store.lease(jobId, this.o.holder, leaseMs))) return;
-      await this.chunk(job, pending.slice(i, i + size));
+      if (this.stopped || !(await this.o.store.lease(jobId, this.o.holder, leaseMs))) {
+        await prepared?.catch(() => undefined);
+        return;
+      }
+      const reach = await prepared!;
+      prepared = c + 1 < chunks.length ? this.prepare(job, chunks[c + 1]!) : undefined;
+      prepared?.catch(() => undefined); // awaited in the next round; a failure surfaces there
+      await this.chunk(job, chunks[c]!, reach);
+      doneSoFar += chunks[c]!.length;
+      if (c + 1 < chunks.length) {
+        await this.o.store.progress(jobId, doneSoFar);
+        await this.o.reporter?.progress?.(job, doneSoFar).catch(() => undefined);
+      }
     }
     // The report is a keyed one-off send: told before the job closes, it is told once even after a crash.
     if (this.o.reporter) await this.o.reporter.finished(job, await this.o.store.rows(jobId));
     await this.o.store.finishJob(jobId);
   }
 
-  private async chunk(job: JobHeader, rows: JobRow[]): Promise<void> {
-    const resumed = new Set(rows.filter((r) => r.state === 'adding').map((r) => r.line));
+  /** Marks the chunk's rows begun (a rerun after a crash knows its own adds), then reaches its people. */
+  private async prepare(job: JobHeader, rows: JobRow[]): Promise<Map<string, Reach>> {
     await this.o.store.markAdding(
       job.jobId,
       rows.filter((r) => r.state === 'pending').map((r) => r.line),
     );
-    const reach = await this.o.reacherFor(job.tenantId, job.serviceUrl).reach([...new Set(rows.map((r) => r.userId))]);
+    return this.o.reacherFor(job.tenantId, job.serviceUrl).reach([...new Set(rows.map((r) => r.userId))]);
+  }
+
+  private async chunk(job: JobHeader, rows: JobRow[], reach: Map<string, Reach>): Promise<void> {
+    const resumed = new Set(rows.filter((r) => r.state === 'adding').map((r) => r.line));
     const actor = { user: { id: job.createdById, name: job.createdByName }, ...(job.orgAdmin ? { orgAdminOfTenant: job.tenantId } : {}) };
     const done: Array<Pick<JobRow, 'line' | 'outcome' | 'detail'>> = [];
-    for (const row of rows) {
-      const reached = reach.get(row.userId);
-      if (!reached || 'failed' in reached) {
-        done.push({ line: row.line, outcome: 'not_reached', detail: reached && 'failed' in reached ? reached.detail : 'not reached' });
-        continue;
+    // A few people at a time: each add is its own transaction in the group's partition (counted in shards).
+    let next = 0;
+    const lanes = Array.from({ length: Math.min(this.o.parallel ?? DEFAULT_PARALLEL, rows.length) }, async () => {
+      while (next < rows.length) {
+        const row = rows[next++]!;
+        done.push(await this.addOne(job, row, reach, actor, resumed.has(row.line)));
       }
-      const conversationRef = JSON.stringify({
-        channelId: 'msteams',
-        serviceUrl: job.serviceUrl,
-        conversation: { id: reached.chatId, conversationType: 'personal', tenantId: job.tenantId },
-        bot: { id: this.o.botId },
-        user: { id: row.userId, aadObjectId: row.userId, name: row.name },
-      });
-      let outcome: RowOutcome;
-      let detail = '';
-      try {
-        const added = await this.o.groups.addByAdmin(row.groupId, actor, {
-          user: { id: row.userId, name: row.name },
-          role: row.role,
-          conversationRef,
-        });
-        // A member already, after a chunk of ours was cut short: our own add.
-        outcome = added === 'already_member' && resumed.has(row.line) ? 'added' : added;
-      } catch (err) {
-        // A refusal (no longer an admin, the group deleted) is this row's outcome; anything else (storage down)
-        // stops the chunk, which is done again later.
-        if (!isAppError(err)) throw err;
-        outcome = 'failed';
-        detail = err.userMessage;
-      }
-      if (outcome === 'added') await this.o.welcomer.welcome(job, row, conversationRef);
-      done.push({ line: row.line, outcome, detail });
-    }
+    });
+    await Promise.all(lanes);
     await this.o.store.finishRows(job.jobId, done);
+  }
+
+  private async addOne(
+    job: JobHeader,
+    row: JobRow,
+    reach: Map<string, Reach>,
+    actor: Actor,
+    resumed: boolean,
+  ): Promise<Pick<JobRow, 'line' | 'outcome' | 'detail'>> {
+    const reached = reach.get(row.userId);
+    if (!reached || 'failed' in reached) {
+      return { line: row.line, outcome: 'not_reached', detail: reached && 'failed' in reached ? reached.detail : 'not reached' };
+    }
+    const conversationRef = JSON.stringify({
+      channelId: 'msteams',
+      serviceUrl: job.serviceUrl,
+      conversation: { id: reached.chatId, conversationType: 'personal', tenantId: job.tenantId },
+      bot: { id: this.o.botId },
+      user: { id: row.userId, aadObjectId: row.userId, name: row.name },
+    });
+    let outcome: RowOutcome;
+    let detail = '';
+    try {
+      const added = await this.o.groups.addByAdmin(row.groupId, actor, {
+        user: { id: row.userId, name: row.name },
+        role: row.role,
+        conversationRef,
+      });
+      // A member already, after a chunk of ours was cut short: our own add.
+      outcome = added === 'already_member' && resumed ? 'added' : added;
+    } catch (err) {
+      // A refusal (no longer an admin, the group deleted) is this row's outcome; anything else (storage down)
+      // stops the chunk, which is done again later.
+      if (!isAppError(err)) throw err;
+      outcome = 'failed';
+      detail = err.userMessage;
+    }
+    if (outcome === 'added') await this.o.welcomer.welcome(job, row, conversationRef);
+    return { line: row.line, outcome, detail };
   }
 }

@@ -9,6 +9,7 @@ import type { Actor, Group } from '../groups/model';
 import { MAX_PASTED_ADDRESSES, readPastedList } from './addressList';
 import { planBulkAdd, type BulkPlan } from './dryRun';
 import { oneGroup } from './groupTargets';
+import { jobInputOf } from './jobInput';
 import { jobIdOf, type BulkJobStore } from './jobStore';
 import type { UserDirectory } from './ports';
 
@@ -69,19 +70,7 @@ export class PastedListRequests {
     request: ListRequest & { serviceUrl: string; reportTo?: string },
   ): Promise<{ group: Group; added: number; jobId?: string }> {
     const { group, plan } = await this.check(actor, request);
-    // A job row is keyed by its number, and a pasted line may hold several addresses (comma-separated): the
-    // job numbers them by their place in the list (the same list gives the same numbers, so the same job).
-    const rows = plan.rows
-      .map((row, index) => ({ row, place: index + 1 }))
-      .filter(({ row }) => (row.outcome === 'add' || row.outcome === 'add_admin') && row.user && row.groupId)
-      .map(({ row, place }) => ({
-        line: place,
-        groupId: row.groupId!,
-        groupName: group.name,
-        userId: row.user!.id,
-        name: row.user!.displayName,
-        role: row.outcome === 'add_admin' ? ('admin' as const) : ('member' as const),
-      }));
+    const { rows, skipped } = jobInputOf(plan, 'place', new Map([[group.id, group.name]]));
     if (rows.length === 0) return { group, added: 0 };
     const jobId = jobIdOf(actor.user.id, rows);
     await this.o.jobs.create(
@@ -93,9 +82,11 @@ export class PastedListRequests {
         createdAt: new Date().toISOString(),
         serviceUrl: request.serviceUrl,
         orgAdmin: false,
+        groups: JSON.stringify([group.name]),
         ...(request.reportTo ? { reportTo: request.reportTo } : {}),
       },
       rows,
+      skipped,
     );
     this.o.kick();
     return { group, added: rows.length, jobId };

@@ -44,13 +44,14 @@ const PEOPLE: SamplePerson[] = [
 export class SampleDirectory implements UserDirectory {
   private readonly byRef = new Map<string, DirectoryUser>();
 
-  constructor() {
+  /** `tenantId`: the organization its people belong to (the playground's by default; tests give their own). */
+  constructor(tenantId: string = SAMPLE_TENANT_ID) {
     for (const person of PEOPLE) {
       const user: DirectoryUser = {
         id: person.id,
         displayName: person.name,
         userPrincipalName: person.upn,
-        tenantId: SAMPLE_TENANT_ID,
+        tenantId,
         guest: person.guest === true,
       };
       this.byRef.set(refKey({ kind: 'upn', value: person.upn }), user);

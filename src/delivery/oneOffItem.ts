@@ -13,7 +13,7 @@ export class OneOffItem extends BaseItem {
     lane: Lane,
     message: WorkMessage<WorkBody>,
     private readonly oneOffKey: string,
-    private readonly recipient: Recipient,
+    private recipient: Recipient,
     private readonly activity: Record<string, unknown>,
   ) {
     super(`oneoff|${oneOffKey}`, ctx, lane, message, '');
@@ -31,8 +31,14 @@ export class OneOffItem extends BaseItem {
 
   protected nextFresh(now: number): LaneOp | undefined {
     if (this.state !== 'ready') return undefined;
-    const conversationId = conversationIdOf(this.recipient.conversationRef);
+    let conversationId = conversationIdOf(this.recipient.conversationRef);
     this.state = 'done';
+    const serviceUrl = (this.recipient.conversationRef as { serviceUrl?: unknown } | undefined)?.serviceUrl;
+    if (!conversationId && typeof serviceUrl === 'string' && serviceUrl && this.ctx.sender.createConversation) {
+      // No personal chat known yet (bulk add installed the app for them): created in the send's turn, as a
+      // post's copy does, within the same limits.
+      conversationId = `new:${this.recipient.userId}`;
+    }
     if (!conversationId) {
       void this.ctx.store.recordOneOff(this.oneOffKey, { st: 'unreachable', t: this.lane.tenant });
       return undefined;
@@ -42,6 +48,11 @@ export class OneOffItem extends BaseItem {
 
   private async send(conversationId: string, attempt: Attempt): Promise<void> {
     try {
+      if (!conversationIdOf(this.recipient.conversationRef)) {
+        const serviceUrl = String((this.recipient.conversationRef as { serviceUrl?: unknown }).serviceUrl);
+        const ref = await this.ctx.sender.createConversation!(this.recipient.userId, this.recipient.tenantId, serviceUrl);
+        this.recipient = { ...this.recipient, conversationRef: ref };
+      }
       const { id } = await this.ctx.sender.send(this.recipient.conversationRef, this.activity);
       this.wentThrough();
       await this.ctx.store.recordOneOff(this.oneOffKey, { st: 'sent', t: this.lane.tenant, id });

@@ -14,6 +14,7 @@ import { registerImportedRoutes } from './importedApi';
 import { registerMemberRoutes } from './membersApi';
 import type { ImportService } from '../import/importService';
 import { registerImportRoutes, type ImportApiDependencies } from './importApi';
+import { registerBulkAddRoutes, type BulkAddApiContext } from './bulkAddApi';
 
 /**
  * The tab's JSON API. Every route needs `Authorization: Bearer <Teams SSO token>`, verified exactly as the bot
@@ -48,6 +49,8 @@ export interface ApiDependencies {
   imports?: Pick<ImportService, 'history'>;
   /** Issue 20: the tab's "Import earlier messages" (src/web/importApi.ts). */
   importing?: ImportApiDependencies;
+  /** Issue 18: bulk add from the tab (/api/bulkadd/...). */
+  bulkAdd?: Omit<BulkAddApiContext, 'route' | 'organizationName'>;
 }
 
 /** Identical for "no such group" and "not your group": the body must not tell them apart. */
@@ -201,6 +204,7 @@ export function apiRoutes(deps: ApiDependencies) {
     if (deps.imports) registerImportedRoutes(server, { route, asMember, imports: deps.imports });
     if (deps.importing) registerImportRoutes(server, { route, asMember, importing: deps.importing });
     registerMemberRoutes(server, { route, asMember, groups: deps.groups });
+    if (deps.bulkAdd) registerBulkAddRoutes(server, { ...deps.bulkAdd, route, organizationName });
   };
 }
 

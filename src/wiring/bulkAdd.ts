@@ -7,9 +7,14 @@ import { ConnectorReacher } from '../bulkadd/connectorReacher';
 import { GraphClient } from '../bulkadd/graphClient';
 import { GraphDirectory } from '../bulkadd/graphDirectory';
 import { GraphInstaller } from '../bulkadd/graphInstaller';
+import { GraphBudget } from '../bulkadd/graphBudget';
+import type { TableClient } from '@azure/data-tables';
 import { BulkJobStore } from '../bulkadd/jobStore';
 import { BulkAddWorker, type Reacher } from '../bulkadd/jobWorker';
 import { PastedListRequests } from '../bulkadd/pastedList';
+import { UploadRequests } from '../bulkadd/uploadRequests';
+import type { VerifiedUser } from '../auth/entraTokenVerifier';
+import { ORG_ADMIN_ROLE } from '../../dialogs/organizationFlow';
 import { SampleDirectory } from '../bulkadd/sampleDirectory';
 import type { UserDirectory } from '../bulkadd/ports';
 import { BotFrameworkSender } from '../delivery/botFrameworkSender';
@@ -21,6 +26,8 @@ import type { ConversationWiring } from './conversation';
 /** How often each instance looks for open jobs (a confirm also starts a look at once). */
 const TICK_MS = 3_000;
 const PUBLIC_AUTHORITY_HOST = 'login.microsoftonline.com';
+/** Where welcomes of a job started from the tab go out (a chat turn gives its own service URL instead). */
+const TEAMS_SERVICE_URL = 'https://smba.trafficmanager.net/teams/';
 
 /**
  * Bulk add (issue 18): the chat's pasted-list flow and a job worker per instance. With an app registration,
@@ -31,15 +38,19 @@ const PUBLIC_AUTHORITY_HOST = 'login.microsoftonline.com';
 export function wireBulkAdd(config: AppConfig, options: AppOptions, domain: Domain, chat: ConversationWiring) {
   const { logger } = options;
   const store = new BulkJobStore(domain.tables.bulkjobs);
-  const { directoryFor, reacherFor } = bulkAddReach(config, options);
-  const notices = new BulkAddNotices(chat.engine);
+  const holder = randomUUID();
+  const { directoryFor, reacherFor, sender } = bulkAddReach(config, options, { table: domain.tables.bulkjobs, holder });
+  // The progress card in the admin's chat: one card, sent once and updated at most every 5 s.
+  const notices = new BulkAddNotices(chat.engine, { channel: sender, jobs: store });
   const worker = new BulkAddWorker({
     store,
     groups: domain.groups,
     reacherFor,
     welcomer: notices,
     reporter: notices,
-    holder: randomUUID(),
+    holder,
+    leaseMs: config.BULKADD_LEASE_MS,
+    chunk: config.BULKADD_CHUNK,
     botId: `28:${config.MicrosoftAppId ?? 'kaizala-bot'}`,
   });
   const tick = () =>
@@ -47,9 +58,17 @@ export function wireBulkAdd(config: AppConfig, options: AppOptions, domain: Doma
       .runOnce()
       .catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'bulk add: a job run failed; retried next tick'));
   const flow = new BulkAddFlow(new PastedListRequests({ groups: domain.groups, directoryFor, jobs: store, kick: tick }));
+  // The tab's requests (lists and CSV files); its routes are wired with the server's (src/web/bulkAddApi.ts).
+  const tab = {
+    requests: new UploadRequests({ groups: domain.groups, directoryFor, jobs: store, kick: tick }),
+    isOrgAdmin: (user: VerifiedUser) =>
+      user.roles.includes(ORG_ADMIN_ROLE) || config.ORG_ADMIN_OBJECT_IDS.some((id) => id.toLowerCase() === user.objectId.toLowerCase()),
+    serviceUrl: TEAMS_SERVICE_URL,
+  };
   let timer: NodeJS.Timeout | undefined;
   return {
     flow,
+    tab,
     start() {
       timer ??= setInterval(tick, TICK_MS);
       timer.unref();
@@ -66,12 +85,22 @@ export function wireBulkAdd(config: AppConfig, options: AppOptions, domain: Doma
 export type BulkAddWiring = ReturnType<typeof wireBulkAdd>;
 
 /** Who the addresses are (the directory) and how each person is reached, per tenant. */
-export function bulkAddReach(config: AppConfig, options: Pick<AppOptions, 'fetch' | 'graphTlsCa'>) {
+export function bulkAddReach(
+  config: AppConfig,
+  options: Pick<AppOptions, 'fetch' | 'graphTlsCa'>,
+  shared?: { table: TableClient; holder: string },
+) {
   const graphFor = graphClients(config, options);
   const sample = new SampleDirectory();
+  // Every Graph call of every instance for a tenant within GRAPH_TENANT_BUDGET_RPS; a 429 pauses them all.
+  const budget = shared ? new GraphBudget({ ...shared, rps: config.GRAPH_TENANT_BUDGET_RPS }) : undefined;
+  const paced = (tenantId: string) => {
+    const tenant = budget?.forTenant(tenantId);
+    return tenant ? { take: (calls: number) => tenant.take(calls), sleep: (ms: number) => tenant.pause(ms) } : {};
+  };
   const directoryFor = (tenantId: string): UserDirectory => {
     const client = graphFor?.(tenantId);
-    return client ? new GraphDirectory({ client, tenantId }) : sample;
+    return client ? new GraphDirectory({ client, tenantId, ...paced(tenantId) }) : sample;
   };
   const installers = new Map<string, GraphInstaller>();
   const sender = new BotFrameworkSender({
@@ -85,12 +114,19 @@ export function bulkAddReach(config: AppConfig, options: Pick<AppOptions, 'fetch
     // One per tenant: it looks the app's catalog id up once.
     let installer = installers.get(tenantId);
     if (!installer) {
-      installer = new GraphInstaller({ client, manifestAppId: config.MicrosoftAppId!, graphRoot: config.GRAPH_BASE_URL });
+      // The install is the one Graph call a person: the channel opens the chat at the welcome (Teams' budget).
+      installer = new GraphInstaller({
+        client,
+        manifestAppId: config.MicrosoftAppId!,
+        graphRoot: config.GRAPH_BASE_URL,
+        findChat: false,
+        ...paced(tenantId),
+      });
       installers.set(tenantId, installer);
     }
     return installer;
   };
-  return { directoryFor, reacherFor };
+  return { directoryFor, reacherFor, sender };
 }
 
 /** A Graph client per tenant (the organization's own token authority), when the app id and password are set. */

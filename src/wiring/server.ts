@@ -22,6 +22,7 @@ import { isIdempotentRequest } from '../teams/handlers/handlers';
 import type { Domain, StorageAccount } from './storage';
 import type { ConversationWiring } from './conversation';
 import type { BotWiring, SignIn } from './dialogs';
+import type { BulkAddWiring } from './bulkAdd';
 
 /**
  * The Bot Framework adapter, with the turn error handler and the redelivery guard in front of every turn, and the
@@ -55,7 +56,15 @@ export function wireAdapter(config: AppConfig, options: AppOptions, domain: Doma
 export function wireServer(
   config: AppConfig,
   options: AppOptions,
-  parts: { account: StorageAccount; domain: Domain; adapter: CloudAdapter; chat: ConversationWiring; signIn: SignIn; bot: BotWiring },
+  parts: {
+    account: StorageAccount;
+    domain: Domain;
+    adapter: CloudAdapter;
+    chat: ConversationWiring;
+    signIn: SignIn;
+    bot: BotWiring;
+    bulkAdd?: BulkAddWiring['tab'];
+  },
 ) {
   const { logger } = options;
   const { account, domain, chat, signIn, bot } = parts;
@@ -92,6 +101,7 @@ export function wireServer(
           jobs: chat.importJobs.jobs,
           onJobError: (err) => logger.warn({ err: (err as Error).message }, 'import job failed; the sweep retries it'),
         },
+        ...(parts.bulkAdd ? { bulkAdd: parts.bulkAdd } : {}),
       }),
       downloadRoutes({ documents: bot.documentService, signer, logger }),
       groupPhotoRoutes({ groups, logger }),

@@ -47,8 +47,12 @@ describe('bulk add wiring: directory and reach per configuration', function () {
     assert.equal((answers.get('upn:ann@contoso.example') as { found: { id: string } }).found.id, people[0]!.id);
     const reacher = reacherFor(TENANT, 'https://smba.trafficmanager.net/emea/');
     assert.ok(reacher instanceof GraphInstaller);
+    const before = fake.subRequests;
     const reach = await reacher.reach(people.map((p) => p.id));
-    for (const p of people) assert.deepEqual(reach.get(p.id), { chatId: `19:${p.id}_bot@unq.gbl.spaces` });
+    // The install is the one Graph call a person: the chat is opened by the channel at the welcome.
+    for (const p of people) assert.deepEqual(reach.get(p.id), { chatId: '' });
+    for (const p of people) assert.equal(fake.installsMade.get(p.id), 1);
+    assert.equal(fake.subRequests - before, people.length);
     assert.ok(fake.tokenRequests.length >= 1, 'a token from the stand-in authority');
   });
 

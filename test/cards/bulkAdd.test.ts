@@ -3,11 +3,22 @@
  * answer, with hostile group names and addresses shown literally, and Add N people only when N > 0.
  */
 import assert from 'node:assert/strict';
-import { buildAddPeopleCard, buildBulkPlanCard, PLAN_ROWS_SHOWN } from '../../cards';
+import { buildAddPeopleCard, buildBulkPlanCard, buildBulkProgressCard, PLAN_ROWS_SHOWN } from '../../cards';
 import { HOSTILE_NAMES, assertShownLiterally, assertValidCard, button, content, verbs } from './cardTestKit';
 
 describe('bulk add cards', () => {
   for (const hostile of HOSTILE_NAMES) {
+    it(`the progress card: valid, the groups shown literally, no buttons (group "${hostile.slice(0, 20)}…")`, () => {
+      for (const finished of [false, true]) {
+        const card = buildBulkProgressCard({ groupNames: [hostile, 'Depot', 'A', 'B', 'C', 'D'], done: 1_200, total: 10_000, finished });
+        assertValidCard(card);
+        assertShownLiterally(card, hostile);
+        assert.deepEqual(verbs(card), []);
+        assert.match(JSON.stringify(content(card)), /1,200 of 10,000 rows done/);
+        assert.match(JSON.stringify(content(card)), / and 1 more/);
+      }
+    });
+
     it(`the box: valid, with the multi-line input, the toggle and Check the list (group "${hostile.slice(0, 20)}…")`, () => {
       const card = buildAddPeopleCard({ groupId: 'g1', groupName: hostile, maxAddresses: 50 });
       assertValidCard(card);

@@ -22,17 +22,22 @@ export interface BotProcess {
   readonly exited: Promise<number | string | null>;
 }
 
-export function spawnBot(dataDir: string, port: number, options: { detached?: boolean } = {}): ChildProcess {
+/** `env`: more settings (STORAGE_CONNECTION_STRING: storage the test owns, which outlives a SIGKILL of the bot). */
+export function spawnBot(dataDir: string, port: number, options: { detached?: boolean; env?: Record<string, string> } = {}): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
     cwd: path.resolve(__dirname, '../..'),
-    env: { PATH: process.env.PATH, PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'info' },
+    env: { PATH: process.env.PATH, PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'info', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
     // Its own process group, so that a test can kill the bot and its storage children at once.
     detached: options.detached ?? false,
   });
 }
 
-export function startBot(dataDir: string, port: number, options: { detached?: boolean } = {}): Promise<BotProcess> {
+export function startBot(
+  dataDir: string,
+  port: number,
+  options: { detached?: boolean; env?: Record<string, string> } = {},
+): Promise<BotProcess> {
   const child = spawnBot(dataDir, port, options);
   let output = '';
   const exited = new Promise<number | string | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
@@ -43,10 +48,10 @@ export function startBot(dataDir: string, port: number, options: { detached?: bo
     const check = () => {
       const line = logLines(output).find((l) => l.msg === 'bot listening');
       const storage = logLines(output).find((l) => l.msg === 'embedded Azurite started');
-      if (line && storage) {
+      if (line && (storage || options.env?.STORAGE_CONNECTION_STRING)) {
         clearTimeout(timer);
         child.stdout!.off('data', check);
-        resolve({ child, url: String(line.url), storagePort: Number(storage.port), output: () => output, exited });
+        resolve({ child, url: String(line.url), storagePort: Number(storage?.port), output: () => output, exited });
       }
     };
     child.stdout!.on('data', check);

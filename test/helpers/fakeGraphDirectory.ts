@@ -38,6 +38,12 @@ export class FakeGraphDirectory {
   readonly withoutTeams = new Set<string>();
   /** user id -> installation id, for installs made (or present before). */
   readonly installations = new Map<string, string>();
+  /** Graph's install limit (POST installedApps per second for the tenant); beyond it, 429 with Retry-After. */
+  installLimitPerSecond = Infinity;
+  /** Sub-requests answered 429 (throttleNext and the install limit). */
+  throttled = 0;
+  private installTokens = 0;
+  private installTokensAt = 0;
   /** Installs answered 201 per user (an install made twice would show here). */
   readonly installsMade = new Map<string, number>();
 
@@ -149,7 +155,12 @@ export class FakeGraphDirectory {
     this.subRequests++;
     if (this.throttleNext > 0) {
       this.throttleNext--;
+      this.throttled++;
       return { status: 429, headers: { 'Retry-After': '0.05' }, body: { error: { code: 'TooManyRequests' } } };
+    }
+    if (method === 'POST' && this.installLimitPerSecond !== Infinity && !this.installToken()) {
+      this.throttled++;
+      return { status: 429, headers: { 'Retry-After': '1' }, body: { error: { code: 'TooManyRequests' } } };
     }
     const parsed = new URL(url, 'http://graph.invalid');
     const apps = /^\/users\/([^/]+)\/teamwork\/installedApps(?:\/([^/]+)\/chat)?$/.exec(parsed.pathname);
@@ -171,6 +182,18 @@ export class FakeGraphDirectory {
       return { status: 404, body: { error: { code: 'Request_ResourceNotFound', message: `Resource '${key}' does not exist.` } } };
     }
     return { status: 200, body: view(person) };
+  }
+
+  /** A token bucket at the install limit, a tenth of a second's burst. */
+  private installToken(): boolean {
+    const now = Date.now();
+    const capacity = Math.max(1, this.installLimitPerSecond / 10);
+    this.installTokens = Math.min(capacity, this.installTokens + ((now - this.installTokensAt) * this.installLimitPerSecond) / 1000);
+    if (this.installTokensAt === 0) this.installTokens = capacity;
+    this.installTokensAt = now;
+    if (this.installTokens < 1) return false;
+    this.installTokens -= 1;
+    return true;
   }
 
   private installedApps(userId: string, installationId: string | undefined, method: string, body: unknown) {

@@ -9,7 +9,7 @@ import type { Group, UserRef } from '../../src/groups/model';
 import { TableGroupStore } from '../../src/storage/tableGroupStore';
 import type { TableClients } from '../../src/storage/tables';
 import { UrlSigner } from '../../src/web/signedUrls';
-import { apiRoutes } from '../../src/web/api';
+import { apiRoutes, type ApiDependencies } from '../../src/web/api';
 import { DocumentService } from '../../src/web/documentService';
 import { downloadRoutes } from '../../src/web/downloads';
 import { groupPhotoRoutes, groupPhotoUrl } from '../../src/web/groupPhoto';
@@ -80,7 +80,12 @@ function memoryLogger(): { logger: Logger; logs: Array<Record<string, unknown>> 
 }
 
 export async function startWebHarness(
-  options: { allowTestHooks?: boolean; landing?: { botAppId?: string; teamsAppId?: string } } = {},
+  options: {
+    allowTestHooks?: boolean;
+    landing?: { botAppId?: string; teamsAppId?: string };
+    /** More API parts (bulk add's), built over the harness's groups and tables. */
+    api?: (parts: { groups: GroupService; tables: TableClients }) => Partial<ApiDependencies>;
+  } = {},
 ): Promise<WebHarness> {
   const [{ clients }, entra] = await Promise.all([freshTables(), FakeEntra.start()]);
   const { logger, logs } = memoryLogger();
@@ -124,9 +129,17 @@ export async function startWebHarness(
     });
     const pending = new TablePendingUploads(clients.importuploads);
     const jobs = new ImportJobs({ pending, imports, holder: 'web-harness' });
-    apiRoutes({ groups, verifier, documents, publicUrl: url, logger, conversation, imports, importing: { imports, pending, jobs } })(
-      server,
-    );
+    apiRoutes({
+      groups,
+      verifier,
+      documents,
+      publicUrl: url,
+      logger,
+      conversation,
+      imports,
+      importing: { imports, pending, jobs },
+      ...options.api?.({ groups, tables: clients }),
+    })(server);
     downloadRoutes({ documents, signer, logger })(server);
     groupPhotoRoutes({ groups, logger })(server);
     tabRoutes({ logger, publicUrl: url, allowTestHooks: options.allowTestHooks === true })(server);

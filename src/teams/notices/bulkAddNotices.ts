@@ -3,10 +3,11 @@
  * once per key however often a resumed job asks): each person added gets "<admin> added you to <group>", and
  * the admin who started the job gets its report in their chat when it is done.
  */
-import type { JobHeader, JobRow, RowOutcome } from '../../bulkadd/jobStore';
+import type { BulkJobStore, JobHeader, JobRow, RowOutcome } from '../../bulkadd/jobStore';
 import type { JobReporter, Welcomer } from '../../bulkadd/jobWorker';
 import type { DeliveryEngine } from '../../delivery/ports';
 import { inline } from '../../../cards/text';
+import { buildBulkProgressCard } from '../../../cards/bulkAdd';
 import { recipientOf } from './joinNotices';
 
 /** Rows the report lists; the rest are counted. */
@@ -18,11 +19,59 @@ const OUTCOME_WORDS: Record<RowOutcome | 'pending', string> = {
   removed: 'removed by an admin: let them back in with allow first',
   not_reached: 'not reached',
   failed: 'not added',
+  skipped: 'not added',
   pending: 'not done',
 };
 
+/** The channel's send and update of one activity (the delivery engine's sender): the progress card. */
+export interface CardChannel {
+  send(conversationRef: unknown, activity: Record<string, unknown>): Promise<{ id: string }>;
+  update(conversationRef: unknown, activityId: string, activity: Record<string, unknown>): Promise<void>;
+}
+
+export interface ProgressCardOptions {
+  channel: CardChannel;
+  jobs: Pick<BulkJobStore, 'header' | 'setProgressCard'>;
+  /** At most one send or update a job this often (the issue: every few seconds). */
+  minIntervalMs?: number;
+  now?: () => number;
+}
+
+/** A progress card a few seconds: one call to Teams, far inside its budget, so it goes straight to the channel. */
+const PROGRESS_INTERVAL_MS = 5_000;
+
 export class BulkAddNotices implements Welcomer, JobReporter {
-  constructor(private readonly engine: Pick<DeliveryEngine, 'sendOneOff'>) {}
+  /** Per job: when its card was last told, and its activity id. In memory; the id is in the job's row too. */
+  private readonly cards = new Map<string, { at: number; id?: string }>();
+
+  constructor(
+    private readonly engine: Pick<DeliveryEngine, 'sendOneOff'>,
+    private readonly progressCards?: ProgressCardOptions,
+  ) {}
+
+  /** The one progress card in the creator's chat: sent at the first progress, then updated in place. */
+  async progress(job: JobHeader, done: number, finished = false): Promise<void> {
+    const o = this.progressCards;
+    const ref = job.reportTo ? safeParse(job.reportTo) : undefined;
+    if (!o || !ref) return;
+    const now = (o.now ?? Date.now)();
+    const known = this.cards.get(job.jobId);
+    if (!finished && known && now - known.at < (o.minIntervalMs ?? PROGRESS_INTERVAL_MS)) return;
+    // Another instance may have sent it (the job changed hands): its id is in the job's row.
+    const id = known?.id ?? (await o.jobs.header(job.jobId))?.progressCardId;
+    if (finished && !id) return; // never shown: the report alone says it
+    this.cards.set(job.jobId, { at: now, ...(id ? { id } : {}) });
+    const card = buildBulkProgressCard({ groupNames: namesOf(job), done, total: job.total, finished });
+    const activity = { type: 'message', attachments: [card] };
+    if (id) {
+      await o.channel.update(ref, id, activity);
+    } else {
+      const sent = await o.channel.send(ref, activity);
+      this.cards.set(job.jobId, { at: now, id: sent.id });
+      await o.jobs.setProgressCard(job.jobId, sent.id);
+    }
+    if (finished) this.cards.delete(job.jobId);
+  }
 
   async welcome(job: JobHeader, row: JobRow, conversationRef: string): Promise<void> {
     const recipient = recipientOf(row.userId, conversationRef);
@@ -36,6 +85,7 @@ export class BulkAddNotices implements Welcomer, JobReporter {
   async finished(job: JobHeader, rows: JobRow[]): Promise<void> {
     const recipient = job.reportTo ? recipientOf(job.createdById, job.reportTo) : undefined;
     if (!recipient) return; // started outside a personal chat: nowhere private to report
+    await this.progress(job, job.total, true).catch(() => undefined);
     await this.engine.sendOneOff(`bulkreport|${job.jobId}`, recipient, { type: 'message', text: reportText(rows) });
   }
 }
@@ -60,4 +110,17 @@ export function reportText(rows: readonly JobRow[]): string {
   ];
   if (rows.length > REPORT_ROWS_SHOWN) lines.push(`and ${rows.length - REPORT_ROWS_SHOWN} more`);
   return lines.join('\n\n');
+}
+
+function safeParse(json: string): unknown {
+  try {
+    return JSON.parse(json) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function namesOf(job: JobHeader): string[] {
+  const names = job.groups ? safeParse(job.groups) : undefined;
+  return Array.isArray(names) ? names.filter((n): n is string => typeof n === 'string') : [];
 }

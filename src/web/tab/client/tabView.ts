@@ -1,6 +1,7 @@
 import { ApiError, type ApiClient } from './apiClient';
 import { ConversationPanel } from './conversation';
 import { MembersPanel } from './membersPanel';
+import { BulkAddPanel } from './bulkAddPanel';
 import { DocumentsPanel } from './documentsPanel';
 import { ImportedHistoryPanel } from './importedHistory';
 import { ImportPanel } from './importPanel';
@@ -16,6 +17,7 @@ export class TabView {
   /** Increases on every selection; answers for an older selection are dropped. */
   private selection = 0;
   private readonly documents: DocumentsPanel;
+  private readonly bulkAdd: BulkAddPanel;
   /** The open group's conversation; kept when the detail is drawn again, so a half-written post survives. */
   private conversation: ConversationPanel | undefined;
   /** Imported earlier messages, and (admins) importing them: kept like the conversation (issue 20). */
@@ -34,6 +36,7 @@ export class TabView {
     private readonly status: StatusRegion,
   ) {
     this.documents = new DocumentsPanel(api, (err) => this.showError(err));
+    this.bulkAdd = new BulkAddPanel(api, (err) => this.showError(err));
     root.replaceChildren(
       el(
         'div',
@@ -158,7 +161,7 @@ export class TabView {
       ),
     ];
 
-    if (detail.viewerIsAdmin) sections.push(this.adminSection(detail), this.importFor(group.id));
+    if (detail.viewerIsAdmin) sections.push(this.adminSection(detail), this.bulkAdd.section(group), this.importFor(group.id));
     sections.push(this.documents.section(group.id));
     this.detail.replaceChildren(...sections.filter((s): s is Node | string => s !== undefined && s !== false));
   }
