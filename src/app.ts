@@ -13,6 +13,7 @@ import type { DeliveryEngine, FanoutSource, RenderCopy } from './delivery/ports'
 import type { QueueDeliveryEngineOptions } from './delivery/engine';
 import { openStorageAccount, wireDomain } from './wiring/storage';
 import { wireConversation } from './wiring/conversation';
+import type { ActionService } from './actions/actionService';
 import type { ImportService } from './import/importService';
 import { wireBot, wireSignIn } from './wiring/dialogs';
 import { wireAdapter, wireServer } from './wiring/server';
@@ -54,6 +55,10 @@ export interface RunningApp {
   readonly delivery: DeliveryEngine;
   /** Present when MESSAGE_RETENTION_DAYS is set. */
   readonly retention?: RetentionSweeper;
+  /** Announcements and polls (issue 19): their rules and their table. */
+  readonly actions: ActionService;
+  /** Waits for the work begun after a turn answered (notices, reminders). */
+  settled(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -98,6 +103,8 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
       imports: chat.imports,
       delivery: engine,
       retention,
+      actions: chat.actions.service,
+      settled: () => background.drain(),
       async stop() {
         account.embedded?.shuttingDown();
         await close(server);

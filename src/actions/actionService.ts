@@ -24,15 +24,33 @@ import {
 
 type Members = Pick<ConversationService, 'requireMember'>;
 
+const NO_ACTION = 'That announcement or poll does not exist.';
+
 /** A page of the members who have not answered (ids and names), from the group's member list. */
 export interface MemberLister {
   members(groupId: string, viewer: UserRef): AsyncIterable<{ id: string; name: string }>;
+  /** The group's member count now (exact as of the read). */
+  memberCount(groupId: string): Promise<number>;
 }
 
 export interface Results {
   /** Counts per option (polls) or confirmations (announcements). */
   counts: number[];
   answered: number;
+}
+
+/** Everything one member's card shows: the action, their own answer, the results they may see, their buttons. */
+export interface ActionView {
+  action: GroupAction;
+  open: boolean;
+  /** This member's answer (a named poll's choices; an anonymous one's only its time). */
+  mine?: { at: string; choices?: number[] };
+  results?: Results;
+  /** Admins and the creator: who hasn't, remind, report, close. */
+  mayManage: boolean;
+  groupName?: string;
+  /** For the managers: members of the group now (the "of 1,200"). */
+  memberCount?: number;
 }
 
 export class ActionService {
@@ -42,16 +60,17 @@ export class ActionService {
     this.now = deps.now ?? (() => new Date());
   }
 
-  async announce(input: NewAnnouncement): Promise<Announcement> {
+  /** `actionId`: derived from the request, so a redelivered request finds the action it made. */
+  async announce(input: NewAnnouncement, actionId?: string): Promise<Announcement> {
     await this.requirePoster(input.groupId, input.createdBy.id);
     const checked = checkAnnouncement(input, this.now());
-    return (await this.deps.store.create({ ...checked, kind: 'announcement', createdAt: this.now().toISOString() })) as Announcement;
+    return (await this.deps.store.create({ ...checked, kind: 'announcement', createdAt: this.now().toISOString() }, actionId)) as Announcement;
   }
 
-  async createPoll(input: NewPoll): Promise<Poll> {
+  async createPoll(input: NewPoll, actionId?: string): Promise<Poll> {
     await this.requirePoster(input.groupId, input.createdBy.id);
     const checked = checkPoll(input, this.now());
-    return (await this.deps.store.create({ ...checked, kind: 'poll', createdAt: this.now().toISOString() })) as Poll;
+    return (await this.deps.store.create({ ...checked, kind: 'poll', createdAt: this.now().toISOString() }, actionId)) as Poll;
   }
 
   /** "Got it" on an announcement: once per member (a second tap changes nothing). */
@@ -92,36 +111,75 @@ export class ActionService {
 
   /** The results as this member may see them; undefined when they may not (yet). */
   async results(groupId: string, actionId: string, user: UserRef): Promise<Results | undefined> {
-    const action = await this.requireAction(groupId, actionId, user.id);
-    const mayManage = await this.mayManage(action, user.id);
-    if (action.kind === 'poll' && !mayManage) {
-      if (action.resultsFor === 'admins') return undefined;
-      const voted = (await this.deps.store.voters(groupId, actionId)).has(user.id);
-      if (!voted && isOpen(action, this.now())) return undefined;
-    }
-    if (action.kind === 'announcement' && !mayManage) return undefined;
-    const tallies = await this.deps.store.tallies(groupId, actionId);
+    return (await this.view(groupId, actionId, user)).results;
+  }
+
+  /** One member's view of the action (their card, refreshed when viewed): a few point reads, no scan. */
+  async view(groupId: string, actionId: string, user: UserRef): Promise<ActionView> {
+    const [context, action, mine] = await Promise.all([
+      this.deps.members.requireMember(groupId, user.id),
+      this.deps.store.get(groupId, actionId),
+      this.deps.store.answerOf(groupId, actionId, user.id),
+    ]);
+    if (!action) throw new NotFoundError(NO_ACTION);
+    const mayManage = action.createdBy.id === user.id || context.adminIds.includes(user.id);
+    const open = action.kind === 'poll' ? isOpen(action, this.now()) : true;
+    let visible = mayManage;
+    if (action.kind === 'poll' && !mayManage) visible = action.resultsFor === 'everyone' && (mine !== undefined || !open);
+    const view: ActionView = { action, open, mayManage, groupName: context.groupName, ...(mine ? { mine } : {}) };
+    if (!visible) return view;
+    const [tallies, memberCount] = await Promise.all([
+      this.deps.store.tallies(groupId, actionId),
+      mayManage ? this.deps.lister.memberCount(groupId) : Promise.resolve(undefined),
+    ]);
     const counts = action.kind === 'poll' ? action.options.map((_, i) => tallies.get(i) ?? 0) : [tallies.get('confirmed') ?? 0];
-    return { counts, answered: (await this.deps.store.voters(groupId, actionId)).size };
+    const answered = action.kind === 'poll' ? (tallies.get('answered') ?? 0) : (tallies.get('confirmed') ?? 0);
+    return { ...view, results: { counts, answered }, ...(memberCount !== undefined ? { memberCount } : {}) };
+  }
+
+  /** For the delivery engine's copies, which it renders only for current members: no membership read. */
+  forDelivery(groupId: string, actionId: string): Promise<GroupAction | undefined> {
+    return this.deps.store.get(groupId, actionId);
+  }
+
+  /** The action for a member of its group (the card's text, the report's header). */
+  async get(groupId: string, actionId: string, user: UserRef): Promise<GroupAction> {
+    return this.requireAction(groupId, actionId, user.id);
+  }
+
+  /**
+   * Admins and the creator: each current member and whether and when they answered (a named poll: what), for
+   * the CSV report. An anonymous poll's report has participation only.
+   */
+  async *report(groupId: string, actionId: string, user: UserRef): AsyncIterable<{ id: string; name: string; at?: string; choices?: number[] }> {
+    const action = await this.requireAction(groupId, actionId, user.id);
+    await this.requireOwner(action, user.id);
+    const answered = await this.deps.store.voters(groupId, actionId);
+    for await (const member of this.deps.lister.members(groupId, user)) {
+      const answer = answered.get(member.id);
+      yield { ...member, ...(answer ? { at: answer.at } : {}), ...(answer?.choices ? { choices: answer.choices } : {}) };
+    }
   }
 
   /** Admins and the creator: the current members who have not answered, `search` in their names. */
-  async notAnswered(groupId: string, actionId: string, user: UserRef, options: { search?: string; limit?: number } = {}) {
+  async notAnswered(groupId: string, actionId: string, user: UserRef, options: { search?: string; limit?: number; skip?: number } = {}) {
     const action = await this.requireAction(groupId, actionId, user.id);
     await this.requireOwner(action, user.id);
     const answered = await this.deps.store.voters(groupId, actionId);
     const wanted = options.search?.trim().toLowerCase();
     const limit = options.limit ?? 50;
+    const skip = options.skip ?? 0;
     const people: Array<{ id: string; name: string }> = [];
     let total = 0;
+    let matching = 0;
     // Members who left are not in the list, so they never count as "hasn't".
     for await (const member of this.deps.lister.members(groupId, user)) {
       if (answered.has(member.id) || member.id === action.createdBy.id) continue;
       total++;
       if (wanted && !member.name.toLowerCase().includes(wanted)) continue;
-      if (people.length < limit) people.push(member);
+      if (matching++ >= skip && people.length < limit) people.push(member);
     }
-    return { people, total };
+    return { action, people, total, matching };
   }
 
   /** Who a reminder goes to now, or why none: at most once per window per action. */
@@ -139,7 +197,7 @@ export class ActionService {
   private async requireAction(groupId: string, actionId: string, userId: string): Promise<GroupAction> {
     await this.deps.members.requireMember(groupId, userId);
     const action = await this.deps.store.get(groupId, actionId);
-    if (!action) throw new NotFoundError('That announcement or poll does not exist.');
+    if (!action) throw new NotFoundError(NO_ACTION);
     return action;
   }
 
@@ -162,15 +220,19 @@ export class ActionService {
 }
 
 /** The group's current members, page by page (members-only, as the domain checks). */
-export function groupMemberLister(groups: Pick<GroupService, 'listMembers'>): MemberLister {
+export function groupMemberLister(groups: Pick<GroupService, 'listMembers' | 'getGroup'>): MemberLister {
   return {
     async *members(groupId, viewer) {
       let continuationToken: string | undefined;
+      // An admin's listing: the domain's members-only read (the viewer is a member, checked before).
       do {
         const page = await groups.listMembers(groupId, { user: viewer }, { pageSize: 100, continuationToken });
         for (const m of page.items) yield { id: m.user.id, name: m.user.name };
         continuationToken = page.continuationToken;
       } while (continuationToken);
+    },
+    async memberCount(groupId) {
+      return (await groups.getGroup(groupId)).memberCount;
     },
   };
 }

@@ -5,6 +5,7 @@
  *   choices. An anonymous poll's voter row has no choice in it: participation is known, choices are not;
  * - `tally|<option>|<shard>`: counters, 16 shards per option, so that thousands answering at once rarely
  *   write the same row; `confirmed|<shard>` for an announcement;
+ * - `answered|<shard>`: how many members voted in a poll (a multiple-choice poll's tallies add up to more);
  * - `remind`: when the last reminder went out.
  * An answer is one entity-group transaction of its voter row and its counters: exact under any number of
  * instances (a conflict is read again and retried), and idempotent per (action, member): the voter row is
@@ -22,8 +23,8 @@ const SHARDS = 16;
 const ATTEMPTS = 20;
 const partitionOf = (groupId: string, actionId: string) => `${groupId}|${actionId}`;
 const voterKey = (userId: string) => `voter|${userId}`;
-const counterPrefix = (option: number | 'confirmed') =>
-  option === 'confirmed' ? 'confirmed|' : `tally|${String(option).padStart(2, '0')}|`;
+type Counter = number | 'confirmed' | 'answered';
+const counterPrefix = (option: Counter) => (typeof option === 'string' ? `${option}|` : `tally|${String(option).padStart(2, '0')}|`);
 
 /** An action before it has its id (Omit over each member of the union, not over their common keys). */
 export type NewAction = GroupAction extends infer A ? (A extends GroupAction ? Omit<A, 'actionId'> : never) : never;
@@ -39,14 +40,25 @@ interface Shard {
 export class ActionStore {
   constructor(private readonly table: TableClient) {}
 
-  async create(action: NewAction): Promise<GroupAction> {
-    const actionId = randomUUID().replace(/-/g, '').slice(0, 20);
+  /**
+   * Keeps a new action. `actionId` (derived from the request that made it) makes a redelivered request find the
+   * action it made the first time instead of making a second one.
+   */
+  async create(action: NewAction, actionId = randomUUID().replace(/-/g, '').slice(0, 20)): Promise<GroupAction> {
     const stored = { ...action, actionId } as GroupAction;
-    await this.table.createEntity({
-      partitionKey: partitionOf(action.groupId, actionId),
-      rowKey: ACTION_ROW,
-      json: JSON.stringify(stored),
-    });
+    try {
+      await this.table.createEntity({
+        partitionKey: partitionOf(action.groupId, actionId),
+        rowKey: ACTION_ROW,
+        json: JSON.stringify(stored),
+        createdAt: action.createdAt,
+      });
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err;
+      const earlier = await this.get(action.groupId, actionId);
+      if (earlier) return earlier;
+      throw err;
+    }
     return stored;
   }
 
@@ -77,7 +89,7 @@ export class ActionStore {
     options: { choices?: number[]; named: boolean; at: string },
   ): Promise<AnswerOutcome> {
     const partitionKey = partitionOf(groupId, actionId);
-    const counters: Array<number | 'confirmed'> = options.choices ?? ['confirmed'];
+    const counters: Counter[] = options.choices ?? ['confirmed'];
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const voter = await this.voter(partitionKey, userId);
       let before: number[] = [];
@@ -99,6 +111,7 @@ export class ActionStore {
       const remove = before.filter((c) => !counters.includes(c));
       for (const c of add) actions.push(counterChange(partitionKey, pickShard(shards, c, +1), +1));
       for (const c of remove) actions.push(counterChange(partitionKey, pickShard(shards, c, -1), -1));
+      if (!voter && options.choices) actions.push(counterChange(partitionKey, pickShard(shards, 'answered', +1), +1));
       try {
         await this.table.submitTransaction(actions);
         return voter ? 'changed' : 'counted';
@@ -113,11 +126,12 @@ export class ActionStore {
     throw new ConflictError('Many people are answering right now. Please try again.');
   }
 
-  /** Counts per option (a poll), or confirmations (an announcement: key 'confirmed'). */
-  async tallies(groupId: string, actionId: string): Promise<Map<number | 'confirmed', number>> {
-    const counts = new Map<number | 'confirmed', number>();
+  /** Counts per option (a poll), confirmations (an announcement: key 'confirmed'), voters of a poll ('answered'). */
+  async tallies(groupId: string, actionId: string): Promise<Map<Counter, number>> {
+    const counts = new Map<Counter, number>();
     for (const shard of await this.shards(partitionOf(groupId, actionId))) {
-      const key = shard.rowKey.startsWith('confirmed|') ? 'confirmed' : Number(shard.rowKey.split('|')[1]);
+      const [head, option] = shard.rowKey.split('|');
+      const key: Counter = head === 'tally' ? Number(option) : (head as 'confirmed' | 'answered');
       counts.set(key, (counts.get(key) ?? 0) + shard.count);
     }
     return counts;
@@ -155,9 +169,53 @@ export class ActionStore {
     }
   }
 
-  private async voter(partitionKey: string, userId: string): Promise<{ etag: string; choices?: string } | undefined> {
+  /** One member's answer (when and, in a named poll, what), or undefined when they have not answered. */
+  async answerOf(groupId: string, actionId: string, userId: string): Promise<{ at: string; choices?: number[] } | undefined> {
+    const row = await this.voter(partitionOf(groupId, actionId), userId);
+    return row && { at: row.at, ...(row.choices ? { choices: JSON.parse(row.choices) as number[] } : {}) };
+  }
+
+  /** Deletion with the group: every action of the group, its answers and tallies. */
+  async forgetGroup(groupId: string): Promise<number> {
+    const filter = odata`PartitionKey ge ${`${groupId}|`} and PartitionKey lt ${`${groupId}}`}`;
+    return this.deleteRows(filter);
+  }
+
+  /** Retention: actions created before `cutoff` go with everything kept about them. */
+  async deleteOlderThan(cutoff: string): Promise<number> {
+    const filter = odata`RowKey eq ${ACTION_ROW} and createdAt lt ${cutoff}`;
+    let actions = 0;
+    for await (const row of this.table.listEntities({ queryOptions: { filter, select: ['PartitionKey'] } })) {
+      await this.deleteRows(odata`PartitionKey eq ${row.partitionKey!}`);
+      actions++;
+    }
+    return actions;
+  }
+
+  /** Deletes every row the filter finds (one action's partition, or a group's). */
+  private async deleteRows(filter: string): Promise<number> {
+    let deleted = 0;
+    const rows: Array<{ partitionKey: string; rowKey: string }> = [];
+    for await (const row of this.table.listEntities({ queryOptions: { filter, select: ['PartitionKey', 'RowKey'] } }))
+      rows.push({ partitionKey: row.partitionKey!, rowKey: row.rowKey! });
+    for (const row of rows) {
+      try {
+        await this.table.deleteEntity(row.partitionKey, row.rowKey);
+        deleted++;
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    }
+    return deleted;
+  }
+
+  private async voter(partitionKey: string, userId: string): Promise<{ etag: string; at: string; choices?: string } | undefined> {
     try {
-      return (await this.table.getEntity<{ choices?: string }>(partitionKey, voterKey(userId))) as { etag: string; choices?: string };
+      return (await this.table.getEntity<{ at: string; choices?: string }>(partitionKey, voterKey(userId))) as {
+        etag: string;
+        at: string;
+        choices?: string;
+      };
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
@@ -165,7 +223,7 @@ export class ActionStore {
   }
 
   private async shards(partitionKey: string): Promise<Shard[]> {
-    const filter = odata`PartitionKey eq ${partitionKey} and ((RowKey ge ${'confirmed|'} and RowKey lt ${'confirmed}'}) or (RowKey ge ${'tally|'} and RowKey lt ${'tally}'}))`;
+    const filter = odata`PartitionKey eq ${partitionKey} and ((RowKey ge ${'answered|'} and RowKey lt ${'answered}'}) or (RowKey ge ${'confirmed|'} and RowKey lt ${'confirmed}'}) or (RowKey ge ${'tally|'} and RowKey lt ${'tally}'}))`;
     const out: Shard[] = [];
     for await (const row of this.table.listEntities<{ count: number }>({ queryOptions: { filter } }))
       out.push({ rowKey: row.rowKey!, count: Number(row.count), etag: row.etag });
@@ -174,7 +232,7 @@ export class ActionStore {
 }
 
 /** A random shard of the counter to add to; to take from, one that has something. */
-function pickShard(shards: readonly Shard[], counter: number | 'confirmed', delta: number): Shard {
+function pickShard(shards: readonly Shard[], counter: Counter, delta: number): Shard {
   const prefix = counterPrefix(counter);
   if (delta < 0) {
     const nonEmpty = shards.filter((s) => s.rowKey.startsWith(prefix) && s.count > 0);

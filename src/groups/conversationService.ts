@@ -40,6 +40,8 @@ export interface PostInput {
   /** Stable per request: a redelivered request is the same post. */
   sourceKey: string;
   replyToSeq?: number;
+  /** An announcement or a poll (src/actions): the post carries it, its text is the summary. */
+  action?: Post['action'];
 }
 
 export interface PostOutcome {
@@ -111,12 +113,13 @@ export class ConversationService {
       createdAt,
       replyTo,
       sourceKey: input.sourceKey,
+      ...(input.action ? { action: input.action } : {}),
       senderMembership: context.member?.version,
     });
     // Also for a redelivery: the engine's call is idempotent, and a crash before it leaves nothing unsent.
     await this.options.engine.postAccepted(input.groupId, seq);
     const post = created
-      ? { groupId: input.groupId, seq, sender, text, createdAt, replyTo, version: 1, sourceKey: input.sourceKey }
+      ? { groupId: input.groupId, seq, sender, text, createdAt, replyTo, version: 1, sourceKey: input.sourceKey, action: input.action }
       : await posts.get(input.groupId, seq);
     if (!post) throw new NotFoundError('That post was deleted.');
     return { post, groupName: context.groupName, created };

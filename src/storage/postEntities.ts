@@ -34,6 +34,9 @@ export interface PostEntity {
   deletedByName?: string;
   changedAt: string;
   sourceKey: string;
+  /** An announcement's or poll's post: its kind and id in the `actions` table. */
+  actionKind?: 'announcement' | 'poll';
+  actionId?: string;
 }
 
 export interface GroupViewEntity {
@@ -84,6 +87,8 @@ export function toPostEntity(post: NewPost, seq: number): PostEntity {
     version: 1,
     changedAt: post.createdAt,
     sourceKey: post.sourceKey,
+    actionKind: post.action?.kind,
+    actionId: post.action?.id,
   });
 }
 
@@ -104,6 +109,7 @@ export function fromPostEntity(groupId: string, row: PostEntity): Post {
     deletedAt: row.deletedAt || undefined,
     deletedBy: row.deletedAt && row.deletedById ? { id: row.deletedById, name: row.deletedByName ?? '' } : undefined,
     sourceKey: row.sourceKey,
+    action: row.actionKind && row.actionId ? { kind: row.actionKind, id: row.actionId } : undefined,
   });
 }
 

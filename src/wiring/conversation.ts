@@ -19,6 +19,7 @@ import { ImportService } from '../import/importService';
 import { memberNamesFrom } from '../import/senderMatch';
 import { TableImportStore } from '../storage/tableImportStore';
 import { TableGroupStore } from '../storage/tableGroupStore';
+import { wireActions, type ActionsWiring } from './actions';
 
 /**
  * The group's conversation (issue 10): posts in the groups' partitions, delivered by the engine on the same
@@ -35,7 +36,11 @@ export function wireConversation(
   const { tables, groups } = domain;
   const { logger, tablePrefix } = options;
   const postStore = new TablePostStore(tables);
-  const copies = createPostCopyRenderer(postStore, config.PUBLIC_URL);
+  // An announcement's or poll's post renders as the member's card of it (issue 19); wired below, used later.
+  let actions: ActionsWiring | undefined;
+  const copies = createPostCopyRenderer(postStore, config.PUBLIC_URL, Date.now, (group, actionId, userId) =>
+    actions ? actions.flow.deliveryCopy(group, actionId, userId) : Promise.resolve(undefined),
+  );
   const engine: DeliveryEngine & { dropCaches?(): void; health?(): DeliveryHealth } =
     options.createDeliveryEngine?.({ source: postStore, render: copies.render, logger }) ??
     queueEngineOrExplain(() =>
@@ -76,6 +81,8 @@ export function wireConversation(
     announce: async (post) => void (await conversation.post(post)),
     retentionDays: config.MESSAGE_RETENTION_DAYS,
   });
+  actions = wireActions(domain, { conversation, postStore, engine, background, logger });
+  const actionStore = actions.store;
   // What the engine keeps about a post or a group (recipients' rows, outbox, markers) goes with it.
   const cleanup = new DeliveryCleanup(tables.deliveries, tables.outbox);
   return {
@@ -84,10 +91,12 @@ export function wireConversation(
     conversation,
     imports,
     importStore,
+    actions,
     onRemoved: deleteCopiesIfOwned({ groups, engine, background }),
     onGroupDeleted: async (groupId: string) => {
       background.run("forget a deleted group's deliveries", async () => {
         await cleanup.forgetGroup(groupId);
+        await actionStore.forgetGroup(groupId);
       });
     },
     retention: config.MESSAGE_RETENTION_DAYS
@@ -98,7 +107,9 @@ export function wireConversation(
               (await postStore.deleteOlderThan(cutoff, async (groupId, seqs) => {
                 for (const seq of seqs) copies.forget(groupId, seq);
                 await cleanup.forgetPosts(groupId, seqs);
-              })) + (await importStore.deleteOlderThan(cutoff)),
+              })) +
+              (await importStore.deleteOlderThan(cutoff)) +
+              (await actionStore.deleteOlderThan(cutoff)),
           },
           { what: 'posts', keepMs: config.MESSAGE_RETENTION_DAYS * DAY_MS },
           logger,

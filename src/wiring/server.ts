@@ -12,6 +12,7 @@ import { createStorageHealthCheck, withEmbeddedHealth } from '../storage/storage
 import { invitePreviewOf, landingPageRoutes } from '../web/landingPage';
 import { infoPageRoutes } from '../web/infoPages';
 import { exportRoutes } from '../web/exportDownloads';
+import { actionReportRoutes } from '../web/actionReport';
 import { apiRoutes, SSO_NOT_CONFIGURED } from '../web/api';
 import { downloadRoutes } from '../web/downloads';
 import { groupPhotoRoutes } from '../web/groupPhoto';
@@ -75,6 +76,7 @@ export function wireServer(
       }),
       infoPageRoutes({ retentionDays: config.MESSAGE_RETENTION_DAYS }),
       exportRoutes({ groups, signer, logger, posts: chat.postStore, imported: chat.importStore }),
+      actionReportRoutes({ actions: chat.actions.service, signer, logger }),
       apiRoutes({
         groups,
         verifier: signIn.verifier ?? SSO_NOT_CONFIGURED,
