@@ -19,7 +19,14 @@ export interface ActionCardData {
   senderName: string;
   createdAt: string;
   announcement?: { title: string; text: string; askConfirm: boolean; dueAt?: string };
-  poll?: { question: string; options: readonly string[]; multi: boolean; anonymous: boolean; resultsFor: 'everyone' | 'admins'; closesAt?: string };
+  poll?: {
+    question: string;
+    options: readonly string[];
+    multi: boolean;
+    anonymous: boolean;
+    resultsFor: 'everyone' | 'admins';
+    closesAt?: string;
+  };
   /** A poll still takes votes. */
   open: boolean;
   /** This member's answer: when, and a named poll's choices. */
@@ -51,10 +58,15 @@ function resultRows(data: ActionCardData): CardElement[] {
   const results = data.results!;
   const total = results.counts.reduce((a, b) => a + b, 0);
   return [
-    paragraph(data.open ? `Results so far: ${plural(results.answered, 'person', 'people')} voted` : `Final results: ${plural(results.answered, 'person', 'people')} voted`, {
-      spacing: 'Medium',
-      size: 'Small',
-    }),
+    paragraph(
+      data.open
+        ? `Results so far: ${plural(results.answered, 'person', 'people')} voted`
+        : `Final results: ${plural(results.answered, 'person', 'people')} voted`,
+      {
+        spacing: 'Medium',
+        size: 'Small',
+      },
+    ),
     {
       type: 'FactSet',
       facts: poll.options.map((o, i) => ({ title: inline(o, 100), value: bar(results.counts[i] ?? 0, total) })),
@@ -96,12 +108,22 @@ function pollBody(data: ActionCardData, ids: { groupId: string; actionId: string
   return { body, actions };
 }
 
-function announcementBody(data: ActionCardData, ids: { groupId: string; actionId: string }): { body: CardElement[]; actions: CardAction[] } {
+function announcementBody(
+  data: ActionCardData,
+  ids: { groupId: string; actionId: string },
+): { body: CardElement[]; actions: CardAction[] } {
   const a = data.announcement!;
   const body: CardElement[] = [richHeading(a.title), ...postTextBlocks(a.text, 2000)];
   const actions: CardAction[] = [];
   if (a.askConfirm) {
-    if (data.mine) body.push({ type: 'TextBlock', text: `✔ You confirmed at ${localDateTime(data.mine.at)}`, wrap: true, color: 'Good', spacing: 'Medium' });
+    if (data.mine)
+      body.push({
+        type: 'TextBlock',
+        text: `✔ You confirmed at ${localDateTime(data.mine.at)}`,
+        wrap: true,
+        color: 'Good',
+        spacing: 'Medium',
+      });
     else {
       if (a.dueAt) body.push(timeBlock('Please confirm by', a.dueAt));
       actions.push(button('Got it', 'confirmAction', ids, { style: 'positive' }));
@@ -116,20 +138,28 @@ export function buildActionCard(data: ActionCardData): Attachment {
   const what = data.poll ? 'Poll' : 'Announcement';
   const head: CardElement[] = [];
   if (data.notice) head.push({ type: 'TextBlock', text: inline(data.notice, 300), color: 'Attention', weight: 'Bolder', wrap: true });
-  head.push(richText([run(`${what} · `, { isSubtle: true, size: 'Small' }), run(data.groupName, { weight: 'Bolder', size: 'Small' }, 100)]));
+  head.push(
+    richText([run(`${what} · `, { isSubtle: true, size: 'Small' }), run(data.groupName, { weight: 'Bolder', size: 'Small' }, 100)]),
+  );
   head.push(richText([run(`from ${data.senderName}`, { isSubtle: true, size: 'Small' }, 100)], { spacing: 'None' }));
   const { body, actions } = data.poll ? pollBody(data, ids) : announcementBody(data, ids);
   const manage: CardElement[] = [];
   if (data.manage) {
     const answered = data.results?.answered ?? 0;
     const verb = data.poll ? 'voted' : 'confirmed';
-    manage.push(paragraph(`**${answered.toLocaleString('en-US')} of ${plural(data.manage.memberCount, 'member')} ${verb}**`, { spacing: 'Medium' }));
+    manage.push(
+      paragraph(`**${answered.toLocaleString('en-US')} of ${plural(data.manage.memberCount, 'member')} ${verb}**`, { spacing: 'Medium' }),
+    );
     const admin: CardAction[] = [button("Who hasn't", 'notAnsweredPage', ids), button('Remind', 'remindAction', ids)];
     if (data.manage.reportUrl) admin.push(openUrl('CSV report', data.manage.reportUrl));
     if (data.poll && data.open) admin.push(button('Close poll', 'closePoll', ids, { style: 'destructive' }));
     manage.push(actionSet(admin));
   }
-  const card = adaptiveCard([...head, ...body, ...manage], actions, `${what} in ${inline(data.groupName, 60)}: ${inline(data.poll?.question ?? data.announcement?.title ?? '', 80)}`);
+  const card = adaptiveCard(
+    [...head, ...body, ...manage],
+    actions,
+    `${what} in ${inline(data.groupName, 60)}: ${inline(data.poll?.question ?? data.announcement?.title ?? '', 80)}`,
+  );
   card.refresh = { action: { type: 'Action.Execute', title: 'Refresh', verb: 'refreshAction', data: { verb: 'refreshAction', ...ids } } };
   return toAttachment(card);
 }
@@ -137,7 +167,11 @@ export function buildActionCard(data: ActionCardData): Attachment {
 /** What a member's chat shows: the card plus the notification line. */
 export function buildActionActivity(data: ActionCardData): Record<string, unknown> {
   const title = data.poll?.question ?? data.announcement?.title ?? '';
-  return { type: 'message', summary: `${data.senderName} · ${data.groupName}: ${title}`.slice(0, 200), attachments: [buildActionCard(data)] };
+  return {
+    type: 'message',
+    summary: `${data.senderName} · ${data.groupName}: ${title}`.slice(0, 200),
+    attachments: [buildActionCard(data)],
+  };
 }
 
 /** Who hasn't answered, a page at a time, with a search box (admins and the creator). */
@@ -156,12 +190,15 @@ export function buildNotAnsweredCard(data: {
   const ids = { groupId: data.groupId, actionId: data.actionId };
   const body: CardElement[] = [
     richHeading(`Not ${data.verb} yet: `, data.title),
-    paragraph(`${plural(data.total, 'member')} have not ${data.verb}.${data.search ? ` ${plural(data.matching, 'match', 'matches')} for the search.` : ''}`),
+    paragraph(
+      `${plural(data.total, 'member')} have not ${data.verb}.${data.search ? ` ${plural(data.matching, 'match', 'matches')} for the search.` : ''}`,
+    ),
   ];
   for (const p of data.people) body.push(richText([run(p.name, {}, 100)], { spacing: 'None' }));
   body.push({ type: 'Input.Text', id: 'search', label: 'Search by name', maxLength: 100, ...(data.search ? { value: data.search } : {}) });
   const actions: CardAction[] = [button('Search', 'notAnsweredPage', ids)];
-  if (data.skip + data.people.length < data.matching) actions.push(button('Next page', 'notAnsweredPage', { ...ids, skip: data.skip + data.pageSize }));
+  if (data.skip + data.people.length < data.matching)
+    actions.push(button('Next page', 'notAnsweredPage', { ...ids, skip: data.skip + data.pageSize }));
   if (data.total > 0) actions.push(button('Remind them', 'remindAction', ids, { associatedInputs: 'none' }));
   return toAttachment(adaptiveCard(body, actions, `Not ${data.verb} yet`));
 }

@@ -69,9 +69,33 @@ export function buildPollForm(data: { groupId: string; groupName: string }): Att
         richHeading('New poll in ', data.groupName),
         { type: 'Input.Text', id: 'question', label: 'Question', maxLength: 120, isRequired: true, errorMessage: 'Ask a question.' },
         ...options,
-        choiceSet('multi', 'Answers', [['false', 'One choice'], ['true', 'Several choices']], 'false'),
-        choiceSet('anonymous', 'Votes', [['false', 'Named (a vote can be changed)'], ['true', 'Anonymous (a vote is final)']], 'false'),
-        choiceSet('resultsFor', 'Results', [['everyone', 'Everyone, after voting'], ['admins', 'Admins only']], 'everyone'),
+        choiceSet(
+          'multi',
+          'Answers',
+          [
+            ['false', 'One choice'],
+            ['true', 'Several choices'],
+          ],
+          'false',
+        ),
+        choiceSet(
+          'anonymous',
+          'Votes',
+          [
+            ['false', 'Named (a vote can be changed)'],
+            ['true', 'Anonymous (a vote is final)'],
+          ],
+          'false',
+        ),
+        choiceSet(
+          'resultsFor',
+          'Results',
+          [
+            ['everyone', 'Everyone, after voting'],
+            ['admins', 'Admins only'],
+          ],
+          'everyone',
+        ),
         when('close', 'Closes (optional)'),
       ],
       [

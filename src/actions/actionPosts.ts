@@ -32,12 +32,18 @@ export class ActionPosts {
 
   /** Keeps the announcement and posts it; a redelivered request (same `sourceKey`) makes neither twice. */
   async announce(input: Omit<NewAnnouncement, 'createdBy'>, sender: PostSender, sourceKey: string) {
-    const action = await this.deps.service.announce({ ...input, createdBy: { id: sender.userId, name: sender.name } }, keyOf(`action|${sourceKey}`));
+    const action = await this.deps.service.announce(
+      { ...input, createdBy: { id: sender.userId, name: sender.name } },
+      keyOf(`action|${sourceKey}`),
+    );
     return this.post(action, sender, sourceKey);
   }
 
   async poll(input: Omit<NewPoll, 'createdBy'>, sender: PostSender, sourceKey: string) {
-    const action = await this.deps.service.createPoll({ ...input, createdBy: { id: sender.userId, name: sender.name } }, keyOf(`action|${sourceKey}`));
+    const action = await this.deps.service.createPoll(
+      { ...input, createdBy: { id: sender.userId, name: sender.name } },
+      keyOf(`action|${sourceKey}`),
+    );
     return this.post(action, sender, sourceKey);
   }
 
@@ -46,11 +52,20 @@ export class ActionPosts {
     const user = { id: closer.userId, name: closer.name };
     const poll = await this.deps.service.close(groupId, actionId, user);
     const results = await this.deps.service.results(groupId, actionId, user);
-    await this.deps.conversation.post({ groupId, sender: closer, text: resultsSummary(poll, results), sourceKey: keyOf(`close|${groupId}|${actionId}`) });
+    await this.deps.conversation.post({
+      groupId,
+      sender: closer,
+      text: resultsSummary(poll, results),
+      sourceKey: keyOf(`close|${groupId}|${actionId}`),
+    });
     return poll;
   }
 
-  private async post(action: GroupAction, sender: PostSender, sourceKey: string): Promise<{ action: GroupAction; post: Post; created: boolean }> {
+  private async post(
+    action: GroupAction,
+    sender: PostSender,
+    sourceKey: string,
+  ): Promise<{ action: GroupAction; post: Post; created: boolean }> {
     const outcome = await this.deps.conversation.post({
       groupId: action.groupId,
       sender,

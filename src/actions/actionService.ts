@@ -64,7 +64,10 @@ export class ActionService {
   async announce(input: NewAnnouncement, actionId?: string): Promise<Announcement> {
     await this.requirePoster(input.groupId, input.createdBy.id);
     const checked = checkAnnouncement(input, this.now());
-    return (await this.deps.store.create({ ...checked, kind: 'announcement', createdAt: this.now().toISOString() }, actionId)) as Announcement;
+    return (await this.deps.store.create(
+      { ...checked, kind: 'announcement', createdAt: this.now().toISOString() },
+      actionId,
+    )) as Announcement;
   }
 
   async createPoll(input: NewPoll, actionId?: string): Promise<Poll> {
@@ -151,7 +154,11 @@ export class ActionService {
    * Admins and the creator: each current member and whether and when they answered (a named poll: what), for
    * the CSV report. An anonymous poll's report has participation only.
    */
-  async *report(groupId: string, actionId: string, user: UserRef): AsyncIterable<{ id: string; name: string; at?: string; choices?: number[] }> {
+  async *report(
+    groupId: string,
+    actionId: string,
+    user: UserRef,
+  ): AsyncIterable<{ id: string; name: string; at?: string; choices?: number[] }> {
     const action = await this.requireAction(groupId, actionId, user.id);
     await this.requireOwner(action, user.id);
     const answered = await this.deps.store.voters(groupId, actionId);

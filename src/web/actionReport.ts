@@ -20,7 +20,12 @@ export function actionReportLinks(signer: UrlSigner) {
 }
 
 /** The report's text: a header row, then one row per member (formula-safe cells). */
-export async function actionReportCsv(actions: ActionService, groupId: string, actionId: string, user: { id: string; name: string }): Promise<string> {
+export async function actionReportCsv(
+  actions: ActionService,
+  groupId: string,
+  actionId: string,
+  user: { id: string; name: string },
+): Promise<string> {
   const action = await actions.get(groupId, actionId, user);
   const rows = [['member', 'member_id', action.kind === 'poll' ? 'voted' : 'confirmed', 'at', 'choices'].join(',')];
   for await (const member of actions.report(groupId, actionId, user)) {
@@ -36,7 +41,12 @@ export function actionReportRoutes(deps: { actions: ActionService; signer: UrlSi
       const verdict = deps.signer.verify(REPORT_PATH, req.query as Record<string, string>);
       if (!verdict.ok) {
         res.status(verdict.reason === 'expired' ? 410 : 403);
-        res.json({ error: verdict.reason === 'expired' ? 'This download link has expired. Open the card again for a new one.' : 'This download link is not valid.' });
+        res.json({
+          error:
+            verdict.reason === 'expired'
+              ? 'This download link has expired. Open the card again for a new one.'
+              : 'This download link is not valid.',
+        });
         return;
       }
       const { group, action, by, byName } = verdict.params;

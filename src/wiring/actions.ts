@@ -13,7 +13,13 @@ import type { Domain } from './storage';
 /** Announcements and polls (issue 19): their table, rules, posts and the chat flow, over the conversation. */
 export function wireActions(
   domain: Domain,
-  parts: { conversation: ConversationService; postStore: TablePostStore; engine: DeliveryEngine; background: BackgroundWork; logger: Logger },
+  parts: {
+    conversation: ConversationService;
+    postStore: TablePostStore;
+    engine: DeliveryEngine;
+    background: BackgroundWork;
+    logger: Logger;
+  },
 ) {
   const store = new ActionStore(domain.tables.actions);
   const service = new ActionService({ store, members: parts.conversation, lister: groupMemberLister(domain.groups) });

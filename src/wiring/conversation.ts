@@ -37,9 +37,9 @@ export function wireConversation(
   const { logger, tablePrefix } = options;
   const postStore = new TablePostStore(tables);
   // An announcement's or poll's post renders as the member's card of it (issue 19); wired below, used later.
-  let actions: ActionsWiring | undefined;
+  const late: { actions?: ActionsWiring } = {};
   const copies = createPostCopyRenderer(postStore, config.PUBLIC_URL, Date.now, (group, actionId, userId) =>
-    actions ? actions.flow.deliveryCopy(group, actionId, userId) : Promise.resolve(undefined),
+    late.actions ? late.actions.flow.deliveryCopy(group, actionId, userId) : Promise.resolve(undefined),
   );
   const engine: DeliveryEngine & { dropCaches?(): void; health?(): DeliveryHealth } =
     options.createDeliveryEngine?.({ source: postStore, render: copies.render, logger }) ??
@@ -81,7 +81,7 @@ export function wireConversation(
     announce: async (post) => void (await conversation.post(post)),
     retentionDays: config.MESSAGE_RETENTION_DAYS,
   });
-  actions = wireActions(domain, { conversation, postStore, engine, background, logger });
+  const actions = (late.actions = wireActions(domain, { conversation, postStore, engine, background, logger }));
   const actionStore = actions.store;
   // What the engine keeps about a post or a group (recipients' rows, outbox, markers) goes with it.
   const cleanup = new DeliveryCleanup(tables.deliveries, tables.outbox);

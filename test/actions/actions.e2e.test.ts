@@ -58,7 +58,13 @@ describe('Announcements and polls, end to end', function () {
   async function announce(owner: TestUser, groupId: string, fields: Record<string, unknown> = {}) {
     const form = cardsIn(await chat.say(owner, `announce ${groupId}`)).at(-1)!;
     valid(form);
-    const sent = await chat.submit(owner, 'createAnnouncement', { ...buttonData(form, 'createAnnouncement'), title: 'Gate code', text: 'The gate code changes on Monday.', askConfirm: 'true', ...fields });
+    const sent = await chat.submit(owner, 'createAnnouncement', {
+      ...buttonData(form, 'createAnnouncement'),
+      title: 'Gate code',
+      text: 'The gate code changes on Monday.',
+      askConfirm: 'true',
+      ...fields,
+    });
     const card = cardsIn(sent).at(-1)!;
     valid(card);
     const post = await lastPost(groupId);
@@ -68,7 +74,17 @@ describe('Announcements and polls, end to end', function () {
   async function createPoll(owner: TestUser, groupId: string, fields: Record<string, unknown> = {}) {
     const form = cardsIn(await chat.say(owner, `poll ${groupId}`)).at(-1)!;
     valid(form);
-    const sent = await chat.submit(owner, 'createPoll', { groupId, question: 'Lunch?', option1: 'Pizza', option2: 'Salad', option3: 'Soup', multi: 'false', anonymous: 'false', resultsFor: 'everyone', ...fields });
+    const sent = await chat.submit(owner, 'createPoll', {
+      groupId,
+      question: 'Lunch?',
+      option1: 'Pizza',
+      option2: 'Salad',
+      option3: 'Soup',
+      multi: 'false',
+      anonymous: 'false',
+      resultsFor: 'everyone',
+      ...fields,
+    });
     const post = await lastPost(groupId);
     assert.ok(post.action, textOf(sent));
     return { card: cardsIn(sent).at(-1)!, post, actionId: post.action.id };
@@ -99,7 +115,11 @@ describe('Announcements and polls, end to end', function () {
     assert.match(textOf(replaced), /You confirmed at \{\{DATE\(\d{4}-\d\d-\d\dT[\d:]+Z, SHORT\)\}\} \{\{TIME\(/);
     assert.doesNotMatch(textOf(replaced), /UTC/);
     // Action.Submit from the card: the clicked card is replaced in place; the same activity twice counts once.
-    const activity = messageActivity(t.channel.serviceUrl, members[1]!, { value: { verb: 'confirmAction', ...ids }, id: `act-${randomUUID()}`, replyToId: 'card-1' });
+    const activity = messageActivity(t.channel.serviceUrl, members[1]!, {
+      value: { verb: 'confirmAction', ...ids },
+      id: `act-${randomUUID()}`,
+      replyToId: 'card-1',
+    });
     await Promise.all([t.post(activity), t.post(activity)]);
     await chat.submit(members[1]!, 'confirmAction', ids); // a double tap
     const updates = t.channel.to(`a:personal-${members[1]!.id}`).filter((s) => s.method === 'PUT');
@@ -128,7 +148,10 @@ describe('Announcements and polls, end to end', function () {
     assert.match(textOf(answer), /Reminder sent to 1 member who have not confirmed/);
     await t.app.settled();
     const reminded = engine.calls.filter((c) => c.call === 'sendOneOff' && c.key.startsWith(`remind|${groupId}|`));
-    assert.deepEqual(reminded.map((c) => (c as { userId: string }).userId), [uid(members[1]!)]);
+    assert.deepEqual(
+      reminded.map((c) => (c as { userId: string }).userId),
+      [uid(members[1]!)],
+    );
     assert.match(textOf(await chat.submit(owner, 'remindAction', ids)), /less than 4 hours ago/);
     await t.app.settled();
     assert.equal(engine.calls.filter((c) => c.call === 'sendOneOff' && c.key.startsWith(`remind|${groupId}|`)).length, 1);
@@ -171,7 +194,10 @@ describe('Announcements and polls, end to end', function () {
       for await (const row of (client as typeof t.app.tables.actions).listEntities()) {
         const json = JSON.stringify(row);
         if (!voterIds.some((id) => json.includes(id))) continue;
-        assert.ok(!('choices' in row) && !/"choices?"|Pizza|Soup/.test(json.replace(/"json":"[^"]*"/, '')), `${name} row joins a member to a choice: ${json.slice(0, 300)}`);
+        assert.ok(
+          !('choices' in row) && !/"choices?"|Pizza|Soup/.test(json.replace(/"json":"[^"]*"/, '')),
+          `${name} row joins a member to a choice: ${json.slice(0, 300)}`,
+        );
       }
     }
     const report = await csvOf(owner, groupId, actionId);
@@ -207,7 +233,7 @@ describe('Announcements and polls, end to end', function () {
     assert.match(report, /"Admins results member 2","[^"]+","no","",""/);
   });
 
-  it('refuses a forged answer: another group\'s action, a stranger, an unknown action', async () => {
+  it("refuses a forged answer: another group's action, a stranger, an unknown action", async () => {
     const a = await groupWith('Group A', 1);
     const b = await groupWith('Group B', 1);
     const { actionId } = await createPoll(b.owner, b.groupId);

@@ -150,8 +150,16 @@ export class ActionsFlow {
       for (const person of people) {
         const recipient = await this.deps.recipients.getRecipient(groupId, person.id);
         if (!recipient) continue; // left meanwhile
-        const card = this.cardData({ action, open: true, mayManage: false }, { id: person.id, name: person.name }, 'Reminder: please answer this.');
-        await this.deps.engine.sendOneOff(`remind|${groupId}|${actionId}|${person.id}|${window}`, recipient, buildActionActivity({ ...card, groupName }));
+        const card = this.cardData(
+          { action, open: true, mayManage: false },
+          { id: person.id, name: person.name },
+          'Reminder: please answer this.',
+        );
+        await this.deps.engine.sendOneOff(
+          `remind|${groupId}|${actionId}|${person.id}|${window}`,
+          recipient,
+          buildActionActivity({ ...card, groupName }),
+        );
       }
     });
     const what = action.kind === 'poll' ? 'voted' : 'confirmed';
