@@ -4,15 +4,16 @@ import { startAuthBench, benchAuthTurns, benchForgedTokens } from './auth';
 import { benchFanout } from './fanout';
 import { benchLoad } from './load';
 import { benchImport } from './importBench';
+import { benchVotes } from './votes';
 import { printSummary, type Verdict } from './lib';
 
 /**
  * `npm run bench [section...]`: every figure is taken in this one run, next to its baseline, and printed as a
  * ratio; nothing here asserts on time, but a section fails (exit 1) on a correctness problem such as a lost
- * member or a forged token that got anything but 401. Sections: turns, joins, auth, forged, fanout, load, import.
+ * member or a forged token that got anything but 401. Sections: turns, joins, auth, forged, fanout, load, import, votes.
  * Sized for a 2-core machine.
  */
-const SECTIONS = ['turns', 'joins', 'auth', 'forged', 'fanout', 'load', 'import'] as const;
+const SECTIONS = ['turns', 'joins', 'auth', 'forged', 'fanout', 'load', 'import', 'votes'] as const;
 
 async function main(): Promise<void> {
   const only = process.argv.slice(2);
@@ -135,6 +136,12 @@ async function main(): Promise<void> {
   if (want('import')) {
     console.log('\nImport: a 40,000-line WhatsApp export previewed and imported into one group');
     verdicts.push(...(await benchImport(Number(process.env.IMPORT_BENCH_LINES ?? 40_000))));
+  }
+
+  if (want('votes')) {
+    const members = Number(process.env.VOTES_BENCH_MEMBERS ?? 10_000);
+    console.log(`\nVotes: ${members.toLocaleString('en-US')} members answer one poll, 50 in flight, against their joins in the same run`);
+    verdicts.push(...(await benchVotes(members)));
   }
 
   printSummary(verdicts);

@@ -101,7 +101,7 @@ export class ActionsFlow {
   /** Got it. A second tap, a redelivery or another device changes nothing. */
   async confirm(req: Requester, data: CardData): Promise<Reply> {
     const { groupId, actionId } = idsOf(data);
-    return this.answering(req, groupId, actionId, () => this.deps.service.confirm(groupId, actionId, req.user));
+    return this.answering(req, groupId, actionId, () => this.deps.service.confirmAndView(groupId, actionId, req.user));
   }
 
   /** A vote: the chosen option indexes ("0" or "0,2"). */
@@ -109,7 +109,7 @@ export class ActionsFlow {
     const { groupId, actionId } = idsOf(data);
     const raw = text(data, 'choice').trim();
     const choices = raw === '' ? [] : raw.split(',').map((c) => (/^\d{1,2}$/.test(c.trim()) ? Number(c.trim()) : -1));
-    return this.answering(req, groupId, actionId, () => this.deps.service.vote(groupId, actionId, req.user, choices));
+    return this.answering(req, groupId, actionId, () => this.deps.service.voteAndView(groupId, actionId, req.user, choices));
   }
 
   async closePoll(req: Requester, data: CardData, turn: TurnContext): Promise<Reply> {
@@ -189,10 +189,10 @@ export class ActionsFlow {
     return value;
   }
 
-  private async answering(req: Requester, groupId: string, actionId: string, answer: () => Promise<unknown>): Promise<Reply> {
+  private async answering(req: Requester, groupId: string, actionId: string, answer: () => Promise<{ view: ActionView }>): Promise<Reply> {
     try {
-      await answer();
-      return await this.card(req, groupId, actionId);
+      const { view } = await answer();
+      return cardReply(buildActionCard(this.cardData(view, req.user)));
     } catch (err) {
       // Refusals of an answer (closed, final, no such option) come back on the card itself, as one line.
       if (isAppError(err) && (err.code === 'forbidden' || err.code === 'invalid_input') && !/not a member/.test(err.userMessage))
