@@ -31,7 +31,11 @@ export async function benchVotes(members: number): Promise<Verdict[]> {
   const connectionString = `${proxy.connectionString}QueueEndpoint=http://127.0.0.1:${azurite.queuePort}/devstoreaccount1;`;
   const config = loadConfig({ PORT: String(port), STORAGE_CONNECTION_STRING: connectionString, LOG_LEVEL: 'silent' });
   const engine = new RecordingDeliveryEngine();
-  const app = await startApp(config, { logger: createLogger({ level: 'silent' }), tablePrefix: TABLE_PREFIX, createDeliveryEngine: engine.factory });
+  const app = await startApp(config, {
+    logger: createLogger({ level: 'silent' }),
+    tablePrefix: TABLE_PREFIX,
+    createDeliveryEngine: engine.factory,
+  });
   const say = async (user: TestUser, fields: { text?: string; value?: unknown }, id: string = randomUUID()) => {
     const conversation = `a:personal-${user.id}`;
     const before = channel.to(conversation).length;
@@ -49,17 +53,18 @@ export async function benchVotes(members: number): Promise<Verdict[]> {
 
     const joinsBefore = await proxy.snapshot();
     const joinStats = await runConcurrent(members, IN_FLIGHT, async (i) => {
-      const reply = textOf(await say(users[i]!, { text: `join ${link}` }));
-      if (!reply.includes('Shift Vote')) throw new Error(`join ${i}: ${reply.slice(0, 120)}`);
+      await asAPersonWould(() => say(users[i]!, { text: `join ${link}` }), /Shift Vote/, `join ${i}`);
     });
     const joinRequests = countsBetween(joinsBefore, await proxy.snapshot()).total;
-    console.log(`  joins (POST /api/messages "join <link>", ${IN_FLIGHT} in flight): ${fmt(joinStats)}; ${(joinRequests / members).toFixed(2)} storage requests per join`);
+    console.log(
+      `  joins (POST /api/messages "join <link>", ${IN_FLIGHT} in flight): ${fmt(joinStats)}; ${(joinRequests / members).toFixed(2)} storage requests per join`,
+    );
 
     const actionId = await createPoll(say, app, owner, groupId);
     const before = await proxy.snapshot();
     const voteStats = await runConcurrent(members, IN_FLIGHT, async (i) => {
-      const reply = textOf(await say(users[i]!, { value: { verb: 'voteAction', groupId, actionId, choice: String(i % OPTIONS.length) } }));
-      if (!/You voted/.test(reply)) throw new Error(`vote ${i}: ${reply.slice(0, 160)}`);
+      const value = { verb: 'voteAction', groupId, actionId, choice: String(i % OPTIONS.length) };
+      await asAPersonWould(() => say(users[i]!, { value }), /You voted/, `vote ${i}`);
     });
     const counts = countsBetween(before, await proxy.snapshot());
     console.log(`  votes (POST /api/messages Action.Submit voteAction, ${IN_FLIGHT} in flight): ${fmt(voteStats)}`);
@@ -74,12 +79,26 @@ export async function benchVotes(members: number): Promise<Verdict[]> {
 
     const announcement = await benchAnnouncement(say, app, users.slice(0, Math.min(1_000, members)));
     const ratio = voteStats.ratePerSecond / joinStats.ratePerSecond;
-    console.log(`  ratio votes/s / joins/s: ${ratio.toFixed(2)} (target >= ${TARGET_RATIO})`);
+    console.log(
+      `  ratio votes/s / joins/s: ${ratio.toFixed(2)} (target >= ${TARGET_RATIO}); answers tried again after "try again": ${retried.joins} joins, ${retried.votes} votes`,
+    );
     if (!exact || !announcement.exact) throw new Error('votes: a tally or a confirmation count is not exact');
     return [
-      { section: 'votes', figure: 'votes/s / joins/s (same run, 50 in flight)', value: ratio.toFixed(2), target: `>= ${TARGET_RATIO}`, met: ratio >= TARGET_RATIO },
+      {
+        section: 'votes',
+        figure: 'votes/s / joins/s (same run, 50 in flight)',
+        value: ratio.toFixed(2),
+        target: `>= ${TARGET_RATIO}`,
+        met: ratio >= TARGET_RATIO,
+      },
       { section: 'votes', figure: `tallies of ${members} votes`, value: exact ? 'exact' : 'wrong', target: 'exact', met: exact },
-      { section: 'votes', figure: 'storage requests per vote', value: (counts.total / members).toFixed(2), target: '(none)', met: undefined },
+      {
+        section: 'votes',
+        figure: 'storage requests per vote',
+        value: (counts.total / members).toFixed(2),
+        target: '(none)',
+        met: undefined,
+      },
       {
         section: 'votes',
         figure: `confirmations of a ${announcement.members}-member announcement`,
@@ -96,6 +115,24 @@ export async function benchVotes(members: number): Promise<Verdict[]> {
   }
 }
 
+const retried = { joins: 0, votes: 0 };
+
+/**
+ * One turn, tried again (at most 3 times, as a person taps again) when the bot answered "try again" (storage
+ * too busy on a shared machine); a vote tried again must still count once.
+ */
+async function asAPersonWould(turn: () => Promise<Parameters<typeof textOf>[0]>, ok: RegExp, what: string): Promise<void> {
+  let reply = '';
+  for (let attempt = 0; attempt < 3; attempt++) {
+    reply = textOf(await turn());
+    if (ok.test(reply)) return;
+    if (!/try again/i.test(reply)) break;
+    if (what.startsWith('join')) retried.joins++;
+    else retried.votes++;
+  }
+  throw new Error(`${what}: ${reply.slice(0, 160)}`);
+}
+
 type Say = (user: TestUser, fields: { text?: string; value?: unknown }, id?: string) => Promise<ReturnType<FakeChannel['to']>>;
 
 async function createGroup(say: Say, owner: TestUser, name: string): Promise<string> {
@@ -109,7 +146,9 @@ async function inviteLink(app: RunningApp, groupId: string, owner: TestUser): Pr
 
 async function createPoll(say: Say, app: RunningApp, owner: TestUser, groupId: string): Promise<string> {
   const options = Object.fromEntries(OPTIONS.map((o, i) => [`option${i + 1}`, o]));
-  await say(owner, { value: { verb: 'createPoll', groupId, question: 'Which shift next week?', ...options, multi: 'false', anonymous: 'false' } });
+  await say(owner, {
+    value: { verb: 'createPoll', groupId, question: 'Which shift next week?', ...options, multi: 'false', anonymous: 'false' },
+  });
   let actionId: string | undefined;
   for await (const post of app.posts.all(groupId)) actionId = post.action?.id ?? actionId;
   if (!actionId) throw new Error('the poll was not posted');
@@ -123,7 +162,11 @@ async function warmUp(say: Say, app: RunningApp): Promise<void> {
   const link = await inviteLink(app, groupId, owner);
   await runConcurrent(users.length, IN_FLIGHT, async (i) => void (await say(users[i]!, { text: `join ${link}` })));
   const actionId = await createPoll(say, app, owner, groupId);
-  await runConcurrent(users.length, IN_FLIGHT, async (i) => void (await say(users[i]!, { value: { verb: 'voteAction', groupId, actionId, choice: '0' } })));
+  await runConcurrent(
+    users.length,
+    IN_FLIGHT,
+    async (i) => void (await say(users[i]!, { value: { verb: 'voteAction', groupId, actionId, choice: '0' } })),
+  );
 }
 
 /** The same people in a 1,000-member group confirm an announcement; every tenth Got it arrives twice (a redelivery). */
@@ -136,27 +179,37 @@ async function benchAnnouncement(say: Say, app: RunningApp, users: TestUser[]): 
     const reply = textOf(await say(users[i]!, { text: `join ${link}` }));
     if (!reply.includes('Gate Crew')) failures.push(`join ${i}: ${reply.slice(0, 100)}`);
   });
-  await say(owner, { value: { verb: 'createAnnouncement', groupId, title: 'Gate code', text: 'The gate code changes on Monday.', askConfirm: 'true' } });
+  await say(owner, {
+    value: { verb: 'createAnnouncement', groupId, title: 'Gate code', text: 'The gate code changes on Monday.', askConfirm: 'true' },
+  });
   let actionId = '';
   for await (const post of app.posts.all(groupId)) actionId = post.action?.id ?? actionId;
   const stats = await runConcurrent(users.length, IN_FLIGHT, async (i) => {
     const value = { verb: 'confirmAction', groupId, actionId };
     const id = randomUUID();
-    const replies = i % 10 === 0 ? await Promise.all([say(users[i]!, { value }, id), say(users[i]!, { value }, id)]) : [await say(users[i]!, { value }, id)];
-    if (!replies.some((r) => /You confirmed/.test(textOf(r)))) failures.push(`confirm ${i}: ${replies.map((r) => textOf(r).slice(0, 100)).join(' | ')}`);
+    const replies =
+      i % 10 === 0
+        ? await Promise.all([say(users[i]!, { value }, id), say(users[i]!, { value }, id)])
+        : [await say(users[i]!, { value }, id)];
+    if (!replies.some((r) => /You confirmed/.test(textOf(r))))
+      failures.push(`confirm ${i}: ${replies.map((r) => textOf(r).slice(0, 100)).join(' | ')}`);
   });
   if (failures.length) console.log(`  ${failures.length} failed, e.g. ${failures.slice(0, 3).join(' || ')}`);
   const store = new ActionStore(app.tables.actions);
   const confirmed = (await store.tallies(groupId, actionId)).get('confirmed') ?? 0;
   const voters = (await store.voters(groupId, actionId)).size;
   const exact = confirmed === users.length && voters === users.length;
-  console.log(`  announcement: ${users.length} members tap Got it (every tenth twice): ${fmt(stats)}; confirmed ${confirmed}, answered rows ${voters}: ${exact ? 'exact' : 'WRONG'}`);
+  console.log(
+    `  announcement: ${users.length} members tap Got it (every tenth twice): ${fmt(stats)}; confirmed ${confirmed}, answered rows ${voters}: ${exact ? 'exact' : 'WRONG'}`,
+  );
   return { members: users.length, exact };
 }
 
 function reportCounts(counts: ProxyCounts, votes: number): void {
   console.log(`  Azurite round trips: ${counts.total} for ${votes} votes = ${(counts.total / votes).toFixed(2)} per vote, by operation:`);
-  for (const [operation, n] of Object.entries(counts.byOperation).sort((a, b) => b[1] - a[1]).slice(0, 8)) {
+  for (const [operation, n] of Object.entries(counts.byOperation)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 8)) {
     console.log(`    ${(n / votes).toFixed(2).padStart(6)}  ${operation}`);
   }
   const failed = Object.entries(counts.failures);

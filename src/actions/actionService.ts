@@ -131,7 +131,9 @@ export class ActionService {
     if (outcome === 'final') throw new ForbiddenError('Your vote is counted. An anonymous vote cannot be changed.');
     const answered = changes && { changes, at: Date.now() };
     const mine =
-      outcome === 'unchanged' ? await this.deps.store.answerOf(groupId, actionId, user.id) : { at, ...(poll.anonymous ? {} : { choices: chosen }) };
+      outcome === 'unchanged'
+        ? await this.deps.store.answerOf(groupId, actionId, user.id)
+        : { at, ...(poll.anonymous ? {} : { choices: chosen }) };
     return { outcome, view: await this.viewOf(context, poll, user, mine, answered) };
   }
 
@@ -183,7 +185,11 @@ export class ActionService {
     ]);
     const totals = action.kind === 'poll' ? action.options.map((_, i) => tallies.get(i) ?? 0) : [tallies.get('confirmed') ?? 0];
     const answered =
-      action.kind === 'announcement' ? (tallies.get('confirmed') ?? 0) : action.multi ? (tallies.get('answered') ?? 0) : totals.reduce((a, b) => a + b, 0);
+      action.kind === 'announcement'
+        ? (tallies.get('confirmed') ?? 0)
+        : action.multi
+          ? (tallies.get('answered') ?? 0)
+          : totals.reduce((a, b) => a + b, 0);
     return { ...view, results: { counts: totals, answered }, ...(memberCount !== undefined ? { memberCount } : {}) };
   }
 

@@ -126,7 +126,10 @@ export class ActionStore {
       actions.push(voter ? ['update', voterRow, 'Replace', { etag: voter.etag }] : ['create', voterRow]);
       const add = counters.filter((c) => !before.includes(c as number));
       const remove = before.filter((c) => !counters.includes(c));
-      const changes: Array<[Counter, number]> = [...add.map((c): [Counter, number] => [c, +1]), ...remove.map((c): [Counter, number] => [c, -1])];
+      const changes: Array<[Counter, number]> = [
+        ...add.map((c): [Counter, number] => [c, +1]),
+        ...remove.map((c): [Counter, number] => [c, -1]),
+      ];
       if (!voter && options.choices && options.countVoter !== false) changes.push(['answered', +1]);
       let picked: Shard[];
       if (remove.length > 0) {

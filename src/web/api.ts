@@ -12,6 +12,7 @@ import { groupPhotoUrl } from './groupPhoto';
 import { registerPostRoutes, type PostsApiContext } from './postsApi';
 import { registerImportedRoutes } from './importedApi';
 import type { ImportService } from '../import/importService';
+import { registerActionRoutes, type ActionsApiContext } from './actionsApi';
 
 /**
  * The tab's JSON API. Every route needs `Authorization: Bearer <Teams SSO token>`, verified exactly as the bot
@@ -37,6 +38,8 @@ export interface ApiDependencies {
   conversation?: PostsApiContext['conversation'];
   /** Issue 20: imported earlier messages (GET /api/groups/:id/imported). */
   imports?: Pick<ImportService, 'history'>;
+  /** Issue 19: announcements and polls (GET/POST /api/groups/:id/actions). */
+  actions?: Pick<ActionsApiContext, 'actions' | 'posts' | 'reportUrl'>;
 }
 
 /** Identical for "no such group" and "not your group": the body must not tell them apart. */
@@ -188,6 +191,8 @@ export function apiRoutes(deps: ApiDependencies) {
 
     if (deps.conversation) registerPostRoutes(server, { route, asMember, conversation: deps.conversation });
     if (deps.imports) registerImportedRoutes(server, { route, asMember, imports: deps.imports });
+    if (deps.actions && deps.conversation)
+      registerActionRoutes(server, { route, asMember, conversation: deps.conversation, ...deps.actions });
   };
 }
 

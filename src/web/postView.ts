@@ -13,4 +13,6 @@ export interface PostView {
   editedAt?: string;
   deleted: boolean;
   replyTo?: { seq: number; senderName: string; preview: string };
+  /** An announcement or a poll (issue 19): its id for /api/groups/:id/actions; `text` is its summary. */
+  action?: { kind: 'announcement' | 'poll'; id: string };
 }

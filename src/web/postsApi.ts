@@ -82,5 +82,6 @@ function postView(post: Post, viewerId: string): PostView {
     ...(post.editedAt ? { editedAt: post.editedAt } : {}),
     deleted,
     ...(post.replyTo ? { replyTo: post.replyTo } : {}),
+    ...(post.action ? { action: post.action } : {}),
   };
 }

@@ -12,7 +12,7 @@ import { createStorageHealthCheck, withEmbeddedHealth } from '../storage/storage
 import { invitePreviewOf, landingPageRoutes } from '../web/landingPage';
 import { infoPageRoutes } from '../web/infoPages';
 import { exportRoutes } from '../web/exportDownloads';
-import { actionReportRoutes } from '../web/actionReport';
+import { actionReportLinks, actionReportRoutes } from '../web/actionReport';
 import { apiRoutes, SSO_NOT_CONFIGURED } from '../web/api';
 import { downloadRoutes } from '../web/downloads';
 import { groupPhotoRoutes } from '../web/groupPhoto';
@@ -86,6 +86,7 @@ export function wireServer(
         organizationDirectory: signIn.directory,
         conversation: chat.conversation,
         imports: chat.imports,
+        actions: { actions: chat.actions.service, posts: chat.actions.posts, reportUrl: actionReportLinks(signer) },
       }),
       downloadRoutes({ documents: bot.documentService, signer, logger }),
       groupPhotoRoutes({ groups, logger }),

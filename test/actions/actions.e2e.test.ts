@@ -6,6 +6,7 @@ import { Chat, buttonData, cardsIn, textOf, actionsIn, type CardJson } from '../
 import { RecordingDeliveryEngine } from '../helpers/recordingEngine';
 import { validateCard } from '../../cards/validate';
 import { ActionStore } from '../../src/actions/actionStore';
+import { groupExportCsv } from '../../src/web/groupExport';
 
 /**
  * Issue 19 end to end through /api/messages: announcements members confirm and polls, as posts of the group
@@ -171,7 +172,11 @@ describe('Announcements and polls, end to end', function () {
     const changed = (await chat.execute(members[0]!, 'voteAction', { ...ids, choice: '1' })).body.value as CardJson;
     assert.match(textOf(changed), /You voted: Salad/);
     const tallies = await store.tallies(groupId, actionId);
-    assert.deepEqual([tallies.get(0) ?? 0, tallies.get(1) ?? 0, tallies.get('answered') ?? 0], [0, 1, 0], 'one counter row per single choice');
+    assert.deepEqual(
+      [tallies.get(0) ?? 0, tallies.get(1) ?? 0, tallies.get('answered') ?? 0],
+      [0, 1, 0],
+      'one counter row per single choice',
+    );
     const missing = (await chat.execute(members[1]!, 'voteAction', { ...ids, choice: '7' })).body.value as CardJson;
     assert.match(textOf(missing), /That option does not exist/);
     const two = (await chat.execute(members[1]!, 'voteAction', { ...ids, choice: '0,1' })).body.value as CardJson;
@@ -242,6 +247,19 @@ describe('Announcements and polls, end to end', function () {
     const stranger = await chat.execute(a.members[0]!, 'voteAction', { groupId: b.groupId, actionId, choice: '0' });
     assert.match(textOf(stranger.body.value as CardJson), /not a member/);
     assert.equal((await store.tallies(b.groupId, actionId)).get('answered') ?? 0, 0);
+  });
+
+  it("puts an announcement and a poll, and a closed poll's results, in the group's export", async () => {
+    const { groupId, owner, members } = await groupWith('Exported', 1);
+    await announce(owner, groupId);
+    const { actionId } = await createPoll(owner, groupId);
+    await chat.execute(members[0]!, 'voteAction', { groupId, actionId, choice: '2' });
+    await chat.execute(owner, 'closePoll', { groupId, actionId });
+    const data = await t.app.groups.exportGroup(groupId);
+    const csv = await groupExportCsv(data.group, data.members, data.audit, t.app.posts.all(groupId));
+    assert.match(csv, /Announcement: Gate code/);
+    assert.match(csv, /Poll: Lunch\?/);
+    assert.match(csv, /The poll ""Lunch\?"" is closed\. 1 voted\.[\s\S]*- Soup: 1/);
   });
 
   it('refuses a member where only admins post, and puts actions in history and deletes them with the group', async () => {

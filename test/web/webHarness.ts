@@ -1,3 +1,7 @@
+import { ActionPosts } from '../../src/actions/actionPosts';
+import { ActionService, groupMemberLister } from '../../src/actions/actionService';
+import { ActionStore } from '../../src/actions/actionStore';
+import { actionReportLinks, actionReportRoutes } from '../../src/web/actionReport';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { Server } from 'restify';
@@ -46,6 +50,8 @@ export interface WebHarness {
   /** The group's conversation behind GET/POST /api/groups/:id/posts (deliveries only recorded). */
   conversation: ConversationService;
   posts: TablePostStore;
+  /** Announcements and polls behind /api/groups/:id/actions. */
+  actions: ActionService;
   entra: FakeEntra;
   tables: TableClients;
   logs: Array<Record<string, unknown>>;
@@ -106,7 +112,19 @@ export async function startWebHarness(
     });
     const documents = new DocumentService({ groups, signer, botName: BOT_NAME, profiles: new TableDocumentProfileStore(clients.groups) });
 
-    apiRoutes({ groups, verifier, documents, publicUrl: url, logger, conversation })(server);
+    // Announcements and polls (issue 19): created and watched from the tab, the report downloaded by link.
+    const actionService = new ActionService({
+      store: new ActionStore(clients.actions),
+      members: conversation,
+      lister: groupMemberLister(groups),
+    });
+    const actions = {
+      actions: actionService,
+      posts: new ActionPosts({ service: actionService, conversation }),
+      reportUrl: actionReportLinks(signer),
+    };
+    apiRoutes({ groups, verifier, documents, publicUrl: url, logger, conversation, actions })(server);
+    actionReportRoutes({ actions: actionService, signer, logger })(server);
     downloadRoutes({ documents, signer, logger })(server);
     groupPhotoRoutes({ groups, logger })(server);
     tabRoutes({ logger, publicUrl: url, allowTestHooks: options.allowTestHooks === true })(server);
@@ -138,6 +156,7 @@ export async function startWebHarness(
       groups,
       conversation,
       posts,
+      actions: actionService,
       entra,
       tables: clients,
       logs,

@@ -1,6 +1,7 @@
 import { ApiError, type ApiClient } from './apiClient';
 import { ConversationPanel } from './conversation';
 import { DocumentsPanel } from './documentsPanel';
+import { ActionsPanel } from './actionsPanel';
 import { button, el, type Child } from './dom';
 import type { StatusRegion } from './statusRegion';
 import { members, statusLabel, type DocumentLinks, type GroupDetail, type GroupSummary, type InviteView } from './tabTypes';
@@ -15,6 +16,8 @@ export class TabView {
   private readonly documents: DocumentsPanel;
   /** The open group's conversation; kept when the detail is drawn again, so a half-written post survives. */
   private conversation: ConversationPanel | undefined;
+  /** The open group's announcements and polls (issue 19). */
+  private actionsPanel: ActionsPanel | undefined;
 
   private readonly list = el('ul', { class: 'group-list', id: 'group-list' });
   private readonly more = button('Show more groups', () => void this.loadGroups(), { class: 'secondary', hidden: true });
@@ -135,6 +138,7 @@ export class TabView {
       ),
       adminNames ? el('p', { class: 'meta' }, `Admins: ${adminNames}`) : undefined,
       this.conversationFor(group.id),
+      this.actionsFor(group.id),
 
       el(
         'section',
@@ -151,6 +155,14 @@ export class TabView {
     if (detail.viewerIsAdmin) sections.push(this.adminSection(detail));
     sections.push(this.documents.section(group.id));
     this.detail.replaceChildren(...sections.filter((s): s is Node | string => s !== undefined && s !== false));
+  }
+
+  private actionsFor(groupId: string): HTMLElement {
+    if (this.actionsPanel?.groupId !== groupId) {
+      this.actionsPanel = new ActionsPanel(this.api, groupId);
+      void this.actionsPanel.load();
+    }
+    return this.actionsPanel.element;
   }
 
   private conversationFor(groupId: string): HTMLElement {
