@@ -59,12 +59,11 @@ export function registerActionRoutes(server: Server, ctx: ActionsApiContext): vo
   server.post(
     '/api/groups/:id/actions',
     ctx.route(async ({ verified, user }, req) => {
+      const key = req.header('Idempotency-Key');
+      if (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key))
+        throw new InvalidInputError('Send an Idempotency-Key header (8 to 128 visible characters) with each new announcement or poll.');
       const groupId = String(req.params?.id ?? '');
       await ctx.asMember(groupId, user);
-      const key = req.header('Idempotency-Key');
-      if (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key)) {
-        throw new InvalidInputError('Send an Idempotency-Key header (8 to 128 visible characters) with each new announcement or poll.');
-      }
       const body = (req.body ?? {}) as Record<string, unknown>;
       const sender = { userId: user.id, name: user.name, tenantId: verified.tenantId, objectId: verified.objectId };
       const sourceKey = createHash('sha256').update(`tab-action|${verified.objectId}|${key}`, 'utf8').digest('hex').slice(0, 40);
