@@ -16,6 +16,7 @@ import type { BackgroundWork } from '../proactive';
 import { buildActionActivity, buildActionCard, buildNotAnsweredCard, type ActionCardData } from '../../../cards/actionCard';
 import { buildAnnouncementForm, buildPollForm, MAX_POLL_OPTIONS } from '../../../cards/actionForms';
 import type { CardData } from '../../../cards/verbs';
+import { inline } from '../../../cards/text';
 import { cardReply, type Reply } from '../replies';
 import type { Requester } from './groupActions';
 import { postSenderOf, postSourceKey } from './postsFlow';
@@ -88,8 +89,12 @@ export class ActionsFlow {
             sender,
             sourceKey,
           );
-    const reply = await this.card(req, groupId, published.action.actionId);
-    return { ...reply, text: `Sent to everyone in **the group**. Your copy below shows who ${kind === 'poll' ? 'voted' : 'confirmed'}.` };
+    const view = await this.deps.service.view(groupId, published.action.actionId, req.user);
+    const what = kind === 'poll' ? 'voted' : 'confirmed';
+    return {
+      text: `Sent to everyone in **${inline(view.groupName ?? '')}**. Your copy below shows who ${what}.`,
+      cards: [buildActionCard(this.cardData(view, req.user))],
+    };
   }
 
   /** This member's card as it is now (after an answer, on refresh, for the sender). */
