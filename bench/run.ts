@@ -5,15 +5,16 @@ import { benchFanout } from './fanout';
 import { benchLoad } from './load';
 import { benchImport } from './importBench';
 import { benchBulkAdd } from './bulkAdd';
+import { benchVotes } from './votes';
 import { printSummary, type Verdict } from './lib';
 
 /**
  * `npm run bench [section...]`: every figure is taken in this one run, next to its baseline, and printed as a
  * ratio; nothing here asserts on time, but a section fails (exit 1) on a correctness problem such as a lost
- * member or a forged token that got anything but 401. Sections: turns, joins, auth, forged, fanout, load, import, bulkadd.
+ * member or a forged token that got anything but 401. Sections: turns, joins, auth, forged, fanout, load, import, bulkadd, votes.
  * Sized for a 2-core machine.
  */
-const SECTIONS = ['turns', 'joins', 'auth', 'forged', 'fanout', 'load', 'import', 'bulkadd'] as const;
+const SECTIONS = ['turns', 'joins', 'auth', 'forged', 'fanout', 'load', 'import', 'bulkadd', 'votes'] as const;
 
 async function main(): Promise<void> {
   const only = process.argv.slice(2);
@@ -142,6 +143,12 @@ async function main(): Promise<void> {
     const people = Number(process.env.BULKADD_BENCH_PEOPLE ?? 10_000);
     console.log(`\nBulk add: ${people.toLocaleString('en-US')} people into one group, Graph budget 250/s, install limit 300/s`);
     verdicts.push(...(await benchBulkAdd(people)));
+  }
+
+  if (want('votes')) {
+    const members = Number(process.env.VOTES_BENCH_MEMBERS ?? 10_000);
+    console.log(`\nVotes: ${members.toLocaleString('en-US')} members answer one poll, 50 in flight, against their joins in the same run`);
+    verdicts.push(...(await benchVotes(members)));
   }
 
   printSummary(verdicts);

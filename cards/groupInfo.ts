@@ -87,7 +87,12 @@ export function buildGroupInfoCard(data: GroupInfoCardData): Attachment {
             ]
           : []),
       ],
-      [button('Invite People', 'showInvite', g, { style: 'positive' }), showCard('More', more)],
+      [
+        button('Invite People', 'showInvite', g, { style: 'positive' }),
+        button('Announce', 'newAnnouncement', g),
+        button('Poll', 'newPoll', g),
+        showCard('More', more),
+      ],
       `Group info: ${inline(data.name)}`,
     ),
   );

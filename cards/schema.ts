@@ -135,14 +135,42 @@ export interface InputChoiceSet extends ElementBase {
   label?: string;
   /** Titles are plain text (never Markdown). */
   choices: Array<{ title: string; value: string }>;
-  value?: string;
   style?: 'compact' | 'expanded';
+  isMultiSelect?: boolean;
   isRequired?: boolean;
+  errorMessage?: string;
+  /** Comma-separated values when isMultiSelect. */
+  value?: string;
   wrap?: boolean;
 }
 
+export interface InputDate extends ElementBase {
+  type: 'Input.Date';
+  id: string;
+  label: string;
+  value?: string;
+}
+
+export interface InputTime extends ElementBase {
+  type: 'Input.Time';
+  id: string;
+  label: string;
+  value?: string;
+}
+
 export type CardElement =
-  TextBlock | RichTextBlock | Image | FactSet | Container | ColumnSet | ActionSet | InputText | InputToggle | InputChoiceSet;
+  | TextBlock
+  | RichTextBlock
+  | Image
+  | FactSet
+  | Container
+  | ColumnSet
+  | ActionSet
+  | InputText
+  | InputToggle
+  | InputChoiceSet
+  | InputDate
+  | InputTime;
 
 /** What every bot-bound button carries: the verb plus flat, typed data. */
 export type ActionPayload = { verb: CardVerb } & Record<string, string | number | boolean>;
@@ -188,6 +216,12 @@ export interface AdaptiveCardJson {
   /** Plain text shown where the card cannot render (notifications, old clients). Never Markdown. */
   fallbackText?: string;
   msteams?: { width: 'Full' };
+  /**
+   * Universal Actions: when a reader views the card, Teams sends this Action.Execute and shows the card the bot
+   * answers. Automatic for everyone in a conversation of fewer than 60 people (each member's 1:1 chat with the
+   * bot); `userIds` (at most 60) only matters in larger ones.
+   */
+  refresh?: { action: ExecuteAction; userIds?: string[] };
 }
 
 /** A top-level card: version 1.5, full width in Teams. */

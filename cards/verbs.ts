@@ -47,6 +47,16 @@ export const CARD_VERBS = [
   'importConfirm', // { token } + input timeZone: imports the uploaded export (admins)
   'importedHistoryPage', // { groupId, before? }: imported earlier messages
   'undoImport', // { groupId, importId }: removes an import as a whole (admins)
+  'newAnnouncement', // { groupId }: the form of an announcement (admins, and members where members may post)
+  'newPoll', // { groupId }: the form of a poll
+  'createAnnouncement', // { groupId } + inputs title, text, askConfirm, dueDate, dueTime: keeps and posts it
+  'createPoll', // { groupId } + inputs question, option1..option10, multi, anonymous, resultsFor, closeDate, closeTime
+  'confirmAction', // { groupId, actionId }: Got it (members)
+  'voteAction', // { groupId, actionId } + input choice (comma-separated option indexes)
+  'refreshAction', // { groupId, actionId }: the card as this member sees it now (Universal Actions' refresh)
+  'notAnsweredPage', // { groupId, actionId, skip? } + input search: who hasn't (admins and the creator)
+  'remindAction', // { groupId, actionId }: a reminder to those who haven't, once per 4 hours
+  'closePoll', // { groupId, actionId }: locks voting and sends the results (admins and the creator)
 ] as const;
 
 export type CardVerb = (typeof CARD_VERBS)[number];

@@ -14,6 +14,7 @@ import type { DeliveryEngine, FanoutSource, RenderCopy } from './delivery/ports'
 import type { QueueDeliveryEngineOptions } from './delivery/engine';
 import { openStorageAccount, wireDomain } from './wiring/storage';
 import { wireConversation } from './wiring/conversation';
+import type { ActionService } from './actions/actionService';
 import type { ImportService } from './import/importService';
 import { wireBot, wireSignIn } from './wiring/dialogs';
 import { wireAdapter, wireServer } from './wiring/server';
@@ -59,6 +60,10 @@ export interface RunningApp {
   readonly joinDigests: Pick<JoinDigests, 'deleteOlderThan'>;
   /** Finishes post deletions a crash left unfinished (issue 17). */
   readonly deletedPosts: RetentionSweeper;
+  /** Announcements and polls (issue 19): their rules and their table. */
+  readonly actions: ActionService;
+  /** Waits for the work begun after a turn answered (notices, reminders). */
+  settled(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -110,6 +115,8 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
       retention,
       joinDigests: bot.joinDigests,
       deletedPosts,
+      actions: chat.actions.service,
+      settled: () => background.drain(),
       async stop() {
         account.embedded?.shuttingDown();
         await close(server);

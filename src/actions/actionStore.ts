@@ -5,6 +5,7 @@
  *   choices. An anonymous poll's voter row has no choice in it: participation is known, choices are not;
  * - `tally|<option>|<shard>`: counters, 16 shards per option, so that thousands answering at once rarely
  *   write the same row; `confirmed|<shard>` for an announcement;
+ * - `answered|<shard>`: how many members voted in a poll (a multiple-choice poll's tallies add up to more);
  * - `remind`: when the last reminder went out.
  * An answer is one entity-group transaction of its voter row and its counters: exact under any number of
  * instances (a conflict is read again and retried), and idempotent per (action, member): the voter row is
@@ -18,12 +19,13 @@ import type { GroupAction } from './model';
 
 const ACTION_ROW = 'action';
 const REMIND_ROW = 'remind';
-const SHARDS = 16;
+/** Per counter: 50 answers in flight on a few options seldom write the same row. */
+const SHARDS = 64;
 const ATTEMPTS = 20;
 const partitionOf = (groupId: string, actionId: string) => `${groupId}|${actionId}`;
 const voterKey = (userId: string) => `voter|${userId}`;
-const counterPrefix = (option: number | 'confirmed') =>
-  option === 'confirmed' ? 'confirmed|' : `tally|${String(option).padStart(2, '0')}|`;
+export type Counter = number | 'confirmed' | 'answered';
+const counterPrefix = (option: Counter) => (typeof option === 'string' ? `${option}|` : `tally|${String(option).padStart(2, '0')}|`);
 
 /** An action before it has its id (Omit over each member of the union, not over their common keys). */
 export type NewAction = GroupAction extends infer A ? (A extends GroupAction ? Omit<A, 'actionId'> : never) : never;
@@ -39,14 +41,25 @@ interface Shard {
 export class ActionStore {
   constructor(private readonly table: TableClient) {}
 
-  async create(action: NewAction): Promise<GroupAction> {
-    const actionId = randomUUID().replace(/-/g, '').slice(0, 20);
+  /**
+   * Keeps a new action. `actionId` (derived from the request that made it) makes a redelivered request find the
+   * action it made the first time instead of making a second one.
+   */
+  async create(action: NewAction, actionId = randomUUID().replace(/-/g, '').slice(0, 20)): Promise<GroupAction> {
     const stored = { ...action, actionId } as GroupAction;
-    await this.table.createEntity({
-      partitionKey: partitionOf(action.groupId, actionId),
-      rowKey: ACTION_ROW,
-      json: JSON.stringify(stored),
-    });
+    try {
+      await this.table.createEntity({
+        partitionKey: partitionOf(action.groupId, actionId),
+        rowKey: ACTION_ROW,
+        json: JSON.stringify(stored),
+        createdAt: action.createdAt,
+      });
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err;
+      const earlier = await this.get(action.groupId, actionId);
+      if (earlier) return earlier;
+      throw err;
+    }
     return stored;
   }
 
@@ -76,17 +89,33 @@ export class ActionStore {
     userId: string,
     options: { choices?: number[]; named: boolean; at: string },
   ): Promise<AnswerOutcome> {
+    return (await this.record(groupId, actionId, userId, options)).outcome;
+  }
+
+  /**
+   * `answer`, and the counters as this answer left them (read with the write: the card after a vote needs no
+   * second read). A first answer is tried as new straight away (one query of the counters, one transaction); the
+   * member's earlier answer is read only when the transaction says there is one.
+   */
+  async record(
+    groupId: string,
+    actionId: string,
+    userId: string,
+    options: { choices?: number[]; named: boolean; at: string; countVoter?: boolean },
+  ): Promise<{ outcome: AnswerOutcome; changes?: Array<[Counter, number]> }> {
     const partitionKey = partitionOf(groupId, actionId);
-    const counters: Array<number | 'confirmed'> = options.choices ?? ['confirmed'];
+    const counters: Counter[] = options.choices ?? ['confirmed'];
+    let voter: Awaited<ReturnType<ActionStore['voter']>> | null = null; // null: not read, taken to be new
+    let shards: Shard[] | undefined;
+    // Shards another answer wrote since they were read: this answer takes others instead of reading them all again.
+    const taken = new Set<string>();
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-      const voter = await this.voter(partitionKey, userId);
       let before: number[] = [];
       if (voter) {
-        if (!options.named || !options.choices) return 'final';
+        if (!options.named || !options.choices) return { outcome: 'final' };
         before = JSON.parse(voter.choices ?? '[]') as number[];
-        if (sameSet(before, options.choices)) return 'unchanged';
+        if (sameSet(before, options.choices)) return { outcome: 'unchanged' };
       }
-      const shards = await this.shards(partitionKey);
       const actions: TransactionAction[] = [];
       const voterRow = {
         partitionKey,
@@ -97,30 +126,48 @@ export class ActionStore {
       actions.push(voter ? ['update', voterRow, 'Replace', { etag: voter.etag }] : ['create', voterRow]);
       const add = counters.filter((c) => !before.includes(c as number));
       const remove = before.filter((c) => !counters.includes(c));
-      for (const c of add) actions.push(counterChange(partitionKey, pickShard(shards, c, +1), +1));
-      for (const c of remove) actions.push(counterChange(partitionKey, pickShard(shards, c, -1), -1));
+      const changes: Array<[Counter, number]> = [
+        ...add.map((c): [Counter, number] => [c, +1]),
+        ...remove.map((c): [Counter, number] => [c, -1]),
+      ];
+      if (!voter && options.choices && options.countVoter !== false) changes.push(['answered', +1]);
+      let picked: Shard[];
+      if (remove.length > 0) {
+        // Taking a vote back needs a shard that has one: read them all (a change of a named vote; rare).
+        if (!shards || taken.size >= SHARDS / 2) {
+          shards = await this.shards(partitionKey);
+          taken.clear();
+        }
+        picked = changes.map(([c, delta]) => pickShard(shards!, c, delta, taken));
+      } else {
+        // Adding: one random shard per counter, read by its key (no query over the action's rows).
+        picked = await Promise.all(changes.map(([c]) => this.shardAt(partitionKey, pickShard([], c, +1, taken).rowKey)));
+      }
+      picked.forEach((shard, i) => actions.push(counterChange(partitionKey, shard, changes[i]![1])));
       try {
         await this.table.submitTransaction(actions);
-        return voter ? 'changed' : 'counted';
+        return { outcome: voter ? 'changed' : 'counted', changes };
       } catch (err) {
-        // Someone else wrote a counter or this voter row meanwhile (another answer, a double tap): read again.
+        // Answered before (a change, a double tap, a redelivery): read that answer and decide again.
         const failed = failedActionOf(err);
-        if (!voter && failed === 0 && isAlreadyExists(err)) continue;
+        if (!voter && failed === 0 && isAlreadyExists(err)) {
+          voter = (await this.voter(partitionKey, userId)) ?? null;
+          continue;
+        }
+        // Someone else wrote that counter meanwhile (another answer): take another one next time.
         if (!isPreconditionFailed(err) && !isAlreadyExists(err) && statusOf(err) !== 404) throw err;
+        const lost = failed !== undefined && failed > 0 ? picked[failed - 1] : undefined;
+        if (lost) taken.add(lost.rowKey);
+        else shards = undefined;
         await new Promise((resolve) => setTimeout(resolve, randomInt(1, 5 + attempt * 5)));
       }
     }
     throw new ConflictError('Many people are answering right now. Please try again.');
   }
 
-  /** Counts per option (a poll), or confirmations (an announcement: key 'confirmed'). */
-  async tallies(groupId: string, actionId: string): Promise<Map<number | 'confirmed', number>> {
-    const counts = new Map<number | 'confirmed', number>();
-    for (const shard of await this.shards(partitionOf(groupId, actionId))) {
-      const key = shard.rowKey.startsWith('confirmed|') ? 'confirmed' : Number(shard.rowKey.split('|')[1]);
-      counts.set(key, (counts.get(key) ?? 0) + shard.count);
-    }
-    return counts;
+  /** Counts per option (a poll), confirmations (an announcement: key 'confirmed'), voters of a poll ('answered'). */
+  async tallies(groupId: string, actionId: string): Promise<Map<Counter, number>> {
+    return countsOf(await this.shards(partitionOf(groupId, actionId)));
   }
 
   /** Everyone who answered (participation only), with a named poll's choices. */
@@ -155,17 +202,76 @@ export class ActionStore {
     }
   }
 
-  private async voter(partitionKey: string, userId: string): Promise<{ etag: string; choices?: string } | undefined> {
+  /** One member's answer (when and, in a named poll, what), or undefined when they have not answered. */
+  async answerOf(groupId: string, actionId: string, userId: string): Promise<{ at: string; choices?: number[] } | undefined> {
+    const row = await this.voter(partitionOf(groupId, actionId), userId);
+    return row && { at: row.at, ...(row.choices ? { choices: JSON.parse(row.choices) as number[] } : {}) };
+  }
+
+  /** Deletion with the group: every action of the group, its answers and tallies. */
+  async forgetGroup(groupId: string): Promise<number> {
+    const filter = odata`PartitionKey ge ${`${groupId}|`} and PartitionKey lt ${`${groupId}}`}`;
+    return this.deleteRows(filter);
+  }
+
+  /** Deletion of the action's post: the action with its answers and tallies (issue 17). */
+  async forgetAction(groupId: string, actionId: string): Promise<number> {
+    return this.deleteRows(odata`PartitionKey eq ${partitionOf(groupId, actionId)}`);
+  }
+
+  /** Retention: actions created before `cutoff` go with everything kept about them. */
+  async deleteOlderThan(cutoff: string): Promise<number> {
+    const filter = odata`RowKey eq ${ACTION_ROW} and createdAt lt ${cutoff}`;
+    let actions = 0;
+    for await (const row of this.table.listEntities({ queryOptions: { filter, select: ['PartitionKey'] } })) {
+      await this.deleteRows(odata`PartitionKey eq ${row.partitionKey!}`);
+      actions++;
+    }
+    return actions;
+  }
+
+  /** Deletes every row the filter finds (one action's partition, or a group's). */
+  private async deleteRows(filter: string): Promise<number> {
+    let deleted = 0;
+    const rows: Array<{ partitionKey: string; rowKey: string }> = [];
+    for await (const row of this.table.listEntities({ queryOptions: { filter, select: ['PartitionKey', 'RowKey'] } }))
+      rows.push({ partitionKey: row.partitionKey!, rowKey: row.rowKey! });
+    for (const row of rows) {
+      try {
+        await this.table.deleteEntity(row.partitionKey, row.rowKey);
+        deleted++;
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    }
+    return deleted;
+  }
+
+  private async voter(partitionKey: string, userId: string): Promise<{ etag: string; at: string; choices?: string } | undefined> {
     try {
-      return (await this.table.getEntity<{ choices?: string }>(partitionKey, voterKey(userId))) as { etag: string; choices?: string };
+      return (await this.table.getEntity<{ at: string; choices?: string }>(partitionKey, voterKey(userId))) as {
+        etag: string;
+        at: string;
+        choices?: string;
+      };
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
     }
   }
 
+  private async shardAt(partitionKey: string, rowKey: string): Promise<Shard> {
+    try {
+      const row = await this.table.getEntity<{ count: number }>(partitionKey, rowKey);
+      return { rowKey, count: Number(row.count), etag: row.etag };
+    } catch (err) {
+      if (isNotFound(err)) return { rowKey, count: 0 };
+      throw err;
+    }
+  }
+
   private async shards(partitionKey: string): Promise<Shard[]> {
-    const filter = odata`PartitionKey eq ${partitionKey} and ((RowKey ge ${'confirmed|'} and RowKey lt ${'confirmed}'}) or (RowKey ge ${'tally|'} and RowKey lt ${'tally}'}))`;
+    const filter = odata`PartitionKey eq ${partitionKey} and ((RowKey ge ${'answered|'} and RowKey lt ${'answered}'}) or (RowKey ge ${'confirmed|'} and RowKey lt ${'confirmed}'}) or (RowKey ge ${'tally|'} and RowKey lt ${'tally}'}))`;
     const out: Shard[] = [];
     for await (const row of this.table.listEntities<{ count: number }>({ queryOptions: { filter } }))
       out.push({ rowKey: row.rowKey!, count: Number(row.count), etag: row.etag });
@@ -174,19 +280,30 @@ export class ActionStore {
 }
 
 /** A random shard of the counter to add to; to take from, one that has something. */
-function pickShard(shards: readonly Shard[], counter: number | 'confirmed', delta: number): Shard {
+function pickShard(shards: readonly Shard[], counter: Counter, delta: number, taken: ReadonlySet<string>): Shard {
   const prefix = counterPrefix(counter);
   if (delta < 0) {
-    const nonEmpty = shards.filter((s) => s.rowKey.startsWith(prefix) && s.count > 0);
+    const nonEmpty = shards.filter((s) => s.rowKey.startsWith(prefix) && s.count > 0 && !taken.has(s.rowKey));
     if (nonEmpty.length > 0) return nonEmpty[randomInt(nonEmpty.length)]!;
   }
-  const rowKey = `${prefix}${String(randomInt(SHARDS)).padStart(2, '0')}`;
+  let rowKey = `${prefix}${String(randomInt(SHARDS)).padStart(2, '0')}`;
+  for (let i = 0; i < SHARDS && taken.has(rowKey); i++) rowKey = `${prefix}${String(randomInt(SHARDS)).padStart(2, '0')}`;
   return shards.find((s) => s.rowKey === rowKey) ?? { rowKey, count: 0 };
 }
 
 function counterChange(partitionKey: string, shard: Shard, delta: number): TransactionAction {
   const entity = { partitionKey, rowKey: shard.rowKey, count: shard.count + delta };
   return shard.etag ? ['update', entity, 'Replace', { etag: shard.etag }] : ['create', entity];
+}
+
+function countsOf(shards: readonly Shard[]): Map<Counter, number> {
+  const counts = new Map<Counter, number>();
+  for (const shard of shards) {
+    const [head, option] = shard.rowKey.split('|');
+    const key: Counter = head === 'tally' ? Number(option) : (head as 'confirmed' | 'answered');
+    counts.set(key, (counts.get(key) ?? 0) + shard.count);
+  }
+  return counts;
 }
 
 function sameSet(a: readonly number[], b: readonly number[]): boolean {

@@ -31,7 +31,8 @@ export interface ConversationServiceOptions {
   engine: Pick<DeliveryEngine, 'postAccepted' | 'postChanged'>;
   limiter: PostRateLimiter;
   /** After a post's deletion: what quotes it goes at once (PostDeletion.scrubQuotes); a failure is the sweep's. */
-  deleted?: (groupId: string, seq: number) => Promise<void>;
+  /** After a deletion, with the post as it was (an announcement's or poll's rows go with it). */
+  deleted?: (groupId: string, seq: number, was: Post) => Promise<void>;
   now?: () => Date;
 }
 
@@ -51,6 +52,8 @@ export interface PostInput {
   /** Stable per request: a redelivered request is the same post. */
   sourceKey: string;
   replyToSeq?: number;
+  /** An announcement or a poll (src/actions): the post carries it, its text is the summary. */
+  action?: Post['action'];
 }
 
 export interface PostOutcome {
@@ -133,12 +136,24 @@ export class ConversationService {
       replyTo,
       thread,
       sourceKey: input.sourceKey,
+      ...(input.action ? { action: input.action } : {}),
       senderMembership: context.member?.version,
     });
     // Also for a redelivery: the engine's call is idempotent, and a crash before it leaves nothing unsent.
     await this.options.engine.postAccepted(input.groupId, seq);
     const post = created
-      ? { groupId: input.groupId, seq, sender, text, createdAt, replyTo, thread, version: 1, sourceKey: input.sourceKey }
+      ? {
+          groupId: input.groupId,
+          seq,
+          sender,
+          text,
+          createdAt,
+          replyTo,
+          thread,
+          version: 1,
+          sourceKey: input.sourceKey,
+          action: input.action,
+        }
       : await posts.get(input.groupId, seq);
     if (!post) throw new NotFoundError('That post was deleted.');
     return { post: postAsSeenBy(context, sender.userId, post), groupName: context.groupName, created };
@@ -183,7 +198,7 @@ export class ConversationService {
       if (text === '' || postLength(text) > MAX_POST_CHARS) return undefined;
       change = { ...change, text };
     }
-    return this.apply(found.groupId, found.seq, change);
+    return this.apply(found.groupId, found.seq, change, post);
   }
 
   /**
@@ -217,14 +232,14 @@ export class ConversationService {
     if (post.deletedAt) return post;
     if (!context.adminIds.includes(actor.id) && post.sender.userId !== actor.id)
       throw new ForbiddenError('Only group admins and the sender can delete a post.');
-    return (await this.apply(groupId, seq, { kind: 'delete', at: this.now().toISOString(), by: actor })) ?? post;
+    return (await this.apply(groupId, seq, { kind: 'delete', at: this.now().toISOString(), by: actor }, post)) ?? post;
   }
 
-  private async apply(groupId: string, seq: number, change: PostChange): Promise<Post | undefined> {
+  private async apply(groupId: string, seq: number, change: PostChange, was: Post): Promise<Post | undefined> {
     const result = await this.options.posts.change(groupId, seq, change);
     if (!result?.applied) return undefined;
     await this.options.engine.postChanged(groupId, seq);
-    if (change.kind === 'delete') await this.options.deleted?.(groupId, seq);
+    if (change.kind === 'delete') await this.options.deleted?.(groupId, seq, was);
     return result.post;
   }
 

@@ -38,6 +38,12 @@ export interface PostThread {
   name: string;
 }
 
+/** A post that carries an announcement or a poll (src/actions): its card is rendered per member from the action. */
+export interface PostAction {
+  kind: 'announcement' | 'poll';
+  id: string;
+}
+
 export interface Post {
   groupId: string;
   /** Per-group sequence number, assigned by the store when the post is accepted (1, 2, 3, ...). */
@@ -60,6 +66,8 @@ export interface Post {
   deletedBy?: UserRef;
   /** Idempotency key of the request that made the post (hash of conversation id + activity id, or the tab's key). */
   sourceKey: string;
+  /** Present when the post is an announcement or a poll; `text` is then its summary (history, export). */
+  action?: PostAction;
 }
 
 export interface NewPost {
@@ -70,6 +78,7 @@ export interface NewPost {
   replyTo?: ReplyTarget;
   thread?: PostThread;
   sourceKey: string;
+  action?: PostAction;
   /**
    * The sender's membership as the rules checked it (PostingMember.version): the store accepts the post only
    * while that membership still stands, so a removal between the check and the write wins.

@@ -40,6 +40,9 @@ export interface PostEntity {
   deletedByName?: string;
   changedAt: string;
   sourceKey: string;
+  /** An announcement's or poll's post: its kind and id in the `actions` table. */
+  actionKind?: 'announcement' | 'poll';
+  actionId?: string;
   /** On a tombstone: everything else about the post is gone too (delivery records, quotes in replies). */
   finished?: boolean;
 }
@@ -153,6 +156,8 @@ export function toPostEntity(post: NewPost, seq: number): PostEntity {
     version: 1,
     changedAt: post.createdAt,
     sourceKey: post.sourceKey,
+    actionKind: post.action?.kind,
+    actionId: post.action?.id,
   });
 }
 
@@ -180,6 +185,7 @@ export function fromPostEntity(groupId: string, row: PostEntity): Post {
     deletedAt: row.deletedAt || undefined,
     deletedBy: row.deletedAt && row.deletedById ? { id: row.deletedById, name: row.deletedByName ?? '' } : undefined,
     sourceKey: row.sourceKey,
+    action: row.actionKind && row.actionId ? { kind: row.actionKind, id: row.actionId } : undefined,
   });
 }
 

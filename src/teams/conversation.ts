@@ -32,6 +32,7 @@ import { conversationRefOf, userFromActivity } from './input/identity';
 import { textReply, type Reply } from './replies';
 import type { MessageChangeKind, PostsFlow, TypedOutcome } from './handlers/postsFlow';
 import type { BulkAddFlow } from './handlers/bulkAddFlow';
+import type { ActionsFlow } from './handlers/actionsFlow';
 
 /** Step 3: sign-in and mapping, and the organization admin's commands. */
 export interface OrganizationFlow {
@@ -78,6 +79,8 @@ export interface ConversationDependencies {
   posts?: PostsFlow;
   /** Issue 18: `add people` from a pasted list. */
   bulkAdd?: BulkAddFlow;
+  /** Issue 19: announcements and polls. */
+  announcements?: ActionsFlow;
 }
 
 /** The dialogs of one turn, opened (and so saved) only when a dialog is running or starts. */
@@ -138,7 +141,9 @@ export class Conversation implements TurnHandlers {
       const typed = unmistakable ? undefined : await this.deps.posts?.tryPost(context, input);
       if (typed?.kind === 'answered') return this.send(context, typed.reply);
       // Answered without reading dialog state (see isIdempotentRequest); a question being asked stays open.
-      await this.send(context, await this.replyTo(context, NO_DIALOGS, input, postItOf(typed)));
+      const reply = await this.replyTo(context, NO_DIALOGS, input, postItOf(typed));
+      if (input.kind === 'action' && (await this.replaceClickedCard(context, input.verb, reply))) return;
+      await this.send(context, reply);
       return;
     }
     const dc = await this.dialogContext(context);
@@ -163,8 +168,27 @@ export class Conversation implements TurnHandlers {
       }
     }
     const reply = await this.replyTo(context, dc, input, postItOf(typed));
+    if (input.kind === 'action' && (await this.replaceClickedCard(context, input.verb, reply))) return;
     await this.send(context, reply);
     if (input.kind === 'action') await this.retireConfirmation(context, input.verb);
+  }
+
+  /**
+   * An entry with `replacesCard` answered an Action.Submit click: its card takes the clicked card's place (and
+   * its line, if any, is sent). False when there is no clicked card or it cannot be updated: then it is sent.
+   */
+  private async replaceClickedCard(context: TurnContext, verb: CardVerb, reply: Reply): Promise<boolean> {
+    const cardId = context.activity.replyToId;
+    const [first, ...rest] = reply.cards;
+    if (!cardId || !first || rest.length || !verbHandler(verb).replacesCard) return false;
+    try {
+      await context.updateActivity({ id: cardId, type: ActivityTypes.Message, attachments: [first] });
+    } catch (err) {
+      this.deps.logger.info({ err: (err as Error).message, activityId: context.activity.id }, 'could not replace a clicked card');
+      return false;
+    }
+    if (reply.text) await context.sendActivity(reply.text);
+    return true;
   }
 
   /**
@@ -313,7 +337,7 @@ export class Conversation implements TurnHandlers {
   }
 
   private handlerContext(context: TurnContext, dc: TurnDialogs, postIt?: Reply): HandlerContext {
-    const { actions, organization, documents, joinLimiter, posts, bulkAdd } = this.deps;
+    const { actions, organization, documents, joinLimiter, posts, bulkAdd, announcements } = this.deps;
     return {
       turn: context,
       req: this.requester(context),
@@ -323,6 +347,7 @@ export class Conversation implements TurnHandlers {
       joinLimiter,
       posts,
       ...(bulkAdd ? { bulkAdd } : {}),
+      ...(announcements ? { announcements } : {}),
       help: { entries: helpEntries, tasks: helpTasks },
       ...(postIt ? { postIt } : {}),
       beginCreateGroup: (options) => dc.beginDialog(CREATE_GROUP_DIALOG, options),

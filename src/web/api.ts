@@ -15,6 +15,7 @@ import { registerMemberRoutes } from './membersApi';
 import type { ImportService } from '../import/importService';
 import { registerImportRoutes, type ImportApiDependencies } from './importApi';
 import { registerBulkAddRoutes, type BulkAddApiContext } from './bulkAddApi';
+import { registerActionRoutes, type ActionsApiContext } from './actionsApi';
 
 /**
  * The tab's JSON API. Every route needs `Authorization: Bearer <Teams SSO token>`, verified exactly as the bot
@@ -51,6 +52,8 @@ export interface ApiDependencies {
   importing?: ImportApiDependencies;
   /** Issue 18: bulk add from the tab (/api/bulkadd/...). */
   bulkAdd?: Omit<BulkAddApiContext, 'route' | 'organizationName'>;
+  /** Issue 19: announcements and polls (GET/POST /api/groups/:id/actions). */
+  actions?: Pick<ActionsApiContext, 'actions' | 'posts' | 'reportUrl'>;
 }
 
 /** Identical for "no such group" and "not your group": the body must not tell them apart. */
@@ -205,6 +208,8 @@ export function apiRoutes(deps: ApiDependencies) {
     if (deps.importing) registerImportRoutes(server, { route, asMember, importing: deps.importing });
     registerMemberRoutes(server, { route, asMember, groups: deps.groups });
     if (deps.bulkAdd) registerBulkAddRoutes(server, { ...deps.bulkAdd, route, organizationName });
+    if (deps.actions && deps.conversation)
+      registerActionRoutes(server, { route, asMember, conversation: deps.conversation, ...deps.actions });
   };
 }
 

@@ -63,6 +63,7 @@ export function renderPrivacyPage(options: InfoPageOptions = {}): string {
 <li>For each member: the display name and Teams user id, the role (admin or member), when they joined, and the address Teams gives the bot to send them a notice.</li>
 <li>A history of changes to the group (who joined, left, was removed, reset the link, added the group to an organization, exported it).</li>
 <li>The group's conversation: each post's text, its sender (display name, Teams user id and Microsoft 365 tenant id), when it was sent, the post it replies to, edits and deletions, and which members it was delivered to. Posts are written in the chat with the bot or in the My groups tab, and shown to the group's members there.</li>
+<li>Announcements and polls: their text and options, and for each member whether and when they confirmed or voted; in a named poll also what they chose. In an anonymous poll only counts per option are kept: nothing links a member to a choice. They are deleted with their post and with the group.</li>
 <li>For the poster and email: the sender name, the personal line and the organization name the group's owner typed.</li>
 <li>Invite links and join codes are never stored: only a one-way hash of each, to find the group. A link that was reset is kept as a hash too, so its page can say "this link was reset".</li>
 </ul>

@@ -16,4 +16,6 @@ export interface PostView {
   replyTo?: { seq: number; senderName: string; preview: string; deleted?: boolean };
   /** A hub-and-spoke thread's post (group types): "Only you and the admins see this", as the viewer reads it. */
   threadNote?: string;
+  /** An announcement or a poll (issue 19): its id for /api/groups/:id/actions; `text` is its summary. */
+  action?: { kind: 'announcement' | 'poll'; id: string };
 }

@@ -94,5 +94,6 @@ function postView(post: Post, viewerId: string): PostView {
         }
       : {}),
     ...(post.thread && !deleted ? { threadNote: threadNote(post.thread, viewerId) } : {}),
+    ...(post.action ? { action: post.action } : {}),
   };
 }

@@ -21,6 +21,7 @@ import { memberNamesFrom } from '../import/senderMatch';
 import { TableImportStore } from '../storage/tableImportStore';
 import { wireImportJobs } from './importJobs';
 import { TableGroupStore } from '../storage/tableGroupStore';
+import { wireActions, type ActionsWiring } from './actions';
 
 /**
  * The group's conversation (issue 10): posts in the groups' partitions, delivered by the engine on the same
@@ -37,7 +38,11 @@ export function wireConversation(
   const { tables, groups } = domain;
   const { logger, tablePrefix } = options;
   const postStore = new TablePostStore(tables);
-  const copies = createPostCopyRenderer(postStore, config.PUBLIC_URL);
+  // An announcement's or poll's post renders as the member's card of it (issue 19); wired below, used later.
+  const late: { actions?: ActionsWiring } = {};
+  const copies = createPostCopyRenderer(postStore, config.PUBLIC_URL, Date.now, (group, actionId, userId) =>
+    late.actions ? late.actions.flow.deliveryCopy(group, actionId, userId) : Promise.resolve(undefined),
+  );
   const engine: DeliveryEngine & { dropCaches?(): void; health?(): DeliveryHealth } =
     options.createDeliveryEngine?.({ source: postStore, render: copies.render, logger }) ??
     queueEngineOrExplain(() =>
@@ -71,10 +76,17 @@ export function wireConversation(
     current: new TableCurrentGroupStore(tables.usergroups),
     engine: { postAccepted: (groupId, seq) => engine.postAccepted(groupId, seq), postChanged },
     limiter: new MemoryPostRateLimiter(),
-    deleted: (groupId, seq) =>
-      deletion.scrubQuotes(groupId, seq).catch((err: unknown) => {
+    deleted: async (groupId, seq, was) => {
+      await deletion.scrubQuotes(groupId, seq).catch((err: unknown) => {
         logger.warn({ err: (err as Error).message, groupId, seq }, 'quotes of a deleted post not scrubbed yet; the sweep will');
-      }),
+      });
+      // An announcement's or poll's answers and tallies go with its post (left to retention or the group's
+      // deletion only if this fails: the tombstone keeps no action id).
+      if (was.action)
+        await late.actions?.store.forgetAction(groupId, was.action.id).catch((err: unknown) => {
+          logger.warn({ err: (err as Error).message, groupId, seq }, "a deleted post's action rows not deleted; retention will");
+        });
+    },
   });
   // Importing chat exports (issue 20): rows apart from live posts; the one announcement is a live post.
   const importStore = new TableImportStore(tables);
@@ -86,6 +98,8 @@ export function wireConversation(
     retentionDays: config.MESSAGE_RETENTION_DAYS,
   });
   const importJobs = wireImportJobs(tables, imports, options.logger);
+  const actions = (late.actions = wireActions(domain, { conversation, postStore, engine, background, logger }));
+  const actionStore = actions.store;
   return {
     postStore,
     engine,
@@ -93,10 +107,12 @@ export function wireConversation(
     imports,
     importStore,
     importJobs,
+    actions,
     onRemoved: deleteCopiesIfOwned({ groups, engine, background }),
     onGroupDeleted: async (groupId: string) => {
       background.run("forget a deleted group's deliveries", async () => {
         await cleanup.forgetGroup(groupId);
+        await actionStore.forgetGroup(groupId);
       });
       background.run("forget a deleted group's imported messages", async () => {
         await importStore.forgetGroup(groupId);
@@ -110,7 +126,9 @@ export function wireConversation(
               (await postStore.deleteOlderThan(cutoff, async (groupId, seqs) => {
                 for (const seq of seqs) copies.forget(groupId, seq);
                 await cleanup.forgetPosts(groupId, seqs);
-              })) + (await importStore.deleteOlderThan(cutoff)),
+              })) +
+              (await importStore.deleteOlderThan(cutoff)) +
+              (await actionStore.deleteOlderThan(cutoff)),
           },
           { what: 'posts', keepMs: config.MESSAGE_RETENTION_DAYS * DAY_MS },
           logger,

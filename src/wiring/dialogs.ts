@@ -129,6 +129,7 @@ export function wireBot(
       }),
     }),
     ...(settings.bulkAdd ? { bulkAdd: settings.bulkAdd } : {}),
+    announcements: chat.actions.flow,
   });
   return { bot: new KaizalaBot(conversation, [conversationState, userState]), actions, documentService, joinDigests };
 }

@@ -12,6 +12,7 @@ import { createStorageHealthCheck, withEmbeddedHealth } from '../storage/storage
 import { invitePreviewOf, landingPageRoutes } from '../web/landingPage';
 import { infoPageRoutes } from '../web/infoPages';
 import { exportRoutes } from '../web/exportDownloads';
+import { actionReportLinks, actionReportRoutes } from '../web/actionReport';
 import { apiRoutes, SSO_NOT_CONFIGURED } from '../web/api';
 import { IMPORT_UPLOAD_PATH } from '../web/importApi';
 import { downloadRoutes } from '../web/downloads';
@@ -86,6 +87,7 @@ export function wireServer(
       }),
       infoPageRoutes({ retentionDays: config.MESSAGE_RETENTION_DAYS }),
       exportRoutes({ groups, signer, logger, posts: chat.postStore, imported: chat.importStore }),
+      actionReportRoutes({ actions: chat.actions.service, signer, logger }),
       apiRoutes({
         groups,
         verifier: signIn.verifier ?? SSO_NOT_CONFIGURED,
@@ -102,6 +104,7 @@ export function wireServer(
           onJobError: (err) => logger.warn({ err: (err as Error).message }, 'import job failed; the sweep retries it'),
         },
         ...(parts.bulkAdd ? { bulkAdd: parts.bulkAdd } : {}),
+        actions: { actions: chat.actions.service, posts: chat.actions.posts, reportUrl: actionReportLinks(signer) },
       }),
       downloadRoutes({ documents: bot.documentService, signer, logger }),
       groupPhotoRoutes({ groups, logger }),

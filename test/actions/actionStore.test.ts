@@ -44,7 +44,8 @@ describe('ActionStore (Azurite)', function () {
       outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
     });
     assert.deepEqual([...outcomes], [['counted', 300]]);
-    assert.deepEqual([...(await store.tallies(groupId, poll.actionId))].sort(), [
+    assert.equal((await store.tallies(groupId, poll.actionId)).get('answered'), 300, 'each voter counted once as a voter');
+    assert.deepEqual([...(await store.tallies(groupId, poll.actionId))].filter(([k]) => k !== 'answered').sort(), [
       [0, 100],
       [1, 100],
       [2, 100],
@@ -53,7 +54,7 @@ describe('ActionStore (Azurite)', function () {
       await store.answer(groupId, poll.actionId, 'member-0', { choices: [1], named: false, at: new Date().toISOString() }),
       'final',
     );
-    assert.deepEqual([...(await store.tallies(groupId, poll.actionId))].sort(), [
+    assert.deepEqual([...(await store.tallies(groupId, poll.actionId))].filter(([k]) => k !== 'answered').sort(), [
       [0, 100],
       [1, 100],
       [2, 100],
@@ -91,7 +92,7 @@ describe('ActionStore (Azurite)', function () {
     assert.deepEqual([a, b].sort(), ['counted', 'unchanged']);
     assert.equal(await store.answer(groupId, poll.actionId, 'bob', { choices: [2], named: true, at: at() }), 'changed');
     assert.deepEqual(
-      [...(await store.tallies(groupId, poll.actionId))].filter(([, n]) => n > 0),
+      [...(await store.tallies(groupId, poll.actionId))].filter(([k, n]) => n > 0 && k !== 'answered'),
       [[2, 1]],
     );
     assert.deepEqual((await store.voters(groupId, poll.actionId)).get('bob')?.choices, [2]);

@@ -76,13 +76,23 @@ const CASES: CardCase[] = [
         adminCount: 7,
         viewerIsAdmin: true,
       }),
-    verbs: ['showInvite', 'showMembers', 'poster', 'resetLink', 'addToOrganization', 'leaveGroup', 'deleteGroup'],
+    verbs: [
+      'showInvite',
+      'newAnnouncement',
+      'newPoll',
+      'showMembers',
+      'poster',
+      'resetLink',
+      'addToOrganization',
+      'leaveGroup',
+      'deleteGroup',
+    ],
   },
   {
     name: 'group info (member, owned by an organization)',
     build: (t) =>
       buildGroupInfoCard({ groupId: 'g1', name: t, memberCount: 2, adminNames: [t], organizationName: ORG, viewerIsAdmin: false }),
-    verbs: ['showInvite', 'showMembers', 'poster', 'leaveGroup'],
+    verbs: ['showInvite', 'newAnnouncement', 'newPoll', 'showMembers', 'poster', 'leaveGroup'],
   },
   {
     name: 'invite (admin)',

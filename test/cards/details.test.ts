@@ -117,7 +117,7 @@ describe('the group info card', () => {
     assert.equal(button(card, 'More').type, 'Action.ShowCard');
     assert.deepEqual(
       (content(card)['actions'] as Array<{ title: string }>).map((a) => a.title),
-      ['Invite People', 'More'],
+      ['Invite People', 'Announce', 'Poll', 'More'],
     );
   });
 

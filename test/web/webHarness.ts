@@ -1,3 +1,7 @@
+import { ActionPosts } from '../../src/actions/actionPosts';
+import { ActionService, groupMemberLister } from '../../src/actions/actionService';
+import { ActionStore } from '../../src/actions/actionStore';
+import { actionReportLinks, actionReportRoutes } from '../../src/web/actionReport';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { Server } from 'restify';
@@ -54,6 +58,8 @@ export interface WebHarness {
   posts: TablePostStore;
   /** Importing chat exports (issue 20): the tab's import and imported history. */
   imports: ImportService;
+  /** Announcements and polls behind /api/groups/:id/actions. */
+  actions: ActionService;
   entra: FakeEntra;
   tables: TableClients;
   logs: Array<Record<string, unknown>>;
@@ -120,6 +126,17 @@ export async function startWebHarness(
     });
     const documents = new DocumentService({ groups, signer, botName: BOT_NAME, profiles: new TableDocumentProfileStore(clients.groups) });
 
+    // Announcements and polls (issue 19): created and watched from the tab, the report downloaded by link.
+    const actionService = new ActionService({
+      store: new ActionStore(clients.actions),
+      members: conversation,
+      lister: groupMemberLister(groups),
+    });
+    const actions = {
+      actions: actionService,
+      posts: new ActionPosts({ service: actionService, conversation }),
+      reportUrl: actionReportLinks(signer),
+    };
     const groupStore = new TableGroupStore(clients);
     const imports = new ImportService({
       store: new TableImportStore(clients),
@@ -138,8 +155,10 @@ export async function startWebHarness(
       conversation,
       imports,
       importing: { imports, pending, jobs },
+      actions,
       ...options.api?.({ groups, tables: clients }),
     })(server);
+    actionReportRoutes({ actions: actionService, signer, logger })(server);
     downloadRoutes({ documents, signer, logger })(server);
     groupPhotoRoutes({ groups, logger })(server);
     tabRoutes({ logger, publicUrl: url, allowTestHooks: options.allowTestHooks === true })(server);
@@ -172,6 +191,7 @@ export async function startWebHarness(
       conversation,
       posts,
       imports,
+      actions: actionService,
       entra,
       tables: clients,
       logs,

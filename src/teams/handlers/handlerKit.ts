@@ -10,6 +10,7 @@ import type { DocumentsFlow, JoinAttemptLimiter, OrganizationFlow } from '../con
 import type { GroupActions, Requester } from './groupActions';
 import type { PostsFlow } from './postsFlow';
 import type { BulkAddFlow } from './bulkAddFlow';
+import type { ActionsFlow } from './actionsFlow';
 import { textReply, type Reply } from '../replies';
 
 /** What a handler gets for one turn: who asks, the services, and the turn's dialogs. */
@@ -23,6 +24,8 @@ export interface HandlerContext {
   readonly posts?: PostsFlow;
   /** Bulk add from a pasted list (issue 18); absent where the app was built without it. */
   readonly bulkAdd?: BulkAddFlow;
+  /** Announcements and polls (issue 19); absent where the app was built without them. */
+  readonly announcements?: ActionsFlow;
   /** The help card's content (derived from the handler table in src/teams/input/commands.ts). */
   readonly help: {
     entries(): Array<{ usage: string; description: string }>;
@@ -94,6 +97,11 @@ export interface Handler {
    * thousands take at once when a link is shared.
    */
   readonly idempotent?: true;
+  /**
+   * The answer's first card takes the clicked card's place: as the invoke's answer for Action.Execute, and with
+   * an update of the clicked message for Action.Submit (an announcement's card becomes "You confirmed at ...").
+   */
+  readonly replacesCard?: true;
 }
 
 export const NOT_UNDERSTOOD = "Sorry, I didn't get that. Type **help** to see what I can do, or **new group** to start.";

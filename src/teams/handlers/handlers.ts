@@ -21,6 +21,7 @@ import {
 import { cardReply, textReply, type Reply } from '../replies';
 import { CONVERSATION_HANDLERS } from './conversationHandlers';
 import { MEMBER_HANDLERS } from './memberHandlers';
+import { ACTION_HANDLERS } from './actionHandlers';
 
 export {
   HELP_HEADINGS,
@@ -305,6 +306,8 @@ export const HANDLERS = {
   },
   // The group conversation's commands and buttons (issue 10), last in help and menu order.
   ...CONVERSATION_HANDLERS,
+  // Announcements and polls (issue 19).
+  ...ACTION_HANDLERS,
 } satisfies Record<string, Handler>;
 
 type Table = typeof HANDLERS;

@@ -26,7 +26,15 @@ const CACHE_ENTRIES = 1_000;
  * summary), with Delete post for the group's admins (and the sender, who normally gets no copy). Returns
  * undefined for a post that is gone or deleted. Reads are shared by the copies of one fan-out for a moment.
  */
-export function createPostCopyRenderer(source: PostCopySource, publicUrl: string, now: () => number = Date.now): PostCopyRenderer {
+/** An announcement's or poll's post: the member's card of the action (src/teams/handlers/actionsFlow.ts). */
+export type ActionCopy = (group: GroupView, actionId: string, userId: string) => Promise<Record<string, unknown> | undefined>;
+
+export function createPostCopyRenderer(
+  source: PostCopySource,
+  publicUrl: string,
+  now: () => number = Date.now,
+  actionCopy?: ActionCopy,
+): PostCopyRenderer {
   const posts = new Map<string, { at: number; value: Promise<Post | undefined> }>();
   const groups = new Map<string, { at: number; value: Promise<GroupView | undefined> }>();
   const cached = <T>(
@@ -60,6 +68,7 @@ export function createPostCopyRenderer(source: PostCopySource, publicUrl: string
       }
       const group = await groupRead;
       if (!post || !group || post.deletedAt) return undefined;
+      if (post.action && actionCopy) return actionCopy(group, post.action.id, recipient.userId);
       // Group types: a member who may not see other members gets "A member" for their names.
       const seen = postAsSeenBy(group, recipient.userId, post);
       return buildPostActivity({

@@ -77,13 +77,14 @@ describe('src/teams/handlers: the one handler table', () => {
     assert.deepEqual(unheaded, ['cancel', 'help']);
   });
 
-  it('marks joins idempotent (no lease, no dialog state): by link, by code and by button, and nothing else', () => {
+  it('marks joins and the answers to announcements and polls idempotent (no lease, no dialog state), and nothing else', () => {
     assert.deepEqual(
       entries
         .filter(([, h]) => h.idempotent)
         .map(([key]) => key)
         .sort(),
-      ['join', 'joinGroup'],
+      // An answer is once per (action, member) in the store; a reminder once per window; closing once.
+      ['closePoll', 'confirmAction', 'join', 'joinGroup', 'notAnsweredPage', 'refreshAction', 'remindAction', 'voteAction'],
     );
     const idempotent = (activity: object) => isIdempotentRequest(readTurnInput(activity));
     assert.equal(idempotent({ text: 'join https://bots.example/join/AAAAAAAAAAAAAAAAAAAAAA' }), true);

@@ -56,6 +56,8 @@ describe('src/teams/input/commands', () => {
       ['mute', { command: 'mute', args: '' }],
       ['unmute Sales', { command: 'unmute', args: 'Sales' }],
       ['imports Sales', { command: 'imports', args: 'Sales' }],
+      ['announce Sales', { command: 'announce', args: 'Sales' }],
+      ['new poll', { command: 'poll', args: '' }],
     ];
     for (const [text, expected] of cases) {
       it(`reads "${text}"`, () => assert.deepEqual(parseCommand(text), expected));

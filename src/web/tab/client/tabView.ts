@@ -5,6 +5,7 @@ import { BulkAddPanel } from './bulkAddPanel';
 import { DocumentsPanel } from './documentsPanel';
 import { ImportedHistoryPanel } from './importedHistory';
 import { ImportPanel } from './importPanel';
+import { ActionsPanel } from './actionsPanel';
 import { button, el, type Child } from './dom';
 import type { StatusRegion } from './statusRegion';
 import { members, statusLabel, type DocumentLinks, type GroupDetail, type GroupSummary, type InviteView } from './tabTypes';
@@ -25,6 +26,8 @@ export class TabView {
   private importing: ImportPanel | undefined;
   /** The open group's members, 50 at a time (issue 18). */
   private members: MembersPanel | undefined;
+  /** The open group's announcements and polls (issue 19). */
+  private actionsPanel: ActionsPanel | undefined;
 
   private readonly list = el('ul', { class: 'group-list', id: 'group-list' });
   private readonly more = button('Show more groups', () => void this.loadGroups(), { class: 'secondary', hidden: true });
@@ -148,6 +151,7 @@ export class TabView {
       this.conversationFor(group.id),
       this.importedFor(group.id),
       this.membersFor(group.id),
+      this.actionsFor(group.id),
 
       el(
         'section',
@@ -172,6 +176,14 @@ export class TabView {
       void this.members.load(true);
     }
     return this.members.element;
+  }
+
+  private actionsFor(groupId: string): HTMLElement {
+    if (this.actionsPanel?.groupId !== groupId) {
+      this.actionsPanel = new ActionsPanel(this.api, groupId);
+      void this.actionsPanel.load();
+    }
+    return this.actionsPanel.element;
   }
 
   private conversationFor(groupId: string): HTMLElement {
