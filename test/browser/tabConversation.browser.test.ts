@@ -169,7 +169,7 @@ describe("Teams tab: a group's conversation in a browser", function () {
           served = response.status();
           await route.abort('connectionreset');
         });
-        await page.getByRole('button', { name: 'Send' }).click();
+        await page.getByRole('button', { name: 'Send', exact: true }).click();
         await page.locator('#conversation-status', { hasText: 'Not sent. Try again.' }).waitFor();
         assert.equal(served, 201, 'the first send was stored by the server');
         assert.equal(await box.inputValue(), text, 'the text stays in the box');
@@ -177,7 +177,7 @@ describe("Teams tab: a group's conversation in a browser", function () {
 
         // Send again: the same key, so the server answers with the post it already has.
         await page.unroute(postsUrl);
-        await page.getByRole('button', { name: 'Send' }).click();
+        await page.getByRole('button', { name: 'Send', exact: true }).click();
         await page.locator('#conversation-status', { hasText: 'Sent.' }).waitFor();
         assert.equal(keys.length, 2);
         assert.equal(keys[0], keys[1]);
@@ -241,7 +241,7 @@ describe("Teams tab: a group's conversation in a browser", function () {
       await apiPost(ann, group, 'Office closed Friday');
       const { page, problems } = await openGroup(context, bob, group);
       await page.getByLabel('Write a post').fill('Can I come Saturday?');
-      await page.getByRole('button', { name: 'Send' }).click();
+      await page.getByRole('button', { name: 'Send', exact: true }).click();
       await page.locator('#conversation-status', { hasText: 'Only admins can post in this group' }).waitFor();
       assert.equal(await page.locator('#conversation-status').getAttribute('aria-live'), 'polite');
       assert.equal(await page.getByLabel('Write a post').inputValue(), 'Can I come Saturday?');
@@ -264,7 +264,7 @@ describe("Teams tab: a group's conversation in a browser", function () {
       const { page, problems } = await openGroup(context, carol, group);
       const box = page.getByLabel('Write a post');
       await box.fill('eleventh');
-      await page.getByRole('button', { name: 'Send' }).click();
+      await page.getByRole('button', { name: 'Send', exact: true }).click();
       await page.locator('#conversation-status', { hasText: /You are posting too fast, wait a moment \(about \d+ seconds?\)/ }).waitFor();
       assert.equal(await box.inputValue(), 'eleventh');
       assert.equal((await storedTexts(group)).length, 10);
@@ -273,7 +273,7 @@ describe("Teams tab: a group's conversation in a browser", function () {
       await box.fill('x'.repeat(4001));
       assert.equal(await page.locator('#compose-count').innerText(), '4,001 / 4,000 characters: 1 too many');
       assert.equal(await box.getAttribute('aria-invalid'), 'true');
-      await page.getByRole('button', { name: 'Send' }).click();
+      await page.getByRole('button', { name: 'Send', exact: true }).click();
       await page.locator('#conversation-status', { hasText: 'at most 4,000 characters' }).waitFor();
       assert.equal((await storedTexts(group)).length, 10);
       assert.deepEqual(
