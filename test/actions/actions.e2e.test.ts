@@ -264,8 +264,20 @@ describe('Announcements and polls, end to end', function () {
 
   it('refuses a member where only admins post, and puts actions in history and deletes them with the group', async () => {
     const { groupId, owner, members } = await groupWith('Quiet', 1);
+    const verbsOfInfo = async (user: TestUser) => {
+      const info = cardsIn(await chat.submit(user, 'showGroupInfo', { groupId })).at(-1)!;
+      valid(info);
+      return actionsIn(info).map((a) => a.data?.verb);
+    };
+    assert.ok((await verbsOfInfo(members[0]!)).includes('newPoll'), 'a member where members post sees Poll');
     await chat.submit(owner, 'saveSettings', { groupId, onlyAdminsPost: 'true', historyForNewMembers: 'true' });
     assert.match(textOf(await chat.say(members[0]!, `poll ${groupId}`)), /Only admins can post/);
+    // Group Info: no Announce or Poll for a member where only admins post; the admin keeps both.
+    const memberVerbs = await verbsOfInfo(members[0]!);
+    assert.ok(memberVerbs.includes('showInvite'), 'the member got Group Info');
+    assert.ok(!memberVerbs.includes('newAnnouncement') && !memberVerbs.includes('newPoll'), memberVerbs.join());
+    const ownerVerbs = await verbsOfInfo(owner);
+    assert.ok(ownerVerbs.includes('newAnnouncement') && ownerVerbs.includes('newPoll'), ownerVerbs.join());
     const { actionId } = await announce(owner, groupId);
     assert.match(textOf(await chat.say(members[0]!, 'history')), /Announcement: Gate code/);
     await chat.submit(owner, 'confirmDelete', { groupId });
