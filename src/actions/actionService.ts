@@ -272,15 +272,23 @@ export class ActionService {
     return { action, people, total, matching };
   }
 
-  /** Who a reminder goes to now, or why none: at most once per window per action. */
-  async remind(groupId: string, actionId: string, user: UserRef): Promise<Array<{ id: string; name: string }>> {
+  /**
+   * Who a reminder goes to now, and the round's id (for the reminders' keys), or why none: at most once per
+   * window per action. A round begun but not marked `reminded` (the instance died while handing the reminders
+   * to the engine) is claimed again with its id, so the same keys finish it and nobody hears twice.
+   */
+  async remind(groupId: string, actionId: string, user: UserRef): Promise<{ round: string; people: Array<{ id: string; name: string }> }> {
     const action = await this.requireAction(groupId, actionId, user.id);
     await this.requireOwner(action, user.id);
     if (action.kind === 'poll' && !isOpen(action, this.now())) throw new ForbiddenError('This poll is closed.');
-    if (!(await this.deps.store.tryRemind(groupId, actionId, this.now(), REMIND_WINDOW_MS))) {
-      throw new ForbiddenError('A reminder went out less than 4 hours ago. Try again later.');
-    }
-    return (await this.notAnswered(groupId, actionId, user, { limit: Number.MAX_SAFE_INTEGER })).people;
+    const round = await this.deps.store.claimReminder(groupId, actionId, this.now(), REMIND_WINDOW_MS);
+    if (!round) throw new ForbiddenError('A reminder went out less than 4 hours ago. Try again later.');
+    return { round, people: (await this.notAnswered(groupId, actionId, user, { limit: Number.MAX_SAFE_INTEGER })).people };
+  }
+
+  /** Every reminder of the round is with the engine: the window is used from now on. */
+  reminded(groupId: string, actionId: string, round: string): Promise<void> {
+    return this.deps.store.reminded(groupId, actionId, round);
   }
 
   /** The action, for a member of its group; "not found" for anyone else and for a forged id. */

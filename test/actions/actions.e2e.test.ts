@@ -158,6 +158,38 @@ describe('Announcements and polls, end to end', function () {
     assert.equal(engine.calls.filter((c) => c.call === 'sendOneOff' && c.key.startsWith(`remind|${groupId}|`)).length, 1);
   });
 
+  it('finishes reminders a crash cut short on the next Remind, under the same keys, and only then uses the window', async () => {
+    const { groupId, owner } = await groupWith('Crashed reminders', 3);
+    const { actionId } = await announce(owner, groupId);
+    const ids = { groupId, actionId };
+    const mine = () => engine.calls.flatMap((c) => (c.call === 'sendOneOff' && c.key.startsWith(`remind|${groupId}|`) ? [c] : []));
+    // The instance "dies" while handing the second reminder to the engine: the loop stops there.
+    const sendOneOff = engine.sendOneOff.bind(engine);
+    let handed = 0;
+    engine.sendOneOff = async (key, recipient) => {
+      if (key.startsWith(`remind|${groupId}|`) && ++handed === 2) throw new Error('the instance died');
+      return sendOneOff(key, recipient);
+    };
+    try {
+      assert.match(textOf(await chat.submit(owner, 'remindAction', ids)), /Reminder sent to 3 members/);
+      await t.app.settled();
+    } finally {
+      engine.sendOneOff = sendOneOff;
+    }
+    const before = mine();
+    assert.equal(before.length, 1, 'one reminder was with the engine when the instance died');
+    // The window was not used: a second Remind hands every reminder over, the first one under its same key.
+    assert.match(textOf(await chat.submit(owner, 'remindAction', ids)), /Reminder sent to 3 members/);
+    await t.app.settled();
+    const after = mine();
+    const keys = new Set(after.map((c) => c.key));
+    assert.equal(keys.size, 3, 'one key per member: the engine sends each key once');
+    assert.equal(new Set(after.map((c) => c.userId)).size, 3, 'every member who has not confirmed is reached');
+    assert.ok(keys.has(before[0]!.key), 'the reminder handed over before the crash keeps its key (not sent twice)');
+    // Now the window is used.
+    assert.match(textOf(await chat.submit(owner, 'remindAction', ids)), /less than 4 hours ago/);
+  });
+
   it('runs a named single-choice poll: vote, change the vote, results after voting, refuse a missing option', async () => {
     const { groupId, owner, members } = await groupWith('Named poll', 2);
     const { post, actionId } = await createPoll(owner, groupId);
