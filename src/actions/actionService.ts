@@ -147,6 +147,29 @@ export class ActionService {
     return { ...poll, closedAt: poll.closedAt ?? closedAt };
   }
 
+  /** Polls past their closing time whose results were not posted yet (the closing sweep). */
+  dueToClose(now: Date): AsyncIterable<{ groupId: string; actionId: string }> {
+    return this.deps.store.dueToClose(now.toISOString());
+  }
+
+  /**
+   * The closing sweep: locks a poll past its closing time (closed at that time; again after a crash changes
+   * nothing) and reads its exact results. Undefined when it is gone (deleted) or not due.
+   */
+  async closeAtItsTime(groupId: string, actionId: string, now = this.now()): Promise<{ poll: Poll; results: Results } | undefined> {
+    const poll = await this.deps.store.get(groupId, actionId);
+    if (poll?.kind !== 'poll' || !poll.closesAt || poll.closesAt > now.toISOString()) return undefined;
+    const closedAt = poll.closedAt ?? poll.closesAt;
+    if (!poll.closedAt) await this.deps.store.close(groupId, actionId, closedAt);
+    const closed = { ...poll, closedAt };
+    return { poll: closed, results: resultsOf(closed, await this.deps.store.tallies(groupId, actionId)) };
+  }
+
+  /** The poll's results post is in the group: the sweep leaves it alone. */
+  resultsPosted(groupId: string, actionId: string): Promise<void> {
+    return this.deps.store.resultsPosted(groupId, actionId);
+  }
+
   /** The results as this member may see them; undefined when they may not (yet). */
   async results(groupId: string, actionId: string, user: UserRef): Promise<Results | undefined> {
     return (await this.view(groupId, actionId, user)).results;
@@ -183,14 +206,7 @@ export class ActionService {
       mayManage ? this.deps.store.tallies(action.groupId, action.actionId) : this.snapshot(action, answer),
       mayManage ? this.deps.lister.memberCount(action.groupId) : Promise.resolve(undefined),
     ]);
-    const totals = action.kind === 'poll' ? action.options.map((_, i) => tallies.get(i) ?? 0) : [tallies.get('confirmed') ?? 0];
-    const answered =
-      action.kind === 'announcement'
-        ? (tallies.get('confirmed') ?? 0)
-        : action.multi
-          ? (tallies.get('answered') ?? 0)
-          : totals.reduce((a, b) => a + b, 0);
-    return { ...view, results: { counts: totals, answered }, ...(memberCount !== undefined ? { memberCount } : {}) };
+    return { ...view, results: resultsOf(action, tallies), ...(memberCount !== undefined ? { memberCount } : {}) };
   }
 
   private async snapshot(action: GroupAction, answer?: Answered): Promise<Map<Counter, number>> {
@@ -315,6 +331,18 @@ export class ActionService {
   private async requireOwner(action: GroupAction, userId: string): Promise<void> {
     if (!(await this.mayManage(action, userId))) throw new ForbiddenError('Only group admins and its creator can do that.');
   }
+}
+
+/** Counts per option (a poll) or confirmations (an announcement), and how many answered. */
+function resultsOf(action: GroupAction, tallies: ReadonlyMap<Counter, number>): Results {
+  const counts = action.kind === 'poll' ? action.options.map((_, i) => tallies.get(i) ?? 0) : [tallies.get('confirmed') ?? 0];
+  const answered =
+    action.kind === 'announcement'
+      ? (tallies.get('confirmed') ?? 0)
+      : action.multi
+        ? (tallies.get('answered') ?? 0)
+        : counts.reduce((a, b) => a + b, 0);
+  return { counts, answered };
 }
 
 /** The group's current members, page by page (members-only, as the domain checks). */

@@ -95,7 +95,10 @@ export class ActionStore {
   /** The poll's results post went to the group: the closing sweep leaves it alone (a deleted poll: nothing to do). */
   async resultsPosted(groupId: string, actionId: string): Promise<void> {
     try {
-      await this.table.updateEntity({ partitionKey: partitionOf(groupId, actionId), rowKey: ACTION_ROW, closeDue: RESULTS_POSTED }, 'Merge');
+      await this.table.updateEntity(
+        { partitionKey: partitionOf(groupId, actionId), rowKey: ACTION_ROW, closeDue: RESULTS_POSTED },
+        'Merge',
+      );
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
@@ -241,7 +244,11 @@ export class ActionStore {
 
   private async reminderRound(partitionKey: string): Promise<{ at: string; done?: boolean; etag: string } | undefined> {
     try {
-      return (await this.table.getEntity<{ at: string; done?: boolean }>(partitionKey, REMIND_ROW)) as { at: string; done?: boolean; etag: string };
+      return (await this.table.getEntity<{ at: string; done?: boolean }>(partitionKey, REMIND_ROW)) as {
+        at: string;
+        done?: boolean;
+        etag: string;
+      };
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;

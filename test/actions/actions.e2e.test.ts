@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { startTestApp, type TestApp } from '../helpers/testApp';
+import { memoryLogger, startTestApp, type TestApp } from '../helpers/testApp';
+import { PollClosing } from '../../src/actions/pollClosing';
 import { messageActivity, testUser, type TestUser } from '../helpers/activities';
 import { Chat, buttonData, cardsIn, textOf, actionsIn, type CardJson } from '../helpers/chat';
 import { RecordingDeliveryEngine } from '../helpers/recordingEngine';
@@ -268,6 +269,48 @@ describe('Announcements and polls, end to end', function () {
     const report = await csvOf(owner, groupId, actionId);
     assert.match(report, /"Admins results member 1","[^"]+","yes","[^"]+","Salad"/);
     assert.match(report, /"Admins results member 2","[^"]+","no","",""/);
+  });
+
+  it('closes a poll at its closing time: one results post from two instances and a second sweep, an overdue announcement posts nothing', async () => {
+    const { groupId, owner, members } = await groupWith('Timed poll', 2);
+    const tomorrow = new Date(Date.now() + 24 * 3600_000).toISOString().slice(0, 10);
+    await announce(owner, groupId, { dueDate: tomorrow, dueTime: '08:00' });
+    const { actionId } = await createPoll(owner, groupId, { closeDate: tomorrow, closeTime: '09:00' });
+    const closesAt = `${tomorrow}T09:00:00.000Z`;
+    assert.equal(((await store.get(groupId, actionId)) as { closesAt?: string }).closesAt, closesAt);
+    await chat.execute(members[0]!, 'voteAction', { groupId, actionId, choice: '2' });
+    await chat.submit(members[1]!, 'voteAction', { groupId, actionId, choice: '2' });
+    const resultsPosts = async () => {
+      const found = [];
+      for await (const p of t.app.posts.all(groupId)) if (/The poll "Lunch\?" is closed/.test(p.text)) found.push(p);
+      return found;
+    };
+    // Before its time: nothing closes.
+    await t.app.pollClosing.sweep(new Date(Date.parse(closesAt) - 60_000));
+    const closedAt = async () => ((await store.get(groupId, actionId)) as { closedAt?: string }).closedAt;
+    assert.equal(await closedAt(), undefined);
+    assert.deepEqual(await resultsPosts(), []);
+    // After it: two instances on one storage account sweep at once; one results post, in the creator's name.
+    const later = new Date(Date.parse(closesAt) + 60_000);
+    const other = new PollClosing(t.app.pollClosing.deps, memoryLogger().logger);
+    await Promise.all([t.app.pollClosing.sweep(later), other.sweep(later)]);
+    const posted = await resultsPosts();
+    assert.equal(posted.length, 1, 'one results post');
+    assert.match(posted[0]!.text, /2 voted\.[\s\S]*- Soup: 2/);
+    assert.equal(posted[0]!.sender.userId, uid(owner));
+    assert.ok(engine.seqs('postAccepted', groupId).includes(posted[0]!.seq), 'delivered through the engine');
+    assert.equal(await closedAt(), closesAt, 'locked at its closing time');
+    const late = (await chat.execute(members[1]!, 'voteAction', { groupId, actionId, choice: '0' })).body.value as CardJson;
+    assert.match(textOf(late), /This poll is closed/);
+    // A later sweep finds nothing due (the overdue announcement included), and posts nothing.
+    const before = (await lastPost(groupId)).seq;
+    assert.equal(await t.app.pollClosing.sweep(new Date(later.getTime() + 3600_000)), 0);
+    assert.equal((await lastPost(groupId)).seq, before);
+    // A crash after the lock and before the post: the poll is still due, and the sweep posts under the same key.
+    const second = await createPoll(owner, groupId, { question: 'Dinner?', closeDate: tomorrow, closeTime: '10:00' });
+    await store.close(groupId, second.actionId, `${tomorrow}T10:00:00.000Z`);
+    assert.equal(await t.app.pollClosing.sweep(new Date(later.getTime() + 2 * 3600_000)), 1);
+    assert.match((await lastPost(groupId)).text, /The poll "Dinner\?" is closed\. 0 voted/);
   });
 
   it("refuses a forged answer: another group's action, a stranger, an unknown action", async () => {
