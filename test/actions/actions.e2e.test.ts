@@ -311,6 +311,13 @@ describe('Announcements and polls, end to end', function () {
     await store.close(groupId, second.actionId, `${tomorrow}T10:00:00.000Z`);
     assert.equal(await t.app.pollClosing.sweep(new Date(later.getTime() + 2 * 3600_000)), 1);
     assert.match((await lastPost(groupId)).text, /The poll "Dinner\?" is closed\. 0 voted/);
+    // Closed by hand before its time: its results went out then; the sweep at its time posts nothing more.
+    const third = await createPoll(owner, groupId, { question: 'Breakfast?', closeDate: tomorrow, closeTime: '11:00' });
+    await chat.execute(owner, 'closePoll', { groupId, actionId: third.actionId });
+    const closedByHand = (await lastPost(groupId)).seq;
+    assert.match((await lastPost(groupId)).text, /The poll "Breakfast\?" is closed/);
+    assert.equal(await t.app.pollClosing.sweep(new Date(later.getTime() + 3 * 3600_000)), 0);
+    assert.equal((await lastPost(groupId)).seq, closedByHand);
   });
 
   it("refuses a forged answer: another group's action, a stranger, an unknown action", async () => {
