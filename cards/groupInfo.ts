@@ -18,6 +18,8 @@ export interface GroupInfoCardData {
   organizationName?: ProvenName;
   /** Whether the person looking is an admin of this group: admin-only buttons appear only then. */
   viewerIsAdmin: boolean;
+  /** Whether the viewer may post in the group (default true): Announce and Poll appear only then. */
+  viewerMayPost?: boolean;
   /** Admins only: members Teams refused to reach (they blocked or removed the app). Shown when above 0. */
   unreachableCount?: number;
   /** Members whose copies are given up for now (the channel kept failing) and tried again every few minutes. */
@@ -89,8 +91,7 @@ export function buildGroupInfoCard(data: GroupInfoCardData): Attachment {
       ],
       [
         button('Invite People', 'showInvite', g, { style: 'positive' }),
-        button('Announce', 'newAnnouncement', g),
-        button('Poll', 'newPoll', g),
+        ...(data.viewerMayPost !== false ? [button('Announce', 'newAnnouncement', g), button('Poll', 'newPoll', g)] : []),
         showCard('More', more),
       ],
       `Group info: ${inline(data.name)}`,

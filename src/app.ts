@@ -15,6 +15,7 @@ import type { QueueDeliveryEngineOptions } from './delivery/engine';
 import { openStorageAccount, wireDomain } from './wiring/storage';
 import { wireConversation } from './wiring/conversation';
 import type { ActionService } from './actions/actionService';
+import type { PollClosing } from './actions/pollClosing';
 import type { ImportService } from './import/importService';
 import { wireBot, wireSignIn } from './wiring/dialogs';
 import { wireAdapter, wireServer } from './wiring/server';
@@ -62,6 +63,8 @@ export interface RunningApp {
   readonly deletedPosts: RetentionSweeper;
   /** Announcements and polls (issue 19): their rules and their table. */
   readonly actions: ActionService;
+  /** Closes polls at their closing time and posts their results once (every minute). */
+  readonly pollClosing: PollClosing;
   /** Waits for the work begun after a turn answered (notices, reminders). */
   settled(): Promise<void>;
   stop(): Promise<void>;
@@ -102,6 +105,7 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
     leaseSweep.start();
     bulkAdd.start();
     chat.importJobs.start();
+    chat.actions.closing.start();
 
     return {
       url,
@@ -116,6 +120,7 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
       joinDigests: bot.joinDigests,
       deletedPosts,
       actions: chat.actions.service,
+      pollClosing: chat.actions.closing,
       settled: () => background.drain(),
       async stop() {
         account.embedded?.shuttingDown();
@@ -132,6 +137,7 @@ export async function startApp(config: AppConfig, options: AppOptions): Promise<
           bulkAdd.stop(),
           chat.importJobs.stop(),
           deletedPosts.stop(),
+          chat.actions.closing.stop(),
         ]);
         await engine.stop();
         await account.embedded?.stop();

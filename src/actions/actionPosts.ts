@@ -41,7 +41,7 @@ export class ActionPosts {
 
   async poll(input: Omit<NewPoll, 'createdBy'>, sender: PostSender, sourceKey: string) {
     const action = await this.deps.service.createPoll(
-      { ...input, createdBy: { id: sender.userId, name: sender.name } },
+      { ...input, createdBy: { id: sender.userId, name: sender.name }, creatorTenantId: sender.tenantId },
       keyOf(`action|${sourceKey}`),
     );
     return this.post(action, sender, sourceKey);
@@ -52,13 +52,31 @@ export class ActionPosts {
     const user = { id: closer.userId, name: closer.name };
     const poll = await this.deps.service.close(groupId, actionId, user);
     const results = await this.deps.service.results(groupId, actionId, user);
-    await this.deps.conversation.post({
-      groupId,
-      sender: closer,
-      text: resultsSummary(poll, results),
-      sourceKey: keyOf(`close|${groupId}|${actionId}`),
-    });
+    await this.postResults(poll, results, closer);
     return poll;
+  }
+
+  /**
+   * The closing sweep, for one poll past its closing time: locks it, and posts its results in its creator's
+   * name. Safe to repeat (another instance, a crash halfway): the post has one source key per poll (the same as
+   * Close's), so the group gets one results post; then the poll is marked as done.
+   */
+  async closeAtItsTime(groupId: string, actionId: string, now?: Date): Promise<boolean> {
+    const closing = await this.deps.service.closeAtItsTime(groupId, actionId, now);
+    if (!closing) return false;
+    const { poll, results } = closing;
+    await this.postResults(poll, results, { userId: poll.createdBy.id, name: poll.createdBy.name, tenantId: poll.creatorTenantId ?? '' });
+    return true;
+  }
+
+  private async postResults(poll: Poll, results: Results | undefined, sender: PostSender): Promise<void> {
+    await this.deps.conversation.post({
+      groupId: poll.groupId,
+      sender,
+      text: resultsSummary(poll, results),
+      sourceKey: keyOf(`close|${poll.groupId}|${poll.actionId}`),
+    });
+    if (poll.closesAt) await this.deps.service.resultsPosted(poll.groupId, poll.actionId);
   }
 
   private async post(

@@ -147,6 +147,29 @@ export class ActionService {
     return { ...poll, closedAt: poll.closedAt ?? closedAt };
   }
 
+  /** Polls past their closing time whose results were not posted yet (the closing sweep). */
+  dueToClose(now: Date): AsyncIterable<{ groupId: string; actionId: string }> {
+    return this.deps.store.dueToClose(now.toISOString());
+  }
+
+  /**
+   * The closing sweep: locks a poll past its closing time (closed at that time; again after a crash changes
+   * nothing) and reads its exact results. Undefined when it is gone (deleted) or not due.
+   */
+  async closeAtItsTime(groupId: string, actionId: string, now = this.now()): Promise<{ poll: Poll; results: Results } | undefined> {
+    const poll = await this.deps.store.get(groupId, actionId);
+    if (poll?.kind !== 'poll' || !poll.closesAt || poll.closesAt > now.toISOString()) return undefined;
+    const closedAt = poll.closedAt ?? poll.closesAt;
+    if (!poll.closedAt) await this.deps.store.close(groupId, actionId, closedAt);
+    const closed = { ...poll, closedAt };
+    return { poll: closed, results: resultsOf(closed, await this.deps.store.tallies(groupId, actionId)) };
+  }
+
+  /** The poll's results post is in the group: the sweep leaves it alone. */
+  resultsPosted(groupId: string, actionId: string): Promise<void> {
+    return this.deps.store.resultsPosted(groupId, actionId);
+  }
+
   /** The results as this member may see them; undefined when they may not (yet). */
   async results(groupId: string, actionId: string, user: UserRef): Promise<Results | undefined> {
     return (await this.view(groupId, actionId, user)).results;
@@ -183,14 +206,7 @@ export class ActionService {
       mayManage ? this.deps.store.tallies(action.groupId, action.actionId) : this.snapshot(action, answer),
       mayManage ? this.deps.lister.memberCount(action.groupId) : Promise.resolve(undefined),
     ]);
-    const totals = action.kind === 'poll' ? action.options.map((_, i) => tallies.get(i) ?? 0) : [tallies.get('confirmed') ?? 0];
-    const answered =
-      action.kind === 'announcement'
-        ? (tallies.get('confirmed') ?? 0)
-        : action.multi
-          ? (tallies.get('answered') ?? 0)
-          : totals.reduce((a, b) => a + b, 0);
-    return { ...view, results: { counts: totals, answered }, ...(memberCount !== undefined ? { memberCount } : {}) };
+    return { ...view, results: resultsOf(action, tallies), ...(memberCount !== undefined ? { memberCount } : {}) };
   }
 
   private async snapshot(action: GroupAction, answer?: Answered): Promise<Map<Counter, number>> {
@@ -272,15 +288,23 @@ export class ActionService {
     return { action, people, total, matching };
   }
 
-  /** Who a reminder goes to now, or why none: at most once per window per action. */
-  async remind(groupId: string, actionId: string, user: UserRef): Promise<Array<{ id: string; name: string }>> {
+  /**
+   * Who a reminder goes to now, and the round's id (for the reminders' keys), or why none: at most once per
+   * window per action. A round begun but not marked `reminded` (the instance died while handing the reminders
+   * to the engine) is claimed again with its id, so the same keys finish it and nobody hears twice.
+   */
+  async remind(groupId: string, actionId: string, user: UserRef): Promise<{ round: string; people: Array<{ id: string; name: string }> }> {
     const action = await this.requireAction(groupId, actionId, user.id);
     await this.requireOwner(action, user.id);
     if (action.kind === 'poll' && !isOpen(action, this.now())) throw new ForbiddenError('This poll is closed.');
-    if (!(await this.deps.store.tryRemind(groupId, actionId, this.now(), REMIND_WINDOW_MS))) {
-      throw new ForbiddenError('A reminder went out less than 4 hours ago. Try again later.');
-    }
-    return (await this.notAnswered(groupId, actionId, user, { limit: Number.MAX_SAFE_INTEGER })).people;
+    const round = await this.deps.store.claimReminder(groupId, actionId, this.now(), REMIND_WINDOW_MS);
+    if (!round) throw new ForbiddenError('A reminder went out less than 4 hours ago. Try again later.');
+    return { round, people: (await this.notAnswered(groupId, actionId, user, { limit: Number.MAX_SAFE_INTEGER })).people };
+  }
+
+  /** Every reminder of the round is with the engine: the window is used from now on. */
+  reminded(groupId: string, actionId: string, round: string): Promise<void> {
+    return this.deps.store.reminded(groupId, actionId, round);
   }
 
   /** The action, for a member of its group; "not found" for anyone else and for a forged id. */
@@ -307,6 +331,18 @@ export class ActionService {
   private async requireOwner(action: GroupAction, userId: string): Promise<void> {
     if (!(await this.mayManage(action, userId))) throw new ForbiddenError('Only group admins and its creator can do that.');
   }
+}
+
+/** Counts per option (a poll) or confirmations (an announcement), and how many answered. */
+function resultsOf(action: GroupAction, tallies: ReadonlyMap<Counter, number>): Results {
+  const counts = action.kind === 'poll' ? action.options.map((_, i) => tallies.get(i) ?? 0) : [tallies.get('confirmed') ?? 0];
+  const answered =
+    action.kind === 'announcement'
+      ? (tallies.get('confirmed') ?? 0)
+      : action.multi
+        ? (tallies.get('answered') ?? 0)
+        : counts.reduce((a, b) => a + b, 0);
+  return { counts, answered };
 }
 
 /** The group's current members, page by page (members-only, as the domain checks). */

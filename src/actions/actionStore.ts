@@ -6,7 +6,9 @@
  * - `tally|<option>|<shard>`: counters, 16 shards per option, so that thousands answering at once rarely
  *   write the same row; `confirmed|<shard>` for an announcement;
  * - `answered|<shard>`: how many members voted in a poll (a multiple-choice poll's tallies add up to more);
- * - `remind`: when the last reminder went out.
+ * - `remind`: the last reminder: when it began (its window) and whether every one was handed to the engine.
+ * The `action` row of a poll with a closing time has `closeDue` (that time) until its results were posted, then
+ * `RESULTS_POSTED`, which sorts after every time: the closing sweep asks for `closeDue le <now>`.
  * An answer is one entity-group transaction of its voter row and its counters: exact under any number of
  * instances (a conflict is read again and retried), and idempotent per (action, member): the voter row is
  * created once.
@@ -19,6 +21,8 @@ import type { GroupAction } from './model';
 
 const ACTION_ROW = 'action';
 const REMIND_ROW = 'remind';
+/** `closeDue` once a poll's results were posted ('~' sorts after any ISO time). */
+const RESULTS_POSTED = '~posted';
 /** Per counter: 50 answers in flight on a few options seldom write the same row. */
 const SHARDS = 64;
 const ATTEMPTS = 20;
@@ -53,6 +57,7 @@ export class ActionStore {
         rowKey: ACTION_ROW,
         json: JSON.stringify(stored),
         createdAt: action.createdAt,
+        ...(action.kind === 'poll' && action.closesAt ? { closeDue: action.closesAt } : {}),
       });
     } catch (err) {
       if (!isAlreadyExists(err)) throw err;
@@ -76,6 +81,27 @@ export class ActionStore {
 
   async close(groupId: string, actionId: string, at: string): Promise<void> {
     await this.table.updateEntity({ partitionKey: partitionOf(groupId, actionId), rowKey: ACTION_ROW, closedAt: at }, 'Merge');
+  }
+
+  /** Polls whose closing time is `now` or earlier and whose results were not posted yet (closed or not). */
+  async *dueToClose(now: string): AsyncIterable<{ groupId: string; actionId: string }> {
+    const filter = odata`RowKey eq ${ACTION_ROW} and closeDue le ${now}`;
+    for await (const row of this.table.listEntities({ queryOptions: { filter, select: ['PartitionKey'] } })) {
+      const at = row.partitionKey!.lastIndexOf('|');
+      yield { groupId: row.partitionKey!.slice(0, at), actionId: row.partitionKey!.slice(at + 1) };
+    }
+  }
+
+  /** The poll's results post went to the group: the closing sweep leaves it alone (a deleted poll: nothing to do). */
+  async resultsPosted(groupId: string, actionId: string): Promise<void> {
+    try {
+      await this.table.updateEntity(
+        { partitionKey: partitionOf(groupId, actionId), rowKey: ACTION_ROW, closeDue: RESULTS_POSTED },
+        'Merge',
+      );
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
   }
 
   /**
@@ -181,23 +207,50 @@ export class ActionStore {
     return out;
   }
 
-  /** True when a reminder may go now (none within `windowMs`), and records it; false otherwise. */
-  async tryRemind(groupId: string, actionId: string, now: Date, windowMs: number): Promise<boolean> {
+  /**
+   * Claims a reminder round and returns its id (when it began): a new round when none began within `windowMs`,
+   * or the round of this window that is not finished (a crash before every reminder was handed to the engine),
+   * to be finished under the same keys; undefined when a finished round is less than `windowMs` old.
+   */
+  async claimReminder(groupId: string, actionId: string, now: Date, windowMs: number): Promise<string | undefined> {
     const partitionKey = partitionOf(groupId, actionId);
-    const row = { partitionKey, rowKey: REMIND_ROW, at: now.toISOString() };
-    let last: { at: string; etag: string } | undefined;
-    try {
-      last = (await this.table.getEntity<{ at: string }>(partitionKey, REMIND_ROW)) as typeof last;
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const last = await this.reminderRound(partitionKey);
+      const recent = last !== undefined && Date.parse(last.at) + windowMs > now.getTime();
+      if (recent) return last.done === true ? undefined : last.at;
+      const row = { partitionKey, rowKey: REMIND_ROW, at: now.toISOString(), done: false };
+      try {
+        if (last) await this.table.updateEntity(row, 'Replace', { etag: last.etag });
+        else await this.table.createEntity(row);
+        return row.at;
+      } catch (err) {
+        if (!isPreconditionFailed(err) && !isAlreadyExists(err)) throw err; // another instance began one: read it
+      }
     }
-    if (last && Date.parse(last.at) + windowMs > now.getTime()) return false;
+    return undefined;
+  }
+
+  /** Every reminder of the round was handed to the engine: the window is used. */
+  async reminded(groupId: string, actionId: string, round: string): Promise<void> {
+    const partitionKey = partitionOf(groupId, actionId);
+    const last = await this.reminderRound(partitionKey);
+    if (!last || last.at !== round || last.done === true) return;
     try {
-      if (last) await this.table.updateEntity(row, 'Replace', { etag: last.etag });
-      else await this.table.createEntity(row);
-      return true;
+      await this.table.updateEntity({ partitionKey, rowKey: REMIND_ROW, done: true }, 'Merge', { etag: last.etag });
     } catch (err) {
-      if (isPreconditionFailed(err) || isAlreadyExists(err)) return false; // another instance reminded just now
+      if (!isPreconditionFailed(err) && !isNotFound(err)) throw err; // another instance finished it
+    }
+  }
+
+  private async reminderRound(partitionKey: string): Promise<{ at: string; done?: boolean; etag: string } | undefined> {
+    try {
+      return (await this.table.getEntity<{ at: string; done?: boolean }>(partitionKey, REMIND_ROW)) as {
+        at: string;
+        done?: boolean;
+        etag: string;
+      };
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
       throw err;
     }
   }

@@ -42,6 +42,8 @@ export interface Poll {
   closesAt?: string;
   closedAt?: string;
   createdBy: UserRef;
+  /** The creator's tenant: the results post a closing time sends goes in the creator's name. */
+  creatorTenantId?: string;
   createdAt: string;
 }
 

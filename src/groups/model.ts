@@ -37,6 +37,8 @@ export interface Group {
    * other members' names (groupTypes.ts). Written with the conversation's settings; absent: they see each other.
    */
   membersHidden?: boolean;
+  /** "Only admins can post" (the conversation's setting, written with it): Group Info hides Announce and Poll from members. */
+  onlyAdminsPost?: boolean;
   /** Join notices to admins as chosen (absent: automatic, groupTypes.ts joinNoticeMode). */
   joinNotices?: 'each' | 'digest' | 'off';
   /**

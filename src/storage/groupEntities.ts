@@ -30,6 +30,8 @@ export interface GroupEntity {
   changedAt: string;
   /** Written by the conversation's settings (postEntities.ts settingsColumns). */
   membersSeeEachOther?: boolean;
+  /** Written with the conversation's settings (postEntities.ts). */
+  onlyAdminsPost?: boolean;
   joinNotices?: string;
 }
 
@@ -133,6 +135,7 @@ export function fromGroupEntity(groupId: string, row: GroupEntity, memberCount: 
     mappedAt: row.mappedAt,
     memberCount,
     membersHidden: row.membersSeeEachOther === false ? true : undefined,
+    onlyAdminsPost: row.onlyAdminsPost === true ? true : undefined,
     joinNotices: row.joinNotices === 'each' || row.joinNotices === 'digest' || row.joinNotices === 'off' ? row.joinNotices : undefined,
     linkNonce: row.linkNonce,
   });

@@ -1,6 +1,7 @@
 import { ActionPosts } from '../actions/actionPosts';
 import { ActionService, groupMemberLister } from '../actions/actionService';
 import { ActionStore } from '../actions/actionStore';
+import { PollClosing } from '../actions/pollClosing';
 import type { DeliveryEngine } from '../delivery/ports';
 import type { ConversationService } from '../groups/conversationService';
 import type { Logger } from '../logger';
@@ -34,7 +35,9 @@ export function wireActions(
     reportUrl: actionReportLinks(domain.signer),
     logger: parts.logger,
   });
-  return { store, service, posts, flow };
+  // Polls past their closing time: locked, and their results posted once (started and stopped by app.ts).
+  const closing = new PollClosing({ service, posts }, parts.logger);
+  return { store, service, posts, flow, closing };
 }
 
 export type ActionsWiring = ReturnType<typeof wireActions>;

@@ -115,8 +115,14 @@ describe('ActionStore (Azurite)', function () {
     );
     assert.equal((await store.tallies(groupId, announcement.actionId)).get('confirmed'), 40);
     const now = new Date();
-    assert.equal(await store.tryRemind(groupId, announcement.actionId, now, 4 * 3600_000), true);
-    assert.equal(await store.tryRemind(groupId, announcement.actionId, new Date(now.getTime() + 3600_000), 4 * 3600_000), false);
-    assert.equal(await store.tryRemind(groupId, announcement.actionId, new Date(now.getTime() + 5 * 3600_000), 4 * 3600_000), true);
+    const window = 4 * 3600_000;
+    const hourLater = new Date(now.getTime() + 3600_000);
+    const round = await store.claimReminder(groupId, announcement.actionId, now, window);
+    assert.equal(round, now.toISOString());
+    assert.equal(await store.claimReminder(groupId, announcement.actionId, hourLater, window), round, 'unfinished: the same round');
+    await store.reminded(groupId, announcement.actionId, round!);
+    assert.equal(await store.claimReminder(groupId, announcement.actionId, hourLater, window), undefined, 'finished: the window is used');
+    const fiveHours = new Date(now.getTime() + 5 * 3600_000);
+    assert.equal(await store.claimReminder(groupId, announcement.actionId, fiveHours, window), fiveHours.toISOString());
   });
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { startTestApp, type TestApp } from '../helpers/testApp';
+import { memoryLogger, startTestApp, type TestApp } from '../helpers/testApp';
+import { PollClosing } from '../../src/actions/pollClosing';
 import { messageActivity, testUser, type TestUser } from '../helpers/activities';
 import { Chat, buttonData, cardsIn, textOf, actionsIn, type CardJson } from '../helpers/chat';
 import { RecordingDeliveryEngine } from '../helpers/recordingEngine';
@@ -158,6 +159,38 @@ describe('Announcements and polls, end to end', function () {
     assert.equal(engine.calls.filter((c) => c.call === 'sendOneOff' && c.key.startsWith(`remind|${groupId}|`)).length, 1);
   });
 
+  it('finishes reminders a crash cut short on the next Remind, under the same keys, and only then uses the window', async () => {
+    const { groupId, owner } = await groupWith('Crashed reminders', 3);
+    const { actionId } = await announce(owner, groupId);
+    const ids = { groupId, actionId };
+    const mine = () => engine.calls.flatMap((c) => (c.call === 'sendOneOff' && c.key.startsWith(`remind|${groupId}|`) ? [c] : []));
+    // The instance "dies" while handing the second reminder to the engine: the loop stops there.
+    const sendOneOff = engine.sendOneOff.bind(engine);
+    let handed = 0;
+    engine.sendOneOff = async (key, recipient) => {
+      if (key.startsWith(`remind|${groupId}|`) && ++handed === 2) throw new Error('the instance died');
+      return sendOneOff(key, recipient);
+    };
+    try {
+      assert.match(textOf(await chat.submit(owner, 'remindAction', ids)), /Reminder sent to 3 members/);
+      await t.app.settled();
+    } finally {
+      engine.sendOneOff = sendOneOff;
+    }
+    const before = mine();
+    assert.equal(before.length, 1, 'one reminder was with the engine when the instance died');
+    // The window was not used: a second Remind hands every reminder over, the first one under its same key.
+    assert.match(textOf(await chat.submit(owner, 'remindAction', ids)), /Reminder sent to 3 members/);
+    await t.app.settled();
+    const after = mine();
+    const keys = new Set(after.map((c) => c.key));
+    assert.equal(keys.size, 3, 'one key per member: the engine sends each key once');
+    assert.equal(new Set(after.map((c) => c.userId)).size, 3, 'every member who has not confirmed is reached');
+    assert.ok(keys.has(before[0]!.key), 'the reminder handed over before the crash keeps its key (not sent twice)');
+    // Now the window is used.
+    assert.match(textOf(await chat.submit(owner, 'remindAction', ids)), /less than 4 hours ago/);
+  });
+
   it('runs a named single-choice poll: vote, change the vote, results after voting, refuse a missing option', async () => {
     const { groupId, owner, members } = await groupWith('Named poll', 2);
     const { post, actionId } = await createPoll(owner, groupId);
@@ -238,6 +271,55 @@ describe('Announcements and polls, end to end', function () {
     assert.match(report, /"Admins results member 2","[^"]+","no","",""/);
   });
 
+  it('closes a poll at its closing time: one results post from two instances and a second sweep, an overdue announcement posts nothing', async () => {
+    const { groupId, owner, members } = await groupWith('Timed poll', 2);
+    const tomorrow = new Date(Date.now() + 24 * 3600_000).toISOString().slice(0, 10);
+    await announce(owner, groupId, { dueDate: tomorrow, dueTime: '08:00' });
+    const { actionId } = await createPoll(owner, groupId, { closeDate: tomorrow, closeTime: '09:00' });
+    const closesAt = `${tomorrow}T09:00:00.000Z`;
+    assert.equal(((await store.get(groupId, actionId)) as { closesAt?: string }).closesAt, closesAt);
+    await chat.execute(members[0]!, 'voteAction', { groupId, actionId, choice: '2' });
+    await chat.submit(members[1]!, 'voteAction', { groupId, actionId, choice: '2' });
+    const resultsPosts = async () => {
+      const found = [];
+      for await (const p of t.app.posts.all(groupId)) if (/The poll "Lunch\?" is closed/.test(p.text)) found.push(p);
+      return found;
+    };
+    // Before its time: nothing closes.
+    await t.app.pollClosing.sweep(new Date(Date.parse(closesAt) - 60_000));
+    const closedAt = async () => ((await store.get(groupId, actionId)) as { closedAt?: string }).closedAt;
+    assert.equal(await closedAt(), undefined);
+    assert.deepEqual(await resultsPosts(), []);
+    // After it: two instances on one storage account sweep at once; one results post, in the creator's name.
+    const later = new Date(Date.parse(closesAt) + 60_000);
+    const other = new PollClosing(t.app.pollClosing.deps, memoryLogger().logger);
+    await Promise.all([t.app.pollClosing.sweep(later), other.sweep(later)]);
+    const posted = await resultsPosts();
+    assert.equal(posted.length, 1, 'one results post');
+    assert.match(posted[0]!.text, /2 voted\.[\s\S]*- Soup: 2/);
+    assert.equal(posted[0]!.sender.userId, uid(owner));
+    assert.ok(engine.seqs('postAccepted', groupId).includes(posted[0]!.seq), 'delivered through the engine');
+    assert.equal(await closedAt(), closesAt, 'locked at its closing time');
+    const late = (await chat.execute(members[1]!, 'voteAction', { groupId, actionId, choice: '0' })).body.value as CardJson;
+    assert.match(textOf(late), /This poll is closed/);
+    // A later sweep finds nothing due (the overdue announcement included), and posts nothing.
+    const before = (await lastPost(groupId)).seq;
+    assert.equal(await t.app.pollClosing.sweep(new Date(later.getTime() + 3600_000)), 0);
+    assert.equal((await lastPost(groupId)).seq, before);
+    // A crash after the lock and before the post: the poll is still due, and the sweep posts under the same key.
+    const second = await createPoll(owner, groupId, { question: 'Dinner?', closeDate: tomorrow, closeTime: '10:00' });
+    await store.close(groupId, second.actionId, `${tomorrow}T10:00:00.000Z`);
+    assert.equal(await t.app.pollClosing.sweep(new Date(later.getTime() + 2 * 3600_000)), 1);
+    assert.match((await lastPost(groupId)).text, /The poll "Dinner\?" is closed\. 0 voted/);
+    // Closed by hand before its time: its results went out then; the sweep at its time posts nothing more.
+    const third = await createPoll(owner, groupId, { question: 'Breakfast?', closeDate: tomorrow, closeTime: '11:00' });
+    await chat.execute(owner, 'closePoll', { groupId, actionId: third.actionId });
+    const closedByHand = (await lastPost(groupId)).seq;
+    assert.match((await lastPost(groupId)).text, /The poll "Breakfast\?" is closed/);
+    assert.equal(await t.app.pollClosing.sweep(new Date(later.getTime() + 3 * 3600_000)), 0);
+    assert.equal((await lastPost(groupId)).seq, closedByHand);
+  });
+
   it("refuses a forged answer: another group's action, a stranger, an unknown action", async () => {
     const a = await groupWith('Group A', 1);
     const b = await groupWith('Group B', 1);
@@ -264,8 +346,20 @@ describe('Announcements and polls, end to end', function () {
 
   it('refuses a member where only admins post, and puts actions in history and deletes them with the group', async () => {
     const { groupId, owner, members } = await groupWith('Quiet', 1);
+    const verbsOfInfo = async (user: TestUser) => {
+      const info = cardsIn(await chat.submit(user, 'showGroupInfo', { groupId })).at(-1)!;
+      valid(info);
+      return actionsIn(info).map((a) => a.data?.verb);
+    };
+    assert.ok((await verbsOfInfo(members[0]!)).includes('newPoll'), 'a member where members post sees Poll');
     await chat.submit(owner, 'saveSettings', { groupId, onlyAdminsPost: 'true', historyForNewMembers: 'true' });
     assert.match(textOf(await chat.say(members[0]!, `poll ${groupId}`)), /Only admins can post/);
+    // Group Info: no Announce or Poll for a member where only admins post; the admin keeps both.
+    const memberVerbs = await verbsOfInfo(members[0]!);
+    assert.ok(memberVerbs.includes('showInvite'), 'the member got Group Info');
+    assert.ok(!memberVerbs.includes('newAnnouncement') && !memberVerbs.includes('newPoll'), memberVerbs.join());
+    const ownerVerbs = await verbsOfInfo(owner);
+    assert.ok(ownerVerbs.includes('newAnnouncement') && ownerVerbs.includes('newPoll'), ownerVerbs.join());
     const { actionId } = await announce(owner, groupId);
     assert.match(textOf(await chat.say(members[0]!, 'history')), /Announcement: Gate code/);
     await chat.submit(owner, 'confirmDelete', { groupId });

@@ -6,7 +6,7 @@
 import type { TurnContext } from 'botbuilder';
 import type { ActionPosts } from '../../actions/actionPosts';
 import type { ActionService, ActionView } from '../../actions/actionService';
-import { REMIND_WINDOW_MS, type GroupAction } from '../../actions/model';
+import type { GroupAction } from '../../actions/model';
 import type { DeliveryEngine, FanoutSource } from '../../delivery/ports';
 import { isAppError, ForbiddenError, InvalidInputError } from '../../errors';
 import type { ConversationService } from '../../groups/conversationService';
@@ -31,7 +31,6 @@ export interface ActionsFlowDependencies {
   /** A signed link to the CSV report, for admins and the creator. */
   reportUrl?: (groupId: string, actionId: string, user: { id: string; name: string }) => string;
   logger: Logger;
-  now?: () => Date;
 }
 
 const PAGE_SIZE = 25;
@@ -42,12 +41,9 @@ const text = (data: CardData, key: string): string => (typeof data[key] === 'str
 const idsOf = (data: CardData) => ({ groupId: text(data, 'groupId'), actionId: text(data, 'actionId') });
 
 export class ActionsFlow {
-  private readonly now: () => Date;
   private readonly actionCache = new Map<string, { at: number; value: Promise<GroupAction | undefined> }>();
 
-  constructor(private readonly deps: ActionsFlowDependencies) {
-    this.now = deps.now ?? (() => new Date());
-  }
+  constructor(private readonly deps: ActionsFlowDependencies) {}
 
   /** `announce` / `poll`, or the Group Info button: the form, for those who may post in the group. */
   async form(req: Requester, groupId: string, kind: 'announcement' | 'poll'): Promise<Reply> {
@@ -144,13 +140,18 @@ export class ActionsFlow {
     );
   }
 
-  /** A reminder to each member who has not answered, through the engine, at most once per window per action. */
+  /**
+   * A reminder to each member who has not answered, through the engine, at most once per window per action.
+   * Crash-safe: the window counts as used only once every reminder is with the engine (`reminded`); until then
+   * a second Remind gets the same round back and hands them over again under the same keys (the engine sends a
+   * key once), so the members the dead instance reached hear nothing twice and the rest are reached.
+   */
   async remind(req: Requester, data: CardData): Promise<Reply> {
     const { groupId, actionId } = idsOf(data);
-    const people = await this.deps.service.remind(groupId, actionId, req.user);
+    const { round, people } = await this.deps.service.remind(groupId, actionId, req.user);
     const action = await this.deps.service.get(groupId, actionId, req.user);
     const { groupName } = await this.deps.conversation.settings(groupId, req.user.id);
-    const window = Math.floor(this.now().getTime() / REMIND_WINDOW_MS);
+    const roundKey = Date.parse(round);
     this.deps.background.run('send reminders', async () => {
       for (const person of people) {
         const recipient = await this.deps.recipients.getRecipient(groupId, person.id);
@@ -161,11 +162,12 @@ export class ActionsFlow {
           'Reminder: please answer this.',
         );
         await this.deps.engine.sendOneOff(
-          `remind|${groupId}|${actionId}|${person.id}|${window}`,
+          `remind|${groupId}|${actionId}|${person.id}|${roundKey}`,
           recipient,
           buildActionActivity({ ...card, groupName }),
         );
       }
+      await this.deps.service.reminded(groupId, actionId, round);
     });
     const what = action.kind === 'poll' ? 'voted' : 'confirmed';
     return { text: `Reminder sent to ${people.length} ${people.length === 1 ? 'member' : 'members'} who have not ${what} yet.`, cards: [] };

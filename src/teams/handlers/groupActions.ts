@@ -101,6 +101,8 @@ export class GroupActions {
       // Only a tenant mapping writes it (GroupService.mapToOrganization, from the verified sign-in).
       organizationName: provenName(group.organizationName),
       viewerIsAdmin,
+      // Where only admins post, members get no Announce or Poll (the form would refuse them anyway).
+      viewerMayPost: viewerIsAdmin || group.onlyAdminsPost !== true,
       unreachableCount: notReached?.unreachable ?? 0,
       retryingCount: notReached?.retrying ?? 0,
     });
