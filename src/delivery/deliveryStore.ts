@@ -21,7 +21,7 @@ export interface DeliveryRow {
   id?: string;
   /** Post version the copy shows. */
   v?: number;
-  /** The copy was deleted in Teams (post deleted); an undelete sends it again. */
+  /** The copy was deleted in Teams (post deleted): a repeated update pass does not delete it again. */
   del?: boolean;
   /** Conversation reference JSON the copy went to. */
   ref?: string;

@@ -80,15 +80,11 @@ export class UpdateItem extends BaseItem {
         this.record({ rowKey: row.rowKey, v: post.version });
         return;
       }
-      if (row.del) {
-        const { id } = await this.ctx.sender.send(ref, activity);
-        this.wentThrough();
-        this.record({ rowKey: row.rowKey, v: post.version, del: false, id }, true);
-      } else {
-        await this.ctx.sender.update(ref, row.id!, activity);
-        this.wentThrough();
-        this.record({ rowKey: row.rowKey, v: post.version });
-      }
+      // A deleted post never comes back (an undelete is a fresh post, issue 17), so a copy to update is never
+      // one that was deleted.
+      await this.ctx.sender.update(ref, row.id!, activity);
+      this.wentThrough();
+      this.record({ rowKey: row.rowKey, v: post.version });
     } catch (err) {
       const final = this.onFailure(err, conversationId, attempt, (next) => this.apply(post, row, ref, conversationId, next));
       if (final) this.record({ rowKey: row.rowKey, v: post.version });

@@ -37,8 +37,10 @@ describe('Delivery engine: edits, deletes, removals and one-off messages', funct
     assert.equal(new Set(updates.map((u) => u.conversationId)).size, 11, 'each copy once');
   });
 
-  it('deletes every copy when the post is deleted, and sends it again on undelete', async () => {
+  it('deletes every copy when the post is deleted, once even when the change is handed over again', async () => {
+    // A deleted post never comes back (issue 17: an undelete in Teams is a fresh post), so the engine only deletes.
     const { engine } = await deliveredPost();
+    const sendsBefore = world.channel.sends().length;
     world.source.editPost('ge', 1, { deleted: true });
     await engine.postChanged('ge', 1);
     await world.channel.waitFor(
@@ -47,12 +49,10 @@ describe('Delivery engine: edits, deletes, removals and one-off messages', funct
       'every copy deleted',
     );
     await sleep(300); // the outcomes are written in batches
-    world.source.editPost('ge', 1, { deleted: false });
     await engine.postChanged('ge', 1);
-    await world.channel.waitFor(() => world.channel.sends().length >= 22, 10_000, 'every copy sent again');
-    await sleep(200);
+    await sleep(500);
     assert.equal(world.channel.accepted.filter((c) => c.method === 'DELETE').length, 11);
-    assert.equal(world.copiesOf('ge', 1).size, 11);
+    assert.equal(world.channel.sends().length, sendsBefore, 'nothing sent again');
   });
 
   it('brings every copy to the latest text when a post is edited in the middle of its fan-out', async () => {
