@@ -152,10 +152,17 @@ export abstract class BaseItem implements LaneItem {
    * waits. A transient failure (5xx, timeout, network) of more than one conversation is an outage: the lane
    * pauses and probes (see Lane.transientFailure) and the call waits without spending a try, for up to
    * `giveUpMs` (hours). Only a call whose conversation alone fails spends its tries (maxAttempts, with
-   * backoff). 403/404 (`unreachable`) and other answers (`failed`) are final. A transient give-up (`gaveUp`) is
+   * backoff), and so does a call to an `unproven` chat (never delivered to), which is no evidence of an
+   * outage. 403/404 (`unreachable`) and other answers (`failed`) are final. A transient give-up (`gaveUp`) is
    * not: the sweep tries the copy again later. Returns undefined when the call will run again.
    */
-  protected onFailure(err: unknown, conversationId: string, attempt: Attempt, run: Run): 'unreachable' | 'failed' | 'gaveUp' | undefined {
+  protected onFailure(
+    err: unknown,
+    conversationId: string,
+    attempt: Attempt,
+    run: Run,
+    unproven = false,
+  ): 'unreachable' | 'failed' | 'gaveUp' | undefined {
     const kind = classify(err);
     const status = (err as ChannelError).status;
     const now = Date.now();
@@ -168,7 +175,7 @@ export abstract class BaseItem implements LaneItem {
     }
     if (kind === 'retry') {
       const firstFailureAt = attempt.firstFailureAt ?? now;
-      const outage = this.lane.transientFailure(conversationId);
+      const outage = this.lane.transientFailure(conversationId, unproven);
       const n = outage ? attempt.n : attempt.n + 1;
       if (n <= this.ctx.maxAttempts && now - firstFailureAt < this.ctx.giveUpMs) {
         this.ctx.stats.retried++;

@@ -7,7 +7,7 @@ import { Expansion } from './expansion';
 import type { ItemContext } from './items';
 import { LaneLeases } from './leases';
 import { OutboxStore } from './outboxStore';
-import type { DeliveryEngine, FanoutSource, Recipient, RenderCopy } from './ports';
+import type { DeliveryEngine, FanoutSource, OneOffOptions, Recipient, RenderCopy } from './ports';
 import { ConversationWindows, CONVERSATION_WINDOWS } from './rateLimits';
 import type { LaneWork, WorkBody } from './workBody';
 import { WorkQueue, type WorkMessage } from './workQueue';
@@ -198,8 +198,9 @@ export class QueueDeliveryEngine implements DeliveryEngine {
     for (const t of tenants) await this.lanes.toLaneQueue({ k: 'purge', g: groupId, u: userId, t });
   }
 
-  async sendOneOff(key: string, recipient: Recipient, activity: Record<string, unknown>): Promise<void> {
-    await this.lanes.toLaneQueue({ k: 'oneoff', key, t: recipient.tenantId, r: recipient, a: activity });
+  async sendOneOff(key: string, recipient: Recipient, activity: Record<string, unknown>, options: OneOffOptions = {}): Promise<void> {
+    const fresh = options.firstMessageFor ? { fresh: { g: options.firstMessageFor.groupId } } : {};
+    await this.lanes.toLaneQueue({ k: 'oneoff', key, t: recipient.tenantId, r: recipient, a: activity, ...fresh });
   }
 
   async unreachableCount(groupId: string): Promise<number> {

@@ -16,5 +16,5 @@ export function itemFor(ctx: ItemContext, lane: Lane, message: WorkMessage<WorkB
   if (body.k === 'send') return new SendItem(ctx, lane, message, body.g, body.s);
   if (body.k === 'update') return new UpdateItem(ctx, lane, message, body.g, body.s);
   if (body.k === 'purge') return new PurgeItem(ctx, lane, message, body.g, body.u);
-  return new OneOffItem(ctx, lane, message, body.key, body.r, body.a);
+  return new OneOffItem(ctx, lane, message, body.key, body.r, body.a, body.fresh?.g);
 }

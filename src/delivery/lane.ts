@@ -130,11 +130,23 @@ export class Lane {
    * probe; each failed probe doubles the pause (up to the cap), the first call that goes through ends the outage.
    * Calls already in flight when the outage began fail together and count once. Returns whether it is an outage
    * (false: so far only this conversation fails, which is its own trouble).
+   *
+   * `unproven`: a conversation the bot has never delivered to (a chat it has just created for someone bulk add
+   * reached, or a member it could not reach before). Such chats fail on their own (Teams or the playground
+   * answer 5xx to a chat that is not ready), so they are no evidence of an outage: a burst of welcomes refused
+   * would otherwise pause the whole tenant's delivery behind probes that keep failing. They neither start an
+   * outage nor lengthen one; during an outage they wait like the rest, paced at the first pause so that they
+   * cannot hammer a channel that is down.
    */
-  transientFailure(conversationId: string): boolean {
+  transientFailure(conversationId: string, unproven = false): boolean {
+    const now = Date.now();
+    if (unproven) {
+      if (this.outageStreak === 0) return false;
+      this.pausedUntil = Math.max(this.pausedUntil, now + (this.options.outageBaseMs ?? 1_000));
+      return true;
+    }
     this.failingConversations.add(conversationId);
     if (this.failingConversations.size < 2) return false;
-    const now = Date.now();
     if (this.pausedUntil > now && this.outageStreak > 0) return true;
     if (this.outageStreak === 0) {
       this.outageStartedAt = now;

@@ -15,6 +15,8 @@ export class OneOffItem extends BaseItem {
     private readonly oneOffKey: string,
     private recipient: Recipient,
     private readonly activity: Record<string, unknown>,
+    /** The group of a first message to a chat never delivered to (bulk add's welcome); see OneOffOptions. */
+    private readonly freshForGroup?: string,
   ) {
     super(`oneoff|${oneOffKey}`, ctx, lane, message, '');
   }
@@ -57,8 +59,15 @@ export class OneOffItem extends BaseItem {
       this.wentThrough();
       await this.ctx.store.recordOneOff(this.oneOffKey, { st: 'sent', t: this.lane.tenant, id });
     } catch (err) {
-      const final = this.onFailure(err, conversationId, attempt, (next) => this.send(conversationId, next));
-      if (final) await this.ctx.store.recordOneOff(this.oneOffKey, { st: final === 'unreachable' ? final : 'failed', t: this.lane.tenant });
+      const unproven = this.freshForGroup !== undefined || conversationId.startsWith('new:');
+      const final = this.onFailure(err, conversationId, attempt, (next) => this.send(conversationId, next), unproven);
+      if (!final) return;
+      await this.ctx.store.recordOneOff(this.oneOffKey, { st: final === 'unreachable' ? final : 'failed', t: this.lane.tenant });
+      // Their posts would fail the same way: Group Info counts them as not reached until a copy goes through.
+      if (this.freshForGroup)
+        await this.ctx.store
+          .markUnreachable(this.freshForGroup, this.recipient.userId)
+          .catch((err: unknown) => this.ctx.logger.warn({ err: (err as Error).message, item: this.key }, 'delivery index row not written'));
     }
   }
 

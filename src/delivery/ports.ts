@@ -13,7 +13,7 @@ export interface PostForDelivery {
   senderUserId: string; // the sender gets no copy
   createdAt: string;
   deleted: boolean;
-  version: number; // bumps on every edit/delete/undelete (engine re-renders copies whose version is older)
+  version: number; // bumps on every edit and delete (engine re-renders copies whose version is older)
   onlyAdminsAnd?: string; // a hub-and-spoke thread: only the admins and this member get copies (audience.ts)
 }
 export interface FanoutSource {
@@ -37,13 +37,13 @@ export type RenderCopy = (
 export interface DeliveryEngine {
   /** After a post row is written (idempotent: calling twice changes nothing). */
   postAccepted(groupId: string, seq: number): Promise<void>;
-  /** After an edit/delete/undelete of a post: update or delete every delivered copy; unsent copies go out latest. */
+  /** After an edit or delete of a post: update or delete every delivered copy; unsent copies go out latest. */
   postChanged(groupId: string, seq: number): Promise<void>;
   /** A member left / was removed / muted: stop delivering to them at once (engine re-checks getRecipient before each send anyway). */
   /** Organization groups: delete the copies already delivered to a removed member. */
   deleteCopiesFor(groupId: string, userId: string): Promise<void>;
   /** Admin notices and other one-off proactive messages go through the same budgets. */
-  sendOneOff(key: string, recipient: Recipient, activity: Record<string, unknown>): Promise<void>;
+  sendOneOff(key: string, recipient: Recipient, activity: Record<string, unknown>, options?: OneOffOptions): Promise<void>;
   /** Unreachable members per group (403/404 from Teams), for Group Info. */
   unreachableCount(groupId: string): Promise<number>;
   /**
@@ -53,4 +53,13 @@ export interface DeliveryEngine {
   notReachedCount?(groupId: string): Promise<{ unreachable: number; retrying: number }>;
   start(): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface OneOffOptions {
+  /**
+   * The first message to a chat the bot has never delivered to (bulk add's welcome), for a member of this
+   * group. Its failures are no evidence of a channel outage (see Lane.transientFailure), and a welcome that
+   * fails for good counts the member as not reached in the group, as a refused copy would.
+   */
+  firstMessageFor?: { groupId: string };
 }

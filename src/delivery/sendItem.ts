@@ -332,7 +332,9 @@ export class SendItem extends BaseItem implements WaveItem {
       this.done(copy.row, { st: 'sent', id, v: copy.version, ref: JSON.stringify(copy.recipient.conversationRef) }, true);
     } catch (err) {
       if (this.crashed) return;
-      const final = this.onFailure(err, copy.conversationId, attempt, (next) => this.send(copy, next));
+      // A chat created for this send, or a member no copy reached before: its failure is its own (see Lane).
+      const unproven = copy.conversationId.startsWith('new:') || this.unreachableBefore.has(copy.row.userId);
+      const final = this.onFailure(err, copy.conversationId, attempt, (next) => this.send(copy, next), unproven);
       if (final) this.done(copy.row, { st: final === 'unreachable' ? 'unreachable' : 'failed' });
       // Storage writes after the outcome: a failure here is logged, never taken for a failed send (which would send again).
       await this.afterFailure(final, copy.row.userId);

@@ -23,6 +23,14 @@ export type WorkBody =
   /** Delete the copies delivered to one member (organization removal). */
   | { k: 'purge'; g: string; u: string; t: string }
   /** One proactive message. */
-  | { k: 'oneoff'; key: string; t: string; r: Recipient; a: Record<string, unknown> };
+  | {
+      k: 'oneoff';
+      key: string;
+      t: string;
+      r: Recipient;
+      a: Record<string, unknown>;
+      /** Set for a chat the bot has never delivered to: the group whose "not reached" count takes its failure. */
+      fresh?: { g: string };
+    };
 
 export type LaneWork = Extract<WorkBody, { k: 'send' | 'update' | 'purge' | 'oneoff' }>;

@@ -91,4 +91,40 @@ describe('Delivery engine: channel outages delay, never drop', function () {
     assert.deepEqual(await engine.notReachedCount('go3'), { unreachable: 0, retrying: 0 });
     assert.ok(onceEach(world.copiesOf('go3', 1)));
   });
+  it('welcomes refused by chats the bot never delivered to are no outage: a post to the group goes through meanwhile', async () => {
+    world = await EngineWorld.create({ tenantRps: 1_000 });
+    const members = world.addMembers('gw', 20);
+    // Forty people bulk add reached: their new chats answer 500 to everything (as the playground does).
+    const newcomers = world.addMembers('gw-newcomers', 40, 'tenant-a', 100);
+    for (const n of newcomers) world.channel.failures.set(chatOf(n.userId), { status: 500 });
+    world.source.addPost({ groupId: 'gw', seq: 1, senderUserId: members[0]!.userId, text: 'is anyone there' });
+    const engine = world.engine({ tenantBudgetRps: 40, maxInFlight: 8, maxAttempts: 3 });
+    await engine.start();
+    for (const n of newcomers)
+      await engine.sendOneOff(`bulk|gw|${n.userId}`, n, { type: 'message', text: 'welcome' }, { firstMessageFor: { groupId: 'gw' } });
+    await engine.postAccepted('gw', 1);
+    await waitForOutboxEmpty(world, 60_000);
+    await world.channel.waitFor(() => world.copiesOf('gw', 1).size >= 19, 60_000, 'every copy of the post');
+    assert.ok(onceEach(world.copiesOf('gw', 1)));
+    assert.ok(
+      !world.log.lines.some((l) => l.msg === 'channel not answering; tenant lane paused, copies wait'),
+      'the refused welcomes did not pause the tenant',
+    );
+    // The newcomers count as not reached in their group (their posts would fail the same way).
+    const deadline = Date.now() + 30_000;
+    while ((await engine.notReachedCount('gw')).unreachable < 40 && Date.now() < deadline) await sleep(200);
+    assert.deepEqual(await engine.notReachedCount('gw'), { unreachable: 40, retrying: 0 });
+    // Each welcome spent its own tries and ended (a queue message handed over again on a busy machine may try again).
+    assert.ok(engine.stats.gaveUp >= 40, `every welcome given up (${engine.stats.gaveUp})`);
+    assert.equal(engine.stats.sends, 19, 'the post, once per member');
+
+    // They are members now, and their chats still fail: the group's next post is no outage either.
+    for (const n of newcomers) world.source.addMember('gw', n);
+    world.source.addPost({ groupId: 'gw', seq: 2, senderUserId: members[0]!.userId, text: 'second' });
+    await engine.postAccepted('gw', 2);
+    await world.channel.waitFor(() => world.copiesOf('gw', 2).size >= 19, 60_000, 'every reachable copy of the next post');
+    await waitForOutboxEmpty(world, 60_000);
+    assert.ok(onceEach(world.copiesOf('gw', 2)));
+    assert.ok(!world.log.lines.some((l) => l.msg === 'channel not answering; tenant lane paused, copies wait'));
+  });
 });

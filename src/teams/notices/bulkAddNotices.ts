@@ -76,10 +76,12 @@ export class BulkAddNotices implements Welcomer, JobReporter {
   async welcome(job: JobHeader, row: JobRow, conversationRef: string): Promise<void> {
     const recipient = recipientOf(row.userId, conversationRef);
     if (!recipient) return;
-    await this.engine.sendOneOff(`bulk|${row.groupId}|${row.userId}`, recipient, {
-      type: 'message',
-      text: welcomeText(job.createdByName, row.groupName),
-    });
+    await this.engine.sendOneOff(
+      `bulk|${row.groupId}|${row.userId}`,
+      recipient,
+      { type: 'message', text: welcomeText(job.createdByName, row.groupName) },
+      { firstMessageFor: { groupId: row.groupId } },
+    );
   }
 
   async finished(job: JobHeader, rows: JobRow[]): Promise<void> {
