@@ -133,6 +133,32 @@ describe('Add people in bulk from chat: a pasted list, checked, then added and w
     }
   });
 
+  it('reports a person whose chat opens but refuses the welcome as added, not reached, with the reason', async () => {
+    const LYNNE = '00000000-0000-0000-0000-0000000000025';
+    // Teams (or the playground) opens the chat, then answers 500 to every message sent into it.
+    t.channel.refuse = ({ method, conversationId }) =>
+      method === 'POST' && chatOf(LYNNE).includes(conversationId) ? { status: 500 } : undefined;
+    try {
+      const card = cardsIn(
+        await asAdmin({ value: { verb: 'checkBulkList', groupId, addresses: 'lynner@example.com', addLeavers: 'false' } }),
+      )[0]!;
+      assert.match(textOf(await asAdmin({ value: buttonData(card, 'confirmBulkAdd') })), /^Adding 1 person to Depot Crew\./);
+      const before = reports().length;
+      await until('the report', () => reports().length === before + 1, 40_000);
+      const report = String(reports()[before]!.activity.text);
+      assert.match(report, /added, not reached: 1/);
+      assert.match(report, /Lynne Robbins: added, not reached \(Teams did not accept the welcome message/);
+      assert.ok(
+        t.channel.refused.some((r) => chatOf(LYNNE).includes(r.conversationId)),
+        'the welcome was tried',
+      );
+      const standing = await t.app.groups.standingsFor(groupId, { user: { id: admin.aadObjectId, name: admin.name } }, [LYNNE]);
+      assert.equal(standing.get(LYNNE), 'member', 'she is in the group');
+    } finally {
+      t.channel.refuse = undefined;
+    }
+  });
+
   it('refuses a member who is not an admin with one plain line', async () => {
     const member = testUser('Bob Member');
     const invite = await t.app.groups.getInvite(groupId, { id: admin.aadObjectId, name: admin.name });

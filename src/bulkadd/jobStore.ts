@@ -12,7 +12,8 @@ import { isAlreadyExists, isNotFound, isPreconditionFailed } from '../storage/ta
 import type { MemberRole } from './addressList';
 
 /** `skipped`: the dry run planned no add for the row (its reason is the dry run's), kept for the report. */
-export type RowOutcome = 'added' | 'already_member' | 'removed' | 'not_reached' | 'failed' | 'skipped';
+/** `not_welcomed`: added to the group, but Teams refused the welcome (so their posts would not reach them either). */
+export type RowOutcome = 'added' | 'not_welcomed' | 'already_member' | 'removed' | 'not_reached' | 'failed' | 'skipped';
 
 export interface JobRow {
   line: number;

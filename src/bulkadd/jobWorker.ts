@@ -26,7 +26,13 @@ export interface JobReporter {
 export interface Welcomer {
   /** "<admin> added you to <group>": once per (group, person), however often it is asked. */
   welcome(job: JobHeader, row: JobRow, conversationRef: string): Promise<void>;
+  /** How the welcomes of these added rows went: the rows Teams refused, and those still going out. */
+  outcomes?(rows: readonly JobRow[]): Promise<{ refused: JobRow[]; pending: JobRow[] }>;
 }
+
+/** The row's reason when Teams refused the welcome: the person is in the group, but nothing reaches them yet. */
+export const WELCOME_REFUSED =
+  'Teams did not accept the welcome message: they are in the group, but its posts will not reach them until they open the app in Teams';
 
 export interface BulkAddWorkerOptions {
   store: BulkJobStore;
@@ -47,11 +53,16 @@ export interface BulkAddWorkerOptions {
   chunk?: number;
   /** People added at once within a chunk. */
   parallel?: number;
+  /** The report waits for the welcomes; it goes anyway once none has finished for this long. */
+  welcomeSettleMs?: number;
+  welcomePollMs?: number;
 }
 
 const DEFAULT_LEASE_MS = 60_000;
 const DEFAULT_CHUNK = 100;
 const DEFAULT_PARALLEL = 16;
+const DEFAULT_WELCOME_SETTLE_MS = 90_000;
+const DEFAULT_WELCOME_POLL_MS = 3_000;
 
 export class BulkAddWorker {
   private running?: Promise<void>;
@@ -105,9 +116,38 @@ export class BulkAddWorker {
         await this.o.reporter?.progress?.(job, doneSoFar).catch(() => undefined);
       }
     }
+    if (!(await this.awaitWelcomes(jobId, leaseMs))) return;
     // The report is a keyed one-off send: told before the job closes, it is told once even after a crash.
     if (this.o.reporter) await this.o.reporter.finished(job, await this.o.store.rows(jobId));
     await this.o.store.finishJob(jobId);
+  }
+
+  /**
+   * Before the report: until every welcome has gone out or been refused, so that the report says who was really
+   * reached. A refused welcome turns its row into "added, not reached" with the reason. Welcomes that are still
+   * retrying when none has finished for a while are reported as added (the delivery engine goes on with them).
+   * False: the lease was lost or the worker is stopping (the job is finished by whoever holds it next).
+   */
+  private async awaitWelcomes(jobId: string, leaseMs: number): Promise<boolean> {
+    const outcomes = this.o.welcomer.outcomes?.bind(this.o.welcomer);
+    if (!outcomes) return true;
+    let waiting = (await this.o.store.rows(jobId)).filter((r) => r.state === 'done' && r.outcome === 'added');
+    let lastChange = Date.now();
+    for (;;) {
+      const { refused, pending } = await outcomes(waiting);
+      if (refused.length > 0) {
+        await this.o.store.finishRows(
+          jobId,
+          refused.map((r) => ({ line: r.line, outcome: 'not_welcomed' as const, detail: WELCOME_REFUSED })),
+        );
+      }
+      if (pending.length === 0) return true;
+      if (pending.length < waiting.length) lastChange = Date.now();
+      waiting = pending;
+      if (Date.now() - lastChange > (this.o.welcomeSettleMs ?? DEFAULT_WELCOME_SETTLE_MS)) return true;
+      if (this.stopped || !(await this.o.store.lease(jobId, this.o.holder, leaseMs))) return false;
+      await new Promise((resolve) => setTimeout(resolve, this.o.welcomePollMs ?? DEFAULT_WELCOME_POLL_MS));
+    }
   }
 
   /** Marks the chunk's rows begun (a rerun after a crash knows its own adds), then reaches its people. */

@@ -331,6 +331,16 @@ export class DeliveryStore {
     }
   }
 
+  /** The state of every one-off whose key starts with `prefix` (bulk add's welcomes of one group). */
+  async oneOffStates(prefix: string): Promise<Map<string, DeliveryRow['st']>> {
+    const from = enc(prefix);
+    const filter = odata`PartitionKey eq ${'oneoff'} and RowKey ge ${from} and RowKey lt ${`${from}\uffff`}`;
+    const states = new Map<string, DeliveryRow['st']>();
+    for await (const row of this.deliveries.listEntities<DeliveryRow>({ queryOptions: { filter, select: ['RowKey', 'st'] } }))
+      states.set(dec(row.rowKey!), row.st);
+    return states;
+  }
+
   async recordOneOff(key: string, row: DeliveryRow): Promise<void> {
     await this.deliveries.upsertEntity({ partitionKey: 'oneoff', rowKey: enc(key), ...row }, 'Replace');
   }

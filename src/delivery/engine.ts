@@ -203,6 +203,10 @@ export class QueueDeliveryEngine implements DeliveryEngine {
     await this.lanes.toLaneQueue({ k: 'oneoff', key, t: recipient.tenantId, r: recipient, a: activity, ...fresh });
   }
 
+  async oneOffOutcomes(prefix: string): Promise<Map<string, string>> {
+    return this.store.oneOffStates(prefix);
+  }
+
   async unreachableCount(groupId: string): Promise<number> {
     return (await this.store.unreachableUsers(groupId)).size;
   }

@@ -44,6 +44,8 @@ export interface DeliveryEngine {
   deleteCopiesFor(groupId: string, userId: string): Promise<void>;
   /** Admin notices and other one-off proactive messages go through the same budgets. */
   sendOneOff(key: string, recipient: Recipient, activity: Record<string, unknown>, options?: OneOffOptions): Promise<void>;
+  /** How the one-offs whose keys start with `prefix` went: `sent`, `unreachable`, `failed`, or still `sending`. */
+  oneOffOutcomes(prefix: string): Promise<Map<string, string>>;
   /** Unreachable members per group (403/404 from Teams), for Group Info. */
   unreachableCount(groupId: string): Promise<number>;
   /**

@@ -36,6 +36,7 @@ const JOB_ID = /^[0-9a-f]{32}$/;
 const REPORT_COLUMNS = ['line', 'group', 'user', 'outcome', 'reason'] as const;
 const OUTCOME_WORDS: Record<NonNullable<JobRow['outcome']>, string> = {
   added: 'added',
+  not_welcomed: 'added, not reached',
   already_member: 'already a member',
   removed: 'removed by an admin',
   not_reached: 'not reached',

@@ -34,6 +34,10 @@ export class RecordingDeliveryEngine implements DeliveryEngine {
   async sendOneOff(key: string, recipient: Recipient): Promise<void> {
     this.calls.push({ call: 'sendOneOff', key, userId: recipient.userId });
   }
+  /** Every one-off it was told of counts as sent (it delivers nothing, and nothing fails). */
+  async oneOffOutcomes(prefix: string): Promise<Map<string, string>> {
+    return new Map(this.calls.flatMap((c) => (c.call === 'sendOneOff' && c.key.startsWith(prefix) ? [[c.key, 'sent'] as const] : [])));
+  }
   async unreachableCount(): Promise<number> {
     return 0;
   }

@@ -15,6 +15,7 @@ export const REPORT_ROWS_SHOWN = 30;
 
 const OUTCOME_WORDS: Record<RowOutcome | 'pending', string> = {
   added: 'added',
+  not_welcomed: 'added, not reached',
   already_member: 'already a member',
   removed: 'removed by an admin: let them back in with allow first',
   not_reached: 'not reached',
@@ -45,7 +46,7 @@ export class BulkAddNotices implements Welcomer, JobReporter {
   private readonly cards = new Map<string, { at: number; id?: string }>();
 
   constructor(
-    private readonly engine: Pick<DeliveryEngine, 'sendOneOff'>,
+    private readonly engine: Pick<DeliveryEngine, 'sendOneOff'> & Partial<Pick<DeliveryEngine, 'oneOffOutcomes'>>,
     private readonly progressCards?: ProgressCardOptions,
   ) {}
 
@@ -77,11 +78,27 @@ export class BulkAddNotices implements Welcomer, JobReporter {
     const recipient = recipientOf(row.userId, conversationRef);
     if (!recipient) return;
     await this.engine.sendOneOff(
-      `bulk|${row.groupId}|${row.userId}`,
+      welcomeKey(row),
       recipient,
       { type: 'message', text: welcomeText(job.createdByName, row.groupName) },
       { firstMessageFor: { groupId: row.groupId } },
     );
+  }
+
+  async outcomes(rows: readonly JobRow[]): Promise<{ refused: JobRow[]; pending: JobRow[] }> {
+    const refused: JobRow[] = [];
+    const pending: JobRow[] = [];
+    if (!this.engine.oneOffOutcomes) return { refused, pending }; // an engine that cannot tell: reported as added
+    for (const groupId of new Set(rows.map((r) => r.groupId))) {
+      // One range read per group: the welcomes' keys are `bulk|<group>|<person>`.
+      const states = await this.engine.oneOffOutcomes(`bulk|${groupId}|`);
+      for (const row of rows.filter((r) => r.groupId === groupId)) {
+        const state = states.get(welcomeKey(row));
+        if (state === 'failed' || state === 'unreachable') refused.push(row);
+        else if (state !== 'sent') pending.push(row);
+      }
+    }
+    return { refused, pending };
   }
 
   async finished(job: JobHeader, rows: JobRow[]): Promise<void> {
@@ -91,6 +108,8 @@ export class BulkAddNotices implements Welcomer, JobReporter {
     await this.engine.sendOneOff(`bulkreport|${job.jobId}`, recipient, { type: 'message', text: reportText(rows) });
   }
 }
+
+const welcomeKey = (row: Pick<JobRow, 'groupId' | 'userId'>) => `bulk|${row.groupId}|${row.userId}`;
 
 export function welcomeText(adminName: string, groupName: string): string {
   return `${inline(adminName)} added you to **${inline(groupName)}**. What you type here goes to the group. Type **leave** to leave.`;
