@@ -124,8 +124,19 @@ export async function benchTurnLatency(delayMs: number, turns: number): Promise<
       });
     for (const what of ['echo', 'floor', 'bot'] as const) await run(what, 300); // warm up
     const echoStats = await run('echo', turns);
-    const floorFast = await run('floor', turns);
-    const botFast = await run('bot', turns);
+    // Storage requests a turn, per operation (the done mark and the background work of the app included).
+    const counted = async (what: 'floor' | 'bot') => {
+      await proxy.snapshot(true);
+      const stats = await run(what, turns);
+      const counts = await proxy.snapshot(true);
+      const perTurn = Object.entries(counts.byOperation)
+        .map(([op, n]) => `${op} ${(n / turns).toFixed(2)}`)
+        .join(', ');
+      console.log(`  ${what} storage requests a turn: ${(counts.total / turns).toFixed(2)} (${perTurn})`);
+      return stats;
+    };
+    const floorFast = await counted('floor');
+    const botFast = await counted('bot');
     proxy.setDelay(delayMs);
     await run('floor', 50);
     await run('bot', 50);
