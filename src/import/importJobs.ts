@@ -55,9 +55,9 @@ export class ImportJobs {
         { timeZone: order.timeZone, dateOrder: order.dateOrder },
         order.senders,
         async (written, total) => {
-          await pending.progress(token, written, total);
-          // Lost (another instance took over after a stall): stop; that one finishes the job.
-          if (this.stopped || !(await pending.lease(token, holder, leaseMs))) throw new LeaseLost();
+          // Lost (another instance took over after a stall): stop; that one finishes the job. One write a batch:
+          // the lease renewed and the progress recorded together.
+          if (this.stopped || !(await pending.renew(token, holder, leaseMs, { written, total }))) throw new LeaseLost();
         },
       );
       await pending.delete(token);

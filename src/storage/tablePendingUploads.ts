@@ -45,6 +45,8 @@ interface HeadEntity {
 
 export class TablePendingUploads implements PendingUploadStore {
   private readonly heads: TableRepository<HeadEntity>;
+  /** The head's etag after this instance's last lease or renewal of a job: the next renewal needs no read. */
+  private readonly leased = new Map<string, string>();
 
   constructor(
     private readonly table: TableClient,
@@ -89,6 +91,7 @@ export class TablePendingUploads implements PendingUploadStore {
   }
 
   async delete(token: string): Promise<void> {
+    this.leased.delete(token);
     const keys: string[] = [];
     for await (const row of this.table.listEntities({ queryOptions: { filter: odata`PartitionKey eq ${token}`, select: ['RowKey'] } }))
       keys.push(row.rowKey!);
@@ -140,8 +143,22 @@ export class TablePendingUploads implements PendingUploadStore {
     const now = this.now();
     if (!head || head.state !== 'importing') return false;
     if (head.holder !== holder && (head.until ?? 0) >= now) return false;
+    return this.leaseAt(token, head.etag, { holder, until: now + ms });
+  }
+
+  async renew(token: string, holder: string, ms: number, progress: { written: number; total: number }): Promise<boolean> {
+    const etag = this.leased.get(token);
+    // Not leased here before (or the write failed): read the head, as lease() does, then record the progress.
+    if (!etag) return (await this.lease(token, holder, ms)) && (await this.renew(token, holder, ms, progress));
+    return this.leaseAt(token, etag, { holder, until: this.now() + ms, ...progress });
+  }
+
+  /** A write conditional on the head's etag: only the holder changes a leased job, so a new etag means it was taken over. */
+  private async leaseAt(token: string, etag: string, change: Partial<HeadEntity>): Promise<boolean> {
+    this.leased.delete(token);
     try {
-      await this.table.updateEntity({ partitionKey: token, rowKey: HEAD, holder, until: now + ms }, 'Merge', { etag: head.etag });
+      const written = await this.table.updateEntity({ partitionKey: token, rowKey: HEAD, ...change }, 'Merge', { etag });
+      if (written.etag) this.leased.set(token, written.etag);
       return true;
     } catch (err) {
       if (isPreconditionFailed(err) || isNotFound(err)) return false; // another instance was quicker
