@@ -58,7 +58,6 @@ export interface PendingUploadStore {
   openJobs(): Promise<string[]>;
   /** Takes or renews the job's lease for `holder`: false when another instance holds it. */
   lease(token: string, holder: string, ms: number): Promise<boolean>;
-  progress(token: string, written: number, total: number): Promise<void>;
   /**
    * The holder's lease renewed and its progress recorded in one write, conditional on nobody having changed the
    * job since this holder's last lease or renewal; false when the lease was lost (another instance took over).

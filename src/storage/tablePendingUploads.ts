@@ -166,10 +166,6 @@ export class TablePendingUploads implements PendingUploadStore {
     }
   }
 
-  async progress(token: string, written: number, total: number): Promise<void> {
-    await this.merge(token, { written, total });
-  }
-
   async sweep(): Promise<number> {
     const filter = odata`RowKey eq ${HEAD} and state eq ${'pending'} and expiresAt lt ${this.now()}`;
     const expired: string[] = [];
