@@ -28,6 +28,11 @@ export interface ImportJobOrder {
   timeZone: string;
   dateOrder?: 'day-first' | 'month-first';
   senders: SenderChoices;
+  /**
+   * Where the admin is told when the import ends (a chat upload: their personal chat, opaque to the domain),
+   * and the key that tells it once however often a resumed job ends. Absent: the tab follows the job itself.
+   */
+  report?: { to: string; key: string };
 }
 
 /** How far a job got (the tab's progress bar); `state` pending: not confirmed yet (or refused and back). */
