@@ -108,6 +108,7 @@ export async function benchImport(lines: number): Promise<Verdict[]> {
       const file = await chatFileOf(upload.name, upload.bytes);
       const shown = await imports.preview(groupId, owner, file, { timeZone: ZONE });
       const token = await pending.put({ groupId, userId: owner.id, file, timeZone: shown.timeZone });
+      await pending.keepPacked(token, await shown.packed());
       return { ...shown, token };
     });
     const previewPeak = Math.max(peakRss, process.memoryUsage().rss);

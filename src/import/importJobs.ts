@@ -1,5 +1,6 @@
 import { isAppError } from '../errors';
 import type { ImportOutcome, ImportService } from './importService';
+import { packedFor } from './packedExport';
 import type { ImportJobOrder, PendingUploadStore } from './pendingUploads';
 
 /*
@@ -13,7 +14,7 @@ export const IMPORT_LEASE_MS = 60_000;
 
 export interface ImportJobsOptions {
   pending: PendingUploadStore;
-  imports: Pick<ImportService, 'importFile'>;
+  imports: Pick<ImportService, 'importFile' | 'importPacked'>;
   /** This instance, in leases. */
   holder: string;
   leaseMs?: number;
@@ -24,7 +25,10 @@ export interface ImportJobsOptions {
 
 /** How a job ended, told where the order says; called before the job is closed, so a crash in between tells it again (by key, once). */
 export interface ImportReporter {
-  ended(order: ImportJobOrder & { report: NonNullable<ImportJobOrder['report']> }, run: Exclude<JobRun, { kind: 'elsewhere' }>): Promise<void>;
+  ended(
+    order: ImportJobOrder & { report: NonNullable<ImportJobOrder['report']> },
+    run: Exclude<JobRun, { kind: 'elsewhere' }>,
+  ): Promise<void>;
 }
 
 export type JobRun =
@@ -70,19 +74,19 @@ export class ImportJobs {
     const job = await pending.job(token);
     if (!job) return { kind: 'elsewhere' };
     const { upload, order } = job;
+    const progress = async (written: number, total: number) => {
+      // Lost (another instance took over after a stall): stop; that one finishes the job. One write a batch: the
+      // lease renewed and the progress recorded together.
+      if (this.stopped || !(await pending.renew(token, holder, leaseMs, { written, total }))) throw new LeaseLost();
+    };
     try {
-      const outcome = await this.o.imports.importFile(
-        upload.groupId,
-        order.actor,
-        upload.file,
-        { timeZone: order.timeZone, dateOrder: order.dateOrder },
-        order.senders,
-        async (written, total) => {
-          // Lost (another instance took over after a stall): stop; that one finishes the job. One write a batch:
-          // the lease renewed and the progress recorded together.
-          if (this.stopped || !(await pending.renew(token, holder, leaseMs, { written, total }))) throw new LeaseLost();
-        },
-      );
+      const read = { timeZone: order.timeZone, ...(order.dateOrder ? { dateOrder: order.dateOrder } : {}) };
+      // The export as the preview read it, when Import asks for the same reading; otherwise the file again.
+      const packed = await pending.packed(token);
+      const outcome =
+        packed && packedFor(packed, read)
+          ? await this.o.imports.importPacked(upload.groupId, order.actor, packed, order.senders, progress)
+          : await this.o.imports.importFile(upload.groupId, order.actor, await job.file(), read, order.senders, progress);
       const done: JobRun = { kind: 'done', outcome };
       await this.report(token, order, done);
       await pending.delete(token);

@@ -1,5 +1,6 @@
 import type { PostSender } from '../groups/posts';
 import type { UploadedFile } from './importService';
+import type { PackedExport, PackedReader } from './packedExport';
 import type { SenderChoices } from './senderMatch';
 
 /*
@@ -56,8 +57,12 @@ export interface PendingUploadStore {
   order(token: string, order: ImportJobOrder): Promise<void>;
   /** A refused job (bad input found at import time) goes back to a pending upload. */
   reopen(token: string, refusal?: string): Promise<void>;
-  /** The order of an open job and its upload. */
-  job(token: string): Promise<{ upload: PendingUpload; order: ImportJobOrder } | undefined>;
+  /** The order of an open job and its upload; the file itself is read only when asked for (`file()`). */
+  job(token: string): Promise<{ upload: Omit<PendingUpload, 'file'>; order: ImportJobOrder; file(): Promise<UploadedFile> } | undefined>;
+  /** Keeps the export as its latest preview read it, in place of an earlier one: Import reads it instead of the file. */
+  keepPacked(token: string, packed: PackedExport): Promise<void>;
+  /** The export kept by keepPacked, read one chunk at a time; undefined when none was kept. */
+  packed(token: string): Promise<PackedReader | undefined>;
   status(token: string): Promise<JobStatus | undefined>;
   /** Open jobs (confirmed, not done), for each instance's sweep. */
   openJobs(): Promise<string[]>;

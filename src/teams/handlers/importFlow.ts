@@ -51,6 +51,7 @@ export class ImportFlow {
       const file = await chatFileOf(upload.name, upload.bytes);
       const preview = await this.deps.imports.preview(groupId, { id: sender.userId, name: sender.name }, file, { timeZone });
       const token = await this.deps.pending.put({ groupId, userId: sender.userId, file, timeZone: preview.timeZone });
+      await this.deps.pending.keepPacked(token, await preview.packed());
       return this.previewReply(preview, token);
     });
   }
@@ -68,6 +69,7 @@ export class ImportFlow {
         dateOrder,
       });
       await this.deps.pending.update(token, { timeZone: preview.timeZone, dateOrder });
+      await this.deps.pending.keepPacked(token, await preview.packed());
       return this.previewReply(preview, token);
     });
   }
@@ -92,7 +94,9 @@ export class ImportFlow {
       ...(to ? { report: { to, key: `${token}|${context.activity.id ?? ''}` } } : {}),
     });
     this.deps.logger.info({ groupId: upload.groupId }, 'chat import started');
-    return textReply(`Importing the earlier messages now. ${to ? "I'll tell you here when it is done; " : ''}the group gets one post about it.`);
+    return textReply(
+      `Importing the earlier messages now. ${to ? "I'll tell you here when it is done; " : ''}the group gets one post about it.`,
+    );
   }
 
   /** Whether the group has imported messages this member may see (history's last page links to them). */
