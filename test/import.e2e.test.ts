@@ -116,7 +116,10 @@ describe('Import, end to end: a WhatsApp export sent to the bot', function () {
     const held = sinon.stub(t.app.imports, 'importFile').callsFake(async (...args) => (await gate, importFile(...args)));
     try {
       const started = await chat.submit(owner, 'importConfirm', { ...confirm, ...picked, timeZone: 'America/New_York' });
-      assert.equal(textOf(started), "Importing the earlier messages now. I'll tell you here when it is done; the group gets one post about it.");
+      assert.equal(
+        textOf(started),
+        "Importing the earlier messages now. I'll tell you here when it is done; the group gets one post about it.",
+      );
       // The job runs after the turn, on the job runner, and is held there: nothing imported yet.
       await waitFor(() => held.callCount === 1, 'the job');
       assert.equal((await t.app.imports.imports(groupId, { id: owner.aadObjectId!, name: 'Ann Lee' })).imports.length, 0);

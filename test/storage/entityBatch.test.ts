@@ -47,7 +47,14 @@ describe('storage: entity batches written by hand (Azurite)', () => {
     const many = Array.from({ length: 101 }, (_, i): BatchRow => ({ partitionKey: 'g2', rowKey: String(i) }));
     await assert.rejects(submitEntityBatch(tables.groups, many, 'create'), /at most 100/);
     await assert.rejects(
-      submitEntityBatch(tables.groups, [{ partitionKey: 'g2', rowKey: 'a' }, { partitionKey: 'g3', rowKey: 'b' }], 'create'),
+      submitEntityBatch(
+        tables.groups,
+        [
+          { partitionKey: 'g2', rowKey: 'a' },
+          { partitionKey: 'g3', rowKey: 'b' },
+        ],
+        'create',
+      ),
       /one partition/,
     );
     assert.equal((await tables.groups.listEntities({ queryOptions: { filter: "PartitionKey eq 'g2'" } }).next()).done, true);

@@ -26,4 +26,3 @@ export function importEndedText(run: Exclude<JobRun, { kind: 'elsewhere' }>): st
   if (!outcome.created) return `This chat was imported into ${group} before. Nothing was imported again.`;
   return `Imported ${outcome.record.count.toLocaleString('en-US')} earlier messages into ${group}. The group got one post about it; type \`history\` to read them.`;
 }
-
