@@ -143,10 +143,12 @@ export class TablePendingUploads implements PendingUploadStore {
       packedRead: JSON.stringify(read),
       packedMeta: JSON.stringify(meta),
     });
+    // Every other generation goes, but the one the head names now: two previews at once may end either way.
+    const named = (await this.head(token))?.packedGeneration ?? generation;
     const older: string[] = [];
     const filter = odata`PartitionKey eq ${token} and RowKey ge ${PACKED_PREFIX} and RowKey lt ${PACKED_END}`;
     for await (const row of this.table.listEntities({ queryOptions: { filter, select: ['RowKey'] } }))
-      if (!row.rowKey!.startsWith(`${PACKED_PREFIX}${generation}|`)) older.push(row.rowKey!);
+      if (!row.rowKey!.startsWith(`${PACKED_PREFIX}${named}|`)) older.push(row.rowKey!);
     await deleteRows(this.table, token, older);
   }
 
