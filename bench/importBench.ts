@@ -4,10 +4,13 @@ import { runInNewContext } from 'node:vm';
 import type { Group, UserRef } from '../src/groups/model';
 import { ImportService } from '../src/import/importService';
 import type { StoredImport } from '../src/import/ports';
-import { readExport } from '../src/import/readExport';
+import { ImportJobs } from '../src/import/importJobs';
+import { chatFileOf } from '../src/import/readExport';
+import { unpackChunk } from '../src/import/packedExport';
+import { submitEntityBatch, type BatchRow } from '../src/storage/entityBatch';
+import { TablePendingUploads } from '../src/storage/tablePendingUploads';
 import { memberNamesFrom } from '../src/import/senderMatch';
 import { TableGroupStore } from '../src/storage/tableGroupStore';
-import type { TransactionAction } from '@azure/data-tables';
 import { importedPartition, importedRowKey, TableImportStore } from '../src/storage/tableImportStore';
 import { TablePostStore } from '../src/storage/tablePostStore';
 import { createTableClients, ensureTables } from '../src/storage/tables';
@@ -17,9 +20,11 @@ import type { Verdict } from './lib';
 
 /*
  * `npm run bench -- import`: a 40,000-line WhatsApp export (WhatsApp's own cap without media; IMPORT_BENCH_LINES
- * sets another size) previewed and
- * imported into a group on the embedded Azurite, against raw batched inserts of the same rows in the same run;
- * the process's peak RSS; history's first and last page after the import.
+ * sets another size) previewed and imported into a group on the embedded Azurite the way the bot does it (the
+ * preview keeps the upload and its packed export in `importuploads`; Import is the job, with its lease and
+ * progress), against raw batched inserts of the same rows by the same batch writer in the same run; the peak RSS
+ * while the preview and the import run, and the whole process's peak (maxRSS, the bench's own work included);
+ * history's first and last page after the import.
  */
 
 const ZONE = 'Europe/Berlin';
@@ -90,49 +95,79 @@ export async function benchImport(lines: number): Promise<Verdict[]> {
       announce: async () => void announced++,
     });
     const text = syntheticExport(lines);
-    const file = { name: 'WhatsApp Chat with Depot North.txt', bytes: Buffer.from(text) };
-    console.log(`  export: ${lines.toLocaleString('en-US')} lines, ${(file.bytes.length / 1024 / 1024).toFixed(1)} MB`);
+    const upload = { name: 'WhatsApp Chat with Depot North.txt', bytes: Buffer.from(text) };
+    console.log(`  export: ${lines.toLocaleString('en-US')} lines, ${(upload.bytes.length / 1024 / 1024).toFixed(1)} MB`);
+    const pending = new TablePendingUploads(tables.importuploads);
+    const jobs = new ImportJobs({ pending, imports, holder: 'bench' });
 
     // The bench's own garbage (the export it built, the group) collected first, and again between the preview and
     // the import, which in the bot are two requests seconds or minutes apart, not one breath.
     collectGarbage();
     const rssBefore = process.memoryUsage().rss;
     measuring = true;
-    const preview = await timed(() => imports.preview(groupId, owner, file, { timeZone: ZONE }));
+    // What the tab's upload (and a file sent in chat) does: the chat file out of the upload, its preview, the
+    // upload kept for Import. Then Import: the job the bot runs, from the kept upload, with its lease and progress.
+    const preview = await timed(async () => {
+      const file = await chatFileOf(upload.name, upload.bytes);
+      const shown = await imports.preview(groupId, owner, file, { timeZone: ZONE });
+      const token = await pending.put({ groupId, userId: owner.id, file, timeZone: shown.timeZone });
+      const packed = await shown.packed();
+      await pending.keepPacked(token, packed);
+      return { ...shown, token, packed };
+    });
+    const previewPeak = Math.max(peakRss, process.memoryUsage().rss);
     collectGarbage();
     console.log(
       `  preview: ${preview.ms.toFixed(0)} ms (${preview.value.found.toLocaleString('en-US')} messages, ${preview.value.importable.toLocaleString('en-US')} to import)`,
     );
-    const sender = { userId: owner.id, name: owner.name, tenantId: 'bench' };
-    const imported = await timed(() => imports.importFile(groupId, sender, file, { timeZone: ZONE }));
+    const actor = { userId: owner.id, name: owner.name, tenantId: 'bench' };
+    const imported = await timed(async () => {
+      const run = await jobs.start(preview.value.token, { actor, timeZone: ZONE, senders: {} });
+      if (run.kind !== 'done') throw new Error(`the import job ended ${run.kind}`);
+      return run.outcome;
+    });
     measuring = false;
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
     console.log(
-      `  RSS: ${(rssBefore / 1024 / 1024).toFixed(0)} MB before the preview, peak ${(peakRss / 1024 / 1024).toFixed(0)} MB during preview and import`,
+      `  RSS: ${(rssBefore / 1024 / 1024).toFixed(0)} MB before the preview, peak ${(peakRss / 1024 / 1024).toFixed(0)} MB during preview and import (${(previewPeak / 1024 / 1024).toFixed(0)} MB by the end of the preview)`,
     );
     const count = imported.value.record.count;
     const importRate = count / (imported.ms / 1000);
-    console.log(`  import: ${imported.ms.toFixed(0)} ms, ${importRate.toFixed(0)} messages/s (parse + rows + the announcement)`);
+    console.log(
+      `  import: ${imported.ms.toFixed(0)} ms, ${importRate.toFixed(0)} messages/s (the job: packed chunks read, rows, lease and progress, the announcement)`,
+    );
 
     // The same rows, written raw: transactions of up to 100 inserts into the same day partitions (a transaction
-    // is one partition), no parsing, no records, no lock, no progress.
-    const parsed = await readExport(file.name, file.bytes, { timeZone: ZONE });
-    const rows: StoredImport[] = parsed.messages
-      .filter((m) => m.kind === 'text' || m.kind === 'media')
-      .map((m, index) => ({ ...m, importId: 'raw', index, source: 'whatsapp' as const }));
-    const raw = await timed(async () => {
-      for (let i = 0; i < rows.length;) {
-        const partitionKey = importedPartition('gbenchraw', rows[i]!.at);
-        const batch: TransactionAction[] = [];
-        for (; i < rows.length && batch.length < 100 && importedPartition('gbenchraw', rows[i]!.at) === partitionKey; i++) {
-          const m = rows[i]!;
-          batch.push(['create', { partitionKey, rowKey: importedRowKey(m), at: m.at, sender: m.sender, text: m.text, kind: m.kind }]);
+    // is one partition), by the same batch writer the import uses; no parsing, no records, no lock, no progress.
+    // The rows come from the preview's packed export a chunk at a time (only the writes are timed): the bench's
+    // own baseline holds no more than the import does.
+    const rows: StoredImport[] = [];
+    let rawCount = 0;
+    let rawMs = 0;
+    for (const chunk of preview.value.packed.chunks) {
+      const batchRows = (await unpackChunk(chunk))
+        .filter((m) => m.kind === 'text' || m.kind === 'media')
+        .map((m, i) => ({ ...m, importId: 'raw', index: rawCount + i, source: 'whatsapp' as const }));
+      if (rows.length < 21) rows.push(...batchRows.slice(0, 21 - rows.length));
+      rawCount += batchRows.length;
+      const written = await timed(async () => {
+        for (let i = 0; i < batchRows.length;) {
+          const partitionKey = importedPartition('gbenchraw', batchRows[i]!.at);
+          const batch: BatchRow[] = [];
+          for (; i < batchRows.length && batch.length < 100 && importedPartition('gbenchraw', batchRows[i]!.at) === partitionKey; i++) {
+            const m = batchRows[i]!;
+            batch.push({ partitionKey, rowKey: importedRowKey(m), at: m.at, sender: m.sender, text: m.text, kind: m.kind });
+          }
+          await submitEntityBatch(tables.groups, batch, 'create');
         }
-        await tables.groups.submitTransaction(batch);
-      }
-    });
-    const rawRate = rows.length / (raw.ms / 1000);
+      });
+      rawMs += written.ms;
+    }
+    const raw = { ms: rawMs };
+    const rawRate = rawCount / (raw.ms / 1000);
     console.log(`  raw batched inserts: ${raw.ms.toFixed(0)} ms, ${rawRate.toFixed(0)} rows/s`);
+    const maxRss = process.resourceUsage().maxRSS / 1024;
+    console.log(`  the whole process's peak RSS so far (the bench's baseline writes included): ${maxRss.toFixed(0)} MB`);
 
     const first = await timed(() => imports.history(groupId, owner.id));
     const oldest20 = rows.slice(0, 21).at(-1)!;
@@ -168,6 +203,13 @@ export async function benchImport(lines: number): Promise<Verdict[]> {
         value: `${rssMb.toFixed(0)} MB`,
         target: '< 300 MB',
         met: rssMb < 300,
+      },
+      {
+        section: 'import',
+        figure: 'peak RSS of the whole run (process maxRSS)',
+        value: `${maxRss.toFixed(0)} MB`,
+        target: '(< 300 MB)',
+        met: undefined,
       },
       {
         section: 'import',

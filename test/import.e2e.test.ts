@@ -6,7 +6,9 @@ import JSZip from 'jszip';
 import { generate } from 'selfsigned';
 import { validateCard } from '../cards/validate';
 import { TEAMS_FILE } from '../src/web/exportIntake';
-import { testUser } from './helpers/activities';
+import sinon from 'sinon';
+import { testUser, type TestUser } from './helpers/activities';
+import { waitFor } from './helpers/botProcess';
 import { Chat, buttonData, cardsIn, textOf } from './helpers/chat';
 import { startTestApp, type TestApp } from './helpers/testApp';
 import { fixture } from './import/exportFixtures';
@@ -68,6 +70,12 @@ describe('Import, end to end: a WhatsApp export sent to the bot', function () {
     await new Promise<void>((resolve) => (files ? files.close(() => resolve()) : resolve()));
   });
 
+  const reportsTo = (user: TestUser) =>
+    t.channel
+      .to(`a:personal-${user.id}`)
+      .map((s) => String(s.activity.text ?? ''))
+      .filter((text) => /^(Imported \d|This chat was imported|The import was not done)/.test(text));
+
   const dataFile = (name: string, bytes: Uint8Array, type = 'text/plain') => ({
     contentType: type,
     contentUrl: `data:${type};base64,${Buffer.from(bytes).toString('base64')}`,
@@ -101,8 +109,29 @@ describe('Import, end to end: a WhatsApp export sent to the bot', function () {
     );
     assert.deepEqual([confirm.name0, confirm.name1, confirm.name2], ['Ann Lee', 'Bob Stone', 'Cy Park']);
     const picked = Object.fromEntries(choices.map((c) => [c.id!, c.value!]));
-    const done = await chat.submit(owner, 'importConfirm', { ...confirm, ...picked, timeZone: 'America/New_York' });
-    assert.match(textOf(done), /Imported 6 earlier messages into \*\*Depot North\*\*/);
+    // The import is held until the turn has answered: a turn that ran the import itself would never answer.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const importFile = t.app.imports.importFile.bind(t.app.imports);
+    const held = sinon.stub(t.app.imports, 'importFile').callsFake(async (...args) => (await gate, importFile(...args)));
+    try {
+      const started = await chat.submit(owner, 'importConfirm', { ...confirm, ...picked, timeZone: 'America/New_York' });
+      assert.equal(
+        textOf(started),
+        "Importing the earlier messages now. I'll tell you here when it is done; the group gets one post about it.",
+      );
+      // The job runs after the turn, on the job runner, and is held there: nothing imported yet.
+      await waitFor(() => held.callCount === 1, 'the job');
+      assert.equal((await t.app.imports.imports(groupId, { id: owner.aadObjectId!, name: 'Ann Lee' })).imports.length, 0);
+      release();
+      // Its end, told afterwards in the same chat.
+      await waitFor(() => reportsTo(owner).length > 0, 'the import report');
+    } finally {
+      held.restore();
+    }
+    assert.deepEqual(reportsTo(owner), [
+      'Imported 6 earlier messages into **Depot North**. The group got one post about it; type `history` to read them.',
+    ]);
     const again = await chat.submit(owner, 'importConfirm', { token, timeZone: 'America/New_York' });
     assert.match(textOf(again), /preview has expired/);
 
@@ -127,6 +156,25 @@ describe('Import, end to end: a WhatsApp export sent to the bot', function () {
     assert.deepEqual((await t.app.imports.history(groupId, owner.aadObjectId!)).messages, []);
     const after = cardsIn(await chat.say(owner, 'history')).at(-1)!;
     assert.ok(!JSON.stringify(after).includes('importedHistoryPage'));
+  });
+
+  it('an import refused by its job is told in the chat afterwards, and the upload waits for Import again', async () => {
+    const owner = testUser('Ann Lee');
+    const groupId = await chat.createGroup(owner, 'Depot West');
+    const sent = await chat.say(owner, '', {
+      attachments: [dataFile('WhatsApp Chat with Depot West.txt', fixture('whatsapp-android-us.txt'))],
+    });
+    const confirm = buttonData(cardsIn(sent).at(-1)!, 'importConfirm');
+    // A member chosen in the card who is no member (any more) when the job runs.
+    const started = await chat.submit(owner, 'importConfirm', { ...confirm, sender0: 'aad-not-a-member' });
+    assert.match(textOf(started), /^Importing the earlier messages now\./);
+    await waitFor(() => reportsTo(owner).length > 0, 'the refusal');
+    assert.deepEqual(reportsTo(owner), [
+      'The import was not done: The member chosen for Ann Lee is not in Depot West any more. Preview again and choose again.',
+    ]);
+    assert.deepEqual((await t.app.imports.history(groupId, owner.aadObjectId!)).messages, []);
+    const again = cardsIn(await chat.submit(owner, 'importPreview', { token: confirm.token })).at(-1);
+    assert.match(JSON.stringify(again), /Import 6 messages/, 'the upload is back, waiting for Import');
   });
 
   it("fetches Teams' download-info attachment through the outbound guard", async () => {

@@ -1,9 +1,10 @@
 import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from '../errors';
 import type { UserRef } from '../groups/model';
 import { MAX_POST_CHARS, requireMembership, visibleFrom, type PostingContext, type PostSender, type PostStore } from '../groups/posts';
-import type { ExportSource, ParsedExport } from './model';
+import type { ExportSource, ImportedMessage, ParsedExport } from './model';
 import type { ImportedPage, ImportProgress, ImportRecord, ImportStore, StoredImport } from './ports';
 import { isImportable, previewOf, type ImportPreview } from './preview';
+import { packExport, unpackChunk, type PackedExport, type PackedReader } from './packedExport';
 import { readExport, type ReadOptions } from './readExport';
 import { confirmedMembers, type MemberName, type SenderChoices } from './senderMatch';
 
@@ -53,11 +54,17 @@ export class ImportService {
     actor: UserRef,
     file: UploadedFile,
     read: ReadOptions,
-  ): Promise<ImportPreview & { groupName: string; members: MemberName[] }> {
+  ): Promise<ImportPreview & { groupName: string; members: MemberName[]; packed(): Promise<PackedExport> }> {
     const context = await this.requireAdmin(groupId, actor.id);
     const parsed = await readExport(file.name, file.bytes, read);
     const members = await this.options.members(groupId);
-    return { ...previewOf(parsed, members, { cutoff: this.cutoff() }), groupName: context.groupName, members };
+    return {
+      ...previewOf(parsed, members, { cutoff: this.cutoff() }),
+      groupName: context.groupName,
+      members,
+      // What the upload keeps beside the file, so that Import does not read it again (pendingUploads.keepPacked).
+      packed: () => packExport(parsed, read),
+    };
   }
 
   /**
@@ -72,6 +79,55 @@ export class ImportService {
     senders: SenderChoices = {},
     progress?: ImportProgress,
   ): Promise<ImportOutcome> {
+    return this.importFrom(groupId, actor, senders, progress, read.timeZone, async () => {
+      // Only the messages to store are kept through the writes, not the parsed export beside them.
+      const { source, fileName, contentHash, messages } = await readExport(file.name, file.bytes, read);
+      const kept = messages.filter(this.keeps());
+      return {
+        source,
+        fileName,
+        contentHash,
+        passes: async function* () {
+          yield kept;
+        },
+      };
+    });
+  }
+
+  /** The same import from the export as its preview read it (packedExport.ts): a chunk at a time, the file not read. */
+  async importPacked(
+    groupId: string,
+    actor: PostSender,
+    packed: PackedReader,
+    senders: SenderChoices = {},
+    progress?: ImportProgress,
+  ): Promise<ImportOutcome> {
+    return this.importFrom(groupId, actor, senders, progress, packed.read.timeZone, async () => {
+      const keeps = this.keeps();
+      const { source, fileName, contentHash } = packed;
+      return {
+        source,
+        fileName,
+        contentHash,
+        passes: async function* () {
+          for (let c = 0; c < packed.chunkCount; c++) yield (await unpackChunk(await packed.chunk(c))).filter(keeps);
+        },
+      };
+    });
+  }
+
+  /**
+   * The import, from the messages to store in time order, read in batches (`passes()`, twice: their count and
+   * span first, for the record, then the rows).
+   */
+  private async importFrom(
+    groupId: string,
+    actor: PostSender,
+    senders: SenderChoices,
+    progress: ImportProgress | undefined,
+    timeZone: string,
+    messagesOf: () => Promise<Pick<ParsedExport, 'source' | 'fileName' | 'contentHash'> & { passes(): AsyncIterable<ImportedMessage[]> }>,
+  ): Promise<ImportOutcome> {
     const context = await this.requireAdmin(groupId, actor.userId);
     const { resolved, unknown } = confirmedMembers(senders, Object.keys(senders).length ? await this.options.members(groupId) : []);
     if (unknown.length > 0) {
@@ -79,8 +135,15 @@ export class ImportService {
         `The member chosen for ${unknown.slice(0, 3).join(', ')} is not in ${context.groupName} any more. Preview again and choose again.`,
       );
     }
-    // Only the rows to store are kept through the writes, not the parsed export beside them.
-    const { messages, source, fileName, contentHash } = await this.rowsOf(file, read, resolved);
+    const { source, fileName, contentHash, passes } = await messagesOf();
+    let count = 0;
+    let first: string | undefined;
+    let last: string | undefined;
+    for await (const batch of passes()) {
+      count += batch.length;
+      first ??= batch[0]?.at;
+      last = batch.at(-1)?.at ?? last;
+    }
     const record: ImportRecord = {
       groupId,
       importId: importIdOf(contentHash),
@@ -90,9 +153,9 @@ export class ImportService {
       by: { id: actor.userId, name: actor.name },
       startedAt: this.now().toISOString(),
       state: 'running',
-      count: messages.length,
-      first: messages[0]?.at,
-      last: messages.at(-1)?.at,
+      count,
+      first,
+      last,
     };
     const begun = await this.options.store.begin(record);
     if (begun.kind === 'busy') {
@@ -106,12 +169,21 @@ export class ImportService {
     // posting again finds the first), while a job marked done is never resumed: done first would lose the post to
     // a crash between the two.
     if (begun.kind === 'resume') await this.options.store.clear(groupId, record.importId);
-    await this.options.store.write(groupId, messages, progress);
-    const summary = { count: messages.length, first: record.first, last: record.last };
+    let index = 0;
+    for await (const batch of passes()) {
+      // Rows are made a slice at a time, just before they are written.
+      for (let start = 0; start < batch.length; start += ROWS_PER_SLICE) {
+        const offset = index;
+        const slice = batch.slice(start, start + ROWS_PER_SLICE).map((m, i) => storedOf(m, record, offset + i, resolved));
+        await this.options.store.write(groupId, slice, progress && ((written) => progress(offset + written, count)));
+        index += slice.length;
+      }
+    }
+    const summary = { count, first, last };
     await this.options.announce({
       groupId,
       sender: actor,
-      text: announcementOf({ ...record, ...summary }, actor.name, read.timeZone),
+      text: announcementOf({ ...record, ...summary }, actor.name, timeZone),
       sourceKey: `import-${groupId}-${record.importId}`,
     });
     const done = await this.options.store.finish(groupId, record.importId, summary);
@@ -162,27 +234,21 @@ export class ImportService {
     return days === undefined ? undefined : new Date(this.now().getTime() - days * 24 * 60 * 60 * 1000).toISOString();
   }
 
-  private async rowsOf(
-    file: UploadedFile,
-    read: ReadOptions,
-    members: ReadonlyMap<string, MemberName>,
-  ): Promise<Pick<ParsedExport, 'source' | 'fileName' | 'contentHash'> & { messages: StoredImport[] }> {
-    const parsed = await readExport(file.name, file.bytes, read);
-    const { source, fileName, contentHash } = parsed;
-    return { source, fileName, contentHash, messages: this.storedMessages(parsed, importIdOf(contentHash), members) };
-  }
-
-  private storedMessages(parsed: ParsedExport, importId: string, members: ReadonlyMap<string, MemberName>): StoredImport[] {
+  /** What is stored of an export: people's messages and media notes, within retention. */
+  private keeps(): (m: ImportedMessage) => boolean {
     const cutoff = this.cutoff();
-    return parsed.messages
-      .filter((m) => isImportable(m) && (cutoff === undefined || m.at >= cutoff))
-      .map((m, index) => {
-        const stored: StoredImport = { ...m, text: capped(m.text), importId, index, source: parsed.source };
-        const member = members.get(m.sender);
-        if (member) stored.member = { userId: member.userId, name: member.name };
-        return stored;
-      });
+    return (m) => isImportable(m) && (cutoff === undefined || m.at >= cutoff);
   }
+}
+
+/** Rows are made and written a slice at a time: 40,000 rows at once were 40,000 more objects through the writes. */
+const ROWS_PER_SLICE = 1000;
+
+function storedOf(m: ImportedMessage, record: ImportRecord, index: number, members: ReadonlyMap<string, MemberName>): StoredImport {
+  const stored: StoredImport = { ...m, text: capped(m.text), importId: record.importId, index, source: record.source };
+  const member = members.get(m.sender);
+  if (member) stored.member = { userId: member.userId, name: member.name };
+  return stored;
 }
 
 /** A group's imports are told apart by their content: the same chat is the same import. */

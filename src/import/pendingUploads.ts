@@ -1,5 +1,6 @@
 import type { PostSender } from '../groups/posts';
 import type { UploadedFile } from './importService';
+import type { PackedExport, PackedReader } from './packedExport';
 import type { SenderChoices } from './senderMatch';
 
 /*
@@ -28,6 +29,11 @@ export interface ImportJobOrder {
   timeZone: string;
   dateOrder?: 'day-first' | 'month-first';
   senders: SenderChoices;
+  /**
+   * Where the admin is told when the import ends (a chat upload: their personal chat, opaque to the domain),
+   * and the key that tells it once however often a resumed job ends. Absent: the tab follows the job itself.
+   */
+  report?: { to: string; key: string };
 }
 
 /** How far a job got (the tab's progress bar); `state` pending: not confirmed yet (or refused and back). */
@@ -51,14 +57,22 @@ export interface PendingUploadStore {
   order(token: string, order: ImportJobOrder): Promise<void>;
   /** A refused job (bad input found at import time) goes back to a pending upload. */
   reopen(token: string, refusal?: string): Promise<void>;
-  /** The order of an open job and its upload. */
-  job(token: string): Promise<{ upload: PendingUpload; order: ImportJobOrder } | undefined>;
+  /** The order of an open job and its upload; the file itself is read only when asked for (`file()`). */
+  job(token: string): Promise<{ upload: Omit<PendingUpload, 'file'>; order: ImportJobOrder; file(): Promise<UploadedFile> } | undefined>;
+  /** Keeps the export as its latest preview read it, in place of an earlier one: Import reads it instead of the file. */
+  keepPacked(token: string, packed: PackedExport): Promise<void>;
+  /** The export kept by keepPacked, read one chunk at a time; undefined when none was kept. */
+  packed(token: string): Promise<PackedReader | undefined>;
   status(token: string): Promise<JobStatus | undefined>;
   /** Open jobs (confirmed, not done), for each instance's sweep. */
   openJobs(): Promise<string[]>;
   /** Takes or renews the job's lease for `holder`: false when another instance holds it. */
   lease(token: string, holder: string, ms: number): Promise<boolean>;
-  progress(token: string, written: number, total: number): Promise<void>;
+  /**
+   * The holder's lease renewed and its progress recorded in one write, conditional on nobody having changed the
+   * job since this holder's last lease or renewal; false when the lease was lost (another instance took over).
+   */
+  renew(token: string, holder: string, ms: number, progress: { written: number; total: number }): Promise<boolean>;
   /** Deletes uploads past their expiry that are no job; how many. */
   sweep(): Promise<number>;
 }

@@ -1,6 +1,7 @@
-import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
+import { odata, type TableClient } from '@azure/data-tables';
 import type { BeginOutcome, ImportedPage, ImportProgress, ImportRecord, ImportStore, StoredImport } from '../import/ports';
 import type { ExportSource, ImportedKind } from '../import/model';
+import { submitEntityBatch, type BatchRow } from './entityBatch';
 import { defined } from './groupEntities';
 import { deleteRows } from './partitionSweep';
 import { isAlreadyExists, TableRepository, type TableClients } from './tables';
@@ -132,20 +133,20 @@ export class TableImportStore implements ImportStore {
     // A transaction is one partition: batches of up to 100 of one day, in the messages' order.
     for (let i = 0; i < messages.length;) {
       const partitionKey = importedPartition(groupId, messages[i]!.at);
-      const rows: Array<{ partitionKey: string; rowKey: string } & Record<string, unknown>> = [];
+      const rows: BatchRow[] = [];
       for (; i < messages.length && rows.length < MAX_BATCH; i++) {
         const m = messages[i]!;
         if (importedPartition(groupId, m.at) !== partitionKey) break;
-        rows.push({ partitionKey, rowKey: importedRowKey(m), ...(toImportedEntity(m) as unknown as Record<string, unknown>) });
+        rows.push({ partitionKey, rowKey: importedRowKey(m), ...toImportedEntity(m) });
       }
       // Inserts, not upserts: the rows are new (a resumed import clears first), and an upsert costs Azurite a
       // scan of the partition. Should rows be there after all (two instances on one job after a lost lease),
-      // the batch is written again as upserts: same keys, same content.
+      // the batch is written again as upserts: same keys, same content. (entityBatch.ts: why not the SDK's.)
       try {
-        await this.table.submitTransaction(rows.map((row): TransactionAction => ['create', row]));
+        await submitEntityBatch(this.table, rows, 'create');
       } catch (err) {
         if (!isAlreadyExists(err)) throw err;
-        await this.table.submitTransaction(rows.map((row): TransactionAction => ['upsert', row, 'Replace']));
+        await submitEntityBatch(this.table, rows, 'replace');
       }
       written += rows.length;
       await progress?.(written, messages.length);

@@ -45,6 +45,7 @@ export function registerImportRoutes(server: Server, ctx: Context): void {
       const file = await chatFileOf(text(req, 'name', 200) || 'export', bytes);
       const preview = await imports.preview(groupId, user, file, { timeZone: text(req, 'timeZone', 64) || 'UTC' });
       const token = await pending.put({ groupId, userId: user.id, file, timeZone: preview.timeZone });
+      await pending.keepPacked(token, await preview.packed());
       return { body: { token, ...previewView(preview) } };
     }),
   );
@@ -61,6 +62,7 @@ export function registerImportRoutes(server: Server, ctx: Context): void {
       const timeZone = typeof body.timeZone === 'string' && body.timeZone.trim() ? body.timeZone.trim() : upload.timeZone;
       const preview = await imports.preview(groupId, user, upload.file, { timeZone, ...(dateOrder ? { dateOrder } : {}) });
       await pending.update(upload.token, { timeZone: preview.timeZone, ...(dateOrder ? { dateOrder } : {}) });
+      await pending.keepPacked(upload.token, await preview.packed());
       return { body: { token: upload.token, ...previewView(preview) } };
     }),
   );

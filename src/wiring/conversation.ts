@@ -20,6 +20,7 @@ import { ImportService } from '../import/importService';
 import { memberNamesFrom } from '../import/senderMatch';
 import { TableImportStore } from '../storage/tableImportStore';
 import { wireImportJobs } from './importJobs';
+import { ImportNotices } from '../teams/notices/importNotices';
 import { TableGroupStore } from '../storage/tableGroupStore';
 import { wireActions, type ActionsWiring } from './actions';
 
@@ -97,7 +98,7 @@ export function wireConversation(
     announce: async (post) => void (await conversation.post(post)),
     retentionDays: config.MESSAGE_RETENTION_DAYS,
   });
-  const importJobs = wireImportJobs(tables, imports, options.logger);
+  const importJobs = wireImportJobs(tables, imports, options.logger, { reporter: new ImportNotices(engine) });
   const actions = (late.actions = wireActions(domain, { conversation, postStore, engine, background, logger }));
   const actionStore = actions.store;
   return {

@@ -14,6 +14,9 @@ import { freshTables } from '../helpers/azurite';
 import { groupExportCsv, groupExportJson } from '../../src/web/groupExport';
 import { RecordingDeliveryEngine } from '../helpers/recordingEngine';
 import { BERLIN, fixture, NEW_YORK } from './exportFixtures';
+import { MESSAGES_PER_CHUNK, packedFor } from '../../src/import/packedExport';
+import { TablePendingUploads } from '../../src/storage/tablePendingUploads';
+import { syntheticExport } from '../../bench/importBench';
 
 const AT = '2025-01-02T03:04:05.000Z';
 const ann: UserRef = { id: 'aad-ann', name: 'Ann Lee' };
@@ -349,6 +352,42 @@ describe('import: preview, import, undo and history (Azurite)', () => {
       kind: 'text',
       source: 'whatsapp',
     });
+  });
+
+  it('Import from the export its preview kept stores the same rows as from the file, without reading the file', async () => {
+    // Retention from 9 Jan 2023: it cuts the synthetic export's first week.
+    const { imports } = service({ retentionDays: 874 });
+    const pending = new TablePendingUploads(tables.importuploads);
+    const files = [
+      { name: 'result.json', bytes: fixture('telegram-result.json'), read: { timeZone: BERLIN } },
+      { name: '_chat.txt', bytes: fixture('whatsapp-ios-us.txt'), read: { timeZone: NEW_YORK } },
+      // Three chunks of packed messages, some older than the retention.
+      { name: 'big.txt', bytes: Buffer.from(syntheticExport(5000)), read: { timeZone: BERLIN, dateOrder: 'month-first' as const } },
+    ];
+    for (const { name, bytes, read } of files) {
+      const [fromFile, fromPacked] = [await groupWith(bob), await groupWith(bob)];
+      const senders = { 'Bob Stone': bob.id };
+      const shown = await imports.preview(fromPacked, ann, { name, bytes }, read);
+      const token = await pending.put({ groupId: fromPacked, userId: ann.id, file: { name, bytes }, timeZone: shown.timeZone });
+      await pending.keepPacked(token, await shown.packed());
+      await pending.keepPacked(token, await shown.packed()); // a preview again replaces it whole
+      const packed = (await pending.packed(token))!;
+      assert.ok(packedFor(packed, read), name);
+      assert.equal(packed.chunkCount, Math.ceil(shown.found / MESSAGES_PER_CHUNK));
+      const a = await imports.importFile(fromFile, annSender, { name, bytes }, read, senders);
+      const b = await imports.importPacked(fromPacked, annSender, packed, senders);
+      const { groupId: _a, startedAt: _sa, ...recordA } = a.record;
+      const { groupId: _b, startedAt: _sb, ...recordB } = b.record;
+      assert.deepEqual(recordB, recordA, name);
+      const rows = async (groupId: string) => {
+        const out = [];
+        for await (const m of store.all(groupId)) out.push(m);
+        return out;
+      };
+      assert.deepEqual(await rows(fromPacked), await rows(fromFile), name);
+      assert.ok(a.record.count > 0 && (await rows(fromFile)).length === a.record.count);
+      if (name === 'big.txt') assert.ok(a.record.count < shown.importable, 'retention cut some');
+    }
   });
 
   it('pages newest first from a cursor, each page oldest first', async () => {

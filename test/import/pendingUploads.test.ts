@@ -69,10 +69,14 @@ describe('import: uploads waiting for Import, in Table Storage (Azurite)', () =>
     assert.equal(await a.lease(token, 'A', 1000), true);
     assert.equal(await b.lease(token, 'B', 1000), false, 'held by A');
     assert.equal(await a.lease(token, 'A', 1000), true, 'renewed by its holder');
-    await a.progress(token, 100, 600);
+    assert.equal(await a.renew(token, 'A', 1000, { written: 100, total: 600 }), true, 'renewed with progress, in one write');
     assert.deepEqual(await b.status(token), { groupId: 'g3', state: 'importing', written: 100, total: 600 });
+    assert.equal(await a.renew(token, 'A', 1000, { written: 200, total: 600 }), true);
+    assert.deepEqual(await b.status(token), { groupId: 'g3', state: 'importing', written: 200, total: 600 });
     clock += 1001;
     assert.equal(await b.lease(token, 'B', 1000), true, "A's lease ran out");
+    assert.equal(await a.renew(token, 'A', 1000, { written: 300, total: 600 }), false, 'taken over: A stops');
+    assert.equal((await b.status(token))?.written, 200, "A's late progress is not recorded");
     await b.reopen(token);
     assert.equal((await a.status(token))?.state, 'pending');
     assert.ok(await a.get(token, 'aad-ann'), 'back to an upload waiting for Import');

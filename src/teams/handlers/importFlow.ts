@@ -12,6 +12,7 @@ import { candidatesFor, type MemberName } from '../../import/senderMatch';
 import type { Requester } from './groupActions';
 import { markdownSafe } from './groupActions';
 import { postSenderOf } from './postsFlow';
+import { conversationRefOf } from '../input/identity';
 import { cardReply, textReply, type Reply } from '../replies';
 
 /*
@@ -50,6 +51,7 @@ export class ImportFlow {
       const file = await chatFileOf(upload.name, upload.bytes);
       const preview = await this.deps.imports.preview(groupId, { id: sender.userId, name: sender.name }, file, { timeZone });
       const token = await this.deps.pending.put({ groupId, userId: sender.userId, file, timeZone: preview.timeZone });
+      await this.deps.pending.keepPacked(token, await preview.packed());
       return this.previewReply(preview, token);
     });
   }
@@ -67,33 +69,34 @@ export class ImportFlow {
         dateOrder,
       });
       await this.deps.pending.update(token, { timeZone: preview.timeZone, dateOrder });
+      await this.deps.pending.keepPacked(token, await preview.packed());
       return this.previewReply(preview, token);
     });
   }
 
+  /**
+   * Import: the job is ordered and this turn answers at once; the import runs after it on this instance's job
+   * runner (a crash is resumed by another's sweep), and its end is told in this chat (ImportNotices).
+   */
   async confirm(context: TurnContext, data: CardData): Promise<Reply> {
     const sender = postSenderOf(context.activity);
     const token = String(data.token ?? '');
     if ((await this.deps.pending.status(token))?.state === 'importing') return textReply(UNDER_WAY);
     const upload = await this.deps.pending.get(token, sender.userId);
     if (!upload) return textReply(EXPIRED);
-    return this.refusalAsText(async () => {
-      const run = await this.deps.jobs.start(token, {
-        actor: sender,
-        timeZone: zoneOf(data) ?? upload.timeZone,
-        ...(upload.dateOrder ? { dateOrder: upload.dateOrder } : {}),
-        senders: senderChoicesOf(data),
-      });
-      if (run.kind === 'refused') return textReply(run.message);
-      if (run.kind === 'elsewhere') return textReply(UNDER_WAY);
-      const outcome = run.outcome;
-      const group = `**${markdownSafe(outcome.groupName)}**`;
-      this.deps.logger.info({ groupId: upload.groupId, count: outcome.record.count, created: outcome.created }, 'chat imported');
-      if (!outcome.created) return textReply(`This chat was imported into ${group} before. Nothing was imported again.`);
-      return textReply(
-        `Imported ${outcome.record.count.toLocaleString('en-US')} earlier messages into ${group}. The group got one post about it; type \`history\` to read them.`,
-      );
+    const to = conversationRefOf(context.activity);
+    await this.deps.jobs.startInBackground(token, {
+      actor: sender,
+      timeZone: zoneOf(data) ?? upload.timeZone,
+      ...(upload.dateOrder ? { dateOrder: upload.dateOrder } : {}),
+      senders: senderChoicesOf(data),
+      // The confirming activity's id: a second Import after a refusal is told again, a redelivered click once.
+      ...(to ? { report: { to, key: `${token}|${context.activity.id ?? ''}` } } : {}),
     });
+    this.deps.logger.info({ groupId: upload.groupId }, 'chat import started');
+    return textReply(
+      `Importing the earlier messages now. ${to ? "I'll tell you here when it is done; " : ''}the group gets one post about it.`,
+    );
   }
 
   /** Whether the group has imported messages this member may see (history's last page links to them). */
