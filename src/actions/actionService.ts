@@ -26,7 +26,8 @@ import {
 type Members = Pick<ConversationService, 'requireMember'>;
 
 const NO_ACTION = 'That announcement or poll does not exist.';
-const CLOSED = 'This poll is closed.';
+/** The line a closed poll's refused answer gets (the card shows the poll closed already). */
+export const CLOSED_POLL = 'This poll is closed.';
 const SNAPSHOT_MS = 1_000;
 /**
  * Answers and card views take the group's name and settings as read at most this long ago on this instance;
@@ -100,7 +101,7 @@ export class ActionService {
     if (action.kind !== 'announcement' || !action.askConfirm) throw new InvalidInputError('This announcement asks nobody to confirm.');
     const at = this.now().toISOString();
     const { outcome, changes } = await this.deps.store.record(groupId, actionId, user.id, { named: true, at });
-    if (outcome === 'closed') throw new ForbiddenError(CLOSED);
+    if (outcome === 'closed') throw new ForbiddenError(CLOSED_POLL);
     const answered = changes && { changes, at: Date.now() };
     const mine = outcome === 'counted' ? { at } : await this.deps.store.answerOf(groupId, actionId, user.id);
     return { outcome, view: await this.viewOf(context, action, user, mine, answered) };
@@ -120,7 +121,7 @@ export class ActionService {
   ): Promise<{ outcome: AnswerOutcome; view: ActionView }> {
     const { context, action: poll } = await this.load(groupId, actionId, user.id);
     if (poll.kind !== 'poll') throw new NotFoundError('That poll does not exist.');
-    if (!isOpen(poll, this.now())) throw new ForbiddenError(CLOSED);
+    if (!isOpen(poll, this.now())) throw new ForbiddenError(CLOSED_POLL);
     const unique = [...new Set(choices)];
     if (unique.length === 0) throw new InvalidInputError('Choose an option first.');
     if (unique.some((c) => !Number.isInteger(c) || c < 0 || c >= poll.options.length))
@@ -135,7 +136,7 @@ export class ActionService {
       at,
       countVoter: poll.multi,
     });
-    if (outcome === 'closed') throw new ForbiddenError(CLOSED);
+    if (outcome === 'closed') throw new ForbiddenError(CLOSED_POLL);
     if (outcome === 'final') throw new ForbiddenError('Your vote is counted. An anonymous vote cannot be changed.');
     const answered = changes && { changes, at: Date.now() };
     const mine =
@@ -308,7 +309,7 @@ export class ActionService {
   async remind(groupId: string, actionId: string, user: UserRef): Promise<{ round: string; people: Array<{ id: string; name: string }> }> {
     const action = await this.requireAction(groupId, actionId, user.id);
     await this.requireOwner(action, user.id);
-    if (action.kind === 'poll' && !isOpen(action, this.now())) throw new ForbiddenError(CLOSED);
+    if (action.kind === 'poll' && !isOpen(action, this.now())) throw new ForbiddenError(CLOSED_POLL);
     const round = await this.deps.store.claimReminder(groupId, actionId, this.now(), REMIND_WINDOW_MS);
     if (!round) throw new ForbiddenError('A reminder went out less than 4 hours ago. Try again later.');
     return { round, people: (await this.notAnswered(groupId, actionId, user, { limit: Number.MAX_SAFE_INTEGER })).people };
