@@ -7,9 +7,10 @@
  * instance never collides with its own answers. An answer whose voter row exists (a change, a double tap, a
  * redelivery) leaves the batch and is decided alone (ActionStore.record).
  */
+import { randomInt } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { TableClient, TransactionAction } from '@azure/data-tables';
 import { ConflictError } from '../errors';
-import { backoff } from '../storage/counterShards';
 import { GroupCommit } from '../storage/groupCommit';
 import { failedActionOf, statusOf } from '../storage/tables';
 import { counterChange, pickShard, type ActionShards, type Counter, type Shard } from './counterRows';
@@ -122,7 +123,8 @@ export class AnswerBatcher {
         // Another instance (or a change of a named vote, or the seal) wrote a counter since it was read.
         if (status !== 412 && status !== 409 && status !== 404) throw err;
         this.shards.forget(partitionKey);
-        await backoff(attempt++);
+        // Full jitter: instances that just collided spread out instead of colliding again in step.
+        await sleep(randomInt(1, 5 + 5 * Math.min(attempt++, 8)));
       }
     }
     if (pending.length > 0) throw new ConflictError('Many people are answering right now. Please try again.');
