@@ -164,8 +164,8 @@ export default defineConfig(
     rules: boundary(
       teamsPackages(`${room}: nothing of Teams or botbuilder; the Teams glue calls it.`),
       forbid(
-        `${room}: the storage kit (src/storage/tables.ts) only; groups go through the domain.`,
-        '^(\\.\\./)+(src/)?storage/(?!tables$|partitionSweep$)',
+        `${room}: the storage kit (src/storage/tables.ts, partitionSweep.ts, groupCommit.ts) only; groups go through the domain.`,
+        '^(\\.\\./)+(src/)?storage/(?!tables$|partitionSweep$|groupCommit$)',
       ),
       forbid(
         `${room}: nothing of the Teams glue, the web, dialogs or cards.`,

@@ -26,6 +26,8 @@ export interface ActionCardData {
     anonymous: boolean;
     resultsFor: 'everyone' | 'admins';
     closesAt?: string;
+    /** When it was closed (by hand or at its time), when it is. */
+    closedAt?: string;
   };
   /** A poll still takes votes. */
   open: boolean;
@@ -51,6 +53,13 @@ const timeBlock = (prefix: string, at: string): CardElement => ({
 function bar(count: number, total: number): string {
   const share = total > 0 ? Math.round((count / total) * 100) : 0;
   return `${plural(count, 'vote')} (${share}%)`;
+}
+
+/** A closed poll says so plainly, on a neutral band: closing is the normal end of a poll, not an error. */
+function closedBand(at: string | undefined): CardElement {
+  const items: CardElement[] = [{ type: 'TextBlock', text: '🔒 This poll is closed.', weight: 'Bolder', wrap: true }];
+  if (at) items.push(timeBlock('Closed', at));
+  return { type: 'Container', style: 'emphasis', spacing: 'Medium', items };
 }
 
 function resultRows(data: ActionCardData): CardElement[] {
@@ -102,7 +111,7 @@ function pollBody(data: ActionCardData, ids: { groupId: string; actionId: string
   const notes = [poll.anonymous ? 'Anonymous: nobody sees who chose what, and a vote is final.' : 'Named: admins see who chose what.'];
   if (poll.resultsFor === 'admins') notes.push('Results are for admins.');
   body.push(paragraph(notes.join(' '), { isSubtle: true, size: 'Small' }));
-  if (!data.open) body.push({ type: 'TextBlock', text: 'This poll is closed.', weight: 'Bolder', wrap: true });
+  if (!data.open) body.push(closedBand(poll.closedAt ?? poll.closesAt));
   else if (poll.closesAt) body.push(timeBlock('Closes', poll.closesAt));
   if (data.results) body.push(...resultRows(data));
   return { body, actions };
@@ -137,7 +146,8 @@ export function buildActionCard(data: ActionCardData): Attachment {
   const ids = { groupId: data.groupId, actionId: data.actionId };
   const what = data.poll ? 'Poll' : 'Announcement';
   const head: CardElement[] = [];
-  if (data.notice) head.push({ type: 'TextBlock', text: inline(data.notice, 300), color: 'Attention', weight: 'Bolder', wrap: true });
+  // A notice (a reminder, "closed, results posted", a refused answer) is news, not an alarm: accent, not red.
+  if (data.notice) head.push({ type: 'TextBlock', text: inline(data.notice, 300), color: 'Accent', weight: 'Bolder', wrap: true });
   head.push(
     richText([run(`${what} · `, { isSubtle: true, size: 'Small' }), run(data.groupName, { weight: 'Bolder', size: 'Small' }, 100)]),
   );
@@ -150,10 +160,11 @@ export function buildActionCard(data: ActionCardData): Attachment {
     manage.push(
       paragraph(`**${answered.toLocaleString('en-US')} of ${plural(data.manage.memberCount, 'member')} ${verb}**`, { spacing: 'Medium' }),
     );
-    const admin: CardAction[] = [button("Who hasn't", 'notAnsweredPage', ids), button('Remind', 'remindAction', ids)];
+    // A closed poll takes no more answers: nobody to chase, so no Who hasn't or Remind; the report stays.
+    const admin: CardAction[] = data.open ? [button("Who hasn't", 'notAnsweredPage', ids), button('Remind', 'remindAction', ids)] : [];
     if (data.manage.reportUrl) admin.push(openUrl('CSV report', data.manage.reportUrl));
     if (data.poll && data.open) admin.push(button('Close poll', 'closePoll', ids, { style: 'destructive' }));
-    manage.push(actionSet(admin));
+    if (admin.length > 0) manage.push(actionSet(admin));
   }
   const card = adaptiveCard(
     [...head, ...body, ...manage],

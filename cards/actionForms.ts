@@ -6,9 +6,12 @@ import type { Attachment } from 'botbuilder';
 import { button } from './actions';
 import { paragraph, richHeading } from './layout';
 import { adaptiveCard, toAttachment, type CardElement, type InputChoiceSet } from './schema';
-import { inline } from './text';
+import { inline, richText, run } from './text';
 
 export const MAX_POLL_OPTIONS = 10;
+/** Options shown at first; the rest open with "More options" (most polls have two to four). */
+export const SHOWN_POLL_OPTIONS = 4;
+const MORE_OPTIONS_ID = 'moreOptions';
 
 const choiceSet = (id: string, label: string, choices: Array<[string, string]>, value: string): InputChoiceSet => ({
   type: 'Input.ChoiceSet',
@@ -63,12 +66,27 @@ export function buildPollForm(data: { groupId: string; groupName: string }): Att
     maxLength: 100,
     ...(i < 2 ? { isRequired: true, errorMessage: 'A poll needs at least two options.' } : {}),
   }));
+  // Options 5 to 10 wait behind a toggle: the form stays short, and still takes ten.
+  const more: CardElement[] = [
+    {
+      type: 'ActionSet',
+      actions: [
+        {
+          type: 'Action.ToggleVisibility',
+          title: `More options (up to ${MAX_POLL_OPTIONS})`,
+          targetElements: [MORE_OPTIONS_ID],
+        },
+      ],
+    },
+    { type: 'Container', id: MORE_OPTIONS_ID, isVisible: false, items: options.slice(SHOWN_POLL_OPTIONS) },
+  ];
   return toAttachment(
     adaptiveCard(
       [
         richHeading('New poll in ', data.groupName),
         { type: 'Input.Text', id: 'question', label: 'Question', maxLength: 120, isRequired: true, errorMessage: 'Ask a question.' },
-        ...options,
+        ...options.slice(0, SHOWN_POLL_OPTIONS),
+        ...more,
         choiceSet(
           'multi',
           'Answers',
@@ -103,6 +121,25 @@ export function buildPollForm(data: { groupId: string; groupName: string }): Att
         button('Cancel', 'cancel', {}, { associatedInputs: 'none' }),
       ],
       `New poll in ${inline(data.groupName)}`,
+    ),
+  );
+}
+
+/**
+ * What a sent form turns into (the clicked form is updated in place): a line saying what went where, so the form
+ * cannot be edited or sent again.
+ */
+export function buildFormSentCard(data: { kind: 'announcement' | 'poll'; groupName: string; title: string }): Attachment {
+  const what = data.kind === 'poll' ? 'Poll' : 'Announcement';
+  return toAttachment(
+    adaptiveCard(
+      [
+        richHeading(`${what} sent to `, data.groupName),
+        richText([run(data.title, { isSubtle: true }, 120)]),
+        paragraph('Your copy with the answers is below.', { isSubtle: true, size: 'Small' }),
+      ],
+      [],
+      `${what} sent to ${inline(data.groupName)}`,
     ),
   );
 }

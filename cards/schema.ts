@@ -22,6 +22,8 @@ interface ElementBase {
   id?: string;
   spacing?: Spacing;
   separator?: boolean;
+  /** False: hidden until an Action.ToggleVisibility shows it (its inputs are still sent). */
+  isVisible?: boolean;
 }
 
 /** Teams processes `text` as Markdown: only ever put our own words or `literal(...)` in it. */
@@ -204,7 +206,13 @@ export interface ShowCardAction extends ActionBase {
   card: AdaptiveCardJson;
 }
 
-export type CardAction = SubmitAction | ExecuteAction | OpenUrlAction | ShowCardAction;
+/** Shows or hides elements of the card on the client (no round trip to the bot). */
+export interface ToggleVisibilityAction extends ActionBase {
+  type: 'Action.ToggleVisibility';
+  targetElements: string[];
+}
+
+export type CardAction = SubmitAction | ExecuteAction | OpenUrlAction | ShowCardAction | ToggleVisibilityAction;
 
 export interface AdaptiveCardJson {
   type: 'AdaptiveCard';

@@ -26,7 +26,14 @@ import {
 type Members = Pick<ConversationService, 'requireMember'>;
 
 const NO_ACTION = 'That announcement or poll does not exist.';
+/** The line a closed poll's refused answer gets (the card shows the poll closed already). */
+export const CLOSED_POLL = 'This poll is closed.';
 const SNAPSHOT_MS = 1_000;
+/**
+ * Answers and card views take the group's name and settings as read at most this long ago on this instance;
+ * the member's own row (membership, their role) is read every time.
+ */
+const GROUP_VIEW_MAX_AGE_MS = 1_000;
 
 /** An answer just written: its counter changes and when (local clock) it was written. */
 type Answered = { changes: Array<[Counter, number]>; at: number };
@@ -94,6 +101,7 @@ export class ActionService {
     if (action.kind !== 'announcement' || !action.askConfirm) throw new InvalidInputError('This announcement asks nobody to confirm.');
     const at = this.now().toISOString();
     const { outcome, changes } = await this.deps.store.record(groupId, actionId, user.id, { named: true, at });
+    if (outcome === 'closed') throw new ForbiddenError(CLOSED_POLL);
     const answered = changes && { changes, at: Date.now() };
     const mine = outcome === 'counted' ? { at } : await this.deps.store.answerOf(groupId, actionId, user.id);
     return { outcome, view: await this.viewOf(context, action, user, mine, answered) };
@@ -113,7 +121,7 @@ export class ActionService {
   ): Promise<{ outcome: AnswerOutcome; view: ActionView }> {
     const { context, action: poll } = await this.load(groupId, actionId, user.id);
     if (poll.kind !== 'poll') throw new NotFoundError('That poll does not exist.');
-    if (!isOpen(poll, this.now())) throw new ForbiddenError('This poll is closed.');
+    if (!isOpen(poll, this.now())) throw new ForbiddenError(CLOSED_POLL);
     const unique = [...new Set(choices)];
     if (unique.length === 0) throw new InvalidInputError('Choose an option first.');
     if (unique.some((c) => !Number.isInteger(c) || c < 0 || c >= poll.options.length))
@@ -128,6 +136,7 @@ export class ActionService {
       at,
       countVoter: poll.multi,
     });
+    if (outcome === 'closed') throw new ForbiddenError(CLOSED_POLL);
     if (outcome === 'final') throw new ForbiddenError('Your vote is counted. An anonymous vote cannot be changed.');
     const answered = changes && { changes, at: Date.now() };
     const mine =
@@ -229,11 +238,15 @@ export class ActionService {
     return counts;
   }
 
-  /** The membership (first: a stranger hears "not a member" even for a forged action) and the action, read together. */
+  /**
+   * The membership (first: a stranger hears "not a member" even for a forged action) and the action, read
+   * together: the member's row now, the group's name and the action as read lately (answers and card views of
+   * thousands share those reads; a poll closed meanwhile is refused when the answer is written).
+   */
   private async load(groupId: string, actionId: string, userId: string): Promise<{ context: MemberContext; action: GroupAction }> {
-    const reading = this.deps.store.get(groupId, actionId);
+    const reading = this.deps.store.cached(groupId, actionId);
     reading.catch(() => undefined);
-    const context = await this.deps.members.requireMember(groupId, userId);
+    const context = await this.deps.members.requireMember(groupId, userId, undefined, { groupMaxAgeMs: GROUP_VIEW_MAX_AGE_MS });
     const action = await reading;
     if (!action) throw new NotFoundError(NO_ACTION);
     return { context, action };
@@ -296,7 +309,7 @@ export class ActionService {
   async remind(groupId: string, actionId: string, user: UserRef): Promise<{ round: string; people: Array<{ id: string; name: string }> }> {
     const action = await this.requireAction(groupId, actionId, user.id);
     await this.requireOwner(action, user.id);
-    if (action.kind === 'poll' && !isOpen(action, this.now())) throw new ForbiddenError('This poll is closed.');
+    if (action.kind === 'poll' && !isOpen(action, this.now())) throw new ForbiddenError(CLOSED_POLL);
     const round = await this.deps.store.claimReminder(groupId, actionId, this.now(), REMIND_WINDOW_MS);
     if (!round) throw new ForbiddenError('A reminder went out less than 4 hours ago. Try again later.');
     return { round, people: (await this.notAnswered(groupId, actionId, user, { limit: Number.MAX_SAFE_INTEGER })).people };

@@ -20,6 +20,7 @@ import {
   type PostStore,
   requireMembership,
   type MemberContext,
+  type PostingContextOptions,
   visibleFrom,
 } from './posts';
 import { postAsSeenBy, threadOfNewPost } from './groupTypes';
@@ -178,8 +179,13 @@ export class ConversationService {
   }
 
   /** The conversation's one membership check (posts.ts requireMembership). */
-  requireMember(groupId: string, userId: string, notMember?: (groupName: string) => string): Promise<MemberContext> {
-    return requireMembership(this.options.posts, groupId, userId, notMember);
+  requireMember(
+    groupId: string,
+    userId: string,
+    notMember?: (groupName: string) => string,
+    options?: PostingContextOptions,
+  ): Promise<MemberContext> {
+    return requireMembership(this.options.posts, groupId, userId, notMember, options);
   }
 
   // ---- edits and deletes ----------------------------------------------------------------------------------

@@ -147,8 +147,9 @@ export async function requireMembership(
   groupId: string,
   userId: string,
   notMember: (groupName: string) => string = (name) => `You are not a member of ${name}.`,
+  options?: PostingContextOptions,
 ): Promise<MemberContext> {
-  const context = await posts.postingContext(groupId, userId);
+  const context = await posts.postingContext(groupId, userId, options);
   if (!context) throw new NotFoundError('This group does not exist any more.');
   if (!context.member) throw new ForbiddenError(notMember(context.groupName));
   return context as MemberContext;
@@ -190,8 +191,17 @@ export interface PostPage {
  * - `change` applies a change only when its `at` is later than the post's last applied change (edits and
  *   deletes arrive more than once and out of order); it returns the post after the change and whether it applied.
  */
+/**
+ * `groupMaxAgeMs`: the group's row (name, settings, admins) may be one read at most this long ago on this
+ * instance; the member's own row is read now, and the requester's own admin role comes from it. For the paths
+ * thousands take at once (answering a poll); never for a change of the group.
+ */
+export interface PostingContextOptions {
+  groupMaxAgeMs?: number;
+}
+
 export interface PostStore {
-  postingContext(groupId: string, userId: string): Promise<PostingContext | undefined>;
+  postingContext(groupId: string, userId: string, options?: PostingContextOptions): Promise<PostingContext | undefined>;
   accept(post: NewPost): Promise<{ seq: number; created: boolean }>;
   get(groupId: string, seq: number): Promise<Post | undefined>;
   /** The post a request made, by the request's key (none once that post is deleted). */

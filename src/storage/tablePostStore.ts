@@ -10,6 +10,7 @@ import {
   type Post,
   type PostChange,
   type PostingContext,
+  type PostingContextOptions,
   type PostPage,
   type PostStore,
 } from '../groups/posts';
@@ -74,6 +75,7 @@ export interface GroupView {
 
 /** Tries of a post's edit or delete against others changing it at the same moment. */
 const CHANGE_ATTEMPTS = 16;
+const GROUP_VIEW_CACHE_LIMIT = 1_000;
 
 export class TablePostStore implements PostStore, FanoutSource {
   private readonly rows: TableRepository<PostEntity>;
@@ -83,6 +85,8 @@ export class TablePostStore implements PostStore, FanoutSource {
   /** What a post's deletion does to the partition, and what is left to finish (issue 17). */
   readonly deletion: DeletedPostStore;
   private readonly deleter: TablePostDeletion;
+  /** Group rows as read lately, for the readers that accept a second-old one (PostingContextOptions). */
+  private readonly views = new Map<string, { at: number; value: Promise<GroupView | undefined> }>();
 
   constructor(private readonly tables: Pick<TableClients, 'groups' | 'postsources'>) {
     this.rows = new TableRepository(tables.groups);
@@ -107,14 +111,21 @@ export class TablePostStore implements PostStore, FanoutSource {
     };
   }
 
-  async postingContext(groupId: string, userId: string): Promise<PostingContext | undefined> {
-    const [view, row] = await Promise.all([this.groupView(groupId), this.members.find(groupId, memberRowKey(userId))]);
+  async postingContext(groupId: string, userId: string, options: PostingContextOptions = {}): Promise<PostingContext | undefined> {
+    const [view, row] = await Promise.all([
+      options.groupMaxAgeMs ? this.recentGroupView(groupId, options.groupMaxAgeMs) : this.groupView(groupId),
+      this.members.find(groupId, memberRowKey(userId)),
+    ]);
     if (!view) return undefined;
     const member = isBanned(row) ? undefined : row;
+    // The requester's own role is the member row's, read now (it changes with adminIds in one transaction).
+    const adminIds = options.groupMaxAgeMs
+      ? [...view.adminIds.filter((id) => id !== userId), ...(member?.role === 'admin' ? [userId] : [])]
+      : view.adminIds;
     return {
       groupId,
       groupName: view.name,
-      adminIds: view.adminIds,
+      adminIds,
       settings: view.settings,
       member: member
         ? {
@@ -129,7 +140,20 @@ export class TablePostStore implements PostStore, FanoutSource {
     };
   }
 
+  /** The group's row as read at most `maxAgeMs` ago on this instance (one read for a burst of answers). */
+  private recentGroupView(groupId: string, maxAgeMs: number): Promise<GroupView | undefined> {
+    const hit = this.views.get(groupId);
+    if (hit && Date.now() - hit.at < maxAgeMs) return hit.value;
+    const value = this.groupView(groupId);
+    value.catch(() => this.views.delete(groupId));
+    this.views.delete(groupId); // Map order doubles as least-recently-used order
+    this.views.set(groupId, { at: Date.now(), value });
+    if (this.views.size > GROUP_VIEW_CACHE_LIMIT) this.views.delete(this.views.keys().next().value!);
+    return value;
+  }
+
   async setSettings(groupId: string, settings: GroupPostSettings): Promise<void> {
+    this.views.delete(groupId);
     try {
       // Merge at '*': the settings are independent of everything else on the row; a deleted group stays deleted.
       await this.tables.groups.updateEntity({ partitionKey: groupId, rowKey: GROUP_ROW, ...settingsColumns(settings) }, 'Merge', {
@@ -164,6 +188,12 @@ export class TablePostStore implements PostStore, FanoutSource {
    */
   dropCaches(): void {
     this.acceptor.dropCaches();
+    this.views.clear();
+  }
+
+  /** The group was deleted here: no answer on this instance goes by its row as read before. */
+  forgetGroupView(groupId: string): void {
+    this.views.delete(groupId);
   }
 
   // ---- accepting ------------------------------------------------------------------------------------------

@@ -111,6 +111,7 @@ export function wireConversation(
     actions,
     onRemoved: deleteCopiesIfOwned({ groups, engine, background }),
     onGroupDeleted: async (groupId: string) => {
+      postStore.forgetGroupView(groupId);
       background.run("forget a deleted group's deliveries", async () => {
         await cleanup.forgetGroup(groupId);
         await actionStore.forgetGroup(groupId);

@@ -125,4 +125,71 @@ describe('ActionStore (Azurite)', function () {
     const fiveHours = new Date(now.getTime() + 5 * 3600_000);
     assert.equal(await store.claimReminder(groupId, announcement.actionId, fiveHours, window), fiveHours.toISOString());
   });
+
+  it('refuses every answer written after another instance closed the poll (the seal), however it remembers the poll', async () => {
+    const poll = await newPoll({ anonymous: false, multi: true });
+    const other = new ActionStore(tables.actions); // a second instance on the same storage
+    const at = () => new Date().toISOString();
+    // This instance answers (its counters and the poll are now remembered here) while the other one closes it.
+    const early = Array.from({ length: 30 }, (_, i) => `early-${i}`);
+    const racing = forEachLimited(early, 10, (userId) =>
+      store.answer(groupId, poll.actionId, userId, { choices: [0, 2], named: true, at: at() }),
+    );
+    await other.close(groupId, poll.actionId, at());
+    const raced = await Promise.allSettled([racing]);
+    assert.equal(raced[0]!.status, 'fulfilled');
+    // After the close returned: a first answer, a change of an earlier one, and a redelivered one are all refused.
+    const voted = await store.voters(groupId, poll.actionId);
+    const late = await Promise.all(
+      ['late-1', 'late-2', 'late-3'].map((userId) => store.answer(groupId, poll.actionId, userId, { choices: [1], named: true, at: at() })),
+    );
+    assert.deepEqual(late, ['closed', 'closed', 'closed']);
+    const someone = [...voted.keys()][0];
+    if (someone) assert.equal(await store.answer(groupId, poll.actionId, someone, { choices: [1], named: true, at: at() }), 'closed');
+    // Exact: the tallies are the voter rows written (before the seal), nothing after it.
+    const after = await store.voters(groupId, poll.actionId);
+    assert.equal(after.size, voted.size);
+    assert.ok(![...after.keys()].some((id) => id.startsWith('late-')));
+    const tallies = await store.tallies(groupId, poll.actionId);
+    assert.deepEqual(
+      [tallies.get(0) ?? 0, tallies.get(1) ?? 0, tallies.get(2) ?? 0, tallies.get('answered') ?? 0],
+      [after.size, 0, after.size, after.size],
+    );
+  });
+
+  it('loads a poll kept before `closeDue` existed, and gives it one so the closing sweep finds it', async () => {
+    const actionId = `legacy${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+    const closesAt = new Date(Date.now() + 3600_000).toISOString();
+    const legacy = {
+      kind: 'poll',
+      groupId,
+      actionId,
+      question: 'Old poll?',
+      options: ['Yes', 'No'],
+      multi: false,
+      anonymous: false,
+      resultsFor: 'everyone',
+      closesAt,
+      createdBy: creator,
+      createdAt: new Date().toISOString(),
+    };
+    const partitionKey = `${groupId}|${actionId}`;
+    // The row as the first version of polls kept it: the JSON and createdAt, no closeDue column.
+    await tables.actions.createEntity({ partitionKey, rowKey: 'action', json: JSON.stringify(legacy), createdAt: legacy.createdAt });
+    const due = async (now: string) => {
+      const found: string[] = [];
+      for await (const p of store.dueToClose(now)) if (p.actionId === actionId) found.push(p.actionId);
+      return found;
+    };
+    assert.deepEqual(await due(new Date(Date.parse(closesAt) + 1000).toISOString()), [], 'the sweep cannot see it yet');
+    const loaded = await store.get(groupId, actionId);
+    assert.equal(loaded?.kind, 'poll');
+    assert.equal((loaded as Poll).closesAt, closesAt);
+    assert.equal(
+      await store.answer(groupId, actionId, 'old-voter', { choices: [1], named: true, at: new Date().toISOString() }),
+      'counted',
+    );
+    assert.deepEqual(await due(new Date(Date.parse(closesAt) + 1000).toISOString()), [actionId], 'now the sweep finds it');
+    assert.deepEqual(await due(new Date(Date.parse(closesAt) - 1000).toISOString()), [], 'not before its time');
+  });
 });

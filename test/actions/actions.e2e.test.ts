@@ -383,4 +383,142 @@ describe('Announcements and polls, end to end', function () {
     assert.deepEqual(await rowsOf(), []);
     assert.equal(await store.get(groupId, actionId), undefined);
   });
+
+  it('shows four poll options and the rest behind "More options", and turns a sent form into a "sent" line', async () => {
+    const { groupId, owner } = await groupWith('Form poll', 1);
+    const conversation = `a:personal-${owner.id}`;
+    const formMessage = (await chat.say(owner, `poll ${groupId}`)).at(-1)!;
+    const form = cardsIn([formMessage]).at(-1)!;
+    valid(form);
+    const body = form.body as Array<{ type: string; id?: string; isVisible?: boolean; items?: Array<{ id?: string }> }>;
+    assert.deepEqual(
+      body.filter((e) => e.type === 'Input.Text' && e.id?.startsWith('option')).map((e) => e.id),
+      ['option1', 'option2', 'option3', 'option4'],
+    );
+    const more = body.find((e) => e.type === 'Container' && e.isVisible === false)!;
+    assert.deepEqual(
+      more.items!.map((i) => i.id),
+      ['option5', 'option6', 'option7', 'option8', 'option9', 'option10'],
+    );
+    const toggle = actionsIn(form).find((a) => a.type === 'Action.ToggleVisibility') as { targetElements?: string[] } | undefined;
+    assert.deepEqual(toggle?.targetElements, [more.id]);
+    const fields = {
+      groupId,
+      question: 'Shifts?',
+      option1: 'Early',
+      option2: 'Late',
+      multi: 'false',
+      anonymous: 'false',
+      resultsFor: 'everyone',
+    };
+    const puts = () => t.channel.to(conversation).filter((s) => s.method === 'PUT');
+    // A refused Send leaves the form as it is, to be corrected.
+    const refused = await chat.submit(owner, 'createPoll', { ...fields, option3: 'early' }, { replyToId: formMessage.id });
+    assert.match(textOf(refused), /Two options are the same/);
+    assert.equal(puts().length, 0);
+    // A hidden option's value is taken like the others; the sent form becomes a line, with no input and no button.
+    await chat.submit(owner, 'createPoll', { ...fields, option7: 'Night' }, { replyToId: formMessage.id });
+    const post = await lastPost(groupId);
+    assert.deepEqual(((await store.get(groupId, post.action!.id)) as { options: readonly string[] }).options, ['Early', 'Late', 'Night']);
+    const replaced = puts();
+    assert.equal(replaced.length, 1);
+    assert.ok(
+      replaced[0]!.path.endsWith(encodeURIComponent(formMessage.id!)) || replaced[0]!.path.endsWith(formMessage.id!),
+      replaced[0]!.path,
+    );
+    const sentLine = cardsIn(replaced).at(-1)!;
+    valid(sentLine);
+    assert.match(textOf(sentLine), /Poll sent to\s*Form poll[\s\S]*Shifts\?/);
+    assert.deepEqual(actionsIn(sentLine), []);
+    assert.doesNotMatch(JSON.stringify(sentLine), /Input\./);
+  });
+
+  it("refuses a vote once another instance closed the poll, and shows a closed card without Who hasn't or Remind", async () => {
+    const { groupId, owner, members } = await groupWith('Closed elsewhere', 2);
+    const { actionId } = await createPoll(owner, groupId);
+    const ids = { groupId, actionId };
+    // This instance has the poll in hand (open) from the first vote...
+    assert.match(textOf((await chat.execute(members[0]!, 'voteAction', { ...ids, choice: '0' })).body.value as CardJson), /You voted/);
+    // ...when another instance on the same storage closes it.
+    await new ActionStore(t.app.tables.actions).close(groupId, actionId, new Date().toISOString());
+    const late = (await chat.execute(members[1]!, 'voteAction', { ...ids, choice: '1' })).body.value as CardJson;
+    valid(late);
+    assert.equal(textOf(late).match(/This poll is closed/g)?.length, 1, textOf(late));
+    assert.doesNotMatch(textOf(late), /You voted/);
+    assert.equal((await store.voters(groupId, actionId)).size, 1);
+    assert.equal((await store.tallies(groupId, actionId)).get(1) ?? 0, 0);
+    const card = (await chat.execute(owner, 'refreshAction', ids)).body.value as CardJson;
+    valid(card);
+    const verbs = actionsIn(card).map((a) => a.data?.verb);
+    for (const gone of ['notAnsweredPage', 'remindAction', 'closePoll', 'voteAction'])
+      assert.ok(!verbs.includes(gone), `${gone} on a closed poll`);
+    assert.ok(
+      actionsIn(card).some((a) => a.title === 'CSV report'),
+      'the report stays',
+    );
+    assert.match(textOf(card), /This poll is closed\.[\s\S]*Closed \{\{DATE\(/);
+    assert.match(textOf(card), /1 of 3 members voted/);
+    assert.doesNotMatch(JSON.stringify(card), /"color":"Attention"|"style":"attention"/, 'closing is not an alarm');
+  });
+
+  it('runs polls kept before polls had closeDue: they load, take votes, close by hand and at their time', async () => {
+    const { groupId, owner, members } = await groupWith('Legacy polls', 1);
+    const tomorrow = new Date(Date.now() + 24 * 3600_000).toISOString().slice(0, 10);
+    const closesAt = `${tomorrow}T09:00:00.000Z`;
+    // Rows as the first version of polls kept them: the JSON and createdAt, no closeDue column.
+    const legacy = async (question: string, extra: Record<string, unknown>) => {
+      const actionId = `legacy${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+      const createdAt = new Date().toISOString();
+      const poll = {
+        kind: 'poll',
+        groupId,
+        actionId,
+        question,
+        options: ['Yes', 'No'],
+        multi: false,
+        anonymous: false,
+        resultsFor: 'everyone',
+        createdBy: { id: uid(owner), name: owner.name },
+        createdAt,
+        ...extra,
+      };
+      await t.app.tables.actions.createEntity({
+        partitionKey: `${groupId}|${actionId}`,
+        rowKey: 'action',
+        json: JSON.stringify(poll),
+        createdAt,
+      });
+      return { groupId, actionId };
+    };
+    const timed = await legacy('Timed old poll?', { closesAt, creatorTenantId: '' });
+    const card = (await chat.execute(members[0]!, 'refreshAction', timed)).body.value as CardJson;
+    valid(card);
+    assert.ok(actionsIn(card).some((a) => a.data?.verb === 'voteAction'));
+    assert.match(textOf(card), /Closes \{\{DATE\(/);
+    assert.match(
+      textOf((await chat.execute(members[0]!, 'voteAction', { ...timed, choice: '1' })).body.value as CardJson),
+      /You voted: No/,
+    );
+    const resultsPosts = async (question: string) => {
+      const found = [];
+      for await (const p of t.app.posts.all(groupId)) if (p.text.includes(`The poll "${question}" is closed`)) found.push(p);
+      return found;
+    };
+    assert.equal(await t.app.pollClosing.sweep(new Date(Date.parse(closesAt) - 60_000)), 0);
+    await t.app.pollClosing.sweep(new Date(Date.parse(closesAt) + 60_000));
+    const posted = await resultsPosts('Timed old poll?');
+    assert.equal(posted.length, 1, 'closed at its time, one results post');
+    assert.match(posted[0]!.text, /1 voted\.[\s\S]*- No: 1/);
+    // Without a closing time: closed by hand, results posted, a late vote refused.
+    const open = await legacy('Untimed old poll?', {});
+    const closed = (await chat.execute(owner, 'closePoll', open)).body.value as CardJson;
+    valid(closed);
+    assert.match(textOf(closed), /This poll is closed/);
+    assert.equal((await resultsPosts('Untimed old poll?')).length, 1);
+    assert.match(
+      textOf((await chat.execute(members[0]!, 'voteAction', { ...open, choice: '0' })).body.value as CardJson),
+      /This poll is closed/,
+    );
+    assert.equal((await store.voters(groupId, open.actionId)).size, 0);
+  });
 });

@@ -5,7 +5,7 @@
  */
 import type { TurnContext } from 'botbuilder';
 import type { ActionPosts } from '../../actions/actionPosts';
-import type { ActionService, ActionView } from '../../actions/actionService';
+import { CLOSED_POLL, type ActionService, type ActionView } from '../../actions/actionService';
 import type { GroupAction } from '../../actions/model';
 import type { DeliveryEngine, FanoutSource } from '../../delivery/ports';
 import { isAppError, ForbiddenError, InvalidInputError } from '../../errors';
@@ -14,7 +14,7 @@ import type { Logger } from '../../logger';
 import { instantOf } from '../../import/timeZone';
 import type { BackgroundWork } from '../proactive';
 import { buildActionActivity, buildActionCard, buildNotAnsweredCard, type ActionCardData } from '../../../cards/actionCard';
-import { buildAnnouncementForm, buildPollForm, MAX_POLL_OPTIONS } from '../../../cards/actionForms';
+import { buildAnnouncementForm, buildFormSentCard, buildPollForm, MAX_POLL_OPTIONS } from '../../../cards/actionForms';
 import type { CardData } from '../../../cards/verbs';
 import { inline } from '../../../cards/text';
 import { cardReply, type Reply } from '../replies';
@@ -86,11 +86,32 @@ export class ActionsFlow {
             sourceKey,
           );
     const view = await this.deps.service.view(groupId, published.action.actionId, req.user);
+    await this.retireForm(turn, kind, view);
     const what = kind === 'poll' ? 'voted' : 'confirmed';
     return {
       text: `Sent to everyone in **${inline(view.groupName ?? '')}**. Your copy below shows who ${what}.`,
       cards: [buildActionCard(this.cardData(view, req.user))],
     };
+  }
+
+  /**
+   * The form that was sent (Action.Submit: Teams names its message) becomes a line saying what went where, so it
+   * cannot be edited or sent again. (Through Action.Execute the answer's card takes its place anyway.) A client
+   * that does not let the card be updated keeps it; a second Send of it finds the action the first one made.
+   */
+  private async retireForm(turn: TurnContext, kind: 'announcement' | 'poll', view: ActionView): Promise<void> {
+    const formId = turn.activity.replyToId;
+    if (!formId || turn.activity.type !== 'message') return;
+    const title = view.action.kind === 'poll' ? view.action.question : view.action.title;
+    try {
+      await turn.updateActivity({
+        id: formId,
+        type: 'message',
+        attachments: [buildFormSentCard({ kind, groupName: view.groupName ?? '', title })],
+      });
+    } catch (err) {
+      this.deps.logger.info({ err: (err as Error).message, activityId: turn.activity.id }, 'could not retire a sent form');
+    }
   }
 
   /** This member's card as it is now (after an answer, on refresh, for the sender). */
@@ -202,8 +223,12 @@ export class ActionsFlow {
       return cardReply(buildActionCard(this.cardData(view, req.user)));
     } catch (err) {
       // Refusals of an answer (closed, final, no such option) come back on the card itself, as one line.
-      if (isAppError(err) && (err.code === 'forbidden' || err.code === 'invalid_input') && !/not a member/.test(err.userMessage))
-        return this.card(req, groupId, actionId, err.userMessage);
+      if (isAppError(err) && (err.code === 'forbidden' || err.code === 'invalid_input') && !/not a member/.test(err.userMessage)) {
+        const view = await this.deps.service.view(groupId, actionId, req.user);
+        // "This poll is closed." is on the closed card already: once is enough.
+        const notice = !view.open && err.userMessage === CLOSED_POLL ? undefined : err.userMessage;
+        return cardReply(buildActionCard(this.cardData(view, req.user, notice)));
+      }
       throw err;
     }
   }
@@ -227,6 +252,7 @@ export class ActionsFlow {
               anonymous: a.anonymous,
               resultsFor: a.resultsFor,
               ...(a.closesAt ? { closesAt: a.closesAt } : {}),
+              ...(a.closedAt ? { closedAt: a.closedAt } : {}),
             },
           }),
       ...(view.mine ? { mine: view.mine } : {}),
