@@ -99,8 +99,9 @@ describe('Add people in bulk from chat: a pasted list, checked, then added and w
       'Ann Admin added you to **Depot Crew**. What you type here goes to the group. Type **leave** to leave.',
     );
     const report = String(reports()[0]!.activity.text);
-    assert.match(report, /added: 3/);
-    assert.match(report, /Alex Wilber: added/);
+    assert.match(report, /\n\nadded: 3 · not added: 3\n\n/, 'added first, then the problems');
+    assert.match(report, /\n\nAlex Wilber · alexw@example\[\.\]com: added\n\n/, 'the name, then the address as typed');
+    assert.match(report, /\n\nnobody@example\[\.\]com: not added — unknown user/, 'the address alone when nobody is known by it');
 
     // The same list confirmed again: nobody is added or welcomed twice, and no second report.
     const again = await asAdmin({ value: add });
@@ -124,7 +125,10 @@ describe('Add people in bulk from chat: a pasted list, checked, then added and w
       assert.match(textOf(card), /already members: \n?1/);
       assert.match(textOf(await asAdmin({ value: buttonData(card, 'confirmBulkAdd') })), /^Adding 1 person to Depot Crew\./);
       await until('the second report', () => reports().length === 2);
-      assert.match(String(reports()[1]!.activity.text), /Patti Fernandez: not reached \(Teams would not open a chat with them/);
+      assert.match(
+        String(reports()[1]!.activity.text),
+        /Patti Fernandez · pattif@example\[\.\]com: not reached — Teams would not open a chat with them; /,
+      );
       const standing = await t.app.groups.standingsFor(groupId, { user: { id: admin.aadObjectId, name: admin.name } }, [PATTI]);
       assert.equal(standing.get(PATTI), 'none');
       assert.equal(welcomesTo(PATTI).length, 0);

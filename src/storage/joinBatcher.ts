@@ -5,6 +5,7 @@ import type { AuditEntry, Member } from '../groups/model';
 import { backoff, type CounterShards } from './counterShards';
 import { auditRowKey, isBanned, toAuditEntity, toMemberEntity, type MemberEntity } from './groupEntities';
 import { GroupCommit } from './groupCommit';
+import type { MemberNameIndex } from './memberNameIndex';
 import { memberRowKey } from './groupPartition';
 import { failedActionOf, statusOf, type TableRepository } from './tables';
 
@@ -14,6 +15,8 @@ interface PendingJoin {
   member: Member;
   audit: AuditEntry;
   done: Promise<JoinOutcome>;
+  /** Their name index entries, written before their member row (memberNameIndex.ts). */
+  named: Promise<void>;
   resolve(outcome: JoinOutcome): void;
   reject(err: unknown): void;
 }
@@ -38,6 +41,7 @@ export class JoinBatcher {
     private readonly groups: TableClient,
     private readonly shards: CounterShards,
     private readonly memberRows: TableRepository<MemberEntity>,
+    private readonly names: MemberNameIndex,
   ) {}
 
   add(member: Member, audit: AuditEntry): Promise<JoinOutcome> {
@@ -48,7 +52,10 @@ export class JoinBatcher {
     if (twin) return twin.done.then((outcome) => (outcome === 'added' ? 'already_member' : outcome));
     let settle!: { resolve: (outcome: JoinOutcome) => void; reject: (err: unknown) => void };
     const done = new Promise<JoinOutcome>((resolve, reject) => (settle = { resolve, reject }));
-    this.batches.add(groupId, { member, audit, done, ...settle });
+    // The entries go out now, in parallel with the joins committing before this one: ready by its turn.
+    const named = this.names.beforeJoin(groupId, member.user);
+    named.catch(() => undefined); // awaited by the commit
+    this.batches.add(groupId, { member, audit, done, named, ...settle });
     return done;
   }
 
@@ -56,6 +63,8 @@ export class JoinBatcher {
     let pending = joins;
     // Attempts count collisions with other writers only; finding members who had joined already is progress.
     let attempt = 0;
+    // A member row never exists without its name index entries: a failed write fails the join (nothing added).
+    await Promise.all(pending.map((j) => j.named));
     while (attempt < JOIN_ATTEMPTS && pending.length > 0) {
       const shards = await this.shards.current(groupId);
       if (shards.length === 0) throw new NotFoundError(GROUP_GONE);
