@@ -36,11 +36,31 @@ export const namesPartition = (groupId: string) => `${groupId}${NAMES_SUFFIX}`;
 export const NAMES_READY_ROW = '!ready';
 /** An entry younger than this may be a join's under way: never deleted, only not believed. */
 export const STALE_AFTER_MS = 10 * 60_000;
-/** Rows of the index read per page of a lookup, and pages at most (pages beyond the first only past stale entries). */
-const LOOKUP_PAGE = 16;
+/** Pages of the index a lookup reads at most (`limit` rows each; beyond the first only past stale entries). */
 const LOOKUP_PAGES = 4;
 const MAX_BATCH = 100;
 const READY_CACHE = 10_000;
+/** Joins whose entries share one write: a join storm's writes stay small and many, and each join waits for its own. */
+const USERS_PER_WRITE = 25;
+/** Index transactions in flight at once per store: a storm of joins must not flood storage with them. */
+const WRITES_AT_ONCE = 8;
+
+/** At most `limit` calls at once; the rest wait their turn. */
+class Limiter {
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+  constructor(private readonly limit: number) {}
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.active++;
+    try {
+      return await work();
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
+  }
+}
 
 interface NameEntity {
   userId: string;
@@ -69,6 +89,7 @@ export class MemberNameIndex {
   /** Groups whose '!ready' was seen: it never goes away while the group lives. */
   private readonly ready = new Set<string>();
   private readonly fills = new SingleFlight<void>();
+  private readonly writing = new Limiter(WRITES_AT_ONCE);
   /** Joins of this moment, per group: their entries go in shared transactions, in parallel (upserts never collide). */
   private readonly gathering = new Map<string, { users: UserRef[]; written: Promise<void> }>();
 
@@ -80,10 +101,10 @@ export class MemberNameIndex {
   /** A join's entries, before its member row: resolves once they are written (with the others of this moment). */
   beforeJoin(groupId: string, user: UserRef): Promise<void> {
     let batch = this.gathering.get(groupId);
-    if (!batch) {
+    if (!batch || batch.users.length >= USERS_PER_WRITE) {
       const users: UserRef[] = [];
       const written = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
-        this.gathering.delete(groupId);
+        if (this.gathering.get(groupId)?.users === users) this.gathering.delete(groupId);
         return this.write(groupId, users);
       });
       batch = { users, written };
@@ -108,7 +129,7 @@ export class MemberNameIndex {
     const actions: TransactionAction[] = [...rows].map(([rowKey, entity]) => ['upsert', { partitionKey, rowKey, ...entity }, 'Replace']);
     const batches: TransactionAction[][] = [];
     for (let i = 0; i < actions.length; i += MAX_BATCH) batches.push(actions.slice(i, i + MAX_BATCH));
-    await Promise.all(batches.map((batch) => this.table.submitTransaction(batch)));
+    await Promise.all(batches.map((batch) => this.writing.run(() => this.table.submitTransaction(batch))));
   }
 
   /** People the group no longer knows by name (they left; let back in after a removal): their entries go. */
@@ -128,7 +149,7 @@ export class MemberNameIndex {
     await this.whole(groupId);
     const from = keyText(key);
     const filter = odata`PartitionKey eq ${namesPartition(groupId)} and RowKey ge ${from} and RowKey lt ${`${from}\uffff`}`;
-    const pages = this.table.listEntities<NameEntity>({ queryOptions: { filter } }).byPage({ maxPageSize: LOOKUP_PAGE });
+    const pages = this.table.listEntities<NameEntity>({ queryOptions: { filter } }).byPage({ maxPageSize: limit });
     const seen = new Set<string>();
     const people: NamedPerson[] = [];
     for (let page = 0; page < LOOKUP_PAGES && people.length < limit; page++) {
