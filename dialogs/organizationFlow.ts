@@ -43,7 +43,11 @@ export interface OrganizationFlowDependencies {
   onRemoved?(groupId: string, userId: string): Promise<void>;
   /** Issue 17: the removed member is told, as when a group admin removes them. */
   removalNotices?: RemovalNotices;
+  /** Issue 18: `add people <group>`'s card for a group (bulk add's, the same for organization admins); absent: no bulk add. */
+  addPeopleCard?(group: Group): Reply;
 }
+
+const ADD_PEOPLE_NOT_ALLOWED = 'Only admins of the group, and organization admins for their organization’s groups, can add people.';
 
 const REMOVE_NOT_ALLOWED = 'Only group admins and organization admins can remove members. You are not allowed to do this.';
 
@@ -103,6 +107,33 @@ export class OrganizationSignInFlow implements OrganizationFlow {
     const signedIn = await this.silentUser(context);
     if (!signedIn) return this.withSignIn(context, pending);
     return this.removeAsOrgAdmin(context, signedIn.user, groupName, memberName);
+  }
+
+  async orgAdminTenant(context: TurnContext): Promise<string | undefined> {
+    const signedIn = await this.silentUser(context);
+    return signedIn && this.isOrgAdmin(signedIn.user) ? signedIn.user.tenantId.toLowerCase() : undefined;
+  }
+
+  /**
+   * `add people <group>` naming none of the user's groups: an organization admin adds people to any group of
+   * their organization. A sign-in first only when the chat's organization has a group of that name (anyone
+   * else mistyping a group gets `notFound`, not a sign-in card); the verified sign-in then decides.
+   */
+  async addPeople(context: TurnContext, req: Requester, groupName: string, notFound: Reply): Promise<Reply> {
+    if (!this.deps.sso || !this.deps.addPeopleCard) return notFound;
+    const signedIn = await this.silentUser(context);
+    if (signedIn) return this.addPeopleFor(signedIn.user, groupName, notFound);
+    const tenantId = req.scope?.tenantId?.toLowerCase();
+    if (!tenantId || !(await this.orgGroupNamed(tenantId, groupName))) return notFound;
+    return this.withSignIn(context, { kind: 'addPeople', groupName, requestedAt: new Date().toISOString() });
+  }
+
+  private async addPeopleFor(user: VerifiedUser, groupName: string, notFound?: Reply): Promise<Reply> {
+    if (!this.isOrgAdmin(user)) return notFound ?? textReply(ADD_PEOPLE_NOT_ALLOWED);
+    const group = await this.findOrgGroup(user, groupName);
+    if (!group)
+      return notFound ?? textReply(`Your organization has no group called "${inline(groupName.trim())}". Type **org groups** to see them.`);
+    return this.deps.addPeopleCard!(group);
   }
 
   async onTokenExchange(context: TurnContext): Promise<InvokeResponse> {
@@ -194,6 +225,8 @@ export class OrganizationSignInFlow implements OrganizationFlow {
         return this.exportFor(user, pending.groupName);
       case 'remove':
         return this.removeAsOrgAdmin(context, user, pending.groupName, pending.memberName);
+      case 'addPeople':
+        return this.addPeopleFor(user, pending.groupName);
     }
   }
 
@@ -280,11 +313,15 @@ export class OrganizationSignInFlow implements OrganizationFlow {
   }
 
   /** A group the user's organization owns, by id or exact name. */
-  private async findOrgGroup(user: VerifiedUser, groupNameOrId: string): Promise<Group | undefined> {
+  private findOrgGroup(user: VerifiedUser, groupNameOrId: string): Promise<Group | undefined> {
+    return this.orgGroupNamed(user.tenantId, groupNameOrId);
+  }
+
+  private async orgGroupNamed(tenantId: string, groupNameOrId: string): Promise<Group | undefined> {
     const wanted = groupNameOrId.trim().toLowerCase();
     let continuationToken: string | undefined;
     do {
-      const page = await this.deps.groups.listOrgGroups(user.tenantId, { pageSize: 100, continuationToken });
+      const page = await this.deps.groups.listOrgGroups(tenantId, { pageSize: 100, continuationToken });
       const match = page.items.find((g) => g.id === groupNameOrId.trim() || g.name.toLowerCase() === wanted);
       if (match) return match;
       continuationToken = page.continuationToken;

@@ -143,9 +143,9 @@ describe('Add people in bulk from chat: a pasted list, checked, then added and w
     await new Chat(t).say(member, `join ${invite.url}`);
     const answer = await new Chat(t).say(member, `add people ${GROUP}`);
     assert.equal(cardsIn(answer).length, 0);
-    assert.equal(textOf(answer), 'Only admins of the group can add people.');
+    assert.equal(textOf(answer), 'Only admins of the group, and organization admins for their organization’s groups, can add people.');
     const click = await new Chat(t).submit(member, 'checkBulkList', { groupId, addresses: 'pattif@example.com', addLeavers: 'false' });
-    assert.equal(textOf(click), 'Only admins of the group can add people.');
+    assert.equal(textOf(click), 'Only admins of the group, and organization admins for their organization’s groups, can add people.');
   });
 
   it('works only in the personal chat: the list and the report name people', async () => {
