@@ -11,6 +11,7 @@ import type { OrganizationFlow } from '../src/teams/conversation';
 import { markdownSafe, type RemovalNotices, type Requester } from '../src/teams/handlers/groupActions';
 import { inline } from '../cards/text';
 import type { Group } from '../src/groups/model';
+import { nameKey } from '../src/groups/memberNames';
 import { userFromActivity } from '../src/teams/input/identity';
 import { cardReply, followedBy, textReply, type Reply } from '../src/teams/replies';
 import {
@@ -293,22 +294,20 @@ export class OrganizationSignInFlow implements OrganizationFlow {
     const group = await this.findOrgGroup(user, groupName);
     if (!group) return textReply(`Your organization has no group called "${inline(groupName.trim())}". Type **org groups** to see them.`);
     const actor = { user: userFromActivity(context.activity), orgAdminOfTenant: user.tenantId };
-    const wanted = memberName.trim().toLowerCase();
-    let continuationToken: string | undefined;
-    do {
-      const page = await this.deps.groups.listMembers(group.id, actor, { pageSize: 100, continuationToken });
-      const member = page.items.find((m) => m.user.name.toLowerCase() === wanted || m.user.id === memberName.trim());
-      if (member) {
-        const confirmation = removeConfirmation({
-          groupId: group.id,
-          groupName: group.name,
-          userId: member.user.id,
-          memberName: member.user.name,
-        });
-        return cardReply(buildConfirmationCard(confirmation));
-      }
-      continuationToken = page.continuationToken;
-    } while (continuationToken);
+    // The whole name (or the id), through the group's name index: never the member list.
+    const wanted = nameKey(memberName);
+    const member = (await this.deps.groups.membersNamed(group.id, actor, memberName)).find(
+      (m) => nameKey(m.user.name) === wanted || m.user.id === memberName.trim(),
+    );
+    if (member) {
+      const confirmation = removeConfirmation({
+        groupId: group.id,
+        groupName: group.name,
+        userId: member.user.id,
+        memberName: member.user.name,
+      });
+      return cardReply(buildConfirmationCard(confirmation));
+    }
     return textReply(`Nobody called "${inline(memberName.trim())}" is a member of ${markdownSafe(group.name)}.`);
   }
 
