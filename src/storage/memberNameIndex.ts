@@ -43,7 +43,7 @@ const READY_CACHE = 10_000;
 /** Joins whose entries share one write: a join storm's writes stay small and many, and each join waits for its own. */
 const USERS_PER_WRITE = 25;
 /** Index transactions in flight at once per store: a storm of joins must not flood storage with them. */
-const WRITES_AT_ONCE = 8;
+const WRITES_AT_ONCE = 32;
 
 /** At most `limit` calls at once; the rest wait their turn. */
 class Limiter {
