@@ -24,7 +24,8 @@ export type SignInRequest =
   | { kind: 'map'; groupId: string; requestedAt: string }
   | { kind: 'orgGroups'; requestedAt: string }
   | { kind: 'export'; groupName: string; requestedAt: string }
-  | { kind: 'remove'; groupName: string; memberName: string; requestedAt: string };
+  | { kind: 'remove'; groupName: string; memberName: string; requestedAt: string }
+  | { kind: 'addPeople'; groupName: string; requestedAt: string };
 
 /** The organization admin's requests: they wait for the same sign-in, and the flow runs them. */
 export type OrgAdminRequest = Exclude<SignInRequest, { kind: 'map' }>;

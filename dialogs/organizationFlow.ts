@@ -11,6 +11,7 @@ import type { OrganizationFlow } from '../src/teams/conversation';
 import { markdownSafe, type RemovalNotices, type Requester } from '../src/teams/handlers/groupActions';
 import { inline } from '../cards/text';
 import type { Group } from '../src/groups/model';
+import { nameKey } from '../src/groups/memberNames';
 import { userFromActivity } from '../src/teams/input/identity';
 import { cardReply, followedBy, textReply, type Reply } from '../src/teams/replies';
 import {
@@ -43,7 +44,11 @@ export interface OrganizationFlowDependencies {
   onRemoved?(groupId: string, userId: string): Promise<void>;
   /** Issue 17: the removed member is told, as when a group admin removes them. */
   removalNotices?: RemovalNotices;
+  /** Issue 18: `add people <group>`'s card for a group (bulk add's, the same for organization admins); absent: no bulk add. */
+  addPeopleCard?(group: Group): Reply;
 }
+
+const ADD_PEOPLE_NOT_ALLOWED = 'Only admins of the group, and organization admins for their organization’s groups, can add people.';
 
 const REMOVE_NOT_ALLOWED = 'Only group admins and organization admins can remove members. You are not allowed to do this.';
 
@@ -103,6 +108,33 @@ export class OrganizationSignInFlow implements OrganizationFlow {
     const signedIn = await this.silentUser(context);
     if (!signedIn) return this.withSignIn(context, pending);
     return this.removeAsOrgAdmin(context, signedIn.user, groupName, memberName);
+  }
+
+  async orgAdminTenant(context: TurnContext): Promise<string | undefined> {
+    const signedIn = await this.silentUser(context);
+    return signedIn && this.isOrgAdmin(signedIn.user) ? signedIn.user.tenantId.toLowerCase() : undefined;
+  }
+
+  /**
+   * `add people <group>` naming none of the user's groups: an organization admin adds people to any group of
+   * their organization. A sign-in first only when the chat's organization has a group of that name (anyone
+   * else mistyping a group gets `notFound`, not a sign-in card); the verified sign-in then decides.
+   */
+  async addPeople(context: TurnContext, req: Requester, groupName: string, notFound: Reply): Promise<Reply> {
+    if (!this.deps.sso || !this.deps.addPeopleCard) return notFound;
+    const signedIn = await this.silentUser(context);
+    if (signedIn) return this.addPeopleFor(signedIn.user, groupName, notFound);
+    const tenantId = req.scope?.tenantId?.toLowerCase();
+    if (!tenantId || !(await this.orgGroupNamed(tenantId, groupName))) return notFound;
+    return this.withSignIn(context, { kind: 'addPeople', groupName, requestedAt: new Date().toISOString() });
+  }
+
+  private async addPeopleFor(user: VerifiedUser, groupName: string, notFound?: Reply): Promise<Reply> {
+    if (!this.isOrgAdmin(user)) return notFound ?? textReply(ADD_PEOPLE_NOT_ALLOWED);
+    const group = await this.findOrgGroup(user, groupName);
+    if (!group)
+      return notFound ?? textReply(`Your organization has no group called "${inline(groupName.trim())}". Type **org groups** to see them.`);
+    return this.deps.addPeopleCard!(group);
   }
 
   async onTokenExchange(context: TurnContext): Promise<InvokeResponse> {
@@ -194,6 +226,8 @@ export class OrganizationSignInFlow implements OrganizationFlow {
         return this.exportFor(user, pending.groupName);
       case 'remove':
         return this.removeAsOrgAdmin(context, user, pending.groupName, pending.memberName);
+      case 'addPeople':
+        return this.addPeopleFor(user, pending.groupName);
     }
   }
 
@@ -260,31 +294,33 @@ export class OrganizationSignInFlow implements OrganizationFlow {
     const group = await this.findOrgGroup(user, groupName);
     if (!group) return textReply(`Your organization has no group called "${inline(groupName.trim())}". Type **org groups** to see them.`);
     const actor = { user: userFromActivity(context.activity), orgAdminOfTenant: user.tenantId };
-    const wanted = memberName.trim().toLowerCase();
-    let continuationToken: string | undefined;
-    do {
-      const page = await this.deps.groups.listMembers(group.id, actor, { pageSize: 100, continuationToken });
-      const member = page.items.find((m) => m.user.name.toLowerCase() === wanted || m.user.id === memberName.trim());
-      if (member) {
-        const confirmation = removeConfirmation({
-          groupId: group.id,
-          groupName: group.name,
-          userId: member.user.id,
-          memberName: member.user.name,
-        });
-        return cardReply(buildConfirmationCard(confirmation));
-      }
-      continuationToken = page.continuationToken;
-    } while (continuationToken);
+    // The whole name (or the id), through the group's name index: never the member list.
+    const wanted = nameKey(memberName);
+    const member = (await this.deps.groups.membersNamed(group.id, actor, memberName)).find(
+      (m) => nameKey(m.user.name) === wanted || m.user.id === memberName.trim(),
+    );
+    if (member) {
+      const confirmation = removeConfirmation({
+        groupId: group.id,
+        groupName: group.name,
+        userId: member.user.id,
+        memberName: member.user.name,
+      });
+      return cardReply(buildConfirmationCard(confirmation));
+    }
     return textReply(`Nobody called "${inline(memberName.trim())}" is a member of ${markdownSafe(group.name)}.`);
   }
 
   /** A group the user's organization owns, by id or exact name. */
-  private async findOrgGroup(user: VerifiedUser, groupNameOrId: string): Promise<Group | undefined> {
+  private findOrgGroup(user: VerifiedUser, groupNameOrId: string): Promise<Group | undefined> {
+    return this.orgGroupNamed(user.tenantId, groupNameOrId);
+  }
+
+  private async orgGroupNamed(tenantId: string, groupNameOrId: string): Promise<Group | undefined> {
     const wanted = groupNameOrId.trim().toLowerCase();
     let continuationToken: string | undefined;
     do {
-      const page = await this.deps.groups.listOrgGroups(user.tenantId, { pageSize: 100, continuationToken });
+      const page = await this.deps.groups.listOrgGroups(tenantId, { pageSize: 100, continuationToken });
       const match = page.items.find((g) => g.id === groupNameOrId.trim() || g.name.toLowerCase() === wanted);
       if (match) return match;
       continuationToken = page.continuationToken;

@@ -99,8 +99,9 @@ describe('Add people in bulk from chat: a pasted list, checked, then added and w
       'Ann Admin added you to **Depot Crew**. What you type here goes to the group. Type **leave** to leave.',
     );
     const report = String(reports()[0]!.activity.text);
-    assert.match(report, /added: 3/);
-    assert.match(report, /Alex Wilber: added/);
+    assert.match(report, /\n\nadded: 3 · not added: 3\n\n/, 'added first, then the problems');
+    assert.match(report, /\n\nAlex Wilber · alexw@example\[\.\]com: added\n\n/, 'the name, then the address as typed');
+    assert.match(report, /\n\nnobody@example\[\.\]com: not added — unknown user/, 'the address alone when nobody is known by it');
 
     // The same list confirmed again: nobody is added or welcomed twice, and no second report.
     const again = await asAdmin({ value: add });
@@ -124,7 +125,10 @@ describe('Add people in bulk from chat: a pasted list, checked, then added and w
       assert.match(textOf(card), /already members: \n?1/);
       assert.match(textOf(await asAdmin({ value: buttonData(card, 'confirmBulkAdd') })), /^Adding 1 person to Depot Crew\./);
       await until('the second report', () => reports().length === 2);
-      assert.match(String(reports()[1]!.activity.text), /Patti Fernandez: not reached \(Teams would not open a chat with them/);
+      assert.match(
+        String(reports()[1]!.activity.text),
+        /Patti Fernandez · pattif@example\[\.\]com: not reached — Teams would not open a chat with them; /,
+      );
       const standing = await t.app.groups.standingsFor(groupId, { user: { id: admin.aadObjectId, name: admin.name } }, [PATTI]);
       assert.equal(standing.get(PATTI), 'none');
       assert.equal(welcomesTo(PATTI).length, 0);
@@ -147,7 +151,7 @@ describe('Add people in bulk from chat: a pasted list, checked, then added and w
       await until('the report', () => reports().length === before + 1, 40_000);
       const report = String(reports()[before]!.activity.text);
       assert.match(report, /added, not reached: 1/);
-      assert.match(report, /Lynne Robbins: added, not reached \(Teams did not accept the welcome message/);
+      assert.match(report, /Lynne Robbins · lynner@example\[\.\]com: added, not reached — Teams did not accept the welcome message/);
       assert.ok(
         t.channel.refused.some((r) => chatOf(LYNNE).includes(r.conversationId)),
         'the welcome was tried',
@@ -165,9 +169,9 @@ describe('Add people in bulk from chat: a pasted list, checked, then added and w
     await new Chat(t).say(member, `join ${invite.url}`);
     const answer = await new Chat(t).say(member, `add people ${GROUP}`);
     assert.equal(cardsIn(answer).length, 0);
-    assert.equal(textOf(answer), 'Only admins of the group can add people.');
+    assert.equal(textOf(answer), 'Only admins of the group, and organization admins for their organization’s groups, can add people.');
     const click = await new Chat(t).submit(member, 'checkBulkList', { groupId, addresses: 'pattif@example.com', addLeavers: 'false' });
-    assert.equal(textOf(click), 'Only admins of the group can add people.');
+    assert.equal(textOf(click), 'Only admins of the group, and organization admins for their organization’s groups, can add people.');
   });
 
   it('works only in the personal chat: the list and the report name people', async () => {

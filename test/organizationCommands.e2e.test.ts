@@ -137,6 +137,46 @@ describe('Commands of organization admins with a current group, end to end', fun
     }
   });
 
+  it('lets an organization admin add people to any group of her organization from chat, and refuses others plainly', async () => {
+    const groupId = await contosoGroup('Depot West');
+    const owner = (await t.app.groups.listAdmins(groupId))[0]!.user;
+    const invite = await t.app.groups.getInvite(groupId, owner);
+    const admin = testUser('Ola Org Admin');
+    bf.userTokens.set(`${admin.id}|${CONNECTION}`, await ssoToken(admin, { extra: { roles: ['OrgAdmin'] } }));
+    const inContoso = (user: TestUser, fields: Record<string, unknown>) => {
+      const activity = messageActivity(t.channel.serviceUrl, user, fields);
+      (activity.conversation as Record<string, unknown>).tenantId = CONTOSO;
+      activity.channelData = { tenant: { id: CONTOSO } };
+      return chat.post(activity, `a:personal-${user.id}`);
+    };
+
+    // Not a member of Depot West: her organization's group all the same.
+    const { sent: box } = await inContoso(admin, { text: 'add people Depot West' });
+    assert.match(textOf(box), /Add people to Depot West/);
+    const check = buttonData(cardsIn(box)[0]!, 'checkBulkList');
+    assert.equal(check['groupId'], groupId);
+    // (Her Check and Add, as an organization admin: test/bulkadd/orgAdminChat.test.ts; this suite's Graph stand-in
+    // has no users.)
+
+    // A member who is not an admin, signed in without the role: one clear line, nothing checked.
+    const mallory = testUser('Mallory Member West');
+    await chat.say(mallory, `join ${invite.url}`);
+    bf.userTokens.set(`${mallory.id}|${CONNECTION}`, await ssoToken(mallory));
+    const { sent: refused } = await inContoso(mallory, { text: 'add people Depot West' });
+    assert.equal(
+      textOf(refused).trim(),
+      'Only admins of the group, and organization admins for their organization’s groups, can add people.',
+    );
+    const { sent: clicked } = await inContoso(mallory, { value: { ...check, addresses: 'not an address', addLeavers: 'false' } });
+    assert.match(textOf(clicked), /Only admins of the group, and organization admins/);
+    assert.doesNotMatch(textOf(clicked), /Check: Depot West/);
+    // Someone outside the group without the role: as for any group that is not theirs.
+    const stranger = testUser('Sam Stranger');
+    bf.userTokens.set(`${stranger.id}|${CONNECTION}`, await ssoToken(stranger));
+    const { sent: notTheirs } = await inContoso(stranger, { text: 'add people Depot West' });
+    assert.match(textOf(notTheirs), /not in a group called "Depot West"|aren't in any group/);
+  });
+
   it('asks someone not yet signed in to sign in (Post it beside), and never posts', async () => {
     const member = testUser('Mo Member');
     const ownGroup = await chat.createGroup(member, "Mo's Team");

@@ -30,7 +30,7 @@ export class ConnectorReacher implements Reacher {
           typeof chatId === 'string' && chatId ? { chatId } : { failed: 'chat_refused', detail: REACH_FAILURES.chat_refused },
         );
       } catch (err) {
-        results.set(userId, { failed: 'chat_refused', detail: `${REACH_FAILURES.chat_refused} (${(err as Error).message})` });
+        results.set(userId, { failed: 'chat_refused', detail: `${REACH_FAILURES.chat_refused}; ${(err as Error).message}` });
       }
     }
     return results;

@@ -17,7 +17,7 @@ export const REACH_FAILURES: Record<ReachFailure, string> = {
   no_teams: 'has no Teams (no license, or Teams is turned off for them)',
   app_not_in_catalog: "the app is not in your organization's app catalog: upload it there first",
   graph_error: 'Microsoft Graph could not complete the request; try again later',
-  chat_refused: 'Teams would not open a chat with them (the app may not be installed for them)',
+  chat_refused: 'Teams would not open a chat with them; the app may not be installed for them',
 };
 
 const MAX_THROTTLED_ROUNDS = 8;
@@ -142,12 +142,13 @@ export class GraphInstaller {
 function failureOf(response: GraphResponse): { failed: ReachFailure; detail: string } {
   const error = (response.body as { error?: { code?: string; message?: string } } | undefined)?.error;
   const detail = `${response.status} ${error?.code ?? ''}`.trim();
-  if (response.status === 403) return { failed: 'blocked_by_policy', detail: `${REACH_FAILURES.blocked_by_policy} (${detail})` };
+  if (response.status === 403)
+    return { failed: 'blocked_by_policy', detail: `${REACH_FAILURES.blocked_by_policy}; Graph answered ${detail}` };
   if (response.status === 404) {
     const gone = /ResourceNotFound|does not exist/i.test(`${error?.code} ${error?.message}`);
     return gone
-      ? { failed: 'user_not_found', detail: `${REACH_FAILURES.user_not_found} (${detail})` }
-      : { failed: 'no_teams', detail: `${REACH_FAILURES.no_teams} (${detail})` };
+      ? { failed: 'user_not_found', detail: `${REACH_FAILURES.user_not_found}; Graph answered ${detail}` }
+      : { failed: 'no_teams', detail: `${REACH_FAILURES.no_teams}; Graph answered ${detail}` };
   }
-  return { failed: 'graph_error', detail: `${REACH_FAILURES.graph_error} (${detail})` };
+  return { failed: 'graph_error', detail: `${REACH_FAILURES.graph_error}; Graph answered ${detail}` };
 }

@@ -26,10 +26,18 @@ export function jobInputOf(plan: BulkPlan, numbering: 'line' | 'place', groupNam
         groupName: groupNames.get(row.groupId) ?? row.groupName,
         userId: row.user.id,
         name: row.user.displayName,
+        address: row.raw,
         role: row.outcome === 'add_admin' ? 'admin' : 'member',
       });
     } else {
-      skipped.push({ line, groupName: row.groupName, name: row.raw, detail: row.reason });
+      skipped.push({
+        line,
+        groupName: row.groupName,
+        name: row.user?.displayName || row.raw,
+        address: row.raw,
+        detail: row.reason,
+        ...(row.outcome === 'already_member' ? { outcome: 'already_member' as const } : {}),
+      });
     }
   });
   return { rows, skipped };

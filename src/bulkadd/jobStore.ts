@@ -20,7 +20,10 @@ export interface JobRow {
   groupId: string;
   groupName: string;
   userId: string;
+  /** The person's name from the directory (a skipped row's: the address, unless the dry run knew them). */
   name: string;
+  /** The address as the list or file gave it (rows of older jobs have none). */
+  address?: string;
   role: MemberRole;
   /** `adding`: its work began (a rerun after a crash knows an 'already a member' is its own doing). */
   state: 'pending' | 'adding' | 'done';
@@ -33,9 +36,13 @@ export interface JobRow {
 export interface SkippedRow {
   line: number;
   groupName: string;
-  /** The address as the file or the list gave it. */
+  /** The person's name where the dry run found them, else the address. */
   name: string;
+  /** The address as the file or the list gave it. */
+  address: string;
   detail: string;
+  /** A member already: reported as such, not as a row that was not added. */
+  outcome?: 'already_member';
 }
 
 export interface JobHeader {
@@ -87,7 +94,7 @@ export class BulkJobStore {
     const partitionKey = jobPartition(header.jobId);
     const all: Array<Record<string, unknown> & { line: number }> = [
       ...rows.map((r) => ({ ...r, state: 'pending' })),
-      ...skipped.map((r) => ({ groupId: '', userId: '', role: 'member', ...r, state: 'done', outcome: 'skipped' })),
+      ...skipped.map((r) => ({ groupId: '', userId: '', role: 'member', ...r, state: 'done', outcome: r.outcome ?? 'skipped' })),
     ];
     // The rows first, the header last: a job is only ever seen (and only ever opened) whole.
     for (let i = 0; i < all.length; i += 100) {

@@ -13,10 +13,10 @@ import { jobInputOf } from './jobInput';
 import { jobIdOf, type BulkJobStore } from './jobStore';
 import type { UserDirectory } from './ports';
 
-export const NOT_ADMIN = 'Only admins of the group can add people.';
+export const NOT_ADMIN = 'Only admins of the group, and organization admins for their organization’s groups, can add people.';
 
 export interface PastedListOptions {
-  groups: Pick<GroupService, 'getGroupAsMember' | 'listOrgGroups' | 'standingsFor'>;
+  groups: Pick<GroupService, 'getGroup' | 'getGroupAsMember' | 'listOrgGroups' | 'standingsFor'>;
   /** The organization's directory (Graph), or the sample directory without an app registration. */
   directoryFor(tenantId: string): UserDirectory;
   jobs: BulkJobStore;
@@ -35,8 +35,16 @@ export interface ListRequest {
 export class PastedListRequests {
   constructor(private readonly o: PastedListOptions) {}
 
-  /** The group, when the user is one of its admins; ForbiddenError otherwise. */
+  /**
+   * The group, when the user is one of its admins, or an organization admin (verified by the caller: the actor
+   * carries orgAdminOfTenant) of the organization that owns it; ForbiddenError otherwise.
+   */
   async groupForAdmin(groupId: string, actor: Actor): Promise<Group> {
+    if (actor.orgAdminOfTenant) {
+      const group = await this.o.groups.getGroup(groupId);
+      if (group.status === 'organization' && group.tenantId?.toLowerCase() === actor.orgAdminOfTenant.toLowerCase()) return group;
+      throw new ForbiddenError(NOT_ADMIN);
+    }
     const { group, member } = await this.o.groups.getGroupAsMember(groupId, actor.user.id);
     if (member.role !== 'admin') throw new ForbiddenError(NOT_ADMIN);
     return group;
@@ -81,7 +89,7 @@ export class PastedListRequests {
         createdByName: actor.user.name,
         createdAt: new Date().toISOString(),
         serviceUrl: request.serviceUrl,
-        orgAdmin: false,
+        orgAdmin: actor.orgAdminOfTenant !== undefined,
         groups: JSON.stringify([group.name]),
         ...(request.reportTo ? { reportTo: request.reportTo } : {}),
       },

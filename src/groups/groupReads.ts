@@ -30,7 +30,12 @@ import { ConcurrentChangeError, type GroupRecord, type GroupStore, type JoinCode
 /** Where a person stands in a group, for bulk add. */
 export type Standing = 'admin' | 'member' | 'removed' | 'left' | 'none';
 const STANDING_READS_AT_ONCE = 16;
+/** People a typed name is matched against at most: enough to say "more than one", and to name them. */
+export const NAME_MATCHES = 8;
+/** A user id has no spaces (Teams' 29:..., an Entra object id); a name with a space is never one. */
+const looksLikeId = (text: string) => !/\s/.test(text);
 import type { GroupExport, GroupServiceOptions } from './groupInputs';
+import { nameKey } from './memberNames';
 import { searchMembers } from './memberSearch';
 import {
   CACHE_ENTRIES,
@@ -272,6 +277,50 @@ export abstract class GroupReads {
       return searchMembers((query) => this.store.listMembers(groupId, query), page.search, pageQuery(page));
     }
     return this.store.listMembers(groupId, pageQuery(page));
+  }
+
+  /**
+   * Who a typed name means among the members this actor may see (as listMembers): the member with that id, else
+   * those whose whole name it is, else those with a word start beginning with it ("Lee", "ann m"); at most
+   * NAME_MATCHES. A few storage requests whatever the group's size (the store's name index), never the list.
+   */
+  async membersNamed(groupId: string, actor: Actor, name: string): Promise<Member[]> {
+    const wanted = name.trim();
+    const typed = nameKey(wanted);
+    if (!typed) return [];
+    const [found, byId, people] = await Promise.all([
+      this.store.getGroupWithMember(groupId, actor.user.id),
+      looksLikeId(wanted) ? this.store.getMember(groupId, wanted) : undefined,
+      this.store.peopleNamed(groupId, typed, NAME_MATCHES),
+    ]);
+    if (!found) throw new NotFoundError(GROUP_NOT_FOUND);
+    if (!found.member && !isOrgAdminOf(found.record, actor)) {
+      throw new ForbiddenError('Only members of this group can see who is in it.');
+    }
+    const adminsOnly = this.seesAdminsOnly(found.record, actor);
+    const visible = (m: Member | undefined): m is Member =>
+      m !== undefined && (!adminsOnly || m.role === 'admin' || m.user.id === actor.user.id);
+    if (visible(byId)) return [byId];
+    const members = people.filter((p) => visible(p.member));
+    const exact = members.filter((p) => p.exact);
+    return (exact.length ? exact : members).map((p) => p.member!);
+  }
+
+  /** As membersNamed, among the people admins removed (group admins and organization admins only, as listBans). */
+  async removedNamed(groupId: string, actor: Actor, name: string): Promise<Ban[]> {
+    const wanted = name.trim();
+    const typed = nameKey(wanted);
+    const [record, byId, people] = await Promise.all([
+      this.requireGroup(groupId),
+      typed && looksLikeId(wanted) ? this.store.getBan(groupId, wanted) : undefined,
+      typed ? this.store.peopleNamed(groupId, typed, NAME_MATCHES) : [],
+    ]);
+    requireAdmin(record, actor, 'Only group admins can see who was removed.');
+    if (byId) return [byId];
+    const removed = people.filter((p) => !p.member);
+    const exact = removed.filter((p) => p.exact);
+    const bans = await Promise.all((exact.length ? exact : removed).map((p) => this.store.getBan(groupId, p.user.id)));
+    return bans.filter((ban): ban is Ban => ban !== undefined);
   }
 
   /** A member of a group whose members do not see each other (admins and organization admins see everyone). */

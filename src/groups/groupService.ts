@@ -198,7 +198,7 @@ export class GroupService extends MemberAdministration {
       throw new InvalidInputError('Choose someone other than yourself as the new admin.');
     }
     await this.retrying(async () => {
-      const { record } = await this.requireMembership(groupId, user.id, 'You are not a member of this group.');
+      const { record, member } = await this.requireMembership(groupId, user.id, 'You are not a member of this group.');
       const wasAdmin = record.adminIds.includes(user.id);
       let adminIds = record.adminIds.filter((id) => id !== user.id);
       const setRoles: { userId: string; role: Role }[] = [];
@@ -218,7 +218,15 @@ export class GroupService extends MemberAdministration {
             : 'You are the only admin of this group. Choose another member to become admin before you leave.',
         );
       }
-      await this.store.changeMembership({ groupId, expectedVersion: record.version, adminIds, remove: [user.id], setRoles, audit });
+      await this.store.changeMembership({
+        groupId,
+        expectedVersion: record.version,
+        adminIds,
+        remove: [user.id],
+        setRoles,
+        audit,
+        forget: [member.user],
+      });
     });
     await this.store.unindexUserGroup(user.id, groupId);
   }

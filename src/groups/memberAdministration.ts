@@ -76,6 +76,7 @@ export abstract class MemberAdministration extends GroupReads {
         adminIds: record.adminIds,
         allow: [userId],
         audit: [this.audit(groupId, 'allowed', actor.user, ban.user)],
+        forget: [ban.user],
       });
       return ban;
     });

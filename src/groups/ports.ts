@@ -85,11 +85,27 @@ export interface GroupStore {
   listOrgGroupIds(tenantId: string, page: PageQuery): Promise<Page<string>>;
 
   listMembers(groupId: string, page: PageQuery): Promise<Page<Member>>;
+  /**
+   * People of the group (members, and people an admin removed) whose name is `typed` (a nameKey, see
+   * memberNames.ts) or has a word start beginning with it: exact matches first, at most `limit` people, each
+   * checked against their member row (an index entry the row does not bear out is never an answer). Costs a
+   * bounded number of storage requests however big the group is.
+   */
+  peopleNamed(groupId: string, typed: string, limit: number): Promise<NamedPerson[]>;
   allMembers(groupId: string): AsyncIterable<Member>;
   /** Newest first. */
   listAudit(groupId: string, page: PageQuery): Promise<Page<AuditEntry>>;
   /** Newest first. */
   allAudit(groupId: string): AsyncIterable<AuditEntry>;
+}
+
+/** Someone GroupStore.peopleNamed found by name. */
+export interface NamedPerson {
+  user: UserRef;
+  /** Their membership; undefined when an admin removed them (and nobody let them back in). */
+  member?: Member;
+  /** Their whole name is what was typed (not just a word start of it). */
+  exact: boolean;
 }
 
 /** A group as stored, with what the service needs to decide and to write conditionally. */
@@ -123,6 +139,8 @@ export interface MembershipChange {
   /** User ids whose ban ends (an admin let them back in). */
   allow?: readonly string[];
   audit: readonly AuditEntry[];
+  /** People the group no longer knows by name (they left, or were let back in after a removal): the name index forgets them. */
+  forget?: readonly UserRef[];
 }
 
 /**

@@ -5,6 +5,7 @@ import type { AuditEntry, Member } from '../groups/model';
 import { backoff, type CounterShards } from './counterShards';
 import { auditRowKey, isBanned, toAuditEntity, toMemberEntity, type MemberEntity } from './groupEntities';
 import { GroupCommit } from './groupCommit';
+import type { MemberNameIndex } from './memberNameIndex';
 import { memberRowKey } from './groupPartition';
 import { failedActionOf, statusOf, type TableRepository } from './tables';
 
@@ -33,22 +34,33 @@ const GROUP_GONE = 'This group does not exist any more.';
 export class JoinBatcher {
   /** Joins waiting for their group's next transaction. Work in progress, not data. */
   private readonly batches = new GroupCommit<PendingJoin>(MAX_JOINS_PER_TRANSACTION, (groupId, joins) => this.commit(groupId, joins));
+  /** Joins from their start until settled, by group and user: a second copy follows the first. */
+  private readonly joining = new Map<string, PendingJoin>();
 
   constructor(
     private readonly groups: TableClient,
     private readonly shards: CounterShards,
     private readonly memberRows: TableRepository<MemberEntity>,
+    private readonly names: MemberNameIndex,
   ) {}
 
   add(member: Member, audit: AuditEntry): Promise<JoinOutcome> {
     const groupId = member.groupId;
-    const twin = this.batches.waiting(groupId).find((j) => j.member.user.id === member.user.id);
+    const key = `${groupId}\n${member.user.id}`;
+    const twin = this.joining.get(key);
     // The same person twice in one transaction is refused outright by the service: the second copy
     // follows the first and is then "already a member".
     if (twin) return twin.done.then((outcome) => (outcome === 'added' ? 'already_member' : outcome));
     let settle!: { resolve: (outcome: JoinOutcome) => void; reject: (err: unknown) => void };
     const done = new Promise<JoinOutcome>((resolve, reject) => (settle = { resolve, reject }));
-    this.batches.add(groupId, { member, audit, done, ...settle });
+    const join: PendingJoin = { member, audit, done, ...settle };
+    this.joining.set(key, join);
+    const forget = () => this.joining.delete(key);
+    done.then(forget, forget);
+    // A member row never exists without its name index entries (memberNameIndex.ts): the join queues for its
+    // group's transaction once they are written, so the group's commits never wait for them (a failed write
+    // fails the join, nothing added).
+    this.names.beforeJoin(groupId, member.user).then(() => this.batches.add(groupId, join), join.reject);
     return done;
   }
 
@@ -101,7 +113,7 @@ export class JoinBatcher {
       const row = await this.memberRows.find(join.member.groupId, memberRowKey(join.member.user.id));
       if (row) join.resolve(isBanned(row) ? 'banned' : 'already_member');
       // Gone since the 409 (they left, or were let back in): try again as a new join.
-      else this.add(join.member, join.audit).then(join.resolve, join.reject);
+      else this.batches.add(join.member.groupId, join);
     } catch (err) {
       join.reject(err);
     }

@@ -7,6 +7,7 @@ import {
   type GroupRecord,
   type GroupStore,
   type MembershipChange,
+  type NamedPerson,
   type NewGroup,
   type PageQuery,
 } from '../groups/ports';
@@ -14,6 +15,7 @@ import { MemoryTable, MAX_TRANSACTION_ACTIONS, type StoredRow } from './memoryTa
 import { failedActionOf, isAlreadyExists, isNotFound, isPreconditionFailed } from './tables';
 import { AUDIT_PREFIX, BAN_PREFIX, GROUP_ROW, MEMBER_PREFIX } from './groupPartition';
 import { deleteGroupRow, submitGroupChange } from './guardedGroupWrites';
+import { nameMatches } from '../groups/memberNames';
 
 /*
  * GroupStore in memory: for tests of the domain (milliseconds instead of a storage round trip per call) and for
@@ -289,6 +291,20 @@ export class MemoryGroupStore implements GroupStore {
       (row) => row.member as Member,
       (row) => !row.banned,
     );
+  }
+
+  /** The same answers as TableGroupStore's name index, by reading every member and ban: memory is cheap. */
+  async peopleNamed(groupId: string, typed: string, limit: number): Promise<NamedPerson[]> {
+    const people: NamedPerson[] = [];
+    for (const row of this.groups.range(groupId, MEMBER_PREFIX, upper(MEMBER_PREFIX)) as MemberRow[]) {
+      const member = row.member;
+      const user = member?.user ?? (this.groups.get(groupId, banKey(String(row.userId)))?.ban as Ban | undefined)?.user;
+      if (!user) continue;
+      const { exact, partial } = nameMatches(user.name, typed);
+      if (partial) people.push({ user: structuredClone(user), ...(member ? { member: structuredClone(member) } : {}), exact });
+    }
+    // Exact matches first, as the index lists them.
+    return [...people.filter((p) => p.exact), ...people.filter((p) => !p.exact)].slice(0, limit);
   }
 
   async *allMembers(groupId: string): AsyncIterable<Member> {

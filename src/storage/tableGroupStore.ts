@@ -7,6 +7,7 @@ import {
   type GroupRecord,
   type GroupStore,
   type MembershipChange,
+  type NamedPerson,
   type NewGroup,
   type PageQuery,
 } from '../groups/ports';
@@ -46,6 +47,7 @@ import { GroupIndexTables } from './groupIndexTables';
 import { AUDIT_PREFIX, BAN_PREFIX, GROUP_ROW, MEMBER_PREFIX, memberRowKey, toKey } from './groupPartition';
 import { deleteGroupRow, submitGroupChange } from './guardedGroupWrites';
 import { JoinBatcher, type JoinOutcome } from './joinBatcher';
+import { MemberNameIndex } from './memberNameIndex';
 import { deleteRows, forEachLimited } from './partitionSweep';
 import { SOURCE_INDEX_ROW, SOURCE_PREFIX } from './postEntities';
 import { SingleFlight } from './singleFlight';
@@ -72,6 +74,8 @@ import { SingleFlight } from './singleFlight';
  *   usergroups  PK userKey, RK groupId ("my groups")
  *   orggroups   PK tenantId, RK groupId
  *   photos      PK groupId, RK 'photo' -> bytes (Edm.Binary), contentType, version
+ *   groups      PK '<groupId>|names': the members' name index (memberNameIndex.ts: written before a join,
+ *               checked against the member rows on every lookup)
  */
 
 export { CURRENT_GROUP_ROW } from './groupIndexTables';
@@ -98,13 +102,15 @@ export class TableGroupStore extends GroupIndexTables implements GroupStore {
   private readonly groupReads = new SingleFlight<GroupRecord | undefined>();
   private readonly joins: JoinBatcher;
   private readonly sources: TableRepository<object>;
+  private readonly names: MemberNameIndex;
 
   constructor(tables: TableClients) {
     super(tables);
+    this.names = new MemberNameIndex(tables.groups);
     this.banRows = new TableRepository(tables.groups);
     this.auditRows = new TableRepository(tables.groups);
     this.shards = new CounterShards(tables.groups);
-    this.joins = new JoinBatcher(tables.groups, this.shards, this.memberRows);
+    this.joins = new JoinBatcher(tables.groups, this.shards, this.memberRows, this.names);
     this.sources = new TableRepository(tables.postsources);
   }
 
@@ -126,6 +132,8 @@ export class TableGroupStore extends GroupIndexTables implements GroupStore {
     for (let shard = 0; shard < COUNTER_SHARDS; shard++) {
       actions.push(['create', { partitionKey: pk, rowKey: counterRowKey(shard), count: shard === 0 ? 1 : 0 }]);
     }
+    // The creator's name first (and the index marked whole): a member row never exists without its entries.
+    await this.names.beforeInsert(pk, creator.user);
     try {
       await this.tables.groups.submitTransaction(actions);
       return true;
@@ -218,6 +226,7 @@ export class TableGroupStore extends GroupIndexTables implements GroupStore {
     }
     await deleteRows(this.tables.groups, groupId, rowKeys);
 
+    await this.names.deleteAll(groupId);
     await this.sweepOutside(groupId, memberIds, record.group.tenantId);
     // The posts' request index (request key -> group), kept outside the partition.
     const sourceKeys = rowKeys.filter((key) => key.startsWith(SOURCE_PREFIX)).map((key) => key.slice(SOURCE_PREFIX.length));
@@ -297,6 +306,8 @@ export class TableGroupStore extends GroupIndexTables implements GroupStore {
         if (shard) {
           this.shards.rememberWrite(groupId, shard, shard.count - removals.length, response.getResponseForEntity(shard.rowKey)?.etag);
         }
+        // Done: the index forgets them now (a failure leaves stale entries, which lookups check and delete).
+        if (change.forget?.length) await this.names.forget(groupId, change.forget).catch(() => undefined);
         return;
       } catch (err) {
         // Only a lost race on the counter shard is ours to retry; anything else the service must re-decide.
@@ -328,6 +339,10 @@ export class TableGroupStore extends GroupIndexTables implements GroupStore {
     if (next.done) return { items: [] };
     const rows = next.value as MemberEntity[] & { continuationToken?: string };
     return { items: rows.map((row) => fromMemberEntity(groupId, row)), continuationToken: rows.continuationToken };
+  }
+
+  peopleNamed(groupId: string, typed: string, limit: number): Promise<NamedPerson[]> {
+    return this.names.peopleNamed(groupId, typed, limit);
   }
 
   async *allMembers(groupId: string): AsyncIterable<Member> {

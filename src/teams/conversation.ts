@@ -47,6 +47,13 @@ export interface OrganizationFlow {
   removeMember(context: TurnContext, req: Requester, groupName: string, memberName: string): Promise<Reply>;
   /** The remove confirmation's button pressed by an organization admin who is not an admin of the group. */
   confirmRemove(context: TurnContext, req: Requester, groupId: string, memberId: string): Promise<Reply>;
+  /** The tenant of an organization admin signed in already (silently; never a prompt); undefined otherwise. */
+  orgAdminTenant?(context: TurnContext): Promise<string | undefined>;
+  /**
+   * `add people <group>` naming none of the user's groups: for an organization admin, a group of their
+   * organization (a sign-in first when it may be one); `notFound` for anyone else.
+   */
+  addPeople?(context: TurnContext, req: Requester, groupName: string, notFound: Reply): Promise<Reply>;
 }
 
 /** Step 4: the poster and email for a group. */

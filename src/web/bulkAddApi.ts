@@ -6,7 +6,7 @@ import type { Request, Response, Server } from 'restify';
 import type { VerifiedUser } from '../auth/entraTokenVerifier';
 import { MAX_INPUT_BYTES } from '../bulkadd/addressList';
 import type { BulkPlan } from '../bulkadd/dryRun';
-import type { JobRow } from '../bulkadd/jobStore';
+import { reportLine } from '../bulkadd/report';
 import type { UploadRequest, UploadRequests, Uploader } from '../bulkadd/uploadRequests';
 import { InvalidInputError, TooLargeError } from '../errors';
 import type { UserRef } from '../groups/model';
@@ -33,17 +33,7 @@ export const EXAMPLE_CSV_PATH = [path.join(__dirname, '..', '..'), path.join(__d
   .map((root) => path.join(root, 'docs', 'bulkadd', 'sample-people.csv'))
   .find((candidate) => existsSync(candidate))!;
 const JOB_ID = /^[0-9a-f]{32}$/;
-const REPORT_COLUMNS = ['line', 'group', 'user', 'outcome', 'reason'] as const;
-const OUTCOME_WORDS: Record<NonNullable<JobRow['outcome']>, string> = {
-  added: 'added',
-  not_welcomed: 'added, not reached',
-  already_member: 'already a member',
-  removed: 'removed by an admin',
-  not_reached: 'not reached',
-  failed: 'not added',
-  skipped: 'not added',
-};
-
+const REPORT_COLUMNS = ['line', 'group', 'user', 'address', 'outcome', 'reason'] as const;
 /**
  * Bulk add from the tab (issue 18), every route behind the tab's Teams SSO token:
  * - POST /api/bulkadd/check {groupId?, text?, csv? | csvGzip? (base64), addLeavers}: the dry run, nothing changed.
@@ -85,13 +75,10 @@ export function registerBulkAddRoutes(server: Server, ctx: BulkAddApiContext): v
       const id = String(req.params?.id ?? '');
       if (!JOB_ID.test(id)) throw new InvalidInputError('That is not a bulk add.');
       const progress = await ctx.requests.progress(await uploader(caller), id);
-      const rows = progress.rows?.map((row) => ({
-        line: row.line,
-        group: row.groupName,
-        user: row.name,
-        outcome: row.state === 'done' && row.outcome ? OUTCOME_WORDS[row.outcome] : 'not done',
-        reason: row.detail ?? '',
-      }));
+      const rows = progress.rows?.map((row) => {
+        const { name, ...line } = reportLine(row);
+        return { ...line, user: name };
+      });
       return {
         body: {
           jobId: progress.jobId,

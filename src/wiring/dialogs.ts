@@ -85,6 +85,7 @@ export function wireBot(
     exportLinks: exportLinks(domain.signer),
     onRemoved,
     removalNotices,
+    ...(settings.bulkAdd ? { addPeopleCard: settings.bulkAdd.cardFor.bind(settings.bulkAdd) } : {}),
     sso:
       signIn.verifier && config.SSO_CONNECTION_NAME
         ? {

@@ -98,7 +98,8 @@ describe('bulk add API (/api/bulkadd)', function () {
     assert.equal(done.body['status'], 'done');
     assert.equal((await h.groups.getGroup(created!.id)).memberCount, 3);
     const csv = String(done.body['csv']);
-    assert.match(csv, /"4","Night Shift","'=cmd\|calc","not added","malformed: /);
+    assert.match(csv, /^line,group,user,address,outcome,reason\r\n"2","Night Shift","Megan Bowen","meganb@example.com","added",""\r\n/);
+    assert.match(csv, /"4","Night Shift","'=cmd\|calc","","not added","malformed: /);
   });
 
   it('bad input: a plain line, nothing changed', async () => {

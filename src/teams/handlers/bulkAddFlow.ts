@@ -6,6 +6,8 @@
 import { ForbiddenError, InvalidInputError, TooLargeError } from '../../errors';
 import { MAX_PASTED_ADDRESSES } from '../../bulkadd/addressList';
 import type { PastedListRequests, ListRequest } from '../../bulkadd/pastedList';
+import { NOT_ADMIN } from '../../bulkadd/pastedList';
+import type { Actor, Group } from '../../groups/model';
 import type { BulkPlan, RowOutcome } from '../../bulkadd/dryRun';
 import { ADD_LEAVERS_INPUT, ADDRESSES_INPUT, buildAddPeopleCard, buildBulkPlanCard } from '../../../cards/bulkAdd';
 import { inline } from '../../../cards/text';
@@ -37,17 +39,21 @@ export interface TurnOrigin {
 export class BulkAddFlow {
   constructor(private readonly requests: PastedListRequests) {}
 
-  async start(req: Requester, groupId: string): Promise<Reply> {
+  async start(req: Requester, groupId: string, orgAdmin?: OrgAdminCheck): Promise<Reply> {
     return this.refusingPlainly(req, async () => {
-      const group = await this.requests.groupForAdmin(groupId, { user: req.user });
-      return cardReply(buildAddPeopleCard({ groupId: group.id, groupName: group.name, maxAddresses: MAX_PASTED_ADDRESSES }));
+      return this.cardFor(await asAdmin(req, orgAdmin, (actor) => this.requests.groupForAdmin(groupId, actor)));
     });
   }
 
-  async check(req: Requester, data: CardData): Promise<Reply> {
+  /** The box for the list, for a group the asker may add people to (checked by the caller). */
+  cardFor(group: Pick<Group, 'id' | 'name'>): Reply {
+    return cardReply(buildAddPeopleCard({ groupId: group.id, groupName: group.name, maxAddresses: MAX_PASTED_ADDRESSES }));
+  }
+
+  async check(req: Requester, data: CardData, orgAdmin?: OrgAdminCheck): Promise<Reply> {
     return this.refusingPlainly(req, async () => {
       const request = requestOf(req, data);
-      const { group, plan } = await this.requests.check({ user: req.user }, request);
+      const { group, plan } = await asAdmin(req, orgAdmin, (actor) => this.requests.check(actor, request));
       return cardReply(
         buildBulkPlanCard({
           groupId: group.id,
@@ -62,16 +68,10 @@ export class BulkAddFlow {
     });
   }
 
-  async confirm(req: Requester, data: CardData, origin: TurnOrigin): Promise<Reply> {
+  async confirm(req: Requester, data: CardData, origin: TurnOrigin, orgAdmin?: OrgAdminCheck): Promise<Reply> {
     return this.refusingPlainly(req, async () => {
-      const { group, added } = await this.requests.start(
-        { user: req.user },
-        {
-          ...requestOf(req, data),
-          serviceUrl: origin.serviceUrl,
-          reportTo: req.conversationRef,
-        },
-      );
+      const request = { ...requestOf(req, data), serviceUrl: origin.serviceUrl, reportTo: req.conversationRef };
+      const { group, added } = await asAdmin(req, orgAdmin, (actor) => this.requests.start(actor, request));
       if (added === 0)
         return textReply(`Nobody on the list can be added to ${inline(group.name)} now: they are members already, or cannot be added.`);
       return textReply(
@@ -93,6 +93,27 @@ export class BulkAddFlow {
         return textReply(err.userMessage);
       throw err;
     }
+  }
+}
+
+/**
+ * The organization admin's tenant when the person is one, from a sign-in verified already (never a prompt);
+ * undefined when they are not, or not signed in.
+ */
+export type OrgAdminCheck = () => Promise<string | undefined>;
+
+/**
+ * As a group admin; refused that (not an admin, not a member), as an organization admin of the group's owner
+ * when the verified sign-in says they are one. Anyone else gets the one clear line.
+ */
+async function asAdmin<T>(req: Requester, orgAdmin: OrgAdminCheck | undefined, run: (actor: Actor) => Promise<T>): Promise<T> {
+  try {
+    return await run({ user: req.user });
+  } catch (err) {
+    if (!(err instanceof ForbiddenError)) throw err;
+    const tenant = await orgAdmin?.();
+    if (!tenant) throw new ForbiddenError(NOT_ADMIN, { cause: err });
+    return run({ user: req.user, orgAdminOfTenant: tenant.toLowerCase() });
   }
 }
 

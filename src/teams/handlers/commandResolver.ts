@@ -1,38 +1,30 @@
 /**
  * "Does the rest of a command resolve?" for the posts rule (src/groups/messageRule.ts), against what this member
- * may see: their groups (read once per turn), the current group's members and admins, the people admins removed,
- * and their organization's groups.
+ * may see: their groups (read once per turn), the current group's members and admins, the people admins removed
+ * (both through the name index: a few storage requests, never the member list), and their organization's groups.
  */
 import { isAppError } from '../../errors';
 import type { GroupService } from '../../groups/groupService';
-import type { Group, Page } from '../../groups/model';
+import type { Group } from '../../groups/model';
 import type { CommandResolver } from '../../groups/messageRule';
 import type { Requester } from './groupActions';
 
 /** How many of a member's groups a command's group name is matched against. */
 const NAME_LOOKUP_LIMIT = 500;
 
-type Groups = Pick<GroupService, 'listMyGroups' | 'resolveInvite' | 'listOrgGroups' | 'listMembers' | 'listBans'>;
+type Groups = Pick<GroupService, 'listMyGroups' | 'resolveInvite' | 'listOrgGroups' | 'membersNamed' | 'removedNamed'>;
 
 export function commandResolver(groups: Groups, req: Requester, currentGroupId: string, tenantId: string): CommandResolver {
   let mine: Promise<Group[]> | undefined;
   const myGroups = () => (mine ??= allMyGroups(groups, req.user.id));
   const groupIdOf = async (groupName: string | undefined) =>
     groupName === undefined ? currentGroupId : matchByName(await myGroups(), groupName)?.id;
-  const named = (name: string) => {
-    const wanted = name.trim().toLowerCase();
-    // Two Daves count too: the command then asks for the full name, rather than "nobody called Dave".
-    return (user: { id: string; name: string }) => wanted !== '' && (user.id === name.trim() || user.name.toLowerCase().includes(wanted));
-  };
+  // Two Daves count too: the command then asks for the full name, rather than "nobody called Dave".
   const hasMember = async (memberName: string, groupName: string | undefined, role?: 'admin') => {
     const groupId = await groupIdOf(groupName);
-    const match = named(memberName);
-    return (
-      groupId !== undefined &&
-      anyInPages(
-        (token) => groups.listMembers(groupId, { user: req.user }, page(token)),
-        (m) => (role === undefined || m.role === role) && match(m.user),
-      )
+    if (groupId === undefined) return false;
+    return refusedIsFalse(async () =>
+      (await groups.membersNamed(groupId, { user: req.user }, memberName)).some((m) => role === undefined || m.role === role),
     );
   };
   return {
@@ -43,14 +35,8 @@ export function commandResolver(groups: Groups, req: Requester, currentGroupId: 
     // Only admins see who was removed; for anyone else `allow ...` never resolves (so it is a post).
     isRemoved: async (memberName, groupName) => {
       const groupId = await groupIdOf(groupName);
-      const match = named(memberName);
-      return (
-        groupId !== undefined &&
-        anyInPages(
-          (token) => groups.listBans(groupId, { user: req.user }, page(token)),
-          (b) => match(b.user),
-        )
-      );
+      if (groupId === undefined) return false;
+      return refusedIsFalse(async () => (await groups.removedNamed(groupId, { user: req.user }, memberName)).length > 0);
     },
     isOrgGroup: async (name) => {
       if (!tenantId) return false;
@@ -62,19 +48,6 @@ export function commandResolver(groups: Groups, req: Requester, currentGroupId: 
 }
 
 const page = (continuationToken: string | undefined) => ({ pageSize: 100, continuationToken });
-
-/** True when an item of any page matches; a refusal (not an admin, the group gone) means no. */
-function anyInPages<T>(next: (token: string | undefined) => Promise<Page<T>>, matches: (item: T) => boolean): Promise<boolean> {
-  return refusedIsFalse(async () => {
-    let continuationToken: string | undefined;
-    do {
-      const found = await next(continuationToken);
-      if (found.items.some(matches)) return true;
-      continuationToken = found.continuationToken;
-    } while (continuationToken);
-    return false;
-  });
-}
 
 async function refusedIsFalse(check: () => Promise<boolean>): Promise<boolean> {
   try {

@@ -328,21 +328,13 @@ export class GroupActions {
     };
   }
 
-  /** A removed person named in `allow <member>`: by exact name, else a unique part of it (as findMember). */
+  /**
+   * A removed person named in `allow <member>`: by exact name, else a unique word start of it (as findMember).
+   * Through the name index: a few storage requests whatever the group's size.
+   */
   async findRemoved(req: Requester, groupId: string, name: string): Promise<Ban> {
-    const wanted = name.trim().toLowerCase();
-    if (!wanted) throw new InvalidInputError('Say who may come back, for example: allow Ann Lee');
-    const matches: Ban[] = [];
-    let continuationToken: string | undefined;
-    do {
-      const page = await this.deps.groups.listBans(groupId, { user: req.user }, { pageSize: 100, continuationToken });
-      for (const ban of page.items) {
-        const banned = ban.user.name.toLowerCase();
-        if (ban.user.id === name.trim() || banned === wanted) return ban;
-        if (banned.includes(wanted)) matches.push(ban);
-      }
-      continuationToken = page.continuationToken;
-    } while (continuationToken);
+    if (!name.trim()) throw new InvalidInputError('Say who may come back, for example: allow Ann Lee');
+    const matches = await this.deps.groups.removedNamed(groupId, { user: req.user }, name);
     if (matches.length === 1) return matches[0]!;
     if (matches.length === 0) throw new NotFoundError(`Nobody called "${name.trim()}" was removed from this group.`);
     throw new InvalidInputError(
@@ -350,21 +342,13 @@ export class GroupActions {
     );
   }
 
-  /** A member named in `remove <member>` / `make admin <member>`: by exact name, else a unique part of it. */
+  /**
+   * A member named in `remove <member>` / `make admin <member>`: by exact name, else a unique word start of it
+   * ("Lee", "ann m"). Through the name index: a few storage requests whatever the group's size.
+   */
   async findMember(req: Requester, groupId: string, name: string): Promise<Member> {
-    const wanted = name.trim().toLowerCase();
-    if (!wanted) throw new InvalidInputError('Say which member, for example: remove Ann Lee');
-    const matches: Member[] = [];
-    let continuationToken: string | undefined;
-    do {
-      const page = await this.deps.groups.listMembers(groupId, { user: req.user }, { pageSize: 100, continuationToken });
-      for (const m of page.items) {
-        const memberName = m.user.name.toLowerCase();
-        if (m.user.id === name.trim() || memberName === wanted) return m;
-        if (memberName.includes(wanted)) matches.push(m);
-      }
-      continuationToken = page.continuationToken;
-    } while (continuationToken);
+    if (!name.trim()) throw new InvalidInputError('Say which member, for example: remove Ann Lee');
+    const matches = await this.deps.groups.membersNamed(groupId, { user: req.user }, name);
     if (matches.length === 1) return matches[0]!;
     if (matches.length === 0) throw new NotFoundError(`Nobody called "${name.trim()}" is a member of this group.`);
     throw new InvalidInputError(`More than one member matches "${name.trim()}". Use their full name, or the buttons on the members list.`);

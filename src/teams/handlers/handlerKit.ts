@@ -164,9 +164,24 @@ export const tokenOf = (data: CardData): string | undefined =>
   typeof data.continuationToken === 'string' ? data.continuationToken : undefined;
 
 /** A `[group]` command that runs one group action. */
-export function groupCommand(spec: Omit<TypedCommand, 'run'>, run: (ctx: HandlerContext, groupId: string) => Promise<Reply>): TypedCommand {
-  return { ...spec, run: (ctx, args) => withGroup(ctx, args, (id) => run(ctx, id)) };
+export function groupCommand(
+  spec: Omit<TypedCommand, 'run'>,
+  run: (ctx: HandlerContext, groupId: string) => Promise<Reply>,
+  /** A name that finds none of the user's groups: another place to look (the answer `notFound` otherwise). */
+  elsewhere?: (ctx: HandlerContext, name: string, notFound: Reply) => Promise<Reply>,
+): TypedCommand {
+  return {
+    ...spec,
+    run: async (ctx, args) => {
+      const resolved = await groupNamed(ctx, args);
+      if ('groupId' in resolved) return run(ctx, resolved.groupId);
+      return elsewhere && args.trim() ? elsewhere(ctx, args.trim(), resolved.reply) : resolved.reply;
+    },
+  };
 }
+
+/** Whether the person is an organization admin, by a sign-in verified already (never a prompt): their tenant. */
+export const orgAdminCheck = (ctx: HandlerContext) => () => ctx.organization.orgAdminTenant?.(ctx.turn) ?? Promise.resolve(undefined);
 
 /** A button that runs one group action on the group it carries. */
 export const groupButton =

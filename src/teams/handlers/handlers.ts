@@ -4,6 +4,7 @@ import type { CardVerb } from '../../../cards/verbs';
 import type { TurnInput } from '../input/turnInput';
 import {
   bulkAddButton,
+  orgAdminCheck,
   groupButton,
   groupCommand,
   groupIdOf,
@@ -137,13 +138,18 @@ export const HANDLERS = {
         unresolved: 'ask',
         help: 'Add up to 50 people by their work email addresses; you see what would happen first (group admins).',
       },
-      (ctx, id) => (ctx.bulkAdd ? ctx.bulkAdd.start(ctx.req, id) : Promise.resolve(textReply(NOT_UNDERSTOOD))),
+      (ctx, id) => (ctx.bulkAdd ? ctx.bulkAdd.start(ctx.req, id, orgAdminCheck(ctx)) : Promise.resolve(textReply(NOT_UNDERSTOOD))),
+      // Not one of theirs: a group of their organization, for an organization admin (signed in first if need be).
+      async (ctx, name, notFound) =>
+        ctx.bulkAdd && ctx.organization.addPeople ? ctx.organization.addPeople(ctx.turn, ctx.req, name, notFound) : notFound,
     ),
   },
-  checkBulkList: { clicked: bulkAddButton((flow, ctx, data) => flow.check(ctx.req, data)) },
+  checkBulkList: { clicked: bulkAddButton((flow, ctx, data) => flow.check(ctx.req, data, orgAdminCheck(ctx))) },
   confirmBulkAdd: {
     confirmation: true,
-    clicked: bulkAddButton((flow, ctx, data) => flow.confirm(ctx.req, data, { serviceUrl: ctx.turn.activity.serviceUrl })),
+    clicked: bulkAddButton((flow, ctx, data) =>
+      flow.confirm(ctx.req, data, { serviceUrl: ctx.turn.activity.serviceUrl }, orgAdminCheck(ctx)),
+    ),
   },
   joinGroup: { idempotent: true, clicked: (ctx, data) => join(ctx, String(data.inviteCode ?? data.token ?? '')) },
   // Members and their roles, in their place in the table (help and menu order).

@@ -30,7 +30,7 @@ import { isFileAttachment } from '../../web/exportIntake';
 
 export interface PostsFlowDependencies {
   conversation: ConversationService;
-  groups: Pick<GroupService, 'listMyGroups' | 'resolveInvite' | 'listOrgGroups' | 'listMembers' | 'listBans'>;
+  groups: Pick<GroupService, 'listMyGroups' | 'resolveInvite' | 'listOrgGroups' | 'membersNamed' | 'removedNamed'>;
   actions: Pick<GroupActions, 'resolveGroup' | 'groupInfo'>;
   logger: Logger;
   /** Importing chat exports (issue 20): a file sent while a group is current is previewed for import. */

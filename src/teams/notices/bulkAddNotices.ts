@@ -3,7 +3,8 @@
  * once per key however often a resumed job asks): each person added gets "<admin> added you to <group>", and
  * the admin who started the job gets its report in their chat when it is done.
  */
-import type { BulkJobStore, JobHeader, JobRow, RowOutcome } from '../../bulkadd/jobStore';
+import type { BulkJobStore, JobHeader, JobRow } from '../../bulkadd/jobStore';
+import { reportCounts, reportLine } from '../../bulkadd/report';
 import type { JobReporter, Welcomer } from '../../bulkadd/jobWorker';
 import type { DeliveryEngine } from '../../delivery/ports';
 import { inline } from '../../../cards/text';
@@ -12,17 +13,6 @@ import { recipientOf } from './joinNotices';
 
 /** Rows the report lists; the rest are counted. */
 export const REPORT_ROWS_SHOWN = 30;
-
-const OUTCOME_WORDS: Record<RowOutcome | 'pending', string> = {
-  added: 'added',
-  not_welcomed: 'added, not reached',
-  already_member: 'already a member',
-  removed: 'removed by an admin: let them back in with allow first',
-  not_reached: 'not reached',
-  failed: 'not added',
-  skipped: 'not added',
-  pending: 'not done',
-};
 
 /** The channel's send and update of one activity (the delivery engine's sender): the progress card. */
 export interface CardChannel {
@@ -115,18 +105,23 @@ export function welcomeText(adminName: string, groupName: string): string {
   return `${inline(adminName)} added you to **${inline(groupName)}**. What you type here goes to the group. Type **leave** to leave.`;
 }
 
-/** Counts, then every row's outcome and reason (the first 30, and how many more). */
+/**
+ * Counts (added first, then members already, then problems), then every row's outcome and reason (the first 30,
+ * and how many more). A row names the person, with the address the list gave; every name, address and reason is
+ * shown as plain words (a guest's `#EXT#`, brackets or asterisks in a display name never become formatting).
+ */
 export function reportText(rows: readonly JobRow[]): string {
   const groups = [...new Set(rows.map((r) => r.groupName))];
-  const outcomeOf = (row: JobRow): RowOutcome | 'pending' => (row.state === 'done' && row.outcome ? row.outcome : 'pending');
-  const counts = new Map<string, number>();
-  for (const row of rows) counts.set(OUTCOME_WORDS[outcomeOf(row)], (counts.get(OUTCOME_WORDS[outcomeOf(row)]) ?? 0) + 1);
   const lines = [
     `Bulk add to ${groups.map((g) => `**${inline(g)}**`).join(', ')} is done.`,
-    [...counts].map(([words, count]) => `${words}: ${count}`).join(' · '),
+    reportCounts(rows)
+      .map(({ label, count }) => `${label}: ${count}`)
+      .join(' · '),
     ...rows.slice(0, REPORT_ROWS_SHOWN).map((row) => {
-      const detail = row.detail ? ` (${inline(row.detail, 300)})` : '';
-      return `${inline(row.name)}: ${OUTCOME_WORDS[outcomeOf(row)]}${detail}`;
+      const line = reportLine(row);
+      const who = line.address ? `${inline(line.name, 100)} · ${inline(line.address, 200)}` : inline(line.name, 200);
+      // A dash, not parentheses around the reason: reasons have parentheses of their own ("(403 Forbidden)").
+      return `${who}: ${line.outcome}${line.reason ? ` — ${inline(line.reason, 300)}` : ''}`;
     }),
   ];
   if (rows.length > REPORT_ROWS_SHOWN) lines.push(`and ${rows.length - REPORT_ROWS_SHOWN} more`);

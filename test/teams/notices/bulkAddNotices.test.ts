@@ -66,11 +66,58 @@ describe('bulk add notices', () => {
     assert.equal(sent[0]!.recipient.userId, 'admin');
     const text = String(sent[0]!.activity.text);
     assert.equal(text, reportText(rows));
-    assert.match(text, /added: 34 · not reached: 1|not reached: 1 · added: 34/);
-    assert.match(text, /Person 1: not reached \(Teams would not open a chat with them\)/);
+    assert.match(text, /\n\nadded: 34 · not reached: 1\n\n/);
+    assert.match(text, /Person 1: not reached — Teams would not open a chat with them/);
     assert.ok(text.includes(`Person ${REPORT_ROWS_SHOWN}: added`) && !text.includes(`Person ${REPORT_ROWS_SHOWN + 1}: added`));
     assert.match(text, /and 5 more$/);
     assert.ok(!text.includes('<b>'));
+  });
+
+  it('reports counts in order (added, members already, problems), names people with their address, no nested parentheses', () => {
+    const text = reportText([
+      row(1, {
+        outcome: 'not_reached',
+        address: 'ann@contoso.com',
+        name: 'Ann Lee',
+        detail: "blocked by the organization's app permission policy (403 Forbidden)",
+      }),
+      row(2, {
+        outcome: 'skipped',
+        name: 'bob@contoso.com',
+        address: 'bob@contoso.com',
+        detail: 'unknown user: not found in the directory',
+      }),
+      row(3, { outcome: 'already_member', name: 'Carol Diaz', address: 'carol@contoso.com', detail: 'already a member' }),
+      row(4, { outcome: 'added', name: 'Dan Wu', address: 'dan@contoso.com' }),
+      row(5, { outcome: 'removed', name: 'Eve', address: 'eve@contoso.com' }),
+      row(6, { state: 'adding', outcome: undefined }),
+    ]);
+    const [, counts, ...lines] = text.split('\n\n');
+    assert.equal(counts, 'added: 1 · already members: 1 · removed by an admin: 1 · not reached: 1 · not added: 1 · not done: 1');
+    assert.match(lines[0]!, /^Ann Lee · ann@contoso.*: not reached — blocked by .* \(403 Forbidden\)$/);
+    assert.match(
+      lines[1]!,
+      /^bob@contoso.*: not added — unknown user: not found in the directory$/,
+      'the address once, when it is all we know',
+    );
+    assert.match(lines[2]!, /^Carol Diaz · carol@contoso.*: already a member$/, 'the reason is not repeated');
+    assert.match(lines[3]!, /^Dan Wu · dan@contoso.*: added$/);
+    for (const line of lines) assert.ok(!/\([^)]*\(/.test(line), `no nested parentheses: ${line}`);
+  });
+
+  it("shows guests' and odd names as plain words: no Markdown, links, mentions or HTML from a name, address or reason", () => {
+    const text = reportText([
+      row(1, {
+        name: '**Boss** [pay](https://evil.example) <at>all</at> _x_',
+        address: 'ann_lee_fabrikam.com#EXT#@contoso.onmicrosoft.com',
+        outcome: 'skipped',
+        detail: 'not in this organization (a guest account, or a user of another organization) `code` ~~x~~',
+      }),
+    ]);
+    const line = text.split('\n\n')[2]!;
+    for (const fragment of ['**', '](', 'https://', '<at>', '_x_', '`', '~~', '#EXT#@contoso.onmicrosoft.com'])
+      assert.ok(!line.includes(fragment), `${fragment} in ${line}`);
+    assert.match(line, /Boss.*pay.*not added — not in this organization/);
   });
 
   it('sends no report when the job was started outside a personal chat', async () => {

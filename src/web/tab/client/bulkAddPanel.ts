@@ -32,6 +32,7 @@ interface ReportRow {
   line: number;
   group: string;
   user: string;
+  address: string;
   outcome: string;
   reason: string;
 }
@@ -202,7 +203,9 @@ export class BulkAddPanel {
       table(
         'bulk-report',
         ['Line', 'Group', 'Person', 'Outcome', 'Reason'],
-        rows.slice(0, ROWS_SHOWN).map((r) => [String(r.line), r.group, r.user, r.outcome, r.reason]),
+        rows
+          .slice(0, ROWS_SHOWN)
+          .map((r) => [String(r.line), r.group, r.address ? `${r.user} · ${r.address}` : r.user, r.outcome, r.reason]),
       ),
       rows.length > ROWS_SHOWN ? el('p', { class: 'help' }, `and ${rows.length - ROWS_SHOWN} more rows in the report`) : el('span'),
       el('div', { class: 'row' }, download),
