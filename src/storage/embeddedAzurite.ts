@@ -19,6 +19,11 @@ export interface EmbeddedAzuriteOptions {
   /** Folder for the data; omitted = in memory (tests). */
   location?: string;
   port?: number;
+  /**
+   * Ports a chosen port must not be: the bot's own, picked free by whoever started it but not yet listened on
+   * (the operating system may hand the same free port out twice).
+   */
+  avoidPorts?: readonly number[];
   /** Also run Azurite's queue service (its endpoint goes into the connection string). */
   queue?: boolean;
   queuePort?: number;
@@ -69,6 +74,13 @@ export async function freeLoopbackPort(): Promise<number> {
   });
 }
 
+async function freeLoopbackPortExcept(taken: ReadonlySet<number>): Promise<number> {
+  for (;;) {
+    const port = await freeLoopbackPort();
+    if (!taken.has(port)) return port;
+  }
+}
+
 /**
  * Starts Azurite's table service (and, with `queue`, its queue service) as supervised child processes on
  * loopback: each is replaced on the same port and folder when it dies or stops answering.
@@ -87,10 +99,10 @@ export async function startEmbeddedAzurite(options: EmbeddedAzuriteOptions = {})
       onRestart: options.onRestart,
     });
 
-  const [tablePort, queuePort] = await Promise.all([
-    options.port ?? freeLoopbackPort(),
-    options.queue ? (options.queuePort ?? freeLoopbackPort()) : undefined,
-  ]);
+  const taken = new Set(options.avoidPorts ?? []);
+  const tablePort = options.port ?? (await freeLoopbackPortExcept(taken));
+  taken.add(tablePort);
+  const queuePort = options.queue ? (options.queuePort ?? (await freeLoopbackPortExcept(taken))) : undefined;
   const [table, queue] = await Promise.allSettled([start('table', tablePort), queuePort ? start('queue', queuePort) : undefined]);
   if (table.status === 'rejected' || queue.status === 'rejected') {
     if (table.status === 'fulfilled') await table.value.stop();

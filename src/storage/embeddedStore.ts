@@ -10,6 +10,8 @@ export interface EmbeddedStoreOptions {
   logger: Logger;
   /** After a storage child was replaced: whatever the bot cached from storage may be ahead of it now. */
   onRestart?: (service: AzuriteService) => void;
+  /** The bot's own port: Azurite's must differ (see EmbeddedAzuriteOptions.avoidPorts). */
+  avoidPorts?: readonly number[];
 }
 
 export const TABLE_PID_FILE = 'azurite-table.pid';
@@ -30,6 +32,7 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
     const azurite = await startEmbeddedAzurite({
       location: path.join(dataDir, 'azurite'),
       queue: true,
+      ...(options.avoidPorts ? { avoidPorts: options.avoidPorts } : {}),
       pidDir: dataDir,
       logger: options.logger,
       onRestart: (service) => {

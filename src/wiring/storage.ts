@@ -26,7 +26,12 @@ export async function openStorageAccount(config: AppConfig, logger: Logger): Pro
   const staleCaches: Array<() => void> = [];
   if (config.STORAGE_CONNECTION_STRING) return { connectionString: config.STORAGE_CONNECTION_STRING, staleCaches };
   // Nothing cached from before a restart may be trusted.
-  const embedded = await openEmbeddedStore({ dataDir: config.DATA_DIR, logger, onRestart: () => staleCaches.forEach((drop) => drop()) });
+  const embedded = await openEmbeddedStore({
+    dataDir: config.DATA_DIR,
+    logger,
+    avoidPorts: [config.PORT],
+    onRestart: () => staleCaches.forEach((drop) => drop()),
+  });
   return { connectionString: embedded.connectionString, embedded, staleCaches };
 }
 

@@ -137,8 +137,8 @@ describe('Teams tab: add people in bulk in a browser', function () {
         page.getByRole('button', { name: 'Download the report (CSV)' }).click(),
       ]);
       const csv = await readFile((await download.path())!, 'utf8');
-      assert.equal(csv.split('\r\n')[0], 'line,group,user,outcome,reason');
-      assert.match(csv, /"21","Depot East","someone.new@example.com","not added","unknown user: not found in the directory"/);
+      assert.equal(csv.split('\r\n')[0], 'line,group,user,address,outcome,reason');
+      assert.match(csv, /"21","Depot East","someone.new@example.com","","not added","unknown user: not found in the directory"/);
       assert.deepEqual(problems, []);
     } finally {
       await context.close();
