@@ -33,9 +33,9 @@ import {
   type Shard,
 } from './counterRows';
 import type { GroupAction } from './model';
+import { ReminderRounds } from './reminderRounds';
 
 const ACTION_ROW = 'action';
-const REMIND_ROW = 'remind';
 /** `closeDue` once a poll's results were posted ('~' sorts after any ISO time). */
 const RESULTS_POSTED = '~posted';
 const ATTEMPTS = 20;
@@ -56,12 +56,14 @@ type ActionRow = { json: string; closedAt?: string; closeDue?: string; etag: str
 export class ActionStore {
   private readonly shardCache: ActionShards;
   private readonly batcher: AnswerBatcher;
+  private readonly reminders: ReminderRounds;
   /** Actions as read lately, by partition: one read serves the answers of a second. */
   private readonly actions = new Map<string, { at: number; value: Promise<GroupAction | undefined> }>();
 
   constructor(private readonly table: TableClient) {
     this.shardCache = new ActionShards(table);
     this.batcher = new AnswerBatcher(table, this.shardCache);
+    this.reminders = new ReminderRounds(table);
   }
 
   /**
@@ -305,52 +307,14 @@ export class ActionStore {
     return out;
   }
 
-  /**
-   * Claims a reminder round and returns its id (when it began): a new round when none began within `windowMs`,
-   * or the round of this window that is not finished (a crash before every reminder was handed to the engine),
-   * to be finished under the same keys; undefined when a finished round is less than `windowMs` old.
-   */
-  async claimReminder(groupId: string, actionId: string, now: Date, windowMs: number): Promise<string | undefined> {
-    const partitionKey = partitionOf(groupId, actionId);
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const last = await this.reminderRound(partitionKey);
-      const recent = last !== undefined && Date.parse(last.at) + windowMs > now.getTime();
-      if (recent) return last.done === true ? undefined : last.at;
-      const row = { partitionKey, rowKey: REMIND_ROW, at: now.toISOString(), done: false };
-      try {
-        if (last) await this.table.updateEntity(row, 'Replace', { etag: last.etag });
-        else await this.table.createEntity(row);
-        return row.at;
-      } catch (err) {
-        if (!isPreconditionFailed(err) && !isAlreadyExists(err)) throw err; // another instance began one: read it
-      }
-    }
-    return undefined;
+  /** See ReminderRounds.claim: the round to send (or finish) now, or undefined inside a used window. */
+  claimReminder(groupId: string, actionId: string, now: Date, windowMs: number): Promise<string | undefined> {
+    return this.reminders.claim(partitionOf(groupId, actionId), now, windowMs);
   }
 
   /** Every reminder of the round was handed to the engine: the window is used. */
-  async reminded(groupId: string, actionId: string, round: string): Promise<void> {
-    const partitionKey = partitionOf(groupId, actionId);
-    const last = await this.reminderRound(partitionKey);
-    if (!last || last.at !== round || last.done === true) return;
-    try {
-      await this.table.updateEntity({ partitionKey, rowKey: REMIND_ROW, done: true }, 'Merge', { etag: last.etag });
-    } catch (err) {
-      if (!isPreconditionFailed(err) && !isNotFound(err)) throw err; // another instance finished it
-    }
-  }
-
-  private async reminderRound(partitionKey: string): Promise<{ at: string; done?: boolean; etag: string } | undefined> {
-    try {
-      return (await this.table.getEntity<{ at: string; done?: boolean }>(partitionKey, REMIND_ROW)) as {
-        at: string;
-        done?: boolean;
-        etag: string;
-      };
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+  reminded(groupId: string, actionId: string, round: string): Promise<void> {
+    return this.reminders.finish(partitionOf(groupId, actionId), round);
   }
 
   /** One member's answer (when and, in a named poll, what), or undefined when they have not answered. */
