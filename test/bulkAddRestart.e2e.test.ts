@@ -60,6 +60,7 @@ describe('Bulk add: the bot killed mid-job, then restarted', function () {
   const hung: ServerResponse[] = [];
   let creates = 0;
   let hang = true;
+  let heldWelcome: string | undefined;
 
   before(async () => {
     azurite = await startEmbeddedAzurite({ queue: true });
@@ -69,6 +70,16 @@ describe('Bulk add: the bot killed mid-job, then restarted', function () {
     // The first seven chats open; from the eighth on (inside the second chunk of five) the channel never answers,
     // until the restart.
     channel.hosted = (req, res) => {
+      // The welcome into the third chat arrives and is never answered: the kill lands while it is in flight.
+      if (
+        req.method === 'POST' &&
+        !heldWelcome &&
+        decodeURIComponent(req.url ?? '').startsWith('/v3/conversations/a:created-3/activities')
+      ) {
+        heldWelcome = 'a:created-3';
+        hung.push(res);
+        return true;
+      }
       if (req.method !== 'POST' || req.url !== '/v3/conversations') return false;
       if (++creates <= 7 || !hang) return false;
       hung.push(res);
@@ -91,8 +102,12 @@ describe('Bulk add: the bot killed mid-job, then restarted', function () {
     const admin = testUser('Ann Admin');
 
     const chatsOf = (userId: string) => channel.created.filter((c) => c.body.members?.[0]?.id === userId).map((c) => c.id);
+    // The held welcome reached the channel (it may have reached the person): it counts as one.
     const welcomesTo = (userId: string) =>
-      chatsOf(userId).flatMap((id) => channel.to(id).filter((s) => s.method === 'POST' && /added you to/.test(String(s.activity.text))));
+      chatsOf(userId).flatMap((id) => [
+        ...channel.to(id).filter((s) => s.method === 'POST' && /added you to/.test(String(s.activity.text))),
+        ...(id === heldWelcome ? [{ held: true }] : []),
+      ]);
     const reports = () => channel.to(`a:personal-${admin.id}`).filter((s) => /Bulk add to/.test(String(s.activity.text)));
 
     let port = await freeLoopbackPort();
@@ -119,7 +134,8 @@ describe('Bulk add: the bot killed mid-job, then restarted', function () {
       body: JSON.stringify(confirm),
     });
     assert.equal(res.status, 200);
-    // The first chunk is done and welcomed; the second hangs on the channel: then the bot dies.
+    // The first chunk is done and welcomed (one welcome still unanswered); the second hangs on the channel: then the
+    // bot dies. The unanswered welcome's row says it may have left, so the restarted bot must not send it again.
     const first = bot;
     await until(
       'the first five welcomes and a hung chat',

@@ -11,7 +11,11 @@ import { dec, enc, postPartition, seqKey } from './deliveryKeys';
  *   them again). Partition `oneoff`: one-off sends by key.
  * The `outbox` rows (unfinished posts) are in outboxStore.ts.
  */
-export type DeliveryState = 'queued' | 'sending' | 'sent' | 'skipped' | 'unreachable' | 'failed' | 'removed';
+/**
+ * `posting` (one-off messages only): the send is leaving or has left, its answer is not recorded yet. A one-off found
+ * in it after a crash counts as sent: a notice or welcome goes at most once (a post's copy may repeat instead).
+ */
+export type DeliveryState = 'queued' | 'sending' | 'posting' | 'sent' | 'skipped' | 'unreachable' | 'failed' | 'removed';
 
 export interface DeliveryRow {
   st: DeliveryState;

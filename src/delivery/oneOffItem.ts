@@ -3,6 +3,10 @@ import type { Recipient } from './ports';
 import type { WorkBody } from './workBody';
 import type { WorkMessage } from './workQueue';
 import { BaseItem, conversationIdOf, type Attempt, type ItemContext } from './deliveryItem';
+import type { DeliveryState } from './deliveryStore';
+
+/** Rows a one-off never leaves; `posting` is one: see DeliveryState. */
+const SETTLED = new Set<DeliveryState>(['sent', 'posting', 'unreachable', 'failed']);
 
 /** One proactive message (admin notices): once per key, through the same lane and windows. */
 export class OneOffItem extends BaseItem {
@@ -24,7 +28,11 @@ export class OneOffItem extends BaseItem {
   start(): void {
     void (async () => {
       const row = await this.ctx.store.oneOff(this.oneOffKey).catch(() => undefined);
-      this.state = row?.st === 'sent' || row?.st === 'unreachable' || row?.st === 'failed' ? 'done' : 'ready';
+      this.state = row && SETTLED.has(row.st) ? 'done' : 'ready';
+      if (row?.st === 'posting')
+        // The process that was sending it died with the request possibly out: Bot Framework cannot tell whether it
+        // arrived, and a second welcome or report is worse than none here.
+        this.ctx.logger.warn({ item: this.key }, 'one-off in flight at a crash: counted as sent, not sent again');
       if (this.state === 'ready') await this.ctx.store.recordOneOff(this.oneOffKey, { st: 'sending', t: this.lane.tenant });
       this.lane.wake();
       this.afterCall();
@@ -49,19 +57,33 @@ export class OneOffItem extends BaseItem {
   }
 
   private async send(conversationId: string, attempt: Attempt): Promise<void> {
+    let posting = false;
     try {
       if (!conversationIdOf(this.recipient.conversationRef)) {
         const serviceUrl = String((this.recipient.conversationRef as { serviceUrl?: unknown }).serviceUrl);
         const ref = await this.ctx.sender.createConversation!(this.recipient.userId, this.recipient.tenantId, serviceUrl);
         this.recipient = { ...this.recipient, conversationRef: ref };
       }
+      // Recorded before the request leaves: after a crash this one-off is not sent again (see DeliveryState).
+      await this.ctx.store.recordOneOff(this.oneOffKey, { st: 'posting', t: this.lane.tenant });
+      posting = true;
       const { id } = await this.ctx.sender.send(this.recipient.conversationRef, this.activity);
       this.wentThrough();
-      await this.ctx.store.recordOneOff(this.oneOffKey, { st: 'sent', t: this.lane.tenant, id });
+      // A lost write leaves `posting`, which counts as sent: never a reason to send again.
+      await this.ctx.store
+        .recordOneOff(this.oneOffKey, { st: 'sent', t: this.lane.tenant, id })
+        .catch((err: unknown) =>
+          this.ctx.logger.warn({ err: (err as Error).message, item: this.key }, 'one-off sent, its record not written'),
+        );
     } catch (err) {
-      const unproven = this.freshForGroup !== undefined || conversationId.startsWith('new:');
+      // A storage failure before the request says nothing about the channel: it never counts toward an outage.
+      const unproven = !posting || this.freshForGroup !== undefined || conversationId.startsWith('new:');
       const final = this.onFailure(err, conversationId, attempt, (next) => this.send(conversationId, next), unproven);
-      if (!final) return;
+      if (!final) {
+        // The channel answered with a failure: not delivered, so a crash before the retry must not count it as sent.
+        if (posting) await this.ctx.store.recordOneOff(this.oneOffKey, { st: 'sending', t: this.lane.tenant }).catch(() => undefined);
+        return;
+      }
       await this.ctx.store.recordOneOff(this.oneOffKey, { st: final === 'unreachable' ? final : 'failed', t: this.lane.tenant });
       // Their posts would fail the same way: Group Info counts them as not reached until a copy goes through.
       if (this.freshForGroup)

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { DeliveryStore } from '../../src/delivery/deliveryStore';
 import { chatOf, EngineWorld, waitForOutboxEmpty } from './engineHarness';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -107,5 +108,46 @@ describe('Delivery engine: edits, deletes, removals and one-off messages', funct
     await sleep(500);
     assert.equal(world.channel.sends().length, 1);
     assert.equal(world.channel.sends()[0]!.activity.text, 'Someone joined');
+  });
+
+  it('records a one-off as posting before its request leaves, and sent after', async () => {
+    world = await EngineWorld.create({ tenantRps: 1_000 });
+    const [member] = world.addMembers('gp', 1);
+    const store = new DeliveryStore(world.tables.clients.deliveries);
+    const seenAtArrival: (string | undefined)[] = [];
+    world.channel.onAccept = async () => {
+      seenAtArrival.push((await store.oneOff('bulk|gp|one'))?.st);
+    };
+    const engine = world.engine();
+    await engine.start();
+    await engine.sendOneOff('bulk|gp|one', member!, { type: 'message', text: 'welcome' });
+    await world.channel.waitFor(() => world.channel.sends().length >= 1, 10_000, 'the welcome');
+    await waitForOutboxEmpty(world);
+    assert.deepEqual(seenAtArrival, ['posting']);
+    assert.equal((await store.oneOff('bulk|gp|one'))?.st, 'sent');
+  });
+
+  it('after a crash, never sends again a one-off whose request may have left; sends one only claimed', async () => {
+    // The rows a SIGKILLed process leaves: `posting` (the request was leaving: maybe delivered) and `sending`
+    // (claimed, nothing left yet). The queue hands both over again.
+    world = await EngineWorld.create({ tenantRps: 1_000 });
+    const [left, claimed] = world.addMembers('gc', 2);
+    const store = new DeliveryStore(world.tables.clients.deliveries);
+    await store.recordOneOff('bulk|gc|left', { st: 'posting', t: 'tenant-a' });
+    await store.recordOneOff('bulk|gc|claimed', { st: 'sending', t: 'tenant-a' });
+    const engine = world.engine();
+    await engine.start();
+    await engine.sendOneOff('bulk|gc|left', left!, { type: 'message', text: 'welcome left' });
+    await engine.sendOneOff('bulk|gc|claimed', claimed!, { type: 'message', text: 'welcome claimed' });
+    await world.channel.waitFor(() => world.channel.sends().length >= 1, 10_000, 'the claimed welcome');
+    await waitForOutboxEmpty(world);
+    assert.deepEqual(
+      world.channel.sends().map((s) => s.activity.text),
+      ['welcome claimed'],
+    );
+    assert.deepEqual([...(await engine.oneOffOutcomes('bulk|gc|')).entries()].sort(), [
+      ['bulk|gc|claimed', 'sent'],
+      ['bulk|gc|left', 'posting'],
+    ]);
   });
 });

@@ -41,8 +41,11 @@ export class ThrottlingChannel {
    */
   outage?: number | 'reset';
   outageCalls = 0;
-  /** Called with each accepted call before it is answered (a test changes the world at that exact point). */
-  onAccept?: (call: AcceptedCall) => void;
+  /**
+   * Called with each accepted call before it is answered (a test changes the world at that exact point); a promise
+   * it returns holds the answer until it settles.
+   */
+  onAccept?: (call: AcceptedCall) => void | Promise<void>;
   private server?: http.Server;
   private readonly buckets = new Map<string, { tokens: number; last: number }>();
   private readonly logs = new Map<string, number[]>();
@@ -194,8 +197,10 @@ export class ThrottlingChannel {
       const activityId = req.method === 'POST' ? `m-${this.nextId++}` : decodeURIComponent(match[2] ?? '');
       const call = { method: req.method as AcceptedCall['method'], conversationId, tenant, activityId, activity, at: now };
       this.accepted.push(call);
-      this.onAccept?.(call);
-      answer(200, req.method === 'DELETE' ? undefined : { id: activityId });
+      const held = this.onAccept?.(call);
+      const respond = () => answer(200, req.method === 'DELETE' ? undefined : { id: activityId });
+      if (held) void held.finally(respond);
+      else respond();
     });
   }
 }

@@ -85,7 +85,7 @@ export class BulkAddNotices implements Welcomer, JobReporter {
       for (const row of rows.filter((r) => r.groupId === groupId)) {
         const state = states.get(welcomeKey(row));
         if (state === 'failed' || state === 'unreachable') refused.push(row);
-        else if (state !== 'sent') pending.push(row);
+        else if (state !== 'sent' && state !== 'posting') pending.push(row); // posting: it left (or, after a crash, may have)
       }
     }
     return { refused, pending };
