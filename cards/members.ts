@@ -113,7 +113,7 @@ function searchBox(data: MembersCardData): CardElement[] {
       type: 'Input.Text',
       id: 'memberSearch',
       label: 'Search by name',
-      placeholder: 'Part of a name',
+      placeholder: 'A name, or how a name or surname begins',
       maxLength: 100,
       ...(data.search ? { value: data.search } : {}),
     },
@@ -122,7 +122,7 @@ function searchBox(data: MembersCardData): CardElement[] {
   if (data.search)
     box.push(
       richText([
-        run('Members whose name contains “', { isSubtle: true }),
+        run('Members whose name, or a word in it, begins with “', { isSubtle: true }),
         run(data.search, { isSubtle: true }, 100),
         run('”', { isSubtle: true }),
       ]),

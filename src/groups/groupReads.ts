@@ -35,8 +35,7 @@ export const NAME_MATCHES = 8;
 /** A user id has no spaces (Teams' 29:..., an Entra object id); a name with a space is never one. */
 const looksLikeId = (text: string) => !/\s/.test(text);
 import type { GroupExport, GroupServiceOptions } from './groupInputs';
-import { nameKey } from './memberNames';
-import { searchMembers } from './memberSearch';
+import { nameKey, nameMatches } from './memberNames';
 import {
   CACHE_ENTRIES,
   DECISION_ATTEMPTS,
@@ -269,13 +268,13 @@ export abstract class GroupReads {
     if (this.seesAdminsOnly(found.record, actor)) {
       const admins = await this.adminsOf(found.record);
       const self = found.member && found.member.role !== 'admin' ? [found.member] : [];
-      const wanted = page.search?.trim().toLowerCase();
-      const items = [...admins, ...self].filter((m) => !wanted || m.user.name.toLowerCase().includes(wanted));
+      const wanted = nameKey(page.search ?? '');
+      const items = [...admins, ...self].filter((m) => !wanted || nameMatches(m.user.name, wanted).partial);
       return { items: page.continuationToken ? [] : items };
     }
-    if (page.search !== undefined && page.search.trim() !== '') {
-      return searchMembers((query) => this.store.listMembers(groupId, query), page.search, pageQuery(page));
-    }
+    // A search finds a name by its start or a word's ("lee" finds Ann Lee), through the name index, never the list.
+    const typed = nameKey(page.search ?? '');
+    if (typed) return this.store.searchMembers(groupId, typed, pageQuery(page));
     return this.store.listMembers(groupId, pageQuery(page));
   }
 

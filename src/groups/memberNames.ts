@@ -35,3 +35,11 @@ export function nameMatches(name: string, typed: string): { exact: boolean; part
   const key = nameKey(name);
   return { exact: key === typed, partial: typed !== '' && wordStarts(key).some((start) => start.startsWith(typed)) };
 }
+
+/**
+ * The first word start of a name key that begins with `typed`, if any: a search lists a person once, under this
+ * start, though several of their word starts may match ("ann" in "ann annette").
+ */
+export function firstMatchingStart(key: string, typed: string): string | undefined {
+  return typed === '' ? undefined : wordStarts(key).find((start) => start.startsWith(typed));
+}

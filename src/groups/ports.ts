@@ -92,6 +92,12 @@ export interface GroupStore {
    * bounded number of storage requests however big the group is.
    */
   peopleNamed(groupId: string, typed: string, limit: number): Promise<NamedPerson[]>;
+  /**
+   * The members search (members card, tab): members whose name is `typed` (a nameKey) or has a word start
+   * beginning with it, each once, in the order of the matching part (alphabetical), a page at a time from the
+   * name index (a page may hold fewer than asked; only its token says whether more follow). Never the list.
+   */
+  searchMembers(groupId: string, typed: string, page: PageQuery): Promise<Page<Member>>;
   allMembers(groupId: string): AsyncIterable<Member>;
   /** Newest first. */
   listAudit(groupId: string, page: PageQuery): Promise<Page<AuditEntry>>;

@@ -1,11 +1,11 @@
 import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
-import { nameKey, wordStarts } from '../groups/memberNames';
-import type { UserRef } from '../groups/model';
-import type { NamedPerson } from '../groups/ports';
+import { firstMatchingStart, nameKey, wordStarts } from '../groups/memberNames';
+import type { Member, Page, UserRef } from '../groups/model';
+import type { NamedPerson, PageQuery } from '../groups/ports';
 import { fromMemberEntity, isBanned, type MemberEntity } from './groupEntities';
 import { MEMBER_PREFIX, memberRowKey, toKey } from './groupPartition';
 import { deleteRows, forEachLimited } from './partitionSweep';
-import { isNotFound, isPreconditionFailed, TableRepository } from './tables';
+import { assertContinuationToken, isNotFound, isPreconditionFailed, TableRepository } from './tables';
 import { SingleFlight } from './singleFlight';
 
 /*
@@ -77,6 +77,14 @@ function keyText(text: string): string {
 
 const entryRowKey = (start: string, userId: string) => `${keyText(start)} ${toKey(userId)}`;
 
+type IndexEntry = NameEntity & { partitionKey: string; rowKey: string; etag: string; timestamp?: string };
+
+/** The index rows of every name key that begins with `key` (the exact ones first: see the layout). */
+function rangeOf(groupId: string, key: string): string {
+  const from = keyText(key);
+  return odata`PartitionKey eq ${namesPartition(groupId)} and RowKey ge ${from} and RowKey lt ${`${from}\uffff`}`;
+}
+
 function entriesOf(user: UserRef): Array<{ rowKey: string } & NameEntity> {
   const key = nameKey(user.name);
   if (!key) return [];
@@ -147,39 +155,75 @@ export class MemberNameIndex {
     const key = nameKey(typed);
     if (!key) return [];
     await this.whole(groupId);
-    const from = keyText(key);
-    const filter = odata`PartitionKey eq ${namesPartition(groupId)} and RowKey ge ${from} and RowKey lt ${`${from}\uffff`}`;
-    const pages = this.table.listEntities<NameEntity>({ queryOptions: { filter } }).byPage({ maxPageSize: limit });
+    const pages = this.table.listEntities<NameEntity>({ queryOptions: { filter: rangeOf(groupId, key) } }).byPage({ maxPageSize: limit });
     const seen = new Set<string>();
     const people: NamedPerson[] = [];
     for (let page = 0; page < LOOKUP_PAGES && people.length < limit; page++) {
       const next = await pages.next();
       if (next.done) break;
-      const entries = next.value as Array<NameEntity & { partitionKey: string; rowKey: string; etag: string; timestamp?: string }>;
-      const userIds = [...new Set(entries.map((e) => e.userId).filter((id) => typeof id === 'string' && !seen.has(id)))];
-      userIds.forEach((id) => seen.add(id));
-      // Each person's member row, all at once: one round trip for the page.
-      const rows = new Map(
-        await Promise.all(userIds.map(async (id) => [id, await this.memberRows.find(groupId, memberRowKey(id))] as const)),
-      );
-      const stale = entries.filter((e) => {
-        const row = rows.get(e.userId);
-        return row !== undefined ? nameKey(row.userName) !== e.nameKey : rows.has(e.userId);
-      });
-      for (const id of userIds) {
-        const row = rows.get(id);
-        // Believed only when the row bears an entry out: the member is there, under the name the entry has.
-        if (!row || !entries.some((e) => e.userId === id && e.nameKey === nameKey(row.userName))) continue;
+      const entries = (next.value as IndexEntry[]).filter((e) => typeof e.userId === 'string' && !seen.has(e.userId));
+      entries.forEach((e) => seen.add(e.userId));
+      const { believed, stale } = await this.believed(groupId, entries);
+      for (const { row } of believed) {
         const person: NamedPerson = { user: { id: row.userId, name: row.userName }, exact: nameKey(row.userName) === key };
         if (!isBanned(row)) person.member = fromMemberEntity(groupId, row);
         people.push(person);
       }
-      await Promise.all(stale.map((entry) => this.deleteIfOld(entry)));
       // Past the first page only while stale entries left it short.
-      if (stale.length === 0) break;
+      if (stale === 0) break;
     }
     // Exact matches first: the index lists them first, but a later page may still hold one.
     return [...people.filter((p) => p.exact), ...people.filter((p) => !p.exact)].slice(0, limit);
+  }
+
+  /** See GroupStore.searchMembers: one page of the index's range, each member under their first matching start. */
+  async search(groupId: string, typed: string, page: PageQuery): Promise<Page<Member>> {
+    assertContinuationToken(page.continuationToken);
+    const key = nameKey(typed);
+    if (!key) return { items: [] };
+    await this.whole(groupId);
+    const next = await this.table
+      .listEntities<NameEntity>({ queryOptions: { filter: rangeOf(groupId, key) } })
+      .byPage({ maxPageSize: page.pageSize, continuationToken: page.continuationToken })
+      .next();
+    if (next.done) return { items: [] };
+    const entries = next.value as IndexEntry[] & { continuationToken?: string };
+    // A person with several matching word starts has an entry under each: only the first one lists them.
+    const firsts = entries.filter((e) => {
+      const start = typeof e.nameKey === 'string' ? firstMatchingStart(e.nameKey, key) : undefined;
+      return start !== undefined && e.rowKey === entryRowKey(start, e.userId);
+    });
+    const { believed } = await this.believed(groupId, firsts);
+    return {
+      items: believed.filter(({ row }) => !isBanned(row)).map(({ row }) => fromMemberEntity(groupId, row)),
+      continuationToken: entries.continuationToken,
+    };
+  }
+
+  /**
+   * The entries their member rows bear out (the person is there, under the name the entry was written for),
+   * in the entries' order, each person once; the others are not answers, and go once old (see deleteIfOld).
+   */
+  private async believed(
+    groupId: string,
+    entries: readonly IndexEntry[],
+  ): Promise<{ believed: Array<{ row: MemberEntity }>; stale: number }> {
+    const userIds = [...new Set(entries.map((e) => e.userId).filter((id) => typeof id === 'string'))];
+    // Each person's member row, all at once: one round trip for the page.
+    const rows = new Map(
+      await Promise.all(userIds.map(async (id) => [id, await this.memberRows.find(groupId, memberRowKey(id))] as const)),
+    );
+    const stale = entries.filter((e) => {
+      const row = rows.get(e.userId);
+      return row === undefined || nameKey(row.userName) !== e.nameKey;
+    });
+    const believed: Array<{ row: MemberEntity }> = [];
+    for (const id of userIds) {
+      const row = rows.get(id);
+      if (row && entries.some((e) => e.userId === id && e.nameKey === nameKey(row.userName))) believed.push({ row });
+    }
+    await Promise.all(stale.map((entry) => this.deleteIfOld(entry)));
+    return { believed, stale: stale.length };
   }
 
   /** Every row of the group's index, with the group (deleteGroup). */

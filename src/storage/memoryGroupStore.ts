@@ -15,7 +15,7 @@ import { MemoryTable, MAX_TRANSACTION_ACTIONS, type StoredRow } from './memoryTa
 import { failedActionOf, isAlreadyExists, isNotFound, isPreconditionFailed } from './tables';
 import { AUDIT_PREFIX, BAN_PREFIX, GROUP_ROW, MEMBER_PREFIX } from './groupPartition';
 import { deleteGroupRow, submitGroupChange } from './guardedGroupWrites';
-import { nameMatches } from '../groups/memberNames';
+import { firstMatchingStart, nameKey, nameMatches } from '../groups/memberNames';
 
 /*
  * GroupStore in memory: for tests of the domain (milliseconds instead of a storage round trip per call) and for
@@ -305,6 +305,17 @@ export class MemoryGroupStore implements GroupStore {
     }
     // Exact matches first, as the index lists them.
     return [...people.filter((p) => p.exact), ...people.filter((p) => !p.exact)].slice(0, limit);
+  }
+
+  /** The same answers as the name index's search: each matching member under their first matching word start. */
+  async searchMembers(groupId: string, typed: string, page: PageQuery): Promise<Page<Member>> {
+    const found = new Map<string, Member>();
+    const key = nameKey(typed);
+    for (const row of this.groups.range(groupId, MEMBER_PREFIX, upper(MEMBER_PREFIX)) as MemberRow[]) {
+      const start = row.member && firstMatchingStart(nameKey(row.member.user.name), key);
+      if (start !== undefined) found.set(`${start} ${row.member!.user.id}`, row.member!);
+    }
+    return pageOf([...found.keys()].sort(), page, (key) => structuredClone(found.get(key)!));
   }
 
   async *allMembers(groupId: string): AsyncIterable<Member> {

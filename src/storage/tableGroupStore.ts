@@ -345,6 +345,10 @@ export class TableGroupStore extends GroupIndexTables implements GroupStore {
     return this.names.peopleNamed(groupId, typed, limit);
   }
 
+  searchMembers(groupId: string, typed: string, page: PageQuery): Promise<Page<Member>> {
+    return this.names.search(groupId, typed, page);
+  }
+
   async *allMembers(groupId: string): AsyncIterable<Member> {
     for await (const row of this.memberRows.all(groupId, MEMBER_PREFIX)) if (!isBanned(row)) yield fromMemberEntity(groupId, row);
   }

@@ -1,10 +1,6 @@
 import assert from 'node:assert/strict';
 import { DIGEST_ABOVE_MEMBERS, joinNoticeMode, postAsSeenBy, shownName, threadNote, threadOfNewPost } from '../../src/groups/groupTypes';
 import { canSee, DEFAULT_POST_SETTINGS, type GroupPostSettings, type PostingContext } from '../../src/groups/posts';
-import { searchMembers, SEARCH_SCAN_ROWS } from '../../src/groups/memberSearch';
-import type { Member, Page } from '../../src/groups/model';
-import type { PageQuery } from '../../src/groups/ports';
-import { InvalidInputError } from '../../src/errors';
 
 const hidden: GroupPostSettings = { ...DEFAULT_POST_SETTINGS, membersSeeEachOther: false };
 const hub: GroupPostSettings = { ...DEFAULT_POST_SETTINGS, memberPostsTo: 'admins' };
@@ -72,45 +68,5 @@ describe('group types: the rules (src/groups/groupTypes.ts)', () => {
     assert.equal(canSee(context('owner', hub), post), true);
     assert.equal(canSee(context('bob', hub), post), false);
     assert.equal(canSee(context('bob', hub), { createdAt: post.createdAt }), true);
-  });
-});
-
-describe('member search over paged storage (src/groups/memberSearch.ts)', () => {
-  const members: Member[] = Array.from({ length: 1_250 }, (_, i) => ({
-    groupId: 'g',
-    user: { id: `u${String(i).padStart(4, '0')}`, name: i % 100 === 7 ? `Ann ${i}` : `Person ${i}` },
-    role: 'member',
-    joinedAt: '2026-01-01T00:00:00.000Z',
-  }));
-  let reads = 0;
-  /** Pages of the store (tokens are offsets), like Table Storage's listing. */
-  async function list(query: PageQuery): Promise<Page<Member>> {
-    reads++;
-    const from = Number(query.continuationToken ?? 0);
-    const items = members.slice(from, from + query.pageSize);
-    return from + query.pageSize < members.length ? { items, continuationToken: String(from + query.pageSize) } : { items };
-  }
-
-  it('finds every match once across calls, each call reading a bounded slice', async () => {
-    const found: string[] = [];
-    let token: string | undefined;
-    let calls = 0;
-    do {
-      reads = 0;
-      const page = await searchMembers(list, 'ANN', { pageSize: 5, continuationToken: token });
-      assert.ok(reads <= SEARCH_SCAN_ROWS / 100 + 1, `${reads} store pages in one call`);
-      found.push(...page.items.map((m) => m.user.name));
-      token = page.continuationToken;
-      calls++;
-    } while (token !== undefined && calls < 20);
-    assert.deepEqual(
-      found,
-      members.filter((m) => m.user.name.startsWith('Ann')).map((m) => m.user.name),
-    );
-    assert.equal(found.length, 13);
-  });
-
-  it('refuses a token it did not make', async () => {
-    await assert.rejects(searchMembers(list, 'ann', { pageSize: 5, continuationToken: 'garbage' }), InvalidInputError);
   });
 });

@@ -340,6 +340,69 @@ export function groupStoreContract(name: string, harness: () => Promise<GroupSto
         assert.deepEqual(await named(id, 'smith'), [[ann.id, false, 'member']], 'back under a new name');
         assert.deepEqual(await named(id, 'ann lee'), [[ann.id, false, 'member']]);
       });
+
+      /** Every page of a search, 2 members a page, as the members card and the tab walk it. */
+      async function searchAll(id: string, typed: string): Promise<{ names: string[]; pages: number }> {
+        const names: string[] = [];
+        let token: string | undefined;
+        let pages = 0;
+        do {
+          const page = await store.searchMembers(id, typed, { pageSize: 2, continuationToken: token });
+          names.push(...page.items.map((m) => m.user.name));
+          token = page.continuationToken;
+          pages++;
+        } while (token !== undefined && pages < 50);
+        return { names, pages };
+      }
+
+      it('searches members by a name or a word start, each once, alphabetically by the matching part, a page at a time', async () => {
+        const id = freshGroupId('search');
+        await store.insertGroup(newGroup(id));
+        const annAnnette = { id: 'aad-ann-annette', name: 'Ann Annette' };
+        const zoe = { id: 'aad-zoe', name: 'Zoe Anders' };
+        for (const user of [ann, annPark, anna, dave, annAnnette, zoe]) await store.addMember(member(id, user), joined(id, user));
+        const { names, pages } = await searchAll(id, 'ann');
+        assert.deepEqual(names, ['Ann Annette', 'Ann Lee', 'ANN  Park', 'Anna-Marie O’Neil'], 'Ann Annette once, under "ann annette"');
+        assert.ok(pages >= 2, 'more than one page of 2');
+        assert.deepEqual((await searchAll(id, 'nders')).names, [], 'the middle of a word is not a word start');
+        assert.deepEqual((await searchAll(id, 'AND')).names, ['Zoe Anders'], 'any case');
+        assert.deepEqual((await searchAll(id, 'anders')).names, ['Zoe Anders'], 'a surname');
+        assert.deepEqual((await searchAll(id, 'o’neil')).names, ['Anna-Marie O’Neil']);
+        assert.deepEqual((await searchAll(id, '100%')).names, ['**Dave** [x](y) | 100%'], 'characters keys forbid');
+        assert.deepEqual((await searchAll(id, 'nobody')).names, []);
+        await assert.rejects(store.searchMembers(id, 'ann', { pageSize: 2, continuationToken: 'not a token' }), (err: unknown) => {
+          assert.ok(err instanceof InvalidInputError);
+          return true;
+        });
+      });
+
+      it('never finds in a search someone who left or was removed, nor under an old name', async () => {
+        const id = freshGroupId('search-change');
+        await store.insertGroup(newGroup(id));
+        for (const user of [ann, annPark]) await store.addMember(member(id, user), joined(id, user));
+        let record = (await store.getGroup(id))!;
+        await store.changeMembership({
+          groupId: id,
+          expectedVersion: record.version,
+          adminIds: [alice.id],
+          remove: [ann.id],
+          audit: [{ groupId: id, at: AT, action: 'left', actor: ann }],
+          forget: [ann],
+        });
+        record = (await store.getGroup(id))!;
+        await store.changeMembership({
+          groupId: id,
+          expectedVersion: record.version,
+          adminIds: [alice.id],
+          remove: [annPark.id],
+          ban: [{ groupId: id, user: annPark, bannedBy: alice, bannedAt: AT }],
+          audit: [],
+        });
+        assert.deepEqual((await searchAll(id, 'ann')).names, []);
+        await store.addMember(member(id, { ...ann, name: 'Ann Lee-Smith' }), joined(id, ann));
+        assert.deepEqual((await searchAll(id, 'ann')).names, ['Ann Lee-Smith']);
+        assert.deepEqual((await searchAll(id, 'smith')).names, ['Ann Lee-Smith']);
+      });
     });
 
     describe('indexes, photos, listings', () => {

@@ -17,7 +17,12 @@ export class MembersPanel {
   readonly element: HTMLElement;
   private readonly list = el('ul', { class: 'members', 'aria-live': 'polite' });
   private readonly more = button('Show more members', () => void this.load(false), { class: 'secondary', hidden: true });
-  private readonly search = el('input', { id: 'member-search', type: 'search', maxlength: '100', placeholder: 'Part of a name' });
+  private readonly search = el('input', {
+    id: 'member-search',
+    type: 'search',
+    maxlength: '100',
+    placeholder: 'A name, or how a name or surname begins',
+  });
   private readonly note = el('p', { class: 'meta' });
   private readonly form: HTMLFormElement;
   private token: string | undefined;
