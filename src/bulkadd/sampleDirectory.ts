@@ -41,6 +41,24 @@ const PEOPLE: SamplePerson[] = [
   { name: 'Kai Contractor (guest)', upn: 'kai_partner.example#ext#@example.com', id: '00000000-0000-0000-0000-0000000000039', guest: true },
 ];
 
+/** The playground's six mock users by object id: its connector knows a person only by their channel id. */
+const PLAYGROUND_CHANNEL_IDS = new Map(PEOPLE.slice(0, 6).map((person, i) => [person.id, `user-id-${i}`]));
+
+/**
+ * Who to ask the channel for a chat with: Teams takes the object id; the Agents Playground's connector (its
+ * service URL's path ends in `/_connector`) answers "User not found" to any send into a chat made for an id it does
+ * not know, so its six mock users are asked for by their playground ids (the others cannot be reached there).
+ */
+export function sampleChannelUserId(userId: string, serviceUrl: string): string {
+  let path: string;
+  try {
+    path = new URL(serviceUrl).pathname.replace(/\/+$/, '');
+  } catch {
+    return userId;
+  }
+  return path.endsWith('/_connector') ? (PLAYGROUND_CHANNEL_IDS.get(userId) ?? userId) : userId;
+}
+
 export class SampleDirectory implements UserDirectory {
   private readonly byRef = new Map<string, DirectoryUser>();
 

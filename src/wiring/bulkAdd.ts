@@ -15,7 +15,7 @@ import { PastedListRequests } from '../bulkadd/pastedList';
 import { UploadRequests } from '../bulkadd/uploadRequests';
 import type { VerifiedUser } from '../auth/entraTokenVerifier';
 import { ORG_ADMIN_ROLE } from '../../dialogs/organizationFlow';
-import { SampleDirectory } from '../bulkadd/sampleDirectory';
+import { sampleChannelUserId, SampleDirectory } from '../bulkadd/sampleDirectory';
 import type { UserDirectory } from '../bulkadd/ports';
 import { BotFrameworkSender } from '../delivery/botFrameworkSender';
 import { BulkAddFlow } from '../teams/handlers/bulkAddFlow';
@@ -110,7 +110,12 @@ export function bulkAddReach(
   });
   const reacherFor = (tenantId: string, serviceUrl: string): Reacher => {
     const client = graphFor?.(tenantId);
-    if (!client) return new ConnectorReacher((userId, tenant, url) => sender.createConversation(userId, tenant, url), tenantId, serviceUrl);
+    if (!client)
+      return new ConnectorReacher(
+        (userId, tenant, url) => sender.createConversation(sampleChannelUserId(userId, url), tenant, url),
+        tenantId,
+        serviceUrl,
+      );
     // One per tenant: it looks the app's catalog id up once.
     let installer = installers.get(tenantId);
     if (!installer) {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../../src/config';
-import { SampleDirectory } from '../../src/bulkadd/sampleDirectory';
+import { sampleChannelUserId, SampleDirectory } from '../../src/bulkadd/sampleDirectory';
 import { ConnectorReacher } from '../../src/bulkadd/connectorReacher';
 import { GraphInstaller } from '../../src/bulkadd/graphInstaller';
 import { bulkAddReach } from '../../src/wiring/bulkAdd';
@@ -61,5 +61,15 @@ describe('bulk add wiring: directory and reach per configuration', function () {
     const { directoryFor, reacherFor } = bulkAddReach(config, {});
     assert.ok(directoryFor(TENANT) instanceof SampleDirectory);
     assert.ok(reacherFor(TENANT, 'http://127.0.0.1:56000/') instanceof ConnectorReacher);
+  });
+
+  it("asks the Agents Playground's connector for its mock users by their playground ids, and Teams by object id", () => {
+    const megan = '00000000-0000-0000-0000-0000000000021';
+    const miriam = '00000000-0000-0000-0000-0000000000033';
+    assert.equal(sampleChannelUserId(megan, 'http://localhost:56150/_connector'), 'user-id-1');
+    assert.equal(sampleChannelUserId(megan, 'http://localhost:56150/_connector/'), 'user-id-1');
+    assert.equal(sampleChannelUserId(miriam, 'http://localhost:56150/_connector'), miriam, 'not one of its six');
+    assert.equal(sampleChannelUserId(megan, 'https://smba.trafficmanager.net/teams/'), megan);
+    assert.equal(sampleChannelUserId(megan, 'not a url'), megan);
   });
 });

@@ -85,7 +85,9 @@ export class BulkAddNotices implements Welcomer, JobReporter {
       for (const row of rows.filter((r) => r.groupId === groupId)) {
         const state = states.get(welcomeKey(row));
         if (state === 'failed' || state === 'unreachable') refused.push(row);
-        else if (state !== 'sent' && state !== 'posting') pending.push(row); // posting: it left (or, after a crash, may have)
+        // `posting` is a send in flight (or, after a crash, one that may have arrived): pending until it settles,
+        // and reported as added if it never does.
+        else if (state !== 'sent') pending.push(row);
       }
     }
     return { refused, pending };
