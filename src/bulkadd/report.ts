@@ -54,6 +54,26 @@ export function reportLine(row: JobRow): ReportLine {
   };
 }
 
+/** Where a row goes in a shortened report: what needs the admin first (not done, not added), what went well last. */
+const ATTENTION: Record<Outcome, number> = {
+  pending: 0,
+  failed: 1,
+  skipped: 1,
+  not_reached: 2,
+  removed: 3,
+  not_welcomed: 4,
+  already_member: 5,
+  added: 6,
+};
+
+/**
+ * Rows as a shortened report lists them: problems first, each kind in line order, so that in a list of thousands
+ * the few people who were not added are among the rows shown, not after "and 970 more".
+ */
+export function inAttentionOrder<T extends Pick<JobRow, 'state' | 'outcome' | 'line'>>(rows: readonly T[]): T[] {
+  return [...rows].sort((a, b) => ATTENTION[outcomeOf(a)] - ATTENTION[outcomeOf(b)] || a.line - b.line);
+}
+
 /** The counts, in the report's order; outcomes that share their words are counted together. */
 export function reportCounts(rows: readonly Pick<JobRow, 'state' | 'outcome'>[]): Array<{ label: string; count: number }> {
   const counts = new Map<string, { rank: number; count: number }>();

@@ -6,7 +6,8 @@ import type { Request, Response, Server } from 'restify';
 import type { VerifiedUser } from '../auth/entraTokenVerifier';
 import { MAX_INPUT_BYTES } from '../bulkadd/addressList';
 import type { BulkPlan } from '../bulkadd/dryRun';
-import { reportLine } from '../bulkadd/report';
+import type { JobRow } from '../bulkadd/jobStore';
+import { inAttentionOrder, reportLine } from '../bulkadd/report';
 import type { UploadRequest, UploadRequests, Uploader } from '../bulkadd/uploadRequests';
 import { InvalidInputError, TooLargeError } from '../errors';
 import type { UserRef } from '../groups/model';
@@ -75,17 +76,18 @@ export function registerBulkAddRoutes(server: Server, ctx: BulkAddApiContext): v
       const id = String(req.params?.id ?? '');
       if (!JOB_ID.test(id)) throw new InvalidInputError('That is not a bulk add.');
       const progress = await ctx.requests.progress(await uploader(caller), id);
-      const rows = progress.rows?.map((row) => {
+      const toLine = (row: JobRow) => {
         const { name, ...line } = reportLine(row);
         return { ...line, user: name };
-      });
+      };
       return {
         body: {
           jobId: progress.jobId,
           status: progress.status,
           total: progress.total,
           done: progress.done,
-          ...(rows ? { rows, csv: reportCsv(rows) } : {}),
+          // The table shows the problems first (as the chat's report); the CSV keeps the file's line order.
+          ...(progress.rows ? { rows: inAttentionOrder(progress.rows).map(toLine), csv: reportCsv(progress.rows.map(toLine)) } : {}),
         },
       };
     }),

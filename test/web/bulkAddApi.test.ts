@@ -100,6 +100,8 @@ describe('bulk add API (/api/bulkadd)', function () {
     const csv = String(done.body['csv']);
     assert.match(csv, /^line,group,user,address,outcome,reason\r\n"2","Night Shift","Megan Bowen","meganb@example.com","added",""\r\n/);
     assert.match(csv, /"4","Night Shift","'=cmd\|calc","","not added","malformed: /);
+    // The table the tab draws lists the problem first; the CSV keeps the file's order.
+    assert.deepEqual((done.body['rows'] as Array<{ line: number; outcome: string }>).map((r) => [r.line, r.outcome])[0], [4, 'not added']);
   });
 
   it('bad input: a plain line, nothing changed', async () => {

@@ -4,7 +4,7 @@
  * the admin who started the job gets its report in their chat when it is done.
  */
 import type { BulkJobStore, JobHeader, JobRow } from '../../bulkadd/jobStore';
-import { reportCounts, reportLine } from '../../bulkadd/report';
+import { inAttentionOrder, reportCounts, reportLine } from '../../bulkadd/report';
 import type { JobReporter, Welcomer } from '../../bulkadd/jobWorker';
 import type { DeliveryEngine } from '../../delivery/ports';
 import { inline } from '../../../cards/text';
@@ -108,8 +108,8 @@ export function welcomeText(adminName: string, groupName: string): string {
 }
 
 /**
- * Counts (added first, then members already, then problems), then every row's outcome and reason (the first 30,
- * and how many more). A row names the person, with the address the list gave; every name, address and reason is
+ * Counts (added first, then members already, then problems), then every row's outcome and reason, problems first
+ * (the first 30, and how many more). A row names the person, with the address the list gave; every name, address and reason is
  * shown as plain words (a guest's `#EXT#`, brackets or asterisks in a display name never become formatting).
  */
 export function reportText(rows: readonly JobRow[]): string {
@@ -119,12 +119,14 @@ export function reportText(rows: readonly JobRow[]): string {
     reportCounts(rows)
       .map(({ label, count }) => `${label}: ${count}`)
       .join(' · '),
-    ...rows.slice(0, REPORT_ROWS_SHOWN).map((row) => {
-      const line = reportLine(row);
-      const who = line.address ? `${inline(line.name, 100)} · ${inline(line.address, 200)}` : inline(line.name, 200);
-      // A dash, not parentheses around the reason: reasons have parentheses of their own ("(403 Forbidden)").
-      return `${who}: ${line.outcome}${line.reason ? ` — ${inline(line.reason, 300)}` : ''}`;
-    }),
+    ...inAttentionOrder(rows)
+      .slice(0, REPORT_ROWS_SHOWN)
+      .map((row) => {
+        const line = reportLine(row);
+        const who = line.address ? `${inline(line.name, 100)} · ${inline(line.address, 200)}` : inline(line.name, 200);
+        // A dash, not parentheses around the reason: reasons have parentheses of their own ("(403 Forbidden)").
+        return `${who}: ${line.outcome}${line.reason ? ` — ${inline(line.reason, 300)}` : ''}`;
+      }),
   ];
   if (rows.length > REPORT_ROWS_SHOWN) lines.push(`and ${rows.length - REPORT_ROWS_SHOWN} more`);
   return lines.join('\n\n');

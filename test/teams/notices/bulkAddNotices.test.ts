@@ -94,14 +94,17 @@ describe('bulk add notices', () => {
     ]);
     const [, counts, ...lines] = text.split('\n\n');
     assert.equal(counts, 'added: 1 · already members: 1 · removed by an admin: 1 · not reached: 1 · not added: 1 · not done: 1');
-    assert.match(lines[0]!, /^Ann Lee · ann@contoso.*: not reached — blocked by .* \(403 Forbidden\)$/);
+    // The rows: what needs the admin first (not done, not added, not reached, removed), then what went well.
+    assert.match(lines[0]!, /: not done$/);
     assert.match(
       lines[1]!,
       /^bob@contoso.*: not added — unknown user: not found in the directory$/,
       'the address once, when it is all we know',
     );
-    assert.match(lines[2]!, /^Carol Diaz · carol@contoso.*: already a member$/, 'the reason is not repeated');
-    assert.match(lines[3]!, /^Dan Wu · dan@contoso.*: added$/);
+    assert.match(lines[2]!, /^Ann Lee · ann@contoso.*: not reached — blocked by .* \(403 Forbidden\)$/);
+    assert.match(lines[3]!, /^Eve · eve@contoso.*: removed by an admin/);
+    assert.match(lines[4]!, /^Carol Diaz · carol@contoso.*: already a member$/, 'the reason is not repeated');
+    assert.match(lines[5]!, /^Dan Wu · dan@contoso.*: added$/);
     for (const line of lines) assert.ok(!/\([^)]*\(/.test(line), `no nested parentheses: ${line}`);
   });
 
@@ -118,6 +121,17 @@ describe('bulk add notices', () => {
     for (const fragment of ['**', '](', 'https://', '<at>', '_x_', '`', '~~', '#EXT#@contoso.onmicrosoft.com'])
       assert.ok(!line.includes(fragment), `${fragment} in ${line}`);
     assert.match(line, /Boss.*pay.*not added — not in this organization/);
+  });
+
+  it('lists the problems of a long list first, so the rows shown hold the people who were not added', () => {
+    const rows = Array.from({ length: 1_000 }, (_, i) => row(i + 2));
+    rows[700] = row(702, { outcome: 'not_reached', name: 'Late Problem', detail: 'user not found' });
+    rows[998] = row(1_000, { outcome: 'skipped', name: 'Last Row', detail: 'malformed' });
+    const lines = reportText(rows).split('\n\n').slice(2);
+    assert.match(lines[0]!, /^Last Row: not added — malformed$/);
+    assert.match(lines[1]!, /^Late Problem: not reached — user not found$/);
+    assert.match(lines[2]!, /^Person 2: added$/, 'then the others in line order');
+    assert.equal(lines.at(-1), 'and 970 more');
   });
 
   it('sends no report when the job was started outside a personal chat', async () => {
