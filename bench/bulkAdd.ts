@@ -148,6 +148,12 @@ export async function benchBulkAdd(people: number): Promise<Verdict[]> {
       `  Graph: ${subRequests} calls (${httpRequests} HTTP requests), ${fake.throttled} answered 429; storage: ${storage.total} requests`,
     );
     console.log(`  runs failed by storage and run again: ${storageRetries}`);
+    // Where the storage requests go, per person: what to look at when the job is slower than its floor.
+    const perPerson = Object.entries(storage.byOperation)
+      .sort((a, b) => b[1] - a[1])
+      .map(([op, n]) => `${op} ${(n / people).toFixed(2)}`);
+    console.log(`  storage requests per person by operation: ${perPerson.join(', ')}`);
+    if (Object.keys(storage.failures).length > 0) console.log(`  storage failures: ${JSON.stringify(storage.failures)}`);
     console.log(`  added ${added}, members ${memberCount - 1}, welcomes ${welcomes.size}; peak RSS growth ${rssGrowthMb.toFixed(0)} MB`);
     const section = 'bulkadd';
     return [

@@ -8,7 +8,8 @@
  */
 import { isAppError } from '../errors';
 import type { GroupService } from '../groups/groupService';
-import type { Actor } from '../groups/model';
+import type { AdminAddResult } from '../groups/memberAdministration';
+import { forEachLimited } from '../storage/partitionSweep';
 import type { Reach } from './graphInstaller';
 import type { BulkJobStore, JobHeader, JobRow, RowOutcome } from './jobStore';
 
@@ -36,7 +37,7 @@ export const WELCOME_REFUSED =
 
 export interface BulkAddWorkerOptions {
   store: BulkJobStore;
-  groups: Pick<GroupService, 'addByAdmin'>;
+  groups: Pick<GroupService, 'addManyByAdmin'>;
   /**
    * Per tenant: Graph for a real organization, or (without an app registration) chats created on the job's
    * channel service URL.
@@ -51,7 +52,7 @@ export interface BulkAddWorkerOptions {
   botId: string;
   leaseMs?: number;
   chunk?: number;
-  /** People added at once within a chunk. */
+  /** Welcomes sent at once within a chunk (the adds of a chunk go together). */
   parallel?: number;
   /** The report waits for the welcomes; it goes anyway once none has finished for this long. */
   welcomeSettleMs?: number;
@@ -159,58 +160,69 @@ export class BulkAddWorker {
     return this.o.reacherFor(job.tenantId, job.serviceUrl).reach([...new Set(rows.map((r) => r.userId))]);
   }
 
+  /**
+   * Adds the chunk's reached people through the domain, a whole group's share at once (a few storage round trips
+   * for the lot, not several a person), then welcomes those added and records every row's outcome.
+   */
   private async chunk(job: JobHeader, rows: JobRow[], reach: Map<string, Reach>): Promise<void> {
     const resumed = new Set(rows.filter((r) => r.state === 'adding').map((r) => r.line));
     const actor = { user: { id: job.createdById, name: job.createdByName }, ...(job.orgAdmin ? { orgAdminOfTenant: job.tenantId } : {}) };
     const done: Array<Pick<JobRow, 'line' | 'outcome' | 'detail'>> = [];
-    // A few people at a time: each add is its own transaction in the group's partition (counted in shards).
-    let next = 0;
-    const lanes = Array.from({ length: Math.min(this.o.parallel ?? DEFAULT_PARALLEL, rows.length) }, async () => {
-      while (next < rows.length) {
-        const row = rows[next++]!;
-        done.push(await this.addOne(job, row, reach, actor, resumed.has(row.line)));
+    const byGroup = new Map<string, Array<{ row: JobRow; conversationRef: string }>>();
+    for (const row of rows) {
+      const reached = reach.get(row.userId);
+      if (!reached || 'failed' in reached) {
+        done.push({ line: row.line, outcome: 'not_reached', detail: reached && 'failed' in reached ? reached.detail : 'not reached' });
+        continue;
       }
-    });
-    await Promise.all(lanes);
+      const adds = byGroup.get(row.groupId) ?? [];
+      adds.push({ row, conversationRef: this.conversationRef(job, row, reached.chatId) });
+      byGroup.set(row.groupId, adds);
+    }
+    const welcomes: Array<{ row: JobRow; conversationRef: string }> = [];
+    await Promise.all(
+      [...byGroup].map(async ([groupId, adds]) => {
+        let results: AdminAddResult[];
+        try {
+          results = await this.o.groups.addManyByAdmin(
+            groupId,
+            actor,
+            adds.map(({ row, conversationRef }) => ({ user: { id: row.userId, name: row.name }, role: row.role, conversationRef })),
+          );
+        } catch (err) {
+          // A refusal of the whole group (no longer an admin, the group deleted) is each of its rows' outcome;
+          // anything else (storage down) stops the chunk, which is done again later.
+          if (!isAppError(err)) throw err;
+          results = adds.map(() => ({ refused: err }));
+        }
+        adds.forEach(({ row, conversationRef }, i) => {
+          const result = results[i]!;
+          if (typeof result === 'object') {
+            done.push({ line: row.line, outcome: 'failed', detail: result.refused.userMessage });
+            return;
+          }
+          // A member already, after a chunk of ours was cut short: our own add.
+          const outcome: RowOutcome = result === 'already_member' && resumed.has(row.line) ? 'added' : result;
+          done.push({ line: row.line, outcome, detail: '' });
+          if (outcome === 'added') welcomes.push({ row, conversationRef });
+        });
+      }),
+    );
+    // A few at a time: each welcome is a one-off send of the delivery engine (a write of its own).
+    await forEachLimited(welcomes, this.o.parallel ?? DEFAULT_PARALLEL, ({ row, conversationRef }) =>
+      this.o.welcomer.welcome(job, row, conversationRef),
+    );
     await this.o.store.finishRows(job.jobId, done);
   }
 
-  private async addOne(
-    job: JobHeader,
-    row: JobRow,
-    reach: Map<string, Reach>,
-    actor: Actor,
-    resumed: boolean,
-  ): Promise<Pick<JobRow, 'line' | 'outcome' | 'detail'>> {
-    const reached = reach.get(row.userId);
-    if (!reached || 'failed' in reached) {
-      return { line: row.line, outcome: 'not_reached', detail: reached && 'failed' in reached ? reached.detail : 'not reached' };
-    }
-    const conversationRef = JSON.stringify({
+  /** Where the person's posts and welcome go: the bot's personal chat with them. */
+  private conversationRef(job: JobHeader, row: JobRow, chatId: string): string {
+    return JSON.stringify({
       channelId: 'msteams',
       serviceUrl: job.serviceUrl,
-      conversation: { id: reached.chatId, conversationType: 'personal', tenantId: job.tenantId },
+      conversation: { id: chatId, conversationType: 'personal', tenantId: job.tenantId },
       bot: { id: this.o.botId },
       user: { id: row.userId, aadObjectId: row.userId, name: row.name },
     });
-    let outcome: RowOutcome;
-    let detail = '';
-    try {
-      const added = await this.o.groups.addByAdmin(row.groupId, actor, {
-        user: { id: row.userId, name: row.name },
-        role: row.role,
-        conversationRef,
-      });
-      // A member already, after a chunk of ours was cut short: our own add.
-      outcome = added === 'already_member' && resumed ? 'added' : added;
-    } catch (err) {
-      // A refusal (no longer an admin, the group deleted) is this row's outcome; anything else (storage down)
-      // stops the chunk, which is done again later.
-      if (!isAppError(err)) throw err;
-      outcome = 'failed';
-      detail = err.userMessage;
-    }
-    if (outcome === 'added') await this.o.welcomer.welcome(job, row, conversationRef);
-    return { line: row.line, outcome, detail };
   }
 }
