@@ -44,7 +44,10 @@ export interface GroupStore {
    * members to a transaction). The same person twice: the second is 'already_member'. Throws NotFoundError when
    * the group is gone; any other failure may have added some of them (a rerun finds those members).
    */
-  addMembers(groupId: string, adds: ReadonlyArray<{ member: Member; audit: AuditEntry }>): Promise<Array<'added' | 'already_member' | 'banned'>>;
+  addMembers(
+    groupId: string,
+    adds: ReadonlyArray<{ member: Member; audit: AuditEntry }>,
+  ): Promise<Array<'added' | 'already_member' | 'banned'>>;
 
   /** Removals, bans, role changes and lifted bans, conditional on the group's version. Throws ConcurrentChangeError. */
   changeMembership(change: MembershipChange): Promise<void>;

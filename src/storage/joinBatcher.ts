@@ -66,13 +66,15 @@ export class JoinBatcher {
     const outcomes = Promise.all(started.map((s) => ('twin' in s ? s.twin : s.join.done)));
     outcomes.catch(() => undefined); // handled by our caller once returned; not "unhandled" while we write
     // Queued only once every entry is written: a failed write fails them all, nothing added.
-    await this.names.write(
-      groupId,
-      own.map((j) => j.member.user),
-    ).then(
-      () => own.forEach((j) => this.batches.add(groupId, j)),
-      (err: unknown) => own.forEach((j) => j.reject(err)),
-    );
+    await this.names
+      .write(
+        groupId,
+        own.map((j) => j.member.user),
+      )
+      .then(
+        () => own.forEach((j) => this.batches.add(groupId, j)),
+        (err: unknown) => own.forEach((j) => j.reject(err)),
+      );
     return outcomes;
   }
 

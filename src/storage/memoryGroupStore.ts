@@ -166,7 +166,10 @@ export class MemoryGroupStore implements GroupStore {
     }
   }
 
-  async addMembers(groupId: string, adds: ReadonlyArray<{ member: Member; audit: AuditEntry }>): Promise<Array<'added' | 'already_member' | 'banned'>> {
+  async addMembers(
+    groupId: string,
+    adds: ReadonlyArray<{ member: Member; audit: AuditEntry }>,
+  ): Promise<Array<'added' | 'already_member' | 'banned'>> {
     const outcomes: Array<'added' | 'already_member' | 'banned'> = [];
     for (const { member, audit } of adds) outcomes.push(await this.addMember({ ...member, groupId }, audit));
     return outcomes;
