@@ -9,7 +9,6 @@
 import { isAppError } from '../errors';
 import type { GroupService } from '../groups/groupService';
 import type { AdminAddResult } from '../groups/memberAdministration';
-import { forEachLimited } from '../storage/partitionSweep';
 import type { Reach } from './graphInstaller';
 import type { BulkJobStore, JobHeader, JobRow, RowOutcome } from './jobStore';
 
@@ -98,24 +97,32 @@ export class BulkAddWorker {
     const size = this.o.chunk ?? DEFAULT_CHUNK;
     const chunks: JobRow[][] = [];
     for (let i = 0; i < pending.length; i += size) chunks.push(pending.slice(i, i + size));
-    // A pipeline of two: the next chunk's Graph calls go out while this chunk's adds are written.
+    // A pipeline: the next chunk's Graph calls go out while chunks are written, and two chunks are written at
+    // once (one's adds go out while the last one's "my groups" rows, welcomes and row records do).
     let prepared = chunks.length > 0 ? this.prepare(job, chunks[0]!) : undefined;
+    let writing: Promise<void> | undefined;
     let doneSoFar = job.total - pending.length;
-    for (let c = 0; c < chunks.length; c++) {
-      // Renewed per chunk: a chunk that outlives the lease may be done again by another instance, harmlessly.
-      if (this.stopped || !(await this.o.store.lease(jobId, this.o.holder, leaseMs))) {
-        await prepared?.catch(() => undefined);
-        return;
+    try {
+      for (let c = 0; c < chunks.length; c++) {
+        // Renewed per chunk: a chunk that outlives the lease may be done again by another instance, harmlessly.
+        if (this.stopped || !(await this.o.store.lease(jobId, this.o.holder, leaseMs))) return;
+        const reach = await prepared!;
+        prepared = c + 1 < chunks.length ? this.prepare(job, chunks[c + 1]!) : undefined;
+        prepared?.catch(() => undefined); // awaited in the next round; a failure surfaces there
+        const previous = writing;
+        writing = this.chunk(job, chunks[c]!, reach);
+        writing.catch(() => undefined); // awaited in the next round, or at the end
+        if (previous) {
+          await previous;
+          doneSoFar += chunks[c - 1]!.length;
+          await this.o.store.progress(jobId, doneSoFar);
+          await this.o.reporter?.progress?.(job, doneSoFar).catch(() => undefined);
+        }
       }
-      const reach = await prepared!;
-      prepared = c + 1 < chunks.length ? this.prepare(job, chunks[c + 1]!) : undefined;
-      prepared?.catch(() => undefined); // awaited in the next round; a failure surfaces there
-      await this.chunk(job, chunks[c]!, reach);
-      doneSoFar += chunks[c]!.length;
-      if (c + 1 < chunks.length) {
-        await this.o.store.progress(jobId, doneSoFar);
-        await this.o.reporter?.progress?.(job, doneSoFar).catch(() => undefined);
-      }
+      await writing;
+    } finally {
+      // Nothing of ours goes on writing once we leave (stopping, the lease lost, a failure).
+      await Promise.allSettled([writing, prepared]);
     }
     if (!(await this.awaitWelcomes(jobId, leaseMs))) return;
     // The report is a keyed one-off send: told before the job closes, it is told once even after a crash.
@@ -209,9 +216,14 @@ export class BulkAddWorker {
       }),
     );
     // A few at a time: each welcome is a one-off send of the delivery engine (a write of its own).
-    await forEachLimited(welcomes, this.o.parallel ?? DEFAULT_PARALLEL, ({ row, conversationRef }) =>
-      this.o.welcomer.welcome(job, row, conversationRef),
-    );
+    let next = 0;
+    const lanes = Array.from({ length: Math.min(this.o.parallel ?? DEFAULT_PARALLEL, welcomes.length) }, async () => {
+      while (next < welcomes.length) {
+        const { row, conversationRef } = welcomes[next++]!;
+        await this.o.welcomer.welcome(job, row, conversationRef);
+      }
+    });
+    await Promise.all(lanes);
     await this.o.store.finishRows(job.jobId, done);
   }
 
