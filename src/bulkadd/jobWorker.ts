@@ -8,7 +8,7 @@
  */
 import { isAppError } from '../errors';
 import type { GroupService } from '../groups/groupService';
-import type { Actor } from '../groups/model';
+import type { AdminAddResult } from '../groups/memberAdministration';
 import type { Reach } from './graphInstaller';
 import type { BulkJobStore, JobHeader, JobRow, RowOutcome } from './jobStore';
 
@@ -36,7 +36,7 @@ export const WELCOME_REFUSED =
 
 export interface BulkAddWorkerOptions {
   store: BulkJobStore;
-  groups: Pick<GroupService, 'addByAdmin'>;
+  groups: Pick<GroupService, 'addManyByAdmin'>;
   /**
    * Per tenant: Graph for a real organization, or (without an app registration) chats created on the job's
    * channel service URL.
@@ -51,7 +51,7 @@ export interface BulkAddWorkerOptions {
   botId: string;
   leaseMs?: number;
   chunk?: number;
-  /** People added at once within a chunk. */
+  /** Welcomes sent at once within a chunk (the adds of a chunk go together). */
   parallel?: number;
   /** The report waits for the welcomes; it goes anyway once none has finished for this long. */
   welcomeSettleMs?: number;
@@ -97,24 +97,32 @@ export class BulkAddWorker {
     const size = this.o.chunk ?? DEFAULT_CHUNK;
     const chunks: JobRow[][] = [];
     for (let i = 0; i < pending.length; i += size) chunks.push(pending.slice(i, i + size));
-    // A pipeline of two: the next chunk's Graph calls go out while this chunk's adds are written.
+    // A pipeline: the next chunk's Graph calls go out while chunks are written, and two chunks are written at
+    // once (one's adds go out while the last one's "my groups" rows, welcomes and row records do).
     let prepared = chunks.length > 0 ? this.prepare(job, chunks[0]!) : undefined;
+    let writing: Promise<void> | undefined;
     let doneSoFar = job.total - pending.length;
-    for (let c = 0; c < chunks.length; c++) {
-      // Renewed per chunk: a chunk that outlives the lease may be done again by another instance, harmlessly.
-      if (this.stopped || !(await this.o.store.lease(jobId, this.o.holder, leaseMs))) {
-        await prepared?.catch(() => undefined);
-        return;
+    try {
+      for (let c = 0; c < chunks.length; c++) {
+        // Renewed per chunk: a chunk that outlives the lease may be done again by another instance, harmlessly.
+        if (this.stopped || !(await this.o.store.lease(jobId, this.o.holder, leaseMs))) return;
+        const reach = await prepared!;
+        prepared = c + 1 < chunks.length ? this.prepare(job, chunks[c + 1]!) : undefined;
+        prepared?.catch(() => undefined); // awaited in the next round; a failure surfaces there
+        const previous = writing;
+        writing = this.chunk(job, chunks[c]!, reach);
+        writing.catch(() => undefined); // awaited in the next round, or at the end
+        if (previous) {
+          await previous;
+          doneSoFar += chunks[c - 1]!.length;
+          await this.o.store.progress(jobId, doneSoFar);
+          await this.o.reporter?.progress?.(job, doneSoFar).catch(() => undefined);
+        }
       }
-      const reach = await prepared!;
-      prepared = c + 1 < chunks.length ? this.prepare(job, chunks[c + 1]!) : undefined;
-      prepared?.catch(() => undefined); // awaited in the next round; a failure surfaces there
-      await this.chunk(job, chunks[c]!, reach);
-      doneSoFar += chunks[c]!.length;
-      if (c + 1 < chunks.length) {
-        await this.o.store.progress(jobId, doneSoFar);
-        await this.o.reporter?.progress?.(job, doneSoFar).catch(() => undefined);
-      }
+      await writing;
+    } finally {
+      // Nothing of ours goes on writing once we leave (stopping, the lease lost, a failure).
+      await Promise.allSettled([writing, prepared]);
     }
     if (!(await this.awaitWelcomes(jobId, leaseMs))) return;
     // The report is a keyed one-off send: told before the job closes, it is told once even after a crash.
@@ -159,58 +167,74 @@ export class BulkAddWorker {
     return this.o.reacherFor(job.tenantId, job.serviceUrl).reach([...new Set(rows.map((r) => r.userId))]);
   }
 
+  /**
+   * Adds the chunk's reached people through the domain, a whole group's share at once (a few storage round trips
+   * for the lot, not several a person), then welcomes those added and records every row's outcome.
+   */
   private async chunk(job: JobHeader, rows: JobRow[], reach: Map<string, Reach>): Promise<void> {
     const resumed = new Set(rows.filter((r) => r.state === 'adding').map((r) => r.line));
     const actor = { user: { id: job.createdById, name: job.createdByName }, ...(job.orgAdmin ? { orgAdminOfTenant: job.tenantId } : {}) };
     const done: Array<Pick<JobRow, 'line' | 'outcome' | 'detail'>> = [];
-    // A few people at a time: each add is its own transaction in the group's partition (counted in shards).
+    const byGroup = new Map<string, Array<{ row: JobRow; conversationRef: string }>>();
+    for (const row of rows) {
+      const reached = reach.get(row.userId);
+      if (!reached || 'failed' in reached) {
+        done.push({ line: row.line, outcome: 'not_reached', detail: reached && 'failed' in reached ? reached.detail : 'not reached' });
+        continue;
+      }
+      const adds = byGroup.get(row.groupId) ?? [];
+      adds.push({ row, conversationRef: this.conversationRef(job, row, reached.chatId) });
+      byGroup.set(row.groupId, adds);
+    }
+    const welcomes: Array<{ row: JobRow; conversationRef: string }> = [];
+    await Promise.all(
+      [...byGroup].map(async ([groupId, adds]) => {
+        let results: AdminAddResult[];
+        try {
+          results = await this.o.groups.addManyByAdmin(
+            groupId,
+            actor,
+            adds.map(({ row, conversationRef }) => ({ user: { id: row.userId, name: row.name }, role: row.role, conversationRef })),
+          );
+        } catch (err) {
+          // A refusal of the whole group (no longer an admin, the group deleted) is each of its rows' outcome;
+          // anything else (storage down) stops the chunk, which is done again later.
+          if (!isAppError(err)) throw err;
+          results = adds.map(() => ({ refused: err }));
+        }
+        adds.forEach(({ row, conversationRef }, i) => {
+          const result = results[i]!;
+          if (typeof result === 'object') {
+            done.push({ line: row.line, outcome: 'failed', detail: result.refused.userMessage });
+            return;
+          }
+          // A member already, after a chunk of ours was cut short: our own add.
+          const outcome: RowOutcome = result === 'already_member' && resumed.has(row.line) ? 'added' : result;
+          done.push({ line: row.line, outcome, detail: '' });
+          if (outcome === 'added') welcomes.push({ row, conversationRef });
+        });
+      }),
+    );
+    // A few at a time: each welcome is a one-off send of the delivery engine (a write of its own).
     let next = 0;
-    const lanes = Array.from({ length: Math.min(this.o.parallel ?? DEFAULT_PARALLEL, rows.length) }, async () => {
-      while (next < rows.length) {
-        const row = rows[next++]!;
-        done.push(await this.addOne(job, row, reach, actor, resumed.has(row.line)));
+    const lanes = Array.from({ length: Math.min(this.o.parallel ?? DEFAULT_PARALLEL, welcomes.length) }, async () => {
+      while (next < welcomes.length) {
+        const { row, conversationRef } = welcomes[next++]!;
+        await this.o.welcomer.welcome(job, row, conversationRef);
       }
     });
     await Promise.all(lanes);
     await this.o.store.finishRows(job.jobId, done);
   }
 
-  private async addOne(
-    job: JobHeader,
-    row: JobRow,
-    reach: Map<string, Reach>,
-    actor: Actor,
-    resumed: boolean,
-  ): Promise<Pick<JobRow, 'line' | 'outcome' | 'detail'>> {
-    const reached = reach.get(row.userId);
-    if (!reached || 'failed' in reached) {
-      return { line: row.line, outcome: 'not_reached', detail: reached && 'failed' in reached ? reached.detail : 'not reached' };
-    }
-    const conversationRef = JSON.stringify({
+  /** Where the person's posts and welcome go: the bot's personal chat with them. */
+  private conversationRef(job: JobHeader, row: JobRow, chatId: string): string {
+    return JSON.stringify({
       channelId: 'msteams',
       serviceUrl: job.serviceUrl,
-      conversation: { id: reached.chatId, conversationType: 'personal', tenantId: job.tenantId },
+      conversation: { id: chatId, conversationType: 'personal', tenantId: job.tenantId },
       bot: { id: this.o.botId },
       user: { id: row.userId, aadObjectId: row.userId, name: row.name },
     });
-    let outcome: RowOutcome;
-    let detail = '';
-    try {
-      const added = await this.o.groups.addByAdmin(row.groupId, actor, {
-        user: { id: row.userId, name: row.name },
-        role: row.role,
-        conversationRef,
-      });
-      // A member already, after a chunk of ours was cut short: our own add.
-      outcome = added === 'already_member' && resumed ? 'added' : added;
-    } catch (err) {
-      // A refusal (no longer an admin, the group deleted) is this row's outcome; anything else (storage down)
-      // stops the chunk, which is done again later.
-      if (!isAppError(err)) throw err;
-      outcome = 'failed';
-      detail = err.userMessage;
-    }
-    if (outcome === 'added') await this.o.welcomer.welcome(job, row, conversationRef);
-    return { line: row.line, outcome, detail };
   }
 }

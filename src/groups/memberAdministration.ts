@@ -1,4 +1,4 @@
-import { InvalidInputError, NotFoundError } from '../errors';
+import { InvalidInputError, isAppError, NotFoundError, type AppError } from '../errors';
 import type { Actor, Ban, Group, Member, Role, UserRef } from './model';
 import { LastAdminError } from './groupInputs';
 import { checkConversationRef, checkUser, GROUP_NOT_FOUND, MAX_ADMINS, publicGroup, requireAdmin } from './groupRules';
@@ -127,24 +127,74 @@ export abstract class MemberAdministration extends GroupReads {
   /**
    * An admin adds someone (bulk add, issue 18): no invite, audited as "added" by the admin. Someone an admin
    * removed is not added (they need `allow` first); a member already stays as they are, except that `admin`
-   * makes them one. Idempotent: a rerun after a crash finds them a member.
+   * makes them one. Idempotent: a rerun after a crash finds them a member. One person of addManyByAdmin.
    */
-  async addByAdmin(
-    groupId: string,
-    actor: Actor,
-    person: { user: UserRef; role: Role; conversationRef?: string },
-  ): Promise<'added' | 'already_member' | 'removed'> {
-    const user = checkUser(person.user);
-    const conversationRef = checkConversationRef(person.conversationRef);
+  async addByAdmin(groupId: string, actor: Actor, person: PersonToAdd): Promise<AdminAddOutcome> {
+    const [result] = await this.addManyByAdmin(groupId, actor, [person]);
+    if (typeof result === 'object') throw result.refused;
+    return result!;
+  }
+
+  /**
+   * Many people at once into one group (a bulk add job's chunk), each as addByAdmin, in a few storage round
+   * trips: one read of the group, the adds together (the store commits many to a transaction), then the "my
+   * groups" rows. The results in the order given: an outcome, or why that person was refused (an invalid name
+   * or conversation, too many admins) while the others go on. Refusing the whole call (not an admin, the group
+   * gone) throws, as a failure of storage does: a rerun of the same people is safe (members already are found).
+   */
+  async addManyByAdmin(groupId: string, actor: Actor, people: readonly PersonToAdd[]): Promise<AdminAddResult[]> {
+    const results: AdminAddResult[] = new Array<AdminAddResult>(people.length);
+    const valid: Array<{ index: number; user: UserRef; role: Role; conversationRef?: string }> = [];
+    people.forEach((person, index) => {
+      try {
+        const user = checkUser(person.user);
+        const conversationRef = checkConversationRef(person.conversationRef);
+        valid.push({ index, user, role: person.role, ...(conversationRef ? { conversationRef } : {}) });
+      } catch (err) {
+        if (!isAppError(err)) throw err;
+        results[index] = { refused: err };
+      }
+    });
     requireAdmin(await this.requireGroup(groupId), actor, 'Only group admins can add people.');
     const at = this.timestamp();
-    const outcome = await this.store.addMember(
-      { groupId, user, role: 'member', joinedAt: at, ...(conversationRef ? { conversationRef } : {}) },
-      { groupId, at, action: 'added', actor: actor.user, subject: user },
+    const outcomes = await this.store.addMembers(
+      groupId,
+      valid.map(({ user, conversationRef }) => ({
+        member: { groupId, user, role: 'member', joinedAt: at, ...(conversationRef ? { conversationRef } : {}) },
+        audit: { groupId, at, action: 'added', actor: actor.user, subject: user },
+      })),
     );
-    if (outcome === 'banned') return 'removed';
-    if (person.role === 'admin') await this.makeAdmin(groupId, actor, user.id);
-    await this.store.indexUserGroup(user.id, groupId, { makeCurrent: outcome === 'added' });
-    return outcome;
+    const indexed: Array<{ userId: string; makeCurrent: boolean }> = [];
+    for (const [i, person] of valid.entries()) {
+      const outcome = outcomes[i]!;
+      if (outcome === 'banned') {
+        results[person.index] = 'removed';
+        continue;
+      }
+      results[person.index] = outcome;
+      // Admins are few (capped): one change each, after the adds. Refused (too many admins): a member, refused.
+      if (person.role === 'admin') {
+        try {
+          await this.makeAdmin(groupId, actor, person.user.id);
+        } catch (err) {
+          if (!isAppError(err)) throw err;
+          results[person.index] = { refused: err };
+        }
+      }
+      indexed.push({ userId: person.user.id, makeCurrent: outcome === 'added' });
+    }
+    await this.store.indexUserGroups(groupId, indexed);
+    return results;
   }
 }
+
+/** Someone an admin adds (bulk add). */
+export interface PersonToAdd {
+  user: UserRef;
+  role: Role;
+  conversationRef?: string;
+}
+
+export type AdminAddOutcome = 'added' | 'already_member' | 'removed';
+/** One person's result of addManyByAdmin: the outcome, or why they were refused (the others went on). */
+export type AdminAddResult = AdminAddOutcome | { refused: AppError };

@@ -38,6 +38,17 @@ export interface GroupStore {
    */
   addMember(member: Member, audit: AuditEntry): Promise<'added' | 'already_member' | 'banned'>;
 
+  /**
+   * Many adds into one group at once (bulk add): each as addMember (plain member, counted, audited, the ban
+   * decided by the write that adds), the outcomes in the order given, in a few round trips (Table Storage: 49
+   * members to a transaction). The same person twice: the second is 'already_member'. Throws NotFoundError when
+   * the group is gone; any other failure may have added some of them (a rerun finds those members).
+   */
+  addMembers(
+    groupId: string,
+    adds: ReadonlyArray<{ member: Member; audit: AuditEntry }>,
+  ): Promise<Array<'added' | 'already_member' | 'banned'>>;
+
   /** Removals, bans, role changes and lifted bans, conditional on the group's version. Throws ConcurrentChangeError. */
   changeMembership(change: MembershipChange): Promise<void>;
 
@@ -75,6 +86,8 @@ export interface GroupStore {
    * (a join pays nothing more for it).
    */
   indexUserGroup(userId: string, groupId: string, options?: { makeCurrent?: boolean }): Promise<void>;
+  /** indexUserGroup for many people of one group (bulk add), a bounded number at once. */
+  indexUserGroups(groupId: string, users: ReadonlyArray<{ userId: string; makeCurrent?: boolean }>): Promise<void>;
   /** Drops the index row unless the user is (again) a member: safe when a leave and a re-join race. */
   unindexUserGroup(userId: string, groupId: string): Promise<void>;
   listUserGroupIds(userId: string, page: PageQuery): Promise<Page<string>>;

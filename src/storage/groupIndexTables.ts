@@ -24,6 +24,8 @@ const INVITE_ROW = 'invite';
 const REVOKED_INVITE_ROW = 'revoked';
 const PHOTO_ROW = 'photo';
 const INDEX_CLEANUP_CONCURRENCY = 8;
+/** "My groups" rows of a bulk add's chunk in flight at once: a hundred people's rows in a few round trips. */
+const INDEX_WRITE_CONCURRENCY = 32;
 
 export class GroupIndexTables {
   protected readonly memberRows: TableRepository<MemberEntity>;
@@ -120,6 +122,13 @@ export class GroupIndexTables {
     const index = { partitionKey: toKey(userId), rowKey: groupId, userId };
     if (options.makeCurrent) await this.tables.usergroups.upsertEntity({ ...index, currentAt: new Date().toISOString() }, 'Replace');
     else await this.tables.usergroups.upsertEntity(index, 'Merge');
+  }
+
+  /** One row per person, each in its own partition (no transaction spans them): a bounded number at once. */
+  async indexUserGroups(groupId: string, users: ReadonlyArray<{ userId: string; makeCurrent?: boolean }>): Promise<void> {
+    await forEachLimited(users, INDEX_WRITE_CONCURRENCY, ({ userId, makeCurrent }) =>
+      this.indexUserGroup(userId, groupId, { makeCurrent }),
+    );
   }
 
   async unindexUserGroup(userId: string, groupId: string): Promise<void> {

@@ -45,23 +45,53 @@ export class JoinBatcher {
   ) {}
 
   add(member: Member, audit: AuditEntry): Promise<JoinOutcome> {
-    const groupId = member.groupId;
-    const key = `${groupId}\n${member.user.id}`;
+    const started = this.start(member, audit);
+    if ('twin' in started) return started.twin;
+    const join = started.join;
+    // A member row never exists without its name index entries (memberNameIndex.ts): the join queues for its
+    // group's transaction once they are written, so the group's commits never wait for them (a failed write
+    // fails the join, nothing added).
+    this.names.beforeJoin(member.groupId, member.user).then(() => this.batches.add(member.groupId, join), join.reject);
+    return join.done;
+  }
+
+  /**
+   * Many adds into one group at once (bulk add): their name entries in one go (transactions of 100 rows), then
+   * all of them into the group's queue together, so they commit 49 to a transaction, in turn with the joins of
+   * the moment. Outcomes in the order given.
+   */
+  async addMany(groupId: string, adds: ReadonlyArray<{ member: Member; audit: AuditEntry }>): Promise<JoinOutcome[]> {
+    const started = adds.map(({ member, audit }) => this.start({ ...member, groupId }, audit));
+    const own = started.flatMap((s) => ('join' in s ? [s.join] : []));
+    const outcomes = Promise.all(started.map((s) => ('twin' in s ? s.twin : s.join.done)));
+    outcomes.catch(() => undefined); // handled by our caller once returned; not "unhandled" while we write
+    // Queued only once every entry is written: a failed write fails them all, nothing added.
+    await this.names
+      .write(
+        groupId,
+        own.map((j) => j.member.user),
+      )
+      .then(
+        () => own.forEach((j) => this.batches.add(groupId, j)),
+        (err: unknown) => own.forEach((j) => j.reject(err)),
+      );
+    return outcomes;
+  }
+
+  /** Registers an add under way; the same person twice follows the first and is then "already a member". */
+  private start(member: Member, audit: AuditEntry): { join: PendingJoin } | { twin: Promise<JoinOutcome> } {
+    const key = `${member.groupId}\n${member.user.id}`;
     const twin = this.joining.get(key);
     // The same person twice in one transaction is refused outright by the service: the second copy
     // follows the first and is then "already a member".
-    if (twin) return twin.done.then((outcome) => (outcome === 'added' ? 'already_member' : outcome));
+    if (twin) return { twin: twin.done.then((outcome) => (outcome === 'added' ? 'already_member' : outcome)) };
     let settle!: { resolve: (outcome: JoinOutcome) => void; reject: (err: unknown) => void };
     const done = new Promise<JoinOutcome>((resolve, reject) => (settle = { resolve, reject }));
     const join: PendingJoin = { member, audit, done, ...settle };
     this.joining.set(key, join);
     const forget = () => this.joining.delete(key);
     done.then(forget, forget);
-    // A member row never exists without its name index entries (memberNameIndex.ts): the join queues for its
-    // group's transaction once they are written, so the group's commits never wait for them (a failed write
-    // fails the join, nothing added).
-    this.names.beforeJoin(groupId, member.user).then(() => this.batches.add(groupId, join), join.reject);
-    return done;
+    return { join };
   }
 
   private async commit(groupId: string, joins: PendingJoin[]): Promise<void> {

@@ -5,7 +5,7 @@ import type { NamedPerson, PageQuery } from '../groups/ports';
 import { fromMemberEntity, isBanned, type MemberEntity } from './groupEntities';
 import { MEMBER_PREFIX, memberRowKey, toKey } from './groupPartition';
 import { deleteRows, forEachLimited } from './partitionSweep';
-import { assertContinuationToken, isNotFound, isPreconditionFailed, TableRepository } from './tables';
+import { assertContinuationToken, isAlreadyExists, isNotFound, isPreconditionFailed, TableRepository } from './tables';
 import { SingleFlight } from './singleFlight';
 
 /*
@@ -134,10 +134,24 @@ export class MemberNameIndex {
     const rows = new Map<string, Record<string, unknown>>();
     for (const user of users) for (const { rowKey, ...entity } of entriesOf(user)) rows.set(rowKey, entity);
     if (ready) rows.set(NAMES_READY_ROW, {});
-    const actions: TransactionAction[] = [...rows].map(([rowKey, entity]) => ['upsert', { partitionKey, rowKey, ...entity }, 'Replace']);
-    const batches: TransactionAction[][] = [];
-    for (let i = 0; i < actions.length; i += MAX_BATCH) batches.push(actions.slice(i, i + MAX_BATCH));
-    await Promise.all(batches.map((batch) => this.writing.run(() => this.table.submitTransaction(batch))));
+    const entries = [...rows].map(([rowKey, entity]) => ({ partitionKey, rowKey, ...entity }));
+    const batches: Array<typeof entries> = [];
+    for (let i = 0; i < entries.length; i += MAX_BATCH) batches.push(entries.slice(i, i + MAX_BATCH));
+    await Promise.all(batches.map((batch) => this.writing.run(() => this.writeBatch(batch))));
+  }
+
+  /**
+   * Entries are nearly always new (a join, a bulk add): created, which the embedded store (Azurite) checks with
+   * one look-up of the partition where an upsert takes two, and a big group's index is a big partition. Any of
+   * them there already (a rerun, a rejoin): the transaction wrote nothing, and the same entries are upserted.
+   */
+  private async writeBatch(batch: ReadonlyArray<{ partitionKey: string; rowKey: string }>): Promise<void> {
+    try {
+      await this.table.submitTransaction(batch.map((entity): TransactionAction => ['create', entity]));
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err;
+      await this.table.submitTransaction(batch.map((entity): TransactionAction => ['upsert', entity, 'Replace']));
+    }
   }
 
   /** People the group no longer knows by name (they left; let back in after a removal): their entries go. */

@@ -166,6 +166,15 @@ export class MemoryGroupStore implements GroupStore {
     }
   }
 
+  async addMembers(
+    groupId: string,
+    adds: ReadonlyArray<{ member: Member; audit: AuditEntry }>,
+  ): Promise<Array<'added' | 'already_member' | 'banned'>> {
+    const outcomes: Array<'added' | 'already_member' | 'banned'> = [];
+    for (const { member, audit } of adds) outcomes.push(await this.addMember({ ...member, groupId }, audit));
+    return outcomes;
+  }
+
   async changeMembership(change: MembershipChange): Promise<void> {
     const { groupId } = change;
     const removals = change.remove ?? [];
@@ -258,6 +267,10 @@ export class MemoryGroupStore implements GroupStore {
   // `makeCurrent` is not kept: the current group is read by the conversation's own store, which runs on tables.
   async indexUserGroup(userId: string, groupId: string): Promise<void> {
     setOf(this.userGroups, userId).add(groupId);
+  }
+
+  async indexUserGroups(groupId: string, users: ReadonlyArray<{ userId: string; makeCurrent?: boolean }>): Promise<void> {
+    for (const { userId } of users) await this.indexUserGroup(userId, groupId);
   }
 
   async unindexUserGroup(userId: string, groupId: string): Promise<void> {

@@ -57,14 +57,14 @@ describe('bulk add: the job', function () {
     }
   }
 
-  async function newJob(groupId: string, who: DirectoryPerson[]): Promise<string> {
+  async function newJob(groupId: string, who: DirectoryPerson[], admins: ReadonlySet<string> = new Set()): Promise<string> {
     const rows = who.map((p, i) => ({
       line: i + 2,
       groupId,
       groupName: 'Depot',
       userId: p.id,
       name: p.displayName,
-      role: 'member' as const,
+      role: admins.has(p.id) ? ('admin' as const) : ('member' as const),
     }));
     const jobId = jobIdOf(admin.id, rows);
     await store.create(
@@ -145,5 +145,64 @@ describe('bulk add: the job', function () {
       who.every((p) => fake.installsMade.get(p.id) === 1),
       'installed once each',
     );
+  });
+
+  it('adds a chunk whole: members already there are reported so, a removed person is not added, an admin row makes an admin', async () => {
+    const group = await service.createGroup({ name: 'Depot', creator: admin, idempotencyKey: randomUUID() });
+    const [already, removed, boss, ...fresh] = people.slice(1, 8) as [
+      DirectoryPerson,
+      DirectoryPerson,
+      DirectoryPerson,
+      ...DirectoryPerson[],
+    ];
+    const asUser = (p: DirectoryPerson) => ({ id: p.id, name: p.displayName });
+    await service.addByAdmin(group.id, { user: admin }, { user: asUser(already), role: 'member' });
+    await service.addByAdmin(group.id, { user: admin }, { user: asUser(removed), role: 'member' });
+    await service.removeMember(group.id, { user: admin }, removed.id);
+    const jobId = await newJob(group.id, [already, removed, boss, ...fresh], new Set([boss.id]));
+    const welcomes = new KeyedWelcomes();
+    await worker('instance-a', welcomes).runOnce();
+    const outcomes = new Map((await store.rows(jobId)).map((r) => [r.userId, r.outcome]));
+    assert.equal(outcomes.get(already.id), 'already_member');
+    assert.equal(outcomes.get(removed.id), 'removed');
+    assert.equal(outcomes.get(boss.id), 'added');
+    assert.ok(fresh.every((p) => outcomes.get(p.id) === 'added'));
+    const members = new TableGroupStore(tables);
+    assert.equal((await members.getMember(group.id, boss.id))?.role, 'admin');
+    assert.equal(await members.getMember(group.id, removed.id), undefined);
+    assert.equal((await service.getGroup(group.id)).memberCount, 2 + 1 + fresh.length);
+    assert.deepEqual([...welcomes.sent].sort(), [boss, ...fresh].map((p) => `bulk|${group.id}|${p.id}`).sort(), 'only those added');
+    assert.ok(
+      (await service.listMyGroups(boss.id)).items.some((g) => g.group.id === group.id),
+      'in their "my groups"',
+    );
+  });
+
+  it('a chunk cut short after its adds (before its rows were recorded) is done again: each counted as added, welcomed once', async () => {
+    const group = await service.createGroup({ name: 'Depot', creator: admin, idempotencyKey: randomUUID() });
+    const who = people.slice(8, 20);
+    const jobId = await newJob(group.id, who);
+    const welcomes = new KeyedWelcomes();
+    // Instance A dies at its first welcome: the chunk's people are in the group, its rows still say 'adding'.
+    let dead = false;
+    const dying: Welcomer = {
+      welcome: async () => {
+        dead = true;
+        throw new Error('SIGKILL');
+      },
+    };
+    await assert.rejects(worker('instance-a', dying, graphReacher, 1_500).runOnce(), /SIGKILL/);
+    assert.ok(dead);
+    assert.ok((await service.getGroup(group.id)).memberCount >= 1 + 10, 'the first chunk of ten was written');
+    await new Promise((resolve) => setTimeout(resolve, 1_600));
+    await worker('instance-b', welcomes, graphReacher, 1_500).runOnce();
+    const rows = await store.rows(jobId);
+    assert.deepEqual(
+      rows.map((r) => r.outcome),
+      who.map(() => 'added'),
+    );
+    assert.equal((await service.getGroup(group.id)).memberCount, 1 + who.length);
+    assert.equal(welcomes.asked.length, who.length, 'each asked once by B');
+    assert.equal(welcomes.sent.size, who.length);
   });
 });

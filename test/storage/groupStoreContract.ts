@@ -145,6 +145,70 @@ export function groupStoreContract(name: string, harness: () => Promise<GroupSto
         assert.equal(ids.length, 201);
       });
 
+      it('adds many at once (bulk add): new ones added, members and the removed found, a repeat once, two stores at once exact', async function () {
+        this.timeout(120_000);
+        const id = freshGroupId('many');
+        await store.insertGroup(newGroup(id));
+        const crowd = users(130, 'bulk');
+        await store.addMember(member(id, bob), joined(id, bob));
+        const record = (await store.getGroup(id))!;
+        const ban: Ban = { groupId: id, user: crowd[7]!, bannedBy: alice, bannedAt: AT };
+        await store.addMember(member(id, crowd[7]!), joined(id, crowd[7]!));
+        await store.changeMembership({
+          groupId: id,
+          expectedVersion: record.version,
+          adminIds: [alice.id],
+          remove: [crowd[7]!.id],
+          ban: [ban],
+          audit: [],
+        });
+        const adds = (list: UserRef[]) => list.map((user) => ({ member: member(id, user), audit: joined(id, user) }));
+        // Two instances on overlapping people (a job's chunk done twice), the first with Bob and a repeat.
+        const [first, second] = await Promise.all([
+          store.addMembers(id, adds([...crowd.slice(0, 100), bob, crowd[3]!])),
+          h.another().addMembers(id, adds(crowd.slice(60))),
+        ]);
+        assert.equal(first.length, 102);
+        assert.equal(first[7], 'banned');
+        assert.equal(first[100], 'already_member', 'a member already');
+        assert.equal(first[101], 'already_member', 'the same person twice: once');
+        const outcome = new Map<string, string[]>();
+        const seenAs = (list: UserRef[], results: string[]) =>
+          list.forEach((u, i) => outcome.set(u.id, [...(outcome.get(u.id) ?? []), results[i]!]));
+        seenAs([...crowd.slice(0, 100), bob, crowd[3]!], first);
+        seenAs(crowd.slice(60), second);
+        for (const user of crowd) {
+          if (user.id === crowd[7]!.id) continue;
+          const seen = outcome.get(user.id)!;
+          assert.equal(seen.filter((o) => o === 'added').length, 1, `${user.id} added once: ${seen.join(',')}`);
+          assert.ok(seen.every((o) => o === 'added' || o === 'already_member'));
+        }
+        assert.equal((await store.getGroup(id))?.group.memberCount, 2 + 129);
+        assert.equal(await store.getMember(id, crowd[7]!.id), undefined, 'the removed person stays out');
+        const ids: string[] = [];
+        for await (const m of store.allMembers(id)) ids.push(m.user.id);
+        assert.equal(ids.length, 131);
+        assert.deepEqual(
+          (await store.peopleNamed(id, 'bulk 129', 8)).map((p) => p.user.id),
+          ['bulk-129'],
+          'the name index has them',
+        );
+        const audit: AuditEntry[] = [];
+        for await (const entry of store.allAudit(id)) audit.push(entry);
+        assert.equal(
+          audit.filter((e) => e.action === 'joined').length,
+          2 + 129,
+          'one entry a member added (Bob and the removed one before)',
+        );
+      });
+
+      it('refuses many adds once the group is deleted', async () => {
+        const id = freshGroupId('many-gone');
+        await store.insertGroup(newGroup(id));
+        await h.another().deleteGroup((await store.getGroup(id))!);
+        await assert.rejects(store.addMembers(id, [{ member: member(id, bob), audit: joined(id, bob) }]), NotFoundError);
+      });
+
       it('refuses a join once the group is deleted, and the group leaves no rows', async () => {
         const id = freshGroupId('gone');
         await store.insertGroup(newGroup(id));

@@ -179,4 +179,26 @@ describe('member name index (Azurite)', () => {
     const listing = spies.reduce((sum, spy) => sum + spy.callCount, 0);
     assert.ok(listing >= 18, `${listing} requests to read the list`);
   });
+
+  it('writes entries again that are there already (a rerun, a rejoin): rewritten with the new ones, not refused', async () => {
+    const id = await groupWith('names-again', []);
+    const index = new MemberNameIndex(clients.groups);
+    const ann: UserRef = { id: 'aad-ann-again', name: 'Ann Again' };
+    const bo: UserRef = { id: 'aad-bo-again', name: 'Bo' };
+    await index.write(id, [ann]);
+    const before = new Map<string, string>();
+    for await (const row of clients.groups.listEntities({ queryOptions: { filter: odata`PartitionKey eq ${namesPartition(id)}` } }))
+      if (row.userId === ann.id) before.set(row.rowKey!, row.etag);
+    await index.write(id, [ann, bo]);
+    const keys = await indexKeys(id);
+    assert.ok(
+      keys.some((k) => k.startsWith('bo ')),
+      'the new one written',
+    );
+    assert.ok(before.size >= 2, 'her entries');
+    for (const [rowKey, etag] of before) {
+      const row = await clients.groups.getEntity(namesPartition(id), rowKey);
+      assert.notEqual(row.etag, etag, `${rowKey} rewritten (a fresh entry is never taken for stale)`);
+    }
+  });
 });
