@@ -13,7 +13,7 @@ import { loadOrCreateAppSecret } from '../storage/appSecret';
 import { GroupService } from '../groups/groupService';
 import { JoinCodeLimiter } from '../groups/joinAttemptLimiter';
 import { UrlSigner } from '../web/signedUrls';
-import { JsonSnapshotConversationState } from '../storage/jsonSnapshotState';
+import { JsonSnapshotConversationState } from '../teams/jsonSnapshotState';
 
 /** The storage account: the embedded one unless STORAGE_CONNECTION_STRING names another. */
 export interface StorageAccount {

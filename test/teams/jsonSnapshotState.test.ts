@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { ConversationState, MemoryStorage, TestAdapter, TurnContext, type StoreItems } from 'botbuilder';
-import { JsonSnapshotConversationState } from '../../src/storage/jsonSnapshotState';
+import { JsonSnapshotConversationState } from '../../src/teams/jsonSnapshotState';
 
 /** MemoryStorage that records the writes it gets. */
 class RecordingStorage extends MemoryStorage {
