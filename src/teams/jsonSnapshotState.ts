@@ -9,7 +9,7 @@ interface CachedState {
 /**
  * botbuilder's ConversationState, telling a changed state by its JSON rather than by a sha256 of it. The SDK computes its
  * hash (a replacer-driven stringify, then sha256) three times in a turn that saves: at load, to see whether the
- * state changed, and again after the write; with a dialog's question in the state that was about 4% of a dialog
+ * state changed, and again after the write; with a dialog's question in the state that was about 3% of a dialog
  * turn's CPU. Here the snapshot is JSON.stringify (what TableStorage writes anyway), taken at load and compared
  * once; after a write the snapshot just compared is kept.
  *
