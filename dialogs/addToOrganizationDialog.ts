@@ -18,6 +18,7 @@ import { buildOrganizationMappedCard, provenName } from '../cards';
 import { userFromActivity } from '../src/teams/input/identity';
 import { textReply, type Reply } from '../src/teams/replies';
 import { deliverSignIn, SignInPrompt, type SignedIn, type SsoSettings } from './signInPrompt';
+import { createDialogContext } from './dialogContexts';
 
 /** What the user asked for before they were signed in; done when the sign-in completes. */
 export type SignInRequest =
@@ -120,7 +121,7 @@ export class OrganizationSignIn {
 
   /** The answer at once when the user is signed in already; otherwise the sign-in card (and an empty Reply). */
   async begin(context: TurnContext, request: SignInRequest): Promise<Reply> {
-    const dc = await this.dialogs.createContext(context);
+    const dc = await createDialogContext(this.dialogs, context);
     // A new request replaces the one waiting for sign-in.
     await dc.cancelAllDialogs();
     return this.settle(dc, () => dc.beginDialog(ADD_TO_ORGANIZATION_DIALOG, request));
@@ -128,7 +129,7 @@ export class OrganizationSignIn {
 
   /** Completes the request waiting for this verified sign-in; without one, says to ask again. */
   async resume(context: TurnContext, signedIn: SignedIn): Promise<Reply> {
-    const dc = await this.dialogs.createContext(context);
+    const dc = await createDialogContext(this.dialogs, context);
     if (!dc.activeDialog) return textReply(SIGN_IN_AGAIN);
     deliverSignIn(context, signedIn);
     return this.settle(dc, () => dc.continueDialog());

@@ -82,14 +82,17 @@ export class CreateGroupDialog extends ComponentDialog {
       }
     }
     const card = buildAskGroupNameCard({ suggestedName: given, problem });
-    return step.prompt(NAME_PROMPT, { prompt: { attachments: [card] }, retryPrompt: { attachments: [buildAskGroupNameCard()] } });
+    // The prompt's options live in the dialog state, written and read on every turn of the dialog: the retry card
+    // is stored only when it differs from the question (a prompt without one asks its question again).
+    const retry = given || problem ? { retryPrompt: { attachments: [buildAskGroupNameCard()] } } : {};
+    return step.prompt(NAME_PROMPT, { prompt: { attachments: [card] }, ...retry });
   }
 
   private async askPhoto(step: WaterfallStepContext<CreateGroupOptions>): Promise<DialogTurnResult> {
     const name = typeof step.result === 'string' ? step.result : (step.context.turnState.get(NAME_KEY) as string);
     draft(step).name = name;
     const card = buildAskGroupPhotoCard({ groupName: name });
-    return step.prompt(PHOTO_PROMPT, { prompt: { attachments: [card] }, retryPrompt: { attachments: [card] } });
+    return step.prompt(PHOTO_PROMPT, { prompt: { attachments: [card] } });
   }
 
   private async createGroup(step: WaterfallStepContext<CreateGroupOptions>): Promise<DialogTurnResult> {

@@ -12,6 +12,7 @@ import type {
   Claim,
   ClaimsIdentity,
   ConnectorFactory,
+  UserTokenClient,
 } from 'botframework-connector';
 import { ToBotFromBotOrEmulatorTokenValidationParameters } from 'botframework-connector/lib/auth/tokenValidationParameters';
 import type { AppConfig } from '../config';
@@ -229,6 +230,10 @@ class GuardedBotFrameworkAuthentication extends ConfigurationBotFrameworkAuthent
 
   override createConnectorFactory(claimsIdentity: ClaimsIdentity): ConnectorFactory {
     return this.connectors.wrap(super.createConnectorFactory(claimsIdentity), appIdOf(claimsIdentity));
+  }
+
+  override createUserTokenClient(claimsIdentity: ClaimsIdentity): Promise<UserTokenClient> {
+    return this.connectors.userTokenClient(appIdOf(claimsIdentity), () => super.createUserTokenClient(claimsIdentity));
   }
 
   override async authenticateStreamingRequest(authHeader: string, channelIdHeader: string): Promise<AuthenticateRequestResult> {

@@ -27,6 +27,7 @@ import { buildShortHelpCard } from '../../cards/help';
 import { readTurnInput, turnInputOf, type TurnInput } from './input/turnInput';
 import { isUnmistakablyInvite } from '../groups/inviteSecrets';
 import { CREATE_GROUP_DIALOG, type CreateGroupDialog } from '../../dialogs/createGroupDialog';
+import { createDialogContext } from '../../dialogs/dialogContexts';
 import type { GroupActions, Requester } from './handlers/groupActions';
 import { conversationRefOf, userFromActivity } from './input/identity';
 import { textReply, type Reply } from './replies';
@@ -261,7 +262,7 @@ export class Conversation implements TurnHandlers {
     const existing = await this.dialogState.get(context);
     const activeDialog = Boolean(existing?.dialogStack?.length);
     let dc: DialogContext | undefined;
-    const open = async () => (dc ??= await this.dialogs.createContext(context));
+    const open = async () => (dc ??= await createDialogContext(this.dialogs, context));
     return {
       activeDialog,
       continueDialog: async () => (await open()).continueDialog(),

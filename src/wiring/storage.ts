@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { ConversationState, UserState } from 'botbuilder';
+import { UserState } from 'botbuilder';
 import type { AppConfig } from '../config';
 import type { Logger } from '../logger';
 import type { EmbeddedAzurite } from '../storage/embeddedAzurite';
@@ -13,6 +13,7 @@ import { loadOrCreateAppSecret } from '../storage/appSecret';
 import { GroupService } from '../groups/groupService';
 import { JoinCodeLimiter } from '../groups/joinAttemptLimiter';
 import { UrlSigner } from '../web/signedUrls';
+import { JsonSnapshotConversationState } from '../teams/jsonSnapshotState';
 
 /** The storage account: the embedded one unless STORAGE_CONNECTION_STRING names another. */
 export interface StorageAccount {
@@ -62,7 +63,7 @@ export async function wireDomain(config: AppConfig, account: StorageAccount, tab
   return {
     tables,
     groups,
-    conversationState: new ConversationState(stateStorage),
+    conversationState: new JsonSnapshotConversationState(stateStorage),
     userState: new UserState(stateStorage),
     dedup: new DedupStore(tables.dedup),
     // Its own key, derived from the app secret, so a signed URL can never stand in for an invite token.

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { CloudAdapter, type Activity, type TurnContext } from 'botbuilder';
-import type { ConnectorClient, ConnectorFactory } from 'botframework-connector';
+import type { ConnectorClient, ConnectorFactory, UserTokenClient } from 'botframework-connector';
 import { ConnectorClientCache } from '../../src/auth/connectorCache';
 import { createBotFrameworkAuthentication } from '../../src/auth/channelAuth';
 import { loadConfig } from '../../src/config';
@@ -83,6 +83,45 @@ describe('ConnectorClientCache: one ConnectorClient per app, service URL and aud
       const activity = messageActivity('https://smba.example/amer/', user, { text: 'help', id: randomUUID() }) as unknown as Activity;
       await adapter.processActivityDirect('', activity, async (context: TurnContext) => {
         seen.push(context.turnState.get(adapter.ConnectorClientKey));
+      });
+    }
+    assert.ok(seen[0]);
+    assert.equal(seen[1], seen[0]);
+  });
+
+  it('keeps one UserTokenClient per app, apart from the connectors, and not a failed creation', async () => {
+    const cache = new ConnectorClientCache();
+    let made = 0;
+    let failNext = false;
+    const create = async () => {
+      made++;
+      if (failNext) {
+        failNext = false;
+        throw new Error('credentials could not be built');
+      }
+      return { id: randomUUID() } as unknown as UserTokenClient;
+    };
+    const first = await cache.userTokenClient('app-1', create);
+    assert.equal(await cache.userTokenClient('app-1', create), first);
+    assert.notEqual(await cache.userTokenClient('app-2', create), first);
+    assert.notEqual(await cache.userTokenClient(undefined, create), first);
+    assert.equal(made, 3);
+    // A connector for the same app is another entry.
+    await cache.wrap(recordingFactory().factory, 'app-1').create('https://smba.example/amer/');
+    assert.equal(cache.size, 4);
+    failNext = true;
+    await assert.rejects(cache.userTokenClient('app-3', create), /credentials could not be built/);
+    assert.ok(await cache.userTokenClient('app-3', create));
+    assert.equal(made, 5);
+  });
+
+  it("is what the bot's CloudAdapter uses: two turns get the same UserTokenClient", async () => {
+    const adapter = new CloudAdapter(createBotFrameworkAuthentication(loadConfig({})));
+    const seen: unknown[] = [];
+    for (let turn = 0; turn < 2; turn++) {
+      const activity = messageActivity('https://smba.example/amer/', testUser(), { text: 'help', id: randomUUID() }) as unknown as Activity;
+      await adapter.processActivityDirect('', activity, async (context: TurnContext) => {
+        seen.push(context.turnState.get(adapter.UserTokenClientKey));
       });
     }
     assert.ok(seen[0]);

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import type { Activity, Attachment, Middleware, TurnContext } from 'botbuilder';
+import {
+  ConversationState,
+  MemoryStorage,
+  type Activity,
+  type Attachment,
+  type Middleware,
+  type StoreItems,
+  type TurnContext,
+} from 'botbuilder';
 import { DialogSet, DialogTurnStatus } from 'botbuilder-dialogs';
 import { DialogTestClient } from 'botbuilder-testing';
 import sharp from 'sharp';
@@ -143,6 +151,29 @@ describe('CreateGroupDialog (new group: the name, an optional photo, then the gr
     assert.match(shown(refused), /Please type a name for the group\./);
     assert.equal(refused.length, 1, 'the problem card is the retry: no second copy of the question');
     assert.match(shown(await turn(c, execute({ step: 'name', [GROUP_NAME_INPUT]: 'Clicked Name' }))), /A photo for/);
+  });
+
+  it('asks again with the same card when an answer carries nothing, and stores each question card once', async () => {
+    const written: string[] = [];
+    const storage = new (class extends MemoryStorage {
+      override async write(changes: StoreItems): Promise<void> {
+        written.push(JSON.stringify(changes));
+        await super.write(changes);
+      }
+    })();
+    const c = new DialogTestClient('msteams', dialog, {}, [], new ConversationState(storage));
+    const askName = await turn(c, say('new group'));
+    // The state a dialog turn writes (and the next one reads) holds the question, not a second copy for the retry.
+    assert.equal(written.at(-1)!.split('"AdaptiveCard"').length - 1, 1);
+    assert.deepEqual(cardOf(await turn(c, say(''))), cardOf(askName), 'the name question again');
+    const askPhoto = await turn(c, say('Empty Answers'));
+    assert.equal(written.at(-1)!.split('"AdaptiveCard"').length - 1, 1);
+    assert.deepEqual(cardOf(await turn(c, say(''))), cardOf(askPhoto), 'the photo question again');
+    await turn(c, say('skip'));
+    assert.deepEqual(
+      (await myGroups()).map((g) => g.group.name),
+      ['Empty Answers'],
+    );
   });
 
   it('takes the answers from the question cards’ buttons (Next with the typed inputs)', async () => {

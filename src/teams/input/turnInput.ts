@@ -37,7 +37,8 @@ export function readTurnInput(activity: Partial<Activity>): TurnInput {
   const parsed = parseCommand(activity.text ?? '', { botName: activity.recipient?.name });
   if (parsed === undefined) return { kind: 'empty', attachments };
   if (parsed.command === 'unknown') return { kind: 'text', text: parsed.text, attachments };
-  const text = stripMention(activity.text ?? '', activity.recipient?.name);
+  // The text was just parsed as a command: only the mentions go (stripMention would parse it again).
+  const text = withoutMentions(activity.text ?? '');
   return { kind: 'command', command: parsed.command, args: parsed.args, text, slash: text.startsWith('/') };
 }
 
@@ -52,10 +53,14 @@ export function stripMention(text: string, botName?: string): string {
   if (parsed === undefined) return '';
   if (parsed.command === 'unknown') return parsed.text;
   // parseCommand keeps the words' case in args but not in the phrase; take the text from the original.
-  const withoutMention = text
+  return withoutMentions(text);
+}
+
+/** A command's text as typed: every mention removed, spaces normalized. */
+function withoutMentions(text: string): string {
+  return text
     .replace(/<at(?:\s[^>]*)?>[\s\S]*?<\/at>/gi, ' ')
     .replace(/&nbsp;|\u00a0/gi, ' ')
     .replace(/\s+/g, ' ')
     .trim();
-  return withoutMention;
 }
