@@ -16,14 +16,10 @@
  * the report says so ("added, not reached"). The welcomes to the five go to chats the page does not show (they
  * are not Alex's); its log panel lists each, which the walk shows.
  */
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { stopSharedAzurite } from '../helpers/azurite';
-import { stopPlayground } from './playgroundProcess';
-import { openPlaygroundSession, type HeldParts, type WalkRecord } from './playgroundSession';
+import { openPlaygroundSession, runWalkProcess, type WalkOutcome, type WalkProcess } from './playgroundSession';
 
-const ROOT = path.join(__dirname, '..', '..');
 /** The report waits for the welcomes: the refused ones are retried (about 15 s) before they count as refused. */
 const STEP_TIMEOUT_MS = 90_000;
 export const SCREENSHOT_PREFIX = 'bulkadd-';
@@ -55,9 +51,7 @@ export const ADDRESSES = [
 /** The playground's mock users among them: the only people its connector can welcome. */
 export const PLAYGROUND_PEOPLE = ['Megan Bowen', 'Adele Vance', 'Isaiah Langer', 'Patti Fernandez', 'Lynne Robbins'];
 
-export interface BulkAddResult extends WalkRecord {
-  ok: boolean;
-  error?: string;
+export interface BulkAddResult extends WalkOutcome {
   groupId?: string;
   /** The dry run card's text, and the group's member count right after it (nothing may have changed). */
   dryRunText?: string;
@@ -69,44 +63,11 @@ export interface BulkAddResult extends WalkRecord {
   welcomeLinesInLogPanel?: number;
   /** The bot's record of each welcome (`bulk|<group>|<person>` -> state). */
   welcomeStates?: Record<string, string>;
-  durationMs: number;
 }
 
-const { values: args } = parseArgs({
-  options: {
-    screenshots: { type: 'string', default: path.join(ROOT, 'build', 'screenshots') },
-    result: { type: 'string', default: path.join(ROOT, 'build', 'playground', 'bulkadd-result.json') },
-    /** Stop when stdin closes (the test that spawned this went away). */
-    'watch-stdin': { type: 'boolean', default: false },
-  },
-});
-
-const started = Date.now();
 const result: BulkAddResult = { ok: false, steps: [], botProblems: [], pageProblems: [], durationMs: 0 };
-const held: HeldParts = {};
 
-function log(message: string): void {
-  process.stderr.write(`[bulkadd +${Date.now() - started}ms] ${message}\n`);
-}
-
-let cleaning: Promise<void> | undefined;
-function cleanUp(): Promise<void> {
-  cleaning ??= (async () => {
-    await held.browser?.close().catch(() => undefined);
-    await stopPlayground().catch(() => undefined);
-    await held.app?.stop().catch(() => undefined);
-    await stopSharedAzurite().catch(() => undefined);
-  })();
-  return cleaning;
-}
-
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, () => {
-    void cleanUp().then(() => process.exit(1));
-  });
-}
-
-async function walk(): Promise<void> {
+async function walk({ args, held, log, started }: WalkProcess): Promise<void> {
   mkdirSync(args.screenshots!, { recursive: true });
   mkdirSync(path.dirname(args.result!), { recursive: true });
   for (const file of readdirSync(args.screenshots!)) {
@@ -188,24 +149,4 @@ async function walk(): Promise<void> {
   result.ok = true;
 }
 
-if (args['watch-stdin']) {
-  process.stdin.on('end', () => void cleanUp().then(() => process.exit(1))); // the test went away
-  process.stdin.resume();
-}
-
-walk()
-  .catch((err: unknown) => {
-    result.error = err instanceof Error ? (err.stack ?? err.message) : String(err);
-    log(`failed: ${result.error}`);
-  })
-  .finally(async () => {
-    result.durationMs = Date.now() - started;
-    try {
-      writeFileSync(args.result!, JSON.stringify(result, null, 2));
-    } catch (err) {
-      log(`cannot write the result: ${String(err)}`);
-      process.exitCode = 2;
-    }
-    await cleanUp();
-    process.exit(process.exitCode ?? 0);
-  });
+runWalkProcess('bulkadd', 'bulkadd-result.json', result, walk);

@@ -27,14 +27,10 @@
  *   to her go to a conversation the playground knows.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { stopSharedAzurite } from '../helpers/azurite';
-import { stopPlayground } from './playgroundProcess';
-import { openPlaygroundSession, type HeldParts } from './playgroundSession';
+import { openPlaygroundSession, runWalkProcess, type WalkProcess } from './playgroundSession';
 
-const ROOT = path.join(__dirname, '..', '..');
 const STEP_TIMEOUT_MS = 20_000;
 export const SCREENSHOT_PREFIX = 'conversation-';
 
@@ -91,40 +87,7 @@ export interface ConversationResult {
   durationMs: number;
 }
 
-const { values: args } = parseArgs({
-  options: {
-    screenshots: { type: 'string', default: path.join(ROOT, 'build', 'screenshots') },
-    result: { type: 'string', default: path.join(ROOT, 'build', 'playground', 'conversation-result.json') },
-    /** Stop when stdin closes (the test that spawned this went away). */
-    'watch-stdin': { type: 'boolean', default: false },
-  },
-});
-
-const started = Date.now();
 const result: ConversationResult = { ok: false, steps: [], botProblems: [], pageProblems: [], durationMs: 0 };
-/** What the clean-up stops, filled in as each part starts. */
-const held: HeldParts = {};
-
-function log(message: string): void {
-  process.stderr.write(`[conversation +${Date.now() - started}ms] ${message}\n`);
-}
-
-let cleaning: Promise<void> | undefined;
-function cleanUp(): Promise<void> {
-  cleaning ??= (async () => {
-    await held.browser?.close().catch(() => undefined);
-    await stopPlayground().catch(() => undefined);
-    await held.app?.stop().catch(() => undefined);
-    await stopSharedAzurite().catch(() => undefined);
-  })();
-  return cleaning;
-}
-
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, () => {
-    void cleanUp().then(() => process.exit(1));
-  });
-}
 
 /** Polls `read` until it returns a value (storage is read, never the clock, for the outcome). */
 async function eventually<T>(what: string, read: () => Promise<T | undefined>, timeoutMs = STEP_TIMEOUT_MS): Promise<T> {
@@ -137,7 +100,7 @@ async function eventually<T>(what: string, read: () => Promise<T | undefined>, t
   }
 }
 
-async function walk(): Promise<void> {
+async function walk({ args, held, log, started }: WalkProcess): Promise<void> {
   mkdirSync(args.screenshots!, { recursive: true });
   mkdirSync(path.dirname(args.result!), { recursive: true });
   for (const file of readdirSync(args.screenshots!)) {
@@ -426,24 +389,4 @@ function sendActionData(activity: Record<string, unknown>): Record<string, unkno
   return reply.card.actions.find((a) => a.title === 'Send')!.data;
 }
 
-if (args['watch-stdin']) {
-  process.stdin.on('end', () => void cleanUp().then(() => process.exit(1))); // the test went away
-  process.stdin.resume();
-}
-
-walk()
-  .catch((err: unknown) => {
-    result.error = err instanceof Error ? (err.stack ?? err.message) : String(err);
-    log(`failed: ${result.error}`);
-  })
-  .finally(async () => {
-    result.durationMs = Date.now() - started;
-    try {
-      writeFileSync(args.result!, JSON.stringify(result, null, 2));
-    } catch (err) {
-      log(`cannot write the result: ${String(err)}`);
-      process.exitCode = 2;
-    }
-    await cleanUp();
-    process.exit(process.exitCode ?? 0);
-  });
+runWalkProcess('conversation', 'conversation-result.json', result, walk);

@@ -1,18 +1,19 @@
 /**
- * What both playground walks (playgroundWalkthrough.ts, playgroundConversationWalk.ts) start with: the bot in
+ * What the playground walks (playgroundWalkthrough.ts, playgroundConversationWalk.ts, playgroundBulkAddWalk.ts) start with: the bot in
  * process on a loopback port with an in-memory Azurite and a log that records its warnings and errors, the Agents
  * Playground in front of it, and a Chromium page that records the page's errors and failed requests. Plus the
  * helpers each walk drives the chat with.
  */
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { createLogger } from '../../src/logger';
 import { startApp, type RunningApp } from '../../src/app';
-import { uniquePrefix } from '../helpers/azurite';
+import { stopSharedAzurite, uniquePrefix } from '../helpers/azurite';
 import { testAppConfig } from '../helpers/testApp';
 import { launchChromium } from './chromium';
-import { startPlayground } from './playgroundProcess';
+import { startPlayground, stopPlayground } from './playgroundProcess';
 
 const ROOT = path.join(__dirname, '..', '..');
 
@@ -128,4 +129,67 @@ export async function openPlaygroundSession(options: PlaygroundSessionOptions): 
       await page.keyboard.press('Enter');
     },
   };
+}
+
+/** What a walk's result file holds beyond its record: whether it got to the end, and how long it took. */
+export interface WalkOutcome extends WalkRecord {
+  ok: boolean;
+  error?: string;
+  durationMs: number;
+}
+
+/** What runWalkProcess hands a walk: its arguments, the parts to stop, and its log. */
+export interface WalkProcess {
+  args: { screenshots?: string; result?: string };
+  held: HeldParts;
+  started: number;
+  log(message: string): void;
+}
+
+/**
+ * A walk as the process the browser tests spawn inside `unshare -n` (see networkNamespace.ts): its arguments
+ * (`--screenshots`, `--result`, `--watch-stdin`: stop when the test that spawned it goes away), the clean-up of
+ * whatever it started (also on SIGTERM/SIGINT), and the result file written whether the walk ends or fails.
+ */
+export function runWalkProcess(name: string, resultFile: string, result: WalkOutcome, walk: (p: WalkProcess) => Promise<void>): void {
+  const { values: args } = parseArgs({
+    options: {
+      screenshots: { type: 'string', default: path.join(ROOT, 'build', 'screenshots') },
+      result: { type: 'string', default: path.join(ROOT, 'build', 'playground', resultFile) },
+      'watch-stdin': { type: 'boolean', default: false },
+    },
+  });
+  const started = Date.now();
+  /** What the clean-up stops, filled in as each part starts. */
+  const held: HeldParts = {};
+  const log = (message: string) => process.stderr.write(`[${name} +${Date.now() - started}ms] ${message}\n`);
+  let cleaning: Promise<void> | undefined;
+  const cleanUp = (): Promise<void> =>
+    (cleaning ??= (async () => {
+      await held.browser?.close().catch(() => undefined);
+      await stopPlayground().catch(() => undefined);
+      await held.app?.stop().catch(() => undefined);
+      await stopSharedAzurite().catch(() => undefined);
+    })());
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void cleanUp().then(() => process.exit(1)));
+  if (args['watch-stdin']) {
+    process.stdin.on('end', () => void cleanUp().then(() => process.exit(1))); // the test went away
+    process.stdin.resume();
+  }
+  walk({ args, held, started, log })
+    .catch((err: unknown) => {
+      result.error = err instanceof Error ? (err.stack ?? err.message) : String(err);
+      log(`failed: ${result.error}`);
+    })
+    .finally(async () => {
+      result.durationMs = Date.now() - started;
+      try {
+        writeFileSync(args.result!, JSON.stringify(result, null, 2));
+      } catch (err) {
+        log(`cannot write the result: ${String(err)}`);
+        process.exitCode = 2;
+      }
+      await cleanUp();
+      process.exit(process.exitCode ?? 0);
+    });
 }

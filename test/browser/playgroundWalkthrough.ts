@@ -22,15 +22,11 @@
  *   mock users from GET /_internal/v1/config), here in its "Group Chat", with the bot @mentioned as in Teams.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { stopSharedAzurite } from '../helpers/azurite';
-import { stopPlayground } from './playgroundProcess';
-import { openPlaygroundSession, type HeldParts } from './playgroundSession';
+import { openPlaygroundSession, runWalkProcess, type WalkProcess } from './playgroundSession';
 
-const ROOT = path.join(__dirname, '..', '..');
 const STEP_TIMEOUT_MS = 15_000;
 
 export const GROUP_NAME = 'Field Sales North';
@@ -72,23 +68,7 @@ export interface WalkthroughResult {
   durationMs: number;
 }
 
-const { values: args } = parseArgs({
-  options: {
-    screenshots: { type: 'string', default: path.join(ROOT, 'build', 'screenshots') },
-    result: { type: 'string', default: path.join(ROOT, 'build', 'playground', 'result.json') },
-    /** Stop when stdin closes (the test that spawned this went away). */
-    'watch-stdin': { type: 'boolean', default: false },
-  },
-});
-
-const started = Date.now();
 const result: WalkthroughResult = { ok: false, steps: [], botProblems: [], pageProblems: [], durationMs: 0 };
-/** What the clean-up stops, filled in as each part starts. */
-const held: HeldParts = {};
-
-function log(message: string): void {
-  process.stderr.write(`[walkthrough +${Date.now() - started}ms] ${message}\n`);
-}
 
 /** A small, recognisable PNG: the "photo" a field manager would attach. */
 async function groupPhotoPng(): Promise<Buffer> {
@@ -99,24 +79,7 @@ async function groupPhotoPng(): Promise<Buffer> {
   return sharp(svg).png({ palette: true }).toBuffer();
 }
 
-let cleaning: Promise<void> | undefined;
-function cleanUp(): Promise<void> {
-  cleaning ??= (async () => {
-    await held.browser?.close().catch(() => undefined);
-    await stopPlayground().catch(() => undefined);
-    await held.app?.stop().catch(() => undefined);
-    await stopSharedAzurite().catch(() => undefined);
-  })();
-  return cleaning;
-}
-
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, () => {
-    void cleanUp().then(() => process.exit(1));
-  });
-}
-
-async function walk(): Promise<void> {
+async function walk({ args, held, log, started }: WalkProcess): Promise<void> {
   mkdirSync(args.screenshots!, { recursive: true });
   mkdirSync(path.dirname(args.result!), { recursive: true });
 
@@ -294,24 +257,4 @@ async function walk(): Promise<void> {
   result.ok = true;
 }
 
-if (args['watch-stdin']) {
-  process.stdin.on('end', () => void cleanUp().then(() => process.exit(1))); // the test went away
-  process.stdin.resume();
-}
-
-walk()
-  .catch((err: unknown) => {
-    result.error = err instanceof Error ? (err.stack ?? err.message) : String(err);
-    log(`failed: ${result.error}`);
-  })
-  .finally(async () => {
-    result.durationMs = Date.now() - started;
-    try {
-      writeFileSync(args.result!, JSON.stringify(result, null, 2));
-    } catch (err) {
-      log(`cannot write the result: ${String(err)}`);
-      process.exitCode = 2;
-    }
-    await cleanUp();
-    process.exit(process.exitCode ?? 0);
-  });
+runWalkProcess('walkthrough', 'result.json', result, walk);
